@@ -1,0 +1,667 @@
+//! Checks over a whole loaded CRM: team members, references, uniqueness, the fields each stage
+//! and status requires, and cross-record consistency. Per-file checks (syntax, types, unknown
+//! keys, allowed values) happen while loading (`store::parse`).
+//!
+//! Every rule is a function `(&Crm, &mut Vec<Diagnostic>)`, run in the order the README
+//! documents them. All of them run: nothing stops at the first problem.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::{Config, Outcome};
+use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
+use crate::model::{Account, Meta, Opportunity};
+use crate::store::Crm;
+
+/// Runs every whole-CRM rule.
+pub fn check(crm: &Crm) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let index = Index::new(crm);
+    members(crm, &mut out);
+    references(crm, &index, &mut out);
+    uniqueness(crm, &mut out);
+    requirements(crm, &mut out);
+    consistency(crm, &index, &mut out);
+    out
+}
+
+/// Ids of every kind, for reference checks by hash lookup.
+struct Index<'a> {
+    accounts: HashSet<&'a str>,
+    contacts: HashMap<&'a str, Option<&'a str>>,
+    opportunities: HashMap<&'a str, Option<&'a str>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(crm: &'a Crm) -> Self {
+        Index {
+            accounts: crm.accounts.iter().map(|a| a.meta.id.as_str()).collect(),
+            contacts: crm
+                .contacts
+                .iter()
+                .map(|c| (c.meta.id.as_str(), c.account.as_ref().map(|a| a.as_str())))
+                .collect(),
+            opportunities: crm
+                .opportunities
+                .iter()
+                .map(|o| (o.meta.id.as_str(), o.account.as_ref().map(|a| a.as_str())))
+                .collect(),
+        }
+    }
+}
+
+fn at(meta: &Meta, field: &str, code: Code, message: String) -> Diagnostic {
+    Diagnostic::new(code, meta.path.clone(), meta.loc(field), message)
+}
+
+/// `owner` and `sdr` must be team members.
+fn members(crm: &Crm, out: &mut Vec<Diagnostic>) {
+    let config = &crm.config;
+    let mut check = |meta: &Meta, field: &str, id: Option<&str>| {
+        let Some(id) = id else { return };
+        if config.member(id).is_some() {
+            return;
+        }
+        let hint = match suggest(id, config.member_ids()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if config.team.is_empty() => {
+                format!("the team is empty: add `[team.{id}]` with a `name` to sloop.toml")
+            }
+            None => format!(
+                "team members: {}; add `[team.{id}]` to sloop.toml if `{id}` joined",
+                one_of(&config.member_ids().collect::<Vec<_>>())
+            ),
+        };
+        out.push(
+            at(
+                meta,
+                field,
+                Code::UnknownMember,
+                format!("`{field}` `{id}` is not a team member"),
+            )
+            .with_hint(hint),
+        );
+    };
+    for a in &crm.accounts {
+        check(&a.meta, "owner", a.owner.as_ref().map(|m| m.as_str()));
+    }
+    for o in &crm.opportunities {
+        check(&o.meta, "owner", o.owner.as_ref().map(|m| m.as_str()));
+        check(&o.meta, "sdr", o.sdr.as_ref().map(|m| m.as_str()));
+    }
+    for l in &crm.leads {
+        check(&l.meta, "owner", l.owner.as_ref().map(|m| m.as_str()));
+    }
+    for a in &crm.activities {
+        check(&a.meta, "owner", a.owner.as_ref().map(|m| m.as_str()));
+    }
+}
+
+fn dangling<'a, I: IntoIterator<Item = &'a str>>(
+    meta: &Meta,
+    field: &str,
+    kind: &str,
+    id: &str,
+    candidates: I,
+) -> Diagnostic {
+    let hint = match suggest(id, candidates) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("create it (`sloop new {kind} {id}`) or fix the id"),
+    };
+    at(
+        meta,
+        field,
+        Code::DanglingRef,
+        format!("`{field}` points to {kind} `{id}`, which does not exist"),
+    )
+    .with_hint(hint)
+}
+
+/// Every reference resolves to a record of the right kind.
+fn references(crm: &Crm, ix: &Index, out: &mut Vec<Diagnostic>) {
+    let account = |out: &mut Vec<Diagnostic>, meta: &Meta, field: &str, id: Option<&str>| {
+        if let Some(id) = id {
+            if !ix.accounts.contains(id) {
+                out.push(dangling(
+                    meta,
+                    field,
+                    "account",
+                    id,
+                    ix.accounts.iter().copied(),
+                ));
+            }
+        }
+    };
+    let contact = |out: &mut Vec<Diagnostic>, meta: &Meta, field: &str, id: Option<&str>| {
+        if let Some(id) = id {
+            if !ix.contacts.contains_key(id) {
+                out.push(dangling(
+                    meta,
+                    field,
+                    "contact",
+                    id,
+                    ix.contacts.keys().copied(),
+                ));
+            }
+        }
+    };
+    for c in &crm.contacts {
+        account(
+            out,
+            &c.meta,
+            "account",
+            c.account.as_ref().map(|a| a.as_str()),
+        );
+        contact(
+            out,
+            &c.meta,
+            "reports_to",
+            c.reports_to.as_ref().map(|a| a.as_str()),
+        );
+        if c.reports_to
+            .as_ref()
+            .is_some_and(|r| r.as_str() == c.meta.id)
+        {
+            out.push(at(
+                &c.meta,
+                "reports_to",
+                Code::InvalidValue,
+                "a contact cannot report to itself".into(),
+            ));
+        }
+    }
+    for o in &crm.opportunities {
+        account(
+            out,
+            &o.meta,
+            "account",
+            o.account.as_ref().map(|a| a.as_str()),
+        );
+    }
+    for l in &crm.leads {
+        account(
+            out,
+            &l.meta,
+            "converted_account",
+            l.converted_account.as_ref().map(|a| a.as_str()),
+        );
+        contact(
+            out,
+            &l.meta,
+            "converted_contact",
+            l.converted_contact.as_ref().map(|a| a.as_str()),
+        );
+    }
+    for a in &crm.activities {
+        account(
+            out,
+            &a.meta,
+            "account",
+            a.account.as_ref().map(|x| x.as_str()),
+        );
+        contact(
+            out,
+            &a.meta,
+            "contact",
+            a.contact.as_ref().map(|x| x.as_str()),
+        );
+        if let Some(id) = a.opportunity.as_ref().map(|x| x.as_str()) {
+            if !ix.opportunities.contains_key(id) {
+                out.push(dangling(
+                    &a.meta,
+                    "opportunity",
+                    "opportunity",
+                    id,
+                    ix.opportunities.keys().copied(),
+                ));
+            }
+        }
+    }
+}
+
+/// Account domains and contact emails are unique, case-insensitively.
+fn uniqueness(crm: &Crm, out: &mut Vec<Diagnostic>) {
+    let mut domains: HashMap<String, &str> = HashMap::new();
+    for a in &crm.accounts {
+        if let Some(d) = &a.domain {
+            if let Some(first) = domains.insert(d.to_lowercase(), &a.meta.id) {
+                out.push(
+                    at(
+                        &a.meta,
+                        "domain",
+                        Code::Duplicate,
+                        format!("domain `{d}` is already the domain of account `{first}`"),
+                    )
+                    .with_hint(format!(
+                        "one company is one account: merge this one into `{first}`"
+                    )),
+                );
+                domains.insert(d.to_lowercase(), first);
+            }
+        }
+    }
+    let mut emails: HashMap<String, &str> = HashMap::new();
+    for c in &crm.contacts {
+        if let Some(e) = &c.email {
+            if let Some(first) = emails.insert(e.to_lowercase(), &c.meta.id) {
+                out.push(
+                    at(
+                        &c.meta,
+                        "email",
+                        Code::Duplicate,
+                        format!("email `{e}` is already the email of contact `{first}`"),
+                    )
+                    .with_hint(format!(
+                        "one person is one contact: merge this one into `{first}`"
+                    )),
+                );
+                emails.insert(e.to_lowercase(), first);
+            }
+        }
+    }
+}
+
+/// Whether an opportunity field (dotted name, as in `requires`) has a value.
+pub fn opportunity_has(o: &Opportunity, field: &str) -> bool {
+    let b = &o.bant;
+    let c = &o.commit;
+    match field {
+        "name" => !o.name.is_empty(),
+        "account" => o.account.is_some(),
+        "owner" => o.owner.is_some(),
+        "stage" => !o.stage.is_empty(),
+        "source" => !o.source.is_empty(),
+        "type" => true,
+        "mrr" => o.mrr.is_some(),
+        "close_date" => o.close_date.is_some(),
+        "created" => o.created.is_some(),
+        "sdr" => o.sdr.is_some(),
+        "channel" => o.channel.is_some(),
+        "integration" => o.integration.is_some(),
+        "lost_reason" => o.lost_reason.is_some(),
+        "bant.budget" => b.budget.is_some(),
+        "bant.authority" => b.authority.is_some(),
+        "bant.need" => b.need.is_some(),
+        "bant.timeline" => b.timeline.is_some(),
+        "commit.accepted_on" => c.accepted_on.is_some(),
+        "commit.start_date" => c.start_date.is_some(),
+        "commit.onboarding_meeting" => c.onboarding_meeting.is_some(),
+        "commit.plan" => c.plan.is_some(),
+        "commit.pricing" => c.pricing.is_some(),
+        "commit.users" => c.users.is_some(),
+        "commit.billing_tool" => c.billing_tool.is_some(),
+        "commit.invoice_scheduled" => c.invoice_scheduled.is_some(),
+        _ => false,
+    }
+}
+
+/// Whether an account field (as in `requires`) has a value.
+pub fn account_has(a: &Account, field: &str) -> bool {
+    match field {
+        "name" => !a.name.is_empty(),
+        "status" => !a.status.is_empty(),
+        "owner" => a.owner.is_some(),
+        "domain" => a.domain.is_some(),
+        "backlog_until" => a.backlog_until.is_some(),
+        "fit" => a.fit.is_some(),
+        "industry" => a.industry.is_some(),
+        "employees" => a.employees.is_some(),
+        "country" => a.country.is_some(),
+        "source" => a.source.is_some(),
+        "tools" => !a.tools.is_empty(),
+        "disqualified_reason" => a.disqualified_reason.is_some(),
+        "tags" => !a.tags.is_empty(),
+        _ => false,
+    }
+}
+
+/// What an opportunity lacks for its stage: `(field, why)` pairs, empty when complete. Used
+/// by `check`, and by the writes that move an opportunity.
+pub fn opportunity_missing(config: &Config, o: &Opportunity) -> Vec<(String, String)> {
+    let Some(stage) = config.stage(&o.stage) else {
+        return Vec::new();
+    };
+    let mut missing = Vec::new();
+    for f in &stage.requires {
+        // A field present in the file but invalid is already reported where it is.
+        if !opportunity_has(o, f) && !o.meta.has(f) {
+            missing.push((f.clone(), format!("stage `{}` requires `{f}`", stage.name)));
+        }
+    }
+    for f in &stage.require_true {
+        if f == "commit.invoice_scheduled" && o.commit.invoice_scheduled == Some(false) {
+            missing.push((
+                f.clone(),
+                format!("stage `{}` requires `{f} = true`", stage.name),
+            ));
+        }
+    }
+    missing
+}
+
+/// What an account lacks (or has too much of) for its status.
+pub fn account_missing(config: &Config, a: &Account) -> Vec<(String, String, Code)> {
+    let mut out = Vec::new();
+    let Some(status) = config.status(&a.status) else {
+        return out;
+    };
+    for f in &status.requires {
+        if !account_has(a, f) && !a.meta.has(f) {
+            out.push((
+                f.clone(),
+                format!("status `{}` requires `{f}`", status.name),
+                Code::StageRequirement,
+            ));
+        }
+    }
+    for other in &config.statuses {
+        if other.name == status.name {
+            continue;
+        }
+        for f in &other.exclusive {
+            if a.meta.has(f) && !status.exclusive.contains(f) {
+                out.push((
+                    f.clone(),
+                    format!(
+                        "`{f}` is only allowed in status `{}`, and this account is `{}`",
+                        other.name, status.name
+                    ),
+                    Code::FieldNotAllowed,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn requirement_hint(field: &str) -> String {
+    match field.split_once('.') {
+        Some((table, key)) => format!("add `{key} = …` under `[{table}]`"),
+        None => format!("add `{field} = …`"),
+    }
+}
+
+/// Fields each stage and status requires.
+fn requirements(crm: &Crm, out: &mut Vec<Diagnostic>) {
+    for o in crm.opportunities.iter().filter(|o| !o.meta.broken) {
+        for (field, why) in opportunity_missing(&crm.config, o) {
+            let loc = if o.meta.has(&field) {
+                o.meta.loc(&field)
+            } else {
+                o.meta.loc("stage")
+            };
+            let hint = if o.meta.has(&field) {
+                format!("set `{field} = true`")
+            } else {
+                requirement_hint(&field)
+            };
+            out.push(
+                Diagnostic::new(Code::StageRequirement, o.meta.path.clone(), loc, why)
+                    .with_hint(hint),
+            );
+        }
+    }
+    for a in crm.accounts.iter().filter(|a| !a.meta.broken) {
+        for (field, why, code) in account_missing(&crm.config, a) {
+            let (loc, hint) = if code == Code::FieldNotAllowed {
+                (a.meta.loc(&field), format!("remove `{field}`"))
+            } else {
+                (a.meta.loc("status"), requirement_hint(&field))
+            };
+            out.push(Diagnostic::new(code, a.meta.path.clone(), loc, why).with_hint(hint));
+        }
+    }
+    for l in crm.leads.iter().filter(|l| !l.meta.broken) {
+        if l.status == crate::model::LeadStatus::Converted {
+            for (field, set) in [
+                ("converted_account", l.converted_account.is_some()),
+                ("converted_contact", l.converted_contact.is_some()),
+            ] {
+                if !set && !l.meta.has(field) {
+                    out.push(
+                        at(
+                            &l.meta,
+                            "status",
+                            Code::StageRequirement,
+                            format!("a converted lead requires `{field}`"),
+                        )
+                        .with_hint("`sloop lead convert` sets both; or add them by hand"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Records that contradict each other (warnings: `sloop tick` resolves most of them).
+fn consistency(crm: &Crm, ix: &Index, out: &mut Vec<Diagnostic>) {
+    let config = &crm.config;
+    let mut open: HashMap<&str, Vec<&str>> = HashMap::new();
+    // Accounts with an opportunity whose stage is unknown (already an error) are not judged.
+    let mut unsure: HashSet<&str> = HashSet::new();
+    for o in &crm.opportunities {
+        if let Some(acc) = &o.account {
+            if config.is_open_stage(&o.stage) {
+                open.entry(acc.as_str()).or_default().push(&o.meta.id);
+            } else if o.meta.broken || config.stage(&o.stage).is_none() {
+                unsure.insert(acc.as_str());
+            }
+        }
+    }
+    for a in crm.accounts.iter().filter(|a| {
+        !a.meta.broken && config.status(&a.status).is_some() && !unsure.contains(a.meta.id.as_str())
+    }) {
+        let opened = open.get(a.meta.id.as_str());
+        match (a.status.as_str(), opened) {
+            ("working" | "customer", _) => {}
+            (status, Some(opps)) => out.push(
+                at(
+                    &a.meta,
+                    "status",
+                    Code::Inconsistent,
+                    format!(
+                        "account is `{status}` but has an open opportunity (`{}`)",
+                        opps[0]
+                    ),
+                )
+                .with_hint("set `status = \"working\"`, or run `sloop tick`, which moves it"),
+            ),
+            _ => {}
+        }
+        if a.status == "working" && opened.is_none() {
+            out.push(
+                at(&a.meta, "status", Code::Inconsistent, "account is `working` but has no open opportunity".into())
+                    .with_hint("open an opportunity, or run `sloop tick`: it moves the account to `customer` or `backlog`"),
+            );
+        }
+    }
+    for o in &crm.opportunities {
+        if config.outcome(&o.stage) == Some(Outcome::Won) {
+            if let Some(acc) = o.account.as_ref().and_then(|id| crm.account(id.as_str())) {
+                if matches!(
+                    acc.status.as_str(),
+                    "qualified_pool" | "unqualified_pool" | "backlog" | "disqualified"
+                ) {
+                    out.push(
+                        at(&o.meta, "stage", Code::Inconsistent, format!("opportunity is won but its account `{}` is `{}`", acc.meta.id, acc.status))
+                            .with_hint("a won deal makes a customer: set the account's `status = \"customer\"`"),
+                    );
+                }
+            }
+        }
+    }
+    for c in &crm.contacts {
+        if let (Some(boss), Some(acc)) = (&c.reports_to, &c.account) {
+            if let Some(Some(boss_acc)) = ix.contacts.get(boss.as_str()) {
+                if *boss_acc != acc.as_str() {
+                    out.push(at(
+                        &c.meta,
+                        "reports_to",
+                        Code::Inconsistent,
+                        format!("reports to `{boss}`, a contact of another account (`{boss_acc}`)"),
+                    ));
+                }
+            }
+        }
+    }
+    for a in &crm.activities {
+        let Some(acc) = a.account.as_ref().map(|x| x.as_str()) else {
+            continue;
+        };
+        if let Some(contact) = &a.contact {
+            if let Some(Some(c_acc)) = ix.contacts.get(contact.as_str()) {
+                if *c_acc != acc {
+                    out.push(at(
+                        &a.meta,
+                        "contact",
+                        Code::Inconsistent,
+                        format!("contact `{contact}` belongs to account `{c_acc}`, not `{acc}`"),
+                    ));
+                }
+            }
+        }
+        if let Some(opp) = &a.opportunity {
+            if let Some(Some(o_acc)) = ix.opportunities.get(opp.as_str()) {
+                if *o_acc != acc {
+                    out.push(at(
+                        &a.meta,
+                        "opportunity",
+                        Code::Inconsistent,
+                        format!("opportunity `{opp}` belongs to account `{o_acc}`, not `{acc}`"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Location helper for callers building their own diagnostics.
+pub fn loc_of(meta: &Meta, field: &str) -> Loc {
+    meta.loc(field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{load, Memory};
+
+    const CONFIG: &str = "[team.al]\nname = \"Al\"\n[team.bo]\nname = \"Bo\"\n";
+
+    fn run(files: &[(&str, &str)]) -> Vec<Diagnostic> {
+        let mut all = vec![("sloop.toml", CONFIG)];
+        all.extend_from_slice(files);
+        let loaded = load(&Memory::new(
+            all.iter().map(|(p, c)| (*p, c.as_bytes().to_vec())),
+        ))
+        .unwrap();
+        let mut d = loaded.diagnostics;
+        d.extend(check(&loaded.crm));
+        d
+    }
+
+    fn codes(d: &[Diagnostic]) -> Vec<(String, Code)> {
+        d.iter().map(|d| (d.path.clone(), d.code)).collect()
+    }
+
+    #[test]
+    fn clean_crm_has_no_diagnostics() {
+        let d = run(&[
+            ("accounts/acme.toml", "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\ndomain = \"acme.com\"\n"),
+            ("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.com\"\n"),
+            ("opportunities/acme-1.toml", "name = \"Acme\"\naccount = \"acme\"\nowner = \"bo\"\nstage = \"identified\"\nsource = \"outbound\"\n"),
+        ]);
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn unknown_member_and_dangling_refs() {
+        let d = run(&[
+            (
+                "accounts/acme.toml",
+                "name = \"Acme\"\nstatus = \"qualified_pool\"\nowner = \"all\"\n",
+            ),
+            (
+                "contacts/jo.toml",
+                "name = \"Jo\"\naccount = \"acm\"\nreports_to = \"nobody\"\n",
+            ),
+        ]);
+        let m = d.iter().find(|d| d.code == Code::UnknownMember).unwrap();
+        assert_eq!((m.line, m.hint.as_deref()), (3, Some("did you mean `al`?")));
+        let refs: Vec<_> = d.iter().filter(|d| d.code == Code::DanglingRef).collect();
+        assert_eq!(refs.len(), 2);
+        assert_eq!(refs[0].hint.as_deref(), Some("did you mean `acme`?"));
+    }
+
+    #[test]
+    fn duplicates_are_case_insensitive() {
+        let d = run(&[
+            (
+                "accounts/a.toml",
+                "name = \"A\"\nstatus = \"qualified_pool\"\ndomain = \"acme.com\"\n",
+            ),
+            (
+                "accounts/b.toml",
+                "name = \"B\"\nstatus = \"qualified_pool\"\ndomain = \"acme.com\"\n",
+            ),
+            (
+                "contacts/x.toml",
+                "name = \"X\"\naccount = \"a\"\nemail = \"Jo@Acme.com\"\n",
+            ),
+            (
+                "contacts/y.toml",
+                "name = \"Y\"\naccount = \"a\"\nemail = \"jo@acme.com\"\n",
+            ),
+        ]);
+        assert_eq!(
+            codes(&d),
+            vec![
+                ("accounts/b.toml".into(), Code::Duplicate),
+                ("contacts/y.toml".into(), Code::Duplicate)
+            ]
+        );
+    }
+
+    #[test]
+    fn stage_and_status_requirements() {
+        let d = run(&[
+            ("accounts/a.toml", "name = \"A\"\nstatus = \"target\"\nbacklog_until = 2027-01-01\n"),
+            ("accounts/b.toml", "name = \"B\"\nstatus = \"backlog\"\n"),
+            ("opportunities/o.toml", "name = \"O\"\naccount = \"a\"\nowner = \"al\"\nstage = \"commit\"\nsource = \"inbound\"\nmrr = 10\nclose_date = 2026-12-01\n[bant]\nbudget = \"y\"\nauthority = \"y\"\nneed = \"y\"\ntimeline = \"y\"\n[commit]\naccepted_on = 2026-11-01\nstart_date = 2026-12-01\nonboarding_meeting = 2026-12-02\nplan = \"pro\"\npricing = \"list\"\nusers = 3\nbilling_tool = \"stripe\"\ninvoice_scheduled = false\n"),
+            ("opportunities/p.toml", "name = \"P\"\naccount = \"a\"\nowner = \"al\"\nstage = \"lost\"\nsource = \"inbound\"\n"),
+        ]);
+        let msgs: Vec<&str> = d
+            .iter()
+            .filter(|d| matches!(d.code, Code::StageRequirement | Code::FieldNotAllowed))
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "stage `commit` requires `commit.invoice_scheduled = true`",
+                "stage `lost` requires `lost_reason`",
+                "stage `lost` requires `close_date`",
+                "status `target` requires `owner`",
+                "`backlog_until` is only allowed in status `backlog`, and this account is `target`",
+                "status `backlog` requires `backlog_until`",
+            ]
+        );
+    }
+
+    #[test]
+    fn consistency_warnings() {
+        let d = run(&[
+            ("accounts/a.toml", "name = \"A\"\nstatus = \"qualified_pool\"\n"),
+            ("accounts/w.toml", "name = \"W\"\nstatus = \"working\"\nowner = \"al\"\n"),
+            ("opportunities/o.toml", "name = \"O\"\naccount = \"a\"\nowner = \"al\"\nstage = \"identified\"\nsource = \"inbound\"\n"),
+        ]);
+        assert_eq!(
+            codes(&d),
+            vec![
+                ("accounts/a.toml".into(), Code::Inconsistent),
+                ("accounts/w.toml".into(), Code::Inconsistent)
+            ]
+        );
+        assert!(d
+            .iter()
+            .all(|d| d.severity == crate::diag::Severity::Warning));
+    }
+}

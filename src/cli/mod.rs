@@ -1,0 +1,235 @@
+//! The command line: one `Command` enum, one file per command, a plain `match` dispatch.
+
+mod check;
+mod init;
+mod ls;
+mod output;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use output::Out;
+
+/// sloop — a git-backed, plain-text CRM. Records are TOML files in a git repository; sloop
+/// validates them, applies the sales loop's moves as commits and reports from the history.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sloop",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Run as if started in DIR (the CRM is found from there, walking up to `sloop.toml`).
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// When to colour the output: `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::Args),
+    Check(check::Args),
+    Ls(ls::Args),
+}
+
+/// Output formats of commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Output formats of table commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TableFormat {
+    #[default]
+    Text,
+    Json,
+    Csv,
+}
+
+/// What a command ended with (mapped to exit codes by `main`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: the CRM has errors, or the command found problems.
+    Problems,
+}
+
+/// Why a command could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("not a CRM: no sloop.toml in {0} or any folder above it")]
+    NotACrm(String),
+    #[error(transparent)]
+    Load(#[from] crate::store::LoadError),
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::Usage {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        CliError::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// What to do next, printed after the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CliError::Usage { hint, .. } => hint.clone(),
+            CliError::NotACrm(_) => {
+                Some("run `sloop init` to start one, or pass `-C <crm folder>`".into())
+            }
+            CliError::Load(crate::store::LoadError::NoConfig(_)) => {
+                Some("run `sloop init` to start one".into())
+            }
+            _ => None,
+        }
+    }
+
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        CliError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// What the shell knows about where it runs; built once in `main` (the only place that reads
+/// the environment).
+pub struct Env {
+    pub cwd: PathBuf,
+    /// Colour on stdout.
+    pub color: bool,
+    /// stdout is a terminal.
+    pub tty: bool,
+}
+
+impl Env {
+    /// The directory the command works in: `-C DIR` resolved against the cwd.
+    pub fn base(&self, dir: Option<&Path>) -> PathBuf {
+        match dir {
+            Some(d) => self.cwd.join(d),
+            None => self.cwd.clone(),
+        }
+    }
+}
+
+/// A located CRM: its root on disk and how to print paths under it.
+pub struct Located {
+    pub root: PathBuf,
+    /// The root as the user should see it (relative to the cwd when possible), `""` for `.`.
+    pub display: String,
+}
+
+impl Located {
+    /// A CRM-relative path as the user should see it.
+    pub fn show(&self, rel: &str) -> String {
+        if self.display.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{rel}", self.display)
+        }
+    }
+}
+
+/// Finds the CRM from `-C` or the current directory.
+pub fn locate(env: &Env, dir: Option<&Path>) -> Result<Located, CliError> {
+    let base = env.base(dir);
+    if !base.is_dir() {
+        return Err(CliError::usage(format!(
+            "{} is not a folder",
+            base.display()
+        )));
+    }
+    let root =
+        crate::store::find_root(&base).ok_or_else(|| CliError::NotACrm(show_dir(env, &base)))?;
+    let display = relative_display(&env.cwd, &root);
+    Ok(Located { root, display })
+}
+
+fn show_dir(env: &Env, dir: &Path) -> String {
+    match relative_display(&env.cwd, dir) {
+        s if s.is_empty() => ".".to_string(),
+        s => s,
+    }
+}
+
+/// `path` relative to `cwd` when it is below it (`""` when equal), else `path` as is.
+fn relative_display(cwd: &Path, path: &Path) -> String {
+    let norm = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let (cwd, path) = (norm(cwd), norm(path));
+    match path.strip_prefix(&cwd) {
+        Ok(rel) => rel.to_string_lossy().into_owned(),
+        Err(_) => {
+            // Above the cwd: `..` segments keep paths clickable from where the user is.
+            let mut up = PathBuf::new();
+            for ancestor in cwd.ancestors().skip(1) {
+                up.push("..");
+                if let Ok(rel) = path.strip_prefix(ancestor) {
+                    return up
+                        .join(rel)
+                        .to_string_lossy()
+                        .trim_end_matches('/')
+                        .to_string();
+                }
+            }
+            path.to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
+    let dir = cli.dir.as_deref();
+    match cli.command {
+        Command::Init(args) => init::run(args, env, dir, out),
+        Command::Check(args) => check::run(args, env, dir, out),
+        Command::Ls(args) => ls::run(args, env, dir, out),
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(source: std::io::Error) -> Self {
+        CliError::Io {
+            what: "cannot write the output".into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Where commands write: stdout for data, stderr for notes, with the colour decision made once.
+
+use std::io::{self, Write};
+
+/// The command's output streams.
+pub struct Out {
+    pub stdout: Box<dyn Write>,
+    pub stderr: Box<dyn Write>,
+    pub color: bool,
+}
+
+impl Out {
+    pub fn print(&mut self, text: &str) -> io::Result<()> {
+        self.stdout.write_all(text.as_bytes())
+    }
+
+    pub fn println(&mut self, text: &str) -> io::Result<()> {
+        self.stdout.write_all(text.as_bytes())?;
+        self.stdout.write_all(b"\n")
+    }
+
+    pub fn note(&mut self, text: &str) -> io::Result<()> {
+        self.stderr.write_all(text.as_bytes())?;
+        self.stderr.write_all(b"\n")
+    }
+}

@@ -1,0 +1,13 @@
+//! sloop: a git-backed, plain-text CRM toolkit.
+//!
+//! The library is the functional core: it loads a CRM from a [`store::Source`], validates it
+//! ([`check`]), and never prints, reads the clock or the environment. The `sloop` binary is
+//! the thin shell around it.
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod git;
+pub mod model;
+pub mod store;

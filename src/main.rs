@@ -1,0 +1,81 @@
+//! The `sloop` binary: parse arguments, build the environment once, run, map to an exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use sloop::cli::{self, Cli, ColorChoice, Env, Out, Status};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let tty = std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && !no_color,
+    };
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: cannot read the current folder: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let env = Env { cwd, color, tty };
+    let mut out = Out {
+        stdout: Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        stderr: Box::new(std::io::stderr()),
+        color,
+    };
+    let result = cli::run(cli, &env, &mut out);
+    let flushed = out.stdout.flush_and_check();
+    match (result, flushed) {
+        (Ok(Status::Ok), Ok(())) => ExitCode::SUCCESS,
+        (Ok(Status::Problems), Ok(())) => ExitCode::from(1),
+        (Err(cli::CliError::Io { source, .. }), _) | (_, Err(source))
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
+        (Ok(_), Err(e)) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::from(2)
+        }
+        (Err(e), _) => {
+            let red = |s: &str| {
+                if std::io::stderr().is_terminal() && !no_color {
+                    format!("\x1b[1;31m{s}\x1b[0m")
+                } else {
+                    s.to_string()
+                }
+            };
+            eprintln!("{}: {e}", red("error"));
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+trait FlushCheck {
+    fn flush_and_check(&mut self) -> std::io::Result<()>;
+}
+
+impl FlushCheck for Box<dyn std::io::Write> {
+    fn flush_and_check(&mut self) -> std::io::Result<()> {
+        self.flush()
+    }
+}

@@ -1,0 +1,180 @@
+//! Validated identifiers. A record's id is its file stem: `[a-z0-9][a-z0-9-]*`, at most 64
+//! characters. Each kind gets its own newtype so an account id cannot be passed where a
+//! contact id is expected.
+
+use serde::Serialize;
+
+/// Why a string is not a valid id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("an id cannot be empty")]
+    Empty,
+    #[error("`{0}` is longer than 64 characters")]
+    TooLong(String),
+    #[error("`{0}` must start with a lowercase letter or a digit")]
+    BadStart(String),
+    #[error("`{id}` has `{bad}`: an id is lowercase letters, digits and `-`")]
+    BadChar { id: String, bad: char },
+}
+
+/// The rules every id follows.
+pub fn validate(s: &str) -> Result<(), IdError> {
+    let mut chars = s.chars();
+    match chars.next() {
+        None => return Err(IdError::Empty),
+        Some(c) if !(c.is_ascii_lowercase() || c.is_ascii_digit()) => {
+            return Err(IdError::BadStart(s.to_string()))
+        }
+        Some(_) => {}
+    }
+    if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(IdError::BadChar {
+            id: s.to_string(),
+            bad,
+        });
+    }
+    if s.len() > 64 {
+        return Err(IdError::TooLong(s.to_string()));
+    }
+    Ok(())
+}
+
+/// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(fold_accent) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out.truncate(64);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+fn fold_accent(c: char) -> Vec<char> {
+    let base = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+        'ç' | 'Ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+        'ñ' | 'Ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        'æ' | 'Æ' => return vec!['a', 'e'],
+        'œ' | 'Œ' => return vec!['o', 'e'],
+        'ß' => return vec!['s', 's'],
+        other => other,
+    };
+    vec![base]
+}
+
+/// Defines a validated id newtype.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(Box<str>);
+
+        impl $name {
+            /// Validates and wraps an id.
+            pub fn new(s: &str) -> Result<Self, IdError> {
+                validate(s)?;
+                Ok($name(s.into()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                $name::new(s)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Any record's id, when the kind is known from context.
+    Id
+);
+id_type!(
+    /// An account id (`accounts/<id>.toml`).
+    AccountId
+);
+id_type!(
+    /// A contact id.
+    ContactId
+);
+id_type!(
+    /// An opportunity id.
+    OpportunityId
+);
+id_type!(
+    /// A lead id.
+    LeadId
+);
+id_type!(
+    /// An activity id.
+    ActivityId
+);
+id_type!(
+    /// A team member id: the key of a `[team.<id>]` table.
+    MemberId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_file_name_rule() {
+        assert!(validate("acme").is_ok());
+        assert!(validate("2026-11-03-call-acme").is_ok());
+        assert_eq!(validate(""), Err(IdError::Empty));
+        assert!(matches!(validate("-acme"), Err(IdError::BadStart(_))));
+        assert!(matches!(validate("Acme"), Err(IdError::BadStart(_))));
+        assert!(matches!(
+            validate("acme_corp"),
+            Err(IdError::BadChar { bad: '_', .. })
+        ));
+        assert!(validate(&"a".repeat(64)).is_ok());
+        assert!(matches!(
+            validate(&"a".repeat(65)),
+            Err(IdError::TooLong(_))
+        ));
+    }
+
+    #[test]
+    fn slugify_makes_valid_ids() {
+        assert_eq!(slugify("Acme Corp."), "acme-corp");
+        assert_eq!(slugify("  Société Générale & Cie "), "societe-generale-cie");
+        assert_eq!(slugify("Œuvre"), "oeuvre");
+        assert!(validate(&slugify(&"x y ".repeat(40))).is_ok());
+    }
+}

@@ -1,0 +1,311 @@
+//! The five record types. Fields mirror DESIGN.md §3; everything optional is an `Option`.
+//! Stages and statuses are names checked against `sloop.toml` (a team can change its method),
+//! so they are strings here; kinds and roles that never change are enums.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use super::ids::{AccountId, ContactId, MemberId, OpportunityId};
+use crate::diag::Loc;
+
+/// Where a record came from and where its fields are, for diagnostics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Meta {
+    /// The file stem. Not a validated `Id` because a record with an invalid file name is still
+    /// loaded (and reported) so that everything else about it is checked too.
+    pub id: String,
+    /// Path relative to the CRM root, `/`-separated.
+    pub path: String,
+    /// Positions of the fields present in the file (dotted names: `bant.budget`).
+    #[serde(skip)]
+    pub locs: Vec<(&'static str, Loc)>,
+    /// The file could not be parsed: every field is a default and checks that need fields
+    /// skip it (its id still resolves references).
+    #[serde(skip)]
+    pub broken: bool,
+}
+
+impl Meta {
+    /// Where a field's value is, or the start of the file.
+    pub fn loc(&self, field: &str) -> Loc {
+        self.locs
+            .iter()
+            .find(|(k, _)| *k == field)
+            .map(|(_, l)| *l)
+            .unwrap_or(Loc::START)
+    }
+
+    /// Whether the field is present in the file.
+    pub fn has(&self, field: &str) -> bool {
+        self.locs.iter().any(|(k, _)| *k == field)
+    }
+}
+
+/// The free-form `[custom]` table, kept as TOML.
+pub type Custom = Option<toml::Table>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    High,
+    Low,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Account {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub name: String,
+    pub status: String,
+    pub owner: Option<MemberId>,
+    pub domain: Option<String>,
+    pub backlog_until: Option<NaiveDate>,
+    pub fit: Option<Fit>,
+    pub industry: Option<String>,
+    pub employees: Option<u64>,
+    pub country: Option<String>,
+    pub source: Option<String>,
+    pub tools: Vec<String>,
+    pub disqualified_reason: Option<String>,
+    pub tags: Vec<String>,
+    pub custom: Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRole {
+    DecisionMaker,
+    Champion,
+    EndUser,
+    Influencer,
+    Other,
+}
+
+impl ContactRole {
+    pub const NAMES: &'static [&'static str] = &[
+        "decision_maker",
+        "champion",
+        "end_user",
+        "influencer",
+        "other",
+    ];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "decision_maker" => Self::DecisionMaker,
+            "champion" => Self::Champion,
+            "end_user" => Self::EndUser,
+            "influencer" => Self::Influencer,
+            "other" => Self::Other,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Contact {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub name: String,
+    pub account: Option<AccountId>,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub role: Option<ContactRole>,
+    pub persona: Option<String>,
+    pub phone: Option<String>,
+    pub linkedin: Option<String>,
+    pub reports_to: Option<ContactId>,
+    pub custom: Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OppType {
+    #[default]
+    New,
+    Upsell,
+}
+
+/// Budget, Authority, Need, Timeline: free-text notes, complete when all four are set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Bant {
+    pub budget: Option<String>,
+    pub authority: Option<String>,
+    pub need: Option<String>,
+    pub timeline: Option<String>,
+}
+
+/// The terms agreed at the `commit` stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommitTerms {
+    pub accepted_on: Option<NaiveDate>,
+    pub start_date: Option<NaiveDate>,
+    pub onboarding_meeting: Option<NaiveDate>,
+    pub plan: Option<String>,
+    pub pricing: Option<String>,
+    pub users: Option<u64>,
+    pub billing_tool: Option<String>,
+    pub invoice_scheduled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Opportunity {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub name: String,
+    pub account: Option<AccountId>,
+    pub owner: Option<MemberId>,
+    pub stage: String,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub kind: OppType,
+    pub mrr: Option<f64>,
+    pub close_date: Option<NaiveDate>,
+    pub created: Option<NaiveDate>,
+    pub sdr: Option<MemberId>,
+    pub channel: Option<String>,
+    pub integration: Option<String>,
+    pub lost_reason: Option<String>,
+    pub bant: Bant,
+    pub commit: CommitTerms,
+    pub custom: Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeadStatus {
+    #[default]
+    New,
+    Working,
+    Converted,
+    Rejected,
+}
+
+impl LeadStatus {
+    pub const NAMES: &'static [&'static str] = &["new", "working", "converted", "rejected"];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "new" => Self::New,
+            "working" => Self::Working,
+            "converted" => Self::Converted,
+            "rejected" => Self::Rejected,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Lead {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub domain: Option<String>,
+    pub phone: Option<String>,
+    pub title: Option<String>,
+    pub source: Option<String>,
+    pub channel: Option<String>,
+    pub owner: Option<MemberId>,
+    pub status: LeadStatus,
+    pub converted_account: Option<AccountId>,
+    pub converted_contact: Option<ContactId>,
+    pub created: Option<NaiveDate>,
+    pub custom: Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActivityKind {
+    Email,
+    Call,
+    Meeting,
+    Demo,
+    #[default]
+    Note,
+    Task,
+}
+
+impl ActivityKind {
+    pub const NAMES: &'static [&'static str] =
+        &["email", "call", "meeting", "demo", "note", "task"];
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "email" => Self::Email,
+            "call" => Self::Call,
+            "meeting" => Self::Meeting,
+            "demo" => Self::Demo,
+            "note" => Self::Note,
+            "task" => Self::Task,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+    /// Emails, calls, meetings and demos are touchpoints; notes and tasks are not.
+    pub fn is_touchpoint(self) -> bool {
+        matches!(self, Self::Email | Self::Call | Self::Meeting | Self::Demo)
+    }
+    /// Kinds that may carry `duration_min`.
+    pub fn has_duration(self) -> bool {
+        matches!(self, Self::Call | Self::Meeting | Self::Demo)
+    }
+}
+
+/// An activity's date: a day, optionally with a time (and offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum When {
+    Date(NaiveDate),
+    Local(NaiveDateTime),
+    Offset(DateTime<FixedOffset>),
+}
+
+impl When {
+    /// The calendar day, as written (an offset date-time keeps its own local day).
+    pub fn date(&self) -> NaiveDate {
+        match self {
+            When::Date(d) => *d,
+            When::Local(dt) => dt.date(),
+            When::Offset(dt) => dt.date_naive(),
+        }
+    }
+}
+
+impl Default for When {
+    fn default() -> Self {
+        When::Date(NaiveDate::MIN)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Activity {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub kind: ActivityKind,
+    pub date: When,
+    pub account: Option<AccountId>,
+    pub contact: Option<ContactId>,
+    pub opportunity: Option<OpportunityId>,
+    pub owner: Option<MemberId>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub duration_min: Option<u64>,
+    pub due: Option<NaiveDate>,
+    pub done: Option<bool>,
+    /// `Message-ID` of an ingested email, so the same message is recorded once.
+    pub message_id: Option<String>,
+    /// Addresses of an ingested email's participants.
+    pub participants: Vec<String>,
+    pub custom: Custom,
+}
+
+impl Activity {
+    /// An open task: a task not marked done.
+    pub fn is_open_task(&self) -> bool {
+        self.kind == ActivityKind::Task && self.done != Some(true)
+    }
+}

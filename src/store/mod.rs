@@ -1,0 +1,441 @@
+//! The one loader: a whole CRM from any `Source` (work tree, index, commit tree), with every
+//! per-file problem as a diagnostic.
+
+pub mod parse;
+pub mod reader;
+mod source;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+pub use parse::AnyRecord;
+pub use source::{Entry, Memory, Source, SourceError, SourceFile, WorkTree};
+
+use crate::config::{self, Config};
+use crate::diag::{suggest, Code, Diagnostic, Loc};
+use crate::model::{ids, Account, Activity, Contact, Kind, Lead, Opportunity};
+
+/// A loaded CRM: the config and every record, each list sorted by path.
+#[derive(Debug, Clone, Default)]
+pub struct Crm {
+    pub config: Config,
+    pub accounts: Vec<Account>,
+    pub contacts: Vec<Contact>,
+    pub opportunities: Vec<Opportunity>,
+    pub leads: Vec<Lead>,
+    pub activities: Vec<Activity>,
+}
+
+impl Crm {
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.meta.id == id)
+    }
+    pub fn contact(&self, id: &str) -> Option<&Contact> {
+        self.contacts.iter().find(|c| c.meta.id == id)
+    }
+    pub fn opportunity(&self, id: &str) -> Option<&Opportunity> {
+        self.opportunities.iter().find(|o| o.meta.id == id)
+    }
+    pub fn lead(&self, id: &str) -> Option<&Lead> {
+        self.leads.iter().find(|l| l.meta.id == id)
+    }
+    pub fn activity(&self, id: &str) -> Option<&Activity> {
+        self.activities.iter().find(|a| a.meta.id == id)
+    }
+
+    /// Number of records of every kind.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+            + self.contacts.len()
+            + self.opportunities.len()
+            + self.leads.len()
+            + self.activities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, record: AnyRecord) {
+        match record {
+            AnyRecord::Account(r) => self.accounts.push(r),
+            AnyRecord::Contact(r) => self.contacts.push(r),
+            AnyRecord::Opportunity(r) => self.opportunities.push(r),
+            AnyRecord::Lead(r) => self.leads.push(r),
+            AnyRecord::Activity(r) => self.activities.push(r),
+        }
+    }
+
+    /// (path, id) of every record of a kind.
+    pub fn ids(&self, kind: Kind) -> Vec<(&str, &str)> {
+        fn pairs<'a, T>(
+            v: &'a [T],
+            meta: impl Fn(&'a T) -> &'a crate::model::Meta,
+        ) -> Vec<(&'a str, &'a str)> {
+            v.iter()
+                .map(|r| (meta(r).path.as_str(), meta(r).id.as_str()))
+                .collect()
+        }
+        match kind {
+            Kind::Account => pairs(&self.accounts, |r| &r.meta),
+            Kind::Contact => pairs(&self.contacts, |r| &r.meta),
+            Kind::Opportunity => pairs(&self.opportunities, |r| &r.meta),
+            Kind::Lead => pairs(&self.leads, |r| &r.meta),
+            Kind::Activity => pairs(&self.activities, |r| &r.meta),
+        }
+    }
+}
+
+/// A CRM and the problems found while reading it.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub crm: Crm,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Why a CRM could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("no sloop.toml in {0}")]
+    NoConfig(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+/// What a path under the CRM root is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathClass<'a> {
+    Config,
+    /// A record: its kind and id (the file stem).
+    Record(Kind, &'a str),
+    /// Report templates, not checked here.
+    Template,
+    /// A hidden file (`.gitkeep`, `.DS_Store`), ignored.
+    Hidden,
+    /// A file that should not be where it is.
+    Stray,
+    /// Anything else (outside the CRM's folders).
+    Other,
+}
+
+/// Classifies a CRM-relative path.
+pub fn classify(path: &str) -> PathClass<'_> {
+    if path == config::FILE {
+        return PathClass::Config;
+    }
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let Some((top, _)) = path.split_once('/') else {
+        return if file_name.ends_with(".toml") {
+            PathClass::Stray
+        } else {
+            PathClass::Other
+        };
+    };
+    if top == "templates" {
+        return PathClass::Template;
+    }
+    let Some(kind) = Kind::from_folder(top) else {
+        return PathClass::Other;
+    };
+    if file_name.starts_with('.') || path.split('/').any(|c| c.starts_with('.')) {
+        return PathClass::Hidden;
+    }
+    match file_name.strip_suffix(".toml") {
+        Some(stem) => PathClass::Record(kind, stem),
+        None => PathClass::Stray,
+    }
+}
+
+/// Finds the CRM root: the nearest folder, from `start` upwards, holding `sloop.toml`.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(config::FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Reads a whole CRM from a source. Every file that cannot be read or parsed is reported and
+/// loading goes on with the others.
+pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
+    let config_bytes = source
+        .read_config()?
+        .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
+    let mut diagnostics = Vec::new();
+    let config = match decode(config::FILE, &config_bytes) {
+        Ok(text) => {
+            let (config, diags) = Config::parse(config::FILE, text);
+            diagnostics.extend(diags);
+            config
+        }
+        Err(d) => {
+            diagnostics.push(*d);
+            Config::default()
+        }
+    };
+    let files = source.list()?;
+    let mut records = Vec::with_capacity(files.len());
+    for file in &files {
+        match (&file.entry, classify(&file.path)) {
+            (Entry::TopDir, _) => {
+                let kinds = Kind::ALL.map(Kind::folder);
+                if let Some(close) = suggest(&file.path, kinds) {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::StrayFile,
+                            file.path.clone(),
+                            Loc {
+                                line: 0,
+                                column: 0,
+                                len: 0,
+                            },
+                            format!(
+                                "folder `{}` is not a record folder, so its files are not checked",
+                                file.path
+                            ),
+                        )
+                        .with_hint(format!("did you mean `{close}/`?")),
+                    );
+                }
+            }
+            (Entry::SymlinkEscape(target), _) => diagnostics.push(
+                Diagnostic::new(
+                    Code::SymlinkEscape,
+                    file.path.clone(),
+                    no_loc(),
+                    format!("symlink points outside the CRM, to {target}"),
+                )
+                .with_hint(
+                    "records must live inside the CRM: copy the file in instead of linking it",
+                ),
+            ),
+            (Entry::Unreadable(why), _) => diagnostics.push(Diagnostic::new(
+                Code::Unreadable,
+                file.path.clone(),
+                no_loc(),
+                format!("cannot read: {why}"),
+            )),
+            (Entry::File, PathClass::Record(kind, id)) => records.push((file, kind, id)),
+            (Entry::File, PathClass::Stray) => diagnostics.push(stray(&file.path)),
+            (Entry::File, _) => {}
+        }
+    }
+    let parsed: Vec<(Option<AnyRecord>, Vec<Diagnostic>)> = records
+        .par_iter()
+        .map(|(file, kind, id)| read_record(source, file, *kind, id, &config))
+        .collect();
+    let mut crm = Crm {
+        config,
+        ..Crm::default()
+    };
+    let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
+    for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
+        diagnostics.extend(diags);
+        if let Err(e) = ids::validate(id) {
+            let hint = match ids::slugify(id) {
+                s if !s.is_empty() => format!("rename the file to `{s}.toml`"),
+                _ => "rename the file: lowercase letters, digits and `-`".into(),
+            };
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidId,
+                    file.path.clone(),
+                    no_loc(),
+                    format!("invalid id: {e}"),
+                )
+                .with_hint(hint),
+            );
+        }
+        if let Some(first) = seen.insert((*kind, id), &file.path) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicateId,
+                    file.path.clone(),
+                    no_loc(),
+                    format!("{} `{id}` is also defined in {first}", kind.with_article()),
+                )
+                .with_hint("ids are unique per kind, whatever the folder: rename one of the files"),
+            );
+        }
+        if let Some(record) = record {
+            crm.push(record);
+        }
+    }
+    Ok(Loaded { crm, diagnostics })
+}
+
+fn no_loc() -> Loc {
+    Loc {
+        line: 0,
+        column: 0,
+        len: 0,
+    }
+}
+
+fn stray(path: &str) -> Diagnostic {
+    let (message, hint) = if path.contains('/') {
+        (
+            "not a record: record files end in `.toml`".to_string(),
+            "move it out of the record folders, or rename it `<id>.toml` if it is a record"
+                .to_string(),
+        )
+    } else {
+        (
+            "TOML file outside the record folders is not checked".to_string(),
+            format!(
+                "records live in {}",
+                crate::diag::one_of(&Kind::ALL.map(|k| format!("{}/", k.folder())))
+            ),
+        )
+    };
+    Diagnostic::new(Code::StrayFile, path, no_loc(), message).with_hint(hint)
+}
+
+/// Decodes a file as UTF-8 text, or explains why it is not text.
+fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Box<Diagnostic>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.contains(&0) {
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::NotUtf8,
+                path,
+                no_loc(),
+                "binary file where a TOML record is expected",
+            )
+            .with_hint("records are UTF-8 TOML text; move binary files out of the CRM folders"),
+        ));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+        let column = (before.len()
+            - before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map(|i| i + 1)
+                .unwrap_or(0)) as u32
+            + 1;
+        Box::new(
+            Diagnostic::new(
+                Code::NotUtf8,
+                path,
+                Loc {
+                    line,
+                    column,
+                    len: 0,
+                },
+                "file is not valid UTF-8",
+            )
+            .with_hint("save the file as UTF-8 (iconv -f latin1 -t utf-8 is a common fix)"),
+        )
+    })
+}
+
+fn read_record(
+    source: &dyn Source,
+    file: &SourceFile,
+    kind: Kind,
+    id: &str,
+    config: &Config,
+) -> (Option<AnyRecord>, Vec<Diagnostic>) {
+    let bytes = match source.read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            let d = Diagnostic::new(
+                Code::Unreadable,
+                file.path.clone(),
+                no_loc(),
+                format!("cannot read: {e}"),
+            );
+            return (Some(broken(kind, id, &file.path)), vec![d]);
+        }
+    };
+    match decode(&file.path, &bytes) {
+        Ok(text) => {
+            let (record, diags) = parse::parse_record(kind, id, &file.path, text, config);
+            (Some(record), diags)
+        }
+        Err(d) => (Some(broken(kind, id, &file.path)), vec![*d]),
+    }
+}
+
+/// A record that could not be read: its id still resolves references.
+fn broken(kind: Kind, id: &str, path: &str) -> AnyRecord {
+    let (record, _) = parse::parse_record(kind, id, path, "", &Config::default());
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_paths() {
+        assert_eq!(classify("sloop.toml"), PathClass::Config);
+        assert_eq!(
+            classify("accounts/acme.toml"),
+            PathClass::Record(Kind::Account, "acme")
+        );
+        assert_eq!(
+            classify("accounts/a/acme.toml"),
+            PathClass::Record(Kind::Account, "acme")
+        );
+        assert_eq!(
+            classify("activities/2026/11/x.toml"),
+            PathClass::Record(Kind::Activity, "x")
+        );
+        assert_eq!(classify("accounts/.gitkeep"), PathClass::Hidden);
+        assert_eq!(classify("accounts/notes.md"), PathClass::Stray);
+        assert_eq!(classify("stray.toml"), PathClass::Stray);
+        assert_eq!(classify("README.md"), PathClass::Other);
+        assert_eq!(classify("templates/x.html"), PathClass::Template);
+        assert_eq!(classify("docs/x.toml"), PathClass::Other);
+    }
+
+    #[test]
+    fn loads_from_memory_and_reports_each_bad_file() {
+        let src = Memory::new([
+            (
+                "sloop.toml",
+                "[team.al]\nname = \"Al\"\n".as_bytes().to_vec(),
+            ),
+            (
+                "accounts/acme.toml",
+                b"name = \"Acme\"\nstatus = \"qualified_pool\"\n".to_vec(),
+            ),
+            ("accounts/bad.toml", b"name = \n".to_vec()),
+            ("accounts/bin.toml", b"\x00\x01".to_vec()),
+            ("accounts/latin.toml", b"name = \"Caf\xe9\"\n".to_vec()),
+            (
+                "accounts/x/acme.toml",
+                b"name = \"Acme 2\"\nstatus = \"target\"\nowner = \"al\"\n".to_vec(),
+            ),
+            (
+                "accounts/Bad_Id.toml",
+                b"name = \"B\"\nstatus = \"target\"\nowner = \"al\"\n".to_vec(),
+            ),
+        ]);
+        let loaded = load(&src).unwrap();
+        assert_eq!(loaded.crm.accounts.len(), 6);
+        let codes: Vec<(&str, Code)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.path.as_str(), d.code))
+            .collect();
+        assert!(
+            codes.contains(&("accounts/bad.toml", Code::Syntax)),
+            "{codes:?}"
+        );
+        assert!(codes.contains(&("accounts/bin.toml", Code::NotUtf8)));
+        assert!(codes.contains(&("accounts/latin.toml", Code::NotUtf8)));
+        assert!(codes.contains(&("accounts/x/acme.toml", Code::DuplicateId)));
+        assert!(codes.contains(&("accounts/Bad_Id.toml", Code::InvalidId)));
+    }
+
+    #[test]
+    fn missing_config_is_not_a_crm() {
+        let src = Memory::new([("accounts/a.toml", "name = \"A\"")]);
+        assert!(matches!(load(&src), Err(LoadError::NoConfig(_))));
+    }
+}

@@ -1,0 +1,241 @@
+//! Where a CRM's files come from. The loader reads through this trait, so the work tree, the
+//! git index and any commit's tree are read by the same code.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::config;
+use crate::model::Kind;
+
+/// What a listed path is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A file to read.
+    File,
+    /// A folder directly under the CRM root (listed so misspelt kind folders are reported).
+    TopDir,
+    /// A symlink that resolves outside the CRM.
+    SymlinkEscape(String),
+    /// Something that cannot be read (permission denied, broken link, not a regular file).
+    Unreadable(String),
+}
+
+/// One path of a CRM, relative to its root, `/`-separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: String,
+    pub entry: Entry,
+    /// Opaque handle for the source (e.g. an index into its blob list).
+    pub token: usize,
+}
+
+/// A failure to list or open a source at all (as opposed to one bad file).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{0}")]
+    Git(String),
+}
+
+/// A place a CRM can be read from. Implementations must be shareable across threads: the
+/// loader reads files in parallel.
+pub trait Source: Sync {
+    /// Every file of `sloop.toml`, the five record folders (recursively) and the folders at
+    /// the root. Paths are relative to the CRM root.
+    fn list(&self) -> Result<Vec<SourceFile>, SourceError>;
+    /// The bytes of a listed file.
+    fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>>;
+    /// The bytes of `sloop.toml`, or `None` if there is none.
+    fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError>;
+    /// "the work tree", "the index", "commit 1a2b3c4".
+    fn describe(&self) -> String;
+}
+
+/// The files on disk under a CRM root.
+pub struct WorkTree {
+    root: PathBuf,
+}
+
+impl WorkTree {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        WorkTree { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn rel(root: &Path, path: &Path) -> String {
+    let r = path.strip_prefix(root).unwrap_or(path);
+    let mut out = String::new();
+    for (i, c) in r.components().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(&c.as_os_str().to_string_lossy());
+    }
+    out
+}
+
+impl Source for WorkTree {
+    fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
+        let canonical_root = self.root.canonicalize().map_err(|source| SourceError::Io {
+            path: self.root.display().to_string(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        let top = std::fs::read_dir(&self.root).map_err(|source| SourceError::Io {
+            path: self.root.display().to_string(),
+            source,
+        })?;
+        let mut kind_dirs = Vec::new();
+        for entry in top {
+            let entry = entry.map_err(|source| SourceError::Io {
+                path: self.root.display().to_string(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(ft) = entry.file_type() else { continue };
+            if Kind::from_folder(&name).is_some() {
+                kind_dirs.push(entry.path());
+            } else if ft.is_dir() {
+                files.push(SourceFile {
+                    path: name,
+                    entry: Entry::TopDir,
+                    token: 0,
+                });
+            } else if name.ends_with(".toml") && name != config::FILE {
+                files.push(SourceFile {
+                    path: name,
+                    entry: Entry::File,
+                    token: 0,
+                });
+            }
+        }
+        for dir in kind_dirs {
+            for item in walkdir::WalkDir::new(&dir).follow_links(false) {
+                let item = match item {
+                    Ok(item) => item,
+                    Err(e) => {
+                        let path = e
+                            .path()
+                            .map(|p| rel(&self.root, p))
+                            .unwrap_or_else(|| rel(&self.root, &dir));
+                        let why = e
+                            .io_error()
+                            .map(|io| io.to_string())
+                            .unwrap_or_else(|| e.to_string());
+                        files.push(SourceFile {
+                            path,
+                            entry: Entry::Unreadable(why),
+                            token: 0,
+                        });
+                        continue;
+                    }
+                };
+                let ft = item.file_type();
+                if ft.is_dir() {
+                    continue;
+                }
+                let path = rel(&self.root, item.path());
+                let entry = if ft.is_file() {
+                    Entry::File
+                } else if ft.is_symlink() {
+                    match item.path().canonicalize() {
+                        Ok(target) if target.starts_with(&canonical_root) => {
+                            if target.is_dir() {
+                                continue;
+                            }
+                            Entry::File
+                        }
+                        Ok(target) => Entry::SymlinkEscape(target.display().to_string()),
+                        Err(e) => Entry::Unreadable(format!("broken symlink: {e}")),
+                    }
+                } else {
+                    Entry::Unreadable("not a regular file".into())
+                };
+                files.push(SourceFile {
+                    path,
+                    entry,
+                    token: 0,
+                });
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>> {
+        std::fs::read(self.root.join(&file.path))
+    }
+
+    fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
+        let path = self.root.join(config::FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SourceError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        "the work tree".into()
+    }
+}
+
+/// An in-memory CRM, for tests and for checking edits before they are written.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// (path relative to the CRM root, contents); `sloop.toml` included.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Memory {
+    pub fn new<P: Into<String>, C: Into<Vec<u8>>>(files: impl IntoIterator<Item = (P, C)>) -> Self {
+        Memory {
+            files: files
+                .into_iter()
+                .map(|(p, c)| (p.into(), c.into()))
+                .collect(),
+        }
+    }
+}
+
+impl Source for Memory {
+    fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
+        let mut out: Vec<SourceFile> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| p != config::FILE)
+            .map(|(i, (p, _))| SourceFile {
+                path: p.clone(),
+                entry: Entry::File,
+                token: i,
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>> {
+        Ok(self.files[file.token].1.clone())
+    }
+
+    fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
+        Ok(self
+            .files
+            .iter()
+            .find(|(p, _)| p == config::FILE)
+            .map(|(_, c)| c.clone()))
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}

@@ -1,0 +1,76 @@
+use crate::util::TestEnv;
+
+fn example() -> TestEnv {
+    let env = TestEnv::new();
+    env.copy_from_repo("example-crm", "crm");
+    env
+}
+
+#[test]
+fn lists_with_filters() {
+    let env = example();
+    let run = env.run(&[
+        "-C", "crm", "ls", "accounts", "--status", "backlog", "--format", "csv",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,name,status,owner,domain,country,industry,backlog until"
+    );
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(lines[1..].iter().all(|l| l.contains(",backlog,")));
+}
+
+#[test]
+fn lists_open_opportunities_of_an_owner_as_json() {
+    let env = example();
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "ls",
+        "opportunities",
+        "--stage",
+        "open",
+        "--owner",
+        "marc",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert!(!v.is_empty());
+    for o in &v {
+        assert_eq!(o["owner"], "marc");
+        assert!(!["won", "lost"].contains(&o["stage"].as_str().unwrap()));
+        assert!(o["id"].is_string() && o["path"].is_string());
+    }
+}
+
+#[test]
+fn table_output_shows_the_records() {
+    let env = example();
+    let run = env.run(&["-C", "crm", "ls", "opportunity", "--stage", "commit"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("helio-solaire-new"), "{}", run.stdout);
+    assert!(run.stdout.contains("95%"));
+}
+
+#[test]
+fn bad_filters_exit_2_with_the_allowed_values() {
+    let env = example();
+    let run = env.run(&["-C", "crm", "ls", "accounts", "--status", "tagret"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: unknown --status `tagret`\nhint: did you mean `target`?\n"
+    );
+    let run = env.run(&["-C", "crm", "ls", "accounts", "--stage", "won"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("`--stage` does not apply to accounts"));
+    let run = env.run(&["-C", "crm", "ls", "acounts"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("did you mean `accounts`?"));
+    let run = env.run(&["-C", "crm", "ls", "leads", "--owner", "nobody"]);
+    assert_eq!(run.code, 2);
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real binary against real folders and git repositories.
+
+mod check;
+mod docs;
+mod errors;
+mod init;
+mod ls;
+mod util;
