@@ -67,6 +67,9 @@ codes! {
     FieldNotAllowed = "field-not-allowed", Error, "a field set where it is not allowed (`backlog_until` outside backlog, `due` on a call…)";
     Config = "config", Error, "`sloop.toml` breaks its own schema (unknown stage in `next`, bad probability…)";
     SymlinkEscape = "symlink-escape", Error, "a symlink points outside the CRM";
+    IllegalTransition = "illegal-transition", Error, "a stage or status changed to one its `next` list does not allow";
+    NotEntry = "not-entry", Error, "a new record starts in a stage or status that is not an entry point";
+    DeletedRecord = "deleted-record", Error, "a record file was deleted (close it instead: nothing is lost)";
     StrayFile = "stray-file", Warning, "a file that is not a record where records live (or a misspelt folder)";
     Inconsistent = "inconsistent", Warning, "records that contradict each other (an open opportunity on an account in a pool…)";
 }

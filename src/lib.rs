@@ -11,3 +11,5 @@ pub mod diag;
 pub mod git;
 pub mod model;
 pub mod store;
+pub mod transition;
+pub mod verify;

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{Config, Outcome};
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
-use crate::model::{Account, Meta, Opportunity};
+use crate::model::{Account, Kind, Meta, Opportunity};
 use crate::store::Crm;
 
 /// Runs every whole-CRM rule.
@@ -22,6 +22,52 @@ pub fn check(crm: &Crm) -> Vec<Diagnostic> {
     requirements(crm, &mut out);
     consistency(crm, &index, &mut out);
     out
+}
+
+/// The rules that judge records one by one, for a CRM holding only some records (the staged
+/// files): members, references (resolved by `resolver` against the rest of the CRM) and the
+/// fields each stage requires. Uniqueness and consistency need every record and are left to
+/// the full check.
+pub fn check_some(crm: &Crm, resolver: &dyn Resolver) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    members(crm, &mut out);
+    references(crm, resolver, &mut out);
+    requirements(crm, &mut out);
+    out
+}
+
+/// Only the fields each stage and status requires.
+pub fn requirements_of(crm: &Crm) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    requirements(crm, &mut out);
+    out
+}
+
+/// Tells whether a record exists, for reference checks.
+pub trait Resolver {
+    fn exists(&self, kind: Kind, id: &str) -> bool;
+    /// Ids to suggest for a mistyped one (may be empty).
+    fn candidates(&self, kind: Kind) -> Vec<String>;
+}
+
+impl Resolver for Index<'_> {
+    fn exists(&self, kind: Kind, id: &str) -> bool {
+        match kind {
+            Kind::Account => self.accounts.contains(id),
+            Kind::Contact => self.contacts.contains_key(id),
+            Kind::Opportunity => self.opportunities.contains_key(id),
+            _ => false,
+        }
+    }
+
+    fn candidates(&self, kind: Kind) -> Vec<String> {
+        match kind {
+            Kind::Account => self.accounts.iter().map(|s| s.to_string()).collect(),
+            Kind::Contact => self.contacts.keys().map(|s| s.to_string()).collect(),
+            Kind::Opportunity => self.opportunities.keys().map(|s| s.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Ids of every kind, for reference checks by hash lookup.
@@ -96,14 +142,9 @@ fn members(crm: &Crm, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn dangling<'a, I: IntoIterator<Item = &'a str>>(
-    meta: &Meta,
-    field: &str,
-    kind: &str,
-    id: &str,
-    candidates: I,
-) -> Diagnostic {
-    let hint = match suggest(id, candidates) {
+fn dangling(meta: &Meta, field: &str, kind: Kind, id: &str, resolver: &dyn Resolver) -> Diagnostic {
+    let candidates = resolver.candidates(kind);
+    let hint = match suggest(id, candidates.iter().map(String::as_str)) {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("create it (`sloop new {kind} {id}`) or fix the id"),
     };
@@ -117,46 +158,71 @@ fn dangling<'a, I: IntoIterator<Item = &'a str>>(
 }
 
 /// Every reference resolves to a record of the right kind.
-fn references(crm: &Crm, ix: &Index, out: &mut Vec<Diagnostic>) {
-    let account = |out: &mut Vec<Diagnostic>, meta: &Meta, field: &str, id: Option<&str>| {
+fn references(crm: &Crm, resolver: &dyn Resolver, out: &mut Vec<Diagnostic>) {
+    let mut refer = |meta: &Meta, field: &str, kind: Kind, id: Option<&str>| {
         if let Some(id) = id {
-            if !ix.accounts.contains(id) {
-                out.push(dangling(
-                    meta,
-                    field,
-                    "account",
-                    id,
-                    ix.accounts.iter().copied(),
-                ));
-            }
-        }
-    };
-    let contact = |out: &mut Vec<Diagnostic>, meta: &Meta, field: &str, id: Option<&str>| {
-        if let Some(id) = id {
-            if !ix.contacts.contains_key(id) {
-                out.push(dangling(
-                    meta,
-                    field,
-                    "contact",
-                    id,
-                    ix.contacts.keys().copied(),
-                ));
+            if !resolver.exists(kind, id) {
+                out.push(dangling(meta, field, kind, id, resolver));
             }
         }
     };
     for c in &crm.contacts {
-        account(
-            out,
+        refer(
             &c.meta,
             "account",
+            Kind::Account,
             c.account.as_ref().map(|a| a.as_str()),
         );
-        contact(
-            out,
+        refer(
             &c.meta,
             "reports_to",
+            Kind::Contact,
             c.reports_to.as_ref().map(|a| a.as_str()),
         );
+    }
+    for o in &crm.opportunities {
+        refer(
+            &o.meta,
+            "account",
+            Kind::Account,
+            o.account.as_ref().map(|a| a.as_str()),
+        );
+    }
+    for l in &crm.leads {
+        refer(
+            &l.meta,
+            "converted_account",
+            Kind::Account,
+            l.converted_account.as_ref().map(|a| a.as_str()),
+        );
+        refer(
+            &l.meta,
+            "converted_contact",
+            Kind::Contact,
+            l.converted_contact.as_ref().map(|a| a.as_str()),
+        );
+    }
+    for a in &crm.activities {
+        refer(
+            &a.meta,
+            "account",
+            Kind::Account,
+            a.account.as_ref().map(|x| x.as_str()),
+        );
+        refer(
+            &a.meta,
+            "contact",
+            Kind::Contact,
+            a.contact.as_ref().map(|x| x.as_str()),
+        );
+        refer(
+            &a.meta,
+            "opportunity",
+            Kind::Opportunity,
+            a.opportunity.as_ref().map(|x| x.as_str()),
+        );
+    }
+    for c in &crm.contacts {
         if c.reports_to
             .as_ref()
             .is_some_and(|r| r.as_str() == c.meta.id)
@@ -167,53 +233,6 @@ fn references(crm: &Crm, ix: &Index, out: &mut Vec<Diagnostic>) {
                 Code::InvalidValue,
                 "a contact cannot report to itself".into(),
             ));
-        }
-    }
-    for o in &crm.opportunities {
-        account(
-            out,
-            &o.meta,
-            "account",
-            o.account.as_ref().map(|a| a.as_str()),
-        );
-    }
-    for l in &crm.leads {
-        account(
-            out,
-            &l.meta,
-            "converted_account",
-            l.converted_account.as_ref().map(|a| a.as_str()),
-        );
-        contact(
-            out,
-            &l.meta,
-            "converted_contact",
-            l.converted_contact.as_ref().map(|a| a.as_str()),
-        );
-    }
-    for a in &crm.activities {
-        account(
-            out,
-            &a.meta,
-            "account",
-            a.account.as_ref().map(|x| x.as_str()),
-        );
-        contact(
-            out,
-            &a.meta,
-            "contact",
-            a.contact.as_ref().map(|x| x.as_str()),
-        );
-        if let Some(id) = a.opportunity.as_ref().map(|x| x.as_str()) {
-            if !ix.opportunities.contains_key(id) {
-                out.push(dangling(
-                    &a.meta,
-                    "opportunity",
-                    "opportunity",
-                    id,
-                    ix.opportunities.keys().copied(),
-                ));
-            }
         }
     }
 }
@@ -373,41 +392,108 @@ pub fn account_missing(config: &Config, a: &Account) -> Vec<(String, String, Cod
     out
 }
 
-fn requirement_hint(field: &str) -> String {
-    match field.split_once('.') {
-        Some((table, key)) => format!("add `{key} = …` under `[{table}]`"),
-        None => format!("add `{field} = …`"),
+/// One diagnostic listing every field a stage or status requires and the record lacks.
+fn missing_fields(
+    meta: &Meta,
+    what: &str,
+    state: &str,
+    missing: Vec<String>,
+) -> Option<Diagnostic> {
+    if missing.is_empty() {
+        return None;
+    }
+    let message = format!("{what} `{state}` requires {}", one_of_and(&missing));
+    let mut top = Vec::new();
+    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    for f in &missing {
+        match f.split_once('.') {
+            Some((t, k)) => match tables.iter_mut().find(|(name, _)| name == t) {
+                Some((_, keys)) => keys.push(k.to_string()),
+                None => tables.push((t.to_string(), vec![k.to_string()])),
+            },
+            None => top.push(f.clone()),
+        }
+    }
+    let mut parts = Vec::new();
+    if !top.is_empty() {
+        parts.push(format!(
+            "add {}",
+            top.iter()
+                .map(|k| format!("`{k} = …`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for (t, keys) in tables {
+        parts.push(format!(
+            "under `[{t}]` add {}",
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Some(
+        Diagnostic::new(
+            Code::StageRequirement,
+            meta.path.clone(),
+            meta.loc(what),
+            message,
+        )
+        .with_hint(parts.join("; ")),
+    )
+}
+
+/// "`a`, `b` and `c`".
+fn one_of_and(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
     }
 }
 
 /// Fields each stage and status requires.
 fn requirements(crm: &Crm, out: &mut Vec<Diagnostic>) {
     for o in crm.opportunities.iter().filter(|o| !o.meta.broken) {
-        for (field, why) in opportunity_missing(&crm.config, o) {
-            let loc = if o.meta.has(&field) {
-                o.meta.loc(&field)
-            } else {
-                o.meta.loc("stage")
-            };
-            let hint = if o.meta.has(&field) {
-                format!("set `{field} = true`")
-            } else {
-                requirement_hint(&field)
-            };
+        let (not_true, missing): (Vec<_>, Vec<_>) = opportunity_missing(&crm.config, o)
+            .into_iter()
+            .partition(|(field, _)| o.meta.has(field));
+        for (field, why) in not_true {
             out.push(
-                Diagnostic::new(Code::StageRequirement, o.meta.path.clone(), loc, why)
-                    .with_hint(hint),
+                Diagnostic::new(
+                    Code::StageRequirement,
+                    o.meta.path.clone(),
+                    o.meta.loc(&field),
+                    why,
+                )
+                .with_hint(format!("set `{field} = true`")),
             );
+        }
+        if let Some(d) = missing_fields(
+            &o.meta,
+            "stage",
+            &o.stage,
+            missing.into_iter().map(|(f, _)| f).collect(),
+        ) {
+            out.push(d);
         }
     }
     for a in crm.accounts.iter().filter(|a| !a.meta.broken) {
+        let mut missing = Vec::new();
         for (field, why, code) in account_missing(&crm.config, a) {
-            let (loc, hint) = if code == Code::FieldNotAllowed {
-                (a.meta.loc(&field), format!("remove `{field}`"))
+            if code == Code::FieldNotAllowed {
+                out.push(
+                    Diagnostic::new(code, a.meta.path.clone(), a.meta.loc(&field), why)
+                        .with_hint(format!("remove `{field}`")),
+                );
             } else {
-                (a.meta.loc("status"), requirement_hint(&field))
-            };
-            out.push(Diagnostic::new(code, a.meta.path.clone(), loc, why).with_hint(hint));
+                missing.push(field);
+            }
+        }
+        if let Some(d) = missing_fields(&a.meta, "status", &a.status, missing) {
+            out.push(d);
         }
     }
     for l in crm.leads.iter().filter(|l| !l.meta.broken) {
@@ -637,10 +723,9 @@ mod tests {
             msgs,
             vec![
                 "stage `commit` requires `commit.invoice_scheduled = true`",
-                "stage `lost` requires `lost_reason`",
-                "stage `lost` requires `close_date`",
-                "status `target` requires `owner`",
+                "stage `lost` requires `lost_reason` and `close_date`",
                 "`backlog_until` is only allowed in status `backlog`, and this account is `target`",
+                "status `target` requires `owner`",
                 "status `backlog` requires `backlog_until`",
             ]
         );

@@ -3,14 +3,27 @@ use std::path::Path;
 use super::{locate, CliError, Env, Format, Located, Out, Status};
 use crate::diag::{self, Diagnostic, Style};
 use crate::store::{self, Source, WorkTree};
+use crate::verify;
 
-/// Validate the CRM: every record, reference, uniqueness rule and stage requirement.
+/// Validate the CRM: every record, reference, uniqueness rule and stage requirement, and
+/// every stage or status transition against git.
+///
+/// Default: the work tree, plus the transitions of uncommitted changes against HEAD.
+/// `--staged`: exactly what the index would commit, against HEAD (the pre-commit hook).
+/// `--range A..B`: every commit in the range against its first parent, then the CRM at B
+/// (CI on a pull request).
 ///
 /// Reports every problem in one run, as `path:line:col: error[code]: message` with the source
 /// line and a hint. Exit 0 when there are no errors (warnings allowed), 1 when there are,
 /// 2 when the check could not run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Check what the index would commit (unstaged edits are ignored).
+    #[arg(long, conflicts_with = "range")]
+    pub staged: bool,
+    /// Check every commit of a range such as `origin/main..HEAD`, then its end.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
     /// Output format. JSON: {"errors": N, "warnings": N, "diagnostics": [...]}.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -18,14 +31,22 @@ pub struct Args {
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
-    let source = WorkTree::new(&crm.root);
-    let loaded = store::load(&source)?;
-    let records = loaded.crm.len();
-    let mut diags = loaded.diagnostics;
-    diags.extend(crate::check::check(&loaded.crm));
+    let outcome = if args.staged {
+        verify::staged(&crm.root)
+    } else if let Some(range) = &args.range {
+        verify::range(&crm.root, range)
+    } else {
+        verify::worktree(&crm.root)
+    }?;
+    for note in &outcome.notes {
+        out.note(&format!("note: {note}"))?;
+    }
+    let mut diags = outcome.diagnostics;
     diag::sort(&mut diags);
-    attach_source_lines(&source, &mut diags);
-    print(&diags, &crm, args.format, out, Some(records))
+    if !args.staged && args.range.is_none() {
+        attach_source_lines(&WorkTree::new(&crm.root), &mut diags);
+    }
+    print(&diags, &crm, args.format, out, Some(outcome.records))
 }
 
 /// Fills in the source line of diagnostics found after parsing (references, requirements),

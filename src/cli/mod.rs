@@ -1,6 +1,7 @@
 //! The command line: one `Command` enum, one file per command, a plain `match` dispatch.
 
 mod check;
+mod hooks;
 mod init;
 mod ls;
 mod output;
@@ -44,6 +45,7 @@ pub enum ColorChoice {
 pub enum Command {
     Init(init::Args),
     Check(check::Args),
+    Hooks(hooks::Args),
     Ls(ls::Args),
 }
 
@@ -87,6 +89,8 @@ pub enum CliError {
     Load(#[from] crate::store::LoadError),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    #[error(transparent)]
+    Verify(#[from] crate::verify::VerifyError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -119,6 +123,8 @@ impl CliError {
             CliError::Load(crate::store::LoadError::NoConfig(_)) => {
                 Some("run `sloop init` to start one".into())
             }
+            CliError::Git(g) => g.hint.clone(),
+            CliError::Verify(v) => v.hint(),
             _ => None,
         }
     }
@@ -221,6 +227,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
     match cli.command {
         Command::Init(args) => init::run(args, env, dir, out),
         Command::Check(args) => check::run(args, env, dir, out),
+        Command::Hooks(args) => hooks::run(args, env, dir, out),
         Command::Ls(args) => ls::run(args, env, dir, out),
     }
 }

@@ -58,7 +58,7 @@ impl Crm {
         self.len() == 0
     }
 
-    fn push(&mut self, record: AnyRecord) {
+    pub fn push(&mut self, record: AnyRecord) {
         match record {
             AnyRecord::Account(r) => self.accounts.push(r),
             AnyRecord::Contact(r) => self.contacts.push(r),
@@ -148,6 +148,23 @@ pub fn classify(path: &str) -> PathClass<'_> {
     }
 }
 
+/// Where sloop writes a record of a kind: flat (`accounts/acme.toml`), or in a folder named
+/// after the first `shard` characters of the id (`accounts/ac/acme.toml`). Activities go
+/// under their date's `yyyy/mm` (see `activity_path`).
+pub fn record_path(kind: Kind, id: &str, shard: u8) -> String {
+    let n = usize::from(shard).min(id.len());
+    if n == 0 {
+        format!("{}/{id}.toml", kind.folder())
+    } else {
+        format!("{}/{}/{id}.toml", kind.folder(), &id[..n])
+    }
+}
+
+/// Where an activity of a date is written: `activities/<yyyy>/<mm>/<id>.toml`.
+pub fn activity_path(id: &str, date: chrono::NaiveDate) -> String {
+    format!("activities/{}/{id}.toml", date.format("%Y/%m"))
+}
+
 /// Finds the CRM root: the nearest folder, from `start` upwards, holding `sloop.toml`.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     start
@@ -162,18 +179,7 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
     let config_bytes = source
         .read_config()?
         .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
-    let mut diagnostics = Vec::new();
-    let config = match decode(config::FILE, &config_bytes) {
-        Ok(text) => {
-            let (config, diags) = Config::parse(config::FILE, text);
-            diagnostics.extend(diags);
-            config
-        }
-        Err(d) => {
-            diagnostics.push(*d);
-            Config::default()
-        }
-    };
+    let (config, mut diagnostics) = parse_config(&config_bytes);
     let files = source.list()?;
     let mut records = Vec::with_capacity(files.len());
     for file in &files {
@@ -217,7 +223,7 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
                 format!("cannot read: {why}"),
             )),
             (Entry::File, PathClass::Record(kind, id)) => records.push((file, kind, id)),
-            (Entry::File, PathClass::Stray) => diagnostics.push(stray(&file.path)),
+            (Entry::File, PathClass::Stray) => diagnostics.push(stray_diagnostic(&file.path)),
             (Entry::File, _) => {}
         }
     }
@@ -273,7 +279,8 @@ fn no_loc() -> Loc {
     }
 }
 
-fn stray(path: &str) -> Diagnostic {
+/// The warning for a file that is not a record where records live.
+pub fn stray_diagnostic(path: &str) -> Diagnostic {
     let (message, hint) = if path.contains('/') {
         (
             "not a record: record files end in `.toml`".to_string(),
@@ -351,12 +358,30 @@ fn read_record(
             return (Some(broken(kind, id, &file.path)), vec![d]);
         }
     };
-    match decode(&file.path, &bytes) {
-        Ok(text) => {
-            let (record, diags) = parse::parse_record(kind, id, &file.path, text, config);
-            (Some(record), diags)
-        }
-        Err(d) => (Some(broken(kind, id, &file.path)), vec![*d]),
+    let (record, diags) = parse_bytes(kind, id, &file.path, &bytes, config);
+    (Some(record), diags)
+}
+
+/// Parses one record file's bytes (UTF-8 with or without BOM). A file that is not text gives
+/// a broken record (its id still resolves references) and a diagnostic.
+pub fn parse_bytes(
+    kind: Kind,
+    id: &str,
+    path: &str,
+    bytes: &[u8],
+    config: &Config,
+) -> (AnyRecord, Vec<Diagnostic>) {
+    match decode(path, bytes) {
+        Ok(text) => parse::parse_record(kind, id, path, text, config),
+        Err(d) => (broken(kind, id, path), vec![*d]),
+    }
+}
+
+/// Parses `sloop.toml` bytes; a file that is not text gives the defaults and a diagnostic.
+pub fn parse_config(bytes: &[u8]) -> (Config, Vec<Diagnostic>) {
+    match decode(config::FILE, bytes) {
+        Ok(text) => Config::parse(config::FILE, text),
+        Err(d) => (Config::default(), vec![*d]),
     }
 }
 

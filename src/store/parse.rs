@@ -331,7 +331,8 @@ fn opportunity(r: &mut FileReader, doc: &DeTable, config: &Config) -> Opportunit
         custom: None,
     };
     if let Some(t) = f.table(r, "bant") {
-        let mut b = Fields::new(t, "bant.", "the `[bant]` table", BANT_KEYS);
+        let mut b =
+            Fields::new(t, "bant.", "the `[bant]` table", BANT_KEYS).within(OPPORTUNITY_KEYS);
         o.bant = Bant {
             budget: b.text(r, "bant.budget"),
             authority: b.text(r, "bant.authority"),
@@ -341,7 +342,8 @@ fn opportunity(r: &mut FileReader, doc: &DeTable, config: &Config) -> Opportunit
         b.finish(r);
     }
     if let Some(t) = f.table(r, "commit") {
-        let mut c = Fields::new(t, "commit.", "the `[commit]` table", COMMIT_KEYS);
+        let mut c =
+            Fields::new(t, "commit.", "the `[commit]` table", COMMIT_KEYS).within(OPPORTUNITY_KEYS);
         o.commit = CommitTerms {
             accepted_on: c.date(r, "commit.accepted_on"),
             start_date: c.date(r, "commit.start_date"),
@@ -573,4 +575,60 @@ fn country(f: &mut Fields, r: &mut FileReader) -> Option<String> {
         .with_hint(hint),
     );
     None
+}
+
+impl AnyRecord {
+    /// The record's fields as flat dotted names (`stage`, `bant.budget`, `custom.x`) with
+    /// JSON values; absent fields and empty lists are left out. Used to tell which fields a
+    /// change touched, and by exports.
+    pub fn fields(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let value = match self {
+            AnyRecord::Account(r) => serde_json::to_value(r),
+            AnyRecord::Contact(r) => serde_json::to_value(r),
+            AnyRecord::Opportunity(r) => serde_json::to_value(r),
+            AnyRecord::Lead(r) => serde_json::to_value(r),
+            AnyRecord::Activity(r) => serde_json::to_value(r),
+        }
+        .expect("records serialize");
+        let mut out = std::collections::BTreeMap::new();
+        flatten("", &value, &mut out);
+        out.remove("id");
+        out.remove("path");
+        out
+    }
+
+    /// The stage (opportunity) or status (account, lead) the record is in, if it has one.
+    pub fn state(&self) -> Option<&str> {
+        match self {
+            AnyRecord::Account(a) => Some(a.status.as_str()),
+            AnyRecord::Opportunity(o) => Some(o.stage.as_str()),
+            AnyRecord::Lead(l) => Some(l.status.as_str()),
+            _ => None,
+        }
+    }
+}
+
+fn flatten(
+    prefix: &str,
+    v: &serde_json::Value,
+    out: &mut std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::Array(a) if a.is_empty() => {}
+        serde_json::Value::String(s) if s.is_empty() => {}
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
 }

@@ -96,6 +96,8 @@ pub struct Fields<'t, 'i> {
     /// What the table is, for messages: "an account", "the [bant] table".
     what: &'static str,
     known: &'static [&'static str],
+    /// Keys of the enclosing table, to explain a key written below a `[table]` header.
+    parent: &'static [&'static str],
     used: Vec<bool>,
 }
 
@@ -112,8 +114,16 @@ impl<'t, 'i> Fields<'t, 'i> {
             prefix,
             what,
             known,
+            parent: &[],
             used: vec![false; table.len()],
         }
+    }
+
+    /// Declares the keys of the enclosing table: an unknown key that belongs there gets a hint
+    /// about TOML's rule that keys after a `[table]` header belong to that table.
+    pub fn within(mut self, parent: &'static [&'static str]) -> Self {
+        self.parent = parent;
+        self
     }
 
     fn get(&mut self, r: &mut FileReader, name: &'static str) -> Option<&'t Spanned<DeValue<'i>>> {
@@ -199,16 +209,29 @@ impl<'t, 'i> Fields<'t, 'i> {
 
     /// Reports a required field as missing.
     pub fn missing(&self, r: &mut FileReader, name: &str) {
-        let d = Diagnostic::new(
-            Code::MissingField,
-            r.path,
-            Loc::START,
-            format!("{} needs `{name}`", self.what),
-        )
-        .with_hint(format!(
-            "add `{} = …`",
-            name.strip_prefix(self.prefix).unwrap_or(name)
-        ));
+        let key = name.strip_prefix(self.prefix).unwrap_or(name);
+        // The classic TOML slip: the key is there, but below a `[table]` header.
+        let swallowed = self.table.iter().find_map(|(k, v)| match v.get_ref() {
+            DeValue::Table(t) => t
+                .iter()
+                .find(|(tk, _)| tk.get_ref() == key)
+                .map(|(tk, _)| (k.get_ref().to_string(), tk.span())),
+            _ => None,
+        });
+        let d = match swallowed {
+            Some((table, span)) => {
+                let loc = r.loc(span);
+                Diagnostic::new(Code::MissingField, r.path, loc, format!("{} needs `{name}`, and this `{key}` belongs to `[{table}]`", self.what))
+                    .with_hint(format!("move `{key}` above the `[{table}]` line: in TOML, keys after a table header belong to that table"))
+            }
+            None => Diagnostic::new(
+                Code::MissingField,
+                r.path,
+                Loc::START,
+                format!("{} needs `{name}`", self.what),
+            )
+            .with_hint(format!("add `{key} = …`")),
+        };
         r.push(d);
     }
 
@@ -529,7 +552,11 @@ impl<'t, 'i> Fields<'t, 'i> {
                 .iter()
                 .map(|k| k.strip_prefix(self.prefix).unwrap_or(k))
                 .collect();
+            let table = self.prefix.trim_end_matches('.');
             let hint = match (suggest(name, local.iter().copied()), extra) {
+                _ if self.parent.contains(&name.as_ref()) => Some(format!(
+                    "`{name}` belongs above the `[{table}]` line: in TOML, keys after a table header belong to that table"
+                )),
                 (Some(s), _) => Some(format!("did you mean `{s}`?")),
                 (None, Some(extra)) => Some(extra.to_string()),
                 (None, None) => None,

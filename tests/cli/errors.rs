@@ -28,8 +28,35 @@ fn every_code_has_a_reproducing_case_with_its_exact_output() {
         let case = repo_root().join("tests/errors").join(name);
         assert!(case.is_dir(), "no tests/errors/{name}/ for code `{name}`");
         let env = TestEnv::new();
-        copy_dir(&case, &env.path().join("crm"));
-        let _ = std::fs::remove_file(env.path().join("crm/expected.txt"));
+        let crm = env.path().join("crm");
+        // A case with a `head/` folder is a repository whose last commit is `head/` and whose
+        // work tree is the rest of the case.
+        if case.join("head").is_dir() {
+            copy_dir(&case.join("head"), &crm);
+            assert_eq!(env.git(&["init", "-q", "crm"]).code, 0);
+            let git = |args: &[&str]| {
+                let mut all = vec!["-C", "crm"];
+                all.extend_from_slice(args);
+                let run = env.git(&all);
+                assert_eq!(run.code, 0, "{}", run.stderr);
+            };
+            git(&["add", "-A"]);
+            git(&["commit", "-qm", "before"]);
+            for entry in std::fs::read_dir(&crm).unwrap() {
+                let entry = entry.unwrap();
+                if entry.file_name() != ".git" {
+                    let p = entry.path();
+                    if p.is_dir() {
+                        std::fs::remove_dir_all(p).unwrap();
+                    } else {
+                        std::fs::remove_file(p).unwrap();
+                    }
+                }
+            }
+        }
+        copy_dir(&case, &crm);
+        let _ = std::fs::remove_file(crm.join("expected.txt"));
+        let _ = std::fs::remove_dir_all(crm.join("head"));
         setup(name, &env);
         let run = env.run(&["-C", "crm", "check"]);
         let expected_code = if code.severity() == sloop::diag::Severity::Error {

@@ -5,4 +5,5 @@ mod docs;
 mod errors;
 mod init;
 mod ls;
+mod transitions;
 mod util;

@@ -1,0 +1,106 @@
+use std::path::Path;
+
+use super::{locate, CliError, Env, Out, Status};
+use crate::git::Repo;
+
+/// Install git hooks for this CRM.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Write a pre-commit hook that runs `sloop check --staged`, so a commit that breaks the
+    /// CRM's rules is refused (and stays staged). Honours `core.hooksPath`.
+    Install(InstallArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Replace an existing pre-commit hook that sloop did not write (a backup is kept as
+    /// `pre-commit.sloop-backup`).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Marks hooks written by sloop, so re-installing replaces them without `--force`.
+const MARKER: &str = "# installed by `sloop hooks install`";
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let Action::Install(install) = args.action;
+    let crm = locate(env, dir)?;
+    let repo = Repo::open(&crm.root)?.ok_or_else(|| {
+        CliError::usage_hint(
+            "this CRM is not in a git repository",
+            "run `git init` first",
+        )
+    })?;
+    let hooks = repo.hooks_dir();
+    let hook = hooks.join("pre-commit");
+    if let Ok(existing) = std::fs::read_to_string(&hook) {
+        if !existing.contains(MARKER) {
+            if !install.force {
+                return Err(CliError::usage_hint(
+                    format!("{} already exists and was not written by sloop", hook.display()),
+                    "add `sloop check --staged` to it yourself, or pass `--force` to replace it (a backup is kept)",
+                ));
+            }
+            let backup = hooks.join("pre-commit.sloop-backup");
+            std::fs::rename(&hook, &backup)
+                .map_err(|e| CliError::io(format!("cannot back up {}", hook.display()), e))?;
+            out.note(&format!(
+                "note: the previous hook is kept as {}",
+                backup.display()
+            ))?;
+        }
+    } else if hook.exists() {
+        return Err(CliError::usage(format!(
+            "{} exists but cannot be read",
+            hook.display()
+        )));
+    }
+    std::fs::create_dir_all(&hooks)
+        .map_err(|e| CliError::io(format!("cannot create {}", hooks.display()), e))?;
+    let exe = std::env::current_exe()
+        .ok()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "sloop".into());
+    let crm_dir = match repo.prefix().trim_end_matches('/') {
+        "" => ".".to_string(),
+        p => p.to_string(),
+    };
+    let script = format!(
+        "#!/bin/sh\n{MARKER}: refuse commits that break the CRM's rules.\n\
+         # git runs hooks from the top of the work tree; the CRM is in {crm_dir}.\n\
+         if command -v sloop >/dev/null 2>&1; then SLOOP=sloop; else SLOOP={exe}; fi\n\
+         exec \"$SLOOP\" -C {dir} check --staged\n",
+        exe = shell_quote(&exe),
+        dir = shell_quote(&crm_dir),
+    );
+    std::fs::write(&hook, script)
+        .map_err(|e| CliError::io(format!("cannot write {}", hook.display()), e))?;
+    make_executable(&hook)?;
+    out.println(&format!(
+        "Installed {}: commits run `sloop check --staged`",
+        hook.display()
+    ))?;
+    Ok(Status::Ok)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<(), CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| CliError::io(format!("cannot make {} executable", path.display()), e))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<(), CliError> {
+    Ok(())
+}

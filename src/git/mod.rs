@@ -1,0 +1,708 @@
+//! The only module that talks to git. Everything else sees paths, bytes, hex ids and plain
+//! structs. Reads go through libgit2 (git2) for objects, and through the `git` binary where
+//! git itself is the fast path (the staged diff and the work tree status use git's index
+//! extensions and stat cache, which libgit2 re-reads from scratch).
+
+mod source;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+
+pub use source::{IndexSource, TreeSource};
+
+/// A git failure, with what sloop was doing.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {message}")]
+pub struct GitError {
+    pub what: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl GitError {
+    fn new(what: impl Into<String>, e: impl std::fmt::Display) -> Self {
+        GitError {
+            what: what.into(),
+            message: e.to_string(),
+            hint: None,
+        }
+    }
+
+    fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// A git object id, as 40 hex characters.
+pub type ObjectId = String;
+
+/// The work tree root of the repository containing `path`, if any.
+pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(path).ok()?;
+    repo.workdir().map(Path::to_path_buf)
+}
+
+/// `git init` at `path`.
+pub fn init(path: &Path) -> Result<(), GitError> {
+    git2::Repository::init(path).map(|_| ()).map_err(|e| {
+        GitError::new(
+            format!("cannot create a git repository in {}", path.display()),
+            e.message(),
+        )
+    })
+}
+
+/// One changed file between two versions of the CRM. Paths are relative to the CRM root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    /// Blob before (None: added).
+    pub old: Option<ObjectId>,
+    /// Blob after (None: deleted). For work tree changes, `Some("")`: read the file on disk.
+    pub new: Option<ObjectId>,
+}
+
+/// A commit, as the range check and reports see it.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: ObjectId,
+    pub parent: Option<ObjectId>,
+    pub author: String,
+    pub email: String,
+    pub date: DateTime<FixedOffset>,
+    pub summary: String,
+}
+
+/// What git is doing right now, when it is not idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    Merge,
+    Rebase,
+    CherryPick,
+    Revert,
+    Bisect,
+    Other,
+}
+
+impl Busy {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Busy::Merge => "a merge",
+            Busy::Rebase => "a rebase",
+            Busy::CherryPick => "a cherry-pick",
+            Busy::Revert => "a revert",
+            Busy::Bisect => "a bisect",
+            Busy::Other => "another git operation",
+        }
+    }
+}
+
+/// The repository holding a CRM, and where the CRM sits in it.
+pub struct Repo {
+    repo: git2::Repository,
+    workdir: PathBuf,
+    /// The CRM folder relative to the work tree root, `/`-separated, with a trailing `/`
+    /// (`""` when the CRM is the repository root).
+    prefix: String,
+}
+
+impl Repo {
+    /// Opens the repository containing `crm_root`. `Ok(None)` when it is not in one.
+    pub fn open(crm_root: &Path) -> Result<Option<Repo>, GitError> {
+        let repo = match git2::Repository::discover(crm_root) {
+            Ok(r) => r,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(GitError::new("cannot open the git repository", e.message())),
+        };
+        let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+            return Err(GitError::new(
+                "cannot check a bare repository",
+                "it has no work tree",
+            ));
+        };
+        let canonical_root = crm_root
+            .canonicalize()
+            .map_err(|e| GitError::new("cannot resolve the CRM folder", e))?;
+        let canonical_work = workdir
+            .canonicalize()
+            .map_err(|e| GitError::new("cannot resolve the work tree", e))?;
+        let rel = canonical_root.strip_prefix(&canonical_work).map_err(|_| {
+            GitError::new(
+                "the CRM is outside the repository's work tree",
+                crm_root.display(),
+            )
+        })?;
+        let mut prefix = String::new();
+        for c in rel.components() {
+            prefix.push_str(&c.as_os_str().to_string_lossy());
+            prefix.push('/');
+        }
+        Ok(Some(Repo {
+            repo,
+            workdir: canonical_work,
+            prefix,
+        }))
+    }
+
+    /// The CRM folder inside the work tree (`""` or `crm/`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    /// The operation in progress, if any.
+    pub fn busy(&self) -> Option<Busy> {
+        use git2::RepositoryState as S;
+        match self.repo.state() {
+            S::Clean => None,
+            S::Merge => Some(Busy::Merge),
+            S::Rebase
+            | S::RebaseInteractive
+            | S::RebaseMerge
+            | S::ApplyMailbox
+            | S::ApplyMailboxOrRebase => Some(Busy::Rebase),
+            S::CherryPick | S::CherryPickSequence => Some(Busy::CherryPick),
+            S::Revert | S::RevertSequence => Some(Busy::Revert),
+            S::Bisect => Some(Busy::Bisect),
+        }
+    }
+
+    /// The commit HEAD points to; `None` on an unborn branch (no commit yet).
+    pub fn head(&self) -> Result<Option<ObjectId>, GitError> {
+        match self.repo.head() {
+            Ok(r) => match r.peel_to_commit() {
+                Ok(c) => Ok(Some(c.id().to_string())),
+                Err(e) => Err(GitError::new("cannot read HEAD", e.message())),
+            },
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(GitError::new("cannot read HEAD", e.message())),
+        }
+    }
+
+    /// The branch HEAD is on (`None` when detached or unborn).
+    pub fn branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if head.is_branch() {
+            head.shorthand().ok().map(str::to_string)
+        } else {
+            None
+        }
+    }
+
+    fn commit(&self, id: &str) -> Result<git2::Commit<'_>, GitError> {
+        let oid =
+            git2::Oid::from_str(id).map_err(|e| GitError::new("bad object id", e.message()))?;
+        self.repo
+            .find_commit(oid)
+            .map_err(|e| self.missing_object(id, e))
+    }
+
+    fn missing_object(&self, id: &str, e: git2::Error) -> GitError {
+        let err = GitError::new(format!("cannot read commit {}", short(id)), e.message());
+        if self.is_shallow() {
+            err.with_hint("this is a shallow clone: its history stops early. Fetch it all with `git fetch --unshallow` (in CI: `fetch-depth: 0`)")
+        } else {
+            err
+        }
+    }
+
+    /// Information about a commit.
+    pub fn commit_info(&self, id: &str) -> Result<CommitInfo, GitError> {
+        let c = self.commit(id)?;
+        Ok(info(&c))
+    }
+
+    /// The CRM as committed in `commit` (read from git objects, nothing checked out).
+    pub fn tree_source(&self, commit: &str) -> Result<TreeSource, GitError> {
+        let c = self.commit(commit)?;
+        let tree = c
+            .tree()
+            .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
+        TreeSource::new(
+            &self.repo,
+            &tree,
+            &self.prefix,
+            format!("commit {}", short(commit)),
+        )
+    }
+
+    /// The CRM as the index would commit it.
+    pub fn index_source(&self) -> Result<IndexSource, GitError> {
+        IndexSource::new(&self.repo, &self.prefix)
+    }
+
+    /// Reads a blob.
+    pub fn blob(&self, id: &str) -> Result<Vec<u8>, GitError> {
+        let oid =
+            git2::Oid::from_str(id).map_err(|e| GitError::new("bad object id", e.message()))?;
+        let blob = self
+            .repo
+            .find_blob(oid)
+            .map_err(|e| GitError::new(format!("cannot read blob {}", short(id)), e.message()))?;
+        Ok(blob.content().to_vec())
+    }
+
+    /// The blob id of a CRM-relative path in a commit's tree, if the path is there.
+    pub fn blob_at(&self, commit: &str, path: &str) -> Result<Option<ObjectId>, GitError> {
+        let c = self.commit(commit)?;
+        let tree = c
+            .tree()
+            .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
+        let full = format!("{}{path}", self.prefix);
+        match tree.get_path(Path::new(&full)) {
+            Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
+                Ok(Some(entry.id().to_string()))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(GitError::new(format!("cannot look up {full}"), e.message())),
+        }
+    }
+
+    /// The file names (not paths) under a CRM folder of a commit, recursively: used to resolve
+    /// references by id without parsing the records.
+    pub fn file_names_under(&self, commit: &str, folder: &str) -> Result<Vec<String>, GitError> {
+        let c = self.commit(commit)?;
+        let tree = c
+            .tree()
+            .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
+        let full = format!("{}{folder}", self.prefix);
+        let sub = match tree.get_path(Path::new(&full)) {
+            Ok(entry) => match entry
+                .to_object(&self.repo)
+                .ok()
+                .and_then(|o| o.into_tree().ok())
+            {
+                Some(t) => t,
+                None => return Ok(Vec::new()),
+            },
+            Err(_) => return Ok(Vec::new()),
+        };
+        let mut names = Vec::new();
+        sub.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                if let Ok(name) = entry.name() {
+                    names.push(name.to_string());
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(|e| GitError::new("cannot walk a tree", e.message()))?;
+        Ok(names)
+    }
+
+    /// Runs the `git` binary in the work tree and returns its stdout.
+    fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&self.workdir)
+            .args(args)
+            .output()
+            .map_err(|e| {
+                GitError::new("cannot run git", e)
+                    .with_hint("sloop needs the `git` command on PATH")
+            })?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(GitError::new(
+                format!("git {} failed", args.first().copied().unwrap_or("")),
+                stderr.trim(),
+            ));
+        }
+        Ok(out.stdout)
+    }
+
+    /// Files of the CRM that the index changes relative to HEAD (or to nothing, without a
+    /// HEAD), with their blob ids: exactly what the next commit would change.
+    pub fn staged_changes(&self) -> Result<Vec<Change>, GitError> {
+        let pathspec = self.pathspec();
+        let base = if self.head()?.is_some() {
+            "HEAD"
+        } else {
+            EMPTY_TREE
+        };
+        let out = self.git(&[
+            "diff-index",
+            "--cached",
+            "-z",
+            "--no-renames",
+            "--no-abbrev",
+            "--raw",
+            base,
+            "--",
+            &pathspec,
+        ])?;
+        Ok(self.parse_raw(&out))
+    }
+
+    /// Unmerged (conflicted) CRM paths in the index.
+    pub fn conflicts(&self) -> Result<Vec<String>, GitError> {
+        let pathspec = self.pathspec();
+        let out = self.git(&[
+            "diff",
+            "--name-only",
+            "--diff-filter=U",
+            "-z",
+            "--",
+            &pathspec,
+        ])?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .filter_map(|p| self.strip_prefix(&String::from_utf8_lossy(p)))
+            .collect())
+    }
+
+    /// Files of the CRM whose work tree version differs from HEAD (modified, added, deleted,
+    /// untracked), with their HEAD blob (None when not in HEAD). `new` is `Some("")` for a
+    /// file present on disk, `None` for a deleted one.
+    pub fn worktree_changes(&self) -> Result<Vec<Change>, GitError> {
+        let Some(head) = self.head()? else {
+            return Ok(Vec::new());
+        };
+        let pathspec = self.pathspec();
+        let out = self.git(&[
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--",
+            &pathspec,
+        ])?;
+        let mut changes = Vec::new();
+        for item in out.split(|b| *b == 0).filter(|s| s.len() > 3) {
+            let (xy, path) = item.split_at(3);
+            let Some(path) = self.strip_prefix(&String::from_utf8_lossy(path)) else {
+                continue;
+            };
+            let deleted = xy[1] == b'D' || (xy[0] == b'D' && xy[1] == b' ');
+            let old = self.blob_at(&head, &path)?;
+            changes.push(Change {
+                path,
+                old,
+                new: if deleted { None } else { Some(String::new()) },
+            });
+        }
+        Ok(changes)
+    }
+
+    /// Commits of `A..B` (reachable from B, not from A), oldest first.
+    pub fn range(&self, spec: &str) -> Result<Vec<ObjectId>, GitError> {
+        let (from, to) = match spec.split_once("..") {
+            Some((a, b)) if !b.starts_with('.') => (a, if b.is_empty() { "HEAD" } else { b }),
+            _ => {
+                return Err(
+                    GitError::new(format!("`{spec}` is not a range"), "expected A..B")
+                        .with_hint("for example `--range origin/main..HEAD`"),
+                );
+            }
+        };
+        let from = if from.is_empty() { "HEAD" } else { from };
+        let resolve = |rev: &str| -> Result<git2::Oid, GitError> {
+            let obj = self.repo.revparse_single(rev).map_err(|e| {
+                let err = GitError::new(format!("unknown revision `{rev}`"), e.message());
+                if self.is_shallow() {
+                    err.with_hint("this is a shallow clone, so older commits are missing: `git fetch --unshallow` (in CI: `fetch-depth: 0`)")
+                } else {
+                    err.with_hint("check the name with `git log --oneline`; in CI, fetch the base branch (`fetch-depth: 0`)")
+                }
+            })?;
+            obj.peel_to_commit()
+                .map(|c| c.id())
+                .map_err(|e| GitError::new(format!("`{rev}` is not a commit"), e.message()))
+        };
+        let (a, b) = (resolve(from)?, resolve(to)?);
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| GitError::new("cannot walk history", e.message()))?;
+        walk.push(b)
+            .map_err(|e| GitError::new("cannot walk history", e.message()))?;
+        walk.hide(a).map_err(|e| self.shallow_walk_error(e))?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(|e| GitError::new("cannot walk history", e.message()))?;
+        let mut ids = Vec::new();
+        for oid in walk {
+            let oid = oid.map_err(|e| self.shallow_walk_error(e))?;
+            ids.push(oid.to_string());
+        }
+        Ok(ids)
+    }
+
+    fn shallow_walk_error(&self, e: git2::Error) -> GitError {
+        let err = GitError::new("cannot walk history", e.message());
+        if self.is_shallow() {
+            err.with_hint("this is a shallow clone: its history does not reach the range start. Fetch it all with `git fetch --unshallow` (in CI: `fetch-depth: 0`)")
+        } else {
+            err
+        }
+    }
+
+    /// The commit a revision names.
+    pub fn resolve(&self, rev: &str) -> Result<ObjectId, GitError> {
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| GitError::new(format!("unknown revision `{rev}`"), e.message()))?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|e| GitError::new(format!("`{rev}` is not a commit"), e.message()))?;
+        Ok(commit.id().to_string())
+    }
+
+    /// Whether `ancestor` is reachable from `descendant` (false when unknown in a shallow clone).
+    pub fn reaches(&self, descendant: &str, ancestor: &str) -> bool {
+        let (Ok(d), Ok(a)) = (
+            git2::Oid::from_str(descendant),
+            git2::Oid::from_str(ancestor),
+        ) else {
+            return false;
+        };
+        d == a || self.repo.graph_descendant_of(d, a).unwrap_or(false)
+    }
+
+    /// The first parent of a commit (merge commits are judged against it).
+    pub fn first_parent(&self, id: &str) -> Result<Option<ObjectId>, GitError> {
+        let c = self.commit(id)?;
+        if c.parent_count() == 0 {
+            return Ok(None);
+        }
+        match c.parent_id(0) {
+            Ok(p) => {
+                if self.repo.find_commit(p).is_err() {
+                    return Err(GitError::new(format!("the parent of commit {} is missing", short(id)), "object not found")
+                        .with_hint("this is a shallow clone: fetch the full history with `git fetch --unshallow` (in CI: `fetch-depth: 0`)"));
+                }
+                Ok(Some(p.to_string()))
+            }
+            Err(e) => Err(self.missing_object(id, e)),
+        }
+    }
+
+    /// CRM files changed by a commit relative to another (its first parent; `None`: every
+    /// file is new). Compares tree entries and descends only into subtrees whose ids differ.
+    pub fn changes_between(&self, old: Option<&str>, new: &str) -> Result<Vec<Change>, GitError> {
+        let tree_of = |id: &str| -> Result<Option<git2::Tree<'_>>, GitError> {
+            let c = self.commit(id)?;
+            let tree = c
+                .tree()
+                .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
+            self.subtree(&tree, &self.prefix)
+        };
+        let new_tree = tree_of(new)?;
+        let old_tree = match old {
+            Some(o) => tree_of(o)?,
+            None => None,
+        };
+        let mut out = Vec::new();
+        diff_trees(
+            &self.repo,
+            old_tree.as_ref(),
+            new_tree.as_ref(),
+            "",
+            &mut out,
+        )?;
+        Ok(out)
+    }
+
+    fn subtree<'r>(
+        &'r self,
+        tree: &git2::Tree<'r>,
+        prefix: &str,
+    ) -> Result<Option<git2::Tree<'r>>, GitError> {
+        if prefix.is_empty() {
+            return Ok(Some(tree.clone()));
+        }
+        match tree.get_path(Path::new(prefix.trim_end_matches('/'))) {
+            Ok(entry) => Ok(entry
+                .to_object(&self.repo)
+                .ok()
+                .and_then(|o| o.into_tree().ok())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(GitError::new("cannot read a tree", e.message())),
+        }
+    }
+
+    /// Where git runs hooks from: `core.hooksPath` (relative to the work tree) or
+    /// `<git dir>/hooks`.
+    pub fn hooks_dir(&self) -> PathBuf {
+        let configured = self
+            .repo
+            .config()
+            .ok()
+            .and_then(|c| c.get_path("core.hooksPath").ok());
+        match configured {
+            Some(p) if p.is_absolute() => p,
+            Some(p) => self.workdir.join(p),
+            None => self.repo.commondir().join("hooks"),
+        }
+    }
+
+    /// A config value, as git would read it.
+    pub fn config_bool(&self, key: &str) -> bool {
+        self.repo
+            .config()
+            .ok()
+            .and_then(|c| c.get_bool(key).ok())
+            .unwrap_or(false)
+    }
+
+    fn pathspec(&self) -> String {
+        if self.prefix.is_empty() {
+            ":/".to_string()
+        } else {
+            format!(":/{}", self.prefix.trim_end_matches('/'))
+        }
+    }
+
+    fn strip_prefix(&self, repo_path: &str) -> Option<String> {
+        repo_path.strip_prefix(&self.prefix).map(str::to_string)
+    }
+
+    /// Parses `git diff --raw -z` output: `:old_mode new_mode old new status\0path\0`.
+    fn parse_raw(&self, out: &[u8]) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut parts = out.split(|b| *b == 0).filter(|s| !s.is_empty());
+        while let (Some(meta), Some(path)) = (parts.next(), parts.next()) {
+            let meta = String::from_utf8_lossy(meta);
+            let fields: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+            if fields.len() < 5 {
+                continue;
+            }
+            let blob = |s: &str| {
+                if s.bytes().all(|b| b == b'0') {
+                    None
+                } else {
+                    Some(s.to_string())
+                }
+            };
+            let Some(path) = self.strip_prefix(&String::from_utf8_lossy(path)) else {
+                continue;
+            };
+            // Submodules (mode 160000) and symlinks (120000) are not record files.
+            if fields[1].starts_with("16") || fields[0].starts_with("16") {
+                continue;
+            }
+            changes.push(Change {
+                path,
+                old: blob(fields[2]),
+                new: blob(fields[3]),
+            });
+        }
+        changes
+    }
+}
+
+/// git's empty tree, the base of a first commit.
+const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+/// The first 12 characters of an id, for messages.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+fn info(c: &git2::Commit) -> CommitInfo {
+    let author = c.author();
+    let when = author.when();
+    let offset = FixedOffset::east_opt(when.offset_minutes() * 60)
+        .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    let date = offset
+        .timestamp_opt(when.seconds(), 0)
+        .single()
+        .unwrap_or_else(|| offset.timestamp_opt(0, 0).single().expect("epoch"));
+    CommitInfo {
+        id: c.id().to_string(),
+        parent: c.parent_id(0).ok().map(|p| p.to_string()),
+        author: author.name().unwrap_or("").to_string(),
+        email: author.email().unwrap_or("").to_string(),
+        date,
+        summary: c.summary().ok().flatten().unwrap_or("").to_string(),
+    }
+}
+
+/// Compares two trees entry by entry (both sorted by name), descending only into subtrees
+/// whose ids differ, and collects changed blobs with their paths.
+fn diff_trees(
+    repo: &git2::Repository,
+    old: Option<&git2::Tree>,
+    new: Option<&git2::Tree>,
+    base: &str,
+    out: &mut Vec<Change>,
+) -> Result<(), GitError> {
+    use std::collections::BTreeMap;
+    type Entry = (git2::Oid, Option<git2::ObjectType>, i32);
+    let entries = |t: Option<&git2::Tree>| -> BTreeMap<Vec<u8>, Entry> {
+        t.map(|t| {
+            t.iter()
+                .map(|e| (e.name_bytes().to_vec(), (e.id(), e.kind(), e.filemode())))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let (a, b) = (entries(old), entries(new));
+    let mut names: Vec<&Vec<u8>> = a.keys().chain(b.keys()).collect();
+    names.sort();
+    names.dedup();
+    let find_tree = |id: git2::Oid| {
+        repo.find_tree(id)
+            .map_err(|e| GitError::new("cannot read a tree", e.message()))
+    };
+    for name in names {
+        let (ea, eb) = (a.get(name), b.get(name));
+        if let (Some(x), Some(y)) = (ea, eb) {
+            if x.0 == y.0 && x.2 == y.2 {
+                continue;
+            }
+        }
+        let path = format!("{base}{}", String::from_utf8_lossy(name));
+        let is_tree = |e: Option<&Entry>| e.is_some_and(|e| e.1 == Some(git2::ObjectType::Tree));
+        let is_blob = |e: Option<&Entry>| {
+            e.is_some_and(|e| e.1 == Some(git2::ObjectType::Blob) && e.2 != 0o120000)
+        };
+        if is_tree(ea) || is_tree(eb) {
+            let ta = if is_tree(ea) {
+                Some(find_tree(ea.expect("checked").0)?)
+            } else {
+                None
+            };
+            let tb = if is_tree(eb) {
+                Some(find_tree(eb.expect("checked").0)?)
+            } else {
+                None
+            };
+            diff_trees(repo, ta.as_ref(), tb.as_ref(), &format!("{path}/"), out)?;
+        }
+        let old_blob = ea.filter(|_| is_blob(ea)).map(|e| e.0.to_string());
+        let new_blob = eb.filter(|_| is_blob(eb)).map(|e| e.0.to_string());
+        if old_blob.is_some() || new_blob.is_some() {
+            out.push(Change {
+                path,
+                old: old_blob,
+                new: new_blob,
+            });
+        }
+    }
+    Ok(())
+}

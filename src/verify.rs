@@ -1,0 +1,392 @@
+//! The three ways `sloop check` judges a CRM against git: the work tree plus its uncommitted
+//! transitions, exactly what the index would commit, and every commit of a range. Reads git
+//! through `git::Repo`; the decisions are `check` and `transition`.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::check::{self, Resolver};
+use crate::config::{self, Config};
+use crate::diag::Diagnostic;
+use crate::git::{self, Change, GitError, Repo};
+use crate::model::Kind;
+use crate::store::{self, AnyRecord, Crm, LoadError, PathClass, WorkTree};
+use crate::transition::{self, RecordChange};
+
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Records judged.
+    pub records: usize,
+    /// Things to tell the user on stderr (e.g. "not a git repository: transitions not checked").
+    pub notes: Vec<String>,
+}
+
+/// Why a check could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{message}")]
+    State { message: String, hint: String },
+}
+
+impl VerifyError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            VerifyError::Git(g) => g.hint.clone(),
+            VerifyError::State { hint, .. } => Some(hint.clone()),
+            VerifyError::Load(_) => None,
+        }
+    }
+}
+
+/// `sloop check`: the whole work tree, plus the transitions of uncommitted changes against
+/// HEAD.
+pub fn worktree(root: &Path) -> Result<Outcome, VerifyError> {
+    let source = WorkTree::new(root);
+    let loaded = store::load(&source)?;
+    let mut out = Outcome {
+        records: loaded.crm.len(),
+        ..Outcome::default()
+    };
+    out.diagnostics = loaded.diagnostics;
+    out.diagnostics.extend(check::check(&loaded.crm));
+    let Some(repo) = Repo::open(root)? else {
+        out.notes.push(
+            "not in a git repository: stage transitions are not checked (`git init` to track them)"
+                .into(),
+        );
+        return Ok(out);
+    };
+    if repo.head()?.is_none() {
+        return Ok(out);
+    }
+    let changes = repo.worktree_changes()?;
+    let by_path = records_by_path(&loaded.crm, &changes);
+    let config = &loaded.crm.config;
+    let mut olds = Vec::new();
+    let mut news = Vec::new();
+    for change in &changes {
+        let PathClass::Record(kind, id) = store::classify(&change.path) else {
+            continue;
+        };
+        if let Some(old) = &change.old {
+            olds.push((
+                change.path.clone(),
+                parse_blob(&repo, old, kind, id, &change.path, config)?,
+            ));
+        }
+        if change.new.is_some() {
+            if let Some(record) = by_path.get(change.path.as_str()) {
+                news.push((change.path.clone(), record.clone()));
+            }
+        }
+    }
+    for c in transition::pair(&olds, &news) {
+        out.diagnostics.extend(transition::judge(config, &c));
+    }
+    Ok(out)
+}
+
+fn records_by_path(crm: &Crm, changes: &[Change]) -> HashMap<String, AnyRecord> {
+    let wanted: HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let mut map = HashMap::new();
+    let mut add = |path: &str, r: &dyn Fn() -> AnyRecord| {
+        if wanted.contains(path) {
+            map.insert(path.to_string(), r());
+        }
+    };
+    for r in &crm.accounts {
+        add(&r.meta.path, &|| AnyRecord::Account(r.clone()));
+    }
+    for r in &crm.contacts {
+        add(&r.meta.path, &|| AnyRecord::Contact(r.clone()));
+    }
+    for r in &crm.opportunities {
+        add(&r.meta.path, &|| AnyRecord::Opportunity(r.clone()));
+    }
+    for r in &crm.leads {
+        add(&r.meta.path, &|| AnyRecord::Lead(r.clone()));
+    }
+    for r in &crm.activities {
+        add(&r.meta.path, &|| AnyRecord::Activity(r.clone()));
+    }
+    map
+}
+
+fn parse_blob(
+    repo: &Repo,
+    blob: &str,
+    kind: Kind,
+    id: &str,
+    path: &str,
+    config: &Config,
+) -> Result<AnyRecord, GitError> {
+    let bytes = repo.blob(blob)?;
+    Ok(store::parse_bytes(kind, id, path, &bytes, config).0)
+}
+
+fn refuse_conflicts(repo: &Repo) -> Result<(), VerifyError> {
+    let conflicts = repo.conflicts()?;
+    if let Some(first) = conflicts.first() {
+        return Err(VerifyError::State {
+            message: format!(
+                "{} CRM file(s) have unresolved conflicts, starting with {first}",
+                conflicts.len()
+            ),
+            hint: "resolve them and `git add` the result, then check again".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `sloop check --staged`: exactly what the index would commit, against HEAD. Parses only the
+/// staged files; references resolve against HEAD's file names plus the staged changes.
+pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
+    let repo = Repo::open(root)?.ok_or_else(|| VerifyError::State {
+        message: "`--staged` needs a git repository, and this CRM is not in one".into(),
+        hint: "run `git init`, or use `sloop check` for the work tree".into(),
+    })?;
+    refuse_conflicts(&repo)?;
+    let head = repo.head()?;
+    let changes = repo.staged_changes()?;
+    // The rules are the ones being committed.
+    let config_bytes = match changes.iter().find(|c| c.path == config::FILE) {
+        Some(Change {
+            new: Some(blob), ..
+        }) => Some(repo.blob(blob)?),
+        Some(Change { new: None, .. }) => None,
+        None => match &head {
+            Some(h) => match repo.blob_at(h, config::FILE)? {
+                Some(b) => Some(repo.blob(&b)?),
+                None => None,
+            },
+            None => None,
+        },
+    };
+    let config_bytes = config_bytes.ok_or_else(|| LoadError::NoConfig("the index".into()))?;
+    let (config, mut diagnostics) = store::parse_config(&config_bytes);
+    let mut subset = Crm {
+        config: config.clone(),
+        ..Crm::default()
+    };
+    let mut olds = Vec::new();
+    let mut news = Vec::new();
+    let mut added = HashSet::new();
+    let mut removed = HashSet::new();
+    for change in &changes {
+        match store::classify(&change.path) {
+            PathClass::Record(kind, id) => {
+                if let Some(old) = &change.old {
+                    olds.push((
+                        change.path.clone(),
+                        parse_blob(&repo, old, kind, id, &change.path, &config)?,
+                    ));
+                    removed.insert((kind, id.to_string()));
+                }
+                if let Some(new) = &change.new {
+                    let bytes = repo.blob(new)?;
+                    let (record, diags) =
+                        store::parse_bytes(kind, id, &change.path, &bytes, &config);
+                    diagnostics.extend(diags);
+                    if let Err(e) = crate::model::ids::validate(id) {
+                        diagnostics.push(Diagnostic::new(
+                            crate::diag::Code::InvalidId,
+                            change.path.clone(),
+                            crate::diag::Loc::default(),
+                            format!("invalid id: {e}"),
+                        ));
+                    }
+                    news.push((change.path.clone(), record.clone()));
+                    subset.push(record);
+                    added.insert((kind, id.to_string()));
+                }
+            }
+            PathClass::Stray if change.new.is_some() => {
+                diagnostics.push(store::stray_diagnostic(&change.path));
+            }
+            _ => {}
+        }
+    }
+    let resolver = GitResolver {
+        repo: &repo,
+        head: head.clone(),
+        added,
+        removed,
+        shard: config.shard,
+        listings: RefCell::new(HashMap::new()),
+    };
+    diagnostics.extend(check::check_some(&subset, &resolver));
+    for c in transition::pair(&olds, &news) {
+        diagnostics.extend(transition::judge(&config, &c));
+    }
+    Ok(Outcome {
+        diagnostics,
+        records: news.len(),
+        notes: Vec::new(),
+    })
+}
+
+/// Resolves references for the staged check: a record exists if the index adds it, or if HEAD
+/// has it and the index does not remove it. Looks up the usual path first and lists a kind's
+/// folder only when the record is elsewhere (sharded folders, or a real dangling reference).
+struct GitResolver<'a> {
+    repo: &'a Repo,
+    head: Option<String>,
+    added: HashSet<(Kind, String)>,
+    removed: HashSet<(Kind, String)>,
+    shard: u8,
+    listings: RefCell<HashMap<Kind, HashSet<String>>>,
+}
+
+impl GitResolver<'_> {
+    fn listing(&self, kind: Kind) -> HashSet<String> {
+        let Some(head) = &self.head else {
+            return HashSet::new();
+        };
+        self.listings
+            .borrow_mut()
+            .entry(kind)
+            .or_insert_with(|| {
+                self.repo
+                    .file_names_under(head, kind.folder())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|n| n.strip_suffix(".toml").map(str::to_string))
+                    .collect()
+            })
+            .clone()
+    }
+}
+
+impl Resolver for GitResolver<'_> {
+    fn exists(&self, kind: Kind, id: &str) -> bool {
+        let key = (kind, id.to_string());
+        if self.added.contains(&key) {
+            return true;
+        }
+        if self.removed.contains(&key) {
+            return false;
+        }
+        let Some(head) = &self.head else { return false };
+        let direct = store::record_path(kind, id, self.shard);
+        if matches!(self.repo.blob_at(head, &direct), Ok(Some(_))) {
+            return true;
+        }
+        self.listing(kind).contains(id)
+    }
+
+    fn candidates(&self, kind: Kind) -> Vec<String> {
+        let mut all: Vec<String> = self.listing(kind).into_iter().collect();
+        all.extend(
+            self.added
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, id)| id.clone()),
+        );
+        all
+    }
+}
+
+/// `sloop check --range A..B`: every commit of the range against its first parent (each
+/// diagnostic names its commit), then the whole CRM at B.
+pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
+    let repo = Repo::open(root)?.ok_or_else(|| VerifyError::State {
+        message: "`--range` needs a git repository, and this CRM is not in one".into(),
+        hint: "use `sloop check` for the work tree".into(),
+    })?;
+    let commits = repo.range(spec)?;
+    let mut out = Outcome::default();
+    if commits.is_empty() {
+        out.notes.push(format!(
+            "the range {spec} has no commits: only its end is checked"
+        ));
+    }
+    let mut configs: HashMap<Option<String>, Config> = HashMap::new();
+    for commit in &commits {
+        let parent = repo.first_parent(commit)?;
+        let changes = repo.changes_between(parent.as_deref(), commit)?;
+        if changes.is_empty() {
+            continue;
+        }
+        let config_blob = repo.blob_at(commit, config::FILE)?;
+        if !configs.contains_key(&config_blob) {
+            let config = match &config_blob {
+                Some(b) => store::parse_config(&repo.blob(b)?).0,
+                None => Config::default(),
+            };
+            configs.insert(config_blob.clone(), config);
+        }
+        let config = &configs[&config_blob];
+        let mut olds = Vec::new();
+        let mut news = Vec::new();
+        for change in &changes {
+            let PathClass::Record(kind, id) = store::classify(&change.path) else {
+                continue;
+            };
+            if let Some(old) = &change.old {
+                olds.push((
+                    change.path.clone(),
+                    parse_blob(&repo, old, kind, id, &change.path, config)?,
+                ));
+            }
+            if let Some(new) = &change.new {
+                news.push((
+                    change.path.clone(),
+                    parse_blob(&repo, new, kind, id, &change.path, config)?,
+                ));
+            }
+        }
+        for c in transition::pair(&olds, &news) {
+            let mut found = transition::judge(config, &c);
+            found.extend(entered_without_requirements(config, &c));
+            for mut d in found {
+                d.commit = Some(commit.clone());
+                out.diagnostics.push(d);
+            }
+        }
+    }
+    let end = match spec.split_once("..") {
+        Some((_, b)) if !b.is_empty() => b.to_string(),
+        _ => "HEAD".to_string(),
+    };
+    let end_id = match commits.last() {
+        Some(last) => last.clone(),
+        None => repo.resolve(&end)?,
+    };
+    let tree = repo.tree_source(&end_id)?;
+    let loaded = store::load(&tree)?;
+    out.records = loaded.crm.len();
+    out.diagnostics.extend(loaded.diagnostics);
+    out.diagnostics.extend(check::check(&loaded.crm));
+    out.notes.push(format!(
+        "checked {} commit(s) of {spec}, then the CRM at {}",
+        commits.len(),
+        git::short(&end_id)
+    ));
+    Ok(out)
+}
+
+/// A record that entered a stage or status (or was created) in a commit without the fields
+/// that stage requires: what the pre-commit hook would have refused.
+fn entered_without_requirements(config: &Config, c: &RecordChange) -> Vec<Diagnostic> {
+    let Some(new) = c.new else { return Vec::new() };
+    let entered = match (c.old, new) {
+        (None, _) => true,
+        (Some(old), new) => old.state() != new.state(),
+    };
+    if !entered || new.meta().broken {
+        return Vec::new();
+    }
+    let mut crm = Crm {
+        config: config.clone(),
+        ..Crm::default()
+    };
+    crm.push(new.clone());
+    check::requirements_of(&crm)
+}

@@ -1,0 +1,433 @@
+//! Transitions against git: `check` (uncommitted), `check --staged`, `check --range`, hooks.
+
+use crate::util::TestEnv;
+
+/// A repository whose root is a CRM, with one account and one opportunity committed.
+fn repo() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("sloop.toml", "[team.al]\nname = \"Al\"\nrole = \"ae\"\n");
+    env.write(
+        "accounts/acme.toml",
+        "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\n",
+    );
+    env.write("opportunities/acme-pro.toml", OPP_IDENTIFIED);
+    git_ok(&env, &["init", "-q", "-b", "main"]);
+    commit_all(&env, "start", "2026-10-01T10:00:00Z");
+    env
+}
+
+const OPP_IDENTIFIED: &str = "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"identified\"\nsource = \"outbound\"\n";
+const OPP_QUALIFIED: &str = "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"qualified\"\nsource = \"outbound\"\nmrr = 500\nclose_date = 2026-12-20\n\n[bant]\nbudget = \"ok\"\nauthority = \"CFO\"\nneed = \"close faster\"\ntimeline = \"Q1\"\n";
+const OPP_COMMIT: &str = "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"commit\"\nsource = \"outbound\"\nmrr = 500\nclose_date = 2026-12-20\n\n[bant]\nbudget = \"ok\"\nauthority = \"CFO\"\nneed = \"close faster\"\ntimeline = \"Q1\"\n\n[commit]\naccepted_on = 2026-11-20\nstart_date = 2026-12-01\nonboarding_meeting = 2026-12-02\nplan = \"pro\"\npricing = \"list\"\nusers = 4\nbilling_tool = \"Stripe\"\ninvoice_scheduled = true\n";
+
+fn git_ok(env: &TestEnv, args: &[&str]) -> String {
+    let run = env.git(args);
+    assert_eq!(run.code, 0, "git {args:?}: {}", run.stderr);
+    run.stdout
+}
+
+fn commit_all(env: &TestEnv, message: &str, date: &str) {
+    git_ok(env, &["add", "-A"]);
+    let mut c = std::process::Command::new("git");
+    c.current_dir(env.path())
+        .args([
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            message,
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date);
+    assert!(c.status().unwrap().success());
+}
+
+fn head(env: &TestEnv) -> String {
+    git_ok(env, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+#[test]
+fn an_illegal_staged_jump_is_refused_naming_both_stages() {
+    let env = repo();
+    env.write("opportunities/acme-pro.toml", OPP_COMMIT);
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("opportunities/acme-pro.toml:4:9: error[illegal-transition]: opportunity moved from stage `identified` to `commit`, which `identified` does not allow"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("help: from `identified` opportunity may move to `qualified` or `lost`"));
+}
+
+#[test]
+fn staged_ignores_unstaged_edits_that_plain_check_catches() {
+    let env = repo();
+    env.write("opportunities/acme-pro.toml", OPP_QUALIFIED);
+    git_ok(&env, &["add", "-A"]);
+    // then an illegal edit in the work tree, not staged
+    env.write(
+        "opportunities/acme-pro.toml",
+        OPP_QUALIFIED.replace("\"qualified\"", "\"won\""),
+    );
+    let staged = env.run(&["check", "--staged"]);
+    assert_eq!(staged.code, 0, "{}", staged.stdout);
+    assert_eq!(staged.stdout, "1 record: 0 errors, 0 warnings\n");
+    let plain = env.run(&["check"]);
+    assert_eq!(plain.code, 1, "{}", plain.stdout);
+    assert!(
+        plain.stdout.contains("from stage `identified` to `won`"),
+        "{}",
+        plain.stdout
+    );
+}
+
+#[test]
+fn a_new_record_must_start_at_an_entry_stage() {
+    let env = repo();
+    env.write("opportunities/acme-new.toml", OPP_COMMIT);
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("error[not-entry]: new opportunity starts at stage `commit`"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("start it at `identified` or `trial`"));
+}
+
+#[test]
+fn a_deletion_is_refused() {
+    let env = repo();
+    git_ok(&env, &["rm", "-q", "opportunities/acme-pro.toml"]);
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("opportunities/acme-pro.toml: error[deleted-record]"),
+        "{}",
+        run.stdout
+    );
+    // and in the work tree too
+    let env = repo();
+    std::fs::remove_file(env.path().join("opportunities/acme-pro.toml")).unwrap();
+    let run = env.run(&["check"]);
+    assert!(
+        run.stdout.contains("error[deleted-record]"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn staged_references_resolve_against_head_and_the_index() {
+    let env = repo();
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write(
+        "contacts/sam.toml",
+        "name = \"Sam\"\naccount = \"acmee\"\nreports_to = \"jo\"\n",
+    );
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains(
+            "contacts/sam.toml:2:11: error[dangling-ref]: `account` points to account `acmee`"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("did you mean `acme`?"));
+    assert!(
+        !run.stdout.contains("reports_to"),
+        "jo is staged, so it resolves:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_first_commit_judges_everything_as_new() {
+    let env = TestEnv::new();
+    env.write("sloop.toml", "[team.al]\nname = \"Al\"\n");
+    env.write(
+        "accounts/acme.toml",
+        "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\n",
+    );
+    git_ok(&env, &["init", "-q"]);
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("new account starts at status `working`"),
+        "{}",
+        run.stdout
+    );
+    // plain check in a repository without commits: the work tree only
+    let plain = env.run(&["check"]);
+    assert_eq!(plain.code, 0, "{}", plain.stdout);
+}
+
+#[test]
+fn range_names_the_bad_commit_then_checks_the_end() {
+    let env = repo();
+    let base = head(&env);
+    env.write("opportunities/acme-pro.toml", OPP_QUALIFIED);
+    commit_all(&env, "qualify", "2026-10-05T10:00:00Z");
+    env.write(
+        "opportunities/acme-pro.toml",
+        OPP_QUALIFIED.replace("\"qualified\"", "\"won\"").replace(
+            "[bant]",
+            "[commit]\nplan = \"pro\"\nstart_date = 2026-12-01\n\n[bant]",
+        ),
+    );
+    commit_all(&env, "skip to won", "2026-10-06T10:00:00Z");
+    let bad = head(&env);
+    env.write(
+        "accounts/acme.toml",
+        "name = \"Acme\"\nstatus = \"customer\"\nowner = \"al\"\n",
+    );
+    commit_all(&env, "customer", "2026-10-07T10:00:00Z");
+    let range = format!("{base}..HEAD");
+    let run = env.run(&["check", "--range", &range, "--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "illegal-transition");
+    assert_eq!(diags[0]["commit"], bad.as_str());
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("from stage `qualified` to `won`"));
+    assert!(run.stderr.contains("checked 3 commit(s)"), "{}", run.stderr);
+    let text = env.run(&["check", "--range", &range]);
+    assert!(
+        text.stdout.contains(&format!("(commit {})", &bad[..12])),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn range_judges_merges_against_their_first_parent() {
+    let env = repo();
+    let base = head(&env);
+    git_ok(&env, &["checkout", "-q", "-b", "side"]);
+    env.write("opportunities/acme-pro.toml", OPP_QUALIFIED);
+    commit_all(&env, "qualify on a branch", "2026-10-05T10:00:00Z");
+    git_ok(&env, &["checkout", "-q", "main"]);
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    commit_all(&env, "a contact", "2026-10-06T10:00:00Z");
+    let mut merge = std::process::Command::new("git");
+    merge
+        .current_dir(env.path())
+        .args([
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "merge",
+            "-q",
+            "--no-edit",
+            "side",
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    assert!(merge.status().unwrap().success());
+    let run = env.run(&["check", "--range", &format!("{base}..HEAD")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn range_errors_are_clear() {
+    let env = repo();
+    let run = env.run(&["check", "--range", "nope..HEAD"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown revision `nope`"),
+        "{}",
+        run.stderr
+    );
+    let run = env.run(&["check", "--range", "HEAD"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("is not a range"), "{}", run.stderr);
+    let run = env.run(&["check", "--range", "HEAD..HEAD"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("has no commits"), "{}", run.stderr);
+    let run = env.run(&["check", "--staged", "--range", "HEAD..HEAD"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn a_shallow_clone_exits_2_and_says_shallow() {
+    let env = repo();
+    for (i, stage) in [OPP_QUALIFIED].iter().enumerate() {
+        env.write("opportunities/acme-pro.toml", stage);
+        commit_all(&env, &format!("c{i}"), "2026-10-05T10:00:00Z");
+    }
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    commit_all(&env, "contact", "2026-10-06T10:00:00Z");
+    let origin = format!("file://{}", env.path().display());
+    let clone = env.path().join("shallow");
+    let ok = std::process::Command::new("git")
+        .args([
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &origin,
+            clone.to_str().unwrap(),
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let run = env.run(&["-C", "shallow", "check", "--range", "HEAD~2..HEAD"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("shallow"), "{}", run.stderr);
+    assert!(run.stderr.contains("fetch-depth: 0"), "{}", run.stderr);
+}
+
+#[test]
+fn detached_head_and_a_crm_in_a_unicode_subfolder_with_spaces() {
+    let env = TestEnv::new();
+    let dir = "sales team é";
+    env.write(&format!("{dir}/sloop.toml"), "[team.al]\nname = \"Al\"\n");
+    env.write(
+        &format!("{dir}/accounts/acme.toml"),
+        "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\n",
+    );
+    env.write(
+        &format!("{dir}/opportunities/acme-pro.toml"),
+        OPP_IDENTIFIED,
+    );
+    env.write("src/main.c", "int main() {}\n");
+    git_ok(&env, &["init", "-q"]);
+    commit_all(&env, "start", "2026-10-01T10:00:00Z");
+    git_ok(&env, &["checkout", "-q", "--detach"]);
+    env.write(&format!("{dir}/opportunities/acme-pro.toml"), OPP_COMMIT);
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["-C", dir, "check", "--staged"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("sales team é/opportunities/acme-pro.toml:4:9: error[illegal-transition]"),
+        "{}",
+        run.stdout
+    );
+    let plain = env.run(&["-C", dir, "check"]);
+    assert_eq!(plain.code, 1);
+    assert!(plain.stdout.contains("illegal-transition"));
+}
+
+#[test]
+fn a_merge_with_conflicts_is_refused_clearly() {
+    let env = repo();
+    git_ok(&env, &["checkout", "-q", "-b", "side"]);
+    env.write("opportunities/acme-pro.toml", OPP_QUALIFIED);
+    commit_all(&env, "side", "2026-10-05T10:00:00Z");
+    git_ok(&env, &["checkout", "-q", "main"]);
+    env.write(
+        "opportunities/acme-pro.toml",
+        OPP_QUALIFIED.replace("mrr = 500", "mrr = 600"),
+    );
+    commit_all(&env, "main", "2026-10-05T11:00:00Z");
+    let merge = env.git(&[
+        "-c",
+        "user.name=T",
+        "-c",
+        "user.email=t@e.com",
+        "merge",
+        "side",
+    ]);
+    assert_ne!(merge.code, 0, "the merge conflicts");
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("unresolved conflicts, starting with opportunities/acme-pro.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_installed_hook_blocks_the_commit_and_keeps_it_staged() {
+    let env = repo();
+    let run = env.run(&["hooks", "install"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hook = env.path().join(".git/hooks/pre-commit");
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("check --staged"));
+    env.write("opportunities/acme-pro.toml", OPP_COMMIT);
+    git_ok(&env, &["add", "-A"]);
+    let commit = env.git(&[
+        "-c",
+        "user.name=T",
+        "-c",
+        "user.email=t@e.com",
+        "commit",
+        "-m",
+        "jump",
+    ]);
+    assert_ne!(commit.code, 0, "the hook refuses");
+    assert!(
+        commit.stdout.contains("illegal-transition")
+            || commit.stderr.contains("illegal-transition"),
+        "{}{}",
+        commit.stdout,
+        commit.stderr
+    );
+    let staged = git_ok(&env, &["diff", "--cached", "--name-only"]);
+    assert_eq!(staged.trim(), "opportunities/acme-pro.toml");
+    // a legal move goes through
+    env.write("opportunities/acme-pro.toml", OPP_QUALIFIED);
+    git_ok(&env, &["add", "-A"]);
+    let commit = env.git(&[
+        "-c",
+        "user.name=T",
+        "-c",
+        "user.email=t@e.com",
+        "commit",
+        "-qm",
+        "qualify",
+    ]);
+    assert_eq!(commit.code, 0, "{}{}", commit.stdout, commit.stderr);
+}
+
+#[test]
+fn hooks_install_respects_hooks_path_and_foreign_hooks() {
+    let env = repo();
+    git_ok(&env, &["config", "core.hooksPath", "githooks"]);
+    env.write("githooks/pre-commit", "#!/bin/sh\necho mine\n");
+    let run = env.run(&["hooks", "install"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("was not written by sloop"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.read("githooks/pre-commit"), "#!/bin/sh\necho mine\n");
+    let run = env.run(&["hooks", "install", "--force"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(env
+        .read("githooks/pre-commit")
+        .contains("sloop hooks install"));
+    assert_eq!(
+        env.read("githooks/pre-commit.sloop-backup"),
+        "#!/bin/sh\necho mine\n"
+    );
+    // re-installing our own hook needs no --force
+    assert_eq!(env.run(&["hooks", "install"]).code, 0);
+}
