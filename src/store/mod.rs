@@ -1,6 +1,7 @@
 //! The one loader: a whole CRM from any `Source` (work tree, index, commit tree), with every
 //! per-file problem as a diagnostic.
 
+pub mod edit;
 pub mod parse;
 pub mod reader;
 mod source;
