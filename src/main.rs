@@ -33,7 +33,32 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let env = Env { cwd, color, tty };
+    let now = match std::env::var("SLOOP_NOW") {
+        Ok(v) => {
+            match parse_now(&v) {
+                Some(t) => t,
+                None => {
+                    eprintln!("error: SLOOP_NOW=`{v}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        Err(_) => chrono::Local::now().fixed_offset(),
+    };
+    let identity = |name: &str, email: &str| -> Option<sloop::git::Identity> {
+        Some(sloop::git::Identity {
+            name: std::env::var(name).ok()?,
+            email: std::env::var(email).ok()?,
+        })
+    };
+    let env = Env {
+        cwd,
+        color,
+        tty,
+        now,
+        author: identity("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"),
+        committer: identity("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"),
+    };
     let mut out = Out {
         stdout: Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         stderr: Box::new(std::io::stderr()),
@@ -78,4 +103,13 @@ impl FlushCheck for Box<dyn std::io::Write> {
     fn flush_and_check(&mut self) -> std::io::Result<()> {
         self.flush()
     }
+}
+
+/// `SLOOP_NOW`: a date (midnight UTC) or an RFC 3339 date-time.
+fn parse_now(v: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Some(t);
+    }
+    let d: chrono::NaiveDate = v.parse().ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
 }

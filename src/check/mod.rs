@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::config::{Config, Outcome};
+use crate::config::Config;
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
 use crate::model::{Account, Kind, Meta, Opportunity};
 use crate::store::Crm;
@@ -558,21 +558,6 @@ fn consistency(crm: &Crm, ix: &Index, out: &mut Vec<Diagnostic>) {
                 at(&a.meta, "status", Code::Inconsistent, "account is `working` but has no open opportunity".into())
                     .with_hint("open an opportunity, or run `sloop tick`: it moves the account to `customer` or `backlog`"),
             );
-        }
-    }
-    for o in &crm.opportunities {
-        if config.outcome(&o.stage) == Some(Outcome::Won) {
-            if let Some(acc) = o.account.as_ref().and_then(|id| crm.account(id.as_str())) {
-                if matches!(
-                    acc.status.as_str(),
-                    "qualified_pool" | "unqualified_pool" | "backlog" | "disqualified"
-                ) {
-                    out.push(
-                        at(&o.meta, "stage", Code::Inconsistent, format!("opportunity is won but its account `{}` is `{}`", acc.meta.id, acc.status))
-                            .with_hint("a won deal makes a customer: set the account's `status = \"customer\"`"),
-                    );
-                }
-            }
         }
     }
     for c in &crm.contacts {

@@ -5,6 +5,7 @@ mod hooks;
 mod init;
 mod ls;
 mod output;
+mod tick;
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,7 @@ pub enum Command {
     Check(check::Args),
     Hooks(hooks::Args),
     Ls(ls::Args),
+    Tick(tick::Args),
 }
 
 /// Output formats of commands that print data.
@@ -91,6 +93,8 @@ pub enum CliError {
     Git(#[from] crate::git::GitError),
     #[error(transparent)]
     Verify(#[from] crate::verify::VerifyError),
+    #[error(transparent)]
+    Tick(crate::tick::TickError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -125,6 +129,7 @@ impl CliError {
             }
             CliError::Git(g) => g.hint.clone(),
             CliError::Verify(v) => v.hint(),
+            CliError::Tick(t) => t.hint(),
             _ => None,
         }
     }
@@ -145,6 +150,11 @@ pub struct Env {
     pub color: bool,
     /// stdout is a terminal.
     pub tty: bool,
+    /// The current time (`SLOOP_NOW` overrides the clock, for tests and reproducible runs).
+    pub now: chrono::DateTime<chrono::FixedOffset>,
+    /// Commit identities from `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and the committer's, when set.
+    pub author: Option<crate::git::Identity>,
+    pub committer: Option<crate::git::Identity>,
 }
 
 impl Env {
@@ -229,6 +239,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Check(args) => check::run(args, env, dir, out),
         Command::Hooks(args) => hooks::run(args, env, dir, out),
         Command::Ls(args) => ls::run(args, env, dir, out),
+        Command::Tick(args) => tick::run(args, env, dir, out),
     }
 }
 

@@ -5,5 +5,6 @@ mod docs;
 mod errors;
 mod init;
 mod ls;
+mod tick;
 mod transitions;
 mod util;

@@ -60,6 +60,35 @@ impl TestEnv {
         Run::from(c.args(args).output().expect("run git"))
     }
 
+    /// `git add -A` and a commit dated `date` (RFC 3339), hooks skipped.
+    pub fn commit_all(&self, message: &str, date: &str) -> String {
+        let add = self.git(&["add", "-A"]);
+        assert_eq!(add.code, 0, "{}", add.stderr);
+        let mut c = Command::new("git");
+        c.current_dir(self.path());
+        hermetic(&mut c, self.path());
+        c.env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date);
+        let out = c
+            .args([
+                "commit",
+                "-q",
+                "--no-verify",
+                "--allow-empty",
+                "-m",
+                message,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let head = self.git(&["rev-parse", "HEAD"]);
+        head.stdout.trim().to_string()
+    }
+
     pub fn write(&self, rel: &str, text: impl AsRef<[u8]>) {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

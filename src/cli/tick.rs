@@ -1,0 +1,151 @@
+use std::path::Path;
+
+use chrono::NaiveDate;
+use comfy_table::{presets, ContentArrangement, Table};
+
+use super::{locate, CliError, Env, Format, Out, Status};
+use crate::tick::{self, Mode, Options};
+
+/// Apply the sales loop's time-based moves as one commit.
+///
+/// A target nobody touched goes to backlog, an expired backlog returns to a pool, a churned
+/// customer is recycled, opening or winning a deal moves the account (README: "Lifecycle").
+/// The commit holds HEAD's tree plus the edited account files only, dated --as-of; your other
+/// staged and unstaged work is left alone. Running it twice changes nothing the second time.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The day to tick for (YYYY-MM-DD). Default: today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Print the moves and alerts, change nothing.
+    #[arg(long, conflicts_with = "no_commit")]
+    pub dry_run: bool,
+    /// Edit the files in the work tree, but do not commit.
+    #[arg(long)]
+    pub no_commit: bool,
+    /// JSON: {"moves": [...], "alerts": [...], "commit": "<sha>"|null}.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let crm = locate(env, dir)?;
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else if args.no_commit {
+        Mode::NoCommit
+    } else {
+        Mode::Commit
+    };
+    let opts = Options {
+        as_of: args.as_of.unwrap_or(env.now.date_naive()),
+        now: env.now,
+        mode,
+        author: env.author.clone(),
+        committer: env.committer.clone(),
+    };
+    let outcome = match tick::run(&crm.root, &opts) {
+        Ok(o) => o,
+        Err(e) if e.is_problem() => {
+            out.note(&format!("error: {e}"))?;
+            if let Some(h) = e.hint() {
+                out.note(&format!("hint: {h}"))?;
+            }
+            return Ok(Status::Problems);
+        }
+        Err(e) => return Err(CliError::Tick(e)),
+    };
+    match args.format {
+        Format::Json => {
+            #[derive(serde::Serialize)]
+            struct Report<'a> {
+                moves: &'a [crate::lifecycle::Move],
+                alerts: &'a [crate::lifecycle::Alert],
+                commit: Option<&'a str>,
+            }
+            let report = Report {
+                moves: &outcome.plan.moves,
+                alerts: &outcome.plan.alerts,
+                commit: outcome.commit.as_deref(),
+            };
+            out.println(&serde_json::to_string_pretty(&report).expect("plan serializes"))?;
+        }
+        Format::Text => {
+            let table = |header: &[&str], rows: Vec<Vec<String>>| {
+                let mut t = Table::new();
+                t.load_style(presets::UTF8_FULL_CONDENSED)
+                    .set_content_arrangement(if env.tty {
+                        ContentArrangement::Dynamic
+                    } else {
+                        ContentArrangement::Disabled
+                    })
+                    .set_header(header.to_vec());
+                for r in rows {
+                    t.add_row(r);
+                }
+                t.to_string()
+            };
+            if outcome.plan.moves.is_empty() {
+                out.println(&format!("Nothing to move as of {}.", opts.as_of))?;
+            } else {
+                let rows = outcome
+                    .plan
+                    .moves
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            format!("{}/{}", m.kind.folder(), m.id),
+                            m.field.clone(),
+                            m.from.clone().unwrap_or_else(|| "—".into()),
+                            m.to.clone().unwrap_or_else(|| "(removed)".into()),
+                            m.rule.to_string(),
+                        ]
+                    })
+                    .collect();
+                out.println(&table(&["record", "field", "from", "to", "rule"], rows))?;
+            }
+            if !outcome.plan.alerts.is_empty() {
+                let rows = outcome
+                    .plan
+                    .alerts
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.owner.clone().unwrap_or_else(|| "—".into()),
+                            format!("{}/{}", a.kind.folder(), a.id),
+                            a.rule.to_string(),
+                            a.message.clone(),
+                        ]
+                    })
+                    .collect();
+                out.println(&format!(
+                    "Alerts:\n{}",
+                    table(&["owner", "record", "rule", "why"], rows)
+                ))?;
+            }
+            let moved = outcome
+                .plan
+                .moves
+                .iter()
+                .filter(|m| m.field == "status")
+                .count();
+            match (&outcome.commit, mode) {
+                (Some(id), _) => out.println(&format!(
+                    "Committed {} ({moved} move{}).",
+                    crate::git::short(id),
+                    if moved == 1 { "" } else { "s" }
+                ))?,
+                (None, Mode::DryRun) if moved > 0 => out.println(&format!(
+                    "Dry run (planned from {}): nothing was changed.",
+                    outcome.from
+                ))?,
+                (None, Mode::NoCommit) if moved > 0 => out.println(&format!(
+                    "Edited {} file(s); nothing committed.",
+                    outcome.edited.len()
+                ))?,
+                _ => {}
+            }
+        }
+    }
+    Ok(Status::Ok)
+}

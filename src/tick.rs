@@ -1,0 +1,269 @@
+//! `sloop tick`: plan the lifecycle moves (`lifecycle::plan`), edit the account files with
+//! format-preserving writes (`store::edit`), and commit them on top of HEAD (`git`).
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+
+use crate::git::{GitError, Identity, Repo};
+use crate::lifecycle::{self, Facts, Move, Plan};
+use crate::model::Kind;
+use crate::store::edit::{EditError, FieldValue, RecordEdit};
+use crate::store::{self, Crm, LoadError, Source, WorkTree};
+
+/// What to do with the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Edit the files and commit them (the default).
+    Commit,
+    /// Edit the files in the work tree, no commit.
+    NoCommit,
+    /// Print the plan only.
+    DryRun,
+}
+
+pub struct Options {
+    pub as_of: NaiveDate,
+    /// The current time, for the commit date when ticking for today.
+    pub now: DateTime<FixedOffset>,
+    pub mode: Mode,
+    pub author: Option<Identity>,
+    pub committer: Option<Identity>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub plan: Plan,
+    /// The commit made, if any.
+    pub commit: Option<String>,
+    /// Files edited (CRM-relative).
+    pub edited: Vec<String>,
+    pub message: String,
+    /// Planned from HEAD's tree (commit mode) or the work tree.
+    pub from: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("the CRM has {errors} error(s) in {from}: tick does not move records it cannot read")]
+    Invalid { errors: usize, from: String },
+    #[error("{} has uncommitted changes: tick must edit it", .files.join(", "))]
+    Dirty { files: Vec<String> },
+    #[error("cannot edit {path}: {source}")]
+    Edit { path: String, source: EditError },
+    #[error("--as-of {as_of} is before the last commit ({last}): a tick cannot be dated before its parent")]
+    BeforeLastCommit { as_of: NaiveDate, last: NaiveDate },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl TickError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TickError::Git(g) => g.hint.clone(),
+            TickError::Invalid { .. } => Some("run `sloop check` and fix the errors first".into()),
+            TickError::Dirty { .. } => Some(
+                "commit or stash your changes to those files, then tick again (or use --no-commit)"
+                    .into(),
+            ),
+            TickError::BeforeLastCommit { .. } => {
+                Some("use a later --as-of, or --dry-run to preview an earlier date".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the CRM itself is the problem (exit 1) rather than the command (exit 2).
+    pub fn is_problem(&self) -> bool {
+        matches!(self, TickError::Invalid { .. } | TickError::Dirty { .. })
+    }
+}
+
+/// Runs one tick.
+pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
+    let repo = Repo::open(root)?;
+    let commit_mode = opts.mode == Mode::Commit || (opts.mode == Mode::DryRun && repo.is_some());
+    let head = match &repo {
+        Some(r) => r.head()?,
+        None => None,
+    };
+    if opts.mode == Mode::Commit {
+        let Some(r) = &repo else {
+            return Err(TickError::Refused("this CRM is not in a git repository, so tick cannot commit: use --no-commit to edit the files only".into()));
+        };
+        r.ready_to_commit()?;
+    }
+    // Commit mode plans from what is committed: the commit holds HEAD plus the edits only.
+    let (source, from): (Box<dyn Source>, String) = match (&repo, &head) {
+        (Some(r), Some(h)) if commit_mode => (Box::new(r.tree_source(h)?), "HEAD".to_string()),
+        _ => (Box::new(WorkTree::new(root)), "the work tree".to_string()),
+    };
+    let loaded = store::load(source.as_ref())?;
+    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return Err(TickError::Invalid { errors, from });
+    }
+    if let (Some(r), Some(h), Mode::Commit) = (&repo, &head, opts.mode) {
+        let last = r.commit_info(h)?.date.date_naive();
+        if opts.as_of < last {
+            return Err(TickError::BeforeLastCommit {
+                as_of: opts.as_of,
+                last,
+            });
+        }
+    }
+    let facts = match &repo {
+        Some(r) if head.is_some() => crate::facts::lifecycle_facts(r, &loaded.crm)?,
+        _ => Facts::default(),
+    };
+    let plan = lifecycle::plan(&loaded.crm, &facts, opts.as_of);
+    let message = commit_message(&plan, opts.as_of);
+    let mut outcome = Outcome {
+        plan,
+        commit: None,
+        edited: Vec::new(),
+        message,
+        from,
+    };
+    if outcome.plan.moves.is_empty() || opts.mode == Mode::DryRun {
+        return Ok(outcome);
+    }
+    let files = edits(&loaded.crm, &outcome.plan, source.as_ref())?;
+    outcome.edited = files.iter().map(|(p, _)| p.clone()).collect();
+    match (opts.mode, &repo) {
+        (Mode::Commit, Some(r)) => {
+            let dirty: Vec<String> = r
+                .worktree_changes()?
+                .into_iter()
+                .map(|c| c.path)
+                .filter(|p| outcome.edited.contains(p))
+                .collect();
+            if !dirty.is_empty() {
+                return Err(TickError::Dirty { files: dirty });
+            }
+            let when = commit_time(r, head.as_deref(), opts)?;
+            let id = r.commit_files(&crate::git::CommitRequest {
+                files: &files,
+                message: &outcome.message,
+                when,
+                author: opts.author.clone(),
+                committer: opts.committer.clone(),
+            })?;
+            outcome.commit = Some(id);
+        }
+        _ => {
+            for (path, bytes) in &files {
+                let disk = root.join(path);
+                std::fs::write(&disk, bytes).map_err(|e| {
+                    TickError::Refused(format!("cannot write {}: {e}", disk.display()))
+                })?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The commit's date: the as-of day at the current time when ticking for today, else noon
+/// UTC of that day; never before the parent commit.
+fn commit_time(
+    repo: &Repo,
+    head: Option<&str>,
+    opts: &Options,
+) -> Result<DateTime<FixedOffset>, TickError> {
+    let utc = FixedOffset::east_opt(0).expect("UTC");
+    let mut when = if opts.now.date_naive() == opts.as_of {
+        opts.now
+    } else {
+        utc.from_utc_datetime(&opts.as_of.and_hms_opt(12, 0, 0).expect("noon"))
+    };
+    if let Some(h) = head {
+        let parent = repo.commit_info(h)?.date;
+        if when <= parent {
+            when = parent + chrono::Duration::seconds(1);
+        }
+    }
+    Ok(when)
+}
+
+/// The new contents of every file the plan touches, edited in place.
+fn edits(crm: &Crm, plan: &Plan, source: &dyn Source) -> Result<Vec<(String, Vec<u8>)>, TickError> {
+    let mut out = Vec::new();
+    let listed = source
+        .list()
+        .map_err(|e| TickError::Refused(e.to_string()))?;
+    let tokens: std::collections::HashMap<&str, usize> =
+        listed.iter().map(|f| (f.path.as_str(), f.token)).collect();
+    for (kind, id) in plan.touched() {
+        let Some(path) = (match kind {
+            Kind::Account => crm.account(id).map(|a| a.meta.path.clone()),
+            Kind::Opportunity => crm.opportunity(id).map(|o| o.meta.path.clone()),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let file = store::SourceFile {
+            path: path.clone(),
+            entry: store::Entry::File,
+            token: tokens.get(path.as_str()).copied().unwrap_or(0),
+        };
+        let bytes = source
+            .read(&file)
+            .map_err(|e| TickError::Refused(format!("cannot read {path}: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| TickError::Refused(format!("{path} is not UTF-8")))?;
+        let mut edit = RecordEdit::parse(&text).map_err(|source| TickError::Edit {
+            path: path.clone(),
+            source,
+        })?;
+        for m in plan.moves.iter().filter(|m| m.kind == kind && m.id == id) {
+            apply(&mut edit, m).map_err(|source| TickError::Edit {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        out.push((path, edit.finish().into_bytes()));
+    }
+    Ok(out)
+}
+
+fn apply(edit: &mut RecordEdit, m: &Move) -> Result<(), EditError> {
+    match &m.to {
+        None => {
+            edit.remove(&m.field);
+        }
+        Some(v) if m.field == "backlog_until" => {
+            let date: NaiveDate = v.parse().map_err(|_| EditError::InvalidField {
+                field: m.field.clone(),
+            })?;
+            edit.set(&m.field, FieldValue::Date(date))?;
+        }
+        Some(v) => {
+            edit.set(&m.field, FieldValue::Str(v.clone()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `sloop tick 2026-11-26: 2 moves`, then one line per field change.
+pub fn commit_message(plan: &Plan, as_of: NaiveDate) -> String {
+    let moved = plan.moves.iter().filter(|m| m.field == "status").count();
+    let mut msg = format!(
+        "sloop tick {as_of}: {moved} move{}\n\n",
+        if moved == 1 { "" } else { "s" }
+    );
+    for m in &plan.moves {
+        let name = format!("{}/{}", m.kind.folder(), m.id);
+        let line = match (m.field.as_str(), &m.from, &m.to) {
+            ("status", Some(from), Some(to)) => format!("{name}: {from} -> {to} ({})", m.rule),
+            (field, _, Some(to)) => format!("{name}: {field} = {to} ({})", m.rule),
+            (field, _, None) => format!("{name}: {field} removed ({})", m.rule),
+        };
+        msg.push_str(&line);
+        msg.push('\n');
+    }
+    msg
+}

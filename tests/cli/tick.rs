@@ -1,0 +1,354 @@
+//! `sloop tick` on dated repositories: every rule at its threshold, precedence, idempotence,
+//! format preservation, and git safety.
+
+use crate::util::TestEnv;
+
+const TEAM: &str =
+    "[team.al]\nname = \"Al\"\nrole = \"ae\"\n[team.bo]\nname = \"Bo\"\nrole = \"sdr\"\n";
+
+fn acc(status: &str, extra: &str) -> String {
+    format!("name = \"X\"\nstatus = \"{status}\"\n{extra}")
+}
+
+fn opp(account: &str, stage: &str, extra: &str) -> String {
+    format!("name = \"Deal\"\naccount = \"{account}\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"inbound\"\ncreated = 2026-09-01\n{extra}")
+}
+
+fn act(account: &str, kind: &str, date: &str, extra: &str) -> String {
+    format!("kind = \"{kind}\"\ndate = {date}\naccount = \"{account}\"\nowner = \"bo\"\n{extra}")
+}
+
+/// One account per rule, committed on 2026-09-01; `churned-later` enters churn on 2026-09-15.
+fn repo() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("sloop.toml", TEAM);
+    env.write("accounts/pool-touched.toml", acc("qualified_pool", ""));
+    env.write(
+        "activities/2026/09/touch.toml",
+        act("pool-touched", "call", "2026-09-10", "duration_min = 10\n"),
+    );
+    env.write(
+        "accounts/stale-target.toml",
+        acc("target", "owner = \"al\"\n"),
+    );
+    env.write(
+        "activities/2026/09/old-touch.toml",
+        act("stale-target", "email", "2026-09-05", ""),
+    );
+    env.write(
+        "accounts/busy-target.toml",
+        acc("target", "owner = \"al\"\n"),
+    );
+    env.write(
+        "activities/2026/09/busy-touch.toml",
+        act("busy-target", "email", "2026-09-05", ""),
+    );
+    env.write(
+        "activities/2026/09/busy-task.toml",
+        act("busy-target", "task", "2026-09-05", "due = 2026-12-01\n"),
+    );
+    env.write(
+        "accounts/target-with-deal.toml",
+        acc("target", "owner = \"al\"\n"),
+    );
+    env.write(
+        "opportunities/target-deal.toml",
+        opp("target-with-deal", "identified", ""),
+    );
+    env.write("accounts/churned.toml", acc("churn", "owner = \"al\"\n"));
+    env.write(
+        "accounts/churned-later.toml",
+        acc("customer", "owner = \"al\"\n"),
+    );
+    env.write(
+        "accounts/parked.toml",
+        acc(
+            "backlog",
+            "owner = \"al\"\nbacklog_until = 2026-10-15\nfit = \"high\"\n",
+        ),
+    );
+    env.write("accounts/winning.toml", acc("working", "owner = \"al\"\n"));
+    env.write(
+        "opportunities/winning-deal.toml",
+        opp("winning", "won", "mrr = 300\nclose_date = 2026-09-20\n[commit]\nplan = \"pro\"\nstart_date = 2026-10-01\n"),
+    );
+    env.write("accounts/losing.toml", acc("working", "owner = \"al\"\n"));
+    env.write(
+        "opportunities/losing-deal.toml",
+        opp(
+            "losing",
+            "lost",
+            "lost_reason = \"price\"\nclose_date = 2026-09-20\n",
+        ),
+    );
+    env.git(&["init", "-q", "-b", "main"]);
+    env.commit_all("start", "2026-09-01T10:00:00Z");
+    env.write(
+        "accounts/churned-later.toml",
+        acc("churn", "owner = \"al\"\n"),
+    );
+    env.commit_all("churned", "2026-09-15T10:00:00Z");
+    env
+}
+
+fn plan(env: &TestEnv, as_of: &str) -> serde_json::Value {
+    let run = env.run(&["tick", "--dry-run", "--format", "json", "--as-of", as_of]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// (account, rule) of every status move.
+fn moves(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["moves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["field"] == "status")
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_string(),
+                m["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn fires(env: &TestEnv, as_of: &str, account: &str, rule: &str) -> bool {
+    moves(&plan(env, as_of)).contains(&(account.to_string(), rule.to_string()))
+}
+
+#[test]
+fn every_rule_fires_at_its_threshold_and_not_the_day_before() {
+    let env = repo();
+    // first-touch: the call of 2026-09-10 counts from that day
+    assert!(!fires(&env, "2026-09-09", "pool-touched", "first-touch"));
+    assert!(fires(&env, "2026-09-10", "pool-touched", "first-touch"));
+    // target-stale: last touch 2026-09-05 + 30 days
+    assert!(!fires(&env, "2026-10-04", "stale-target", "target-stale"));
+    assert!(fires(&env, "2026-10-05", "stale-target", "target-stale"));
+    // backlog-expired: on backlog_until
+    assert!(!fires(&env, "2026-10-14", "parked", "backlog-expired"));
+    assert!(fires(&env, "2026-10-15", "parked", "backlog-expired"));
+    // churn-recycled: 90 days after the commit that set `churn`
+    assert!(!fires(&env, "2026-11-29", "churned", "churn-recycled"));
+    assert!(fires(&env, "2026-11-30", "churned", "churn-recycled"));
+    assert!(!fires(
+        &env,
+        "2026-12-13",
+        "churned-later",
+        "churn-recycled"
+    ));
+    assert!(fires(&env, "2026-12-14", "churned-later", "churn-recycled"));
+    // deals
+    assert!(fires(&env, "2026-09-02", "winning", "opportunity-won"));
+    assert!(fires(&env, "2026-09-02", "losing", "opportunities-lost"));
+    assert!(fires(
+        &env,
+        "2026-09-02",
+        "target-with-deal",
+        "opportunity-opened"
+    ));
+}
+
+#[test]
+fn precedence_and_alerts() {
+    let env = repo();
+    let v = plan(&env, "2026-11-01");
+    let m = moves(&v);
+    // an open opportunity wins over staleness: the stale target with a deal goes to working
+    assert!(m.contains(&("target-with-deal".into(), "opportunity-opened".into())));
+    assert!(
+        !m.iter().any(|(id, _)| id == "busy-target"),
+        "open task due later: no move"
+    );
+    let alerts = v["alerts"].as_array().unwrap();
+    let busy = alerts.iter().find(|a| a["id"] == "busy-target").unwrap();
+    assert_eq!(busy["rule"], "target-stale");
+    assert_eq!(busy["kind"], "account");
+    assert_eq!(busy["owner"], "al");
+    let deal = alerts.iter().find(|a| a["id"] == "target-deal").unwrap();
+    assert_eq!(deal["rule"], "opportunity-stale");
+    // one move per account
+    let mut ids: Vec<&String> = m.iter().map(|(id, _)| id).collect();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+}
+
+#[test]
+fn tick_commits_once_with_its_date_and_message_and_is_idempotent() {
+    let env = repo();
+    let run = env.run(&["tick", "--as-of", "2026-10-15", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sha = v["commit"].as_str().unwrap().to_string();
+    let log = env.git(&[
+        "log",
+        "-1",
+        "--format=%H%n%ad%n%cd%n%B",
+        "--date=iso-strict",
+    ]);
+    let lines: Vec<&str> = log.stdout.lines().collect();
+    assert_eq!(lines[0], sha);
+    assert_eq!(lines[1], "2026-10-15T12:00:00Z");
+    assert_eq!(lines[2], "2026-10-15T12:00:00Z");
+    assert_eq!(lines[3], "sloop tick 2026-10-15: 6 moves");
+    assert!(
+        lines.contains(&"accounts/parked: backlog -> qualified_pool (backlog-expired)"),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"accounts/stale-target: target -> backlog (target-stale)"));
+    assert!(lines.contains(&"accounts/stale-target: backlog_until = 2027-04-13 (target-stale)"));
+    assert!(lines.contains(&"accounts/pool-touched: owner = bo (first-touch)"));
+    // the result passes both checks
+    assert_eq!(env.run(&["check"]).code, 0);
+    let range = env.run(&["check", "--range", "HEAD~1..HEAD"]);
+    assert_eq!(range.code, 0, "{}", range.stdout);
+    // twice: nothing to do, no commit
+    let again = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again
+            .stdout
+            .starts_with("Nothing to move as of 2026-10-15."),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout.trim(), sha);
+    assert_eq!(env.git(&["status", "--porcelain"]).stdout, "");
+}
+
+#[test]
+fn edits_keep_comments_order_and_spacing() {
+    let env = repo();
+    let before = "# Parked until the budget cycle.\nname   = \"Parked Co\"   # legal name\nstatus = \"backlog\"  # set by hand\nowner = \"al\"\nbacklog_until = 2026-10-15 # budget cycle\nfit = \"high\"\n\n[custom]\nnote = \"keep me\"\n";
+    env.write("accounts/parked.toml", before);
+    env.commit_all("comments", "2026-09-20T10:00:00Z");
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = "# Parked until the budget cycle.\nname   = \"Parked Co\"   # legal name\nstatus = \"qualified_pool\"  # set by hand\nowner = \"al\"\nfit = \"high\"\n\n[custom]\nnote = \"keep me\"\n";
+    assert_eq!(env.read("accounts/parked.toml"), after);
+}
+
+#[test]
+fn refuses_a_dirty_file_it_must_edit_and_writes_nothing() {
+    let env = repo();
+    env.write(
+        "accounts/parked.toml",
+        acc(
+            "backlog",
+            "owner = \"al\"\nbacklog_until = 2026-10-15\nfit = \"high\"\n# my edit\n",
+        ),
+    );
+    let head = env.git(&["rev-parse", "HEAD"]).stdout;
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("accounts/parked.toml has uncommitted changes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head);
+    assert!(env.read("accounts/parked.toml").ends_with("# my edit\n"));
+    assert!(env
+        .read("accounts/stale-target.toml")
+        .contains("status = \"target\""));
+}
+
+#[test]
+fn leaves_the_users_staged_work_staged_and_out_of_the_commit() {
+    let env = repo();
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"winning\"\n");
+    env.git(&["add", "contacts/jo.toml"]);
+    env.write("notes.md", "unstaged scratch\n");
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let files = env
+        .git(&["show", "--name-only", "--format=", "HEAD"])
+        .stdout;
+    assert!(!files.contains("contacts/jo.toml"), "{files}");
+    assert!(files.contains("accounts/parked.toml"));
+    let status = env.git(&["status", "--porcelain"]).stdout;
+    assert_eq!(status, "A  contacts/jo.toml\n?? notes.md\n");
+}
+
+#[test]
+fn git_states_that_refuse() {
+    // as-of before the last commit
+    let env = repo();
+    let run = env.run(&["tick", "--as-of", "2026-09-10"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("before the last commit (2026-09-15)"),
+        "{}",
+        run.stderr
+    );
+    // detached HEAD
+    env.git(&["checkout", "-q", "--detach"]);
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("HEAD is detached"), "{}", run.stderr);
+    env.git(&["checkout", "-q", "main"]);
+    // index lock held
+    env.write(".git/index.lock", "");
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("index is locked"), "{}", run.stderr);
+    std::fs::remove_file(env.path().join(".git/index.lock")).unwrap();
+    // commit signing
+    env.git(&["config", "commit.gpgsign", "true"]);
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("commit.gpgsign"), "{}", run.stderr);
+    assert!(run.stderr.contains("--no-commit"), "{}", run.stderr);
+    env.git(&["config", "commit.gpgsign", "false"]);
+    // a record that does not parse
+    env.write("accounts/broken.toml", "name = \n");
+    env.commit_all("broken", "2026-09-16T10:00:00Z");
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("sloop check"), "{}", run.stderr);
+    let heads = env.git(&["log", "--format=%s"]).stdout;
+    assert!(!heads.contains("sloop tick"), "{heads}");
+}
+
+#[test]
+fn unborn_branch_and_merge_in_progress_refuse() {
+    let env = TestEnv::new();
+    env.write("sloop.toml", TEAM);
+    env.git(&["init", "-q"]);
+    let run = env.run(&["tick"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no commit yet"), "{}", run.stderr);
+    let env = repo();
+    env.git(&["checkout", "-q", "-b", "side"]);
+    env.write("accounts/winning.toml", acc("working", "owner = \"bo\"\n"));
+    env.commit_all("side", "2026-09-16T10:00:00Z");
+    env.git(&["checkout", "-q", "main"]);
+    env.write(
+        "accounts/winning.toml",
+        acc("working", "owner = \"al\"\nemployees = 3\n"),
+    );
+    env.commit_all("main", "2026-09-16T11:00:00Z");
+    assert_ne!(env.git(&["merge", "side"]).code, 0);
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("a merge is in progress"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn no_commit_edits_the_work_tree_only() {
+    let env = repo();
+    let head = env.git(&["rev-parse", "HEAD"]).stdout;
+    let run = env.run(&["tick", "--as-of", "2026-10-15", "--no-commit"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head);
+    assert!(env
+        .read("accounts/parked.toml")
+        .contains("status = \"qualified_pool\""));
+}
