@@ -30,8 +30,9 @@ pub fn lifecycle_facts(repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
         }
         let parent = match repo.first_parent(&commit) {
             Ok(p) => p,
-            // A shallow history ends early: what is not dated stays unknown.
-            Err(_) if repo.is_shallow() => None,
+            // A shallow history ends early: the boundary commit's files are not new there,
+            // so what is not dated yet stays unknown.
+            Err(_) if repo.is_shallow() => break,
             Err(e) => return Err(e),
         };
         let changes = repo.changes_between(parent.as_deref(), &commit)?;

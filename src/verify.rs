@@ -131,8 +131,14 @@ fn parse_blob(
     Ok(store::parse_bytes(kind, id, path, &bytes, config).0)
 }
 
-fn refuse_conflicts(repo: &Repo) -> Result<(), VerifyError> {
-    let conflicts = repo.conflicts()?;
+/// Refuses an index with unresolved conflicts (git lists them with status `U`).
+fn refuse_conflicts(changes: &[Change]) -> Result<(), VerifyError> {
+    let mut conflicts: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.unmerged)
+        .map(|c| c.path.as_str())
+        .collect();
+    conflicts.dedup();
     if let Some(first) = conflicts.first() {
         return Err(VerifyError::State {
             message: format!(
@@ -152,9 +158,9 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
         message: "`--staged` needs a git repository, and this CRM is not in one".into(),
         hint: "run `git init`, or use `sloop check` for the work tree".into(),
     })?;
-    refuse_conflicts(&repo)?;
     let head = repo.head()?;
     let changes = repo.staged_changes()?;
+    refuse_conflicts(&changes)?;
     // The rules are the ones being committed.
     let config_bytes = match changes.iter().find(|c| c.path == config::FILE) {
         Some(Change {

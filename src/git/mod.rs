@@ -63,6 +63,8 @@ pub struct Change {
     pub old: Option<ObjectId>,
     /// Blob after (None: deleted). For work tree changes, `Some("")`: read the file on disk.
     pub new: Option<ObjectId>,
+    /// The index holds an unresolved conflict for this path.
+    pub unmerged: bool,
 }
 
 /// A commit, as the range check and reports see it.
@@ -356,24 +358,6 @@ impl Repo {
         Ok(self.parse_raw(&out))
     }
 
-    /// Unmerged (conflicted) CRM paths in the index.
-    pub fn conflicts(&self) -> Result<Vec<String>, GitError> {
-        let pathspec = self.pathspec();
-        let out = self.git(&[
-            "diff",
-            "--name-only",
-            "--diff-filter=U",
-            "-z",
-            "--",
-            &pathspec,
-        ])?;
-        Ok(out
-            .split(|b| *b == 0)
-            .filter(|s| !s.is_empty())
-            .filter_map(|p| self.strip_prefix(&String::from_utf8_lossy(p)))
-            .collect())
-    }
-
     /// Files of the CRM whose work tree version differs from HEAD (modified, added, deleted,
     /// untracked), with their HEAD blob (None when not in HEAD). `new` is `Some("")` for a
     /// file present on disk, `None` for a deleted one.
@@ -399,10 +383,12 @@ impl Repo {
             };
             let deleted = xy[1] == b'D' || (xy[0] == b'D' && xy[1] == b' ');
             let old = self.blob_at(&head, &path)?;
+            let unmerged = xy[0] == b'U' || xy[1] == b'U' || &xy[..2] == b"AA" || &xy[..2] == b"DD";
             changes.push(Change {
                 path,
                 old,
                 new: if deleted { None } else { Some(String::new()) },
+                unmerged,
             });
         }
         Ok(changes)
@@ -483,8 +469,18 @@ impl Repo {
         d == a || self.repo.graph_descendant_of(d, a).unwrap_or(false)
     }
 
-    /// The first parent of a commit (merge commits are judged against it).
+    /// The first parent of a commit (merge commits are judged against it). In a shallow
+    /// clone, a commit at the edge of the fetched history has parents git did not fetch: that
+    /// is an error (with the shallow hint), not a root commit.
     pub fn first_parent(&self, id: &str) -> Result<Option<ObjectId>, GitError> {
+        if self.is_shallow() {
+            let edge =
+                std::fs::read_to_string(self.repo.path().join("shallow")).unwrap_or_default();
+            if edge.lines().any(|l| l.trim() == id) {
+                return Err(GitError::new(format!("the history stops at commit {}", short(id)), "its parents were not fetched")
+                    .with_hint("this is a shallow clone: fetch the full history with `git fetch --unshallow` (in CI: `fetch-depth: 0`)"));
+            }
+        }
         let c = self.commit(id)?;
         if c.parent_count() == 0 {
             return Ok(None);
@@ -609,6 +605,7 @@ impl Repo {
                 path,
                 old: blob(fields[2]),
                 new: blob(fields[3]),
+                unmerged: fields[4].starts_with('U'),
             });
         }
         changes
@@ -937,6 +934,7 @@ fn diff_trees(
                 path,
                 old: old_blob,
                 new: new_blob,
+                unmerged: false,
             });
         }
     }

@@ -431,3 +431,68 @@ fn hooks_install_respects_hooks_path_and_foreign_hooks() {
     // re-installing our own hook needs no --force
     assert_eq!(env.run(&["hooks", "install"]).code, 0);
 }
+
+#[test]
+fn a_range_that_starts_at_the_shallow_edge_exits_2() {
+    let env = repo();
+    env.write(
+        "accounts/gone.toml",
+        "name = \"Gone\"\nstatus = \"churn\"\n",
+    );
+    commit_all(&env, "churned", "2026-10-02T10:00:00Z");
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    commit_all(&env, "contact", "2026-10-06T10:00:00Z");
+    let origin = format!("file://{}", env.path().display());
+    let clone = env.path().join("shallow");
+    let ok = std::process::Command::new("git")
+        .args([
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &origin,
+            clone.to_str().unwrap(),
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // the base is the clone's only commit's (unfetched) parent: name it by its id
+    let base = git_ok(&env, &["rev-parse", "HEAD~1"]);
+    let run = env.run(&[
+        "-C",
+        "shallow",
+        "check",
+        "--range",
+        &format!("{}..HEAD", base.trim()),
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("shallow"), "{}", run.stderr);
+    // tick in a shallow clone does not date accounts at the edge of the history
+    let tick = env.run(&[
+        "-C",
+        "shallow",
+        "tick",
+        "--dry-run",
+        "--as-of",
+        "2027-06-01",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(tick.code, 0, "{}", tick.stderr);
+    assert!(
+        !tick.stdout.contains("churn-recycled"),
+        "the churn date is not in the fetched history:\n{}",
+        tick.stdout
+    );
+    // with the full history it is
+    let full = env.run(&[
+        "tick",
+        "--dry-run",
+        "--as-of",
+        "2027-06-01",
+        "--format",
+        "json",
+    ]);
+    assert!(full.stdout.contains("churn-recycled"), "{}", full.stdout);
+}
