@@ -764,6 +764,11 @@ mod tests {
         assert!(plan(&c, &Facts::default(), d("2026-11-20"))
             .alerts
             .is_empty());
+        let p = plan(&c, &Facts::default(), d("2026-11-23"));
+        assert_eq!(
+            p.alerts[0].message, "close date 2026-11-20 has passed (stage `identified`)",
+            "13 days: not stale yet"
+        );
         let p = plan(&c, &Facts::default(), d("2026-11-24"));
         assert_eq!(p.alerts.len(), 1);
         assert_eq!(p.alerts[0].message, "no touchpoint since 2026-11-10 (14 days); close date 2026-11-20 has passed (stage `identified`)");

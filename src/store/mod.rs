@@ -228,9 +228,14 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
             (Entry::File, _) => {}
         }
     }
-    let parsed: Vec<(Option<AnyRecord>, Vec<Diagnostic>)> = records
+    // Boxed: the enum is as large as its largest variant, and this list lives beside the
+    // typed lists being filled (hundreds of MB at 285,000 records otherwise).
+    let parsed: Vec<(Option<Box<AnyRecord>>, Vec<Diagnostic>)> = records
         .par_iter()
-        .map(|(file, kind, id)| read_record(source, file, *kind, id, &config))
+        .map(|(file, kind, id)| {
+            let (record, diags) = read_record(source, file, *kind, id, &config);
+            (record.map(Box::new), diags)
+        })
         .collect();
     let mut crm = Crm {
         config,
@@ -266,7 +271,7 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
             );
         }
         if let Some(record) = record {
-            crm.push(record);
+            crm.push(*record);
         }
     }
     Ok(Loaded { crm, diagnostics })

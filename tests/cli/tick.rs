@@ -139,6 +139,16 @@ fn every_rule_fires_at_its_threshold_and_not_the_day_before() {
         "churn-recycled"
     ));
     assert!(fires(&env, "2026-12-14", "churned-later", "churn-recycled"));
+    // opportunity-stale (an alert): created 2026-09-01, never touched, 14 days
+    let stale = |as_of: &str| {
+        plan(&env, as_of)["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == "target-deal" && a["rule"] == "opportunity-stale")
+    };
+    assert!(!stale("2026-09-14"));
+    assert!(stale("2026-09-15"));
     // deals
     assert!(fires(&env, "2026-09-02", "winning", "opportunity-won"));
     assert!(fires(&env, "2026-09-02", "losing", "opportunities-lost"));
