@@ -3,6 +3,7 @@
 mod check;
 mod docs;
 mod errors;
+mod help;
 mod init;
 mod ls;
 mod tick;

@@ -1,0 +1,33 @@
+//! Every command has a `--help` that says what it does.
+
+use crate::util::TestEnv;
+
+#[test]
+fn every_command_has_help() {
+    let env = TestEnv::new();
+    let top = env.run(&["--help"]);
+    assert_eq!(top.code, 0);
+    for (command, says) in [
+        (vec!["init"], "Start a CRM"),
+        (vec!["check"], "Validate the CRM"),
+        (vec!["ls"], "List records of one kind"),
+        (vec!["tick"], "Apply the sales loop's time-based moves"),
+        (vec!["hooks", "install"], "pre-commit hook"),
+    ] {
+        assert!(
+            top.stdout.contains(command[0]),
+            "{} missing from sloop --help",
+            command[0]
+        );
+        let mut args = command.clone();
+        args.push("--help");
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{args:?}");
+        assert!(run.stdout.contains(says), "{args:?}:\n{}", run.stdout);
+    }
+    let version = env.run(&["--version"]);
+    assert_eq!(
+        version.stdout,
+        format!("sloop {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
