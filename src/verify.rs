@@ -69,24 +69,9 @@ pub fn worktree(root: &Path) -> Result<Outcome, VerifyError> {
     let changes = repo.worktree_changes()?;
     let by_path = records_by_path(&loaded.crm, &changes);
     let config = &loaded.crm.config;
-    let mut olds = Vec::new();
-    let mut news = Vec::new();
-    for change in &changes {
-        let PathClass::Record(kind, id) = store::classify(&change.path) else {
-            continue;
-        };
-        if let Some(old) = &change.old {
-            olds.push((
-                change.path.clone(),
-                parse_blob(&repo, old, kind, id, &change.path, config)?,
-            ));
-        }
-        if change.new.is_some() {
-            if let Some(record) = by_path.get(change.path.as_str()) {
-                news.push((change.path.clone(), record.clone()));
-            }
-        }
-    }
+    let (olds, news) = versions(&repo, &changes, config, |change, _, _| {
+        Ok(by_path.get(change.path.as_str()).cloned())
+    })?;
     for c in transition::pair(&olds, &news) {
         out.diagnostics.extend(transition::judge(config, &c));
     }
@@ -117,6 +102,38 @@ fn records_by_path(crm: &Crm, changes: &[Change]) -> HashMap<String, AnyRecord> 
         add(&r.meta.path, &|| AnyRecord::Activity(r.clone()));
     }
     map
+}
+
+/// Records with the path they were read from.
+type Versions = Vec<(String, AnyRecord)>;
+
+/// The old (from its blob) and new versions of the changed records, by path. `new_of` gives
+/// the new version of a change (read from the work tree, the index or a commit).
+fn versions(
+    repo: &Repo,
+    changes: &[Change],
+    config: &Config,
+    new_of: impl Fn(&Change, Kind, &str) -> Result<Option<AnyRecord>, GitError>,
+) -> Result<(Versions, Versions), GitError> {
+    let mut olds = Vec::new();
+    let mut news = Vec::new();
+    for change in changes {
+        let PathClass::Record(kind, id) = store::classify(&change.path) else {
+            continue;
+        };
+        if let Some(old) = &change.old {
+            olds.push((
+                change.path.clone(),
+                parse_blob(repo, old, kind, id, &change.path, config)?,
+            ));
+        }
+        if change.new.is_some() {
+            if let Some(record) = new_of(change, kind, id)? {
+                news.push((change.path.clone(), record));
+            }
+        }
+    }
+    Ok((olds, news))
 }
 
 fn parse_blob(
@@ -329,25 +346,12 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
             configs.insert(config_blob.clone(), config);
         }
         let config = &configs[&config_blob];
-        let mut olds = Vec::new();
-        let mut news = Vec::new();
-        for change in &changes {
-            let PathClass::Record(kind, id) = store::classify(&change.path) else {
-                continue;
-            };
-            if let Some(old) = &change.old {
-                olds.push((
-                    change.path.clone(),
-                    parse_blob(&repo, old, kind, id, &change.path, config)?,
-                ));
+        let (olds, news) = versions(&repo, &changes, config, |change, kind, id| {
+            match &change.new {
+                Some(new) => parse_blob(&repo, new, kind, id, &change.path, config).map(Some),
+                None => Ok(None),
             }
-            if let Some(new) = &change.new {
-                news.push((
-                    change.path.clone(),
-                    parse_blob(&repo, new, kind, id, &change.path, config)?,
-                ));
-            }
-        }
+        })?;
         for c in transition::pair(&olds, &news) {
             let mut found = transition::judge(config, &c);
             found.extend(entered_without_requirements(config, &c));

@@ -241,7 +241,7 @@ impl Repo {
         let tree = c
             .tree()
             .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
-        TreeSource::new(
+        TreeSource::from_tree(
             &self.repo,
             &tree,
             &self.prefix,
@@ -251,7 +251,7 @@ impl Repo {
 
     /// The CRM as the index would commit it.
     pub fn index_source(&self) -> Result<IndexSource, GitError> {
-        IndexSource::new(&self.repo, &self.prefix)
+        IndexSource::from_index(&self.repo, &self.prefix)
     }
 
     /// Reads a blob.

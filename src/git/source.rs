@@ -96,16 +96,21 @@ fn list_items(items: &[Item]) -> Vec<SourceFile> {
         .collect()
 }
 
-/// The CRM in a commit's tree.
-pub struct TreeSource {
+/// The CRM as git objects: a commit's tree or the index.
+pub struct BlobSource {
     git_dir: PathBuf,
     items: Vec<Item>,
     config_blob: Option<git2::Oid>,
     describe: String,
 }
 
-impl TreeSource {
-    pub(super) fn new(
+/// The CRM in a commit's tree.
+pub type TreeSource = BlobSource;
+/// The CRM as staged in the index.
+pub type IndexSource = BlobSource;
+
+impl BlobSource {
+    pub(super) fn from_tree(
         repo: &git2::Repository,
         tree: &git2::Tree,
         prefix: &str,
@@ -140,16 +145,40 @@ impl TreeSource {
             return Err(GitError::new("cannot walk a commit's tree", e.message()));
         }
         let (items, config_blob) = classify_items(raw);
-        Ok(TreeSource {
+        Ok(BlobSource {
             git_dir: repo.path().to_path_buf(),
             items,
             config_blob,
             describe,
         })
     }
+
+    pub(super) fn from_index(repo: &git2::Repository, prefix: &str) -> Result<Self, GitError> {
+        let index = repo
+            .index()
+            .map_err(|e| GitError::new("cannot read the index", e.message()))?;
+        let mut raw = Vec::new();
+        for e in index.iter() {
+            // Stage 0 only: conflicted entries are reported separately.
+            if (e.flags >> 12) & 0x3 != 0 {
+                continue;
+            }
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            if let Some(rel) = path.strip_prefix(prefix) {
+                raw.push((rel.to_string(), e.id, e.mode));
+            }
+        }
+        let (items, config_blob) = classify_items(raw);
+        Ok(BlobSource {
+            git_dir: repo.path().to_path_buf(),
+            items,
+            config_blob,
+            describe: "the index".into(),
+        })
+    }
 }
 
-impl Source for TreeSource {
+impl Source for BlobSource {
     fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
         Ok(list_items(&self.items))
     }
@@ -183,71 +212,5 @@ impl Source for TreeSource {
 
     fn describe(&self) -> String {
         self.describe.clone()
-    }
-}
-
-/// The CRM as staged in the index.
-pub struct IndexSource {
-    git_dir: PathBuf,
-    items: Vec<Item>,
-    config_blob: Option<git2::Oid>,
-}
-
-impl IndexSource {
-    pub(super) fn new(repo: &git2::Repository, prefix: &str) -> Result<Self, GitError> {
-        let index = repo
-            .index()
-            .map_err(|e| GitError::new("cannot read the index", e.message()))?;
-        let mut raw = Vec::new();
-        for e in index.iter() {
-            // Stage 0 only: conflicted entries are reported separately.
-            if (e.flags >> 12) & 0x3 != 0 {
-                continue;
-            }
-            let path = String::from_utf8_lossy(&e.path).into_owned();
-            if let Some(rel) = path.strip_prefix(prefix) {
-                raw.push((rel.to_string(), e.id, e.mode));
-            }
-        }
-        let (items, config_blob) = classify_items(raw);
-        Ok(IndexSource {
-            git_dir: repo.path().to_path_buf(),
-            items,
-            config_blob,
-        })
-    }
-}
-
-impl Source for IndexSource {
-    fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
-        Ok(list_items(&self.items))
-    }
-
-    fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>> {
-        match self
-            .items
-            .get(file.token)
-            .filter(|it| it.path == file.path)
-            .and_then(|it| it.oid)
-        {
-            Some(oid) => read_blob(&self.git_dir, oid),
-            None => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{} is not in the index", file.path),
-            )),
-        }
-    }
-
-    fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
-        match self.config_blob {
-            Some(oid) => read_blob(&self.git_dir, oid).map(Some).map_err(|e| {
-                SourceError::Git(format!("cannot read sloop.toml from the index: {e}"))
-            }),
-            None => Ok(None),
-        }
-    }
-
-    fn describe(&self) -> String {
-        "the index".into()
     }
 }
