@@ -5,7 +5,10 @@ use sloop::diag::Code;
 #[test]
 fn readme_lists_every_diagnostic_code_in_order() {
     let readme = std::fs::read_to_string(crate::util::repo_root().join("README.md")).unwrap();
-    let table = readme.split("<!-- codes:").nth(1).expect("codes table marker");
+    let table = readme
+        .split("<!-- codes:")
+        .nth(1)
+        .expect("codes table marker");
     let rows: Vec<String> = table
         .lines()
         .skip(3)
@@ -29,5 +32,7 @@ fn readme_lists_every_diagnostic_code_in_order() {
 fn readme_setup_commands_name_real_files() {
     let readme = std::fs::read_to_string(crate::util::repo_root().join("README.md")).unwrap();
     assert!(readme.contains("cargo run --release -- -C example-crm check"));
-    assert!(crate::util::repo_root().join("example-crm/sloop.toml").is_file());
+    assert!(crate::util::repo_root()
+        .join("example-crm/sloop.toml")
+        .is_file());
 }
