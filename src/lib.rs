@@ -9,5 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod git;
+pub mod history;
 pub mod model;
 pub mod store;
