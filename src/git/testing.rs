@@ -78,6 +78,21 @@ impl TestRepo {
         id.to_string()
     }
 
+    /// Replaces `main`'s tip by a commit with the same parents, its files plus `changes`.
+    pub fn amend(&mut self, date: &str, message: &str, changes: Changes) -> String {
+        let head = self.head.expect("a commit to amend");
+        let parents: Vec<git2::Oid> = self
+            .repo
+            .find_commit(head)
+            .expect("head")
+            .parent_ids()
+            .collect();
+        let files = apply(&self.files, changes);
+        let id = self.write_commit(date, message, &files, &parents);
+        self.advance(id, files);
+        id.to_string()
+    }
+
     fn advance(&mut self, id: git2::Oid, files: BTreeMap<String, String>) {
         self.repo
             .reference("refs/heads/main", id, true, "test")

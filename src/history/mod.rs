@@ -4,15 +4,16 @@
 //!
 //! Each commit is diffed against its first parent with the git module's batch tree differ;
 //! only the changed record files are read and parsed, and the two versions of each record are
-//! compared field by field.
+//! compared field by field. What each commit did is cached by commit id (`cache`).
 //!
 //! Historical files are read with a permissive config ([`permissive_config`]): a value is
 //! recorded as it was written even when the current `sloop.toml` no longer allows it.
 
+mod cache;
 mod fields;
 mod state;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -78,8 +79,12 @@ pub struct Warning {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub commits: usize,
+    /// Commits whose events came from the cache.
+    pub cached: usize,
     /// Commits diffed and parsed in this run.
     pub mined: usize,
+    /// Why the cache could not be written, if it could not (the run still succeeds).
+    pub cache_error: Option<String>,
 }
 
 /// The events of a branch, oldest first.
@@ -97,11 +102,16 @@ pub struct History {
 pub struct Options {
     /// The branch or commit whose first-parent history is mined.
     pub rev: String,
+    /// Read and write the cache under the git dir.
+    pub cache: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { rev: "HEAD".into() }
+        Options {
+            rev: "HEAD".into(),
+            cache: true,
+        }
     }
 }
 
@@ -111,22 +121,58 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     let repo = git::Repo::open(crm_root)?;
     let prefix = repo.prefix_of(crm_root)?;
     let commits = repo.first_parent_commits(&options.rev)?;
+    let mut cache = if options.cache {
+        cache::Cache::load(cache::Cache::file(repo.common_dir(), &prefix))
+    } else {
+        cache::Cache::disabled()
+    };
+    let keys: Vec<cache::Key> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let base = i.checked_sub(1).map(|p| commits[p].sha.clone());
+            (c.sha.clone(), base)
+        })
+        .collect();
     let jobs: Vec<Job> = (0..commits.len())
+        .filter(|&i| !cache.contains(&keys[i]))
         .map(|i| Job {
+            index: i,
             old_tree: i.checked_sub(1).map(|p| commits[p].tree),
             new_tree: commits[i].tree,
         })
         .collect();
     let config = permissive_config();
     let mined = Miner::new(repo, &prefix, &config).mine(&jobs)?;
+
+    let mut stats = Stats {
+        commits: commits.len(),
+        cached: commits.len() - jobs.len(),
+        mined: jobs.len(),
+        cache_error: None,
+    };
+    if options.cache {
+        let live: HashSet<&cache::Key> = keys.iter().collect();
+        let fresh: Vec<(cache::Key, &Delta)> = jobs
+            .iter()
+            .zip(&mined)
+            .map(|(job, delta)| (keys[job.index].clone(), delta))
+            .collect();
+        if let Err(e) = cache.save(&fresh, &live) {
+            stats.cache_error = Some(e.to_string());
+        }
+    }
+
+    let mut mined: HashMap<usize, Delta> = jobs.iter().map(|j| j.index).zip(mined).collect();
     let mut history = History {
-        stats: Stats {
-            commits: commits.len(),
-            mined: jobs.len(),
-        },
+        stats,
         ..History::default()
     };
-    for (c, delta) in commits.iter().zip(mined) {
+    for (i, c) in commits.iter().enumerate() {
+        let delta = match mined.remove(&i) {
+            Some(d) => d,
+            None => cache.take(&keys[i]).unwrap_or_default(),
+        };
         for e in delta.events {
             history.events.push(Event {
                 commit: c.sha.clone(),
@@ -170,7 +216,8 @@ pub fn diff_fields(old: &Fields, new: &Fields) -> Vec<Change> {
     out
 }
 
-/// What one commit did to the records, before the commit's author and date are attached.
+/// What one commit did to the records, before the commit's author and date are attached:
+/// the unit that is mined and cached.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Delta {
     events: Vec<RecordEvent>,
@@ -191,8 +238,9 @@ struct PathWarning {
     message: String,
 }
 
-/// One commit to mine: the trees to compare.
+/// One commit to mine: its index in the walk and the trees to compare.
 struct Job {
+    index: usize,
     old_tree: Option<ObjectId>,
     new_tree: ObjectId,
 }
@@ -320,6 +368,13 @@ mod tests {
         Value::Text(s.into())
     }
 
+    fn uncached() -> Options {
+        Options {
+            cache: false,
+            ..Options::default()
+        }
+    }
+
     /// Events as short strings: `account acme created`, `account acme status: target -> working`.
     fn summary(h: &History) -> Vec<String> {
         h.events
@@ -402,7 +457,7 @@ mod tests {
             &[("accounts/acme.toml", Some(ACME_WORKING))],
         );
         let c3 = t.commit("2026-02-01", "oops", &[("accounts/acme.toml", None)]);
-        let h = mine(t.dir(), &Options::default()).unwrap();
+        let h = mine(t.dir(), &uncached()).unwrap();
         assert_eq!(
             summary(&h),
             [
@@ -458,7 +513,7 @@ mod tests {
                 ("accounts/a/acme-inc.toml", Some(ACME)),
             ],
         );
-        let h = mine(t.dir(), &Options::default()).unwrap();
+        let h = mine(t.dir(), &uncached()).unwrap();
         assert_eq!(
             summary(&h),
             [
@@ -502,7 +557,7 @@ mod tests {
             ],
         );
         std::fs::create_dir_all(t.dir().join("crm")).unwrap();
-        let h = mine(&t.dir().join("crm"), &Options::default()).unwrap();
+        let h = mine(&t.dir().join("crm"), &uncached()).unwrap();
         assert_eq!(
             summary(&h),
             [
@@ -534,7 +589,7 @@ mod tests {
             "merge",
             &[("accounts/beta.toml", Some(ACME))],
         );
-        let h = mine(t.dir(), &Options::default()).unwrap();
+        let h = mine(t.dir(), &uncached()).unwrap();
         assert_eq!(
             summary(&h),
             [
@@ -569,7 +624,7 @@ mod tests {
             "fixed",
             &[("accounts/acme.toml", Some(ACME_WORKING))],
         );
-        let h = mine(t.dir(), &Options::default()).unwrap();
+        let h = mine(t.dir(), &uncached()).unwrap();
         assert_eq!(
             summary(&h),
             ["account acme created", "account acme restored"]
@@ -599,6 +654,65 @@ mod tests {
             text("working")
         );
         assert_eq!(status_since(&h.events, Kind::Account, "acme"), Some(d));
+    }
+
+    #[test]
+    fn a_second_run_reads_the_cache() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((first.stats.mined, first.stats.cached), (2, 0));
+        assert_eq!(first.stats.cache_error, None);
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((second.stats.mined, second.stats.cached), (0, 2));
+        assert_eq!(second.events, first.events);
+        // A new commit: only it is mined.
+        t.commit("2026-01-07", "more", &[("accounts/beta.toml", Some(ACME))]);
+        let third = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((third.stats.mined, third.stats.cached), (1, 2));
+        assert_eq!(third.events[..2], first.events[..]);
+        // Deleting the cache only costs time.
+        std::fs::remove_dir_all(t.dir().join(".git/sloop")).unwrap();
+        let fourth = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((fourth.stats.mined, fourth.stats.cached), (3, 0));
+        assert_eq!(fourth.events, third.events);
+    }
+
+    #[test]
+    fn the_cache_is_right_after_an_amend() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let before = t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(summary(&first)[1], "account acme status: target -> working");
+        let churn = ACME.replace("target", "customer");
+        let after = t.amend(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(&churn))],
+        );
+        assert_ne!(before, after);
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((second.stats.mined, second.stats.cached), (1, 1));
+        assert_eq!(
+            summary(&second),
+            [
+                "account acme created",
+                "account acme status: target -> customer"
+            ]
+        );
+        assert_eq!(second.events[1].commit, after);
+        let uncached = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(uncached.events, second.events);
     }
 
     #[test]
