@@ -2,9 +2,10 @@
 //! (created, field changed, deleted) with the commit's id, author and date. The git history
 //! is the source of truth for when things happened (DESIGN.md §1, §6).
 //!
-//! Each commit is diffed against its first parent with the git module's batch tree differ;
-//! only the changed record files are read and parsed, and the two versions of each record are
-//! compared field by field. What each commit did is cached by commit id (`cache`).
+//! Each commit is diffed against its first parent with the git module's tree differ; only the
+//! changed record files are read and parsed, and the two versions of each record are compared
+//! field by field. Commits are independent of each other, so they are mined on every core
+//! (one repository handle per thread) and cached by commit id (`cache`).
 //!
 //! Historical files are read with a permissive config ([`permissive_config`]): a value is
 //! recorded as it was written even when the current `sloop.toml` no longer allows it.
@@ -18,6 +19,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use fields::{fields_of, parse_fields, permissive_config, Fields, Value};
@@ -104,6 +106,8 @@ pub struct Options {
     pub rev: String,
     /// Read and write the cache under the git dir.
     pub cache: bool,
+    /// Threads to mine on; 0: one per core.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -111,6 +115,7 @@ impl Default for Options {
         Options {
             rev: "HEAD".into(),
             cache: true,
+            threads: 0,
         }
     }
 }
@@ -143,7 +148,11 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         })
         .collect();
     let config = permissive_config();
-    let mined = Miner::new(repo, &prefix, &config).mine(&jobs)?;
+    let threads = match options.threads {
+        0 => rayon::current_num_threads(),
+        n => n,
+    };
+    let mined = run(repo, &jobs, &prefix, &config, threads)?;
 
     let mut stats = Stats {
         commits: commits.len(),
@@ -243,6 +252,45 @@ struct Job {
     index: usize,
     old_tree: Option<ObjectId>,
     new_tree: ObjectId,
+}
+
+/// Below this many commits, one thread does it all: the work is not worth a second
+/// repository handle.
+const PARALLEL_MIN: usize = 200;
+
+/// Mines the jobs, in order. Threads take contiguous runs of commits and diff each run in
+/// one batch (consecutive versions of a folder are what the batch differ is fast at).
+fn run(
+    repo: git::Repo,
+    jobs: &[Job],
+    prefix: &str,
+    config: &Config,
+    threads: usize,
+) -> Result<Vec<Delta>, GitError> {
+    if threads <= 1 || jobs.len() < PARALLEL_MIN {
+        return Miner::new(repo, prefix, config).mine(jobs);
+    }
+    let git_dir = repo.path();
+    drop(repo);
+    let chunk = jobs.len().div_ceil(threads * 4).max(PARALLEL_MIN / 4);
+    let work = || {
+        jobs.par_chunks(chunk)
+            .map(|chunk| Miner::new(git::Repo::open(&git_dir)?, prefix, config).mine(chunk))
+            .collect::<Result<Vec<Vec<Delta>>, GitError>>()
+    };
+    let chunks = if threads == rayon::current_num_threads() {
+        work()?
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| GitError {
+                what: "cannot start mining threads".into(),
+                message: e.to_string(),
+            })?;
+        pool.install(work)?
+    };
+    Ok(chunks.into_iter().flatten().collect())
 }
 
 /// At most this many parsed versions are kept for the next change of their file.
@@ -713,6 +761,43 @@ mod tests {
         assert_eq!(second.events[1].commit, after);
         let uncached = mine(t.dir(), &uncached()).unwrap();
         assert_eq!(uncached.events, second.events);
+    }
+
+    #[test]
+    fn threads_and_one_thread_agree() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-01", "init", &[("sloop.toml", Some(""))]);
+        for i in 0..PARALLEL_MIN + 20 {
+            let status = ["target", "working", "customer"][i % 3];
+            let account = format!("accounts/a{}.toml", i % 7);
+            let contents = format!("name = \"A\"\nstatus = \"{status}\"\nemployees = {i}\n");
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+                + chrono::Days::new(i as u64 / 4);
+            t.commit(
+                &day.to_string(),
+                "work",
+                &[(account.as_str(), Some(contents.as_str()))],
+            );
+        }
+        let one = mine(
+            t.dir(),
+            &Options {
+                threads: 1,
+                ..uncached()
+            },
+        )
+        .unwrap();
+        let two = mine(
+            t.dir(),
+            &Options {
+                threads: 2,
+                ..uncached()
+            },
+        )
+        .unwrap();
+        assert_eq!(one.stats.commits, PARALLEL_MIN + 21);
+        assert!(one.events.len() > PARALLEL_MIN);
+        assert_eq!(one.events, two.events);
     }
 
     #[test]
