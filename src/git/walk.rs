@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset};
@@ -198,11 +198,6 @@ impl Repo {
             return Err(GitError::corrupt(what(), "not a blob"));
         }
         Ok(object.data().to_vec())
-    }
-
-    /// Where this handle was opened from, to open another handle (one per thread).
-    pub fn path(&self) -> PathBuf {
-        self.repo.path().to_path_buf()
     }
 }
 

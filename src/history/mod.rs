@@ -270,7 +270,7 @@ fn run(
     if threads <= 1 || jobs.len() < PARALLEL_MIN {
         return Miner::new(repo, prefix, config).mine(jobs);
     }
-    let git_dir = repo.path();
+    let git_dir = repo.git_dir().to_path_buf();
     drop(repo);
     let chunk = jobs.len().div_ceil(threads * 4).max(PARALLEL_MIN / 4);
     let work = || {
