@@ -10,6 +10,7 @@ pub mod config;
 pub mod diag;
 pub mod facts;
 pub mod git;
+pub mod history;
 pub mod lifecycle;
 pub mod model;
 pub mod store;

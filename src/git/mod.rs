@@ -4,6 +4,10 @@
 //! extensions and stat cache, which libgit2 re-reads from scratch).
 
 mod source;
+mod walk;
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +15,11 @@ use std::process::Command;
 use chrono::{DateTime, FixedOffset, TimeZone};
 
 pub use source::{IndexSource, TreeSource};
+/// The read path for mining the history (`history`): first-parent commits, a batched tree
+/// differ, blob reads by id.
+pub use walk::{
+    first_parent_commits, Change as BlobChange, CommitInfo as CommitMeta, Repo as Walker,
+};
 
 /// A git failure, with what sloop was doing.
 #[derive(Debug, thiserror::Error)]
@@ -30,14 +39,22 @@ impl GitError {
         }
     }
 
+    pub(crate) fn corrupt(what: impl Into<String>, message: impl Into<String>) -> Self {
+        GitError {
+            what: what.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
     fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 }
 
-/// A git object id, as 40 hex characters.
-pub type ObjectId = String;
+/// A commit or blob id as 40 hex characters (what the check and write paths pass around).
+pub type Sha = String;
 
 /// The work tree root of the repository containing `path`, if any.
 pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
@@ -60,9 +77,9 @@ pub fn init(path: &Path) -> Result<(), GitError> {
 pub struct Change {
     pub path: String,
     /// Blob before (None: added).
-    pub old: Option<ObjectId>,
+    pub old: Option<Sha>,
     /// Blob after (None: deleted). For work tree changes, `Some("")`: read the file on disk.
-    pub new: Option<ObjectId>,
+    pub new: Option<Sha>,
     /// The index holds an unresolved conflict for this path.
     pub unmerged: bool,
 }
@@ -70,8 +87,8 @@ pub struct Change {
 /// A commit, as the range check and reports see it.
 #[derive(Debug, Clone)]
 pub struct CommitInfo {
-    pub id: ObjectId,
-    pub parent: Option<ObjectId>,
+    pub id: Sha,
+    pub parent: Option<Sha>,
     pub author: String,
     pub email: String,
     pub date: DateTime<FixedOffset>,
@@ -184,7 +201,7 @@ impl Repo {
     }
 
     /// The commit HEAD points to; `None` on an unborn branch (no commit yet).
-    pub fn head(&self) -> Result<Option<ObjectId>, GitError> {
+    pub fn head(&self) -> Result<Option<Sha>, GitError> {
         match self.repo.head() {
             Ok(r) => match r.peel_to_commit() {
                 Ok(c) => Ok(Some(c.id().to_string())),
@@ -266,7 +283,7 @@ impl Repo {
     }
 
     /// The blob id of a CRM-relative path in a commit's tree, if the path is there.
-    pub fn blob_at(&self, commit: &str, path: &str) -> Result<Option<ObjectId>, GitError> {
+    pub fn blob_at(&self, commit: &str, path: &str) -> Result<Option<Sha>, GitError> {
         let c = self.commit(commit)?;
         let tree = c
             .tree()
@@ -395,7 +412,7 @@ impl Repo {
     }
 
     /// Commits of `A..B` (reachable from B, not from A), oldest first.
-    pub fn range(&self, spec: &str) -> Result<Vec<ObjectId>, GitError> {
+    pub fn range(&self, spec: &str) -> Result<Vec<Sha>, GitError> {
         let (from, to) = match spec.split_once("..") {
             Some((a, b)) if !b.starts_with('.') => (a, if b.is_empty() { "HEAD" } else { b }),
             _ => {
@@ -447,7 +464,7 @@ impl Repo {
     }
 
     /// The commit a revision names.
-    pub fn resolve(&self, rev: &str) -> Result<ObjectId, GitError> {
+    pub fn resolve(&self, rev: &str) -> Result<Sha, GitError> {
         let obj = self
             .repo
             .revparse_single(rev)
@@ -472,7 +489,7 @@ impl Repo {
     /// The first parent of a commit (merge commits are judged against it). In a shallow
     /// clone, a commit at the edge of the fetched history has parents git did not fetch: that
     /// is an error (with the shallow hint), not a root commit.
-    pub fn first_parent(&self, id: &str) -> Result<Option<ObjectId>, GitError> {
+    pub fn first_parent(&self, id: &str) -> Result<Option<Sha>, GitError> {
         if self.is_shallow() {
             let edge =
                 std::fs::read_to_string(self.repo.path().join("shallow")).unwrap_or_default();
@@ -633,7 +650,7 @@ pub struct CommitRequest<'a> {
 impl Repo {
     /// Checks that sloop may commit on the current branch, and returns the branch's ref name
     /// and the commit it points to.
-    pub fn ready_to_commit(&self) -> Result<(String, ObjectId), GitError> {
+    pub fn ready_to_commit(&self) -> Result<(String, Sha), GitError> {
         if let Some(busy) = self.busy() {
             return Err(GitError::new(
                 "cannot commit",
@@ -700,7 +717,7 @@ impl Repo {
     /// HEAD: the tree is HEAD's with only these paths replaced, so whatever else the user has
     /// staged stays staged and out of the commit. The index entries of these paths are updated
     /// to the new blobs (under git's index lock). On failure, the files are put back.
-    pub fn commit_files(&self, req: &CommitRequest) -> Result<ObjectId, GitError> {
+    pub fn commit_files(&self, req: &CommitRequest) -> Result<Sha, GitError> {
         let (branch, head) = self.ready_to_commit()?;
         let parent = self.commit(&head)?;
         let base = parent
@@ -939,4 +956,77 @@ fn diff_trees(
         }
     }
     Ok(())
+}
+
+/// A git object id (SHA-1), without git2's types. Displays and parses as 40 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId(pub [u8; 20]);
+
+impl ObjectId {
+    fn from_oid(oid: git2::Oid) -> Self {
+        let mut bytes = [0; 20];
+        bytes.copy_from_slice(&oid.as_bytes()[..20]);
+        ObjectId(bytes)
+    }
+
+    fn to_oid(self) -> git2::Oid {
+        git2::Oid::from_bytes(&self.0).expect("20 bytes are a SHA-1 id")
+    }
+
+    /// The id as 40 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ObjectId({self})")
+    }
+}
+
+/// Not 40 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a 40-digit hex object id")]
+pub struct BadObjectId(pub String);
+
+impl std::str::FromStr for ObjectId {
+    type Err = BadObjectId;
+    fn from_str(s: &str) -> Result<Self, BadObjectId> {
+        let bad = || BadObjectId(s.to_string());
+        if s.len() != 40 {
+            return Err(bad());
+        }
+        let mut bytes = [0; 20];
+        for (i, pair) in s.as_bytes().chunks(2).enumerate() {
+            let hex = std::str::from_utf8(pair).map_err(|_| bad())?;
+            bytes[i] = u8::from_str_radix(hex, 16).map_err(|_| bad())?;
+        }
+        Ok(ObjectId(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ObjectId;
+
+    #[test]
+    fn object_ids_round_trip_as_hex() {
+        let hex = "0123456789abcdef0123456789abcdef01234567";
+        let id: ObjectId = hex.parse().unwrap();
+        assert_eq!(id.to_string(), hex);
+        assert!("0123".parse::<ObjectId>().is_err());
+        assert!("zz23456789abcdef0123456789abcdef01234567"
+            .parse::<ObjectId>()
+            .is_err());
+    }
 }

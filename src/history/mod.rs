@@ -1,0 +1,806 @@
+//! The history: a branch's first-parent commits, oldest first, turned into record events
+//! (created, field changed, deleted) with the commit's id, author and date. The git history
+//! is the source of truth for when things happened (DESIGN.md §1, §6).
+//!
+//! Each commit is diffed against its first parent with the git module's tree differ; only the
+//! changed record files are read and parsed, and the two versions of each record are compared
+//! field by field. Commits are independent of each other, so they are mined on every core
+//! (one repository handle per thread) and cached by commit id (`cache`).
+//!
+//! Historical files are read with a permissive config ([`permissive_config`]): a value is
+//! recorded as it was written even when the current `sloop.toml` no longer allows it.
+
+mod cache;
+mod fields;
+mod state;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::rc::Rc;
+
+use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use fields::{fields_of, parse_fields, permissive_config, Fields, Value};
+pub use state::{
+    apply, field_timeline, first_seen, stage_intervals, state_at, status_since, StageInterval,
+    State,
+};
+
+use crate::config::Config;
+use crate::git::{self, CommitMeta as CommitInfo, GitError, ObjectId};
+use crate::model::Kind;
+use crate::store::{classify, PathClass};
+
+/// What happened to a record in one commit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// The file was added: every field it has.
+    Created { fields: Fields },
+    /// One field was added (`old` is `None`), removed (`new` is `None`) or changed.
+    Changed {
+        field: String,
+        old: Option<Value>,
+        new: Option<Value>,
+    },
+    /// The file was removed (or renamed: a rename is a deletion plus a creation).
+    Deleted,
+    /// The previous version could not be read as a record (it was skipped with a warning):
+    /// every field of this version, to replace whatever was known.
+    Restored { fields: Fields },
+}
+
+/// One change to one record, with the commit that made it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// The commit id, 40 hex digits.
+    pub commit: String,
+    pub author: String,
+    pub email: String,
+    /// The author date: when the change was made.
+    pub date: DateTime<FixedOffset>,
+    pub kind: Kind,
+    pub id: String,
+    /// The file, relative to the CRM root.
+    pub path: String,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// A record file skipped because it could not be read as a record in that commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub commit: String,
+    pub path: String,
+    pub message: String,
+}
+
+/// How much work a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub commits: usize,
+    /// Commits whose events came from the cache.
+    pub cached: usize,
+    /// Commits diffed and parsed in this run.
+    pub mined: usize,
+    /// Why the cache could not be written, if it could not (the run still succeeds).
+    pub cache_error: Option<String>,
+}
+
+/// The events of a branch, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// The commits walked, oldest first.
+    pub commits: Vec<CommitInfo>,
+    /// In commit order; within a commit, deletions first, then by path.
+    pub events: Vec<Event>,
+    pub warnings: Vec<Warning>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The branch or commit whose first-parent history is mined.
+    pub rev: String,
+    /// Read and write the cache under the git dir.
+    pub cache: bool,
+    /// Threads to mine on; 0: one per core.
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rev: "HEAD".into(),
+            cache: true,
+            threads: 0,
+        }
+    }
+}
+
+/// Mines the history of the CRM whose root folder is `crm_root` (the repository root or a
+/// folder inside it).
+pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
+    let repo = git::Walker::open(crm_root)?;
+    let prefix = repo.prefix_of(crm_root)?;
+    let commits = repo.first_parent_commits(&options.rev)?;
+    let mut cache = if options.cache {
+        cache::Cache::load(cache::Cache::file(repo.common_dir(), &prefix))
+    } else {
+        cache::Cache::disabled()
+    };
+    let keys: Vec<cache::Key> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let base = i.checked_sub(1).map(|p| commits[p].sha.clone());
+            (c.sha.clone(), base)
+        })
+        .collect();
+    let jobs: Vec<Job> = (0..commits.len())
+        .filter(|&i| !cache.contains(&keys[i]))
+        .map(|i| Job {
+            index: i,
+            old_tree: i.checked_sub(1).map(|p| commits[p].tree),
+            new_tree: commits[i].tree,
+        })
+        .collect();
+    let config = permissive_config();
+    let threads = match options.threads {
+        0 => rayon::current_num_threads(),
+        n => n,
+    };
+    let mined = run(repo, &jobs, &prefix, &config, threads)?;
+
+    let mut stats = Stats {
+        commits: commits.len(),
+        cached: commits.len() - jobs.len(),
+        mined: jobs.len(),
+        cache_error: None,
+    };
+    if options.cache {
+        let live: HashSet<&cache::Key> = keys.iter().collect();
+        let fresh: Vec<(cache::Key, &Delta)> = jobs
+            .iter()
+            .zip(&mined)
+            .map(|(job, delta)| (keys[job.index].clone(), delta))
+            .collect();
+        if let Err(e) = cache.save(&fresh, &live) {
+            stats.cache_error = Some(e.to_string());
+        }
+    }
+
+    let mut mined: HashMap<usize, Delta> = jobs.iter().map(|j| j.index).zip(mined).collect();
+    let mut history = History {
+        stats,
+        ..History::default()
+    };
+    for (i, c) in commits.iter().enumerate() {
+        let delta = match mined.remove(&i) {
+            Some(d) => d,
+            None => cache.take(&keys[i]).unwrap_or_default(),
+        };
+        for e in delta.events {
+            history.events.push(Event {
+                commit: c.sha.clone(),
+                author: c.author_name.clone(),
+                email: c.author_email.clone(),
+                date: c.author_date,
+                kind: e.kind,
+                id: e.id,
+                path: e.path,
+                change: e.change,
+            });
+        }
+        for w in delta.warnings {
+            history.warnings.push(Warning {
+                commit: c.sha.clone(),
+                path: w.path,
+                message: w.message,
+            });
+        }
+    }
+    history.commits = commits;
+    Ok(history)
+}
+
+/// The field-level changes from one version of a record to the next, by field name.
+pub fn diff_fields(old: &Fields, new: &Fields) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let (o, n) = (old.get(name), new.get(name));
+        if o != n {
+            out.push(Change::Changed {
+                field: name.clone(),
+                old: o.cloned(),
+                new: n.cloned(),
+            });
+        }
+    }
+    out
+}
+
+/// What one commit did to the records, before the commit's author and date are attached:
+/// the unit that is mined and cached.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Delta {
+    events: Vec<RecordEvent>,
+    warnings: Vec<PathWarning>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct RecordEvent {
+    kind: Kind,
+    id: String,
+    path: String,
+    change: Change,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct PathWarning {
+    path: String,
+    message: String,
+}
+
+/// One commit to mine: its index in the walk and the trees to compare.
+struct Job {
+    index: usize,
+    old_tree: Option<ObjectId>,
+    new_tree: ObjectId,
+}
+
+/// Below this many commits, one thread does it all: the work is not worth a second
+/// repository handle.
+const PARALLEL_MIN: usize = 200;
+
+/// Mines the jobs, in order. Threads take contiguous runs of commits and diff each run in
+/// one batch (consecutive versions of a folder are what the batch differ is fast at).
+fn run(
+    repo: git::Walker,
+    jobs: &[Job],
+    prefix: &str,
+    config: &Config,
+    threads: usize,
+) -> Result<Vec<Delta>, GitError> {
+    if threads <= 1 || jobs.len() < PARALLEL_MIN {
+        return Miner::new(repo, prefix, config).mine(jobs);
+    }
+    let git_dir = repo.git_dir().to_path_buf();
+    drop(repo);
+    let chunk = jobs.len().div_ceil(threads * 4).max(PARALLEL_MIN / 4);
+    let work = || {
+        jobs.par_chunks(chunk)
+            .map(|chunk| Miner::new(git::Walker::open(&git_dir)?, prefix, config).mine(chunk))
+            .collect::<Result<Vec<Vec<Delta>>, GitError>>()
+    };
+    let chunks = if threads == rayon::current_num_threads() {
+        work()?
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| GitError::corrupt("cannot start mining threads", e.to_string()))?;
+        pool.install(work)?
+    };
+    Ok(chunks.into_iter().flatten().collect())
+}
+
+/// At most this many parsed versions are kept for the next change of their file.
+const KEPT_MAX: usize = 50_000;
+
+/// Mines commits on one thread.
+struct Miner<'a> {
+    repo: git::Walker,
+    prefix: &'a str,
+    config: &'a Config,
+    /// Parsed versions of record files by (kind, blob id), from the commit that wrote them
+    /// to the next commit that changes them, where they are the old side.
+    kept: HashMap<(Kind, ObjectId), Rc<Fields>>,
+}
+
+impl<'a> Miner<'a> {
+    fn new(repo: git::Walker, prefix: &'a str, config: &'a Config) -> Self {
+        Miner {
+            repo,
+            prefix,
+            config,
+            kept: HashMap::new(),
+        }
+    }
+
+    /// Mines a run of commits: all their trees are diffed in one batch.
+    fn mine(&mut self, jobs: &[Job]) -> Result<Vec<Delta>, GitError> {
+        let pairs: Vec<_> = jobs.iter().map(|j| (j.old_tree, j.new_tree)).collect();
+        let changes = self.repo.changed_files_batch(&pairs, self.prefix)?;
+        changes.into_iter().map(|c| self.commit(c)).collect()
+    }
+
+    fn commit(&mut self, changes: Vec<git::BlobChange>) -> Result<Delta, GitError> {
+        let mut deleted = Vec::new();
+        let mut delta = Delta::default();
+        for change in changes {
+            let PathClass::Record(kind, id) = classify(&change.path) else {
+                continue;
+            };
+            let path = change.path.as_str();
+            let record = |c: Change| RecordEvent {
+                kind,
+                id: id.to_string(),
+                path: path.to_string(),
+                change: c,
+            };
+            let warn = |message: String| PathWarning {
+                path: path.to_string(),
+                message,
+            };
+            match (change.old, change.new) {
+                (Some(_), None) => deleted.push(record(Change::Deleted)),
+                (None, Some(new)) => match self.read(kind, path, new)? {
+                    Ok(fields) => delta.events.push(record(Change::Created { fields })),
+                    Err(why) => delta.warnings.push(warn(why)),
+                },
+                (Some(old), Some(new)) => match self.read(kind, path, new)? {
+                    Err(why) => delta.warnings.push(warn(why)),
+                    Ok(fields) => {
+                        match self.old_side(kind, path, old)? {
+                            Ok(before) => delta
+                                .events
+                                .extend(diff_fields(&before, &fields).into_iter().map(record)),
+                            Err(_) => delta.events.push(record(Change::Restored {
+                                fields: fields.clone(),
+                            })),
+                        }
+                        self.keep(kind, new, fields);
+                    }
+                },
+                (None, None) => {}
+            }
+        }
+        deleted.append(&mut delta.events);
+        delta.events = deleted;
+        Ok(delta)
+    }
+
+    /// Reads and parses one version of a record file.
+    fn read(
+        &mut self,
+        kind: Kind,
+        path: &str,
+        blob: ObjectId,
+    ) -> Result<Result<Fields, String>, GitError> {
+        let bytes = self.repo.read_blob(blob)?;
+        Ok(parse_fields(kind, path, &bytes, self.config))
+    }
+
+    /// The version a commit replaced: usually kept from the commit that wrote it.
+    fn old_side(
+        &mut self,
+        kind: Kind,
+        path: &str,
+        blob: ObjectId,
+    ) -> Result<Result<Rc<Fields>, String>, GitError> {
+        match self.kept.remove(&(kind, blob)) {
+            Some(fields) => Ok(Ok(fields)),
+            None => Ok(self.read(kind, path, blob)?.map(Rc::new)),
+        }
+    }
+
+    /// Keeps a version written by a modification for the next commit that changes the file.
+    /// (Versions written by creations are not kept: most records are created and never
+    /// changed, and a whole CRM imported in one commit would be kept twice.)
+    fn keep(&mut self, kind: Kind, blob: ObjectId, fields: Fields) {
+        if self.kept.len() >= KEPT_MAX {
+            self.kept.clear();
+        }
+        self.kept.insert((kind, blob), Rc::new(fields));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::testing::TestRepo;
+
+    const ACME: &str = "name = \"Acme\"\nstatus = \"target\"\nowner = \"alice\"\n";
+    const ACME_WORKING: &str = "name = \"Acme\"\nstatus = \"working\"\nowner = \"alice\"\n";
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    fn uncached() -> Options {
+        Options {
+            cache: false,
+            ..Options::default()
+        }
+    }
+
+    /// Events as short strings: `account acme created`, `account acme status: target -> working`.
+    fn summary(h: &History) -> Vec<String> {
+        h.events
+            .iter()
+            .map(|e| {
+                let what = match &e.change {
+                    Change::Created { .. } => "created".to_string(),
+                    Change::Restored { .. } => "restored".to_string(),
+                    Change::Deleted => "deleted".to_string(),
+                    Change::Changed { field, old, new } => {
+                        let show =
+                            |v: &Option<Value>| v.as_ref().map_or("-".into(), Value::to_string);
+                        format!("{field}: {} -> {}", show(old), show(new))
+                    }
+                };
+                format!("{} {} {what}", e.kind, e.id)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn diffs_two_versions_field_by_field() {
+        let config = permissive_config();
+        let parse = |t: &str| {
+            parse_fields(
+                Kind::Opportunity,
+                "opportunities/x.toml",
+                t.as_bytes(),
+                &config,
+            )
+            .unwrap()
+        };
+        let old = parse("name = \"X\"\nstage = \"trial\"\nmrr = 100\n[bant]\nneed = \"yes\"\n");
+        let new =
+            parse("name = \"X\"\nstage = \"closing\"\nmrr = 120.5\nlost_reason = \"price\"\n");
+        assert_eq!(
+            diff_fields(&old, &new),
+            [
+                Change::Changed {
+                    field: "bant.need".into(),
+                    old: Some(text("yes")),
+                    new: None
+                },
+                Change::Changed {
+                    field: "lost_reason".into(),
+                    old: None,
+                    new: Some(text("price"))
+                },
+                Change::Changed {
+                    field: "mrr".into(),
+                    old: Some(Value::Float(100.0)),
+                    new: Some(Value::Float(120.5))
+                },
+                Change::Changed {
+                    field: "stage".into(),
+                    old: Some(text("trial")),
+                    new: Some(text("closing"))
+                },
+            ]
+        );
+        assert!(diff_fields(&old, &parse("# a comment\nname = \"X\"\nstage = \"trial\"\nmrr = 100.0\n[bant]\nneed = \"yes\"\n")).is_empty());
+    }
+
+    #[test]
+    fn records_creation_field_changes_and_deletion() {
+        let mut t = TestRepo::new();
+        let c1 = t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("sloop.toml", Some("")),
+                ("accounts/acme.toml", Some(ACME)),
+                ("README.md", Some("hi")),
+            ],
+        );
+        t.author = ("Bob Stone".into(), "bob@example.com".into());
+        let c2 = t.commit(
+            "2026-01-20",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let c3 = t.commit("2026-02-01", "oops", &[("accounts/acme.toml", None)]);
+        let h = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(
+            summary(&h),
+            [
+                "account acme created",
+                "account acme status: target -> working",
+                "account acme deleted",
+            ]
+        );
+        let created = &h.events[0];
+        assert_eq!(created.commit, c1);
+        assert_eq!(created.author, "Alice Martin");
+        assert_eq!(created.path, "accounts/acme.toml");
+        assert_eq!(created.date.to_rfc3339(), "2026-01-05T10:00:00+01:00");
+        let Change::Created { fields } = &created.change else {
+            panic!("not a creation")
+        };
+        assert_eq!(fields["owner"], text("alice"));
+        assert_eq!(h.events[1].commit, c2);
+        assert_eq!(h.events[1].email, "bob@example.com");
+        assert_eq!(h.events[2].commit, c3);
+        assert!(h.warnings.is_empty());
+        assert_eq!(h.stats.mined, 3);
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let jan = state_at(&h.events, d("2026-01-31"));
+        assert_eq!(
+            jan[&(Kind::Account, "acme".into())]["status"],
+            text("working")
+        );
+        assert_eq!(
+            status_since(&h.events[..2], Kind::Account, "acme"),
+            Some(d("2026-01-20"))
+        );
+    }
+
+    #[test]
+    fn a_rename_is_a_deletion_then_a_creation() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "rename",
+            &[
+                ("accounts/acme.toml", None),
+                ("accounts/acme-inc.toml", Some(ACME)),
+            ],
+        );
+        // Moved to a shard folder: the new path sorts before the old one.
+        t.commit(
+            "2026-01-07",
+            "shard",
+            &[
+                ("accounts/acme-inc.toml", None),
+                ("accounts/a/acme-inc.toml", Some(ACME)),
+            ],
+        );
+        let h = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(
+            summary(&h),
+            [
+                "account acme created",
+                "account acme deleted",
+                "account acme-inc created",
+                "account acme-inc deleted",
+                "account acme-inc created",
+            ]
+        );
+        assert_eq!(h.events[4].path, "accounts/a/acme-inc.toml");
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 7).unwrap();
+        let state = state_at(&h.events, d);
+        assert_eq!(state.len(), 1);
+        assert!(state.contains_key(&(Kind::Account, "acme-inc".into())));
+        assert_eq!(
+            status_since(&h.events, Kind::Account, "acme-inc"),
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 6)
+        );
+    }
+
+    #[test]
+    fn mines_a_crm_in_a_subfolder() {
+        let mut t = TestRepo::new();
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("accounts/not-the-crm.toml", Some(ACME)),
+                ("crm/sloop.toml", Some("")),
+                ("crm/accounts/acme.toml", Some(ACME)),
+                ("crm/notes.toml", Some("stray = true")),
+            ],
+        );
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[
+                ("accounts/not-the-crm.toml", Some(ACME_WORKING)),
+                ("crm/accounts/acme.toml", Some(ACME_WORKING)),
+            ],
+        );
+        std::fs::create_dir_all(t.dir().join("crm")).unwrap();
+        let h = mine(&t.dir().join("crm"), &uncached()).unwrap();
+        assert_eq!(
+            summary(&h),
+            [
+                "account acme created",
+                "account acme status: target -> working"
+            ]
+        );
+        assert_eq!(h.events[0].path, "accounts/acme.toml");
+    }
+
+    #[test]
+    fn walks_merges_by_first_parent() {
+        let mut t = TestRepo::new();
+        let base = t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let side = t.side_commit(
+            &base,
+            "2026-01-06",
+            "side",
+            &[("accounts/beta.toml", Some(ACME))],
+        );
+        t.commit(
+            "2026-01-07",
+            "main",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let merge = t.merge(
+            &side,
+            "2026-01-08",
+            "merge",
+            &[("accounts/beta.toml", Some(ACME))],
+        );
+        let h = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(
+            summary(&h),
+            [
+                "account acme created",
+                "account acme status: target -> working",
+                "account beta created",
+            ]
+        );
+        // The side branch's work is dated by the merge that brought it in.
+        assert_eq!(h.events[2].commit, merge);
+        assert_eq!(h.commits.len(), 3);
+    }
+
+    #[test]
+    fn skips_unparseable_records_with_a_warning() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let broken = t.commit(
+            "2026-01-06",
+            "broken",
+            &[
+                (
+                    "accounts/acme.toml",
+                    Some("name = \"Acme\nstatus = \"working\"\n"),
+                ),
+                ("accounts/empty.toml", Some("")),
+                ("accounts/bin.toml", Some("\u{0}\u{1}")),
+            ],
+        );
+        t.commit(
+            "2026-01-07",
+            "fixed",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let h = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(
+            summary(&h),
+            ["account acme created", "account acme restored"]
+        );
+        let warned: Vec<(&str, &str)> = h
+            .warnings
+            .iter()
+            .map(|w| (w.commit.as_str(), w.path.as_str()))
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                (broken.as_str(), "accounts/acme.toml"),
+                (broken.as_str(), "accounts/bin.toml"),
+                (broken.as_str(), "accounts/empty.toml"),
+            ]
+        );
+        assert!(
+            h.warnings[0].message.contains("invalid TOML"),
+            "{:?}",
+            h.warnings[0]
+        );
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 7).unwrap();
+        let state = state_at(&h.events, d);
+        assert_eq!(
+            state[&(Kind::Account, "acme".into())]["status"],
+            text("working")
+        );
+        assert_eq!(status_since(&h.events, Kind::Account, "acme"), Some(d));
+    }
+
+    #[test]
+    fn a_second_run_reads_the_cache() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((first.stats.mined, first.stats.cached), (2, 0));
+        assert_eq!(first.stats.cache_error, None);
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((second.stats.mined, second.stats.cached), (0, 2));
+        assert_eq!(second.events, first.events);
+        // A new commit: only it is mined.
+        t.commit("2026-01-07", "more", &[("accounts/beta.toml", Some(ACME))]);
+        let third = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((third.stats.mined, third.stats.cached), (1, 2));
+        assert_eq!(third.events[..2], first.events[..]);
+        // Deleting the cache only costs time.
+        std::fs::remove_dir_all(t.dir().join(".git/sloop")).unwrap();
+        let fourth = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((fourth.stats.mined, fourth.stats.cached), (3, 0));
+        assert_eq!(fourth.events, third.events);
+    }
+
+    #[test]
+    fn the_cache_is_right_after_an_amend() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let before = t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(summary(&first)[1], "account acme status: target -> working");
+        let churn = ACME.replace("target", "customer");
+        let after = t.amend(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(&churn))],
+        );
+        assert_ne!(before, after);
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((second.stats.mined, second.stats.cached), (1, 1));
+        assert_eq!(
+            summary(&second),
+            [
+                "account acme created",
+                "account acme status: target -> customer"
+            ]
+        );
+        assert_eq!(second.events[1].commit, after);
+        let uncached = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(uncached.events, second.events);
+    }
+
+    #[test]
+    fn threads_and_one_thread_agree() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-01", "init", &[("sloop.toml", Some(""))]);
+        for i in 0..PARALLEL_MIN + 20 {
+            let status = ["target", "working", "customer"][i % 3];
+            let account = format!("accounts/a{}.toml", i % 7);
+            let contents = format!("name = \"A\"\nstatus = \"{status}\"\nemployees = {i}\n");
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+                + chrono::Days::new(i as u64 / 4);
+            t.commit(
+                &day.to_string(),
+                "work",
+                &[(account.as_str(), Some(contents.as_str()))],
+            );
+        }
+        let one = mine(
+            t.dir(),
+            &Options {
+                threads: 1,
+                ..uncached()
+            },
+        )
+        .unwrap();
+        let two = mine(
+            t.dir(),
+            &Options {
+                threads: 2,
+                ..uncached()
+            },
+        )
+        .unwrap();
+        assert_eq!(one.stats.commits, PARALLEL_MIN + 21);
+        assert!(one.events.len() > PARALLEL_MIN);
+        assert_eq!(one.events, two.events);
+    }
+
+    #[test]
+    fn an_empty_repository_has_no_history() {
+        let t = TestRepo::new();
+        let h = mine(t.dir(), &Options::default()).unwrap();
+        assert!(h.events.is_empty() && h.commits.is_empty());
+    }
+}

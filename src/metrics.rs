@@ -1,0 +1,914 @@
+//! Every number of the reports, as one pure function of the CRM at the as-of date and the
+//! event stream mined from the history (`history`). Each formula is documented in the README
+//! ("Report metrics"); the template context is exactly the `Context` below, serialized.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Days, NaiveDate};
+use serde::Serialize;
+
+use crate::config::{Config, Outcome};
+use crate::history::{Change, Event, Value};
+use crate::lifecycle::{self, Alert, Facts};
+use crate::model::{ActivityKind, Kind, LeadStatus, OppType, Opportunity};
+use crate::store::Crm;
+
+/// What the metrics are computed from.
+pub struct Inputs<'a> {
+    /// The CRM as committed at the as-of date.
+    pub crm: &'a Crm,
+    pub as_of: NaiveDate,
+    /// Events of every commit dated on or before as_of, oldest first.
+    pub events: &'a [Event],
+    pub commits: usize,
+    pub shallow: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    pub as_of: String,
+    pub currency: String,
+    pub mrr: Mrr,
+    pub accounts_by_status: Vec<StatusCount>,
+    pub pipeline: Pipeline,
+    pub forecast: Forecast,
+    pub win_loss: WinLoss,
+    pub stage_durations: Vec<Duration>,
+    pub conversion: Vec<Conversion>,
+    pub lost_reasons: Vec<ReasonCount>,
+    pub by_source: Vec<Rate>,
+    pub by_industry: Vec<Rate>,
+    pub weekly: Vec<Week>,
+    pub weekly_pipeline: Vec<Bucket>,
+    pub members: Vec<Member>,
+    pub analytics: Analytics,
+    pub this_week: ThisWeek,
+    pub alerts: Vec<Alert>,
+    pub history: HistoryInfo,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mrr {
+    pub total: f64,
+    pub by_owner: BTreeMap<String, f64>,
+    pub new_this_quarter: f64,
+    pub quarter: String,
+    pub target: Option<f64>,
+    pub target_by_member: BTreeMap<String, f64>,
+    pub by_month: Vec<MrrMonth>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MrrMonth {
+    pub month: String,
+    pub new: f64,
+    pub upsell: f64,
+    pub churned: f64,
+    pub total: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub by_stage: Vec<StageLine>,
+    pub total: Bucket,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageLine {
+    pub stage: String,
+    pub probability: u8,
+    pub count: usize,
+    pub mrr: f64,
+    pub weighted: f64,
+}
+
+/// Count, MRR and weighted MRR of a group of open opportunities.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Bucket {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub week: Option<String>,
+    pub count: usize,
+    pub mrr: f64,
+    pub weighted: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Forecast {
+    pub by_month: Vec<Bucket>,
+    pub by_quarter: Vec<Bucket>,
+    pub by_owner: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WinLoss {
+    pub won: usize,
+    pub lost: usize,
+    pub ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Duration {
+    pub stage: String,
+    pub n: usize,
+    pub mean_days: Option<f64>,
+    pub median_days: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversion {
+    pub from: String,
+    pub to: String,
+    pub entered: usize,
+    pub converted: usize,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: usize,
+}
+
+/// Opportunities, won, lost and win rate of a group (a source, an industry).
+#[derive(Debug, Clone, Serialize)]
+pub struct Rate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    pub opportunities: usize,
+    pub won: usize,
+    pub lost: usize,
+    pub win_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Week {
+    pub week: String,
+    pub demos: usize,
+    pub won: usize,
+    pub lost: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub role: Option<String>,
+    pub won_mrr_quarter: f64,
+    pub activities: usize,
+    pub tasks_open: usize,
+    pub tasks_done: usize,
+    pub calls: usize,
+    pub call_minutes: u64,
+    pub demos: usize,
+    pub leads_addressed: usize,
+    pub opportunities_created: usize,
+    pub won: usize,
+    pub lost: usize,
+    pub win_rate: Option<f64>,
+    pub accounts_in_queue: usize,
+    pub leads_in_queue: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stat {
+    pub n: usize,
+    pub mean_days: Option<f64>,
+    pub median_days: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Named {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ltv {
+    /// Average MRR per customer account.
+    pub arpa: Option<f64>,
+    /// Churned MRR of the last 12 months / 12, over the current MRR.
+    pub monthly_churn_rate: Option<f64>,
+    /// Expected customer lifetime in months: 1 / monthly churn rate.
+    pub months: Option<f64>,
+    /// arpa × months.
+    pub value: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Zone {
+    pub zone: String,
+    pub accounts: usize,
+    pub customers: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analytics {
+    pub sales_cycle: Stat,
+    pub onboarding_delay: Stat,
+    pub touchpoints_per_won: Option<f64>,
+    pub onboardings_by_integration: Vec<Named>,
+    pub ltv: Ltv,
+    pub inbound_by_channel: Vec<Named>,
+    pub tools: Vec<Named>,
+    pub geography: Vec<Zone>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub kind: Kind,
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mrr: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveLine {
+    pub kind: Kind,
+    pub id: String,
+    pub name: String,
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub date: String,
+    pub author: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThisWeek {
+    pub from: String,
+    pub to: String,
+    pub created: Vec<Item>,
+    pub won: Vec<Item>,
+    pub lost: Vec<Item>,
+    pub moves: Vec<MoveLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryInfo {
+    pub commits: usize,
+    pub first_commit_date: Option<String>,
+    pub shallow: bool,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| round2(a as f64 / b as f64 * 100.0) / 100.0)
+}
+
+fn quarter_of(d: NaiveDate) -> String {
+    format!("{}-Q{}", d.year(), (d.month() - 1) / 3 + 1)
+}
+
+fn month_of(d: NaiveDate) -> String {
+    format!("{}-{:02}", d.year(), d.month())
+}
+
+fn mean_median(mut xs: Vec<f64>) -> (Option<f64>, Option<f64>) {
+    if xs.is_empty() {
+        return (None, None);
+    }
+    xs.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let n = xs.len();
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let median = if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 };
+    (Some(round2(mean)), Some(round2(median)))
+}
+
+fn stat(xs: Vec<f64>) -> Stat {
+    let n = xs.len();
+    let (mean_days, median_days) = mean_median(xs);
+    Stat { n, mean_days, median_days }
+}
+
+/// When a won opportunity's MRR starts: `commit.start_date`, else `close_date`.
+pub fn start_of(o: &Opportunity) -> Option<NaiveDate> {
+    o.commit.start_date.or(o.close_date)
+}
+
+fn is_won(config: &Config, o: &Opportunity) -> bool {
+    config.outcome(&o.stage) == Some(Outcome::Won)
+}
+
+fn is_lost(config: &Config, o: &Opportunity) -> bool {
+    config.outcome(&o.stage) == Some(Outcome::Lost)
+}
+
+/// Per record, its events in order (grouped once).
+fn by_record(events: &[Event]) -> HashMap<(Kind, &str), Vec<&Event>> {
+    let mut map: HashMap<(Kind, &str), Vec<&Event>> = HashMap::new();
+    for e in events {
+        map.entry((e.kind, e.id.as_str())).or_default().push(e);
+    }
+    map
+}
+
+/// The dates a field took each value, from one record's events.
+fn timeline(events: &[&Event], field: &str) -> Vec<(NaiveDate, Option<Value>)> {
+    let mut out: Vec<(NaiveDate, Option<Value>)> = Vec::new();
+    let mut current: Option<Value> = None;
+    for e in events {
+        let next = match &e.change {
+            Change::Created { fields } | Change::Restored { fields } => fields.get(field).cloned(),
+            Change::Changed { field: f, new, .. } if f == field => new.clone(),
+            Change::Changed { .. } => continue,
+            Change::Deleted => None,
+        };
+        if next != current {
+            out.push((e.date.date_naive(), next.clone()));
+            current = next;
+        }
+    }
+    out
+}
+
+fn weight(config: &Config, o: &Opportunity) -> f64 {
+    o.mrr.unwrap_or(0.0) * f64::from(config.stage(&o.stage).map(|s| s.probability).unwrap_or(0)) / 100.0
+}
+
+fn bucket(config: &Config, opps: &[&Opportunity]) -> Bucket {
+    Bucket {
+        count: opps.len(),
+        mrr: round2(opps.iter().map(|o| o.mrr.unwrap_or(0.0)).sum()),
+        weighted: round2(opps.iter().map(|o| weight(config, o)).sum()),
+        ..Bucket::default()
+    }
+}
+
+fn open_opportunities(crm: &Crm) -> Vec<&Opportunity> {
+    crm.opportunities.iter().filter(|o| crm.config.is_open_stage(&o.stage)).collect()
+}
+
+/// Open opportunities per open stage, in pipeline order, and their total: count, Σ mrr
+/// (missing = 0), weighted = Σ mrr × probability / 100.
+pub fn pipeline(crm: &Crm) -> Pipeline {
+    let config = &crm.config;
+    let open = open_opportunities(crm);
+    let by_stage = config
+        .stages
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| {
+            let in_stage: Vec<&Opportunity> = open.iter().copied().filter(|o| o.stage == s.name).collect();
+            let b = bucket(config, &in_stage);
+            StageLine { stage: s.name.clone(), probability: s.probability, count: b.count, mrr: b.mrr, weighted: b.weighted }
+        })
+        .collect();
+    Pipeline { by_stage, total: bucket(config, &open) }
+}
+
+/// Open opportunities grouped by a key (skipped when the key is `None`), sorted by key.
+fn group_open(crm: &Crm, key: impl Fn(&Opportunity) -> Option<String>) -> Vec<(String, Bucket)> {
+    let mut groups: BTreeMap<String, Vec<&Opportunity>> = BTreeMap::new();
+    for o in open_opportunities(crm) {
+        if let Some(k) = key(o) {
+            groups.entry(k).or_default().push(o);
+        }
+    }
+    groups.into_iter().map(|(k, v)| (k, bucket(&crm.config, &v))).collect()
+}
+
+/// The forecast: open opportunities by expected close month and quarter (those without a
+/// `close_date` are left out of both), and by owner.
+pub fn forecast(crm: &Crm) -> Forecast {
+    Forecast {
+        by_month: group_open(crm, |o| o.close_date.map(month_of)).into_iter().map(|(k, b)| Bucket { month: Some(k), ..b }).collect(),
+        by_quarter: group_open(crm, |o| o.close_date.map(quarter_of)).into_iter().map(|(k, b)| Bucket { quarter: Some(k), ..b }).collect(),
+        by_owner: group_open(crm, |o| Some(o.owner.as_ref().map(|x| x.to_string()).unwrap_or_default()))
+            .into_iter()
+            .map(|(k, b)| Bucket { owner: Some(k), ..b })
+            .collect(),
+    }
+}
+
+/// Computes every metric.
+pub fn compute(inp: &Inputs) -> Context {
+    let crm = inp.crm;
+    let config = &crm.config;
+    let as_of = inp.as_of;
+    let records = by_record(inp.events);
+    let quarter = quarter_of(as_of);
+    let account_status: HashMap<&str, &str> = crm.accounts.iter().map(|a| (a.meta.id.as_str(), a.status.as_str())).collect();
+    let churn_dates: HashMap<&str, Vec<NaiveDate>> = crm
+        .accounts
+        .iter()
+        .map(|a| {
+            let tl = records.get(&(Kind::Account, a.meta.id.as_str())).map(|ev| timeline(ev, "status")).unwrap_or_default();
+            let dates = tl.iter().filter(|(_, v)| v.as_ref().and_then(Value::as_str) == Some("churn")).map(|(d, _)| *d).collect();
+            (a.meta.id.as_str(), dates)
+        })
+        .collect();
+    let won: Vec<&Opportunity> = crm.opportunities.iter().filter(|o| is_won(config, o)).collect();
+    let lost: Vec<&Opportunity> = crm.opportunities.iter().filter(|o| is_lost(config, o)).collect();
+    let acc_of = |o: &Opportunity| o.account.as_ref().map(|a| a.as_str()).unwrap_or("");
+    // MRR
+    let live = |o: &&Opportunity| start_of(o).is_some_and(|s| s <= as_of) && account_status.get(acc_of(o)) != Some(&"churn");
+    let mut by_owner: BTreeMap<String, f64> = BTreeMap::new();
+    let mut total = 0.0;
+    for o in won.iter().filter(live) {
+        let m = o.mrr.unwrap_or(0.0);
+        total += m;
+        *by_owner.entry(o.owner.as_ref().map(|x| x.to_string()).unwrap_or_default()).or_default() += m;
+    }
+    let new_this_quarter: f64 = won.iter().filter(|o| o.close_date.is_some_and(|c| quarter_of(c) == quarter && c <= as_of)).map(|o| o.mrr.unwrap_or(0.0)).sum();
+    let by_month = mrr_by_month(&won, &churn_dates, as_of, acc_of);
+    let mrr = Mrr {
+        total: round2(total),
+        by_owner: by_owner.into_iter().map(|(k, v)| (k, round2(v))).collect(),
+        new_this_quarter: round2(new_this_quarter),
+        quarter: quarter.clone(),
+        target: config.targets.team.get(&quarter).copied(),
+        target_by_member: config
+            .targets
+            .members
+            .iter()
+            .filter_map(|(m, q)| q.get(&quarter).map(|v| (m.clone(), *v)))
+            .collect(),
+        by_month,
+    };
+    let accounts_by_status = config
+        .statuses
+        .iter()
+        .map(|s| StatusCount {
+            status: s.name.clone(),
+            count: crm.accounts.iter().filter(|a| a.status == s.name).count(),
+        })
+        .collect();
+    let pipeline = pipeline(crm);
+    let forecast = forecast(crm);
+    let win_loss = WinLoss {
+        won: won.len(),
+        lost: lost.len(),
+        ratio: ratio(won.len(), won.len() + lost.len()),
+    };
+    let intervals = stage_intervals(&records, config);
+    let stage_durations = config
+        .stages
+        .iter()
+        .map(|s| {
+            let days: Vec<f64> = intervals.iter().filter(|i| i.1 == s.name).filter_map(|i| i.3.map(|l| (l - i.2).num_days() as f64)).collect();
+            let n = days.len();
+            let (mean_days, median_days) = mean_median(days);
+            Duration { stage: s.name.clone(), n, mean_days, median_days }
+        })
+        .collect();
+    let conversion = conversions(&intervals, config);
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for o in &lost {
+        *reasons.entry(o.lost_reason.clone().unwrap_or_else(|| "(none)".into())).or_default() += 1;
+    }
+    let mut lost_reasons: Vec<ReasonCount> = reasons.into_iter().map(|(reason, count)| ReasonCount { reason, count }).collect();
+    lost_reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    let rate_of = |opps: Vec<&Opportunity>| {
+        let w = opps.iter().filter(|o| is_won(config, o)).count();
+        let l = opps.iter().filter(|o| is_lost(config, o)).count();
+        (opps.len(), w, l, ratio(w, w + l))
+    };
+    let mut sources: Vec<String> = config.values.sources.clone();
+    for o in &crm.opportunities {
+        if !o.source.is_empty() && !sources.contains(&o.source) {
+            sources.push(o.source.clone());
+        }
+    }
+    let by_source = sources
+        .iter()
+        .map(|s| {
+            let (opportunities, won, lost, win_rate) = rate_of(crm.opportunities.iter().filter(|o| &o.source == s).collect());
+            Rate { source: Some(s.clone()), industry: None, opportunities, won, lost, win_rate }
+        })
+        .collect();
+    let industry_of: HashMap<&str, &str> = crm.accounts.iter().filter_map(|a| a.industry.as_deref().map(|i| (a.meta.id.as_str(), i))).collect();
+    let mut industries: BTreeMap<&str, Vec<&Opportunity>> = BTreeMap::new();
+    for o in &crm.opportunities {
+        industries.entry(industry_of.get(acc_of(o)).copied().unwrap_or("(none)")).or_default().push(o);
+    }
+    let by_industry = industries
+        .into_iter()
+        .map(|(i, opps)| {
+            let (opportunities, won, lost, win_rate) = rate_of(opps);
+            Rate { source: None, industry: Some(i.to_string()), opportunities, won, lost, win_rate }
+        })
+        .collect();
+    let weekly = weeks(crm, config, as_of);
+    let weekly_pipeline = weekly_pipeline(inp.events, config, as_of);
+    let members = members(crm, config, as_of, &quarter);
+    let analytics = analytics(crm, config, &records, &won, &churn_dates, total, as_of, acc_of);
+    let this_week = this_week(crm, inp.events, config, as_of);
+    let facts = Facts {
+        status_since: crm
+            .accounts
+            .iter()
+            .filter_map(|a| {
+                let tl = records.get(&(Kind::Account, a.meta.id.as_str())).map(|ev| timeline(ev, "status"))?;
+                tl.last().and_then(|(d, v)| v.as_ref().map(|_| (a.meta.id.clone(), *d)))
+            })
+            .collect(),
+        opportunity_added: crm
+            .opportunities
+            .iter()
+            .filter_map(|o| records.get(&(Kind::Opportunity, o.meta.id.as_str())).and_then(|ev| ev.first()).map(|e| (o.meta.id.clone(), e.date.date_naive())))
+            .collect(),
+    };
+    let alerts = lifecycle::plan(crm, &facts, as_of).alerts;
+    Context {
+        as_of: as_of.to_string(),
+        currency: config.currency.clone(),
+        mrr,
+        accounts_by_status,
+        pipeline,
+        forecast,
+        win_loss,
+        stage_durations,
+        conversion,
+        lost_reasons,
+        by_source,
+        by_industry,
+        weekly,
+        weekly_pipeline,
+        members,
+        analytics,
+        this_week,
+        alerts,
+        history: HistoryInfo {
+            commits: inp.commits,
+            first_commit_date: inp.events.first().map(|e| e.date.date_naive().to_string()),
+            shallow: inp.shallow,
+        },
+    }
+}
+
+fn month_end(year: i32, month: u32) -> NaiveDate {
+    let (y, m) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    NaiveDate::from_ymd_opt(y, m, 1).expect("valid month") - Days::new(1)
+}
+
+/// The last 12 months (ending with as_of's): new and upsell MRR starting that month, MRR of
+/// accounts that churned that month, and the MRR live at the end of the month.
+fn mrr_by_month<'a>(won: &[&'a Opportunity], churn: &HashMap<&str, Vec<NaiveDate>>, as_of: NaiveDate, acc_of: impl Fn(&Opportunity) -> &str) -> Vec<MrrMonth> {
+    let mut out = Vec::new();
+    let (mut y, mut m) = (as_of.year(), as_of.month());
+    let mut months = Vec::new();
+    for _ in 0..12 {
+        months.push((y, m));
+        if m == 1 {
+            y -= 1;
+            m = 12;
+        } else {
+            m -= 1;
+        }
+    }
+    months.reverse();
+    for (y, m) in months {
+        let first = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
+        let last = month_end(y, m).min(as_of);
+        let in_month = |d: Option<NaiveDate>| d.is_some_and(|d| d >= first && d <= last);
+        let new: f64 = won.iter().filter(|o| o.kind == OppType::New && in_month(start_of(o))).map(|o| o.mrr.unwrap_or(0.0)).sum();
+        let upsell: f64 = won.iter().filter(|o| o.kind == OppType::Upsell && in_month(start_of(o))).map(|o| o.mrr.unwrap_or(0.0)).sum();
+        let churned_by = |o: &Opportunity, until: NaiveDate| churn.get(acc_of(o)).is_some_and(|ds| ds.iter().any(|d| *d <= until && start_of(o).is_some_and(|s| s <= *d)));
+        let churned: f64 = won
+            .iter()
+            .filter(|o| churn.get(acc_of(o)).is_some_and(|ds| ds.iter().any(|d| *d >= first && *d <= last && start_of(o).is_some_and(|s| s <= *d))))
+            .map(|o| o.mrr.unwrap_or(0.0))
+            .sum();
+        let total: f64 = won
+            .iter()
+            .filter(|o| start_of(o).is_some_and(|s| s <= last) && !churned_by(o, last))
+            .map(|o| o.mrr.unwrap_or(0.0))
+            .sum();
+        out.push(MrrMonth {
+            month: format!("{y}-{m:02}"),
+            new: round2(new),
+            upsell: round2(upsell),
+            churned: round2(churned),
+            total: round2(total),
+        });
+    }
+    out
+}
+
+/// (opportunity, stage, entered, left) for every stay in a stage, from the history.
+type Interval = (String, String, NaiveDate, Option<NaiveDate>);
+
+fn stage_intervals(records: &HashMap<(Kind, &str), Vec<&Event>>, config: &Config) -> Vec<Interval> {
+    let mut out = Vec::new();
+    let mut keys: Vec<&(Kind, &str)> = records.keys().filter(|(k, _)| *k == Kind::Opportunity).collect();
+    keys.sort();
+    for key in keys {
+        let tl = timeline(&records[key], "stage");
+        for (i, (entered, stage)) in tl.iter().enumerate() {
+            if let Some(stage) = stage.as_ref().and_then(Value::as_str) {
+                if config.stage(stage).is_some() {
+                    out.push((key.1.to_string(), stage.to_string(), *entered, tl.get(i + 1).map(|(d, _)| *d)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// For each allowed move `from → to`: how many opportunities entered `from`, and how many of
+/// those went next to `to`.
+fn conversions(intervals: &[Interval], config: &Config) -> Vec<Conversion> {
+    let mut out = Vec::new();
+    for s in &config.stages {
+        let entered: Vec<usize> = (0..intervals.len()).filter(|i| intervals[*i].1 == s.name).collect();
+        for to in &s.next {
+            let converted = entered
+                .iter()
+                .filter(|i| intervals.get(**i + 1).is_some_and(|n| n.0 == intervals[**i].0 && &n.1 == to))
+                .count();
+            out.push(Conversion {
+                from: s.name.clone(),
+                to: to.clone(),
+                entered: entered.len(),
+                converted,
+                rate: ratio(converted, entered.len()),
+            });
+        }
+    }
+    out
+}
+
+fn monday(d: NaiveDate) -> NaiveDate {
+    d - Days::new(u64::from(d.weekday().num_days_from_monday()))
+}
+
+/// The last 12 weeks (Monday-based): demos held, deals won and lost (by close date).
+fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Vec<Week> {
+    let this = monday(as_of);
+    (0..12u64)
+        .rev()
+        .map(|k| {
+            let start = this - Days::new(7 * k);
+            let end = (start + Days::new(6)).min(as_of);
+            let within = |d: NaiveDate| d >= start && d <= end;
+            Week {
+                week: start.to_string(),
+                demos: crm.activities.iter().filter(|a| a.kind == ActivityKind::Demo && within(a.date.date())).count(),
+                won: crm.opportunities.iter().filter(|o| is_won(config, o) && o.close_date.is_some_and(within)).count(),
+                lost: crm.opportunities.iter().filter(|o| is_lost(config, o) && o.close_date.is_some_and(within)).count(),
+            }
+        })
+        .collect()
+}
+
+/// Open pipeline at the end of each of the last 52 weeks (Sundays, the last one as_of),
+/// replayed from the events with today's stage probabilities.
+fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<Bucket> {
+    let this = monday(as_of);
+    let ends: Vec<NaiveDate> = (0..52u64).rev().map(|k| (this - Days::new(7 * k) + Days::new(6)).min(as_of)).collect();
+    let mut opps: HashMap<&str, (Option<String>, f64)> = HashMap::new();
+    let mut out = Vec::new();
+    let mut i = 0;
+    for end in ends {
+        while i < events.len() && events[i].date.date_naive() <= end {
+            let e = &events[i];
+            i += 1;
+            if e.kind != Kind::Opportunity {
+                continue;
+            }
+            match &e.change {
+                Change::Created { fields } | Change::Restored { fields } => {
+                    let stage = fields.get("stage").and_then(Value::as_str).map(str::to_string);
+                    let mrr = fields.get("mrr").and_then(Value::as_f64).unwrap_or(0.0);
+                    opps.insert(&e.id, (stage, mrr));
+                }
+                Change::Changed { field, new, .. } => {
+                    let entry = opps.entry(&e.id).or_insert((None, 0.0));
+                    match field.as_str() {
+                        "stage" => entry.0 = new.as_ref().and_then(Value::as_str).map(str::to_string),
+                        "mrr" => entry.1 = new.as_ref().and_then(Value::as_f64).unwrap_or(0.0),
+                        _ => {}
+                    }
+                }
+                Change::Deleted => {
+                    opps.remove(e.id.as_str());
+                }
+            }
+        }
+        let mut b = Bucket { week: Some(end.to_string()), ..Bucket::default() };
+        for (stage, mrr) in opps.values() {
+            if let Some(s) = stage.as_deref().and_then(|s| config.stage(s)).filter(|s| s.is_open()) {
+                b.count += 1;
+                b.mrr += mrr;
+                b.weighted += mrr * f64::from(s.probability) / 100.0;
+            }
+        }
+        b.mrr = round2(b.mrr);
+        b.weighted = round2(b.weighted);
+        out.push(b);
+    }
+    out
+}
+
+fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<Member> {
+    config
+        .team
+        .iter()
+        .map(|m| {
+            let id = m.id.as_str();
+            let mine = |o: &Option<crate::model::MemberId>| o.as_ref().is_some_and(|x| x.as_str() == id);
+            let acts: Vec<_> = crm.activities.iter().filter(|a| mine(&a.owner) && a.date.date() <= as_of).collect();
+            let opps: Vec<&Opportunity> = crm.opportunities.iter().filter(|o| mine(&o.owner)).collect();
+            let won: Vec<&&Opportunity> = opps.iter().filter(|o| is_won(config, o)).collect();
+            let lost = opps.iter().filter(|o| is_lost(config, o)).count();
+            Member {
+                id: id.to_string(),
+                name: m.name.clone(),
+                role: m.role.map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                won_mrr_quarter: round2(won.iter().filter(|o| o.close_date.is_some_and(|c| quarter_of(c) == quarter && c <= as_of)).map(|o| o.mrr.unwrap_or(0.0)).sum()),
+                activities: acts.iter().filter(|a| a.kind != ActivityKind::Task).count(),
+                tasks_open: acts.iter().filter(|a| a.is_open_task()).count(),
+                tasks_done: acts.iter().filter(|a| a.kind == ActivityKind::Task && a.done == Some(true)).count(),
+                calls: acts.iter().filter(|a| a.kind == ActivityKind::Call).count(),
+                call_minutes: acts.iter().filter(|a| a.kind == ActivityKind::Call).filter_map(|a| a.duration_min).sum(),
+                demos: acts.iter().filter(|a| a.kind == ActivityKind::Demo).count(),
+                leads_addressed: crm.leads.iter().filter(|l| mine(&l.owner) && l.status != LeadStatus::New).count(),
+                opportunities_created: crm.opportunities.iter().filter(|o| if o.sdr.is_some() { mine(&o.sdr) } else { mine(&o.owner) }).count(),
+                won: won.len(),
+                lost,
+                win_rate: ratio(won.len(), won.len() + lost),
+                accounts_in_queue: crm.accounts.iter().filter(|a| mine(&a.owner) && matches!(a.status.as_str(), "qualified_pool" | "target")).count(),
+                leads_in_queue: crm.leads.iter().filter(|l| mine(&l.owner) && matches!(l.status, LeadStatus::New | LeadStatus::Working)).count(),
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn analytics(
+    crm: &Crm,
+    config: &Config,
+    records: &HashMap<(Kind, &str), Vec<&Event>>,
+    won: &[&Opportunity],
+    churn: &HashMap<&str, Vec<NaiveDate>>,
+    mrr_total: f64,
+    as_of: NaiveDate,
+    acc_of: impl Fn(&Opportunity) -> &str,
+) -> Analytics {
+    let created_of = |o: &Opportunity| o.created.or_else(|| records.get(&(Kind::Opportunity, o.meta.id.as_str())).and_then(|ev| ev.first()).map(|e| e.date.date_naive()));
+    let sales_cycle = stat(won.iter().filter_map(|o| Some((o.close_date? - created_of(o)?).num_days() as f64)).collect());
+    let onboarding_delay = stat(won.iter().filter_map(|o| Some((o.commit.start_date? - o.close_date?).num_days() as f64)).collect());
+    let touches: Vec<f64> = won
+        .iter()
+        .filter_map(|o| {
+            let (from, to) = (created_of(o)?, o.close_date?);
+            let n = crm
+                .activities
+                .iter()
+                .filter(|a| a.kind.is_touchpoint() && a.account.as_ref().map(|x| x.as_str()) == Some(acc_of(o)) && a.date.date() >= from && a.date.date() <= to)
+                .count();
+            Some(n as f64)
+        })
+        .collect();
+    let touchpoints_per_won = mean_median(touches).0;
+    let count_by = |keys: Vec<String>| -> Vec<(String, usize)> {
+        let mut m: BTreeMap<String, usize> = BTreeMap::new();
+        for k in keys {
+            *m.entry(k).or_default() += 1;
+        }
+        let mut v: Vec<(String, usize)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    let onboardings_by_integration = count_by(won.iter().filter_map(|o| o.integration.clone().or_else(|| o.commit.billing_tool.clone())).collect())
+        .into_iter()
+        .map(|(tool, count)| Named { tool: Some(tool), channel: None, count: Some(count), accounts: None })
+        .collect();
+    let inbound_by_channel = count_by(crm.opportunities.iter().filter(|o| o.source == "inbound").map(|o| o.channel.clone().unwrap_or_else(|| "(none)".into())).collect())
+        .into_iter()
+        .map(|(channel, count)| Named { tool: None, channel: Some(channel), count: Some(count), accounts: None })
+        .collect();
+    let tools = count_by(crm.accounts.iter().flat_map(|a| a.tools.iter().cloned()).collect())
+        .into_iter()
+        .map(|(tool, n)| Named { tool: Some(tool), channel: None, count: None, accounts: Some(n) })
+        .collect();
+    let zone = |c: Option<&str>| match c {
+        Some("FR") => "FR",
+        Some("US") => "US",
+        _ => "other",
+    };
+    let geography = ["FR", "US", "other"]
+        .iter()
+        .map(|z| Zone {
+            zone: z.to_string(),
+            accounts: crm.accounts.iter().filter(|a| zone(a.country.as_deref()) == *z).count(),
+            customers: crm.accounts.iter().filter(|a| zone(a.country.as_deref()) == *z && a.status == "customer").count(),
+        })
+        .collect();
+    let customers = crm.accounts.iter().filter(|a| a.status == "customer").count();
+    let arpa = (customers > 0).then(|| round2(mrr_total / customers as f64));
+    let year_ago = as_of - Days::new(365);
+    let churned_12m: f64 = won
+        .iter()
+        .filter(|o| churn.get(acc_of(o)).is_some_and(|ds| ds.iter().any(|d| *d > year_ago && *d <= as_of && start_of(o).is_some_and(|s| s <= *d))))
+        .map(|o| o.mrr.unwrap_or(0.0))
+        .sum();
+    let monthly_churn_rate = (mrr_total > 0.0).then(|| churned_12m / 12.0 / mrr_total);
+    let months = monthly_churn_rate.filter(|r| *r > 0.0).map(|r| round2(1.0 / r));
+    let value = match (arpa, months) {
+        (Some(a), Some(m)) => Some(round2(a * m)),
+        _ => None,
+    };
+    let _ = config;
+    Analytics {
+        sales_cycle,
+        onboarding_delay,
+        touchpoints_per_won,
+        onboardings_by_integration,
+        ltv: Ltv { arpa, monthly_churn_rate: monthly_churn_rate.map(|r| (r * 10000.0).round() / 10000.0), months, value },
+        inbound_by_channel,
+        tools,
+        geography,
+    }
+}
+
+/// What happened in the seven days ending on as_of.
+fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> ThisWeek {
+    let from = as_of - Days::new(6);
+    let name_of = |kind: Kind, id: &str| -> String {
+        match kind {
+            Kind::Account => crm.account(id).map(|a| a.name.clone()),
+            Kind::Opportunity => crm.opportunity(id).map(|o| o.name.clone()),
+            Kind::Contact => crm.contact(id).map(|c| c.name.clone()),
+            Kind::Lead => crm.lead(id).and_then(|l| l.name.clone().or(l.company.clone())),
+            Kind::Activity => crm.activity(id).and_then(|a| a.subject.clone()),
+        }
+        .unwrap_or_else(|| id.to_string())
+    };
+    let mut week = ThisWeek { from: from.to_string(), to: as_of.to_string(), created: vec![], won: vec![], lost: vec![], moves: vec![] };
+    for e in events.iter().filter(|e| {
+        let d = e.date.date_naive();
+        d >= from && d <= as_of
+    }) {
+        match &e.change {
+            Change::Created { fields } if e.kind != Kind::Activity => week.created.push(Item {
+                kind: e.kind,
+                id: e.id.clone(),
+                name: fields.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| name_of(e.kind, &e.id)),
+                mrr: None,
+                owner: None,
+                reason: None,
+            }),
+            Change::Changed { field, old, new } if field == "stage" || field == "status" => {
+                let to = new.as_ref().map(|v| v.to_string());
+                week.moves.push(MoveLine {
+                    kind: e.kind,
+                    id: e.id.clone(),
+                    name: name_of(e.kind, &e.id),
+                    field: field.clone(),
+                    from: old.as_ref().map(|v| v.to_string()),
+                    to: to.clone(),
+                    date: e.date.date_naive().to_string(),
+                    author: e.author.clone(),
+                });
+                if e.kind == Kind::Opportunity {
+                    if let (Some(to), Some(o)) = (to, crm.opportunity(&e.id)) {
+                        let item = Item {
+                            kind: Kind::Opportunity,
+                            id: e.id.clone(),
+                            name: o.name.clone(),
+                            mrr: o.mrr,
+                            owner: o.owner.as_ref().map(|x| x.to_string()),
+                            reason: o.lost_reason.clone(),
+                        };
+                        match config.outcome(&to) {
+                            Some(Outcome::Won) => week.won.push(item),
+                            Some(Outcome::Lost) => week.lost.push(item),
+                            None => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    week
+}
