@@ -275,8 +275,14 @@ pub struct HistoryInfo {
     pub shallow: bool,
 }
 
+/// Rounds to cents; an empty sum (which is -0.0 in floating point) is plain 0.
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    let r = (x * 100.0).round() / 100.0;
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
 }
 
 fn ratio(a: usize, b: usize) -> Option<f64> {
@@ -298,14 +304,27 @@ fn mean_median(mut xs: Vec<f64>) -> (Option<f64>, Option<f64>) {
     xs.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n as f64;
-    let median = if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    };
     (Some(round2(mean)), Some(round2(median)))
 }
 
 fn stat(xs: Vec<f64>) -> Stat {
     let n = xs.len();
     let (mean_days, median_days) = mean_median(xs);
-    Stat { n, mean_days, median_days }
+    Stat {
+        n,
+        mean_days,
+        median_days,
+    }
+}
+
+/// The account id of an opportunity (`""` when it has none).
+fn account_of(o: &Opportunity) -> &str {
+    o.account.as_ref().map(|a| a.as_str()).unwrap_or("")
 }
 
 /// When a won opportunity's MRR starts: `commit.start_date`, else `close_date`.
@@ -350,7 +369,8 @@ fn timeline(events: &[&Event], field: &str) -> Vec<(NaiveDate, Option<Value>)> {
 }
 
 fn weight(config: &Config, o: &Opportunity) -> f64 {
-    o.mrr.unwrap_or(0.0) * f64::from(config.stage(&o.stage).map(|s| s.probability).unwrap_or(0)) / 100.0
+    o.mrr.unwrap_or(0.0) * f64::from(config.stage(&o.stage).map(|s| s.probability).unwrap_or(0))
+        / 100.0
 }
 
 fn bucket(config: &Config, opps: &[&Opportunity]) -> Bucket {
@@ -363,7 +383,10 @@ fn bucket(config: &Config, opps: &[&Opportunity]) -> Bucket {
 }
 
 fn open_opportunities(crm: &Crm) -> Vec<&Opportunity> {
-    crm.opportunities.iter().filter(|o| crm.config.is_open_stage(&o.stage)).collect()
+    crm.opportunities
+        .iter()
+        .filter(|o| crm.config.is_open_stage(&o.stage))
+        .collect()
 }
 
 /// Open opportunities per open stage, in pipeline order, and their total: count, Σ mrr
@@ -376,12 +399,22 @@ pub fn pipeline(crm: &Crm) -> Pipeline {
         .iter()
         .filter(|s| s.is_open())
         .map(|s| {
-            let in_stage: Vec<&Opportunity> = open.iter().copied().filter(|o| o.stage == s.name).collect();
+            let in_stage: Vec<&Opportunity> =
+                open.iter().copied().filter(|o| o.stage == s.name).collect();
             let b = bucket(config, &in_stage);
-            StageLine { stage: s.name.clone(), probability: s.probability, count: b.count, mrr: b.mrr, weighted: b.weighted }
+            StageLine {
+                stage: s.name.clone(),
+                probability: s.probability,
+                count: b.count,
+                mrr: b.mrr,
+                weighted: b.weighted,
+            }
         })
         .collect();
-    Pipeline { by_stage, total: bucket(config, &open) }
+    Pipeline {
+        by_stage,
+        total: bucket(config, &open),
+    }
 }
 
 /// Open opportunities grouped by a key (skipped when the key is `None`), sorted by key.
@@ -392,19 +425,39 @@ fn group_open(crm: &Crm, key: impl Fn(&Opportunity) -> Option<String>) -> Vec<(S
             groups.entry(k).or_default().push(o);
         }
     }
-    groups.into_iter().map(|(k, v)| (k, bucket(&crm.config, &v))).collect()
+    groups
+        .into_iter()
+        .map(|(k, v)| (k, bucket(&crm.config, &v)))
+        .collect()
 }
 
 /// The forecast: open opportunities by expected close month and quarter (those without a
 /// `close_date` are left out of both), and by owner.
 pub fn forecast(crm: &Crm) -> Forecast {
     Forecast {
-        by_month: group_open(crm, |o| o.close_date.map(month_of)).into_iter().map(|(k, b)| Bucket { month: Some(k), ..b }).collect(),
-        by_quarter: group_open(crm, |o| o.close_date.map(quarter_of)).into_iter().map(|(k, b)| Bucket { quarter: Some(k), ..b }).collect(),
-        by_owner: group_open(crm, |o| Some(o.owner.as_ref().map(|x| x.to_string()).unwrap_or_default()))
+        by_month: group_open(crm, |o| o.close_date.map(month_of))
             .into_iter()
-            .map(|(k, b)| Bucket { owner: Some(k), ..b })
+            .map(|(k, b)| Bucket {
+                month: Some(k),
+                ..b
+            })
             .collect(),
+        by_quarter: group_open(crm, |o| o.close_date.map(quarter_of))
+            .into_iter()
+            .map(|(k, b)| Bucket {
+                quarter: Some(k),
+                ..b
+            })
+            .collect(),
+        by_owner: group_open(crm, |o| {
+            Some(o.owner.as_ref().map(|x| x.to_string()).unwrap_or_default())
+        })
+        .into_iter()
+        .map(|(k, b)| Bucket {
+            owner: Some(k),
+            ..b
+        })
+        .collect(),
     }
 }
 
@@ -415,30 +468,60 @@ pub fn compute(inp: &Inputs) -> Context {
     let as_of = inp.as_of;
     let records = by_record(inp.events);
     let quarter = quarter_of(as_of);
-    let account_status: HashMap<&str, &str> = crm.accounts.iter().map(|a| (a.meta.id.as_str(), a.status.as_str())).collect();
+    let account_status: HashMap<&str, &str> = crm
+        .accounts
+        .iter()
+        .map(|a| (a.meta.id.as_str(), a.status.as_str()))
+        .collect();
     let churn_dates: HashMap<&str, Vec<NaiveDate>> = crm
         .accounts
         .iter()
         .map(|a| {
-            let tl = records.get(&(Kind::Account, a.meta.id.as_str())).map(|ev| timeline(ev, "status")).unwrap_or_default();
-            let dates = tl.iter().filter(|(_, v)| v.as_ref().and_then(Value::as_str) == Some("churn")).map(|(d, _)| *d).collect();
+            let tl = records
+                .get(&(Kind::Account, a.meta.id.as_str()))
+                .map(|ev| timeline(ev, "status"))
+                .unwrap_or_default();
+            let dates = tl
+                .iter()
+                .filter(|(_, v)| v.as_ref().and_then(Value::as_str) == Some("churn"))
+                .map(|(d, _)| *d)
+                .collect();
             (a.meta.id.as_str(), dates)
         })
         .collect();
-    let won: Vec<&Opportunity> = crm.opportunities.iter().filter(|o| is_won(config, o)).collect();
-    let lost: Vec<&Opportunity> = crm.opportunities.iter().filter(|o| is_lost(config, o)).collect();
-    let acc_of = |o: &Opportunity| o.account.as_ref().map(|a| a.as_str()).unwrap_or("");
+    let won: Vec<&Opportunity> = crm
+        .opportunities
+        .iter()
+        .filter(|o| is_won(config, o))
+        .collect();
+    let lost: Vec<&Opportunity> = crm
+        .opportunities
+        .iter()
+        .filter(|o| is_lost(config, o))
+        .collect();
     // MRR
-    let live = |o: &&Opportunity| start_of(o).is_some_and(|s| s <= as_of) && account_status.get(acc_of(o)) != Some(&"churn");
+    let live = |o: &&&Opportunity| {
+        start_of(o).is_some_and(|s| s <= as_of)
+            && account_status.get(account_of(o)) != Some(&"churn")
+    };
     let mut by_owner: BTreeMap<String, f64> = BTreeMap::new();
     let mut total = 0.0;
     for o in won.iter().filter(live) {
         let m = o.mrr.unwrap_or(0.0);
         total += m;
-        *by_owner.entry(o.owner.as_ref().map(|x| x.to_string()).unwrap_or_default()).or_default() += m;
+        *by_owner
+            .entry(o.owner.as_ref().map(|x| x.to_string()).unwrap_or_default())
+            .or_default() += m;
     }
-    let new_this_quarter: f64 = won.iter().filter(|o| o.close_date.is_some_and(|c| quarter_of(c) == quarter && c <= as_of)).map(|o| o.mrr.unwrap_or(0.0)).sum();
-    let by_month = mrr_by_month(&won, &churn_dates, as_of, acc_of);
+    let new_this_quarter: f64 = won
+        .iter()
+        .filter(|o| {
+            o.close_date
+                .is_some_and(|c| quarter_of(c) == quarter && c <= as_of)
+        })
+        .map(|o| o.mrr.unwrap_or(0.0))
+        .sum();
+    let by_month = mrr_by_month(&won, &churn_dates, as_of);
     let mrr = Mrr {
         total: round2(total),
         by_owner: by_owner.into_iter().map(|(k, v)| (k, round2(v))).collect(),
@@ -473,18 +556,32 @@ pub fn compute(inp: &Inputs) -> Context {
         .stages
         .iter()
         .map(|s| {
-            let days: Vec<f64> = intervals.iter().filter(|i| i.1 == s.name).filter_map(|i| i.3.map(|l| (l - i.2).num_days() as f64)).collect();
+            let days: Vec<f64> = intervals
+                .iter()
+                .filter(|i| i.1 == s.name)
+                .filter_map(|i| i.3.map(|l| (l - i.2).num_days() as f64))
+                .collect();
             let n = days.len();
             let (mean_days, median_days) = mean_median(days);
-            Duration { stage: s.name.clone(), n, mean_days, median_days }
+            Duration {
+                stage: s.name.clone(),
+                n,
+                mean_days,
+                median_days,
+            }
         })
         .collect();
     let conversion = conversions(&intervals, config);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for o in &lost {
-        *reasons.entry(o.lost_reason.clone().unwrap_or_else(|| "(none)".into())).or_default() += 1;
+        *reasons
+            .entry(o.lost_reason.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
     }
-    let mut lost_reasons: Vec<ReasonCount> = reasons.into_iter().map(|(reason, count)| ReasonCount { reason, count }).collect();
+    let mut lost_reasons: Vec<ReasonCount> = reasons
+        .into_iter()
+        .map(|(reason, count)| ReasonCount { reason, count })
+        .collect();
     lost_reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
     let rate_of = |opps: Vec<&Opportunity>| {
         let w = opps.iter().filter(|o| is_won(config, o)).count();
@@ -500,40 +597,74 @@ pub fn compute(inp: &Inputs) -> Context {
     let by_source = sources
         .iter()
         .map(|s| {
-            let (opportunities, won, lost, win_rate) = rate_of(crm.opportunities.iter().filter(|o| &o.source == s).collect());
-            Rate { source: Some(s.clone()), industry: None, opportunities, won, lost, win_rate }
+            let (opportunities, won, lost, win_rate) = rate_of(
+                crm.opportunities
+                    .iter()
+                    .filter(|o| &o.source == s)
+                    .collect(),
+            );
+            Rate {
+                source: Some(s.clone()),
+                industry: None,
+                opportunities,
+                won,
+                lost,
+                win_rate,
+            }
         })
         .collect();
-    let industry_of: HashMap<&str, &str> = crm.accounts.iter().filter_map(|a| a.industry.as_deref().map(|i| (a.meta.id.as_str(), i))).collect();
+    let industry_of: HashMap<&str, &str> = crm
+        .accounts
+        .iter()
+        .filter_map(|a| a.industry.as_deref().map(|i| (a.meta.id.as_str(), i)))
+        .collect();
     let mut industries: BTreeMap<&str, Vec<&Opportunity>> = BTreeMap::new();
     for o in &crm.opportunities {
-        industries.entry(industry_of.get(acc_of(o)).copied().unwrap_or("(none)")).or_default().push(o);
+        industries
+            .entry(industry_of.get(account_of(o)).copied().unwrap_or("(none)"))
+            .or_default()
+            .push(o);
     }
     let by_industry = industries
         .into_iter()
         .map(|(i, opps)| {
             let (opportunities, won, lost, win_rate) = rate_of(opps);
-            Rate { source: None, industry: Some(i.to_string()), opportunities, won, lost, win_rate }
+            Rate {
+                source: None,
+                industry: Some(i.to_string()),
+                opportunities,
+                won,
+                lost,
+                win_rate,
+            }
         })
         .collect();
     let weekly = weeks(crm, config, as_of);
     let weekly_pipeline = weekly_pipeline(inp.events, config, as_of);
     let members = members(crm, config, as_of, &quarter);
-    let analytics = analytics(crm, config, &records, &won, &churn_dates, total, as_of, acc_of);
+    let analytics = analytics(crm, config, &records, &won, &churn_dates, total, as_of);
     let this_week = this_week(crm, inp.events, config, as_of);
     let facts = Facts {
         status_since: crm
             .accounts
             .iter()
             .filter_map(|a| {
-                let tl = records.get(&(Kind::Account, a.meta.id.as_str())).map(|ev| timeline(ev, "status"))?;
-                tl.last().and_then(|(d, v)| v.as_ref().map(|_| (a.meta.id.clone(), *d)))
+                let tl = records
+                    .get(&(Kind::Account, a.meta.id.as_str()))
+                    .map(|ev| timeline(ev, "status"))?;
+                tl.last()
+                    .and_then(|(d, v)| v.as_ref().map(|_| (a.meta.id.clone(), *d)))
             })
             .collect(),
         opportunity_added: crm
             .opportunities
             .iter()
-            .filter_map(|o| records.get(&(Kind::Opportunity, o.meta.id.as_str())).and_then(|ev| ev.first()).map(|e| (o.meta.id.clone(), e.date.date_naive())))
+            .filter_map(|o| {
+                records
+                    .get(&(Kind::Opportunity, o.meta.id.as_str()))
+                    .and_then(|ev| ev.first())
+                    .map(|e| (o.meta.id.clone(), e.date.date_naive()))
+            })
             .collect(),
     };
     let alerts = lifecycle::plan(crm, &facts, as_of).alerts;
@@ -565,13 +696,21 @@ pub fn compute(inp: &Inputs) -> Context {
 }
 
 fn month_end(year: i32, month: u32) -> NaiveDate {
-    let (y, m) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (y, m) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     NaiveDate::from_ymd_opt(y, m, 1).expect("valid month") - Days::new(1)
 }
 
 /// The last 12 months (ending with as_of's): new and upsell MRR starting that month, MRR of
 /// accounts that churned that month, and the MRR live at the end of the month.
-fn mrr_by_month<'a>(won: &[&'a Opportunity], churn: &HashMap<&str, Vec<NaiveDate>>, as_of: NaiveDate, acc_of: impl Fn(&Opportunity) -> &str) -> Vec<MrrMonth> {
+fn mrr_by_month(
+    won: &[&Opportunity],
+    churn: &HashMap<&str, Vec<NaiveDate>>,
+    as_of: NaiveDate,
+) -> Vec<MrrMonth> {
     let mut out = Vec::new();
     let (mut y, mut m) = (as_of.year(), as_of.month());
     let mut months = Vec::new();
@@ -589,12 +728,30 @@ fn mrr_by_month<'a>(won: &[&'a Opportunity], churn: &HashMap<&str, Vec<NaiveDate
         let first = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
         let last = month_end(y, m).min(as_of);
         let in_month = |d: Option<NaiveDate>| d.is_some_and(|d| d >= first && d <= last);
-        let new: f64 = won.iter().filter(|o| o.kind == OppType::New && in_month(start_of(o))).map(|o| o.mrr.unwrap_or(0.0)).sum();
-        let upsell: f64 = won.iter().filter(|o| o.kind == OppType::Upsell && in_month(start_of(o))).map(|o| o.mrr.unwrap_or(0.0)).sum();
-        let churned_by = |o: &Opportunity, until: NaiveDate| churn.get(acc_of(o)).is_some_and(|ds| ds.iter().any(|d| *d <= until && start_of(o).is_some_and(|s| s <= *d)));
+        let new: f64 = won
+            .iter()
+            .filter(|o| o.kind == OppType::New && in_month(start_of(o)))
+            .map(|o| o.mrr.unwrap_or(0.0))
+            .sum();
+        let upsell: f64 = won
+            .iter()
+            .filter(|o| o.kind == OppType::Upsell && in_month(start_of(o)))
+            .map(|o| o.mrr.unwrap_or(0.0))
+            .sum();
+        let churned_by = |o: &Opportunity, until: NaiveDate| {
+            churn.get(account_of(o)).is_some_and(|ds| {
+                ds.iter()
+                    .any(|d| *d <= until && start_of(o).is_some_and(|s| s <= *d))
+            })
+        };
         let churned: f64 = won
             .iter()
-            .filter(|o| churn.get(acc_of(o)).is_some_and(|ds| ds.iter().any(|d| *d >= first && *d <= last && start_of(o).is_some_and(|s| s <= *d))))
+            .filter(|o| {
+                churn.get(account_of(o)).is_some_and(|ds| {
+                    ds.iter()
+                        .any(|d| *d >= first && *d <= last && start_of(o).is_some_and(|s| s <= *d))
+                })
+            })
             .map(|o| o.mrr.unwrap_or(0.0))
             .sum();
         let total: f64 = won
@@ -618,14 +775,22 @@ type Interval = (String, String, NaiveDate, Option<NaiveDate>);
 
 fn stage_intervals(records: &HashMap<(Kind, &str), Vec<&Event>>, config: &Config) -> Vec<Interval> {
     let mut out = Vec::new();
-    let mut keys: Vec<&(Kind, &str)> = records.keys().filter(|(k, _)| *k == Kind::Opportunity).collect();
+    let mut keys: Vec<&(Kind, &str)> = records
+        .keys()
+        .filter(|(k, _)| *k == Kind::Opportunity)
+        .collect();
     keys.sort();
     for key in keys {
         let tl = timeline(&records[key], "stage");
         for (i, (entered, stage)) in tl.iter().enumerate() {
             if let Some(stage) = stage.as_ref().and_then(Value::as_str) {
                 if config.stage(stage).is_some() {
-                    out.push((key.1.to_string(), stage.to_string(), *entered, tl.get(i + 1).map(|(d, _)| *d)));
+                    out.push((
+                        key.1.to_string(),
+                        stage.to_string(),
+                        *entered,
+                        tl.get(i + 1).map(|(d, _)| *d),
+                    ));
                 }
             }
         }
@@ -638,11 +803,17 @@ fn stage_intervals(records: &HashMap<(Kind, &str), Vec<&Event>>, config: &Config
 fn conversions(intervals: &[Interval], config: &Config) -> Vec<Conversion> {
     let mut out = Vec::new();
     for s in &config.stages {
-        let entered: Vec<usize> = (0..intervals.len()).filter(|i| intervals[*i].1 == s.name).collect();
+        let entered: Vec<usize> = (0..intervals.len())
+            .filter(|i| intervals[*i].1 == s.name)
+            .collect();
         for to in &s.next {
             let converted = entered
                 .iter()
-                .filter(|i| intervals.get(**i + 1).is_some_and(|n| n.0 == intervals[**i].0 && &n.1 == to))
+                .filter(|i| {
+                    intervals
+                        .get(**i + 1)
+                        .is_some_and(|n| n.0 == intervals[**i].0 && &n.1 == to)
+                })
                 .count();
             out.push(Conversion {
                 from: s.name.clone(),
@@ -671,9 +842,21 @@ fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Vec<Week> {
             let within = |d: NaiveDate| d >= start && d <= end;
             Week {
                 week: start.to_string(),
-                demos: crm.activities.iter().filter(|a| a.kind == ActivityKind::Demo && within(a.date.date())).count(),
-                won: crm.opportunities.iter().filter(|o| is_won(config, o) && o.close_date.is_some_and(within)).count(),
-                lost: crm.opportunities.iter().filter(|o| is_lost(config, o) && o.close_date.is_some_and(within)).count(),
+                demos: crm
+                    .activities
+                    .iter()
+                    .filter(|a| a.kind == ActivityKind::Demo && within(a.date.date()))
+                    .count(),
+                won: crm
+                    .opportunities
+                    .iter()
+                    .filter(|o| is_won(config, o) && o.close_date.is_some_and(within))
+                    .count(),
+                lost: crm
+                    .opportunities
+                    .iter()
+                    .filter(|o| is_lost(config, o) && o.close_date.is_some_and(within))
+                    .count(),
             }
         })
         .collect()
@@ -683,7 +866,10 @@ fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Vec<Week> {
 /// replayed from the events with today's stage probabilities.
 fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<Bucket> {
     let this = monday(as_of);
-    let ends: Vec<NaiveDate> = (0..52u64).rev().map(|k| (this - Days::new(7 * k) + Days::new(6)).min(as_of)).collect();
+    let ends: Vec<NaiveDate> = (0..52u64)
+        .rev()
+        .map(|k| (this - Days::new(7 * k) + Days::new(6)).min(as_of))
+        .collect();
     let mut opps: HashMap<&str, (Option<String>, f64)> = HashMap::new();
     let mut out = Vec::new();
     let mut i = 0;
@@ -696,14 +882,19 @@ fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<B
             }
             match &e.change {
                 Change::Created { fields } | Change::Restored { fields } => {
-                    let stage = fields.get("stage").and_then(Value::as_str).map(str::to_string);
+                    let stage = fields
+                        .get("stage")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
                     let mrr = fields.get("mrr").and_then(Value::as_f64).unwrap_or(0.0);
                     opps.insert(&e.id, (stage, mrr));
                 }
                 Change::Changed { field, new, .. } => {
                     let entry = opps.entry(&e.id).or_insert((None, 0.0));
                     match field.as_str() {
-                        "stage" => entry.0 = new.as_ref().and_then(Value::as_str).map(str::to_string),
+                        "stage" => {
+                            entry.0 = new.as_ref().and_then(Value::as_str).map(str::to_string)
+                        }
                         "mrr" => entry.1 = new.as_ref().and_then(Value::as_f64).unwrap_or(0.0),
                         _ => {}
                     }
@@ -713,9 +904,16 @@ fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<B
                 }
             }
         }
-        let mut b = Bucket { week: Some(end.to_string()), ..Bucket::default() };
+        let mut b = Bucket {
+            week: Some(end.to_string()),
+            ..Bucket::default()
+        };
         for (stage, mrr) in opps.values() {
-            if let Some(s) = stage.as_deref().and_then(|s| config.stage(s)).filter(|s| s.is_open()) {
+            if let Some(s) = stage
+                .as_deref()
+                .and_then(|s| config.stage(s))
+                .filter(|s| s.is_open())
+            {
                 b.count += 1;
                 b.mrr += mrr;
                 b.weighted += mrr * f64::from(s.probability) / 100.0;
@@ -734,29 +932,84 @@ fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<M
         .iter()
         .map(|m| {
             let id = m.id.as_str();
-            let mine = |o: &Option<crate::model::MemberId>| o.as_ref().is_some_and(|x| x.as_str() == id);
-            let acts: Vec<_> = crm.activities.iter().filter(|a| mine(&a.owner) && a.date.date() <= as_of).collect();
-            let opps: Vec<&Opportunity> = crm.opportunities.iter().filter(|o| mine(&o.owner)).collect();
+            let mine =
+                |o: &Option<crate::model::MemberId>| o.as_ref().is_some_and(|x| x.as_str() == id);
+            let acts: Vec<_> = crm
+                .activities
+                .iter()
+                .filter(|a| mine(&a.owner) && a.date.date() <= as_of)
+                .collect();
+            let opps: Vec<&Opportunity> = crm
+                .opportunities
+                .iter()
+                .filter(|o| mine(&o.owner))
+                .collect();
             let won: Vec<&&Opportunity> = opps.iter().filter(|o| is_won(config, o)).collect();
             let lost = opps.iter().filter(|o| is_lost(config, o)).count();
             Member {
                 id: id.to_string(),
                 name: m.name.clone(),
-                role: m.role.map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
-                won_mrr_quarter: round2(won.iter().filter(|o| o.close_date.is_some_and(|c| quarter_of(c) == quarter && c <= as_of)).map(|o| o.mrr.unwrap_or(0.0)).sum()),
+                role: m.role.map(|r| {
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                }),
+                won_mrr_quarter: round2(
+                    won.iter()
+                        .filter(|o| {
+                            o.close_date
+                                .is_some_and(|c| quarter_of(c) == quarter && c <= as_of)
+                        })
+                        .map(|o| o.mrr.unwrap_or(0.0))
+                        .sum(),
+                ),
                 activities: acts.iter().filter(|a| a.kind != ActivityKind::Task).count(),
                 tasks_open: acts.iter().filter(|a| a.is_open_task()).count(),
-                tasks_done: acts.iter().filter(|a| a.kind == ActivityKind::Task && a.done == Some(true)).count(),
+                tasks_done: acts
+                    .iter()
+                    .filter(|a| a.kind == ActivityKind::Task && a.done == Some(true))
+                    .count(),
                 calls: acts.iter().filter(|a| a.kind == ActivityKind::Call).count(),
-                call_minutes: acts.iter().filter(|a| a.kind == ActivityKind::Call).filter_map(|a| a.duration_min).sum(),
+                call_minutes: acts
+                    .iter()
+                    .filter(|a| a.kind == ActivityKind::Call)
+                    .filter_map(|a| a.duration_min)
+                    .sum(),
                 demos: acts.iter().filter(|a| a.kind == ActivityKind::Demo).count(),
-                leads_addressed: crm.leads.iter().filter(|l| mine(&l.owner) && l.status != LeadStatus::New).count(),
-                opportunities_created: crm.opportunities.iter().filter(|o| if o.sdr.is_some() { mine(&o.sdr) } else { mine(&o.owner) }).count(),
+                leads_addressed: crm
+                    .leads
+                    .iter()
+                    .filter(|l| mine(&l.owner) && l.status != LeadStatus::New)
+                    .count(),
+                opportunities_created: crm
+                    .opportunities
+                    .iter()
+                    .filter(|o| {
+                        if o.sdr.is_some() {
+                            mine(&o.sdr)
+                        } else {
+                            mine(&o.owner)
+                        }
+                    })
+                    .count(),
                 won: won.len(),
                 lost,
                 win_rate: ratio(won.len(), won.len() + lost),
-                accounts_in_queue: crm.accounts.iter().filter(|a| mine(&a.owner) && matches!(a.status.as_str(), "qualified_pool" | "target")).count(),
-                leads_in_queue: crm.leads.iter().filter(|l| mine(&l.owner) && matches!(l.status, LeadStatus::New | LeadStatus::Working)).count(),
+                accounts_in_queue: crm
+                    .accounts
+                    .iter()
+                    .filter(|a| {
+                        mine(&a.owner) && matches!(a.status.as_str(), "qualified_pool" | "target")
+                    })
+                    .count(),
+                leads_in_queue: crm
+                    .leads
+                    .iter()
+                    .filter(|l| {
+                        mine(&l.owner) && matches!(l.status, LeadStatus::New | LeadStatus::Working)
+                    })
+                    .count(),
             }
         })
         .collect()
@@ -771,11 +1024,25 @@ fn analytics(
     churn: &HashMap<&str, Vec<NaiveDate>>,
     mrr_total: f64,
     as_of: NaiveDate,
-    acc_of: impl Fn(&Opportunity) -> &str,
 ) -> Analytics {
-    let created_of = |o: &Opportunity| o.created.or_else(|| records.get(&(Kind::Opportunity, o.meta.id.as_str())).and_then(|ev| ev.first()).map(|e| e.date.date_naive()));
-    let sales_cycle = stat(won.iter().filter_map(|o| Some((o.close_date? - created_of(o)?).num_days() as f64)).collect());
-    let onboarding_delay = stat(won.iter().filter_map(|o| Some((o.commit.start_date? - o.close_date?).num_days() as f64)).collect());
+    let created_of = |o: &Opportunity| {
+        o.created.or_else(|| {
+            records
+                .get(&(Kind::Opportunity, o.meta.id.as_str()))
+                .and_then(|ev| ev.first())
+                .map(|e| e.date.date_naive())
+        })
+    };
+    let sales_cycle = stat(
+        won.iter()
+            .filter_map(|o| Some((o.close_date? - created_of(o)?).num_days() as f64))
+            .collect(),
+    );
+    let onboarding_delay = stat(
+        won.iter()
+            .filter_map(|o| Some((o.commit.start_date? - o.close_date?).num_days() as f64))
+            .collect(),
+    );
     let touches: Vec<f64> = won
         .iter()
         .filter_map(|o| {
@@ -783,7 +1050,12 @@ fn analytics(
             let n = crm
                 .activities
                 .iter()
-                .filter(|a| a.kind.is_touchpoint() && a.account.as_ref().map(|x| x.as_str()) == Some(acc_of(o)) && a.date.date() >= from && a.date.date() <= to)
+                .filter(|a| {
+                    a.kind.is_touchpoint()
+                        && a.account.as_ref().map(|x| x.as_str()) == Some(account_of(o))
+                        && a.date.date() >= from
+                        && a.date.date() <= to
+                })
                 .count();
             Some(n as f64)
         })
@@ -798,18 +1070,52 @@ fn analytics(
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     };
-    let onboardings_by_integration = count_by(won.iter().filter_map(|o| o.integration.clone().or_else(|| o.commit.billing_tool.clone())).collect())
-        .into_iter()
-        .map(|(tool, count)| Named { tool: Some(tool), channel: None, count: Some(count), accounts: None })
-        .collect();
-    let inbound_by_channel = count_by(crm.opportunities.iter().filter(|o| o.source == "inbound").map(|o| o.channel.clone().unwrap_or_else(|| "(none)".into())).collect())
-        .into_iter()
-        .map(|(channel, count)| Named { tool: None, channel: Some(channel), count: Some(count), accounts: None })
-        .collect();
-    let tools = count_by(crm.accounts.iter().flat_map(|a| a.tools.iter().cloned()).collect())
-        .into_iter()
-        .map(|(tool, n)| Named { tool: Some(tool), channel: None, count: None, accounts: Some(n) })
-        .collect();
+    let onboardings_by_integration = count_by(
+        won.iter()
+            .filter_map(|o| {
+                o.integration
+                    .clone()
+                    .or_else(|| o.commit.billing_tool.clone())
+            })
+            .collect(),
+    )
+    .into_iter()
+    .map(|(tool, count)| Named {
+        tool: Some(tool),
+        channel: None,
+        count: Some(count),
+        accounts: None,
+    })
+    .collect();
+    let inbound_by_channel = count_by(
+        crm.opportunities
+            .iter()
+            .filter(|o| o.source == "inbound")
+            .map(|o| o.channel.clone().unwrap_or_else(|| "(none)".into()))
+            .collect(),
+    )
+    .into_iter()
+    .map(|(channel, count)| Named {
+        tool: None,
+        channel: Some(channel),
+        count: Some(count),
+        accounts: None,
+    })
+    .collect();
+    let tools = count_by(
+        crm.accounts
+            .iter()
+            .flat_map(|a| a.tools.iter().cloned())
+            .collect(),
+    )
+    .into_iter()
+    .map(|(tool, n)| Named {
+        tool: Some(tool),
+        channel: None,
+        count: None,
+        accounts: Some(n),
+    })
+    .collect();
     let zone = |c: Option<&str>| match c {
         Some("FR") => "FR",
         Some("US") => "US",
@@ -819,20 +1125,39 @@ fn analytics(
         .iter()
         .map(|z| Zone {
             zone: z.to_string(),
-            accounts: crm.accounts.iter().filter(|a| zone(a.country.as_deref()) == *z).count(),
-            customers: crm.accounts.iter().filter(|a| zone(a.country.as_deref()) == *z && a.status == "customer").count(),
+            accounts: crm
+                .accounts
+                .iter()
+                .filter(|a| zone(a.country.as_deref()) == *z)
+                .count(),
+            customers: crm
+                .accounts
+                .iter()
+                .filter(|a| zone(a.country.as_deref()) == *z && a.status == "customer")
+                .count(),
         })
         .collect();
-    let customers = crm.accounts.iter().filter(|a| a.status == "customer").count();
+    let customers = crm
+        .accounts
+        .iter()
+        .filter(|a| a.status == "customer")
+        .count();
     let arpa = (customers > 0).then(|| round2(mrr_total / customers as f64));
     let year_ago = as_of - Days::new(365);
     let churned_12m: f64 = won
         .iter()
-        .filter(|o| churn.get(acc_of(o)).is_some_and(|ds| ds.iter().any(|d| *d > year_ago && *d <= as_of && start_of(o).is_some_and(|s| s <= *d))))
+        .filter(|o| {
+            churn.get(account_of(o)).is_some_and(|ds| {
+                ds.iter()
+                    .any(|d| *d > year_ago && *d <= as_of && start_of(o).is_some_and(|s| s <= *d))
+            })
+        })
         .map(|o| o.mrr.unwrap_or(0.0))
         .sum();
     let monthly_churn_rate = (mrr_total > 0.0).then(|| churned_12m / 12.0 / mrr_total);
-    let months = monthly_churn_rate.filter(|r| *r > 0.0).map(|r| round2(1.0 / r));
+    let months = monthly_churn_rate
+        .filter(|r| *r > 0.0)
+        .map(|r| round2(1.0 / r));
     let value = match (arpa, months) {
         (Some(a), Some(m)) => Some(round2(a * m)),
         _ => None,
@@ -843,7 +1168,12 @@ fn analytics(
         onboarding_delay,
         touchpoints_per_won,
         onboardings_by_integration,
-        ltv: Ltv { arpa, monthly_churn_rate: monthly_churn_rate.map(|r| (r * 10000.0).round() / 10000.0), months, value },
+        ltv: Ltv {
+            arpa,
+            monthly_churn_rate: monthly_churn_rate.map(|r| (r * 10000.0).round() / 10000.0),
+            months,
+            value,
+        },
         inbound_by_channel,
         tools,
         geography,
@@ -858,12 +1188,21 @@ fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> 
             Kind::Account => crm.account(id).map(|a| a.name.clone()),
             Kind::Opportunity => crm.opportunity(id).map(|o| o.name.clone()),
             Kind::Contact => crm.contact(id).map(|c| c.name.clone()),
-            Kind::Lead => crm.lead(id).and_then(|l| l.name.clone().or(l.company.clone())),
+            Kind::Lead => crm
+                .lead(id)
+                .and_then(|l| l.name.clone().or(l.company.clone())),
             Kind::Activity => crm.activity(id).and_then(|a| a.subject.clone()),
         }
         .unwrap_or_else(|| id.to_string())
     };
-    let mut week = ThisWeek { from: from.to_string(), to: as_of.to_string(), created: vec![], won: vec![], lost: vec![], moves: vec![] };
+    let mut week = ThisWeek {
+        from: from.to_string(),
+        to: as_of.to_string(),
+        created: vec![],
+        won: vec![],
+        lost: vec![],
+        moves: vec![],
+    };
     for e in events.iter().filter(|e| {
         let d = e.date.date_naive();
         d >= from && d <= as_of
@@ -872,7 +1211,11 @@ fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> 
             Change::Created { fields } if e.kind != Kind::Activity => week.created.push(Item {
                 kind: e.kind,
                 id: e.id.clone(),
-                name: fields.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| name_of(e.kind, &e.id)),
+                name: fields
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| name_of(e.kind, &e.id)),
                 mrr: None,
                 owner: None,
                 reason: None,

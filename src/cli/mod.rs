@@ -1,10 +1,15 @@
 //! The command line: one `Command` enum, one file per command, a plain `match` dispatch.
 
 mod check;
+mod export;
+mod forecast;
+mod history;
 mod hooks;
 mod init;
 mod ls;
 mod output;
+mod pipeline;
+mod table;
 mod tick;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +53,10 @@ pub enum Command {
     Check(check::Args),
     Hooks(hooks::Args),
     Ls(ls::Args),
+    Pipeline(pipeline::Args),
+    Forecast(forecast::Args),
+    History(history::Args),
+    Export(export::Args),
     Tick(tick::Args),
 }
 
@@ -95,6 +104,8 @@ pub enum CliError {
     Verify(#[from] crate::verify::VerifyError),
     #[error(transparent)]
     Tick(crate::tick::TickError),
+    #[error(transparent)]
+    Reporting(#[from] crate::reporting::ReportingError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -130,6 +141,7 @@ impl CliError {
             CliError::Git(g) => g.hint.clone(),
             CliError::Verify(v) => v.hint(),
             CliError::Tick(t) => t.hint(),
+            CliError::Reporting(r) => r.hint(),
             _ => None,
         }
     }
@@ -239,6 +251,10 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Check(args) => check::run(args, env, dir, out),
         Command::Hooks(args) => hooks::run(args, env, dir, out),
         Command::Ls(args) => ls::run(args, env, dir, out),
+        Command::Pipeline(args) => pipeline::run(args, env, dir, out),
+        Command::Forecast(args) => forecast::run(args, env, dir, out),
+        Command::History(args) => history::run(args, env, dir, out),
+        Command::Export(args) => export::run(args, env, dir, out),
         Command::Tick(args) => tick::run(args, env, dir, out),
     }
 }

@@ -9,3 +9,4 @@ mod ls;
 mod tick;
 mod transitions;
 mod util;
+mod views;

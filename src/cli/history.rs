@@ -1,0 +1,119 @@
+use std::path::Path;
+
+use comfy_table::{presets, ContentArrangement, Table};
+
+use super::{locate, CliError, Env, Out, Status, TableFormat};
+use crate::history::{self, Change};
+use crate::model::Kind;
+
+/// A record's timeline from the git history: when each field changed, by whom, in which
+/// commit. Example: `sloop history opportunities/acme-pro`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The record, as `<kind>/<id>` (`account/acme`, `opportunities/acme-pro`).
+    pub record: String,
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    pub format: TableFormat,
+}
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let (kind, id) = match args.record.split_once('/') {
+        Some((k, id)) => match Kind::parse(k) {
+            Some(kind) => (kind, id.trim_end_matches(".toml").to_string()),
+            None => {
+                return Err(CliError::usage_hint(
+                    format!("unknown record kind `{k}`"),
+                    "write `<kind>/<id>`, e.g. `accounts/acme`",
+                ))
+            }
+        },
+        None => {
+            return Err(CliError::usage_hint(
+                format!("`{}` is not `<kind>/<id>`", args.record),
+                "e.g. `sloop history accounts/acme`",
+            ))
+        }
+    };
+    let crm = locate(env, dir)?;
+    let mined = history::mine(&crm.root, &history::Options::default())?;
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for e in mined.events.iter().filter(|e| e.kind == kind && e.id == id) {
+        let date = e.date.date_naive().to_string();
+        let commit = crate::git::short(&e.commit.to_string()).to_string();
+        match &e.change {
+            Change::Created { .. } => rows.push([
+                date,
+                e.author.clone(),
+                commit,
+                "(created)".into(),
+                String::new(),
+                String::new(),
+            ]),
+            Change::Restored { .. } => rows.push([
+                date,
+                e.author.clone(),
+                commit,
+                "(readable again)".into(),
+                String::new(),
+                String::new(),
+            ]),
+            Change::Deleted => rows.push([
+                date,
+                e.author.clone(),
+                commit,
+                "(deleted)".into(),
+                String::new(),
+                String::new(),
+            ]),
+            Change::Changed { field, old, new } => rows.push([
+                date,
+                e.author.clone(),
+                commit,
+                field.clone(),
+                old.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                new.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+            ]),
+        }
+    }
+    if rows.is_empty() {
+        return Err(CliError::usage_hint(
+            format!("no history for {kind} `{id}`"),
+            "is it committed? `sloop ls` lists the ids",
+        ));
+    }
+    let header = ["date", "author", "commit", "field", "old", "new"];
+    match args.format {
+        TableFormat::Json => {
+            let v: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::json!({"date": r[0], "author": r[1], "commit": r[2], "field": r[3], "old": r[4], "new": r[5]})).collect();
+            out.println(&serde_json::to_string_pretty(&v).expect("json"))?;
+        }
+        TableFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(header)
+                .map_err(|e| CliError::io("cannot write CSV", std::io::Error::other(e)))?;
+            for r in &rows {
+                w.write_record(r)
+                    .map_err(|e| CliError::io("cannot write CSV", std::io::Error::other(e)))?;
+            }
+            out.print(&String::from_utf8_lossy(
+                &w.into_inner()
+                    .map_err(|e| CliError::io("cannot write CSV", e.into_error()))?,
+            ))?;
+        }
+        TableFormat::Text => {
+            let mut t = Table::new();
+            t.load_style(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(if env.tty {
+                    ContentArrangement::Dynamic
+                } else {
+                    ContentArrangement::Disabled
+                })
+                .set_header(header.to_vec());
+            for r in rows {
+                t.add_row(r.to_vec());
+            }
+            out.println(&t.to_string())?;
+        }
+    }
+    Ok(Status::Ok)
+}

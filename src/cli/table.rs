@@ -1,0 +1,82 @@
+//! Tables for terminal views: comfy-table on screen, CSV for scripts.
+
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+
+use super::{CliError, Env, Out, TableFormat};
+
+/// Money without decimals unless it has cents, thousands separated by commas.
+pub fn money(x: f64) -> String {
+    let s = if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    };
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i.to_string(), format!(".{f}")),
+        None => (s.clone(), String::new()),
+    };
+    let neg = int.starts_with('-');
+    let digits: Vec<char> = int.trim_start_matches('-').chars().collect();
+    let mut out = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(*c);
+    }
+    format!("{}{out}{frac}", if neg { "-" } else { "" })
+}
+
+/// Prints rows as a table (text) or CSV. `right` lists the columns aligned right.
+pub fn print(
+    out: &mut Out,
+    env: &Env,
+    format: TableFormat,
+    header: &[&str],
+    right: &[usize],
+    rows: Vec<Vec<String>>,
+) -> Result<(), CliError> {
+    if format == TableFormat::Csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let err = |e: csv::Error| CliError::io("cannot write CSV", std::io::Error::other(e));
+        w.write_record(header).map_err(err)?;
+        for r in &rows {
+            w.write_record(r).map_err(err)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| CliError::io("cannot write CSV", e.into_error()))?;
+        out.print(&String::from_utf8_lossy(&bytes))?;
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(if env.tty {
+            ContentArrangement::Dynamic
+        } else {
+            ContentArrangement::Disabled
+        })
+        .set_header(header.to_vec());
+    for r in rows {
+        t.add_row(r.into_iter().enumerate().map(|(i, v)| {
+            let c = Cell::new(v);
+            if right.contains(&i) {
+                c.set_alignment(CellAlignment::Right)
+            } else {
+                c
+            }
+        }));
+    }
+    out.println(&t.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(super::money(1234567.0), "1,234,567");
+        assert_eq!(super::money(950.5), "950.50");
+        assert_eq!(super::money(0.0), "0");
+    }
+}

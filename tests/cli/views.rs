@@ -1,0 +1,214 @@
+//! Terminal views and exports over a repository with a known timeline.
+
+use crate::util::TestEnv;
+
+const TEAM: &str = "[team.al]\nname = \"Al\"\nrole = \"ae\"\n[team.bo]\nname = \"Bo\"\nrole = \"sdr\"\n\n[targets]\n\"2026-Q1\" = 1000\n";
+
+fn account(status: &str, extra: &str) -> String {
+    format!("name = \"X\"\nstatus = \"{status}\"\n{extra}")
+}
+
+const BANT: &str =
+    "\n[bant]\nbudget = \"ok\"\nauthority = \"CEO\"\nneed = \"yes\"\ntimeline = \"Q1\"\n";
+
+/// The timeline (every commit at 10:00 UTC):
+/// - 01-05 acme (working, FR, Retail) with acme-1 identified; globex (working, US) with
+///   globex-1 in trial (500/month); initech in the pool (DE).
+/// - 01-15 acme-1 → qualified (1000/month, close 03-31). 01-20 a 30-minute call by al.
+/// - 02-01 globex-1 → won (start 02-10); globex → customer.
+/// - 02-11 acme-1 → closing. 03-01 acme-1 → lost (price); acme → backlog.
+/// - 03-10 initech-1 (referral, 2000/month, close 04-30) identified; initech → working.
+/// - 03-12 a demo.
+pub fn timeline() -> TestEnv {
+    let env = TestEnv::new();
+    env.write("sloop.toml", TEAM);
+    env.write(
+        "accounts/acme.toml",
+        account(
+            "working",
+            "owner = \"al\"\ncountry = \"FR\"\nindustry = \"Retail\"\n",
+        ),
+    );
+    env.write(
+        "accounts/globex.toml",
+        account(
+            "working",
+            "owner = \"al\"\ncountry = \"US\"\nindustry = \"Logistics\"\n",
+        ),
+    );
+    env.write(
+        "accounts/initech.toml",
+        account("qualified_pool", "country = \"DE\"\n"),
+    );
+    let acme1 = |stage: &str, extra: &str| {
+        format!("name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"outbound\"\ncreated = 2026-01-05\n{extra}")
+    };
+    env.write("opportunities/acme-1.toml", acme1("identified", ""));
+    let globex1 = |stage: &str, extra: &str| {
+        format!("name = \"Globex <Team> | *one*\"\naccount = \"globex\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"inbound\"\nchannel = \"seo\"\nmrr = 500\nintegration = \"Stripe\"\n{extra}")
+    };
+    env.write(
+        "opportunities/globex-1.toml",
+        globex1("trial", "close_date = 2026-02-28\n"),
+    );
+    env.git(&["init", "-q", "-b", "main"]);
+    env.commit_all("start", "2026-01-05T10:00:00Z");
+    env.write(
+        "opportunities/acme-1.toml",
+        acme1(
+            "qualified",
+            &format!("mrr = 1000\nclose_date = 2026-03-31\n{BANT}"),
+        ),
+    );
+    env.commit_all("qualify", "2026-01-15T10:00:00Z");
+    env.write("activities/2026/01/call.toml", "kind = \"call\"\ndate = 2026-01-20\naccount = \"acme\"\nowner = \"al\"\nduration_min = 30\n");
+    env.commit_all("call", "2026-01-20T10:00:00Z");
+    env.write(
+        "opportunities/globex-1.toml",
+        globex1(
+            "won",
+            "close_date = 2026-02-01\n\n[commit]\nplan = \"pro\"\nstart_date = 2026-02-10\n",
+        ),
+    );
+    env.write(
+        "accounts/globex.toml",
+        account(
+            "customer",
+            "owner = \"al\"\ncountry = \"US\"\nindustry = \"Logistics\"\n",
+        ),
+    );
+    env.commit_all("won", "2026-02-01T10:00:00Z");
+    env.write(
+        "opportunities/acme-1.toml",
+        acme1(
+            "closing",
+            &format!("mrr = 1000\nclose_date = 2026-03-31\n{BANT}"),
+        ),
+    );
+    env.commit_all("closing", "2026-02-11T10:00:00Z");
+    env.write(
+        "opportunities/acme-1.toml",
+        acme1(
+            "lost",
+            &format!("mrr = 1000\nclose_date = 2026-03-01\nlost_reason = \"price\"\n{BANT}"),
+        ),
+    );
+    env.write(
+        "accounts/acme.toml",
+        account(
+            "backlog",
+            "owner = \"al\"\ncountry = \"FR\"\nindustry = \"Retail\"\nbacklog_until = 2026-08-28\n",
+        ),
+    );
+    env.commit_all("lost", "2026-03-01T10:00:00Z");
+    env.write(
+        "opportunities/initech-1.toml",
+        "name = \"Initech\"\naccount = \"initech\"\nowner = \"bo\"\nstage = \"identified\"\nsource = \"referral\"\nmrr = 2000\nclose_date = 2026-04-30\n",
+    );
+    env.write(
+        "accounts/initech.toml",
+        account("working", "owner = \"bo\"\ncountry = \"DE\"\n"),
+    );
+    env.commit_all("initech", "2026-03-10T10:00:00Z");
+    env.write("activities/2026/03/demo.toml", "kind = \"demo\"\ndate = 2026-03-12\naccount = \"initech\"\nowner = \"bo\"\nduration_min = 45\n");
+    env.commit_all("demo", "2026-03-12T10:00:00Z");
+    env
+}
+
+#[test]
+fn pipeline_and_forecast() {
+    let env = timeline();
+    let run = env.run(&["pipeline", "--format", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "stage,probability,count,mrr,weighted\nidentified,10%,1,\"2,000\",200\nqualified,20%,0,0,0\ntrial,40%,0,0,0\nclosing,50%,0,0,0\ncommit,95%,0,0,0\ntotal,,1,\"2,000\",200\n"
+    );
+    let run = env.run(&["forecast", "--by", "owner", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"owner": "bo", "count": 1, "mrr": 2000.0, "weighted": 200.0}])
+    );
+    let run = env.run(&["forecast", "--by", "quarter"]);
+    assert!(run.stdout.contains("2026-Q2"), "{}", run.stdout);
+}
+
+#[test]
+fn history_of_a_record() {
+    let env = timeline();
+    let run = env.run(&["history", "opportunities/acme-1", "--format", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "date,author,commit,field,old,new");
+    assert!(
+        lines[1].starts_with("2026-01-05,Test Author,") && lines[1].ends_with(",(created),,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("2026-01-15,") && l.ends_with(",stage,identified,qualified")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("2026-03-01,") && l.ends_with(",lost_reason,,price")),
+        "{lines:?}"
+    );
+    let run = env.run(&["history", "opportunities/nope"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no history for opportunity `nope`"),
+        "{}",
+        run.stderr
+    );
+    let run = env.run(&["history", "acme"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn exports_events_and_snapshots() {
+    let env = timeline();
+    let run = env.run(&[
+        "export",
+        "events",
+        "--format",
+        "csv",
+        "--since",
+        "2026-03-01",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "kind,id,change,field,old,new,commit,author,email,date"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("opportunity,acme-1,changed,stage,closing,lost,")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.ends_with("2026-03-01T10:00:00+00:00") || l.contains(",2026-03-1")),
+        "{lines:?}"
+    );
+    let run = env.run(&["export", "snapshot", "--as-of", "2026-01-31"]);
+    let records: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let acme1 = records.iter().find(|r| r["id"] == "acme-1").unwrap();
+    assert_eq!(acme1["stage"], "qualified");
+    assert_eq!(acme1["bant.authority"], "CEO");
+    assert!(
+        !records.iter().any(|r| r["id"] == "initech-1"),
+        "created later"
+    );
+}
