@@ -8,8 +8,8 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::config::{Config, Outcome};
-use crate::history::{Change, Event, Value};
-use crate::lifecycle::{self, Alert, Facts};
+use crate::history::{self, Change, Event, Value};
+use crate::lifecycle::{self, Alert};
 use crate::model::{ActivityKind, Kind, LeadStatus, OppType, Opportunity};
 use crate::store::Crm;
 
@@ -349,25 +349,6 @@ fn by_record(events: &[Event]) -> HashMap<(Kind, &str), Vec<&Event>> {
     map
 }
 
-/// The dates a field took each value, from one record's events.
-fn timeline(events: &[&Event], field: &str) -> Vec<(NaiveDate, Option<Value>)> {
-    let mut out: Vec<(NaiveDate, Option<Value>)> = Vec::new();
-    let mut current: Option<Value> = None;
-    for e in events {
-        let next = match &e.change {
-            Change::Created { fields } | Change::Restored { fields } => fields.get(field).cloned(),
-            Change::Changed { field: f, new, .. } if f == field => new.clone(),
-            Change::Changed { .. } => continue,
-            Change::Deleted => None,
-        };
-        if next != current {
-            out.push((e.date.date_naive(), next.clone()));
-            current = next;
-        }
-    }
-    out
-}
-
 fn weight(config: &Config, o: &Opportunity) -> f64 {
     o.mrr.unwrap_or(0.0) * f64::from(config.stage(&o.stage).map(|s| s.probability).unwrap_or(0))
         / 100.0
@@ -479,7 +460,7 @@ pub fn compute(inp: &Inputs) -> Context {
         .map(|a| {
             let tl = records
                 .get(&(Kind::Account, a.meta.id.as_str()))
-                .map(|ev| timeline(ev, "status"))
+                .map(|ev| history::timeline(ev.iter().copied(), "status"))
                 .unwrap_or_default();
             let dates = tl
                 .iter()
@@ -644,29 +625,7 @@ pub fn compute(inp: &Inputs) -> Context {
     let members = members(crm, config, as_of, &quarter);
     let analytics = analytics(crm, config, &records, &won, &churn_dates, total, as_of);
     let this_week = this_week(crm, inp.events, config, as_of);
-    let facts = Facts {
-        status_since: crm
-            .accounts
-            .iter()
-            .filter_map(|a| {
-                let tl = records
-                    .get(&(Kind::Account, a.meta.id.as_str()))
-                    .map(|ev| timeline(ev, "status"))?;
-                tl.last()
-                    .and_then(|(d, v)| v.as_ref().map(|_| (a.meta.id.clone(), *d)))
-            })
-            .collect(),
-        opportunity_added: crm
-            .opportunities
-            .iter()
-            .filter_map(|o| {
-                records
-                    .get(&(Kind::Opportunity, o.meta.id.as_str()))
-                    .and_then(|ev| ev.first())
-                    .map(|e| (o.meta.id.clone(), e.date.date_naive()))
-            })
-            .collect(),
-    };
+    let facts = crate::facts::from_events(crm, inp.events, None);
     let alerts = lifecycle::plan(crm, &facts, as_of).alerts;
     Context {
         as_of: as_of.to_string(),
@@ -781,7 +740,7 @@ fn stage_intervals(records: &HashMap<(Kind, &str), Vec<&Event>>, config: &Config
         .collect();
     keys.sort();
     for key in keys {
-        let tl = timeline(&records[key], "stage");
+        let tl = history::timeline(records[key].iter().copied(), "stage");
         for (i, (entered, stage)) in tl.iter().enumerate() {
             if let Some(stage) = stage.as_ref().and_then(Value::as_str) {
                 if config.stage(stage).is_some() {

@@ -117,7 +117,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
         }
     }
     let facts = match &repo {
-        Some(r) if head.is_some() => crate::facts::lifecycle_facts(r, &loaded.crm)?,
+        Some(r) if head.is_some() => crate::facts::lifecycle_facts(root, r, &loaded.crm)?,
         _ => Facts::default(),
     };
     let plan = lifecycle::plan(&loaded.crm, &facts, opts.as_of);

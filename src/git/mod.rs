@@ -486,6 +486,15 @@ impl Repo {
         d == a || self.repo.graph_descendant_of(d, a).unwrap_or(false)
     }
 
+    /// Whether a commit is at the edge of a shallow clone (its parents were not fetched).
+    pub fn is_shallow_edge(&self, id: &str) -> bool {
+        self.is_shallow()
+            && std::fs::read_to_string(self.repo.path().join("shallow"))
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.trim() == id)
+    }
+
     /// The first parent of a commit (merge commits are judged against it). In a shallow
     /// clone, a commit at the edge of the fetched history has parents git did not fetch: that
     /// is an error (with the shallow hint), not a root commit.

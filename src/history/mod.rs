@@ -24,8 +24,8 @@ use serde::Serialize;
 
 pub use fields::{fields_of, parse_fields, permissive_config, Fields, Value};
 pub use state::{
-    apply, field_timeline, first_seen, stage_intervals, state_at, status_since, StageInterval,
-    State,
+    apply, field_timeline, first_seen, stage_intervals, state_at, status_since, timeline,
+    StageInterval, State,
 };
 
 use crate::config::Config;

@@ -127,8 +127,9 @@ fn day(e: &Event) -> NaiveDate {
     e.date.date_naive()
 }
 
-/// The value changes of one field over one record's events.
-fn timeline<'e>(
+/// The value changes of one field over one record's events (in commit order). A deletion and
+/// a re-creation of the same id in one commit (a moved file) is no change.
+pub fn timeline<'e>(
     events: impl Iterator<Item = &'e Event>,
     field: &str,
 ) -> Vec<(NaiveDate, Option<Value>)> {
