@@ -14,6 +14,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod reporting;
 pub mod store;
 pub mod tick;

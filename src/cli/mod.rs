@@ -9,6 +9,7 @@ mod init;
 mod ls;
 mod output;
 mod pipeline;
+mod report;
 mod table;
 mod tick;
 
@@ -53,6 +54,7 @@ pub enum Command {
     Check(check::Args),
     Hooks(hooks::Args),
     Ls(ls::Args),
+    Report(report::Args),
     Pipeline(pipeline::Args),
     Forecast(forecast::Args),
     History(history::Args),
@@ -106,6 +108,8 @@ pub enum CliError {
     Tick(crate::tick::TickError),
     #[error(transparent)]
     Reporting(#[from] crate::reporting::ReportingError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -251,6 +255,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Check(args) => check::run(args, env, dir, out),
         Command::Hooks(args) => hooks::run(args, env, dir, out),
         Command::Ls(args) => ls::run(args, env, dir, out),
+        Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),
         Command::History(args) => history::run(args, env, dir, out),

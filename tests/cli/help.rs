@@ -13,6 +13,11 @@ fn every_command_has_help() {
         (vec!["ls"], "List records of one kind"),
         (vec!["tick"], "Apply the sales loop's time-based moves"),
         (vec!["hooks", "install"], "pre-commit hook"),
+        (vec!["report"], "Render a report from the history"),
+        (vec!["pipeline"], "The open pipeline per stage"),
+        (vec!["forecast"], "The forecast of open opportunities"),
+        (vec!["history"], "A record's timeline"),
+        (vec!["export"], "Export the history"),
     ] {
         assert!(
             top.stdout.contains(command[0]),

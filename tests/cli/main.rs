@@ -6,6 +6,7 @@ mod errors;
 mod help;
 mod init;
 mod ls;
+mod report;
 mod tick;
 mod transitions;
 mod util;

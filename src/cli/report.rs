@@ -1,0 +1,61 @@
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use super::{locate, CliError, Env, Format, Out, Status};
+use crate::reporting::{self, ReportOptions};
+
+/// Render a report from the history: the dashboard (default), the weekly pipeline report, or
+/// your own template from the CRM's `templates/` folder.
+///
+/// Built in: `dashboard.html` (one self-contained offline page with inline SVG charts) and
+/// `weekly.md` (the weekly pipeline report for CI). `--format json` prints the template
+/// context instead: the data model for template authors (README: "Report metrics").
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Template to render: a built-in name or a file name in the CRM's templates/ folder.
+    #[arg(long, default_value = "dashboard.html")]
+    pub template: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The day the report is for (YYYY-MM-DD). Default: today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// `json` prints the template context.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let crm = locate(env, dir)?;
+    let as_of = args.as_of.unwrap_or(env.now.date_naive());
+    let built = reporting::context(&crm.root, &ReportOptions { as_of })?;
+    for w in &built.warnings {
+        out.note(&format!("warning: {w}"))?;
+    }
+    let text = match args.format {
+        Format::Json => {
+            serde_json::to_string_pretty(&built.context).expect("context serializes") + "\n"
+        }
+        Format::Text => {
+            let value = serde_json::to_value(&built.context).expect("context serializes");
+            let templates = crm.root.join("templates");
+            crate::report::render(
+                &args.template,
+                &value,
+                templates.is_dir().then_some(templates.as_path()),
+            )?
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            let path = env.cwd.join(path);
+            std::fs::write(&path, text)
+                .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
+            out.note(&format!("Wrote {}", path.display()))?;
+        }
+        None => out.print(&text)?,
+    }
+    Ok(Status::Ok)
+}

@@ -1,0 +1,287 @@
+//! Reports on a repository with a hand-computed timeline: every stable key of the context and
+//! the main metrics of each family, to the unit.
+
+use crate::util::TestEnv;
+use crate::views::timeline;
+
+fn context(env: &TestEnv, as_of: &str) -> serde_json::Value {
+    let run = env.run(&["report", "--format", "json", "--as-of", as_of]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn every_stable_key_to_the_unit() {
+    let env = timeline();
+    assert_eq!(env.run(&["check", "--range", "HEAD~7..HEAD"]).code, 0);
+    let c = context(&env, "2026-03-15");
+    assert_eq!(c["as_of"], "2026-03-15");
+    assert_eq!(c["mrr"]["total"], 500.0);
+    assert_eq!(c["mrr"]["by_owner"], serde_json::json!({"al": 500.0}));
+    let stages: Vec<(String, u64, f64, f64)> = c["pipeline"]["by_stage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().into(),
+                s["count"].as_u64().unwrap(),
+                s["mrr"].as_f64().unwrap(),
+                s["weighted"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        vec![
+            ("identified".into(), 1, 2000.0, 200.0),
+            ("qualified".into(), 0, 0.0, 0.0),
+            ("trial".into(), 0, 0.0, 0.0),
+            ("closing".into(), 0, 0.0, 0.0),
+            ("commit".into(), 0, 0.0, 0.0),
+        ]
+    );
+    assert_eq!(
+        c["forecast"]["by_month"],
+        serde_json::json!([{"month": "2026-04", "count": 1, "mrr": 2000.0, "weighted": 200.0}])
+    );
+    assert_eq!(
+        c["win_loss"],
+        serde_json::json!({"won": 1, "lost": 1, "ratio": 0.5})
+    );
+    let durations: Vec<(String, u64, Option<f64>, Option<f64>)> = c["stage_durations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["stage"].as_str().unwrap().into(),
+                d["n"].as_u64().unwrap(),
+                d["mean_days"].as_f64(),
+                d["median_days"].as_f64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        durations,
+        vec![
+            ("identified".into(), 1, Some(10.0), Some(10.0)),
+            ("qualified".into(), 1, Some(27.0), Some(27.0)),
+            ("trial".into(), 1, Some(27.0), Some(27.0)),
+            ("closing".into(), 1, Some(18.0), Some(18.0)),
+            ("commit".into(), 0, None, None),
+            ("won".into(), 0, None, None),
+            ("lost".into(), 0, None, None),
+        ]
+    );
+    assert_eq!(
+        c["lost_reasons"],
+        serde_json::json!([{"reason": "price", "count": 1}])
+    );
+    let source = |name: &str| {
+        c["by_source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        source("outbound"),
+        serde_json::json!({"source": "outbound", "opportunities": 1, "won": 0, "lost": 1, "win_rate": 0.0})
+    );
+    assert_eq!(
+        source("inbound"),
+        serde_json::json!({"source": "inbound", "opportunities": 1, "won": 1, "lost": 0, "win_rate": 1.0})
+    );
+    assert_eq!(source("referral")["win_rate"], serde_json::Value::Null);
+}
+
+#[test]
+fn main_metrics_of_each_family() {
+    let env = timeline();
+    let c = context(&env, "2026-03-15");
+    // base
+    assert_eq!(c["mrr"]["quarter"], "2026-Q1");
+    assert_eq!(c["mrr"]["new_this_quarter"], 500.0);
+    assert_eq!(c["mrr"]["target"], 1000.0);
+    let feb = c["mrr"]["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["month"] == "2026-02")
+        .unwrap();
+    assert_eq!(
+        (feb["new"].as_f64(), feb["total"].as_f64()),
+        (Some(500.0), Some(500.0))
+    );
+    let status = |s: &str| {
+        c["accounts_by_status"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["status"] == s)
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        (status("customer"), status("backlog"), status("working")),
+        (1, 1, 1)
+    );
+    let week = c["weekly"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (week["week"].as_str(), week["demos"].as_u64()),
+        (Some("2026-03-09"), Some(1))
+    );
+    // sales floor
+    let al = c["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "al")
+        .unwrap();
+    assert_eq!(
+        (
+            al["calls"].as_u64(),
+            al["call_minutes"].as_u64(),
+            al["won"].as_u64(),
+            al["lost"].as_u64()
+        ),
+        (Some(1), Some(30), Some(1), Some(1))
+    );
+    assert_eq!(al["won_mrr_quarter"], 500.0);
+    // analytics
+    let a = &c["analytics"];
+    assert_eq!(
+        a["sales_cycle"],
+        serde_json::json!({"n": 1, "mean_days": 27.0, "median_days": 27.0})
+    );
+    assert_eq!(
+        a["onboarding_delay"],
+        serde_json::json!({"n": 1, "mean_days": 9.0, "median_days": 9.0})
+    );
+    let conv = c["conversion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["from"] == "identified" && x["to"] == "qualified")
+        .unwrap();
+    assert_eq!(
+        (
+            conv["entered"].as_u64(),
+            conv["converted"].as_u64(),
+            conv["rate"].as_f64()
+        ),
+        (Some(2), Some(1), Some(0.5))
+    );
+    assert_eq!(
+        a["geography"],
+        serde_json::json!([{"zone": "FR", "accounts": 1, "customers": 0}, {"zone": "US", "accounts": 1, "customers": 1}, {"zone": "other", "accounts": 1, "customers": 0}])
+    );
+    assert_eq!(
+        a["inbound_by_channel"],
+        serde_json::json!([{"channel": "seo", "count": 1}])
+    );
+    assert_eq!(
+        a["onboardings_by_integration"],
+        serde_json::json!([{"tool": "Stripe", "count": 1}])
+    );
+    // the weekly pipeline: 2,000 open at the end, 1,000 + 500 open in January
+    let wp = c["weekly_pipeline"].as_array().unwrap();
+    assert_eq!(wp.len(), 52);
+    assert_eq!(wp.last().unwrap()["mrr"], 2000.0);
+    let jan = wp.iter().find(|w| w["week"] == "2026-01-18").unwrap();
+    assert_eq!(
+        (jan["count"].as_u64(), jan["mrr"].as_f64()),
+        (Some(2), Some(1500.0))
+    );
+    // this week: the initech deal and account move, the demo is not a move
+    assert_eq!(c["this_week"]["from"], "2026-03-09");
+    assert!(c["this_week"]["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == "initech-1"));
+    // an earlier as-of sees the earlier state
+    let jan = context(&env, "2026-01-31");
+    assert_eq!(jan["mrr"]["total"], 0.0);
+    assert_eq!(jan["pipeline"]["total"]["mrr"], 1500.0);
+}
+
+#[test]
+fn both_templates_render_and_escape_record_values() {
+    let env = timeline();
+    env.write(
+        "opportunities/evil.toml",
+        "name = \"<script>alert(1)</script> | *bold* [x](y)\"\naccount = \"initech\"\nowner = \"bo\"\nstage = \"identified\"\nsource = \"referral\"\nmrr = 10\nclose_date = 2026-04-30\n",
+    );
+    env.commit_all("evil", "2026-03-13T10:00:00Z");
+    let html = env.run(&["report", "--as-of", "2026-03-15"]);
+    assert_eq!(html.code, 0, "{}", html.stderr);
+    assert!(html.stdout.starts_with("<!doctype html>"));
+    assert!(
+        !html.stdout.contains("<script>alert(1)"),
+        "raw script in the HTML"
+    );
+    assert!(
+        html.stdout
+            .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html
+                .stdout
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped name missing"
+    );
+    assert!(
+        !html.stdout.contains("src=\"http") && !html.stdout.contains("href=\"http"),
+        "the page is self-contained"
+    );
+    let md = env.run(&["report", "--template", "weekly.md", "--as-of", "2026-03-15"]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(md
+        .stdout
+        .starts_with("# Weekly pipeline report — 2026-03-15"));
+    let line = md
+        .stdout
+        .lines()
+        .find(|l| l.contains("alert(1)"))
+        .expect("the new deal is listed");
+    assert!(
+        line.contains("\\<script\\>alert(1)\\</script\\> \\| \\*bold\\* \\[x\\](y)"),
+        "{line}"
+    );
+    // the row keeps its two cells: three unescaped `|` separators, as in `| opportunity | … |`
+    let bytes = line.as_bytes();
+    let separators = (0..bytes.len())
+        .filter(|&i| bytes[i] == b'|' && (i == 0 || bytes[i - 1] != b'\\'))
+        .count();
+    assert_eq!(separators, 3, "{line}");
+}
+
+#[test]
+fn out_file_unknown_template_and_template_errors() {
+    let env = timeline();
+    let run = env.run(&["report", "--out", "report.html", "--as-of", "2026-03-15"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(env.read("report.html").contains("Sales dashboard"));
+    let run = env.run(&["report", "--template", "nope.html"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("unknown template `nope.html`: available: dashboard.html, weekly.md"),
+        "{}",
+        run.stderr
+    );
+    env.write("templates/mine.txt", "MRR {{ mrr.total }}\n{% if %}\n");
+    let run = env.run(&["report", "--template", "mine.txt"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("in template templates/mine.txt"),
+        "{}",
+        run.stderr
+    );
+    env.write("templates/mine.txt", "MRR {{ mrr.total }}\n");
+    let run = env.run(&["report", "--template", "mine.txt", "--as-of", "2026-03-15"]);
+    assert_eq!(run.stdout, "MRR 500.0\n");
+}
