@@ -285,3 +285,54 @@ fn out_file_unknown_template_and_template_errors() {
     let run = env.run(&["report", "--template", "mine.txt", "--as-of", "2026-03-15"]);
     assert_eq!(run.stdout, "MRR 500.0\n");
 }
+
+#[test]
+fn unparseable_records_are_skipped_with_a_warning_and_shallow_clones_warn() {
+    let env = timeline();
+    env.write("opportunities/broken.toml", "name = \n");
+    let bad = env.commit_all("a broken file", "2026-03-13T10:00:00Z");
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: commit {}: opportunities/broken.toml",
+            &bad[..12]
+        )),
+        "{}",
+        run.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["mrr"]["total"], 500.0, "the rest still counts");
+    let origin = format!("file://{}", env.path().display());
+    let clone = env.path().join("shallow");
+    let ok = std::process::Command::new("git")
+        .args([
+            "clone",
+            "-q",
+            "--depth",
+            "2",
+            &origin,
+            clone.to_str().unwrap(),
+        ])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let run = env.run(&[
+        "-C",
+        "shallow",
+        "report",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-03-15",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("shallow clone: the history starts on"),
+        "{}",
+        run.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["history"]["shallow"], true);
+}
