@@ -1,8 +1,6 @@
 use std::path::Path;
 
-use comfy_table::{presets, ContentArrangement, Table};
-
-use super::{locate, CliError, Env, Out, Status, TableFormat};
+use super::{locate, table, CliError, Env, Out, Status, TableFormat};
 use crate::history::{self, Change};
 use crate::model::Kind;
 
@@ -87,33 +85,14 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             let v: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::json!({"date": r[0], "author": r[1], "commit": r[2], "field": r[3], "old": r[4], "new": r[5]})).collect();
             out.println(&serde_json::to_string_pretty(&v).expect("json"))?;
         }
-        TableFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(header)
-                .map_err(|e| CliError::io("cannot write CSV", std::io::Error::other(e)))?;
-            for r in &rows {
-                w.write_record(r)
-                    .map_err(|e| CliError::io("cannot write CSV", std::io::Error::other(e)))?;
-            }
-            out.print(&String::from_utf8_lossy(
-                &w.into_inner()
-                    .map_err(|e| CliError::io("cannot write CSV", e.into_error()))?,
-            ))?;
-        }
-        TableFormat::Text => {
-            let mut t = Table::new();
-            t.load_style(presets::UTF8_FULL_CONDENSED)
-                .set_content_arrangement(if env.tty {
-                    ContentArrangement::Dynamic
-                } else {
-                    ContentArrangement::Disabled
-                })
-                .set_header(header.to_vec());
-            for r in rows {
-                t.add_row(r.to_vec());
-            }
-            out.println(&t.to_string())?;
-        }
+        format => table::print(
+            out,
+            env,
+            format,
+            &header,
+            &[],
+            rows.into_iter().map(|r| r.to_vec()).collect(),
+        )?,
     }
     Ok(Status::Ok)
 }

@@ -4,28 +4,7 @@ use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
 use super::{CliError, Env, Out, TableFormat};
 
-/// Money without decimals unless it has cents, thousands separated by commas.
-pub fn money(x: f64) -> String {
-    let s = if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.2}")
-    };
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let neg = int.starts_with('-');
-    let digits: Vec<char> = int.trim_start_matches('-').chars().collect();
-    let mut out = String::new();
-    for (i, c) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(*c);
-    }
-    format!("{}{out}{frac}", if neg { "-" } else { "" })
-}
+pub use crate::report::money;
 
 /// Prints rows as a table (text) or CSV. `right` lists the columns aligned right.
 pub fn print(
@@ -69,14 +48,4 @@ pub fn print(
     }
     out.println(&t.to_string())?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn money_groups_thousands() {
-        assert_eq!(super::money(1234567.0), "1,234,567");
-        assert_eq!(super::money(950.5), "950.50");
-        assert_eq!(super::money(0.0), "0");
-    }
 }

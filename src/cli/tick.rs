@@ -1,9 +1,8 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use comfy_table::{presets, ContentArrangement, Table};
 
-use super::{locate, CliError, Env, Format, Out, Status};
+use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
 use crate::tick::{self, Mode, Options};
 
 /// Apply the sales loop's time-based moves as one commit.
@@ -71,20 +70,6 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             out.println(&serde_json::to_string_pretty(&report).expect("plan serializes"))?;
         }
         Format::Text => {
-            let table = |header: &[&str], rows: Vec<Vec<String>>| {
-                let mut t = Table::new();
-                t.load_style(presets::UTF8_FULL_CONDENSED)
-                    .set_content_arrangement(if env.tty {
-                        ContentArrangement::Dynamic
-                    } else {
-                        ContentArrangement::Disabled
-                    })
-                    .set_header(header.to_vec());
-                for r in rows {
-                    t.add_row(r);
-                }
-                t.to_string()
-            };
             if outcome.plan.moves.is_empty() {
                 out.println(&format!("Nothing to move as of {}.", opts.as_of))?;
             } else {
@@ -102,7 +87,14 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                         ]
                     })
                     .collect();
-                out.println(&table(&["record", "field", "from", "to", "rule"], rows))?;
+                table::print(
+                    out,
+                    env,
+                    TableFormat::Text,
+                    &["record", "field", "from", "to", "rule"],
+                    &[],
+                    rows,
+                )?;
             }
             if !outcome.plan.alerts.is_empty() {
                 let rows = outcome
@@ -118,10 +110,15 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                         ]
                     })
                     .collect();
-                out.println(&format!(
-                    "Alerts:\n{}",
-                    table(&["owner", "record", "rule", "why"], rows)
-                ))?;
+                out.println("Alerts:")?;
+                table::print(
+                    out,
+                    env,
+                    TableFormat::Text,
+                    &["owner", "record", "rule", "why"],
+                    &[],
+                    rows,
+                )?;
             }
             let moved = outcome
                 .plan

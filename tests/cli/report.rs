@@ -303,21 +303,7 @@ fn unparseable_records_are_skipped_with_a_warning_and_shallow_clones_warn() {
     );
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["mrr"]["total"], 500.0, "the rest still counts");
-    let origin = format!("file://{}", env.path().display());
-    let clone = env.path().join("shallow");
-    let ok = std::process::Command::new("git")
-        .args([
-            "clone",
-            "-q",
-            "--depth",
-            "2",
-            &origin,
-            clone.to_str().unwrap(),
-        ])
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    env.shallow_clone("shallow", 2);
     let run = env.run(&[
         "-C",
         "shallow",

@@ -277,21 +277,7 @@ fn a_shallow_clone_exits_2_and_says_shallow() {
     }
     env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
     commit_all(&env, "contact", "2026-10-06T10:00:00Z");
-    let origin = format!("file://{}", env.path().display());
-    let clone = env.path().join("shallow");
-    let ok = std::process::Command::new("git")
-        .args([
-            "clone",
-            "-q",
-            "--depth",
-            "1",
-            &origin,
-            clone.to_str().unwrap(),
-        ])
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    env.shallow_clone("shallow", 1);
     let run = env.run(&["-C", "shallow", "check", "--range", "HEAD~2..HEAD"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("shallow"), "{}", run.stderr);
@@ -442,21 +428,7 @@ fn a_range_that_starts_at_the_shallow_edge_exits_2() {
     commit_all(&env, "churned", "2026-10-02T10:00:00Z");
     env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
     commit_all(&env, "contact", "2026-10-06T10:00:00Z");
-    let origin = format!("file://{}", env.path().display());
-    let clone = env.path().join("shallow");
-    let ok = std::process::Command::new("git")
-        .args([
-            "clone",
-            "-q",
-            "--depth",
-            "1",
-            &origin,
-            clone.to_str().unwrap(),
-        ])
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    env.shallow_clone("shallow", 1);
     // the base is the clone's only commit's (unfetched) parent: name it by its id
     let base = git_ok(&env, &["rev-parse", "HEAD~1"]);
     let run = env.run(&[

@@ -89,6 +89,25 @@ impl TestEnv {
         head.stdout.trim().to_string()
     }
 
+    /// `git clone --depth N` of this repository into the folder `name` inside it.
+    pub fn shallow_clone(&self, name: &str, depth: u32) {
+        let origin = format!("file://{}", self.path().display());
+        let clone = self.path().join(name);
+        let ok = Command::new("git")
+            .args([
+                "clone",
+                "-q",
+                "--depth",
+                &depth.to_string(),
+                &origin,
+                clone.to_str().unwrap(),
+            ])
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
     pub fn write(&self, rel: &str, text: impl AsRef<[u8]>) {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
