@@ -4,6 +4,7 @@
 //! ([`check`]), and never prints, reads the clock or the environment. The `sloop` binary is
 //! the thin shell around it.
 
+pub mod agenda;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -20,3 +21,4 @@ pub mod store;
 pub mod tick;
 pub mod transition;
 pub mod verify;
+pub mod writes;

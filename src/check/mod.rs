@@ -71,14 +71,14 @@ impl Resolver for Index<'_> {
 }
 
 /// Ids of every kind, for reference checks by hash lookup.
-struct Index<'a> {
+pub struct Index<'a> {
     accounts: HashSet<&'a str>,
     contacts: HashMap<&'a str, Option<&'a str>>,
     opportunities: HashMap<&'a str, Option<&'a str>>,
 }
 
 impl<'a> Index<'a> {
-    fn new(crm: &'a Crm) -> Self {
+    pub fn new(crm: &'a Crm) -> Self {
         Index {
             accounts: crm.accounts.iter().map(|a| a.meta.id.as_str()).collect(),
             contacts: crm

@@ -1,17 +1,23 @@
 //! The command line: one `Command` enum, one file per command, a plain `match` dispatch.
 
+mod agenda;
 mod check;
 mod export;
 mod forecast;
 mod history;
 mod hooks;
 mod init;
+mod lead;
+mod log;
 mod ls;
+mod new;
 mod output;
 mod pipeline;
 mod report;
+mod set;
 mod table;
 mod tick;
+mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +60,14 @@ pub enum Command {
     Check(check::Args),
     Hooks(hooks::Args),
     Ls(ls::Args),
+    New(new::Args),
+    Log(log::LogArgs),
+    Task(log::TaskArgs),
+    Done(log::DoneArgs),
+    Move(set::MoveArgs),
+    Set(set::SetArgs),
+    Agenda(agenda::Args),
+    Lead(lead::Args),
     Report(report::Args),
     Pipeline(pipeline::Args),
     Forecast(forecast::Args),
@@ -255,6 +269,14 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Check(args) => check::run(args, env, dir, out),
         Command::Hooks(args) => hooks::run(args, env, dir, out),
         Command::Ls(args) => ls::run(args, env, dir, out),
+        Command::New(args) => new::run(args, env, dir, out),
+        Command::Log(args) => log::log(args, env, dir, out),
+        Command::Task(args) => log::task(args, env, dir, out),
+        Command::Done(args) => log::done(args, env, dir, out),
+        Command::Move(args) => set::move_(args, env, dir, out),
+        Command::Set(args) => set::set(args, env, dir, out),
+        Command::Agenda(args) => agenda::run(args, env, dir, out),
+        Command::Lead(args) => lead::run(args, env, dir, out),
         Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),

@@ -582,6 +582,11 @@ impl Repo {
         }
     }
 
+    /// git's `user.email`, if set.
+    pub fn user_email(&self) -> Option<String> {
+        self.repo.config().ok()?.get_string("user.email").ok()
+    }
+
     /// A config value, as git would read it.
     pub fn config_bool(&self, key: &str) -> bool {
         self.repo

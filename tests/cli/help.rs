@@ -18,6 +18,14 @@ fn every_command_has_help() {
         (vec!["forecast"], "The forecast of open opportunities"),
         (vec!["history"], "A record's timeline"),
         (vec!["export"], "Export the history"),
+        (vec!["new"], "Create a record"),
+        (vec!["log"], "Log an email, call, meeting, demo or note"),
+        (vec!["task"], "Add a task on an account"),
+        (vec!["done"], "Mark a task done"),
+        (vec!["move"], "Move an opportunity to another stage"),
+        (vec!["set"], "Change fields of a record"),
+        (vec!["agenda"], "Your homepage"),
+        (vec!["lead", "convert"], "Turn a lead into an account and a contact"),
     ] {
         assert!(
             top.stdout.contains(command[0]),

@@ -11,3 +11,4 @@ mod tick;
 mod transitions;
 mod util;
 mod views;
+mod writes;

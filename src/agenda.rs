@@ -1,0 +1,137 @@
+//! The personal homepage: what a team member should do today. Pure: built from the CRM, the
+//! lifecycle alerts and a date.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::lifecycle::Alert;
+use crate::store::Crm;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub id: String,
+    pub account: String,
+    pub due: Option<NaiveDate>,
+    pub overdue: bool,
+    pub subject: String,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    pub id: String,
+    pub name: String,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoNextStep {
+    pub id: String,
+    pub name: String,
+    pub stage: String,
+    pub account: String,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Agenda {
+    pub as_of: NaiveDate,
+    pub owner: Option<String>,
+    /// Open tasks, overdue first, then by due date.
+    pub tasks: Vec<Task>,
+    pub alerts: Vec<Alert>,
+    /// `qualified_pool` accounts never touched since they entered the pool (owned by the
+    /// member, or by nobody).
+    pub first_touch: Vec<Waiting>,
+    /// Open opportunities with no open task on them or their account.
+    pub no_next_step: Vec<NoNextStep>,
+}
+
+/// Builds the agenda of `owner` (everyone's when `None`).
+pub fn build(crm: &Crm, alerts: Vec<Alert>, owner: Option<&str>, as_of: NaiveDate) -> Agenda {
+    let mine = |o: Option<&str>| owner.is_none_or(|want| o == Some(want));
+    let mut tasks: Vec<Task> = crm
+        .activities
+        .iter()
+        .filter(|a| a.is_open_task() && mine(a.owner.as_ref().map(|x| x.as_str())))
+        .map(|a| Task {
+            id: a.meta.id.clone(),
+            account: a
+                .account
+                .as_ref()
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            due: a.due,
+            overdue: a.due.is_some_and(|d| d < as_of),
+            subject: a.subject.clone().unwrap_or_default(),
+            owner: a.owner.as_ref().map(|x| x.to_string()),
+        })
+        .collect();
+    tasks.sort_by(|a, b| (!a.overdue, a.due, &a.id).cmp(&(!b.overdue, b.due, &b.id)));
+    let touched: std::collections::HashSet<&str> = crm
+        .activities
+        .iter()
+        .filter(|a| a.kind.is_touchpoint())
+        .filter_map(|a| a.account.as_ref().map(|x| x.as_str()))
+        .collect();
+    let first_touch = crm
+        .accounts
+        .iter()
+        .filter(|a| a.status == "qualified_pool" && !touched.contains(a.meta.id.as_str()))
+        .filter(|a| a.owner.is_none() || mine(a.owner.as_ref().map(|x| x.as_str())))
+        .map(|a| Waiting {
+            id: a.meta.id.clone(),
+            name: a.name.clone(),
+            owner: a.owner.as_ref().map(|x| x.to_string()),
+        })
+        .collect();
+    let planned: std::collections::HashSet<&str> = crm
+        .activities
+        .iter()
+        .filter(|a| a.is_open_task())
+        .flat_map(|a| {
+            [
+                a.opportunity.as_ref().map(|x| x.as_str()),
+                a.account.as_ref().map(|x| x.as_str()),
+            ]
+        })
+        .flatten()
+        .collect();
+    let no_next_step = crm
+        .opportunities
+        .iter()
+        .filter(|o| {
+            crm.config.is_open_stage(&o.stage) && mine(o.owner.as_ref().map(|x| x.as_str()))
+        })
+        .filter(|o| {
+            !planned.contains(o.meta.id.as_str())
+                && !o
+                    .account
+                    .as_ref()
+                    .is_some_and(|a| planned.contains(a.as_str()))
+        })
+        .map(|o| NoNextStep {
+            id: o.meta.id.clone(),
+            name: o.name.clone(),
+            stage: o.stage.clone(),
+            account: o
+                .account
+                .as_ref()
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            owner: o.owner.as_ref().map(|x| x.to_string()),
+        })
+        .collect();
+    let alerts = alerts
+        .into_iter()
+        .filter(|a| mine(a.owner.as_deref()))
+        .collect();
+    Agenda {
+        as_of,
+        owner: owner.map(str::to_string),
+        tasks,
+        alerts,
+        first_touch,
+        no_next_step,
+    }
+}

@@ -1,0 +1,175 @@
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
+use crate::git::Repo;
+use crate::{agenda, facts, lifecycle};
+
+/// Your homepage: open tasks (overdue first), lifecycle alerts, pool accounts waiting for a
+/// first touch, and open opportunities without a next step.
+///
+/// The owner defaults to the team member whose email is git's `user.email` (everyone's agenda
+/// when there is none).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A team member (default: you).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Everyone's agenda.
+    #[arg(long, conflicts_with = "owner")]
+    pub all: bool,
+    /// The day (YYYY-MM-DD). Default: today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let located = locate(env, dir)?;
+    let crm = super::write::load(&located)?;
+    let repo = Repo::open(&located.root)?;
+    if let Some(o) = &args.owner {
+        if crm.config.member(o).is_none() {
+            let ids: Vec<&str> = crm.config.member_ids().collect();
+            return Err(CliError::usage_hint(
+                format!("`{o}` is not a team member"),
+                format!("members: {}", crate::diag::one_of(&ids)),
+            ));
+        }
+    }
+    let owner = if args.all {
+        None
+    } else {
+        args.owner.clone().or_else(|| {
+            let email = env
+                .author
+                .as_ref()
+                .map(|a| a.email.clone())
+                .or_else(|| repo.as_ref().and_then(|r| r.user_email()))?
+                .to_lowercase();
+            crm.config
+                .team
+                .iter()
+                .find(|m| m.email.as_deref() == Some(email.as_str()))
+                .map(|m| m.id.to_string())
+        })
+    };
+    let as_of = args.as_of.unwrap_or(env.now.date_naive());
+    let facts = match &repo {
+        Some(r) if r.head()?.is_some() => facts::lifecycle_facts(&located.root, r, &crm)?,
+        _ => lifecycle::Facts::default(),
+    };
+    let alerts = lifecycle::plan(&crm, &facts, as_of).alerts;
+    let a = agenda::build(&crm, alerts, owner.as_deref(), as_of);
+    if args.format == Format::Json {
+        out.println(&serde_json::to_string_pretty(&a).expect("json"))?;
+        return Ok(Status::Ok);
+    }
+    out.println(&format!(
+        "Agenda of {} for {as_of}",
+        owner.as_deref().unwrap_or("the whole team")
+    ))?;
+    let section = |out: &mut Out, title: &str, n: usize| out.println(&format!("\n{title} ({n})"));
+    section(out, "Open tasks", a.tasks.len())?;
+    if !a.tasks.is_empty() {
+        let rows = a
+            .tasks
+            .iter()
+            .map(|t| {
+                vec![
+                    t.due.map(|d| d.to_string()).unwrap_or_default(),
+                    if t.overdue {
+                        "overdue".into()
+                    } else {
+                        String::new()
+                    },
+                    t.account.clone(),
+                    t.subject.clone(),
+                    t.id.clone(),
+                ]
+            })
+            .collect();
+        table::print(
+            out,
+            env,
+            TableFormat::Text,
+            &["due", "", "account", "task", "id"],
+            &[],
+            rows,
+        )?;
+    }
+    section(out, "Alerts", a.alerts.len())?;
+    if !a.alerts.is_empty() {
+        let rows = a
+            .alerts
+            .iter()
+            .map(|x| {
+                vec![
+                    format!("{}/{}", x.kind.folder(), x.id),
+                    x.rule.to_string(),
+                    x.message.clone(),
+                ]
+            })
+            .collect();
+        table::print(
+            out,
+            env,
+            TableFormat::Text,
+            &["record", "rule", "why"],
+            &[],
+            rows,
+        )?;
+    }
+    section(out, "Waiting for a first touch", a.first_touch.len())?;
+    if !a.first_touch.is_empty() {
+        let rows = a
+            .first_touch
+            .iter()
+            .map(|w| {
+                vec![
+                    w.id.clone(),
+                    w.name.clone(),
+                    w.owner.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table::print(
+            out,
+            env,
+            TableFormat::Text,
+            &["account", "name", "owner"],
+            &[],
+            rows,
+        )?;
+    }
+    section(
+        out,
+        "Open opportunities without a next step",
+        a.no_next_step.len(),
+    )?;
+    if !a.no_next_step.is_empty() {
+        let rows = a
+            .no_next_step
+            .iter()
+            .map(|o| {
+                vec![
+                    o.id.clone(),
+                    o.stage.clone(),
+                    o.account.clone(),
+                    o.owner.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table::print(
+            out,
+            env,
+            TableFormat::Text,
+            &["opportunity", "stage", "account", "owner"],
+            &[],
+            rows,
+        )?;
+    }
+    Ok(Status::Ok)
+}

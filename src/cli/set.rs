@@ -1,0 +1,165 @@
+use std::path::Path;
+
+use super::{locate, write, CliError, Env, Out, Status};
+use crate::model::Kind;
+use crate::store::edit::FieldValue;
+use crate::writes::{self, typed_value};
+
+/// Move an opportunity to another stage, setting the fields that stage requires.
+///
+/// Refused (exit 1, file untouched) unless the current stage allows the move and every field
+/// the new stage requires is set, listing exactly what is missing.
+/// Example: `sloop move acme-pro qualified --set mrr=1200 --set close_date=2026-12-20
+/// --set bant.budget=yes --set bant.authority=CFO --set bant.need=… --set bant.timeline=Q1`.
+#[derive(Debug, clap::Args)]
+pub struct MoveArgs {
+    pub opportunity: String,
+    pub stage: String,
+    /// A field to set with the move, as FIELD=VALUE (repeat it).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Commit the change (only that file) on top of HEAD.
+    #[arg(long)]
+    pub commit: bool,
+}
+
+/// Change fields of a record: `sloop set accounts/acme owner=marc country=FR`.
+///
+/// `FIELD=` (nothing after `=`) removes the field. The record must still pass `sloop check`
+/// and its status or stage may only move as `sloop.toml` allows; otherwise nothing is written.
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    /// The record, as `<kind>/<id>`.
+    pub record: String,
+    /// FIELD=VALUE assignments.
+    #[arg(value_name = "FIELD=VALUE", required = true)]
+    pub assignments: Vec<String>,
+    /// Commit the change (only that file) on top of HEAD.
+    #[arg(long)]
+    pub commit: bool,
+}
+
+fn changes(kind: Kind, items: &[String]) -> Result<Vec<(String, Option<FieldValue>)>, CliError> {
+    items
+        .iter()
+        .map(|a| {
+            let (k, v) = a.split_once('=').ok_or_else(|| {
+                CliError::usage_hint(
+                    format!("`{a}` is not FIELD=VALUE"),
+                    "for example `owner=marc`",
+                )
+            })?;
+            let (k, v) = (k.trim(), v.trim());
+            if v.is_empty() {
+                return Ok((k.to_string(), None));
+            }
+            let value = typed_value(kind, k, v).map_err(|e| CliError::usage(e.to_string()))?;
+            Ok((k.to_string(), Some(value)))
+        })
+        .collect()
+}
+
+/// `commit`: the commit message when `--commit` was given.
+fn apply(
+    env: &Env,
+    dir: Option<&Path>,
+    out: &mut Out,
+    kind: Kind,
+    id: &str,
+    list: Vec<(String, Option<FieldValue>)>,
+    commit: Option<String>,
+) -> Result<Status, CliError> {
+    let located = locate(env, dir)?;
+    let crm = write::load(&located)?;
+    let path = match writes::find(&crm, kind, id) {
+        Ok(p) => p,
+        Err(e) => return write::refused(e, &located, out),
+    };
+    let old = std::fs::read_to_string(located.root.join(&path))
+        .map_err(|e| CliError::io(format!("cannot read {path}"), e))?;
+    let edited = match writes::edit_record(&crm, kind, id, &path, &old, &list) {
+        Ok(e) => e,
+        Err(e) => return write::refused(e, &located, out),
+    };
+    if edited.new == edited.old {
+        out.println(&format!("{} is unchanged", located.show(&path)))?;
+        return Ok(Status::Ok);
+    }
+    write::save(
+        env,
+        &located,
+        &[(path.clone(), edited.new)],
+        commit.as_deref(),
+        out,
+    )?;
+    out.println(&format!("Updated {}", located.show(&path)))?;
+    Ok(Status::Ok)
+}
+
+pub fn move_(
+    args: MoveArgs,
+    env: &Env,
+    dir: Option<&Path>,
+    out: &mut Out,
+) -> Result<Status, CliError> {
+    let located = locate(env, dir)?;
+    let crm = write::load(&located)?;
+    if let Err(e) = writes::known_stage(&crm, &args.stage) {
+        return write::refused(e, &located, out);
+    }
+    let mut list = vec![(
+        "stage".to_string(),
+        Some(FieldValue::Str(args.stage.clone())),
+    )];
+    list.extend(changes(Kind::Opportunity, &args.set)?);
+    let message = format!("sloop move {} {}", args.opportunity, args.stage);
+    apply(
+        env,
+        dir,
+        out,
+        Kind::Opportunity,
+        &args.opportunity,
+        list,
+        args.commit.then_some(message),
+    )
+}
+
+pub fn set(
+    args: SetArgs,
+    env: &Env,
+    dir: Option<&Path>,
+    out: &mut Out,
+) -> Result<Status, CliError> {
+    let (kind, id) = match args.record.split_once('/') {
+        Some((k, id)) => match Kind::parse(k) {
+            Some(kind) => (kind, id.trim_end_matches(".toml").to_string()),
+            None => {
+                return Err(CliError::usage_hint(
+                    format!("unknown record kind `{k}`"),
+                    "write `<kind>/<id>`, e.g. `accounts/acme`",
+                ))
+            }
+        },
+        None => {
+            return Err(CliError::usage_hint(
+                format!("`{}` is not `<kind>/<id>`", args.record),
+                "e.g. `sloop set accounts/acme owner=marc`",
+            ))
+        }
+    };
+    let list = changes(kind, &args.assignments)?;
+    let message = format!(
+        "sloop set {}/{id}: {}",
+        kind.folder(),
+        args.assignments.join(" ")
+    );
+    apply(
+        env,
+        dir,
+        out,
+        kind,
+        &id,
+        list,
+        args.commit.then_some(message),
+    )
+}

@@ -1,0 +1,548 @@
+//! The day-to-day writes: each happy path leaves `sloop check` clean, each refusal writes
+//! nothing and says why.
+
+use crate::util::{snapshot, TestEnv};
+
+fn example() -> TestEnv {
+    let env = TestEnv::new();
+    env.copy_from_repo("example-crm", "crm");
+    env
+}
+
+fn clean(env: &TestEnv) {
+    let run = env.run(&["-C", "crm", "check"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("0 errors, 0 warnings\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Runs a command that must be refused, and checks nothing was written.
+fn refused(env: &TestEnv, args: &[&str], code: i32) -> String {
+    let before = snapshot(env.path());
+    let run = env.run(args);
+    assert_eq!(run.code, code, "{args:?}\n{}{}", run.stdout, run.stderr);
+    assert!(snapshot(env.path()) == before, "{args:?} wrote something");
+    format!("{}{}", run.stdout, run.stderr)
+}
+
+#[test]
+fn new_records_are_valid_and_duplicates_refused() {
+    let env = example();
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "account",
+        "--name",
+        "Acme Corp",
+        "--domain",
+        "acme.example",
+        "--owner",
+        "marc",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "Created crm/accounts/acme-corp.toml\n");
+    assert_eq!(env.read("crm/accounts/acme-corp.toml"), "name = \"Acme Corp\"\nstatus = \"qualified_pool\"\nowner = \"marc\"\ndomain = \"acme.example\"\n");
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "contact",
+        "--name",
+        "Jo Martin",
+        "--account",
+        "acme-corp",
+        "--email",
+        "jo@acme.example",
+        "--set",
+        "role=decision_maker",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "opportunity",
+        "acme-pro",
+        "--name",
+        "Acme Pro",
+        "--account",
+        "acme-corp",
+        "--owner",
+        "marc",
+        "--source",
+        "outbound",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(env
+        .read("crm/opportunities/acme-pro.toml")
+        .contains("stage = \"identified\""));
+    env.run(&["-C", "crm", "set", "accounts/acme-corp", "status=working"]);
+    clean(&env);
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "new",
+            "account",
+            "--name",
+            "Acme Again",
+            "--domain",
+            "ACME.example",
+        ],
+        2,
+    );
+    assert!(
+        out.contains("account `acme-corp` already has the domain `ACME.example`"),
+        "{out}"
+    );
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "new",
+            "contact",
+            "--name",
+            "Jo",
+            "--account",
+            "acme-corp",
+            "--email",
+            "JO@acme.example",
+        ],
+        2,
+    );
+    assert!(out.contains("already has the email"), "{out}");
+    let out = refused(
+        &env,
+        &["-C", "crm", "new", "account", "acme-corp", "--name", "X"],
+        2,
+    );
+    assert!(
+        out.contains("an account `acme-corp` already exists"),
+        "{out}"
+    );
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "new",
+            "opportunity",
+            "--name",
+            "Jump",
+            "--account",
+            "acme-corp",
+            "--owner",
+            "marc",
+            "--source",
+            "outbound",
+            "--stage",
+            "won",
+        ],
+        1,
+    );
+    assert!(
+        out.contains("error[not-entry]") && out.contains("nothing was written"),
+        "{out}"
+    );
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "new",
+            "opportunity",
+            "--name",
+            "Typo",
+            "--account",
+            "acme-crop",
+            "--owner",
+            "marco",
+            "--source",
+            "outbound",
+        ],
+        1,
+    );
+    assert!(
+        out.contains("did you mean `acme-corp`?") && out.contains("did you mean `marc`?"),
+        "{out}"
+    );
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "new",
+            "opportunity",
+            "--name",
+            "Bad",
+            "--set",
+            "close_date=soon",
+        ],
+        2,
+    );
+    assert!(
+        out.contains("`close_date` must be a date (YYYY-MM-DD), not `soon`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn log_task_and_done() {
+    let env = example();
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "log",
+        "call",
+        "helio-solaire",
+        "--duration",
+        "20",
+        "--owner",
+        "marc",
+        "--date",
+        "2026-11-25",
+        "-m",
+        "Pricing call",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = env.read("crm/activities/2026/11/2026-11-25-call-helio-solaire.toml");
+    assert_eq!(text, "kind = \"call\"\ndate = 2026-11-25\naccount = \"helio-solaire\"\nowner = \"marc\"\nsubject = \"Pricing call\"\nduration_min = 20\n");
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "task",
+        "helio-solaire",
+        "--due",
+        "2026-12-02",
+        "--owner",
+        "marc",
+        "--date",
+        "2026-11-25",
+        "-m",
+        "Send the contract",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = env.run(&["-C", "crm", "done", "2026-11-25-task-helio-solaire"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(env
+        .read("crm/activities/2026/11/2026-11-25-task-helio-solaire.toml")
+        .contains("done = true"));
+    clean(&env);
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "log",
+            "call",
+            "helio",
+            "-m",
+            "x",
+            "--date",
+            "2026-11-25",
+        ],
+        2,
+    );
+    assert!(out.contains("no account `helio`"), "{out}");
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "log",
+            "note",
+            "helio-solaire",
+            "--duration",
+            "5",
+            "-m",
+            "x",
+        ],
+        2,
+    );
+    assert!(
+        out.contains("--duration is for calls, meetings and demos"),
+        "{out}"
+    );
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "task",
+            "helio-solaire",
+            "--due",
+            "tomorrow",
+            "-m",
+            "x",
+        ],
+        2,
+    );
+    assert!(out.contains("invalid value 'tomorrow'"), "{out}");
+    let out = refused(
+        &env,
+        &["-C", "crm", "done", "2026-11-25-call-helio-solaire"],
+        2,
+    );
+    assert!(out.contains("is not a task"), "{out}");
+}
+
+#[test]
+fn the_owner_defaults_to_the_git_user() {
+    let env = example();
+    env.git(&["init", "-q", "crm"]);
+    env.git(&[
+        "-C",
+        "crm",
+        "config",
+        "user.email",
+        "Sofia.Reyes@Tidewater.io",
+    ]);
+    let mut cmd = env.sloop();
+    cmd.env_remove("GIT_AUTHOR_EMAIL")
+        .env_remove("GIT_AUTHOR_NAME");
+    let out = cmd
+        .args([
+            "-C",
+            "crm",
+            "log",
+            "email",
+            "kestrel-analytics",
+            "--date",
+            "2026-11-25",
+            "-m",
+            "Follow-up",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(env
+        .read("crm/activities/2026/11/2026-11-25-email-kestrel-analytics.toml")
+        .contains("owner = \"sofia\""));
+}
+
+#[test]
+fn move_and_set_apply_only_legal_complete_changes() {
+    let env = example();
+    let out = refused(
+        &env,
+        &["-C", "crm", "move", "verdant-events-new", "commit"],
+        1,
+    );
+    assert!(out.contains("from stage `identified` to `commit`"), "{out}");
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "move",
+            "verdant-events-new",
+            "qualified",
+            "--set",
+            "mrr=900",
+        ],
+        1,
+    );
+    assert!(out.contains("stage `qualified` requires `bant.budget`, `bant.authority`, `bant.need`, `bant.timeline` and `close_date`"), "{out}");
+    let out = refused(
+        &env,
+        &["-C", "crm", "move", "verdant-events-new", "qualifed"],
+        2,
+    );
+    assert!(
+        out.contains("unknown stage `qualifed`") && out.contains("did you mean `qualified`?"),
+        "{out}"
+    );
+    let out = refused(&env, &["-C", "crm", "move", "verdant", "lost"], 2);
+    assert!(out.contains("did you mean"), "{out}");
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "move",
+        "verdant-events-new",
+        "qualified",
+        "--set",
+        "mrr=900",
+        "--set",
+        "close_date=2027-01-15",
+        "--set",
+        "bant.budget=yes",
+        "--set",
+        "bant.authority=CEO",
+        "--set",
+        "bant.need=invoices",
+        "--set",
+        "bant.timeline=Q1",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    clean(&env);
+    let out = refused(
+        &env,
+        &[
+            "-C",
+            "crm",
+            "set",
+            "accounts/helio-solaire",
+            "status=customer",
+            "employees=many",
+        ],
+        2,
+    );
+    assert!(out.contains("`employees` must be a whole number"), "{out}");
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "set",
+        "accounts/helio-solaire",
+        "employees=40",
+        "tags=",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    clean(&env);
+}
+
+#[test]
+fn lead_conversion_creates_or_attaches_and_never_duplicates() {
+    let env = example();
+    let run = env.run(&["-C", "crm", "lead", "convert", "2026-11-12-lyon-cycles"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "Converted lead 2026-11-12-lyon-cycles → account lyon-cycles (new), contact mathieu-perrin\n");
+    let lead = env.read("crm/leads/2026-11-12-lyon-cycles.toml");
+    assert!(
+        lead.contains("status = \"converted\"")
+            && lead.contains("converted_account = \"lyon-cycles\""),
+        "{lead}"
+    );
+    clean(&env);
+    // a second lead from the same company attaches to the account
+    env.write("crm/leads/again.toml", "name = \"Claire Perrin\"\nemail = \"claire@lyon-cycles.fr\"\nowner = \"lea\"\nstatus = \"new\"\n");
+    let run = env.run(&["-C", "crm", "lead", "convert", "again"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("account lyon-cycles (existing)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(env.path().join("crm/accounts"))
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("lyon"))
+            .count(),
+        1
+    );
+    clean(&env);
+    // free mail never matches an account
+    env.write(
+        "crm/leads/gmail.toml",
+        "name = \"Paul\"\nemail = \"paul@gmail.com\"\ncompany = \"Paul Bikes\"\nowner = \"lea\"\n",
+    );
+    let run = env.run(&["-C", "crm", "lead", "convert", "gmail"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!env.read("crm/accounts/paul-bikes.toml").contains("domain"));
+    clean(&env);
+    let out = refused(&env, &["-C", "crm", "lead", "convert", "again"], 2);
+    assert!(out.contains("already converted"), "{out}");
+    let out = refused(
+        &env,
+        &["-C", "crm", "lead", "convert", "2026-11-20-harbor-pine"],
+        2,
+    );
+    assert!(out.contains("no person to make a contact of"), "{out}");
+}
+
+#[test]
+fn agenda_lists_tasks_alerts_and_waiting_work() {
+    let env = example();
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "agenda",
+        "--owner",
+        "marc",
+        "--as-of",
+        "2026-11-26",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["owner"], "marc");
+    assert!(v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["owner"] == "marc"));
+    assert!(v["first_touch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["id"] == "nordlicht-software"));
+    assert!(v["no_next_step"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["id"] == "verdant-events-new"));
+    let all = env.run(&[
+        "-C",
+        "crm",
+        "agenda",
+        "--all",
+        "--as-of",
+        "2026-11-26",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&all.stdout).unwrap();
+    let tasks = v["tasks"].as_array().unwrap();
+    assert_eq!(tasks[0]["overdue"], true, "overdue first: {tasks:?}");
+    assert_eq!(tasks[0]["id"], "2026-11-05-task-northwind-onboarding");
+    let run = env.run(&["-C", "crm", "agenda", "--owner", "nobody"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn commit_flag_commits_only_the_written_file() {
+    let env = example();
+    env.git(&["init", "-q", "-b", "main", "crm"]);
+    let add = env.git(&["-C", "crm", "add", "-A"]);
+    assert_eq!(add.code, 0);
+    let c = env.git(&[
+        "-C",
+        "crm",
+        "-c",
+        "user.name=T",
+        "-c",
+        "user.email=t@e.com",
+        "commit",
+        "-qm",
+        "start",
+    ]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    env.write("crm/notes.md", "scratch\n");
+    let run = env.run(&[
+        "-C", "crm", "new", "account", "--name", "Globex", "--commit",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let files = env
+        .git(&["-C", "crm", "show", "--name-only", "--format=%s", "HEAD"])
+        .stdout;
+    assert_eq!(files, "sloop new account globex\n\naccounts/globex.toml\n");
+    assert_eq!(
+        env.git(&["-C", "crm", "status", "--porcelain"]).stdout,
+        "?? notes.md\n"
+    );
+}
