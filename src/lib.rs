@@ -12,6 +12,8 @@ pub mod diag;
 pub mod facts;
 pub mod git;
 pub mod history;
+pub mod import;
+pub mod ingest;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;

@@ -6,6 +6,8 @@ mod export;
 mod forecast;
 mod history;
 mod hooks;
+mod import;
+mod ingest;
 mod init;
 mod lead;
 mod log;
@@ -68,6 +70,8 @@ pub enum Command {
     Set(set::SetArgs),
     Agenda(agenda::Args),
     Lead(lead::Args),
+    Import(import::Args),
+    Ingest(ingest::Args),
     Report(report::Args),
     Pipeline(pipeline::Args),
     Forecast(forecast::Args),
@@ -277,6 +281,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Set(args) => set::set(args, env, dir, out),
         Command::Agenda(args) => agenda::run(args, env, dir, out),
         Command::Lead(args) => lead::run(args, env, dir, out),
+        Command::Import(args) => import::run(args, env, dir, out),
+        Command::Ingest(args) => ingest::run(args, env, dir, out),
         Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),

@@ -25,7 +25,12 @@ fn every_command_has_help() {
         (vec!["move"], "Move an opportunity to another stage"),
         (vec!["set"], "Change fields of a record"),
         (vec!["agenda"], "Your homepage"),
-        (vec!["lead", "convert"], "Turn a lead into an account and a contact"),
+        (
+            vec!["lead", "convert"],
+            "Turn a lead into an account and a contact",
+        ),
+        (vec!["import", "leads"], "Leads from a CSV export"),
+        (vec!["ingest", "email"], "One email message"),
     ] {
         assert!(
             top.stdout.contains(command[0]),

@@ -4,6 +4,7 @@ mod check;
 mod docs;
 mod errors;
 mod help;
+mod inbound;
 mod init;
 mod ls;
 mod report;

@@ -1,0 +1,170 @@
+//! "Bcc the CRM": one email message becomes one `email` activity on the account it concerns.
+//! Pure: bytes in, the activity's fields out.
+
+use chrono::{FixedOffset, NaiveDate, TimeZone};
+
+use crate::store::edit::FieldValue;
+use crate::store::Crm;
+use crate::writes::is_free_mail;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum IngestError {
+    #[error("the message is empty")]
+    Empty,
+    #[error("the message's headers are not valid UTF-8 (raw 8-bit headers are not standard mail)")]
+    NotUtf8Headers,
+    #[error("this is not an email message")]
+    NotEmail,
+    #[error("the message has no Date header, so it cannot be dated")]
+    NoDate,
+    #[error("no participant of the message is a contact, and no address is at an account's domain ({0})")]
+    Unmatched(String),
+}
+
+impl IngestError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            IngestError::Unmatched(_) => Some("add the person first (`sloop new contact … --email …`) or set the account's `domain`, then ingest again".into()),
+            IngestError::NotUtf8Headers => Some("save the message again from your mail client (it encodes headers properly)".into()),
+            _ => None,
+        }
+    }
+}
+
+/// What the message says and where it belongs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    pub message_id: Option<String>,
+    pub date: chrono::DateTime<FixedOffset>,
+    pub subject: Option<String>,
+    /// Every address of From, To and Cc, lowercase, in that order, without repeats.
+    pub participants: Vec<String>,
+    pub account: String,
+    pub contact: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// Parses a message and matches it to the CRM.
+pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(IngestError::Empty);
+    }
+    let head_end = find(bytes, b"\r\n\r\n")
+        .or_else(|| find(bytes, b"\n\n"))
+        .unwrap_or(bytes.len());
+    if std::str::from_utf8(&bytes[..head_end]).is_err() {
+        return Err(IngestError::NotUtf8Headers);
+    }
+    let message = mail_parser::MessageParser::default()
+        .parse(bytes)
+        .ok_or(IngestError::NotEmail)?;
+    if message.from().is_none() && message.to().is_none() {
+        return Err(IngestError::NotEmail);
+    }
+    let d = message.date().ok_or(IngestError::NoDate)?;
+    let minutes =
+        (i32::from(d.tz_hour) * 60 + i32::from(d.tz_minute)) * if d.tz_before_gmt { -1 } else { 1 };
+    let offset = FixedOffset::east_opt(minutes * 60).ok_or(IngestError::NoDate)?;
+    let date = NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+        .and_then(|day| {
+            day.and_hms_opt(u32::from(d.hour), u32::from(d.minute), u32::from(d.second))
+        })
+        .and_then(|local| offset.from_local_datetime(&local).single())
+        .ok_or(IngestError::NoDate)?;
+    let mut participants: Vec<String> = Vec::new();
+    for list in [message.from(), message.to(), message.cc()]
+        .into_iter()
+        .flatten()
+    {
+        for addr in list.iter() {
+            if let Some(a) = addr.address() {
+                let a = a.trim().to_lowercase();
+                if !a.is_empty() && !participants.contains(&a) {
+                    participants.push(a);
+                }
+            }
+        }
+    }
+    let contact = participants.iter().find_map(|p| {
+        crm.contacts.iter().find(|c| {
+            c.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(p))
+        })
+    });
+    let account = match contact.and_then(|c| c.account.as_ref()) {
+        Some(a) => a.to_string(),
+        None => {
+            let team: Vec<&str> = crm
+                .config
+                .team
+                .iter()
+                .filter_map(|m| m.email.as_deref())
+                .collect();
+            participants
+                .iter()
+                .filter(|p| !team.contains(&p.as_str()))
+                .filter_map(|p| p.rsplit_once('@').map(|(_, d)| d))
+                .filter(|d| !is_free_mail(d))
+                .find_map(|d| {
+                    crm.accounts.iter().find(|a| {
+                        a.domain
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(d))
+                    })
+                })
+                .map(|a| a.meta.id.clone())
+                .ok_or_else(|| IngestError::Unmatched(participants.join(", ")))?
+        }
+    };
+    let owner = participants
+        .iter()
+        .find_map(|p| {
+            crm.config
+                .team
+                .iter()
+                .find(|m| m.email.as_deref() == Some(p.as_str()))
+        })
+        .map(|m| m.id.to_string());
+    Ok(Email {
+        message_id: message.message_id().map(str::to_string),
+        date: date.fixed_offset(),
+        subject: message.subject().map(str::to_string),
+        participants,
+        account,
+        contact: contact.map(|c| c.meta.id.clone()),
+        owner,
+    })
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Email {
+    /// The activity's fields, in file order (`date`: the day in the message's own time zone).
+    pub fn fields(&self) -> Vec<(String, FieldValue)> {
+        let mut f = vec![
+            ("kind".to_string(), FieldValue::Str("email".into())),
+            ("date".to_string(), FieldValue::Date(self.date.date_naive())),
+            ("account".to_string(), FieldValue::Str(self.account.clone())),
+        ];
+        if let Some(c) = &self.contact {
+            f.push(("contact".into(), FieldValue::Str(c.clone())));
+        }
+        if let Some(o) = &self.owner {
+            f.push(("owner".into(), FieldValue::Str(o.clone())));
+        }
+        if let Some(s) = &self.subject {
+            f.push(("subject".into(), FieldValue::Str(s.clone())));
+        }
+        if let Some(m) = &self.message_id {
+            f.push(("message_id".into(), FieldValue::Str(m.clone())));
+        }
+        f.push((
+            "participants".into(),
+            FieldValue::Strings(self.participants.clone()),
+        ));
+        f
+    }
+}

@@ -1,0 +1,332 @@
+//! Bulk import of leads from CSV, and email ingestion.
+
+use crate::util::{snapshot, TestEnv};
+
+fn example() -> TestEnv {
+    let env = TestEnv::new();
+    env.copy_from_repo("example-crm", "crm");
+    env
+}
+
+fn clean(env: &TestEnv) {
+    let run = env.run(&["-C", "crm", "check"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+const HUBSPOT: &str = "\u{feff}First Name,Last Name,Email,Company Name,Website URL,Phone Number,Lead Status,Contact owner\r\n\
+Ana,Lopez,ana@novacafe.es,Nova Café,https://www.novacafe.es,+34 600 000 000,New,\r\n\
+Ben,Ng,BEN@ORBITAL.io,Orbital,orbital.io,,,\r\n\
+Ben,Ng,ben@orbital.io,Orbital,orbital.io,,,\r\n\
+Existing,Contact,mathieu.perrin@lyon-cycles.fr,Lyon Cycles,,,,\r\n\
+Cleo,Park,cleo@parkandco.com,Park & Co,,,,marc.delacroix@tidewater.io\r\n\
+Dan,Roe,dan@roe.dev,Roe Labs,,,,\r\n";
+
+#[test]
+fn imports_a_hubspot_export_with_dedupe_and_round_robin() {
+    let env = example();
+    env.write("leads.csv", HUBSPOT);
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "leads.csv",
+        "--source",
+        "inbound",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (
+            v["imported"].as_u64(),
+            v["duplicates"].as_u64(),
+            v["rejected"].as_u64()
+        ),
+        (Some(4), Some(2), Some(0))
+    );
+    let ids: Vec<&str> = v["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    let lead = |id: &str| env.read(&format!("crm/leads/{id}.toml"));
+    let nova = lead(ids[0]);
+    assert!(
+        nova.contains("name = \"Ana Lopez\"")
+            && nova.contains("domain = \"novacafe.es\"")
+            && nova.contains("source = \"inbound\""),
+        "{nova}"
+    );
+    // the example's only sdr is lea: round robin over one; the owner column wins when it names a member
+    assert!(nova.contains("owner = \"lea\""), "{nova}");
+    assert!(
+        lead(ids[2]).contains("owner = \"marc\""),
+        "{}",
+        lead(ids[2])
+    );
+    clean(&env);
+}
+
+#[test]
+fn round_robin_over_assign_semicolons_and_crlf() {
+    let env = example();
+    env.write("l.csv", "Email Address;Full Name;Organization\r\na@one.io;A One;One\r\nb@two.io;B Two;Two\r\nc@three.io;C Three;Three\r\n");
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "l.csv",
+        "--assign",
+        "marc,sofia",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let owners: Vec<String> = v["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let t = env.read(&format!("crm/leads/{}.toml", id.as_str().unwrap()));
+            t.lines()
+                .find(|l| l.starts_with("owner"))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        ["owner = \"marc\"", "owner = \"sofia\"", "owner = \"marc\""]
+    );
+    clean(&env);
+}
+
+#[test]
+fn an_invalid_row_blocks_the_import_unless_skipped() {
+    let env = example();
+    env.write(
+        "l.csv",
+        "Email,Company\nok@fine.io,Fine\nnot-an-email,Broken\n",
+    );
+    let before = snapshot(&env.path().join("crm"));
+    let run = env.run(&["-C", "crm", "import", "leads", "l.csv"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("line 3: `email` `not-an-email` is not an email address"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("nothing was imported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        snapshot(&env.path().join("crm")) == before,
+        "no lead written"
+    );
+    let rejected = env.read("l.csv.rejected.csv");
+    assert_eq!(rejected, "line,reason,Email,Company\n3,`email` `not-an-email` is not an email address,not-an-email,Broken\n");
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "l.csv",
+        "--skip-invalid",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (v["imported"].as_u64(), v["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    clean(&env);
+}
+
+#[test]
+fn bad_csv_files_are_refused_and_write_nothing() {
+    let env = example();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty.csv", b"", "the file is empty"),
+        ("binary.csv", b"PK\x03\x04\x00\x00", "not text"),
+        (
+            "colours.csv",
+            b"Colour,Size\nred,3\n",
+            "no column maps to a lead field (header: Colour, Size)",
+        ),
+        ("dry.csv", b"Email\nx@y.io\n", ""),
+    ];
+    for (name, bytes, message) in cases {
+        env.write(name, bytes);
+        let before = snapshot(env.path());
+        let args = if message.is_empty() {
+            vec!["-C", "crm", "import", "leads", name, "--dry-run"]
+        } else {
+            vec!["-C", "crm", "import", "leads", name]
+        };
+        let run = env.run(&args);
+        if message.is_empty() {
+            assert_eq!(run.code, 0);
+            assert!(
+                run.stdout.contains("would import 1 leads"),
+                "{}",
+                run.stdout
+            );
+        } else {
+            assert_eq!(run.code, 2, "{name}");
+            assert!(run.stderr.contains(message), "{name}: {}", run.stderr);
+        }
+        assert!(snapshot(env.path()) == before, "{name} wrote something");
+    }
+    let run = env.run(&[
+        "-C", "crm", "import", "leads", "dry.csv", "--assign", "nobody",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("`nobody` is not a team member"));
+}
+
+#[test]
+fn a_large_csv_is_streamed() {
+    let env = example();
+    let mut csv = String::from("Email,Company\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("p{i}@c{i}.io,Company {i}\n"));
+    }
+    env.write("big.csv", &csv);
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "big.csv",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("\"duplicates\": 0"));
+    assert!(
+        !run.stderr.contains("read"),
+        "no progress line off a terminal"
+    );
+}
+
+fn eml(extra_headers: &str, from: &str, to: &str) -> String {
+    format!("From: {from}\r\nTo: {to}\r\nSubject: Pricing for 12 users\r\n{extra_headers}Message-ID: <abc123@mail.example>\r\n\r\nHello,\r\nsee attached.\r\n")
+}
+
+#[test]
+fn ingests_an_email_once_on_the_right_account() {
+    let env = example();
+    let msg = eml(
+        "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\n",
+        "Marc Delacroix <marc.delacroix@tidewater.io>",
+        "Rachel <rachel@kestrelanalytics.io>",
+    );
+    env.write("m.eml", &msg);
+    let run = env.run(&["-C", "crm", "ingest", "email", "m.eml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("on account kestrel-analytics"),
+        "{}",
+        run.stdout
+    );
+    let text = env.read("crm/activities/2026/11/2026-11-24-email-kestrel-analytics.toml");
+    assert!(
+        text.contains("owner = \"marc\"")
+            && text.contains("message_id = \"abc123@mail.example\"")
+            && text.contains("subject = \"Pricing for 12 users\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "participants = [\"marc.delacroix@tidewater.io\", \"rachel@kestrelanalytics.io\"]"
+        ),
+        "{text}"
+    );
+    clean(&env);
+    let again = env.run(&["-C", "crm", "ingest", "email", "m.eml"]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.starts_with("Already recorded as"),
+        "{}",
+        again.stdout
+    );
+    // by domain when the person is not a contact yet, from standard input
+    let other = msg
+        .replace("abc123", "def456")
+        .replace("rachel@", "someone.new@");
+    let mut cmd = env.sloop();
+    cmd.args(["-C", "crm", "ingest", "email", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), other.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kestrel-analytics"));
+    clean(&env);
+}
+
+#[test]
+fn emails_that_cannot_be_recorded_write_nothing() {
+    let env = example();
+    let cases = [
+        (
+            "unmatched.eml",
+            eml(
+                "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\n",
+                "x@unknown.example",
+                "y@gmail.com",
+            )
+            .into_bytes(),
+            1,
+            "no participant of the message is a contact",
+        ),
+        (
+            "nodate.eml",
+            eml(
+                "",
+                "marc.delacroix@tidewater.io",
+                "rachel@kestrelanalytics.io",
+            )
+            .into_bytes(),
+            2,
+            "no Date header",
+        ),
+        (
+            "latin1.eml",
+            eml(
+                "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\n",
+                "marc.delacroix@tidewater.io",
+                "rachel@kestrelanalytics.io",
+            )
+            .replace("Pricing", "Pri\u{0}")
+            .replace('\u{0}', "X")
+            .into_bytes()
+            .into_iter()
+            .map(|b| if b == b'X' { 0xE9 } else { b })
+            .collect(),
+            2,
+            "headers are not valid UTF-8",
+        ),
+    ];
+    for (name, bytes, code, message) in cases {
+        env.write(name, &bytes);
+        let before = snapshot(env.path());
+        let run = env.run(&["-C", "crm", "ingest", "email", name]);
+        assert_eq!(run.code, code, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(message), "{name}: {}", run.stderr);
+        assert!(snapshot(env.path()) == before, "{name} wrote something");
+    }
+}
