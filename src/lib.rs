@@ -8,6 +8,7 @@ pub mod agenda;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod diag;
 pub mod facts;
 pub mod git;

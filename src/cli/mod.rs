@@ -2,6 +2,7 @@
 
 mod agenda;
 mod check;
+mod demo;
 mod export;
 mod forecast;
 mod history;
@@ -72,6 +73,7 @@ pub enum Command {
     Lead(lead::Args),
     Import(import::Args),
     Ingest(ingest::Args),
+    Demo(demo::Args),
     Report(report::Args),
     Pipeline(pipeline::Args),
     Forecast(forecast::Args),
@@ -283,6 +285,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Lead(args) => lead::run(args, env, dir, out),
         Command::Import(args) => import::run(args, env, dir, out),
         Command::Ingest(args) => ingest::run(args, env, dir, out),
+        Command::Demo(args) => demo::run(args, env, dir, out),
         Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),

@@ -1029,6 +1029,110 @@ impl std::str::FromStr for ObjectId {
     }
 }
 
+/// Writes a history commit by commit from in-memory files, without an index or a work tree
+/// until `finish` (what `sloop demo` uses to write months of history in seconds).
+pub struct HistoryWriter {
+    repo: git2::Repository,
+    files: std::collections::BTreeMap<String, git2::Oid>,
+    head: Option<git2::Oid>,
+}
+
+impl HistoryWriter {
+    /// A new repository at `dir` (which must not be a repository yet).
+    pub fn create(dir: &Path) -> Result<Self, GitError> {
+        let repo = git2::Repository::init(dir).map_err(|e| {
+            GitError::new(
+                format!("cannot create a git repository in {}", dir.display()),
+                e.message(),
+            )
+        })?;
+        Ok(HistoryWriter {
+            repo,
+            files: Default::default(),
+            head: None,
+        })
+    }
+
+    /// Commits the given files (path → new contents) on top of the previous commit.
+    pub fn commit(
+        &mut self,
+        changed: &[(String, Vec<u8>)],
+        message: &str,
+        who: &Identity,
+        when: DateTime<FixedOffset>,
+    ) -> Result<String, GitError> {
+        let err = |what: &'static str| move |e: git2::Error| GitError::new(what, e.message());
+        for (path, bytes) in changed {
+            let oid = self.repo.blob(bytes).map_err(err("cannot write a blob"))?;
+            self.files.insert(path.clone(), oid);
+        }
+        // Only the folders along the changed paths are rebuilt; the rest is the parent's tree.
+        let leaves: Vec<(Vec<&str>, git2::Oid)> = changed
+            .iter()
+            .map(|(p, _)| (p.split('/').collect(), self.files[p]))
+            .collect();
+        let base = match self.head {
+            Some(h) => Some(
+                self.repo
+                    .find_commit(h)
+                    .and_then(|c| c.tree())
+                    .map_err(err("cannot read a tree"))?,
+            ),
+            None => None,
+        };
+        let tree = write_tree(&self.repo, base.as_ref(), &leaves)?;
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .map_err(err("cannot read a tree"))?;
+        let time = git2::Time::new(when.timestamp(), when.offset().local_minus_utc() / 60);
+        let sig =
+            git2::Signature::new(&who.name, &who.email, &time).map_err(err("bad identity"))?;
+        let parent = match self.head {
+            Some(h) => Some(
+                self.repo
+                    .find_commit(h)
+                    .map_err(err("cannot read a commit"))?,
+            ),
+            None => None,
+        };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let id = self
+            .repo
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .map_err(err("cannot write a commit"))?;
+        self.head = Some(id);
+        Ok(id.to_string())
+    }
+
+    /// Points `main` at the last commit and checks it out.
+    pub fn finish(self) -> Result<Option<String>, GitError> {
+        let err = |what: &'static str| move |e: git2::Error| GitError::new(what, e.message());
+        let Some(head) = self.head else {
+            return Ok(None);
+        };
+        self.repo
+            .reference("refs/heads/main", head, true, "sloop demo")
+            .map_err(err("cannot write the branch"))?;
+        self.repo
+            .set_head("refs/heads/main")
+            .map_err(err("cannot set HEAD"))?;
+        let mut opts = git2::build::CheckoutBuilder::new();
+        opts.force();
+        self.repo
+            .checkout_head(Some(&mut opts))
+            .map_err(err("cannot check out the demo"))?;
+        // The rendered reports live beside the records without being part of the history.
+        let exclude = self.repo.path().join("info").join("exclude");
+        let mut text = std::fs::read_to_string(&exclude).unwrap_or_default();
+        text.push_str("/report.html\n/weekly.md\n");
+        let _ = std::fs::create_dir_all(self.repo.path().join("info"));
+        std::fs::write(&exclude, text)
+            .map_err(|e| GitError::new("cannot write .git/info/exclude", e))?;
+        Ok(Some(head.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ObjectId;

@@ -31,6 +31,7 @@ fn every_command_has_help() {
         ),
         (vec!["import", "leads"], "Leads from a CSV export"),
         (vec!["ingest", "email"], "One email message"),
+        (vec!["demo"], "Create a demo CRM"),
     ] {
         assert!(
             top.stdout.contains(command[0]),

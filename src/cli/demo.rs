@@ -1,0 +1,74 @@
+use std::path::{Path, PathBuf};
+
+use super::{CliError, Env, Out, Status};
+use crate::demo::{self, Options};
+use crate::reporting::{self, ReportOptions};
+
+/// Create a demo CRM: a simulated team of five selling for months, as a git repository with
+/// one commit per action and a daily `sloop tick`; then render its dashboard (report.html) and
+/// weekly report (weekly.md) into it.
+///
+/// Deterministic: the same seed gives the same records and the same commit ids.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to create it (must not exist, or be empty).
+    #[arg(value_name = "DIR", default_value = "demo-crm")]
+    pub path: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many months to simulate, ending on 2026-11-26.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub months: u32,
+}
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let target = env.base(dir).join(&args.path);
+    let end: chrono::NaiveDate = "2026-11-26".parse().expect("date");
+    let summary = demo::generate(
+        &target,
+        &Options {
+            seed: args.seed,
+            months: args.months,
+            end,
+        },
+    )
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    let built = reporting::context(&target, &ReportOptions { as_of: end })?;
+    let value = serde_json::to_value(&built.context).expect("context serializes");
+    for (template, file) in [
+        ("dashboard.html", "report.html"),
+        ("weekly.md", "weekly.md"),
+    ] {
+        let text = crate::report::render(template, &value, None)?;
+        let path = target.join(file);
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
+    }
+    let shown = args.path.display();
+    out.println(&format!(
+        "Created {shown}: {} commits, ending {end}",
+        summary.commits
+    ))?;
+    let statuses: Vec<String> = summary
+        .accounts_by_status
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    out.println(&format!("  accounts: {}", statuses.join(", ")))?;
+    out.println(&format!(
+        "  opportunities: {} open ({} MRR in the pipeline), {} won, {} lost; MRR {}",
+        summary.open_opportunities,
+        crate::report::money(summary.open_pipeline),
+        summary.won,
+        summary.lost,
+        crate::report::money(summary.mrr)
+    ))?;
+    out.println(&format!(
+        "  dashboard: {shown}/report.html   weekly report: {shown}/weekly.md"
+    ))?;
+    out.println(&format!(
+        "Next: sloop -C {shown} check --range HEAD~50..HEAD, sloop -C {shown} agenda --all"
+    ))?;
+    Ok(Status::Ok)
+}

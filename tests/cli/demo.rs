@@ -1,0 +1,71 @@
+//! `sloop demo`: deterministic, and its whole history passes both checks.
+
+use crate::util::TestEnv;
+
+#[test]
+fn the_demo_is_deterministic_and_passes_both_checks() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "one", "--months", "2", "--seed", "7"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("Created one: "), "{}", run.stdout);
+    assert!(
+        env.path().join("one/report.html").is_file() && env.path().join("one/weekly.md").is_file()
+    );
+    let again = env.run(&["demo", "two", "--months", "2", "--seed", "7"]);
+    assert_eq!(again.code, 0);
+    let head = |d: &str| env.git(&["-C", d, "rev-parse", "HEAD"]).stdout;
+    assert_eq!(head("one"), head("two"), "same seed, same commits");
+    assert_eq!(env.read("one/report.html"), env.read("two/report.html"));
+    let other = env.run(&["demo", "three", "--months", "2", "--seed", "8"]);
+    assert_eq!(other.code, 0);
+    assert_ne!(head("one"), head("three"));
+    assert_eq!(
+        env.git(&["-C", "one", "status", "--porcelain"]).stdout,
+        "",
+        "a clean work tree"
+    );
+    let check = env.run(&["-C", "one", "check"]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(
+        check.stdout.ends_with("0 errors, 0 warnings\n"),
+        "{}",
+        check.stdout
+    );
+    let root = env
+        .git(&["-C", "one", "rev-list", "--max-parents=0", "HEAD"])
+        .stdout;
+    let range = env.run(&[
+        "-C",
+        "one",
+        "check",
+        "--range",
+        &format!("{}..HEAD", root.trim()),
+    ]);
+    assert_eq!(range.code, 0, "{}", range.stdout);
+    assert!(
+        range.stdout.ends_with("0 errors, 0 warnings\n"),
+        "{}",
+        range.stdout
+    );
+    let ticks = env.git(&["-C", "one", "log", "--format=%an %s"]).stdout;
+    assert!(
+        ticks
+            .lines()
+            .any(|l| l.starts_with("sloop tick sloop tick 20")),
+        "{ticks}"
+    );
+}
+
+#[test]
+fn the_demo_refuses_a_folder_in_use() {
+    let env = TestEnv::new();
+    env.write("busy/file.txt", "mine\n");
+    let run = env.run(&["demo", "busy"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("exists and is not empty"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.read("busy/file.txt"), "mine\n");
+}
