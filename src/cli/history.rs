@@ -2,7 +2,6 @@ use std::path::Path;
 
 use super::{locate, table, CliError, Env, Out, Status, TableFormat};
 use crate::history::{self, Change};
-use crate::model::Kind;
 
 /// A record's timeline from the git history: when each field changed, by whom, in which
 /// commit. Example: `sloop history opportunities/acme-pro`.
@@ -15,23 +14,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
-    let (kind, id) = match args.record.split_once('/') {
-        Some((k, id)) => match Kind::parse(k) {
-            Some(kind) => (kind, id.trim_end_matches(".toml").to_string()),
-            None => {
-                return Err(CliError::usage_hint(
-                    format!("unknown record kind `{k}`"),
-                    "write `<kind>/<id>`, e.g. `accounts/acme`",
-                ))
-            }
-        },
-        None => {
-            return Err(CliError::usage_hint(
-                format!("`{}` is not `<kind>/<id>`", args.record),
-                "e.g. `sloop history accounts/acme`",
-            ))
-        }
-    };
+    let (kind, id) = super::record_ref(&args.record, "sloop history accounts/acme")?;
     let crm = locate(env, dir)?;
     let mined = history::mine(&crm.root, &history::Options::default())?;
     let mut rows: Vec<[String; 6]> = Vec::new();

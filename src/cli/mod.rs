@@ -267,6 +267,23 @@ fn relative_display(cwd: &Path, path: &Path) -> String {
     }
 }
 
+/// Parses a `<kind>/<id>` argument (`accounts/acme`, `opportunity/acme-pro.toml`).
+pub fn record_ref(arg: &str, example: &str) -> Result<(crate::model::Kind, String), CliError> {
+    match arg.split_once('/') {
+        Some((k, id)) => match crate::model::Kind::parse(k) {
+            Some(kind) => Ok((kind, id.trim_end_matches(".toml").to_string())),
+            None => Err(CliError::usage_hint(
+                format!("unknown record kind `{k}`"),
+                "write `<kind>/<id>`, e.g. `accounts/acme`",
+            )),
+        },
+        None => Err(CliError::usage_hint(
+            format!("`{arg}` is not `<kind>/<id>`"),
+            format!("e.g. `{example}`"),
+        )),
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
     let dir = cli.dir.as_deref();

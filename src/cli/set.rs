@@ -130,23 +130,7 @@ pub fn set(
     dir: Option<&Path>,
     out: &mut Out,
 ) -> Result<Status, CliError> {
-    let (kind, id) = match args.record.split_once('/') {
-        Some((k, id)) => match Kind::parse(k) {
-            Some(kind) => (kind, id.trim_end_matches(".toml").to_string()),
-            None => {
-                return Err(CliError::usage_hint(
-                    format!("unknown record kind `{k}`"),
-                    "write `<kind>/<id>`, e.g. `accounts/acme`",
-                ))
-            }
-        },
-        None => {
-            return Err(CliError::usage_hint(
-                format!("`{}` is not `<kind>/<id>`", args.record),
-                "e.g. `sloop set accounts/acme owner=marc`",
-            ))
-        }
-    };
+    let (kind, id) = super::record_ref(&args.record, "sloop set accounts/acme owner=marc")?;
     let list = changes(kind, &args.assignments)?;
     let message = format!(
         "sloop set {}/{id}: {}",

@@ -1,17 +1,6 @@
 //! Bulk import of leads from CSV, and email ingestion.
 
-use crate::util::{snapshot, TestEnv};
-
-fn example() -> TestEnv {
-    let env = TestEnv::new();
-    env.copy_from_repo("example-crm", "crm");
-    env
-}
-
-fn clean(env: &TestEnv) {
-    let run = env.run(&["-C", "crm", "check"]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-}
+use crate::util::{assert_clean, example, snapshot};
 
 const HUBSPOT: &str = "\u{feff}First Name,Last Name,Email,Company Name,Website URL,Phone Number,Lead Status,Contact owner\r\n\
 Ana,Lopez,ana@novacafe.es,Nova Café,https://www.novacafe.es,+34 600 000 000,New,\r\n\
@@ -68,7 +57,7 @@ fn imports_a_hubspot_export_with_dedupe_and_round_robin() {
         "{}",
         lead(ids[2])
     );
-    clean(&env);
+    assert_clean(&env);
 }
 
 #[test]
@@ -104,7 +93,7 @@ fn round_robin_over_assign_semicolons_and_crlf() {
         owners,
         ["owner = \"marc\"", "owner = \"sofia\"", "owner = \"marc\""]
     );
-    clean(&env);
+    assert_clean(&env);
 }
 
 #[test]
@@ -150,7 +139,7 @@ fn an_invalid_row_blocks_the_import_unless_skipped() {
         (v["imported"].as_u64(), v["rejected"].as_u64()),
         (Some(1), Some(1))
     );
-    clean(&env);
+    assert_clean(&env);
 }
 
 #[test]
@@ -254,7 +243,7 @@ fn ingests_an_email_once_on_the_right_account() {
         ),
         "{text}"
     );
-    clean(&env);
+    assert_clean(&env);
     let again = env.run(&["-C", "crm", "ingest", "email", "m.eml"]);
     assert_eq!(again.code, 0);
     assert!(
@@ -275,7 +264,7 @@ fn ingests_an_email_once_on_the_right_account() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("kestrel-analytics"));
-    clean(&env);
+    assert_clean(&env);
 }
 
 #[test]

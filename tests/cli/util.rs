@@ -163,3 +163,21 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out
 }
+
+/// A copy of the project's example CRM in `crm/` of a new test dir.
+pub fn example() -> TestEnv {
+    let env = TestEnv::new();
+    env.copy_from_repo("example-crm", "crm");
+    env
+}
+
+/// `sloop -C crm check` must be clean.
+pub fn assert_clean(env: &TestEnv) {
+    let run = env.run(&["-C", "crm", "check"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("0 errors, 0 warnings\n"),
+        "{}",
+        run.stdout
+    );
+}

@@ -1,23 +1,7 @@
 //! The day-to-day writes: each happy path leaves `sloop check` clean, each refusal writes
 //! nothing and says why.
 
-use crate::util::{snapshot, TestEnv};
-
-fn example() -> TestEnv {
-    let env = TestEnv::new();
-    env.copy_from_repo("example-crm", "crm");
-    env
-}
-
-fn clean(env: &TestEnv) {
-    let run = env.run(&["-C", "crm", "check"]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        run.stdout.ends_with("0 errors, 0 warnings\n"),
-        "{}",
-        run.stdout
-    );
-}
+use crate::util::{assert_clean, example, snapshot, TestEnv};
 
 /// Runs a command that must be refused, and checks nothing was written.
 fn refused(env: &TestEnv, args: &[&str], code: i32) -> String {
@@ -81,7 +65,7 @@ fn new_records_are_valid_and_duplicates_refused() {
         .read("crm/opportunities/acme-pro.toml")
         .contains("stage = \"identified\""));
     env.run(&["-C", "crm", "set", "accounts/acme-corp", "status=working"]);
-    clean(&env);
+    assert_clean(&env);
     let out = refused(
         &env,
         &[
@@ -233,7 +217,7 @@ fn log_task_and_done() {
     assert!(env
         .read("crm/activities/2026/11/2026-11-25-task-helio-solaire.toml")
         .contains("done = true"));
-    clean(&env);
+    assert_clean(&env);
     let out = refused(
         &env,
         &[
@@ -384,7 +368,7 @@ fn move_and_set_apply_only_legal_complete_changes() {
         "bant.timeline=Q1",
     ]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    clean(&env);
+    assert_clean(&env);
     let out = refused(
         &env,
         &[
@@ -407,7 +391,7 @@ fn move_and_set_apply_only_legal_complete_changes() {
         "tags=",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    clean(&env);
+    assert_clean(&env);
 }
 
 #[test]
@@ -422,7 +406,7 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
             && lead.contains("converted_account = \"lyon-cycles\""),
         "{lead}"
     );
-    clean(&env);
+    assert_clean(&env);
     // a second lead from the same company attaches to the account
     env.write("crm/leads/again.toml", "name = \"Claire Perrin\"\nemail = \"claire@lyon-cycles.fr\"\nowner = \"lea\"\nstatus = \"new\"\n");
     let run = env.run(&["-C", "crm", "lead", "convert", "again"]);
@@ -444,7 +428,7 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
             .count(),
         1
     );
-    clean(&env);
+    assert_clean(&env);
     // free mail never matches an account
     env.write(
         "crm/leads/gmail.toml",
@@ -453,7 +437,7 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
     let run = env.run(&["-C", "crm", "lead", "convert", "gmail"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!env.read("crm/accounts/paul-bikes.toml").contains("domain"));
-    clean(&env);
+    assert_clean(&env);
     let out = refused(&env, &["-C", "crm", "lead", "convert", "again"], 2);
     assert!(out.contains("already converted"), "{out}");
     let out = refused(
