@@ -601,9 +601,11 @@ fn to_toml_value(v: &DeValue) -> toml::Value {
         DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
             .map(toml::Value::Integer)
             .unwrap_or_else(|_| toml::Value::String(i.as_str().to_string())),
-        DeValue::Float(f) => {
-            toml::Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN))
-        }
+        // JSON (exports, history) has no NaN or infinity: keep such a value as its text.
+        DeValue::Float(f) => match f.as_str().replace('_', "").parse::<f64>() {
+            Ok(x) if x.is_finite() => toml::Value::Float(x),
+            _ => toml::Value::String(f.as_str().to_string()),
+        },
         DeValue::Boolean(b) => toml::Value::Boolean(*b),
         DeValue::Datetime(d) => toml::Value::Datetime(*d),
         DeValue::Array(a) => {
