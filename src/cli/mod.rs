@@ -2,6 +2,7 @@
 
 mod agenda;
 mod check;
+mod completions;
 mod demo;
 mod export;
 mod forecast;
@@ -74,6 +75,8 @@ pub enum Command {
     Import(import::Args),
     Ingest(ingest::Args),
     Demo(demo::Args),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
     Report(report::Args),
     Pipeline(pipeline::Args),
     Forecast(forecast::Args),
@@ -303,6 +306,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Import(args) => import::run(args, env, dir, out),
         Command::Ingest(args) => ingest::run(args, env, dir, out),
         Command::Demo(args) => demo::run(args, env, dir, out),
+        Command::Completions(args) => completions::completions(args, out),
+        Command::Man(args) => completions::man(args, out),
         Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),

@@ -44,6 +44,12 @@ fn every_command_has_help() {
         assert_eq!(run.code, 0, "{args:?}");
         assert!(run.stdout.contains(says), "{args:?}:\n{}", run.stdout);
     }
+    let bash = env.run(&["completions", "bash"]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("_sloop()") && bash.stdout.contains("tick"));
+    let man = env.run(&["man"]);
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.contains(".TH sloop 1"));
     let version = env.run(&["--version"]);
     assert_eq!(
         version.stdout,
