@@ -236,11 +236,15 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
             _ => {}
         }
     }
+    // What the committed versions referred to was checked when they were committed: only a
+    // reference the staged change adds needs a lookup (the fast path on large CRMs).
+    let in_head: HashSet<(Kind, String)> = olds.iter().flat_map(|(_, r)| r.references()).collect();
     let resolver = GitResolver {
         repo: &repo,
         head: head.clone(),
         added,
         removed,
+        in_head,
         shard: config.shard,
         listings: RefCell::new(HashMap::new()),
     };
@@ -263,6 +267,8 @@ struct GitResolver<'a> {
     head: Option<String>,
     added: HashSet<(Kind, String)>,
     removed: HashSet<(Kind, String)>,
+    /// Referred to by the HEAD versions of the staged records.
+    in_head: HashSet<(Kind, String)>,
     shard: u8,
     listings: RefCell<HashMap<Kind, HashSet<String>>>,
 }
@@ -295,6 +301,9 @@ impl Resolver for GitResolver<'_> {
         }
         if self.removed.contains(&key) {
             return false;
+        }
+        if self.in_head.contains(&key) {
+            return true;
         }
         let Some(head) = &self.head else { return false };
         let direct = store::record_path(kind, id, self.shard);

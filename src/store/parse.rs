@@ -597,6 +597,45 @@ impl AnyRecord {
         out
     }
 
+    /// The records this one refers to, by kind and id.
+    pub fn references(&self) -> Vec<(Kind, String)> {
+        let mut out = Vec::new();
+        let mut push = |kind: Kind, id: Option<&str>| {
+            if let Some(id) = id {
+                out.push((kind, id.to_string()));
+            }
+        };
+        match self {
+            AnyRecord::Account(_) => {}
+            AnyRecord::Contact(c) => {
+                push(Kind::Account, c.account.as_ref().map(|x| x.as_str()));
+                push(Kind::Contact, c.reports_to.as_ref().map(|x| x.as_str()));
+            }
+            AnyRecord::Opportunity(o) => {
+                push(Kind::Account, o.account.as_ref().map(|x| x.as_str()))
+            }
+            AnyRecord::Lead(l) => {
+                push(
+                    Kind::Account,
+                    l.converted_account.as_ref().map(|x| x.as_str()),
+                );
+                push(
+                    Kind::Contact,
+                    l.converted_contact.as_ref().map(|x| x.as_str()),
+                );
+            }
+            AnyRecord::Activity(a) => {
+                push(Kind::Account, a.account.as_ref().map(|x| x.as_str()));
+                push(Kind::Contact, a.contact.as_ref().map(|x| x.as_str()));
+                push(
+                    Kind::Opportunity,
+                    a.opportunity.as_ref().map(|x| x.as_str()),
+                );
+            }
+        }
+        out
+    }
+
     /// The stage (opportunity) or status (account, lead) the record is in, if it has one.
     pub fn state(&self) -> Option<&str> {
         match self {
