@@ -468,3 +468,34 @@ fn a_range_that_starts_at_the_shallow_edge_exits_2() {
     ]);
     assert!(full.stdout.contains("churn-recycled"), "{}", full.stdout);
 }
+
+#[test]
+fn staged_checks_a_reference_the_change_adds_but_not_the_ones_it_keeps() {
+    let env = repo();
+    // a new reference: checked
+    env.write(
+        "opportunities/acme-pro.toml",
+        OPP_IDENTIFIED.replace("account = \"acme\"", "account = \"acmee\""),
+    );
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("`account` points to account `acmee`"),
+        "{}",
+        run.stdout
+    );
+    // a kept reference whose record the same change deletes: checked too
+    env.write(
+        "opportunities/acme-pro.toml",
+        OPP_IDENTIFIED.replace("Acme Pro", "Acme Pro 2"),
+    );
+    git_ok(&env, &["rm", "-q", "accounts/acme.toml"]);
+    git_ok(&env, &["add", "-A"]);
+    let run = env.run(&["check", "--staged"]);
+    assert!(
+        run.stdout.contains("`account` points to account `acme`"),
+        "{}",
+        run.stdout
+    );
+}
