@@ -1,14 +1,44 @@
-//! Rendering reports with tera: the built-in templates (`templates/dashboard.html`,
-//! `templates/weekly.md`, embedded in the binary), the user's templates from the CRM's
-//! `templates/` folder (which override built-ins by name), and the filters and chart functions
-//! templates use. HTML templates are autoescaped: every value from a record is escaped; chart
-//! functions escape their labels themselves.
+//! Report rendering: the tera templates behind `sloop report`.
+//!
+//! The metrics module builds one JSON context (documented in the README, "Template
+//! context"); this module renders it through a template and returns the text. It never
+//! prints and never writes: the shell decides where the output goes.
+//!
+//! Templates come from two places:
+//!
+//! - the built-ins, compiled into the binary: `dashboard.html` (a self-contained offline
+//!   page with inline SVG charts) and `weekly.md` (the weekly pipeline report for CI);
+//! - the CRM's `templates/` folder, whose files override a built-in of the same name or add
+//!   new templates (`*.html`, `*.md`, `*.txt`…; a name ending in `.html`, `.htm` or `.xml`
+//!   is HTML-escaped automatically). Subfolders are allowed and named with `/`, so a
+//!   template may `{% include "partials/header.html" %}`. All templates compile together,
+//!   so a user template that does not parse fails every render, naming its file and line.
+//!   tera 2 components are global: the built-ins' are namespaced (`dashboard.line`,
+//!   `dashboard.columns`, `dashboard.hbars`, `dashboard.funnel`, `weekly.who`…) and a user
+//!   template may call them while the built-in is not overridden.
+//!
+//! Every template can use these filters besides tera's own:
+//!
+//! - `md`: escapes a value for a Markdown table cell (`|`, newlines, `*`, `_`, backticks,
+//!   `[`, `]`, `<`, `>`, `\`, `#`, `~`, `&`, `!`); `null` becomes `—`.
+//! - `money`: a number with thousands separators, no decimals unless it has cents
+//!   (`12,345`, `1,234.50`); `currency="EUR"` appends the currency; `null` becomes `—`.
+//! - `pct`: a ratio in 0..1 as a percentage (`0.4236` → `42%`, `precision=1` → `42.4%`);
+//!   `null` becomes `—`.
+//! - `num`: a number with at most `precision` decimals (default 1), trailing zeros dropped
+//!   (`15.25` → `15.3`, `7.0` → `7`); `null` becomes `—`.
+//! - `maxof`: the largest number in a list, of `attribute` when given, and never below 0:
+//!   `weekly_pipeline | maxof(attribute="mrr")`. Charts divide by `[…, 1] | maxof`, never 0.
+//! - `minof`: the smallest number in a list (0 for an empty one).
+//! - `nice`: rounds a positive number up to a round axis maximum (1, 1.2, 1.6, 2, 2.4, 3,
+//!   4, 6 or 8 × 10ⁿ), whose quarters are round too.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use tera::{Context, Kwargs, State, Tera, Value};
+use tera::{Context, ErrorKind, Kwargs, State, Tera, TeraResult, Value};
 
-const BUILT_IN: &[(&str, &str)] = &[
+/// The built-in templates, by name.
+const BUILT_INS: [(&str, &str); 2] = [
     (
         "dashboard.html",
         include_str!("../templates/dashboard.html"),
@@ -16,296 +46,341 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("weekly.md", include_str!("../templates/weekly.md")),
 ];
 
+/// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("unknown template `{name}`: available: {}", .available.join(", "))]
+    /// No built-in or user template has this name.
+    #[error("unknown template `{name}`; available: {}", .available.join(", "))]
     UnknownTemplate {
+        /// The name asked for.
         name: String,
+        /// Every template that could be rendered, sorted.
         available: Vec<String>,
     },
-    #[error("in template {template}: {message}")]
-    Template { template: String, message: String },
-    #[error("cannot read {path}: {message}")]
-    Read { path: String, message: String },
+    /// A template does not parse, or failed while rendering.
+    #[error("{template}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Template {
+        /// The template's file: its path for a user template, `built-in <name>` for a
+        /// built-in one.
+        template: String,
+        /// The 1-based line of the error, when tera knows it.
+        line: Option<usize>,
+        /// What went wrong.
+        message: String,
+    },
+    /// A user template could not be read.
+    #[error("cannot read template {}: {source}", .path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
 }
 
-/// The templates a CRM can render: built-ins and the files of its `templates/` folder.
+/// The names of every template that can be rendered: the built-ins and the files of
+/// `user_templates`, sorted, each once. A folder that cannot be read adds nothing.
 pub fn available(user_templates: Option<&Path>) -> Vec<String> {
-    let mut names: Vec<String> = BUILT_IN.iter().map(|(n, _)| n.to_string()).collect();
-    for (name, _) in user_files(user_templates).unwrap_or_default() {
-        if !names.contains(&name) {
-            names.push(name);
+    let mut names: Vec<String> = BUILT_INS.iter().map(|(n, _)| (*n).to_string()).collect();
+    if let Some(dir) = user_templates {
+        if let Ok(files) = user_files(dir) {
+            names.extend(files.into_iter().map(|(name, _)| name));
         }
     }
     names.sort();
+    names.dedup();
     names
 }
 
-fn user_files(dir: Option<&Path>) -> Result<Vec<(String, String)>, ReportError> {
-    let Some(dir) = dir else {
-        return Ok(Vec::new());
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !path.is_file() || name.starts_with('.') {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| ReportError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        out.push((name, text));
-    }
-    Ok(out)
-}
-
-/// Renders template `name` with the context. User templates override built-ins.
+/// Renders the template `name` with `context` (a JSON object: the report context).
+///
+/// User templates in `user_templates` override built-ins of the same name and may add new
+/// ones. Errors name the template's file and line.
 pub fn render(
     name: &str,
     context: &serde_json::Value,
     user_templates: Option<&Path>,
 ) -> Result<String, ReportError> {
-    let user = user_files(user_templates)?;
-    let mut tera = Tera::new();
-    tera.autoescape_on([".html", ".htm", ".xml", ".svg"]);
-    register(&mut tera);
-    let source_of = |n: &str| -> String {
-        match user.iter().find(|(u, _)| u == n) {
-            Some(_) => format!("templates/{n}"),
-            None => format!("built-in {n}"),
+    let user = match user_templates {
+        Some(dir) if dir.is_dir() => {
+            user_files(dir).map_err(|(path, source)| ReportError::Io { path, source })?
         }
+        _ => Vec::new(),
     };
-    let mut found = false;
-    for (n, text) in BUILT_IN {
-        if !user.iter().any(|(u, _)| u == n) {
-            tera.add_raw_template(n, text)
-                .map_err(|e| template_error(&source_of(n), &e))?;
-            found |= *n == name;
+    let mut sources: Vec<(String, String, String)> = Vec::new(); // (name, file label, text)
+    for (builtin, text) in BUILT_INS {
+        if !user.iter().any(|(n, _)| n == builtin) {
+            sources.push((
+                builtin.to_string(),
+                format!("built-in {builtin}"),
+                text.to_string(),
+            ));
         }
     }
-    for (n, text) in &user {
-        // Only the requested template (and what it may include) must compile.
-        if let Err(e) = tera.add_raw_template(n, text) {
-            if n == name {
-                return Err(template_error(&source_of(n), &e));
-            }
-        }
-        found |= n == name;
+    for (user_name, path) in &user {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        sources.push((user_name.clone(), path.display().to_string(), text));
     }
-    if !found {
+    if !sources.iter().any(|(n, _, _)| n == name) {
+        let mut available: Vec<String> = sources.into_iter().map(|(n, _, _)| n).collect();
+        available.sort();
         return Err(ReportError::UnknownTemplate {
             name: name.to_string(),
-            available: available(user_templates),
+            available,
         });
     }
-    let ctx = Context::from_serialize(context).map_err(|e| template_error(name, &e))?;
-    tera.render(name, &ctx)
-        .map_err(|e| template_error(&source_of(name), &e))
-}
 
-/// A tera error with its whole chain (tera reports the line and column in its message).
-fn template_error(template: &str, e: &tera::Error) -> ReportError {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
+    let label = |template: &str| -> String {
+        sources
+            .iter()
+            .find(|(n, _, _)| n == template)
+            .map(|(_, label, _)| label.clone())
+            .unwrap_or_else(|| template.to_string())
+    };
+    let mut tera = Tera::new();
+    register_filters(&mut tera);
+    // Add templates one at a time so a syntax error names its own file; then once more all
+    // together so includes, extends and components across files resolve.
+    for (template, _, text) in &sources {
+        let mut alone = Tera::new();
+        register_filters(&mut alone);
+        if let Err(err) = alone.add_raw_template(template, text) {
+            if matches!(err.kind(), ErrorKind::SyntaxError(_)) {
+                return Err(template_error(&err, template, &label));
+            }
+        }
     }
-    ReportError::Template {
-        template: template.to_string(),
-        message,
+    tera.add_raw_templates(sources.iter().map(|(n, _, t)| (n.as_str(), t.as_str())))
+        .map_err(|err| template_error(&err, name, &label))?;
+    let context = Context::from_serialize(context).map_err(|err| ReportError::Template {
+        template: label(name),
+        line: None,
+        message: format!("the report context is not a JSON object: {err}"),
+    })?;
+    tera.render(name, &context)
+        .map_err(|err| template_error(&err, name, &label))
+}
+
+/// The user templates under `dir`: (name with `/` separators, path), skipping hidden files
+/// and folders.
+fn user_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, (PathBuf, std::io::Error)> {
+    let mut files = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = entry.map_err(|err| {
+            let path = err.path().unwrap_or(dir).to_path_buf();
+            let io = err
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("file system loop"));
+            (path, io)
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        let name = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        files.push((name, entry.path().to_path_buf()));
+    }
+    Ok(files)
+}
+
+/// Turns a tera error into a [`ReportError::Template`] naming the file and line.
+fn template_error(
+    err: &tera::Error,
+    fallback: &str,
+    label: &dyn Fn(&str) -> String,
+) -> ReportError {
+    match err.kind() {
+        ErrorKind::SyntaxError(report) | ErrorKind::RenderingError(report) => {
+            let template = if report.filename().is_empty() {
+                fallback
+            } else {
+                report.filename()
+            };
+            let line = report.span().start_line;
+            ReportError::Template {
+                template: label(template),
+                line: (line > 0).then_some(line),
+                message: report.message().to_string(),
+            }
+        }
+        ErrorKind::MissingParent { current, .. } => ReportError::Template {
+            template: label(current),
+            line: None,
+            message: err.to_string(),
+        },
+        ErrorKind::CircularExtend { tpl, .. } | ErrorKind::CircularInclude { tpl, .. } => {
+            ReportError::Template {
+                template: label(tpl),
+                line: None,
+                message: err.to_string(),
+            }
+        }
+        _ => ReportError::Template {
+            template: label(fallback),
+            line: None,
+            message: err.to_string(),
+        },
     }
 }
 
-fn register(tera: &mut Tera) {
-    tera.register_filter("md", |v: Value, _: Kwargs, _: &State| md(&plain(&v)));
-    tera.register_filter("money", |v: Value, _: Kwargs, _: &State| {
-        money(v.as_f64().unwrap_or(0.0))
+/// Registers `md`, `money`, `pct`, `num`, `maxof`, `minof` and `nice`.
+fn register_filters(tera: &mut Tera) {
+    tera.register_filter("md", |v: Value, _: Kwargs, _: &State| md_cell(&v));
+    tera.register_filter(
+        "money",
+        |v: Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let currency = kwargs.get::<&str>("currency")?;
+            Ok(match (number(&v), currency) {
+                (None, _) => "—".to_string(),
+                (Some(n), None) => money(n),
+                (Some(n), Some(c)) => format!("{} {c}", money(n)),
+            })
+        },
+    );
+    tera.register_filter(
+        "pct",
+        |v: Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let precision = kwargs.get::<usize>("precision")?.unwrap_or(0);
+            Ok(match number(&v) {
+                None => "—".to_string(),
+                Some(n) => format!("{}%", trim_decimals(n * 100.0, precision)),
+            })
+        },
+    );
+    tera.register_filter(
+        "num",
+        |v: Value, kwargs: Kwargs, _: &State| -> TeraResult<String> {
+            let precision = kwargs.get::<usize>("precision")?.unwrap_or(1);
+            Ok(match number(&v) {
+                None => "—".to_string(),
+                Some(n) => trim_decimals(n, precision),
+            })
+        },
+    );
+    tera.register_filter(
+        "maxof",
+        |list: &[Value], kwargs: Kwargs, _: &State| -> TeraResult<f64> {
+            let attribute = kwargs.get::<&str>("attribute")?;
+            Ok(list
+                .iter()
+                .filter_map(|item| match attribute {
+                    Some(path) => item.get_from_path(path).and_then(number),
+                    None => number(item),
+                })
+                .filter(|n| n.is_finite())
+                .fold(0.0, f64::max))
+        },
+    );
+    tera.register_filter("minof", |list: &[Value], _: Kwargs, _: &State| -> f64 {
+        list.iter()
+            .filter_map(number)
+            .filter(|n| n.is_finite())
+            .reduce(f64::min)
+            .unwrap_or(0.0)
     });
-    tera.register_filter("pct", |v: Value, _: Kwargs, _: &State| match v.as_f64() {
-        Some(x) => format!("{}%", (x * 100.0).round()),
-        None => "—".to_string(),
-    });
-    tera.register_function("bar_chart", |kw: Kwargs, _: &State| -> Value {
-        Value::safe_string(&chart(&kw, Chart::Bars))
-    });
-    tera.register_function("line_chart", |kw: Kwargs, _: &State| -> Value {
-        Value::safe_string(&chart(&kw, Chart::Line))
-    });
+    tera.register_filter("nice", |v: f64, _: Kwargs, _: &State| nice(v));
 }
 
-/// A value as plain text (strings without quotes).
-fn plain(v: &Value) -> String {
-    match v.as_str() {
-        Some(s) => s.to_string(),
-        None if v.is_none() || v.is_undefined() => String::new(),
-        None => v.to_string(),
+/// The smallest of 1, 1.2, 1.6, 2, 2.4, 3, 4, 6, 8 × 10ⁿ that is at least `v`, for an axis
+/// whose four gridlines fall on round numbers: 16,523 → 20,000 (5k steps), 23,850 →
+/// 24,000 (6k steps); 0 or less → 1.
+fn nice(v: f64) -> f64 {
+    if !v.is_finite() || v <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(v.log10().floor());
+    [1.0, 1.2, 1.6, 2.0, 2.4, 3.0, 4.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|n| *n >= v * (1.0 - 1e-9))
+        .unwrap_or(10.0 * magnitude)
+}
+
+/// The number in a value, if it is one.
+fn number(v: &Value) -> Option<f64> {
+    if v.is_number() {
+        v.as_f64()
+    } else {
+        None
     }
 }
 
-/// Escapes text for a Markdown table cell: no line breaks, no `|`, no markup.
-pub fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+/// Escapes a value for a Markdown (GFM) table cell: table-breaking and formatting
+/// characters are backslash-escaped, line breaks become spaces, `null` becomes `—`.
+pub fn md_cell(v: &Value) -> String {
+    let text = if v.is_none() || v.is_undefined() {
+        return "—".to_string();
+    } else if let Some(s) = v.as_str() {
+        s.to_string()
+    } else {
+        v.to_string()
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '\r' => {}
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push(' ');
+                }
+            }
             '\n' => out.push(' '),
-            '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '\\' | '~' => {
+            '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '\\' | '#' | '~' | '&' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
+            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
     out
 }
 
-/// Money with thousands separators, without decimals unless there are cents.
-pub fn money(x: f64) -> String {
-    let s = if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.2}")
-    };
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let neg = int.starts_with('-');
-    let digits: Vec<char> = int.trim_start_matches('-').chars().collect();
-    let mut out = String::new();
-    for (i, c) in digits.iter().enumerate() {
+/// `1234567.5` → `1,234,567.50`; `1234` → `1,234`; negative numbers keep their sign.
+pub fn money(n: f64) -> String {
+    let cents = (n.abs() * 100.0).round() as u128;
+    let (units, rest) = (cents / 100, cents % 100);
+    let digits = units.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+            grouped.push(',');
         }
-        out.push(*c);
+        grouped.push(d);
     }
-    format!("{}{out}{frac}", if neg && out != "0" { "-" } else { "" })
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Chart {
-    Bars,
-    Line,
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// An inline SVG chart: `data` a list of objects, `label` and `value` the keys to plot,
-/// `title` an accessible title. Bars are horizontal (labels readable on a phone); a line
-/// chart plots the values in order with the first and last labels under it.
-fn chart(kw: &Kwargs, kind: Chart) -> String {
-    let data: Vec<serde_json::Value> = kw
-        .get::<Value>("data")
-        .ok()
-        .flatten()
-        .and_then(|v| serde_json::to_value(&v).ok())
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default();
-    let label_key = kw
-        .get::<String>("label")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "label".into());
-    let value_key = kw
-        .get::<String>("value")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "value".into());
-    let title = xml(&kw.get::<String>("title").ok().flatten().unwrap_or_default());
-    let points: Vec<(String, f64)> = data
-        .iter()
-        .map(|d| {
-            let label = match &d[&label_key] {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            (label, d[&value_key].as_f64().unwrap_or(0.0))
-        })
-        .collect();
-    if points.is_empty() {
-        return format!("<p class=\"empty\">{title}: none</p>");
-    }
-    let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
-    let scale = |v: f64| if max > 0.0 { v / max } else { 0.0 };
-    match kind {
-        Chart::Bars => {
-            let row = 22.0;
-            let height = row * points.len() as f64 + 4.0;
-            let mut svg = format!("<svg class=\"chart\" viewBox=\"0 0 600 {height}\" role=\"img\" aria-label=\"{title}\"><title>{title}</title>");
-            for (i, (label, v)) in points.iter().enumerate() {
-                let y = 2.0 + row * i as f64;
-                let w = (scale(*v) * 330.0).max(if *v > 0.0 { 1.0 } else { 0.0 });
-                svg.push_str(&format!(
-                    "<text x=\"160\" y=\"{:.1}\" text-anchor=\"end\" class=\"lbl\">{}</text><rect x=\"168\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" class=\"bar\"/><text x=\"{:.1}\" y=\"{:.1}\" class=\"val\">{}</text>",
-                    y + 15.0,
-                    xml(&truncate(label, 24)),
-                    row - 6.0,
-                    172.0 + w,
-                    y + 15.0,
-                    xml(&money(*v)),
-                ));
-            }
-            svg.push_str("</svg>");
-            svg
-        }
-        Chart::Line => {
-            let (w, h, pad) = (600.0, 180.0, 24.0);
-            let n = points.len();
-            let step = if n > 1 {
-                (w - 2.0 * pad) / (n - 1) as f64
-            } else {
-                0.0
-            };
-            let coords: Vec<(f64, f64)> = points
-                .iter()
-                .enumerate()
-                .map(|(i, (_, v))| (pad + step * i as f64, h - pad - scale(*v) * (h - 2.0 * pad)))
-                .collect();
-            let path: Vec<String> = coords
-                .iter()
-                .map(|(x, y)| format!("{x:.1},{y:.1}"))
-                .collect();
-            let first = &points[0].0;
-            let last = &points[n - 1].0;
-            let mut svg = format!("<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{title}\"><title>{title}</title>");
-            svg.push_str(&format!(
-                "<polyline class=\"line\" fill=\"none\" points=\"{}\"/>",
-                path.join(" ")
-            ));
-            svg.push_str(&format!(
-                "<text x=\"{pad}\" y=\"{:.1}\" class=\"lbl\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"lbl\">{}</text><text x=\"{pad}\" y=\"14\" class=\"val\">max {}</text>",
-                h - 4.0,
-                xml(first),
-                w - pad,
-                h - 4.0,
-                xml(last),
-                xml(&money(max)),
-            ));
-            svg.push_str("</svg>");
-            svg
-        }
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
+    let sign = if n < 0.0 && cents > 0 { "-" } else { "" };
+    if rest == 0 {
+        format!("{sign}{grouped}")
     } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
+        format!("{sign}{grouped}.{rest:02}")
+    }
+}
+
+/// `n` with at most `precision` decimals, trailing zeros (and a trailing dot) removed.
+fn trim_decimals(n: f64, precision: usize) -> String {
+    let s = format!("{n:.precision$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s
     }
 }
 
@@ -313,60 +388,277 @@ fn truncate(s: &str, n: usize) -> String {
 mod tests {
     use super::*;
 
+    const EVIL: &str = "<script>alert(1)</script> | *bold* [x](y)";
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(include_str!("../tests/fixtures/report-context.json")).unwrap()
+    }
+
+    /// The fixture with every list emptied and every optional number null.
+    fn empty_fixture() -> serde_json::Value {
+        fn empty(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Array(items) => items.clear(),
+                serde_json::Value::Object(map) => map.values_mut().for_each(empty),
+                _ => {}
+            }
+        }
+        let mut ctx = fixture();
+        empty(&mut ctx);
+        ctx["mrr"]["target"] = serde_json::Value::Null;
+        ctx["mrr"]["by_owner"] = serde_json::json!({});
+        ctx["mrr"]["target_by_member"] = serde_json::json!({});
+        ctx["win_loss"]["ratio"] = serde_json::Value::Null;
+        ctx["analytics"]["touchpoints_per_won"] = serde_json::Value::Null;
+        ctx
+    }
+
+    fn user_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
     #[test]
-    fn md_escapes_table_breaking_characters() {
-        assert_eq!(
-            md("a|b\nc *d* [e](f) <g>"),
-            "a\\|b c \\*d\\* \\[e\\](f) \\<g\\>"
+    fn dashboard_renders_the_fixture() {
+        let html = render("dashboard.html", &fixture(), None).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..100]);
+        for heading in [
+            "Pipeline by stage",
+            "MRR over time",
+            "Forecast by month",
+            "Sales floor",
+        ] {
+            assert!(html.contains(heading), "missing heading {heading}");
+        }
+        assert!(html.contains("<svg"));
+        // offline: nothing is fetched from anywhere
+        for external in ["http://", "https://", "src=", "@import", "url("] {
+            assert!(
+                !html.contains(external),
+                "the dashboard references `{external}`"
+            );
+        }
+    }
+
+    #[test]
+    fn dashboard_escapes_record_values() {
+        let html = render("dashboard.html", &fixture(), None).unwrap();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;"));
+        assert!(!html.contains("<script>alert"));
+        assert!(
+            !html.contains("<script"),
+            "the dashboard needs no script at all"
         );
     }
 
     #[test]
-    fn money_formats() {
-        assert_eq!(money(1234567.0), "1,234,567");
-        assert_eq!(money(950.5), "950.50");
-        assert_eq!(money(-1200.0), "-1,200");
+    fn dashboard_escapes_values_drawn_in_svg() {
+        let mut ctx = fixture();
+        ctx["lost_reasons"][0]["reason"] = EVIL.into();
+        ctx["pipeline"]["by_stage"][0]["stage"] = EVIL.into();
+        ctx["weekly_pipeline"][0]["week"] = EVIL.into();
+        let html = render("dashboard.html", &ctx, None).unwrap();
+        let svgs: Vec<&str> = html
+            .split("<svg")
+            .skip(1)
+            .filter_map(|s| s.split("</svg>").next())
+            .collect();
+        assert!(svgs.len() >= 5, "{} charts", svgs.len());
+        let shown = svgs
+            .iter()
+            .filter(|svg| svg.contains(">&lt;script&gt;alert("));
+        assert_eq!(shown.count(), 3, "each chart shows the value escaped");
+        assert!(!html.contains("<script"));
     }
 
     #[test]
-    fn charts_escape_labels_and_survive_empty_data() {
-        let ctx =
-            serde_json::json!({"rows": [{"k": "<script>x</script>", "v": 10}, {"k": "b", "v": 0}]});
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("c.html"), "{{ bar_chart(data=rows, label=\"k\", value=\"v\", title=\"T<\") }}{{ line_chart(data=[], title=\"empty\") }}").unwrap();
-        let out = render("c.html", &ctx, Some(dir.path())).unwrap();
-        assert!(out.contains("&lt;script&gt;x&lt;/script&gt;"), "{out}");
-        assert!(!out.contains("<script>"));
-        assert!(out.contains("empty: none"));
+    fn weekly_renders_the_fixture() {
+        let md = render("weekly.md", &fixture(), None).unwrap();
+        assert!(md.starts_with("# Weekly pipeline report"), "{md}");
+        assert!(md.contains("Kestrel Analytics"));
+        assert!(md.contains("| identified |"), "{md}");
+        assert!(md.contains("12,000 EUR"), "{md}");
     }
 
     #[test]
-    fn unknown_templates_list_the_available_ones() {
-        let err = render("nope.html", &serde_json::json!({}), None).unwrap_err();
+    fn weekly_escapes_record_values_in_table_cells() {
+        let md = render("weekly.md", &fixture(), None).unwrap();
+        let escaped = md_cell(&Value::from(EVIL));
         assert_eq!(
-            err.to_string(),
-            "unknown template `nope.html`: available: dashboard.html, weekly.md"
+            escaped,
+            r"\<script\>alert(1)\</script\> \| \*bold\* \[x\](y)"
         );
+        assert!(md.contains(&escaped), "{md}");
+        assert!(!md.contains("<script>"));
+        // Every table row has as many unescaped pipes as its header.
+        let mut columns = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                columns = None;
+                continue;
+            }
+            let pipes = unescaped_pipes(line);
+            match columns {
+                None => columns = Some(pipes),
+                Some(n) => assert_eq!(pipes, n, "row breaks its table: {line}"),
+            }
+        }
+    }
+
+    fn unescaped_pipes(line: &str) -> usize {
+        let mut count = 0;
+        let mut escaped = false;
+        for c in line.chars() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '|' if !escaped => count += 1,
+                _ => escaped = false,
+            }
+        }
+        count
     }
 
     #[test]
-    fn user_templates_override_and_errors_name_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("weekly.md"), "mine {{ as_of }}").unwrap();
-        let out = render(
-            "weekly.md",
-            &serde_json::json!({"as_of": "2026-11-26"}),
-            Some(dir.path()),
+    fn md_escapes_newlines_and_null() {
+        assert_eq!(md_cell(&Value::from("a\r\nb\nc")), "a b c");
+        assert_eq!(md_cell(&Value::none()), "—");
+        assert_eq!(md_cell(&Value::from(12)), "12");
+    }
+
+    #[test]
+    fn money_pct_and_num_format() {
+        assert_eq!(money(0.0), "0");
+        assert_eq!(money(999.0), "999");
+        assert_eq!(money(1234.0), "1,234");
+        assert_eq!(money(1234567.5), "1,234,567.50");
+        assert_eq!(money(-26350.5), "-26,350.50");
+        assert_eq!(trim_decimals(15.26, 1), "15.3");
+        assert_eq!(trim_decimals(7.0, 1), "7");
+        assert_eq!(nice(16523.0), 20000.0);
+        assert_eq!(nice(2100.0), 2400.0);
+        assert_eq!(nice(23850.0), 24000.0);
+        assert_eq!(nice(1.0), 1.0);
+        assert_eq!(nice(0.0), 1.0);
+        let ctx = serde_json::json!({"r": 0.4236, "n": null, "m": 12000, "d": 21.0});
+        let mut tera = Tera::new();
+        register_filters(&mut tera);
+        tera.add_raw_template(
+            "t.txt",
+            "{{ r | pct }} {{ r | pct(precision=1) }} {{ n | pct }} {{ m | money(currency=\"EUR\") }} {{ d | num }} {{ [1, 5.5, 3] | maxof }} {{ [] | maxof }}",
         )
         .unwrap();
-        assert_eq!(out, "mine 2026-11-26");
-        std::fs::write(dir.path().join("broken.md"), "line one\n{% for x in %}\n").unwrap();
-        let err = render("broken.md", &serde_json::json!({}), Some(dir.path())).unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.starts_with("in template templates/broken.md: "),
-            "{text}"
+        let out = tera
+            .render("t.txt", &Context::from_serialize(&ctx).unwrap())
+            .unwrap();
+        assert_eq!(out, "42% 42.4% — 12,000 EUR 21 5.5 0.0");
+    }
+
+    #[test]
+    fn empty_lists_render() {
+        let ctx = empty_fixture();
+        let html = render("dashboard.html", &ctx, None).unwrap();
+        for empty_chart in [
+            "None yet: no month with MRR.",
+            "None yet: no open opportunity.",
+            "None yet: no history of the pipeline.",
+            "None: no open opportunity has a close date.",
+            "None yet: no lost opportunity.",
+        ] {
+            assert!(html.contains(empty_chart), "missing {empty_chart}");
+        }
+        assert!(!html.contains("NaN") && !html.contains("inf"));
+        let md = render("weekly.md", &ctx, None).unwrap();
+        assert!(md.contains("None"), "{md}");
+    }
+
+    #[test]
+    fn a_shallow_history_is_said_in_both_built_ins() {
+        let mut ctx = fixture();
+        ctx["history"]["shallow"] = true.into();
+        let html = render("dashboard.html", &ctx, None).unwrap();
+        assert!(html.contains("Shallow history"));
+        let md = render("weekly.md", &ctx, None).unwrap();
+        assert!(md.contains("shallow history"), "{md}");
+    }
+
+    #[test]
+    fn a_broken_user_template_fails_every_render_naming_itself() {
+        // All templates compile together (includes, components), so a broken file is
+        // reported whichever template is asked for, rather than skipped silently.
+        let dir = user_dir(&[("broken.txt", "ok\n{{ as_of \n")]);
+        let err = render("dashboard.html", &fixture(), Some(dir.path())).unwrap_err();
+        assert!(err.to_string().contains("broken.txt:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_template_lists_the_available_ones() {
+        let dir = user_dir(&[("board.txt", "{{ as_of }}")]);
+        let err = render("dashbord.html", &fixture(), Some(dir.path())).unwrap_err();
+        assert!(matches!(err, ReportError::UnknownTemplate { .. }));
+        assert_eq!(
+            err.to_string(),
+            "unknown template `dashbord.html`; available: board.txt, dashboard.html, weekly.md"
         );
-        assert!(text.contains('2'), "the line is named: {text}");
+        assert_eq!(
+            available(Some(dir.path())),
+            ["board.txt", "dashboard.html", "weekly.md"]
+        );
+        assert_eq!(available(None), ["dashboard.html", "weekly.md"]);
+    }
+
+    #[test]
+    fn user_template_overrides_a_built_in_and_adds_new_ones() {
+        let dir = user_dir(&[
+            (
+                "weekly.md",
+                "Our week to {{ as_of }}: {{ mrr.total | money }}",
+            ),
+            (
+                "partials/title.html",
+                "<h1>{{ this_week.created[2].name }}</h1>",
+            ),
+            ("mine.html", "{% include \"partials/title.html\" %}"),
+        ]);
+        let out = render("weekly.md", &fixture(), Some(dir.path())).unwrap();
+        assert!(out.starts_with("Our week to 2026-11-26: "), "{out}");
+        let html = render("mine.html", &fixture(), Some(dir.path())).unwrap();
+        assert!(html.starts_with("<h1>&lt;script&gt;"), "{html}");
+        // the other built-in is still there
+        render("dashboard.html", &fixture(), Some(dir.path())).unwrap();
+    }
+
+    #[test]
+    fn a_broken_user_template_names_its_file_and_line() {
+        let dir = user_dir(&[("weekly.md", "# Week\n\nfine {{ as_of }}\n{% if %}\n")]);
+        let err = render("weekly.md", &fixture(), Some(dir.path())).unwrap_err();
+        let ReportError::Template { template, line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(template.ends_with("weekly.md"), "{template}");
+        assert!(template.starts_with(&dir.path().display().to_string()));
+        assert_eq!(*line, Some(4), "{err}");
+        assert!(err.to_string().contains("weekly.md:4: "), "{err}");
+    }
+
+    #[test]
+    fn a_rendering_error_names_its_file_and_line() {
+        let dir = user_dir(&[("odd.txt", "line one\n{{ mrr.nope }}\n")]);
+        let err = render("odd.txt", &fixture(), Some(dir.path())).unwrap_err();
+        let ReportError::Template {
+            template,
+            line,
+            message,
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert!(template.ends_with("odd.txt"), "{template}");
+        assert_eq!(*line, Some(2), "{err}");
+        assert!(message.contains("nope"), "{message}");
     }
 }
