@@ -317,6 +317,11 @@ impl Sim {
 
     fn create(&mut self, kind: Kind, id: &str, fields: Fields) -> String {
         let path = match (kind, fields.iter().find(|(k, _)| k == "date")) {
+            // Sharded, a month of activities is split by day too: a month's folder holds
+            // ~17,000 files at the large scale.
+            (Kind::Activity, Some((_, FieldValue::Date(d)))) if self.shard > 0 => {
+                format!("activities/{}/{id}.toml", d.format("%Y/%m/%d"))
+            }
             (Kind::Activity, Some((_, FieldValue::Date(d)))) => store::activity_path(id, *d),
             _ => store::record_path(kind, id, self.shard),
         };
@@ -1294,5 +1299,66 @@ fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> S
             .filter(|o| crm.config.outcome(&o.stage) == Some(crate::config::Outcome::Lost))
             .count(),
         mrr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{batch_message, state_field, team_toml, Rng, Scale, TEAM};
+    use crate::config::{Config, FILE};
+    use crate::model::Kind;
+
+    #[test]
+    fn the_generator_is_a_pure_function_of_its_seed() {
+        let draw = |seed| {
+            let mut r = Rng(seed);
+            (0..5).map(|_| r.next()).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
+        let mut r = Rng(9);
+        for _ in 0..1000 {
+            let x = r.between(3, 5);
+            assert!((3..=5).contains(&x));
+        }
+    }
+
+    #[test]
+    fn the_team_and_shard_make_a_valid_sloop_toml() {
+        for scale in [Scale::Small, Scale::Large] {
+            for shard in [0, 2] {
+                let text = team_toml(scale.volumes().team, shard);
+                let (config, diags) = Config::parse(FILE, &text);
+                assert!(diags.is_empty(), "{scale:?} {shard}: {diags:?}");
+                assert_eq!(config.shard, shard);
+                assert_eq!(config.team.len(), scale.volumes().team.len());
+                for role in ["sdr", "ae", "growth", "onboarding"] {
+                    assert!(
+                        scale.volumes().team.iter().any(|(_, _, r)| *r == role),
+                        "{scale:?} has no {role}"
+                    );
+                }
+            }
+        }
+        assert_eq!(Scale::Small.volumes().team, TEAM);
+        assert_eq!(Scale::Small.volumes().batch, 1, "one commit per action");
+    }
+
+    #[test]
+    fn a_batch_commit_names_every_action() {
+        assert_eq!(batch_message(&["Open x".into()]), "Open x");
+        let m = batch_message(&["Open x".into(), "Move y".into(), "Log z".into()]);
+        assert_eq!(
+            m,
+            "Open x (and 2 more updates)\n\n- Open x\n- Move y\n- Log z\n"
+        );
+    }
+
+    #[test]
+    fn states_are_indexed_by_their_field() {
+        assert_eq!(state_field(Kind::Account), Some("status"));
+        assert_eq!(state_field(Kind::Lead), Some("status"));
+        assert_eq!(state_field(Kind::Opportunity), Some("stage"));
+        assert_eq!(state_field(Kind::Activity), None);
     }
 }
