@@ -59,6 +59,8 @@ pub struct Volumes {
     pub extra_contacts: (u64, u64),
     /// Actions of one member per commit (1: one commit per action).
     pub batch: usize,
+    /// Chance that an open deal that does not move today gets a follow-up email or call.
+    pub follow_up: f64,
 }
 
 impl Scale {
@@ -71,14 +73,16 @@ impl Scale {
                 pool_touches_per_day: 3,
                 extra_contacts: (0, 2),
                 batch: 1,
+                follow_up: 0.16,
             },
             Scale::Large => Volumes {
                 team: LARGE_TEAM,
-                leads_per_week: (410, 740),
-                conversions_per_day: 330,
-                pool_touches_per_day: 250,
+                leads_per_week: (430, 780),
+                conversions_per_day: 350,
+                pool_touches_per_day: 265,
                 extra_contacts: (1, 2),
-                batch: 12,
+                batch: 7,
+                follow_up: 0.22,
             },
         }
     }
@@ -941,7 +945,7 @@ fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
     for path in open {
         if !sim.rng.chance(0.07) {
             // Most days a deal only gets a follow-up, or nothing.
-            if sim.rng.chance(0.16) {
+            if sim.rng.chance(sim.volumes.follow_up) {
                 follow_up(sim, &path)?;
             }
             continue;
