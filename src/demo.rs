@@ -2,8 +2,14 @@
 //! history with one commit per action (dated, by the member who did it) and a `sloop tick`
 //! commit at the end of every simulated day (the same `lifecycle::plan` the command runs).
 //! Same seed, same records, same commit ids.
+//!
+//! Two scales: `small` (a team of five, a few hundred accounts, one commit per action) and
+//! `large`, the benchmark CRM (a team of eighteen, ~20,000 accounts, 50,000 contacts, 15,000
+//! opportunities, 200,000 activities and ~30,000 commits, each commit one member's batch of
+//! actions). Lookups go through indexes (ids, records by status or stage, typed records by
+//! id), never through scans of every record, so the large scale stays linear.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, TimeZone, Weekday};
@@ -22,6 +28,64 @@ pub struct Options {
     pub months: u32,
     /// The last simulated day.
     pub end: NaiveDate,
+    pub scale: Scale,
+    /// Leading characters of the id used as a folder for new records (`sloop.toml`'s
+    /// `shard`); 0 writes flat folders.
+    pub shard: u8,
+}
+
+/// How big a team and a CRM to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scale {
+    /// A team of five and a few hundred accounts: the README's demo, ready in seconds.
+    #[default]
+    Small,
+    /// The benchmark CRM: a team of eighteen, ~20,000 accounts and ~30,000 commits a year.
+    Large,
+}
+
+/// The volumes of a scale. Everything else (how deals move, churn, upsells) is the same
+/// method at every scale.
+#[derive(Debug, Clone, Copy)]
+pub struct Volumes {
+    pub team: &'static [(&'static str, &'static str, &'static str)],
+    /// Leads growth imports every Monday (inclusive range).
+    pub leads_per_week: (u64, u64),
+    /// Leads the SDRs convert or reject per day.
+    pub conversions_per_day: usize,
+    /// Pool accounts the SDRs try to reach per day.
+    pub pool_touches_per_day: usize,
+    /// Contacts added beside the lead's own when an account is created (inclusive range).
+    pub extra_contacts: (u64, u64),
+    /// Actions of one member per commit (1: one commit per action).
+    pub batch: usize,
+    /// Chance that an open deal that does not move today gets a follow-up email or call.
+    pub follow_up: f64,
+}
+
+impl Scale {
+    pub fn volumes(self) -> Volumes {
+        match self {
+            Scale::Small => Volumes {
+                team: TEAM,
+                leads_per_week: (5, 9),
+                conversions_per_day: 4,
+                pool_touches_per_day: 3,
+                extra_contacts: (0, 2),
+                batch: 1,
+                follow_up: 0.16,
+            },
+            Scale::Large => Volumes {
+                team: LARGE_TEAM,
+                leads_per_week: (430, 780),
+                conversions_per_day: 350,
+                pool_touches_per_day: 265,
+                extra_contacts: (1, 2),
+                batch: 7,
+                follow_up: 0.22,
+            },
+        }
+    }
 }
 
 /// What was simulated.
@@ -81,7 +145,27 @@ const TEAM: &[(&str, &str, &str)] = &[
     ("tom", "Tom Becker", "growth"),
     ("nina", "Nina Laurent", "onboarding"),
 ];
-const AES: &[&str] = &["marc", "sofia"];
+/// The benchmark team: the small team and thirteen more.
+const LARGE_TEAM: &[(&str, &str, &str)] = &[
+    ("lea", "Léa Fournier", "sdr"),
+    ("marc", "Marc Delacroix", "ae"),
+    ("sofia", "Sofia Reyes", "ae"),
+    ("tom", "Tom Becker", "growth"),
+    ("nina", "Nina Laurent", "onboarding"),
+    ("hugo", "Hugo Moreau", "sdr"),
+    ("chloe", "Chloé Dubois", "sdr"),
+    ("adam", "Adam Novak", "sdr"),
+    ("mia", "Mia Rossi", "sdr"),
+    ("owen", "Owen Miller", "ae"),
+    ("julie", "Julie Bernard", "ae"),
+    ("lucas", "Lucas Weber", "ae"),
+    ("grace", "Grace Silva", "ae"),
+    ("ethan", "Ethan Davis", "ae"),
+    ("emma", "Emma Garcia", "ae"),
+    ("zoe", "Zoe Wilson", "growth"),
+    ("louis", "Louis Martin", "onboarding"),
+    ("sarah", "Sarah Brown", "onboarding"),
+];
 const PREFIX: &[&str] = &[
     "Nord", "Alpen", "Blue", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris",
     "Juniper", "Kestrel", "Lumen", "Maple", "Nova", "Orchid", "Pine", "Quartz", "River",
@@ -153,9 +237,16 @@ struct Record {
     fields: Fields,
 }
 
+/// One member's actions waiting to be committed together (the large scale batches them).
+struct Batch {
+    who: String,
+    messages: Vec<String>,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
 struct Sim {
     rng: Rng,
-    records: BTreeMap<String, Record>,
+    records: HashMap<String, Record>,
     crm: Crm,
     facts: Facts,
     changed: Vec<String>,
@@ -163,6 +254,32 @@ struct Sim {
     commits: usize,
     day: NaiveDate,
     minute: u32,
+    volumes: Volumes,
+    shard: u8,
+    /// Ids in use, per kind.
+    ids: HashSet<(Kind, String)>,
+    /// Company names already imported.
+    companies: HashSet<String>,
+    /// Paths of the records of a kind in a state (account status, opportunity stage, lead
+    /// status), in path order: what the team's daily work iterates.
+    by_state: HashMap<(Kind, String), BTreeSet<String>>,
+    /// Where each typed record sits in `crm`'s lists.
+    slots: HashMap<(Kind, String), usize>,
+    /// Account id → path.
+    account_paths: HashMap<String, String>,
+    /// Open tasks per opportunity id: (due, path).
+    open_tasks: HashMap<String, Vec<(NaiveDate, String)>>,
+    /// Batches waiting to be committed, oldest first.
+    pending: Vec<Batch>,
+}
+
+/// The field that holds a record's state, for the `by_state` index.
+fn state_field(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Account | Kind::Lead => Some("status"),
+        Kind::Opportunity => Some("stage"),
+        _ => None,
+    }
 }
 
 fn str_of(fields: &Fields, key: &str) -> Option<String> {
@@ -178,6 +295,17 @@ fn str_of(fields: &Fields, key: &str) -> Option<String> {
 impl Sim {
     fn set(&mut self, path: &str, field: &str, value: FieldValue) {
         let rec = self.records.get_mut(path).expect("known record");
+        if state_field(rec.kind) == Some(field) {
+            if let (Some(old), FieldValue::Str(new)) = (str_of(&rec.fields, field), &value) {
+                if let Some(set) = self.by_state.get_mut(&(rec.kind, old)) {
+                    set.remove(path);
+                }
+                self.by_state
+                    .entry((rec.kind, new.clone()))
+                    .or_default()
+                    .insert(path.to_string());
+            }
+        }
         match rec.fields.iter_mut().find(|(k, _)| k == field) {
             Some((_, v)) => *v = value,
             None => rec.fields.push((field.to_string(), value)),
@@ -193,9 +321,26 @@ impl Sim {
 
     fn create(&mut self, kind: Kind, id: &str, fields: Fields) -> String {
         let path = match (kind, fields.iter().find(|(k, _)| k == "date")) {
+            // Sharded, a month of activities is split by day too: a month's folder holds
+            // ~17,000 files at the large scale.
+            (Kind::Activity, Some((_, FieldValue::Date(d)))) if self.shard > 0 => {
+                format!("activities/{}/{id}.toml", d.format("%Y/%m/%d"))
+            }
             (Kind::Activity, Some((_, FieldValue::Date(d)))) => store::activity_path(id, *d),
-            _ => store::record_path(kind, id, 0),
+            _ => store::record_path(kind, id, self.shard),
         };
+        self.ids.insert((kind, id.to_string()));
+        if let Some(field) = state_field(kind) {
+            if let Some(state) = str_of(&fields, field) {
+                self.by_state
+                    .entry((kind, state))
+                    .or_default()
+                    .insert(path.clone());
+            }
+        }
+        if kind == Kind::Account {
+            self.account_paths.insert(id.to_string(), path.clone());
+        }
         if kind == Kind::Account {
             self.facts.status_since.insert(id.to_string(), self.day);
         }
@@ -230,18 +375,16 @@ impl Sim {
         let rec = &self.records[path];
         let text = self.text(path);
         let (record, _) = parse_record(rec.kind, &rec.id, path, &text, &self.crm.config);
-        let id = rec.id.clone();
-        match record {
-            store::AnyRecord::Account(r) => replace(&mut self.crm.accounts, r, |x| x.meta.id == id),
-            store::AnyRecord::Contact(r) => replace(&mut self.crm.contacts, r, |x| x.meta.id == id),
-            store::AnyRecord::Opportunity(r) => {
-                replace(&mut self.crm.opportunities, r, |x| x.meta.id == id)
-            }
-            store::AnyRecord::Lead(r) => replace(&mut self.crm.leads, r, |x| x.meta.id == id),
-            store::AnyRecord::Activity(r) => {
-                replace(&mut self.crm.activities, r, |x| x.meta.id == id)
-            }
-        }
+        let slot = self.slots.get(&(rec.kind, rec.id.clone())).copied();
+        let key = (rec.kind, rec.id.clone());
+        let len = match record {
+            store::AnyRecord::Account(r) => place(&mut self.crm.accounts, r, slot),
+            store::AnyRecord::Contact(r) => place(&mut self.crm.contacts, r, slot),
+            store::AnyRecord::Opportunity(r) => place(&mut self.crm.opportunities, r, slot),
+            store::AnyRecord::Lead(r) => place(&mut self.crm.leads, r, slot),
+            store::AnyRecord::Activity(r) => place(&mut self.crm.activities, r, slot),
+        };
+        self.slots.entry(key).or_insert(len - 1);
     }
 
     fn text(&self, path: &str) -> String {
@@ -255,7 +398,11 @@ impl Sim {
     }
 
     fn when(&mut self) -> DateTime<FixedOffset> {
-        self.minute += 7 + self.rng.below(40) as u32;
+        self.minute += if self.volumes.batch > 1 {
+            1 + self.rng.below(4) as u32
+        } else {
+            7 + self.rng.below(40) as u32
+        };
         let paris = FixedOffset::east_opt(3600).expect("offset");
         let (h, m) = (8 + self.minute / 60, self.minute % 60);
         paris
@@ -264,6 +411,9 @@ impl Sim {
             .expect("fixed offset")
     }
 
+    /// Ends an action of `who`: its changed files are committed, alone (batch 1) or with the
+    /// member's next actions. A batch that already holds one of the action's files is
+    /// committed first, so that no commit skips a state a record went through.
     fn commit(&mut self, message: &str, who: &str) -> Result<(), DemoError> {
         if self.changed.is_empty() {
             return Ok(());
@@ -275,7 +425,51 @@ impl Sim {
                 (p, t.into_bytes())
             })
             .collect();
-        let identity = match TEAM.iter().find(|(id, _, _)| *id == who) {
+        while let Some(i) = self
+            .pending
+            .iter()
+            .position(|b| files.iter().any(|(p, _)| b.files.contains_key(p)))
+        {
+            // Everything queued before the conflicting batch goes first, in order.
+            for _ in 0..=i {
+                let b = self.pending.remove(0);
+                self.write_batch(b)?;
+            }
+        }
+        let at = match self.pending.iter().position(|b| b.who == who) {
+            Some(i) => i,
+            None => {
+                self.pending.push(Batch {
+                    who: who.to_string(),
+                    messages: Vec::new(),
+                    files: BTreeMap::new(),
+                });
+                self.pending.len() - 1
+            }
+        };
+        let batch = &mut self.pending[at];
+        batch.messages.push(message.to_string());
+        batch.files.extend(files);
+        if batch.messages.len() >= self.volumes.batch {
+            let b = self.pending.remove(at);
+            self.write_batch(b)?;
+        }
+        Ok(())
+    }
+
+    /// Commits every waiting batch, oldest first.
+    fn flush(&mut self) -> Result<(), DemoError> {
+        for b in std::mem::take(&mut self.pending) {
+            self.write_batch(b)?;
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self, batch: Batch) -> Result<(), DemoError> {
+        let message = batch_message(&batch.messages);
+        let files: Vec<(String, Vec<u8>)> = batch.files.into_iter().collect();
+        let who = batch.who;
+        let identity = match self.volumes.team.iter().find(|(id, _, _)| *id == who) {
             Some((id, name, _)) => Identity {
                 name: name.to_string(),
                 email: format!("{id}@tidewater.example"),
@@ -286,14 +480,14 @@ impl Sim {
             },
         };
         let when = self.when();
-        self.writer.commit(&files, message, &identity, when)?;
+        self.writer.commit(&files, &message, &identity, when)?;
         self.commits += 1;
         Ok(())
     }
 
     fn unique(&self, kind: Kind, base: &str) -> String {
         let slug = ids::slugify(base);
-        let taken = |c: &str| self.records.values().any(|r| r.kind == kind && r.id == c);
+        let taken = |c: &str| self.ids.contains(&(kind, c.to_string()));
         if !taken(&slug) {
             return slug;
         }
@@ -303,12 +497,32 @@ impl Sim {
             .expect("free id")
     }
 
-    fn paths(&self, kind: Kind, pred: impl Fn(&Record) -> bool) -> Vec<String> {
-        self.records
+    /// Paths of the records of a kind in one of `states`, in path order.
+    fn in_state(&self, kind: Kind, states: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = states
             .iter()
-            .filter(|(_, r)| r.kind == kind && pred(r))
-            .map(|(p, _)| p.clone())
+            .filter_map(|s| self.by_state.get(&(kind, s.to_string())))
+            .flat_map(|set| set.iter().cloned())
+            .collect();
+        if states.len() > 1 {
+            out.sort();
+        }
+        out
+    }
+
+    /// Members with a role, in team order.
+    fn members(&self, role: &str) -> Vec<&'static str> {
+        self.volumes
+            .team
+            .iter()
+            .filter(|(_, _, r)| *r == role)
+            .map(|(id, _, _)| *id)
             .collect()
+    }
+
+    fn pick_member(&mut self, role: &str) -> &'static str {
+        let members = self.members(role);
+        members[self.rng.below(members.len() as u64) as usize]
     }
 
     fn activity(
@@ -332,24 +546,55 @@ impl Sim {
     }
 }
 
-fn replace<T>(list: &mut Vec<T>, item: T, is: impl Fn(&T) -> bool) {
-    match list.iter().position(is) {
+/// Puts a typed record at its slot (or at the end when new); returns the list's length.
+fn place<T>(list: &mut Vec<T>, item: T, slot: Option<usize>) -> usize {
+    match slot {
         Some(i) => list[i] = item,
         None => list.push(item),
     }
+    list.len()
 }
 
-fn team_toml() -> String {
+/// One action: its message. Several: the first, a count, then every message in the body.
+fn batch_message(messages: &[String]) -> String {
+    match messages {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => {
+            let mut m = format!(
+                "{first} (and {} more update{})\n\n",
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" }
+            );
+            for line in messages {
+                m.push_str("- ");
+                m.push_str(line);
+                m.push('\n');
+            }
+            m
+        }
+    }
+}
+
+fn team_toml(team: &[(&str, &str, &str)], shard: u8) -> String {
     let mut t = DEFAULT_TOML.replace("# [team.alice]\n# name = \"Alice Martin\"\n# role = \"sdr\"                 # sdr | ae | growth | onboarding | manager\n# email = \"alice@example.com\"  # optional; maps git authors and CSV owners to members\n", "");
     t.push_str("\n# The simulated team of `sloop demo`.\n");
-    for (id, name, role) in TEAM {
+    for (id, name, role) in team {
         t.push_str(&format!("[team.{id}]\nname = \"{name}\"\nrole = \"{role}\"\nemail = \"{id}@tidewater.example\"\n\n"));
     }
     t.push_str("[targets.marc]\n\"2026-Q4\" = 6000\n\n[targets.sofia]\n\"2026-Q4\" = 6000\n");
-    t.replace(
+    let mut t = t.replace(
         "[targets]\n# \"2026-Q4\" = 12000",
         "[targets]\n\"2026-Q4\" = 12000",
-    )
+    );
+    if shard > 0 {
+        t = t.replacen(
+            "currency = \"EUR\"\n",
+            &format!("currency = \"EUR\"\n\n# New records go to folders named after the first {shard} characters of their id.\nshard = {shard}\n"),
+            1,
+        );
+    }
+    t
 }
 
 /// Simulates the team into a new repository at `dir`.
@@ -365,7 +610,8 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
-    let config_text = team_toml();
+    let volumes = opts.scale.volumes();
+    let config_text = team_toml(volumes.team, opts.shard);
     let (config, diags) = crate::config::Config::parse(crate::config::FILE, &config_text);
     if let Some(d) = diags.first() {
         return Err(DemoError::Invalid(d.message.clone()));
@@ -376,7 +622,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         .unwrap_or(opts.end);
     let mut sim = Sim {
         rng: Rng(opts.seed ^ 0x5107_0000_DE70),
-        records: BTreeMap::new(),
+        records: HashMap::new(),
         crm: Crm {
             config,
             ..Crm::default()
@@ -387,6 +633,15 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         commits: 0,
         day: start,
         minute: 0,
+        volumes,
+        shard: opts.shard,
+        ids: HashSet::new(),
+        companies: HashSet::new(),
+        by_state: HashMap::new(),
+        slots: HashMap::new(),
+        account_paths: HashMap::new(),
+        open_tasks: HashMap::new(),
+        pending: Vec::new(),
     };
     // The first commit: the rules and the team.
     let first = vec![("sloop.toml".to_string(), config_text.clone().into_bytes())];
@@ -407,6 +662,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         sim.minute = 0;
         if day.weekday() != Weekday::Sat && day.weekday() != Weekday::Sun {
             simulate_day(&mut sim)?;
+            sim.flush()?;
         }
         tick(&mut sim)?;
         day = day + Days::new(1);
@@ -419,15 +675,14 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
     let day = sim.day;
     // Monday: growth imports the week's leads.
     if day.weekday() == Weekday::Mon {
-        let n = sim.rng.between(5, 9);
+        let (lo, hi) = sim.volumes.leads_per_week;
+        let n = sim.rng.between(lo, hi);
+        let growth = sim.pick_member("growth");
         for _ in 0..n {
             let mut company = format!("{} {}", sim.rng.pick(PREFIX), sim.rng.pick(SUFFIX));
             // One company is one account: never reuse a name (and so a domain).
             let mut k = 1;
-            while sim.records.values().any(|r| {
-                r.kind == Kind::Lead
-                    && str_of(&r.fields, "company").as_deref() == Some(company.as_str())
-            }) {
+            while sim.companies.contains(&company) {
                 k += 1;
                 company = format!(
                     "{} {} {}",
@@ -440,6 +695,7 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                     company = format!("{company} {k}");
                 }
             }
+            sim.companies.insert(company.clone());
             let first = *sim.rng.pick(FIRST);
             let last = *sim.rng.pick(LAST);
             let domain = format!("{}.example", ids::slugify(&company));
@@ -476,28 +732,29 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                     ),
                 ));
             }
-            fields.push(("owner".into(), FieldValue::Str("lea".into())));
+            let sdr = sim.pick_member("sdr");
+            fields.push(("owner".into(), FieldValue::Str(sdr.into())));
             fields.push(("status".into(), FieldValue::Str("new".into())));
             fields.push(("created".into(), FieldValue::Date(day)));
             sim.create(Kind::Lead, &id, fields);
         }
         sim.commit(
             &format!("Import {n} leads from the week's forms and lists"),
-            "tom",
+            growth,
         )?;
     }
     // The SDR qualifies leads: convert or reject.
-    let new_leads = sim.paths(Kind::Lead, |r| {
-        str_of(&r.fields, "status").as_deref() == Some("new")
-    });
-    for path in new_leads.into_iter().take(4) {
+    let new_leads = sim.in_state(Kind::Lead, &["new"]);
+    let conversions = sim.volumes.conversions_per_day;
+    for path in new_leads.into_iter().take(conversions) {
         let (lead_id, fields) = {
             let r = &sim.records[&path];
             (r.id.clone(), r.fields.clone())
         };
+        let sdr = str_of(&fields, "owner").unwrap_or_else(|| "lea".into());
         if sim.rng.chance(0.35) {
             sim.set(&path, "status", FieldValue::Str("rejected".into()));
-            sim.commit(&format!("Reject lead {lead_id}: not a fit"), "lea")?;
+            sim.commit(&format!("Reject lead {lead_id}: not a fit"), &sdr)?;
             continue;
         }
         let company = str_of(&fields, "company").unwrap_or_default();
@@ -565,19 +822,41 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                 ("role".into(), FieldValue::Str(role.into())),
             ],
         );
+        // The colleagues met later: some report to the lead's contact.
+        let domain = str_of(&fields, "domain").unwrap_or_default();
+        let (lo, hi) = sim.volumes.extra_contacts;
+        for _ in 0..sim.rng.between(lo, hi) {
+            let (first, last) = (*sim.rng.pick(FIRST), *sim.rng.pick(LAST));
+            let name = format!("{first} {last}");
+            let id = sim.unique(Kind::Contact, &name);
+            let (title, role) = *sim.rng.pick(TITLES);
+            // The id's suffix keeps two namesakes at one company apart.
+            let local = id.replace('-', ".");
+            let mut c: Fields = vec![
+                ("name".into(), FieldValue::Str(name)),
+                ("account".into(), FieldValue::Str(account.clone())),
+                ("email".into(), FieldValue::Str(format!("{local}@{domain}"))),
+                ("title".into(), FieldValue::Str(title.into())),
+                ("role".into(), FieldValue::Str(role.into())),
+            ];
+            if role != "decision_maker" && sim.rng.chance(0.5) {
+                c.push(("reports_to".into(), FieldValue::Str(contact.clone())));
+            }
+            sim.create(Kind::Contact, &id, c);
+        }
         sim.set(&path, "status", FieldValue::Str("converted".into()));
         sim.set(&path, "converted_account", FieldValue::Str(account.clone()));
         sim.set(&path, "converted_contact", FieldValue::Str(contact));
-        sim.commit(&format!("Convert lead {lead_id} into {account}"), "lea")?;
+        sim.commit(&format!("Convert lead {lead_id} into {account}"), &sdr)?;
     }
     // The SDR touches accounts waiting in the qualified pool.
-    let pool = sim.paths(Kind::Account, |r| {
-        str_of(&r.fields, "status").as_deref() == Some("qualified_pool")
-    });
-    for path in pool.into_iter().filter(|_| true).take(3) {
+    let pool = sim.in_state(Kind::Account, &["qualified_pool"]);
+    let touches = sim.volumes.pool_touches_per_day;
+    for path in pool.into_iter().take(touches) {
         if !sim.rng.chance(0.5) {
             continue;
         }
+        let sdr = sim.pick_member("sdr");
         let account = sim.records[&path].id.clone();
         let kind = *sim.rng.pick(&["call", "email"]);
         let extra = if kind == "call" {
@@ -588,25 +867,24 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
         } else {
             vec![]
         };
-        sim.activity(kind, &account, "lea", "First contact", extra);
-        sim.commit(&format!("Log a first {kind} with {account}"), "lea")?;
+        sim.activity(kind, &account, sdr, "First contact", extra);
+        sim.commit(&format!("Log a first {kind} with {account}"), sdr)?;
     }
     // Account executives open opportunities on targets.
-    let targets = sim.paths(Kind::Account, |r| {
-        str_of(&r.fields, "status").as_deref() == Some("target")
-    });
+    let targets = sim.in_state(Kind::Account, &["target"]);
     for path in targets {
         if !sim.rng.chance(0.12) {
             continue;
         }
-        let (account, source) = {
+        let (account, source, sdr) = {
             let r = &sim.records[&path];
             (
                 r.id.clone(),
                 str_of(&r.fields, "source").unwrap_or_else(|| "outbound".into()),
+                str_of(&r.fields, "owner").unwrap_or_else(|| "lea".into()),
             )
         };
-        let owner = *sim.rng.pick(AES);
+        let owner = sim.pick_member("ae");
         let id = sim.unique(Kind::Opportunity, &format!("{account} new"));
         let name = format!(
             "{} — new",
@@ -622,7 +900,7 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                 ("stage".into(), FieldValue::Str("identified".into())),
                 ("source".into(), FieldValue::Str(source)),
                 ("created".into(), FieldValue::Date(day)),
-                ("sdr".into(), FieldValue::Str("lea".into())),
+                ("sdr".into(), FieldValue::Str(sdr)),
             ],
         );
         sim.activity(
@@ -635,6 +913,22 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                 ("duration_min".into(), FieldValue::Int(45)),
             ],
         );
+        let due = day + Days::new(sim.rng.between(3, 10));
+        let task = sim.activity(
+            "task",
+            &account,
+            owner,
+            "Send the proposal and book the next call",
+            vec![
+                ("opportunity".into(), FieldValue::Str(id.clone())),
+                ("due".into(), FieldValue::Date(due)),
+                ("done".into(), FieldValue::Bool(false)),
+            ],
+        );
+        sim.open_tasks
+            .entry(id.clone())
+            .or_default()
+            .push((due, task));
         sim.commit(&format!("Open opportunity {id}"), owner)?;
     }
     progress_opportunities(sim)?;
@@ -644,14 +938,16 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
 
 fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
     let day = sim.day;
-    let open = sim.paths(Kind::Opportunity, |r| {
-        matches!(
-            str_of(&r.fields, "stage").as_deref(),
-            Some("identified" | "qualified" | "trial" | "closing" | "commit")
-        )
-    });
+    let open = sim.in_state(
+        Kind::Opportunity,
+        &["identified", "qualified", "trial", "closing", "commit"],
+    );
     for path in open {
         if !sim.rng.chance(0.07) {
+            // Most days a deal only gets a follow-up, or nothing.
+            if sim.rng.chance(sim.volumes.follow_up) {
+                follow_up(sim, &path)?;
+            }
             continue;
         }
         let (id, stage, owner, account) = {
@@ -787,22 +1083,60 @@ fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
             &format!("{id}: {stage} → {next}"),
             extra,
         );
+        if matches!(next, "won" | "lost") {
+            complete_tasks(sim, &id);
+        }
+        if next == "lost" {
+            let reason = str_of(&sim.records[&path].fields, "lost_reason").unwrap_or_default();
+            sim.activity(
+                "note",
+                &account,
+                &owner,
+                &format!("Lost: {}", reason.replace('_', " ")),
+                vec![("opportunity".into(), FieldValue::Str(id.clone()))],
+            );
+        }
         sim.commit(&format!("Move {id} from {stage} to {next}"), &owner)?;
     }
     Ok(())
 }
 
 fn customers(sim: &mut Sim) -> Result<(), DemoError> {
-    let customers = sim.paths(Kind::Account, |r| {
-        str_of(&r.fields, "status").as_deref() == Some("customer")
-    });
+    let customers = sim.in_state(Kind::Account, &["customer"]);
     for path in customers {
         let account = sim.records[&path].id.clone();
         if sim.rng.chance(0.0015) {
+            let who = sim.pick_member("onboarding");
+            // A churned customer's open upsells are lost with it.
+            let open = sim.in_state(
+                Kind::Opportunity,
+                &["identified", "qualified", "trial", "closing", "commit"],
+            );
+            for opp in open {
+                if str_of(&sim.records[&opp].fields, "account").as_deref() == Some(&account) {
+                    sim.set(&opp, "lost_reason", FieldValue::Str("no_need".into()));
+                    sim.set(&opp, "close_date", FieldValue::Date(sim.day));
+                    sim.set(&opp, "stage", FieldValue::Str("lost".into()));
+                    let id = sim.records[&opp].id.clone();
+                    complete_tasks(sim, &id);
+                }
+            }
             sim.set_status(&path, "churn");
-            sim.commit(&format!("{account} churned"), "marc")?;
+            let why = *sim.rng.pick(&[
+                "Moving to an in-house tool.",
+                "Budget cut for next year.",
+                "Acquired by a group that uses another billing tool.",
+            ]);
+            sim.activity(
+                "note",
+                &account,
+                who,
+                "Cancelled the subscription",
+                vec![("body".into(), FieldValue::Str(why.into()))],
+            );
+            sim.commit(&format!("{account} churned"), who)?;
         } else if sim.rng.chance(0.003) {
-            let owner = *sim.rng.pick(AES);
+            let owner = sim.pick_member("ae");
             let id = sim.unique(Kind::Opportunity, &format!("{account} upsell"));
             let name = format!(
                 "{} — more users",
@@ -823,14 +1157,15 @@ fn customers(sim: &mut Sim) -> Result<(), DemoError> {
             );
             sim.commit(&format!("Open upsell {id}"), owner)?;
         } else if sim.rng.chance(0.01) {
+            let who = sim.pick_member("onboarding");
             sim.activity(
                 "meeting",
                 &account,
-                "nina",
+                who,
                 "Onboarding check-in",
                 vec![("duration_min".into(), FieldValue::Int(30))],
             );
-            sim.commit(&format!("Onboarding check-in with {account}"), "nina")?;
+            sim.commit(&format!("Onboarding check-in with {account}"), who)?;
         }
     }
     Ok(())
@@ -842,14 +1177,9 @@ fn tick(sim: &mut Sim) -> Result<(), DemoError> {
     if plan.moves.is_empty() {
         return Ok(());
     }
-    let by_id: BTreeMap<String, String> = sim
-        .records
-        .iter()
-        .filter(|(_, r)| r.kind == Kind::Account)
-        .map(|(p, r)| (r.id.clone(), p.clone()))
-        .collect();
+    sim.flush()?;
     for m in &plan.moves {
-        let path = by_id[&m.id].clone();
+        let path = sim.account_paths[&m.id].clone();
         match (&m.field[..], &m.to) {
             ("status", Some(to)) => sim.set_status(&path, to),
             ("backlog_until", Some(d)) => sim.set(
@@ -862,8 +1192,67 @@ fn tick(sim: &mut Sim) -> Result<(), DemoError> {
         }
     }
     let message = crate::tick::commit_message(&plan, sim.day);
-    sim.minute = 14 * 60;
-    sim.commit(&message, "sloop")
+    sim.minute = sim.minute.max(18 * 60);
+    sim.commit(&message, "sloop")?;
+    sim.flush()
+}
+
+/// A touch on an open deal between two stage moves: an email or a call, which also closes
+/// the deal's tasks that are due.
+fn follow_up(sim: &mut Sim, path: &str) -> Result<(), DemoError> {
+    let (id, owner, account) = {
+        let r = &sim.records[path];
+        (
+            r.id.clone(),
+            str_of(&r.fields, "owner").unwrap_or_default(),
+            str_of(&r.fields, "account").unwrap_or_default(),
+        )
+    };
+    let call = sim.rng.chance(0.4);
+    let mut extra = vec![("opportunity".to_string(), FieldValue::Str(id.clone()))];
+    if call {
+        extra.push((
+            "duration_min".into(),
+            FieldValue::Int(sim.rng.between(5, 40) as i64),
+        ));
+    }
+    let subject = *sim.rng.pick(&[
+        "Follow-up on the proposal",
+        "Answered questions on the integration",
+        "Checked in on the timeline",
+        "Sent the security questionnaire",
+    ]);
+    sim.activity(
+        if call { "call" } else { "email" },
+        &account,
+        &owner,
+        subject,
+        extra,
+    );
+    let due: Vec<String> = sim
+        .open_tasks
+        .get(&id)
+        .map(|t| {
+            t.iter()
+                .filter(|(d, _)| *d <= sim.day)
+                .map(|(_, p)| p.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for task in &due {
+        sim.set(task, "done", FieldValue::Bool(true));
+    }
+    if let Some(t) = sim.open_tasks.get_mut(&id) {
+        t.retain(|(_, p)| !due.contains(p));
+    }
+    sim.commit(&format!("Follow up on {id}"), &owner)
+}
+
+/// Marks every open task of a deal done.
+fn complete_tasks(sim: &mut Sim, opportunity: &str) {
+    for (_, task) in sim.open_tasks.remove(opportunity).unwrap_or_default() {
+        sim.set(&task, "done", FieldValue::Bool(true));
+    }
 }
 
 fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> Summary {
@@ -914,5 +1303,66 @@ fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> S
             .filter(|o| crm.config.outcome(&o.stage) == Some(crate::config::Outcome::Lost))
             .count(),
         mrr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{batch_message, state_field, team_toml, Rng, Scale, TEAM};
+    use crate::config::{Config, FILE};
+    use crate::model::Kind;
+
+    #[test]
+    fn the_generator_is_a_pure_function_of_its_seed() {
+        let draw = |seed| {
+            let mut r = Rng(seed);
+            (0..5).map(|_| r.next()).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
+        let mut r = Rng(9);
+        for _ in 0..1000 {
+            let x = r.between(3, 5);
+            assert!((3..=5).contains(&x));
+        }
+    }
+
+    #[test]
+    fn the_team_and_shard_make_a_valid_sloop_toml() {
+        for scale in [Scale::Small, Scale::Large] {
+            for shard in [0, 2] {
+                let text = team_toml(scale.volumes().team, shard);
+                let (config, diags) = Config::parse(FILE, &text);
+                assert!(diags.is_empty(), "{scale:?} {shard}: {diags:?}");
+                assert_eq!(config.shard, shard);
+                assert_eq!(config.team.len(), scale.volumes().team.len());
+                for role in ["sdr", "ae", "growth", "onboarding"] {
+                    assert!(
+                        scale.volumes().team.iter().any(|(_, _, r)| *r == role),
+                        "{scale:?} has no {role}"
+                    );
+                }
+            }
+        }
+        assert_eq!(Scale::Small.volumes().team, TEAM);
+        assert_eq!(Scale::Small.volumes().batch, 1, "one commit per action");
+    }
+
+    #[test]
+    fn a_batch_commit_names_every_action() {
+        assert_eq!(batch_message(&["Open x".into()]), "Open x");
+        let m = batch_message(&["Open x".into(), "Move y".into(), "Log z".into()]);
+        assert_eq!(
+            m,
+            "Open x (and 2 more updates)\n\n- Open x\n- Move y\n- Log z\n"
+        );
+    }
+
+    #[test]
+    fn states_are_indexed_by_their_field() {
+        assert_eq!(state_field(Kind::Account), Some("status"));
+        assert_eq!(state_field(Kind::Lead), Some("status"));
+        assert_eq!(state_field(Kind::Opportunity), Some("stage"));
+        assert_eq!(state_field(Kind::Activity), None);
     }
 }

@@ -69,3 +69,47 @@ fn the_demo_refuses_a_folder_in_use() {
     );
     assert_eq!(env.read("busy/file.txt"), "mine\n");
 }
+
+#[test]
+fn a_sharded_demo_writes_records_in_id_folders_and_passes_both_checks() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "s", "--months", "1", "--shard"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(env.read("s/sloop.toml").contains("\nshard = 2\n"));
+    let files = env.git(&["-C", "s", "ls-files"]).stdout;
+    let accounts: Vec<&str> = files
+        .lines()
+        .filter(|l| l.starts_with("accounts/"))
+        .collect();
+    assert!(!accounts.is_empty());
+    for path in accounts {
+        let parts: Vec<&str> = path.split('/').collect();
+        assert_eq!(parts.len(), 3, "{path}");
+        assert!(parts[2].starts_with(parts[1]), "{path}");
+    }
+    let root = env
+        .git(&["-C", "s", "rev-list", "--max-parents=0", "HEAD"])
+        .stdout;
+    let range = env.run(&[
+        "-C",
+        "s",
+        "check",
+        "--range",
+        &format!("{}..HEAD", root.trim()),
+    ]);
+    assert_eq!(range.code, 0, "{}", range.stdout);
+    assert!(
+        range.stdout.ends_with("0 errors, 0 warnings\n"),
+        "{}",
+        range.stdout
+    );
+}
+
+#[test]
+fn the_scale_is_checked_by_the_command_line() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "x", "--scale", "huge"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("small"), "{}", run.stderr);
+    assert!(!env.path().join("x").exists());
+}
