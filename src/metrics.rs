@@ -1002,20 +1002,31 @@ fn analytics(
             .filter_map(|o| Some((o.commit.start_date? - o.close_date?).num_days() as f64))
             .collect(),
     );
+    // Touchpoint dates by account, sorted: one pass over the activities, then a binary
+    // search per won deal (a scan per deal is quadratic at 200,000 activities).
+    let mut touch_dates: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    for a in crm.activities.iter().filter(|a| a.kind.is_touchpoint()) {
+        if let Some(account) = &a.account {
+            touch_dates
+                .entry(account.as_str())
+                .or_default()
+                .push(a.date.date());
+        }
+    }
+    for dates in touch_dates.values_mut() {
+        dates.sort_unstable();
+    }
     let touches: Vec<f64> = won
         .iter()
         .filter_map(|o| {
             let (from, to) = (created_of(o)?, o.close_date?);
-            let n = crm
-                .activities
-                .iter()
-                .filter(|a| {
-                    a.kind.is_touchpoint()
-                        && a.account.as_ref().map(|x| x.as_str()) == Some(account_of(o))
-                        && a.date.date() >= from
-                        && a.date.date() <= to
-                })
-                .count();
+            let dates = touch_dates
+                .get(account_of(o))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let n = dates
+                .partition_point(|d| *d <= to)
+                .saturating_sub(dates.partition_point(|d| *d < from));
             Some(n as f64)
         })
         .collect();
