@@ -169,7 +169,12 @@ const LARGE_TEAM: &[(&str, &str, &str)] = &[
 const PREFIX: &[&str] = &[
     "Nord", "Alpen", "Blue", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris",
     "Juniper", "Kestrel", "Lumen", "Maple", "Nova", "Orchid", "Pine", "Quartz", "River",
-    "Solstice", "Tidal", "Umber", "Vela", "Willow", "Zenith",
+    "Solstice", "Tidal", "Umber", "Vela", "Willow", "Zenith", "Acorn", "Bright", "Coral", "Dune",
+    "Echo", "Flint", "Glen", "Heron", "Indigo", "Jade", "Kite", "Lark", "Mistral", "Nimbus", "Oak",
+    "Prairie", "Quill", "Raven", "Sable", "Thistle", "Upland", "Verde", "Wren", "Yarrow", "Aster",
+    "Birch", "Cobalt", "Drift", "Elm", "Fern", "Gale", "Hazel", "Ivy", "Jasper", "Keel", "Linden",
+    "Moss", "Nectar", "Onyx", "Pebble", "Rowan", "Sage", "Tern", "Vale", "Wild", "Atlas", "Basalt",
+    "Crest", "Dawn", "Opal", "Ridge", "Summit",
 ];
 const SUFFIX: &[&str] = &[
     "Logistics",
@@ -202,7 +207,10 @@ const INDUSTRY: &[&str] = &[
 ];
 const FIRST: &[&str] = &[
     "Camille", "Hugo", "Julie", "Lucas", "Emma", "Noah", "Sarah", "Adam", "Chloé", "Louis",
-    "Grace", "Ethan", "Mia", "Owen", "Zoe", "Liam",
+    "Grace", "Ethan", "Mia", "Owen", "Zoe", "Liam", "Ines", "Paul", "Rose", "Theo", "Alice",
+    "Bruno", "Clara", "David", "Elena", "Felix", "Gabriel", "Hannah", "Isaac", "Jade", "Karim",
+    "Lea", "Marc", "Nina", "Oscar", "Pierre", "Quentin", "Rania", "Simon", "Tara", "Ugo", "Victor",
+    "Wendy", "Yann", "Yasmine", "Aurore", "Basile", "Diane", "Eliott", "Fanny",
 ];
 const LAST: &[&str] = &[
     "Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Smith", "Johnson", "Brown", "Garcia",
@@ -590,7 +598,7 @@ fn team_toml(team: &[(&str, &str, &str)], shard: u8) -> String {
     if shard > 0 {
         t = t.replacen(
             "currency = \"EUR\"\n",
-            &format!("currency = \"EUR\"\n\n# New records go to folders named after the first {shard} characters of their id.\nshard = {shard}\n"),
+            &format!("currency = \"EUR\"\n\n# New records go to folders named after the first {shard} characters of their id\n# (after a leading date: leads/ac/2026-03-02-acme.toml).\nshard = {shard}\n"),
             1,
         );
     }

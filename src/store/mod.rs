@@ -59,6 +59,23 @@ impl Crm {
         self.len() == 0
     }
 
+    /// Every record, kind by kind (accounts, contacts, opportunities, leads, activities).
+    pub fn into_records(self) -> impl Iterator<Item = AnyRecord> {
+        let Crm {
+            config: _,
+            accounts,
+            contacts,
+            opportunities,
+            leads,
+            activities,
+        } = self;
+        (accounts.into_iter().map(AnyRecord::Account))
+            .chain(contacts.into_iter().map(AnyRecord::Contact))
+            .chain(opportunities.into_iter().map(AnyRecord::Opportunity))
+            .chain(leads.into_iter().map(AnyRecord::Lead))
+            .chain(activities.into_iter().map(AnyRecord::Activity))
+    }
+
     pub fn push(&mut self, record: AnyRecord) {
         match record {
             AnyRecord::Account(r) => self.accounts.push(r),
@@ -153,11 +170,33 @@ pub fn classify(path: &str) -> PathClass<'_> {
 /// after the first `shard` characters of the id (`accounts/ac/acme.toml`). Activities go
 /// under their date's `yyyy/mm` (see `activity_path`).
 pub fn record_path(kind: Kind, id: &str, shard: u8) -> String {
-    let n = usize::from(shard).min(id.len());
+    let name = shard_name(id);
+    let n = usize::from(shard).min(name.len());
     if n == 0 {
         format!("{}/{id}.toml", kind.folder())
     } else {
-        format!("{}/{}/{id}.toml", kind.folder(), &id[..n])
+        format!("{}/{}/{id}.toml", kind.folder(), &name[..n])
+    }
+}
+
+/// The part of an id its shard folder is taken from: the id, after a leading `yyyy-mm-dd-`
+/// date (imported leads are named `2026-11-26-acme`; sharding on the date would put every
+/// lead of a decade in `leads/20/`).
+fn shard_name(id: &str) -> &str {
+    let b = id.as_bytes();
+    let dated = b.len() > 11
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && b[10] == b'-';
+    if dated {
+        &id[11..]
+    } else {
+        id
     }
 }
 
@@ -400,6 +439,29 @@ fn broken(kind: Kind, id: &str, path: &str) -> AnyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_on_the_id_after_a_leading_date() {
+        assert_eq!(record_path(Kind::Account, "acme", 0), "accounts/acme.toml");
+        assert_eq!(
+            record_path(Kind::Account, "acme", 2),
+            "accounts/ac/acme.toml"
+        );
+        assert_eq!(record_path(Kind::Account, "a", 2), "accounts/a/a.toml");
+        assert_eq!(
+            record_path(Kind::Lead, "2026-11-26-acme", 2),
+            "leads/ac/2026-11-26-acme.toml"
+        );
+        // Not a date: sharded as it is.
+        assert_eq!(
+            record_path(Kind::Account, "2026-x1-26-acme", 2),
+            "accounts/20/2026-x1-26-acme.toml"
+        );
+        assert_eq!(
+            record_path(Kind::Lead, "2026-11-26-", 2),
+            "leads/20/2026-11-26-.toml"
+        );
+    }
 
     #[test]
     fn classifies_paths() {
