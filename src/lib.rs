@@ -7,6 +7,7 @@
 pub mod agenda;
 pub mod check;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod demo;
 pub mod diag;

@@ -32,6 +32,16 @@ impl AnyRecord {
         }
     }
 
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        match self {
+            AnyRecord::Account(r) => &mut r.meta,
+            AnyRecord::Contact(r) => &mut r.meta,
+            AnyRecord::Opportunity(r) => &mut r.meta,
+            AnyRecord::Lead(r) => &mut r.meta,
+            AnyRecord::Activity(r) => &mut r.meta,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             AnyRecord::Account(_) => Kind::Account,
