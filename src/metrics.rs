@@ -2,7 +2,7 @@
 //! event stream mined from the history (`history`). Each formula is documented in the README
 //! ("Report metrics"); the template context is exactly the `Context` below, serialized.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::{Config, Outcome};
 use crate::history::{self, Change, Event, Value};
 use crate::lifecycle::{self, Alert};
-use crate::model::{ActivityKind, Kind, LeadStatus, OppType, Opportunity};
+use crate::model::{Activity, ActivityKind, Kind, LeadStatus, OppType, Opportunity};
 use crate::store::Crm;
 
 /// What the metrics are computed from.
@@ -340,10 +340,15 @@ fn is_lost(config: &Config, o: &Opportunity) -> bool {
     config.outcome(&o.stage) == Some(Outcome::Lost)
 }
 
-/// Per record, its events in order (grouped once).
+/// Per account and opportunity, its events in order (grouped once): status and stage
+/// timelines, and when an opportunity was first seen. Other kinds are read from the event
+/// list directly, and grouping their events (most of a history) would only cost time.
 fn by_record(events: &[Event]) -> HashMap<(Kind, &str), Vec<&Event>> {
     let mut map: HashMap<(Kind, &str), Vec<&Event>> = HashMap::new();
-    for e in events {
+    for e in events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Account | Kind::Opportunity))
+    {
         map.entry((e.kind, e.id.as_str())).or_default().push(e);
     }
     map
@@ -886,6 +891,13 @@ fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<B
 }
 
 fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<Member> {
+    // Activities by owner, in one pass (a scan per member is team size x 200,000).
+    let mut by_owner: HashMap<&str, Vec<&Activity>> = HashMap::new();
+    for a in crm.activities.iter().filter(|a| a.date.date() <= as_of) {
+        if let Some(owner) = &a.owner {
+            by_owner.entry(owner.as_str()).or_default().push(a);
+        }
+    }
     config
         .team
         .iter()
@@ -893,11 +905,7 @@ fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<M
             let id = m.id.as_str();
             let mine =
                 |o: &Option<crate::model::MemberId>| o.as_ref().is_some_and(|x| x.as_str() == id);
-            let acts: Vec<_> = crm
-                .activities
-                .iter()
-                .filter(|a| mine(&a.owner) && a.date.date() <= as_of)
-                .collect();
+            let acts: &[&Activity] = by_owner.get(id).map(Vec::as_slice).unwrap_or_default();
             let opps: Vec<&Opportunity> = crm
                 .opportunities
                 .iter()
@@ -1153,17 +1161,68 @@ fn analytics(
 /// What happened in the seven days ending on as_of.
 fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> ThisWeek {
     let from = as_of - Days::new(6);
-    let name_of = |kind: Kind, id: &str| -> String {
-        match kind {
-            Kind::Account => crm.account(id).map(|a| a.name.clone()),
-            Kind::Opportunity => crm.opportunity(id).map(|o| o.name.clone()),
-            Kind::Contact => crm.contact(id).map(|c| c.name.clone()),
-            Kind::Lead => crm
-                .lead(id)
-                .and_then(|l| l.name.clone().or(l.company.clone())),
-            Kind::Activity => crm.activity(id).and_then(|a| a.subject.clone()),
+    let in_week = |e: &&Event| {
+        let d = e.date.date_naive();
+        d >= from && d <= as_of
+    };
+    // The records this week's events name, found in one pass over each kind (a lookup by
+    // scan per event is quadratic on a busy week of a large CRM).
+    let wanted: HashSet<(Kind, &str)> = events
+        .iter()
+        .filter(in_week)
+        .map(|e| (e.kind, e.id.as_str()))
+        .collect();
+    let want = |kind: Kind, id: &str| wanted.contains(&(kind, id));
+    // The first record of an id wins, as with `Crm::account`.
+    let mut names: HashMap<(Kind, &str), String> = HashMap::new();
+    let mut opportunities: HashMap<&str, &Opportunity> = HashMap::new();
+    for a in crm
+        .accounts
+        .iter()
+        .filter(|a| want(Kind::Account, &a.meta.id))
+    {
+        names
+            .entry((Kind::Account, &a.meta.id))
+            .or_insert(a.name.clone());
+    }
+    for o in crm
+        .opportunities
+        .iter()
+        .filter(|o| want(Kind::Opportunity, &o.meta.id))
+    {
+        names
+            .entry((Kind::Opportunity, &o.meta.id))
+            .or_insert(o.name.clone());
+        opportunities.entry(&o.meta.id).or_insert(o);
+    }
+    for c in crm
+        .contacts
+        .iter()
+        .filter(|c| want(Kind::Contact, &c.meta.id))
+    {
+        names
+            .entry((Kind::Contact, &c.meta.id))
+            .or_insert(c.name.clone());
+    }
+    for l in crm.leads.iter().filter(|l| want(Kind::Lead, &l.meta.id)) {
+        if let Some(name) = l.name.clone().or(l.company.clone()) {
+            names.entry((Kind::Lead, &l.meta.id)).or_insert(name);
         }
-        .unwrap_or_else(|| id.to_string())
+    }
+    for a in crm
+        .activities
+        .iter()
+        .filter(|a| want(Kind::Activity, &a.meta.id))
+    {
+        if let Some(subject) = a.subject.clone() {
+            names.entry((Kind::Activity, &a.meta.id)).or_insert(subject);
+        }
+    }
+    let name_of = |kind: Kind, id: &str| -> String {
+        names
+            .get(&(kind, id))
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     };
     let mut week = ThisWeek {
         from: from.to_string(),
@@ -1173,10 +1232,7 @@ fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> 
         lost: vec![],
         moves: vec![],
     };
-    for e in events.iter().filter(|e| {
-        let d = e.date.date_naive();
-        d >= from && d <= as_of
-    }) {
+    for e in events.iter().filter(in_week) {
         match &e.change {
             Change::Created { fields } if e.kind != Kind::Activity => week.created.push(Item {
                 kind: e.kind,
@@ -1200,10 +1256,10 @@ fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> 
                     from: old.as_ref().map(|v| v.to_string()),
                     to: to.clone(),
                     date: e.date.date_naive().to_string(),
-                    author: e.author.clone(),
+                    author: e.author.to_string(),
                 });
                 if e.kind == Kind::Opportunity {
-                    if let (Some(to), Some(o)) = (to, crm.opportunity(&e.id)) {
+                    if let (Some(to), Some(o)) = (to, opportunities.get(e.id.as_str())) {
                         let item = Item {
                             kind: Kind::Opportunity,
                             id: e.id.clone(),
