@@ -42,7 +42,7 @@ pub fn from_events(crm: &Crm, events: &[Event], edge: Option<&str>) -> Facts {
             .iter()
             .rev()
             .find(|e| e.date.date_naive() == date)
-            .map(|e| e.commit.as_str())
+            .map(|e| &*e.commit)
     };
     let mut facts = Facts::default();
     for a in &crm.accounts {
@@ -66,7 +66,7 @@ pub fn from_events(crm: &Crm, events: &[Event], edge: Option<&str>) -> Facts {
         if matches!(
             first.change,
             Change::Created { .. } | Change::Restored { .. }
-        ) && Some(first.commit.as_str()) != edge
+        ) && Some(&*first.commit) != edge
         {
             facts
                 .opportunity_added

@@ -58,7 +58,13 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     // The benchmark CRM is left cold: `scripts/bench` times the first `sloop report` itself.
     let reports = args.scale == ScaleArg::Small;
     if reports {
-        let built = reporting::context(&target, &ReportOptions { as_of: end })?;
+        let built = reporting::context(
+            &target,
+            &ReportOptions {
+                as_of: end,
+                cache: true,
+            },
+        )?;
         let value = serde_json::to_value(&built.context).expect("context serializes");
         for (template, file) in [
             ("dashboard.html", "report.html"),

@@ -80,8 +80,8 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                         old,
                         new,
                         e.commit.to_string(),
-                        e.author.clone(),
-                        e.email.clone(),
+                        e.author.to_string(),
+                        e.email.to_string(),
                         e.date.to_rfc3339(),
                     ]
                 };

@@ -20,11 +20,11 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let mut rows: Vec<[String; 6]> = Vec::new();
     for e in mined.events.iter().filter(|e| e.kind == kind && e.id == id) {
         let date = e.date.date_naive().to_string();
-        let commit = crate::git::short(&e.commit.to_string()).to_string();
+        let commit = crate::git::short(&e.commit).to_string();
         match &e.change {
             Change::Created { .. } => rows.push([
                 date,
-                e.author.clone(),
+                e.author.to_string(),
                 commit,
                 "(created)".into(),
                 String::new(),
@@ -32,7 +32,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             ]),
             Change::Restored { .. } => rows.push([
                 date,
-                e.author.clone(),
+                e.author.to_string(),
                 commit,
                 "(readable again)".into(),
                 String::new(),
@@ -40,7 +40,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             ]),
             Change::Deleted => rows.push([
                 date,
-                e.author.clone(),
+                e.author.to_string(),
                 commit,
                 "(deleted)".into(),
                 String::new(),
@@ -48,7 +48,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             ]),
             Change::Changed { field, old, new } => rows.push([
                 date,
-                e.author.clone(),
+                e.author.to_string(),
                 commit,
                 field.clone(),
                 old.as_ref().map(|v| v.to_string()).unwrap_or_default(),

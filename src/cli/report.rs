@@ -30,7 +30,7 @@ pub struct Args {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
-    let built = reporting::context(&crm.root, &ReportOptions { as_of })?;
+    let built = reporting::context(&crm.root, &ReportOptions { as_of, cache: true })?;
     for w in &built.warnings {
         out.note(&format!("warning: {w}"))?;
     }
@@ -57,5 +57,9 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         }
         None => out.print(&text)?,
     }
+    // The process ends here: handing the records and events back to the allocator one by
+    // one would take longer than the operating system takes to reclaim them all (~0.3 s at
+    // 300,000 records).
+    std::mem::forget(built);
     Ok(Status::Ok)
 }

@@ -110,10 +110,33 @@ impl Repo {
     /// The commits reachable from `rev` by first parents, oldest first. An unborn `HEAD` (a
     /// repository without commits) has none. A shallow clone's walk stops at its boundary.
     pub fn first_parent_commits(&self, rev: &str) -> Result<Vec<CommitInfo>, GitError> {
+        Ok(self
+            .first_parent_walk(rev, None, usize::MAX)?
+            .unwrap_or_default())
+    }
+
+    /// The commits after `base` on the first-parent walk from `rev`, oldest first (empty when
+    /// `rev` is `base`), or `None` when `base` is not among the first `limit` commits of the
+    /// walk (history was rewritten, or `base` is too far back to be worth it).
+    pub fn first_parent_commits_since(
+        &self,
+        rev: &str,
+        base: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<CommitInfo>>, GitError> {
+        self.first_parent_walk(rev, Some(base), limit)
+    }
+
+    fn first_parent_walk(
+        &self,
+        rev: &str,
+        stop: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<CommitInfo>>, GitError> {
         if rev == "HEAD" {
             if let Err(e) = self.repo.head() {
                 if e.code() == git2::ErrorCode::UnbornBranch {
-                    return Ok(Vec::new());
+                    return Ok(stop.is_none().then(Vec::new));
                 }
             }
         }
@@ -123,8 +146,21 @@ impl Repo {
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
             .map_err(|e| GitError::new(what(), e.message()))?;
+        let stop = match stop {
+            Some(sha) => {
+                Some(git2::Oid::from_str(sha).map_err(|e| GitError::new(what(), e.message()))?)
+            }
+            None => None,
+        };
         let mut out = Vec::new();
         loop {
+            if Some(commit.id()) == stop {
+                out.reverse();
+                return Ok(Some(out));
+            }
+            if out.len() >= limit {
+                return Ok(None);
+            }
             out.push(commit_info(&commit));
             let Ok(parent) = commit.parent_id(0) else {
                 break;
@@ -135,8 +171,11 @@ impl Repo {
                 Err(e) => return Err(GitError::new(what(), e.message())),
             }
         }
+        if stop.is_some() {
+            return Ok(None);
+        }
         out.reverse();
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// The files added, modified or deleted from `old_tree` (`None`: an empty tree) to

@@ -17,6 +17,7 @@ mod state;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
@@ -55,10 +56,11 @@ pub enum Change {
 /// One change to one record, with the commit that made it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
-    /// The commit id, 40 hex digits.
-    pub commit: String,
-    pub author: String,
-    pub email: String,
+    /// The commit id, 40 hex digits. Shared by the events of a commit (as are the author's
+    /// name and email): a long history has a million events and thirty thousand commits.
+    pub commit: Arc<str>,
+    pub author: Arc<str>,
+    pub email: Arc<str>,
     /// The author date: when the change was made.
     pub date: DateTime<FixedOffset>,
     pub kind: Kind,
@@ -173,20 +175,66 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     }
 
     let mut mined: HashMap<usize, Delta> = jobs.iter().map(|j| j.index).zip(mined).collect();
+    let deltas = (0..commits.len()).map(|i| match mined.remove(&i) {
+        Some(d) => d,
+        None => cache.take(&keys[i]).unwrap_or_default(),
+    });
+    Ok(assemble(commits, deltas, stats))
+}
+
+/// The commits after `base` on the first-parent history of `options.rev`, mined without the
+/// per-commit cache (for a caller that keeps the earlier events itself: the report snapshot),
+/// or `None` when `base` is not among the last `limit` commits of that history.
+pub fn mine_since(
+    crm_root: &Path,
+    options: &Options,
+    base: &CommitInfo,
+    limit: usize,
+) -> Result<Option<History>, GitError> {
+    let repo = git::Walker::open(crm_root)?;
+    let prefix = repo.prefix_of(crm_root)?;
+    let Some(commits) = repo.first_parent_commits_since(&options.rev, &base.sha, limit)? else {
+        return Ok(None);
+    };
+    let jobs: Vec<Job> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Job {
+            index: i,
+            old_tree: Some(i.checked_sub(1).map_or(base.tree, |p| commits[p].tree)),
+            new_tree: c.tree,
+        })
+        .collect();
+    let mined = run(repo, &jobs, &prefix, &permissive_config(), options.threads)?;
+    let stats = Stats {
+        commits: commits.len(),
+        mined: commits.len(),
+        ..Stats::default()
+    };
+    Ok(Some(assemble(commits, mined.into_iter(), stats)))
+}
+
+/// The history of `commits` from their deltas, in the same order.
+fn assemble(
+    commits: Vec<CommitInfo>,
+    deltas: impl Iterator<Item = Delta>,
+    stats: Stats,
+) -> History {
     let mut history = History {
         stats,
         ..History::default()
     };
-    for (i, c) in commits.iter().enumerate() {
-        let delta = match mined.remove(&i) {
-            Some(d) => d,
-            None => cache.take(&keys[i]).unwrap_or_default(),
-        };
+    for (c, delta) in commits.iter().zip(deltas) {
+        let (commit, author, email): (Arc<str>, Arc<str>, Arc<str>) = (
+            c.sha.as_str().into(),
+            c.author_name.as_str().into(),
+            c.author_email.as_str().into(),
+        );
         for e in delta.events {
             history.events.push(Event {
-                commit: c.sha.clone(),
-                author: c.author_name.clone(),
-                email: c.author_email.clone(),
+                commit: commit.clone(),
+                author: author.clone(),
+                email: email.clone(),
                 date: c.author_date,
                 kind: e.kind,
                 id: e.id,
@@ -203,7 +251,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         }
     }
     history.commits = commits;
-    Ok(history)
+    history
 }
 
 /// The field-level changes from one version of a record to the next, by field name.
@@ -512,17 +560,17 @@ mod tests {
             ]
         );
         let created = &h.events[0];
-        assert_eq!(created.commit, c1);
-        assert_eq!(created.author, "Alice Martin");
+        assert_eq!(&*created.commit, c1);
+        assert_eq!(&*created.author, "Alice Martin");
         assert_eq!(created.path, "accounts/acme.toml");
         assert_eq!(created.date.to_rfc3339(), "2026-01-05T10:00:00+01:00");
         let Change::Created { fields } = &created.change else {
             panic!("not a creation")
         };
         assert_eq!(fields["owner"], text("alice"));
-        assert_eq!(h.events[1].commit, c2);
-        assert_eq!(h.events[1].email, "bob@example.com");
-        assert_eq!(h.events[2].commit, c3);
+        assert_eq!(&*h.events[1].commit, c2);
+        assert_eq!(&*h.events[1].email, "bob@example.com");
+        assert_eq!(&*h.events[2].commit, c3);
         assert!(h.warnings.is_empty());
         assert_eq!(h.stats.mined, 3);
         let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
@@ -644,7 +692,7 @@ mod tests {
             ]
         );
         // The side branch's work is dated by the merge that brought it in.
-        assert_eq!(h.events[2].commit, merge);
+        assert_eq!(&*h.events[2].commit, merge);
         assert_eq!(h.commits.len(), 3);
     }
 
@@ -755,7 +803,7 @@ mod tests {
                 "account acme status: target -> customer"
             ]
         );
-        assert_eq!(second.events[1].commit, after);
+        assert_eq!(&*second.events[1].commit, after);
         let uncached = mine(t.dir(), &uncached()).unwrap();
         assert_eq!(uncached.events, second.events);
     }

@@ -6,19 +6,28 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::git::{GitError, Repo};
-use crate::history::{self, Event};
+use crate::history::Event;
 use crate::metrics::{self, Context, Inputs};
-use crate::store::{self, LoadError};
+use crate::store::{Crm, LoadError};
+
+mod snapshot;
+
+pub use snapshot::{lean, Reuse};
 
 pub struct ReportOptions {
     pub as_of: NaiveDate,
+    /// Read and write the caches under the git dir (the history's events, the snapshot).
+    pub cache: bool,
 }
 
 /// The context, and what the user should know about its inputs.
 pub struct Built {
     pub context: Context,
     pub warnings: Vec<String>,
+    /// The inputs the context was computed from (lean events: see `lean`).
     pub events: Vec<Event>,
+    pub crm: Crm,
+    pub reuse: Reuse,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +56,9 @@ impl ReportingError {
 /// Mines the history and computes the context for `as_of`.
 pub fn context(root: &Path, opts: &ReportOptions) -> Result<Built, ReportingError> {
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
-    let mined = history::mine(root, &history::Options::default())?;
-    let mut warnings: Vec<String> = mined
+    let inputs = snapshot::inputs(root, &repo, opts.as_of, opts.cache)?
+        .ok_or(ReportingError::NothingYet(opts.as_of))?;
+    let mut warnings: Vec<String> = inputs
         .warnings
         .iter()
         .map(|w| {
@@ -63,35 +73,29 @@ pub fn context(root: &Path, opts: &ReportOptions) -> Result<Built, ReportingErro
     if repo.is_shallow() {
         warnings.push(format!(
             "shallow clone: the history starts on {}, so stage durations, conversion, the sales cycle and the weekly pipeline miss what came before (fetch it all: `git fetch --unshallow`, in CI `fetch-depth: 0`)",
-            mined.commits.first().map(|c| c.author_date.date_naive().to_string()).unwrap_or_default()
+            inputs.commits.first().map(|c| c.author_date.date_naive().to_string()).unwrap_or_default()
         ));
     }
-    let commit = mined
-        .commits
-        .iter()
-        .rev()
-        .find(|c| c.author_date.date_naive() <= opts.as_of)
-        .ok_or(ReportingError::NothingYet(opts.as_of))?;
-    let loaded = store::load(&repo.tree_source(&commit.sha.clone())?)?;
-    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
+    let commit = &inputs.commits[inputs.at];
+    if inputs.errors > 0 {
         warnings.push(format!(
-            "the CRM at {} has {errors} error(s) (`sloop check`): those records may count wrongly",
-            crate::git::short(&commit.sha.clone())
+            "the CRM at {} has {} error(s) (`sloop check`): those records may count wrongly",
+            crate::git::short(&commit.sha),
+            inputs.errors
         ));
     }
-    let events: Vec<Event> = mined
+    let events: Vec<Event> = inputs
         .events
         .into_iter()
         .filter(|e| e.date.date_naive() <= opts.as_of)
         .collect();
-    let commits = mined
+    let commits = inputs
         .commits
         .iter()
         .filter(|c| c.author_date.date_naive() <= opts.as_of)
         .count();
     let context = metrics::compute(&Inputs {
-        crm: &loaded.crm,
+        crm: &inputs.crm,
         as_of: opts.as_of,
         events: &events,
         commits,
@@ -101,5 +105,183 @@ pub fn context(root: &Path, opts: &ReportOptions) -> Result<Built, ReportingErro
         context,
         warnings,
         events,
+        crm: inputs.crm,
+        reuse: inputs.reuse,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::testing::TestRepo;
+    use crate::history;
+
+    const CONFIG: &str = "[team.alice]\nname = \"Alice\"\nrole = \"ae\"\n";
+
+    fn opp(stage: &str, mrr: u32) -> String {
+        format!(
+            "name = \"Acme new\"\naccount = \"acme\"\nowner = \"alice\"\nstage = \"{stage}\"\nsource = \"inbound\"\ntype = \"new\"\nmrr = {mrr}\nclose_date = 2026-03-31\n"
+        )
+    }
+
+    fn account(name: &str, status: &str) -> String {
+        format!("name = \"{name}\"\nstatus = \"{status}\"\nowner = \"alice\"\n")
+    }
+
+    /// The report with the caches, checked against the report computed from scratch; what
+    /// the run reused.
+    fn report(t: &TestRepo, as_of: &str) -> Reuse {
+        let as_of: NaiveDate = as_of.parse().unwrap();
+        let json = |cache| {
+            let built = context(t.dir(), &ReportOptions { as_of, cache }).unwrap();
+            let value = serde_json::to_value(&built.context).unwrap();
+            (value, built.warnings, built.reuse)
+        };
+        let (cached, cached_warnings, reuse) = json(true);
+        let (fresh, fresh_warnings, fresh_reuse) = json(false);
+        // The errors counted are the loader's, whichever way the records were read.
+        let repo = Repo::open(t.dir()).unwrap().unwrap();
+        let at = history::mine(t.dir(), &history::Options::default())
+            .unwrap()
+            .commits
+            .into_iter()
+            .rev()
+            .find(|c| c.author_date.date_naive() <= as_of)
+            .unwrap();
+        let loaded = crate::store::load(&repo.tree_source(&at.sha).unwrap()).unwrap();
+        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        let said = cached_warnings
+            .iter()
+            .find_map(|w| w.split(" has ").nth(1)?.split(" error").next())
+            .map_or(0, |n| n.parse().unwrap());
+        assert_eq!(said, errors, "{cached_warnings:?}");
+        assert_eq!(
+            cached, fresh,
+            "as of {as_of}: the snapshot changed the report"
+        );
+        assert_eq!(cached_warnings, fresh_warnings);
+        assert_eq!(
+            fresh_reuse,
+            Reuse {
+                commits_mined: None,
+                files_read: None
+            }
+        );
+        reuse
+    }
+
+    fn snapshot_file(t: &TestRepo) -> std::path::PathBuf {
+        let dir = t.dir().join(".git/sloop/snapshot-v1");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.pop().unwrap()
+    }
+
+    #[test]
+    fn the_snapshot_gives_the_report_computed_from_scratch() {
+        let mut t = TestRepo::new();
+        let beta = account("Beta", "target");
+        let lead = "name = \"Jo\"\ncompany = \"Gamma\"\nstatus = \"new\"\n";
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("sloop.toml", Some(CONFIG)),
+                ("accounts/acme.toml", Some(&account("Acme", "working"))),
+                ("opportunities/acme-new.toml", Some(&opp("qualified", 500))),
+            ],
+        );
+        let rebuilt = Reuse {
+            commits_mined: None,
+            files_read: None,
+        };
+        assert_eq!(report(&t, "2026-12-31"), rebuilt);
+
+        // New commits: mined alone; only the files they changed are read, including one
+        // that does not parse (its error is counted as a full load counts it).
+        t.commit(
+            "2026-01-12",
+            "progress",
+            &[
+                ("opportunities/acme-new.toml", Some(&opp("proposal", 650))),
+                ("accounts/beta.toml", Some(&beta)),
+            ],
+        );
+        t.commit(
+            "2026-01-13",
+            "leads",
+            &[
+                ("leads/2026-01-13-gamma.toml", Some(lead)),
+                ("leads/broken.toml", Some("name = \"unclosed\n")),
+            ],
+        );
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(2),
+                files_read: Some(4)
+            }
+        );
+        // Nothing new: nothing mined or read.
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(0),
+                files_read: Some(0)
+            }
+        );
+        // A deletion and a duplicate id in another folder.
+        t.commit(
+            "2026-01-20",
+            "dedupe",
+            &[
+                ("leads/broken.toml", None),
+                ("accounts/b/beta.toml", Some(&beta)),
+            ],
+        );
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(1),
+                files_read: Some(2)
+            }
+        );
+        // As of a day before the snapshot: the events are reused, the records read again.
+        assert_eq!(
+            report(&t, "2026-01-12"),
+            Reuse {
+                commits_mined: Some(0),
+                files_read: None
+            }
+        );
+        // A changed sloop.toml, or a file that is not a record: everything read again.
+        t.commit(
+            "2026-01-21",
+            "rules",
+            &[("sloop.toml", Some(&format!("{CONFIG}currency = \"USD\"\n")))],
+        );
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(1),
+                files_read: None
+            }
+        );
+        // A rewritten commit (amend): the snapshot's commit is gone, the history is walked.
+        t.amend(
+            "2026-01-22",
+            "rules, amended",
+            &[("accounts/acme.toml", Some(&account("Acme", "customer")))],
+        );
+        assert_eq!(report(&t, "2026-12-31"), rebuilt);
+        // A corrupt snapshot is ignored, and replaced.
+        let file = snapshot_file(&t);
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(report(&t, "2026-12-31"), rebuilt);
+        assert_eq!(std::fs::read(&file).unwrap(), bytes);
+    }
 }

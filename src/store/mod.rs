@@ -283,21 +283,6 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
     for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
         diagnostics.extend(diags);
-        if let Err(e) = ids::validate(id) {
-            let hint = match ids::slugify(id) {
-                s if !s.is_empty() => format!("rename the file to `{s}.toml`"),
-                _ => "rename the file: lowercase letters, digits and `-`".into(),
-            };
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::InvalidId,
-                    file.path.clone(),
-                    no_loc(),
-                    format!("invalid id: {e}"),
-                )
-                .with_hint(hint),
-            );
-        }
         if let Some(first) = seen.insert((*kind, id), &file.path) {
             diagnostics.push(
                 Diagnostic::new(
@@ -400,11 +385,40 @@ fn read_record(
                 no_loc(),
                 format!("cannot read: {e}"),
             );
-            return (Some(broken(kind, id, &file.path)), vec![d]);
+            let diags = std::iter::once(d)
+                .chain(invalid_id(id, &file.path))
+                .collect();
+            return (Some(broken(kind, id, &file.path)), diags);
         }
     };
-    let (record, diags) = parse_bytes(kind, id, &file.path, &bytes, config);
+    let (record, diags) = load_file(kind, id, &file.path, &bytes, config);
     (Some(record), diags)
+}
+
+/// One record file's bytes as `load` reads them: the record, and every diagnostic `load`
+/// reports about this file alone (all but `duplicate-id`, which needs the other files).
+pub fn load_file(
+    kind: Kind,
+    id: &str,
+    path: &str,
+    bytes: &[u8],
+    config: &Config,
+) -> (AnyRecord, Vec<Diagnostic>) {
+    let (record, mut diags) = parse_bytes(kind, id, path, bytes, config);
+    diags.extend(invalid_id(id, path));
+    (record, diags)
+}
+
+fn invalid_id(id: &str, path: &str) -> Option<Diagnostic> {
+    let e = ids::validate(id).err()?;
+    let hint = match ids::slugify(id) {
+        s if !s.is_empty() => format!("rename the file to `{s}.toml`"),
+        _ => "rename the file: lowercase letters, digits and `-`".into(),
+    };
+    Some(
+        Diagnostic::new(Code::InvalidId, path, no_loc(), format!("invalid id: {e}"))
+            .with_hint(hint),
+    )
 }
 
 /// Parses one record file's bytes (UTF-8 with or without BOM). A file that is not text gives

@@ -1,0 +1,530 @@
+//! The report's inputs, kept between runs: the first-parent commits, their events (what the
+//! metrics read of them), and every record as committed at the newest commit, typed. A report
+//! after new commits mines only those commits and re-reads only the record files they changed,
+//! instead of walking the whole history and parsing every file again.
+//!
+//! One file per CRM folder, `<git common dir>/sloop/snapshot-v1/crm-<hash>.bin`, in the
+//! `codec` encoding, replaced atomically (write then rename). It is only ever used when the
+//! commit it describes is on the first-parent history of `HEAD`: after a rebase, an amend or a
+//! reset it is rebuilt from scratch. A changed `sloop.toml` or any change to a file that is not
+//! a record rebuilds the records. Safe to delete; an unreadable file is ignored.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
+use crate::diag::Code;
+use crate::git::{self, CommitMeta as CommitInfo, GitError, Repo};
+use crate::history::{self, Change, Event, Warning};
+use crate::model::Kind;
+use crate::store::{self, classify, parse_config, AnyRecord, Crm, PathClass};
+
+use super::ReportingError;
+
+const DIR: &str = "sloop/snapshot-v1";
+const MAGIC: &[u8] = b"sloop report snapshot 1\n";
+/// A snapshot further back than this many commits is rebuilt rather than caught up with.
+const CATCH_UP_MAX: usize = 5_000;
+/// Records per independently decoded block (blocks are decoded on every core).
+const BLOCK: usize = 8_192;
+
+/// What a report is computed from.
+pub struct Inputs {
+    /// The first-parent commits of `HEAD`, oldest first.
+    pub commits: Vec<CommitInfo>,
+    /// Their events, slimmed by `lean`.
+    pub events: Vec<Event>,
+    pub warnings: Vec<Warning>,
+    /// The index in `commits` of the commit the records are read at.
+    pub at: usize,
+    /// The CRM at that commit, records in path order.
+    pub crm: Crm,
+    /// Error diagnostics the loader reports for the CRM at that commit.
+    pub errors: usize,
+    /// How much of the snapshot was reused.
+    pub reuse: Reuse,
+}
+
+/// What a run took from the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    /// Commits mined in this run after the snapshot's (`None`: the whole history was walked,
+    /// with the per-commit event cache).
+    pub commits_mined: Option<usize>,
+    /// Record files read in this run to bring the snapshot's records forward (`None`: every
+    /// record was read).
+    pub files_read: Option<usize>,
+}
+
+/// A record file as the report keeps it.
+struct Entry {
+    record: AnyRecord,
+    /// Errors the loader reports about this file alone.
+    errors: u32,
+}
+
+/// The records of one commit, by path, with what is needed to count its errors.
+struct Records {
+    config_bytes: Vec<u8>,
+    /// Sorted by path.
+    entries: Vec<Entry>,
+    /// Errors not about a single record file (sloop.toml, stray files).
+    other_errors: u32,
+}
+
+struct Snapshot {
+    commits: Vec<CommitInfo>,
+    events: Vec<Event>,
+    warnings: Vec<Warning>,
+    records: Records,
+}
+
+/// The inputs for a report as of the newest commit on or before `as_of` (`None`: there is
+/// none). `cache`: read and write the snapshot (and the history cache).
+pub fn inputs(
+    root: &Path,
+    repo: &Repo,
+    as_of: chrono::NaiveDate,
+    cache: bool,
+) -> Result<Option<Inputs>, ReportingError> {
+    let walker = git::Walker::open(root)?;
+    let prefix = walker.prefix_of(root)?;
+    let file = file(walker.common_dir(), &prefix);
+    drop(walker);
+    let snapshot = if cache { read(&file) } else { None };
+    let options = history::Options {
+        cache,
+        ..history::Options::default()
+    };
+
+    // The commits and their events: the snapshot's, and the new ones mined.
+    let mut base: Option<(usize, Records)> = None;
+    let mut commits_mined = None;
+    let (commits, events, warnings) = match snapshot {
+        Some(snap) => {
+            let head = snap.commits.last().expect("a snapshot has commits").clone();
+            match history::mine_since(root, &options, &head, CATCH_UP_MAX)? {
+                Some(new) => {
+                    base = Some((snap.commits.len() - 1, snap.records));
+                    commits_mined = Some(new.commits.len());
+                    let mut commits = snap.commits;
+                    commits.extend(new.commits);
+                    let mut events = snap.events;
+                    events.extend(lean(new.events));
+                    let mut warnings = snap.warnings;
+                    warnings.extend(new.warnings);
+                    (commits, events, warnings)
+                }
+                None => mine_all(root, &options)?,
+            }
+        }
+        None => mine_all(root, &options)?,
+    };
+    let Some(at) = commits
+        .iter()
+        .rposition(|c| c.author_date.date_naive() <= as_of)
+    else {
+        return Ok(None);
+    };
+
+    // The records at `at`: the snapshot's, brought forward, or all read again.
+    let caught_up = match base {
+        Some((from, records)) if from <= at => {
+            catch_up(root, records, &commits[from], &commits[at], &prefix)?
+        }
+        _ => None,
+    };
+    let (records, changed, files_read) = match caught_up {
+        Some((records, read)) => (records, read > 0, Some(read)),
+        None => (load_all(repo, &commits[at].sha)?, true, None),
+    };
+    let reuse = Reuse {
+        commits_mined,
+        files_read,
+    };
+    if cache && changed && at + 1 == commits.len() {
+        // A cache that cannot be written only costs the next run its speed.
+        let _ = write(&file, &commits, &events, &warnings, &records);
+    }
+    Ok(Some(finish(commits, events, warnings, at, records, reuse)))
+}
+
+fn finish(
+    commits: Vec<CommitInfo>,
+    events: Vec<Event>,
+    warnings: Vec<Warning>,
+    at: usize,
+    records: Records,
+    reuse: Reuse,
+) -> Inputs {
+    let errors = records.errors();
+    let (config, _) = parse_config(&records.config_bytes);
+    let mut crm = Crm {
+        config,
+        ..Crm::default()
+    };
+    for entry in records.entries {
+        crm.push(entry.record);
+    }
+    Inputs {
+        commits,
+        events,
+        warnings,
+        at,
+        crm,
+        errors,
+        reuse,
+    }
+}
+
+/// Commits, their events and the warnings of mining them.
+type Mined = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
+
+fn mine_all(
+    root: &Path,
+    options: &history::Options,
+) -> Result<Mined, GitError> {
+    let mined = history::mine(root, options)?;
+    Ok((mined.commits, lean(mined.events), mined.warnings))
+}
+
+/// The events as the metrics read them: every field of accounts and opportunities, and only
+/// the name of the other records when they are created (the weekly "created" list). Activity
+/// fields are most of a history's weight and no metric reads them from events.
+pub fn lean(mut events: Vec<Event>) -> Vec<Event> {
+    for e in &mut events {
+        if matches!(e.kind, Kind::Account | Kind::Opportunity) {
+            continue;
+        }
+        if let Change::Created { fields } | Change::Restored { fields } = &mut e.change {
+            fields.retain(|k, _| k == "name");
+        }
+    }
+    events
+}
+
+impl Records {
+    /// Errors at this commit, as `store::load` counts them.
+    fn errors(&self) -> usize {
+        let mut seen: HashMap<(Kind, &str), ()> = HashMap::with_capacity(self.entries.len());
+        let duplicates = self
+            .entries
+            .iter()
+            .filter(|e| {
+                let m = e.record.meta();
+                seen.insert((e.record.kind(), m.id.as_str()), ()).is_some()
+            })
+            .count();
+        let duplicate_is_error = Code::DuplicateId.severity() == crate::diag::Severity::Error;
+        self.other_errors as usize
+            + self
+                .entries
+                .iter()
+                .map(|e| e.errors as usize)
+                .sum::<usize>()
+            + if duplicate_is_error { duplicates } else { 0 }
+    }
+}
+
+/// Every record at `sha`, with the one loader.
+fn load_all(repo: &Repo, sha: &str) -> Result<Records, ReportingError> {
+    let source = repo.tree_source(sha)?;
+    let config_bytes = store::Source::read_config(&source)
+        .map_err(store::LoadError::from)?
+        .unwrap_or_default();
+    let loaded = store::load(&source)?;
+    let mut entries: Vec<Entry> = loaded
+        .crm
+        .into_records()
+        .map(|record| Entry { record, errors: 0 })
+        .collect();
+    entries.sort_by(|a, b| a.record.meta().path.cmp(&b.record.meta().path));
+    let index: HashMap<&str, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.record.meta().path.as_str(), i))
+        .collect();
+    let mut per_file = vec![0u32; entries.len()];
+    let mut other_errors = 0;
+    for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+        if d.code == Code::DuplicateId {
+            continue;
+        }
+        match index.get(d.path.as_str()) {
+            Some(&i) => per_file[i] += 1,
+            None => other_errors += 1,
+        }
+    }
+    for (e, n) in entries.iter_mut().zip(per_file) {
+        e.errors = n;
+    }
+    Ok(Records {
+        config_bytes,
+        entries,
+        other_errors,
+    })
+}
+
+/// The records at `to`, from those at `from` and the record files changed in between, and
+/// how many files changed; `None` when a file other than a record changed (the config, a
+/// stray file), which only a full load reads right.
+fn catch_up(
+    root: &Path,
+    mut records: Records,
+    from: &CommitInfo,
+    to: &CommitInfo,
+    prefix: &str,
+) -> Result<Option<(Records, usize)>, ReportingError> {
+    if from.tree == to.tree {
+        return Ok(Some((records, 0)));
+    }
+    let walker = git::Walker::open(root)?;
+    let changes = walker.changed_files(Some(from.tree), to.tree, prefix)?;
+    if changes
+        .iter()
+        .any(|c| !matches!(classify(&c.path), PathClass::Record(..)))
+    {
+        return Ok(None);
+    }
+    let (config, _) = parse_config(&records.config_bytes);
+    let mut fresh: Vec<Entry> = Vec::new();
+    for c in &changes {
+        let (Some(new), PathClass::Record(kind, id)) = (c.new, classify(&c.path)) else {
+            continue;
+        };
+        let bytes = walker.read_blob(new)?;
+        let (record, diags) = store::load_file(kind, id, &c.path, &bytes, &config);
+        let errors = diags.iter().filter(|d| d.is_error()).count() as u32;
+        fresh.push(Entry { record, errors });
+    }
+    let gone: std::collections::HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    records
+        .entries
+        .retain(|e| !gone.contains(e.record.meta().path.as_str()));
+    records.entries.extend(fresh);
+    records
+        .entries
+        .sort_by(|a, b| a.record.meta().path.cmp(&b.record.meta().path));
+    Ok(Some((records, changes.len())))
+}
+
+fn file(common_dir: &Path, prefix: &str) -> PathBuf {
+    // FNV-1a, as the history cache names its files.
+    let hash = prefix.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    common_dir.join(DIR).join(format!("crm-{hash:016x}.bin"))
+}
+
+fn read(file: &Path) -> Option<Snapshot> {
+    let bytes = fs::read(file).ok()?;
+    let body = bytes.strip_prefix(MAGIC)?;
+    decode(body).ok().filter(|s| !s.commits.is_empty())
+}
+
+fn write(
+    file: &Path,
+    commits: &[CommitInfo],
+    events: &[Event],
+    warnings: &[Warning],
+    records: &Records,
+) -> io::Result<()> {
+    let mut buf = MAGIC.to_vec();
+    encode(commits, events, warnings, records, &mut buf);
+    let dir = file.parent().expect("the snapshot is in a folder");
+    fs::create_dir_all(dir)?;
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, &buf)?;
+    fs::rename(&tmp, file)
+}
+
+fn put_commit(c: &CommitInfo, w: &mut Vec<u8>) {
+    let CommitInfo {
+        sha,
+        parent,
+        tree,
+        author_name,
+        author_email,
+        author_date,
+        committer_date,
+        summary,
+    } = c;
+    sha.put(w);
+    parent.put(w);
+    tree.put(w);
+    author_name.put(w);
+    author_email.put(w);
+    author_date.put(w);
+    committer_date.put(w);
+    summary.put(w);
+}
+
+fn get_commit(r: &mut Reader) -> codec::Result<CommitInfo> {
+    Ok(CommitInfo {
+        sha: Codec::get(r)?,
+        parent: Codec::get(r)?,
+        tree: Codec::get(r)?,
+        author_name: Codec::get(r)?,
+        author_email: Codec::get(r)?,
+        author_date: Codec::get(r)?,
+        committer_date: Codec::get(r)?,
+        summary: Codec::get(r)?,
+    })
+}
+
+fn encode(
+    commits: &[CommitInfo],
+    events: &[Event],
+    warnings: &[Warning],
+    r: &Records,
+    w: &mut Vec<u8>,
+) {
+    put_varint(w, commits.len() as u64);
+    for c in commits {
+        put_commit(c, w);
+    }
+    // Events and warnings name their commit by index: the walk is in the file already.
+    let index: HashMap<&str, u64> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.sha.as_str(), i as u64))
+        .collect();
+    put_varint(w, events.len() as u64);
+    for e in events {
+        put_varint(w, index[&*e.commit]);
+        // The id is the file stem: not stored twice.
+        e.kind.put(w);
+        put_str(w, &e.path);
+        e.change.put(w);
+    }
+    put_varint(w, warnings.len() as u64);
+    for x in warnings {
+        put_varint(w, index[x.commit.as_str()]);
+        put_str(w, &x.path);
+        put_str(w, &x.message);
+    }
+    put_varint(w, r.config_bytes.len() as u64);
+    w.extend_from_slice(&r.config_bytes);
+    put_varint(w, u64::from(r.other_errors));
+    // Blocks of records, each length-prefixed, so that they decode in parallel.
+    let blocks: Vec<Vec<u8>> = r
+        .entries
+        .par_chunks(BLOCK)
+        .map(|chunk| {
+            let mut b = Vec::new();
+            put_varint(&mut b, chunk.len() as u64);
+            for e in chunk {
+                e.record.put(&mut b);
+                put_varint(&mut b, u64::from(e.errors));
+            }
+            b
+        })
+        .collect();
+    put_varint(w, blocks.len() as u64);
+    for b in &blocks {
+        put_varint(w, b.len() as u64);
+        w.extend_from_slice(b);
+    }
+}
+
+fn decode(body: &[u8]) -> codec::Result<Snapshot> {
+    let mut r = Reader::new(body);
+    let n = r.len()?;
+    let mut commits = Vec::with_capacity(n);
+    for _ in 0..n {
+        commits.push(get_commit(&mut r)?);
+    }
+    let commit = |i: u64| {
+        commits
+            .get(usize::try_from(i).map_err(|_| Corrupt)?)
+            .ok_or(Corrupt)
+    };
+    // One shared copy of each commit's id, author and email for all its events.
+    let shared: Vec<(Arc<str>, Arc<str>, Arc<str>)> = commits
+        .iter()
+        .map(|c| {
+            (
+                c.sha.as_str().into(),
+                c.author_name.as_str().into(),
+                c.author_email.as_str().into(),
+            )
+        })
+        .collect();
+    let n = r.len()?;
+    let mut events = Vec::with_capacity(n);
+    for _ in 0..n {
+        let i = usize::try_from(r.varint()?).map_err(|_| Corrupt)?;
+        let (sha, author, email) = shared.get(i).ok_or(Corrupt)?;
+        let c = &commits[i];
+        let kind = Kind::get(&mut r)?;
+        let path = String::get(&mut r)?;
+        let stem = path.rsplit('/').next().unwrap_or(&path);
+        let id = stem.strip_suffix(".toml").ok_or(Corrupt)?.to_string();
+        events.push(Event {
+            commit: sha.clone(),
+            author: author.clone(),
+            email: email.clone(),
+            date: c.author_date,
+            kind,
+            id,
+            path,
+            change: Codec::get(&mut r)?,
+        });
+    }
+    let n = r.len()?;
+    let mut warnings = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = commit(r.varint()?)?;
+        warnings.push(Warning {
+            commit: c.sha.clone(),
+            path: Codec::get(&mut r)?,
+            message: Codec::get(&mut r)?,
+        });
+    }
+    let n = r.len()?;
+    let config_bytes = r.bytes(n)?.to_vec();
+    let other_errors = u32::get(&mut r)?;
+    let n = r.len()?;
+    let mut blocks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = r.len()?;
+        blocks.push(r.bytes(len)?);
+    }
+    if !r.is_empty() {
+        return Err(Corrupt);
+    }
+    let blocks: Vec<Vec<Entry>> = blocks
+        .par_iter()
+        .map(|b| {
+            let mut r = Reader::new(b);
+            let n = r.len()?;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                out.push(Entry {
+                    record: Codec::get(&mut r)?,
+                    errors: u32::get(&mut r)?,
+                });
+            }
+            if r.is_empty() {
+                Ok(out)
+            } else {
+                Err(Corrupt)
+            }
+        })
+        .collect::<codec::Result<_>>()?;
+    Ok(Snapshot {
+        commits,
+        events,
+        warnings,
+        records: Records {
+            config_bytes,
+            entries: blocks.into_iter().flatten().collect(),
+            other_errors,
+        },
+    })
+}
