@@ -18,9 +18,14 @@ pub struct Inputs<'a> {
     /// The CRM as committed at the as-of date.
     pub crm: &'a Crm,
     pub as_of: NaiveDate,
-    /// Events of every commit dated on or before as_of, oldest first.
+    /// Events of every commit dated on or before as_of, oldest first. The metrics read every
+    /// event of accounts and opportunities, the `name` of other records when they are
+    /// created, and their `status` changes: `history::for_metrics` keeps just that.
     pub events: &'a [Event],
+    /// Commits dated on or before as_of.
     pub commits: usize,
+    /// The first of them.
+    pub first_commit: Option<NaiveDate>,
     pub shallow: bool,
 }
 
@@ -653,7 +658,7 @@ pub fn compute(inp: &Inputs) -> Context {
         alerts,
         history: HistoryInfo {
             commits: inp.commits,
-            first_commit_date: inp.events.first().map(|e| e.date.date_naive().to_string()),
+            first_commit_date: inp.first_commit.map(|d| d.to_string()),
             shallow: inp.shallow,
         },
     }

@@ -144,6 +144,8 @@ pub struct Cache {
     file: PathBuf,
     entries: HashMap<Key, Delta>,
     lines: usize,
+    /// Entries were slimmed when read: they must never be written back.
+    slimmed: bool,
 }
 
 impl Cache {
@@ -163,15 +165,19 @@ impl Cache {
             file: PathBuf::new(),
             entries: HashMap::new(),
             lines: 0,
+            slimmed: false,
         }
     }
 
-    /// Reads the cache file; a missing or unreadable file is an empty cache.
-    pub fn load(file: PathBuf) -> Self {
+    /// Reads the cache file; a missing or unreadable file is an empty cache. `slim`, if
+    /// given, is applied to each entry as it is read (entries taken from such a cache are
+    /// not written back).
+    pub fn load(file: PathBuf, slim: Option<fn(Delta) -> Delta>) -> Self {
         let mut cache = Cache {
             file,
             entries: HashMap::new(),
             lines: 0,
+            slimmed: slim.is_some(),
         };
         let Ok(text) = fs::read_to_string(&cache.file) else {
             return cache;
@@ -182,6 +188,10 @@ impl Cache {
                 .ok()
                 .and_then(Line::into_entry);
             if let Some((key, delta)) = entry {
+                let delta = match slim {
+                    Some(slim) => slim(delta),
+                    None => delta,
+                };
                 cache.entries.insert(key, delta);
             }
         }
@@ -231,7 +241,7 @@ impl Cache {
     }
 
     fn needs_compaction(&self, live: &HashSet<&Key>) -> bool {
-        self.lines > 2 * live.len() + 100
+        !self.slimmed && self.lines > 2 * live.len() + 100
     }
 }
 

@@ -110,6 +110,36 @@ pub struct Options {
     pub cache: bool,
     /// Threads to mine on; 0: one per core.
     pub threads: usize,
+    /// Keep only the events the metrics read (`for_metrics`): a report of a long history
+    /// then never holds the rest in memory.
+    pub lean: bool,
+}
+
+/// Whether the metrics read an event, slimming it to what they read (see
+/// `metrics::Inputs::events`): every event of accounts and opportunities; of other records,
+/// their creation with only their `name`, and their `status` changes. Activities are most of
+/// a history's events, and no metric reads them from the history.
+pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
+    match kind {
+        Kind::Account | Kind::Opportunity => true,
+        Kind::Activity => false,
+        Kind::Contact | Kind::Lead => match change {
+            Change::Created { fields } | Change::Restored { fields } => {
+                fields.retain(|k, _| k == "name");
+                true
+            }
+            Change::Changed { field, .. } => field == "status",
+            Change::Deleted => false,
+        },
+    }
+}
+
+impl Delta {
+    fn lean(mut self) -> Self {
+        self.events
+            .retain_mut(|e| for_metrics(e.kind, &mut e.change));
+        self
+    }
 }
 
 impl Default for Options {
@@ -118,6 +148,7 @@ impl Default for Options {
             rev: "HEAD".into(),
             cache: true,
             threads: 0,
+            lean: false,
         }
     }
 }
@@ -129,7 +160,10 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     let prefix = repo.prefix_of(crm_root)?;
     let commits = repo.first_parent_commits(&options.rev)?;
     let mut cache = if options.cache {
-        cache::Cache::load(cache::Cache::file(repo.common_dir(), &prefix))
+        cache::Cache::load(
+            cache::Cache::file(repo.common_dir(), &prefix),
+            options.lean.then_some(Delta::lean),
+        )
     } else {
         cache::Cache::disabled()
     };
@@ -175,7 +209,9 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     }
 
     let mut mined: HashMap<usize, Delta> = jobs.iter().map(|j| j.index).zip(mined).collect();
+    let lean = options.lean;
     let deltas = (0..commits.len()).map(|i| match mined.remove(&i) {
+        Some(d) if lean => d.lean(),
         Some(d) => d,
         None => cache.take(&keys[i]).unwrap_or_default(),
     });
@@ -211,7 +247,9 @@ pub fn mine_since(
         mined: commits.len(),
         ..Stats::default()
     };
-    Ok(Some(assemble(commits, mined.into_iter(), stats)))
+    let lean = options.lean;
+    let deltas = mined.into_iter().map(|d| if lean { d.lean() } else { d });
+    Ok(Some(assemble(commits, deltas, stats)))
 }
 
 /// The history of `commits` from their deltas, in the same order.
@@ -774,6 +812,82 @@ mod tests {
         let fourth = mine(t.dir(), &Options::default()).unwrap();
         assert_eq!((fourth.stats.mined, fourth.stats.cached), (3, 0));
         assert_eq!(fourth.events, third.events);
+    }
+
+    /// A lean run keeps what the metrics read, and leaves the cache whole for the next full
+    /// run, even when the cache is due to be compacted.
+    #[test]
+    fn lean_runs_never_write_slimmed_events_to_the_cache() {
+        let mut t = TestRepo::new();
+        let call = "kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\n";
+        let lead = "name = \"Jo\"\ncompany = \"Gamma\"\nstatus = \"new\"\n";
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("accounts/acme.toml", Some(ACME)),
+                ("activities/2026/01/call.toml", Some(call)),
+                ("leads/jo.toml", Some(lead)),
+            ],
+        );
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[
+                ("accounts/acme.toml", Some(ACME_WORKING)),
+                ("leads/jo.toml", Some(&lead.replace("new", "working"))),
+                ("activities/2026/01/call.toml", None),
+            ],
+        );
+        let lean = Options {
+            lean: true,
+            ..Options::default()
+        };
+        let full = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(full.events.len(), 6);
+        // Mined, then read from the cache: the same lean events.
+        for _ in 0..2 {
+            let h = mine(t.dir(), &lean).unwrap();
+            assert_eq!(
+                summary(&h),
+                [
+                    "account acme created",
+                    "lead jo created",
+                    "account acme status: target -> working",
+                    "lead jo status: new -> working",
+                ]
+            );
+            let Change::Created { fields } = &h.events[1].change else {
+                panic!("{:?}", h.events[1]);
+            };
+            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name"]);
+        }
+        // Stale lines that would make a full run compact the file.
+        let file = t.dir().join(".git").join(cache::DIR);
+        let file = std::fs::read_dir(file)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        let stale = text
+            .lines()
+            .next()
+            .unwrap()
+            .replacen("\"c\":\"", "\"c\":\"0", 1)
+            + "\n";
+        text.push_str(&stale.repeat(150));
+        std::fs::write(&file, &text).unwrap();
+        mine(t.dir(), &lean).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "left as it was"
+        );
+        let again = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((again.stats.mined, again.stats.cached), (0, 2));
+        assert_eq!(again.events, full.events);
     }
 
     #[test]

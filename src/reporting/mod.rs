@@ -12,7 +12,7 @@ use crate::store::{Crm, LoadError};
 
 mod snapshot;
 
-pub use snapshot::{lean, Reuse};
+pub use snapshot::Reuse;
 
 pub struct ReportOptions {
     pub as_of: NaiveDate,
@@ -24,7 +24,8 @@ pub struct ReportOptions {
 pub struct Built {
     pub context: Context,
     pub warnings: Vec<String>,
-    /// The inputs the context was computed from (lean events: see `lean`).
+    /// The inputs the context was computed from (the events as `history::for_metrics`
+    /// keeps them).
     pub events: Vec<Event>,
     pub crm: Crm,
     pub reuse: Reuse,
@@ -89,16 +90,18 @@ pub fn context(root: &Path, opts: &ReportOptions) -> Result<Built, ReportingErro
         .into_iter()
         .filter(|e| e.date.date_naive() <= opts.as_of)
         .collect();
-    let commits = inputs
+    let dated: Vec<NaiveDate> = inputs
         .commits
         .iter()
-        .filter(|c| c.author_date.date_naive() <= opts.as_of)
-        .count();
+        .map(|c| c.author_date.date_naive())
+        .filter(|d| *d <= opts.as_of)
+        .collect();
     let context = metrics::compute(&Inputs {
         crm: &inputs.crm,
         as_of: opts.as_of,
         events: &events,
-        commits,
+        commits: dated.len(),
+        first_commit: dated.first().copied(),
         shallow: repo.is_shallow(),
     });
     Ok(Built {
@@ -283,5 +286,37 @@ mod tests {
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
         assert_eq!(report(&t, "2026-12-31"), rebuilt);
         assert_eq!(std::fs::read(&file).unwrap(), bytes);
+    }
+
+    /// `first_commit_date` is the first commit's, even when it holds no record (`sloop init`);
+    /// activities count as history even though the metrics never read their events.
+    #[test]
+    fn the_history_starts_at_the_first_commit() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-01", "init", &[("sloop.toml", Some(CONFIG))]);
+        t.commit(
+            "2026-01-05",
+            "first call",
+            &[(
+                "activities/2026/01/call.toml",
+                Some("kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\n"),
+            )],
+        );
+        let as_of = "2026-12-31".parse().unwrap();
+        let built = context(
+            t.dir(),
+            &ReportOptions {
+                as_of,
+                cache: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(built.context.history.commits, 2);
+        assert_eq!(
+            built.context.history.first_commit_date.as_deref(),
+            Some("2026-01-01")
+        );
+        assert!(built.events.is_empty(), "activity events are not kept");
+        assert_eq!(built.crm.activities.len(), 1);
     }
 }

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
 use crate::diag::Code;
 use crate::git::{self, CommitMeta as CommitInfo, GitError, Repo};
-use crate::history::{self, Change, Event, Warning};
+use crate::history::{self, Event, Warning};
 use crate::model::Kind;
 use crate::store::{self, classify, parse_config, AnyRecord, Crm, PathClass};
 
@@ -37,7 +37,7 @@ const BLOCK: usize = 8_192;
 pub struct Inputs {
     /// The first-parent commits of `HEAD`, oldest first.
     pub commits: Vec<CommitInfo>,
-    /// Their events, slimmed by `lean`.
+    /// Their events, as the metrics read them (`history::for_metrics`).
     pub events: Vec<Event>,
     pub warnings: Vec<Warning>,
     /// The index in `commits` of the commit the records are read at.
@@ -99,6 +99,7 @@ pub fn inputs(
     let snapshot = if cache { read(&file) } else { None };
     let options = history::Options {
         cache,
+        lean: true,
         ..history::Options::default()
     };
 
@@ -115,7 +116,7 @@ pub fn inputs(
                     let mut commits = snap.commits;
                     commits.extend(new.commits);
                     let mut events = snap.events;
-                    events.extend(lean(new.events));
+                    events.extend(new.events);
                     let mut warnings = snap.warnings;
                     warnings.extend(new.warnings);
                     (commits, events, warnings)
@@ -185,27 +186,9 @@ fn finish(
 /// Commits, their events and the warnings of mining them.
 type Mined = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
 
-fn mine_all(
-    root: &Path,
-    options: &history::Options,
-) -> Result<Mined, GitError> {
+fn mine_all(root: &Path, options: &history::Options) -> Result<Mined, GitError> {
     let mined = history::mine(root, options)?;
-    Ok((mined.commits, lean(mined.events), mined.warnings))
-}
-
-/// The events as the metrics read them: every field of accounts and opportunities, and only
-/// the name of the other records when they are created (the weekly "created" list). Activity
-/// fields are most of a history's weight and no metric reads them from events.
-pub fn lean(mut events: Vec<Event>) -> Vec<Event> {
-    for e in &mut events {
-        if matches!(e.kind, Kind::Account | Kind::Opportunity) {
-            continue;
-        }
-        if let Change::Created { fields } | Change::Restored { fields } = &mut e.change {
-            fields.retain(|k, _| k == "name");
-        }
-    }
-    events
+    Ok((mined.commits, mined.events, mined.warnings))
 }
 
 impl Records {
