@@ -13,7 +13,12 @@ use crate::store::Crm;
 
 /// Dates each account's current status and each opportunity's creation from the commits.
 pub fn lifecycle_facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
-    let mined = history::mine(root, &history::Options::default())?;
+    // Only what the facts read is kept: the rest of a long history is never held.
+    let options = history::Options {
+        lean: Some(history::for_lifecycle),
+        ..history::Options::default()
+    };
+    let mined = history::mine(root, &options)?;
     // In a shallow clone the oldest fetched commit looks like a root: everything "appears"
     // there. Those dates are not real, so what only that commit dates stays unknown.
     let edge = mined

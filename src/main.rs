@@ -7,6 +7,8 @@ use clap::Parser;
 use sloop::cli::{self, Cli, ColorChoice, Env, Out, Status};
 
 fn main() -> ExitCode {
+    // Before any thread exists, as libgit2's global options require.
+    sloop::git::limit_mapped_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

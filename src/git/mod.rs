@@ -972,6 +972,18 @@ fn diff_trees(
     Ok(())
 }
 
+/// Caps the memory libgit2 maps from pack files (by default up to 8 GiB in 1 GiB windows): a
+/// history walk touches a whole pack, which otherwise stays mapped and counts against the
+/// process (the 200 MB pack of the large demo). Call once, before any thread is started.
+pub fn limit_mapped_memory() {
+    // SAFETY: libgit2's global options are plain writes; the binary calls this first thing
+    // in `main`, before rayon or anything else starts a thread.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(32 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+    }
+}
+
 /// A git object id (SHA-1), without git2's types. Displays and parses as 40 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId(pub [u8; 20]);

@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -172,24 +172,30 @@ impl Cache {
     /// Reads the cache file; a missing or unreadable file is an empty cache. `slim`, if
     /// given, is applied to each entry as it is read (entries taken from such a cache are
     /// not written back).
-    pub fn load(file: PathBuf, slim: Option<fn(Delta) -> Delta>) -> Self {
+    pub fn load(file: PathBuf, slim: Option<super::Filter>) -> Self {
         let mut cache = Cache {
             file,
             entries: HashMap::new(),
             lines: 0,
             slimmed: slim.is_some(),
         };
-        let Ok(text) = fs::read_to_string(&cache.file) else {
+        let Ok(file) = fs::File::open(&cache.file) else {
             return cache;
         };
-        for line in text.lines() {
+        // Line by line: the file of a long history is over 100 MB, and only the entries
+        // (slimmed, for a lean run) need to be held.
+        for line in io::BufReader::with_capacity(1 << 20, file).lines() {
+            let Ok(line) = line else {
+                break;
+            };
+            let line = line.as_str();
             cache.lines += 1;
             let entry = serde_json::from_str::<Line>(line)
                 .ok()
                 .and_then(Line::into_entry);
             if let Some((key, delta)) = entry {
                 let delta = match slim {
-                    Some(slim) => slim(delta),
+                    Some(keep) => delta.lean(keep),
                     None => delta,
                 };
                 cache.entries.insert(key, delta);
@@ -206,9 +212,10 @@ impl Cache {
         self.entries.remove(key)
     }
 
-    /// Records newly mined commits: appended, or the whole file rewritten with only `live`
-    /// keys (those of the current walk) when stale lines outnumber them.
-    pub fn save(&self, mined: &[(Key, &Delta)], live: &HashSet<&Key>) -> io::Result<()> {
+    /// Records newly mined commits, given as their lines (`line`): appended, or the whole
+    /// file rewritten with only `live` keys (those of the current walk) when stale lines
+    /// outnumber them.
+    pub fn save(&self, mined: &[u8], live: &HashSet<&Key>) -> io::Result<()> {
         if self.file.as_os_str().is_empty() || (mined.is_empty() && !self.needs_compaction(live)) {
             return Ok(());
         }
@@ -219,25 +226,19 @@ impl Cache {
             for (key, delta) in self.entries.iter().filter(|(k, _)| live.contains(k)) {
                 write_line(&mut buf, key, delta)?;
             }
-            for (key, delta) in mined {
-                write_line(&mut buf, key, delta)?;
-            }
+            buf.extend_from_slice(mined);
             let tmp = self
                 .file
                 .with_extension(format!("tmp{}", std::process::id()));
             fs::write(&tmp, &buf)?;
             return fs::rename(&tmp, &self.file);
         }
-        let mut buf = Vec::new();
-        for (key, delta) in mined {
-            write_line(&mut buf, key, delta)?;
-        }
         // One write of whole lines: concurrent runs interleave lines, not bytes.
         OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.file)?
-            .write_all(&buf)
+            .write_all(mined)
     }
 
     fn needs_compaction(&self, live: &HashSet<&Key>) -> bool {
@@ -245,7 +246,8 @@ impl Cache {
     }
 }
 
-fn write_line(buf: &mut Vec<u8>, key: &Key, delta: &Delta) -> io::Result<()> {
+/// A commit's line, appended to `buf`.
+pub fn write_line(buf: &mut Vec<u8>, key: &Key, delta: &Delta) -> io::Result<()> {
     serde_json::to_writer(&mut *buf, &LineRef::new(key, delta))?;
     buf.push(b'\n');
     Ok(())

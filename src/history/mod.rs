@@ -110,9 +110,31 @@ pub struct Options {
     pub cache: bool,
     /// Threads to mine on; 0: one per core.
     pub threads: usize,
-    /// Keep only the events the metrics read (`for_metrics`): a report of a long history
-    /// then never holds the rest in memory.
-    pub lean: bool,
+    /// Keep only the events a caller reads, slimmed to what it reads (`for_metrics`,
+    /// `for_lifecycle`): the rest of a long history is then never held in memory.
+    pub lean: Option<Filter>,
+}
+
+/// Whether an event is kept, slimming it in place.
+pub type Filter = fn(Kind, &mut Change) -> bool;
+
+/// What the lifecycle facts of `sloop tick` read: the status timeline of accounts, and when
+/// each opportunity was first seen.
+pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
+    match (kind, change) {
+        (Kind::Account, Change::Created { fields } | Change::Restored { fields }) => {
+            fields.retain(|k, _| k == "status");
+            true
+        }
+        (Kind::Account, Change::Changed { field, .. }) => field == "status",
+        (Kind::Account, Change::Deleted) => true,
+        (Kind::Opportunity, Change::Created { fields } | Change::Restored { fields }) => {
+            fields.clear();
+            true
+        }
+        (Kind::Opportunity, Change::Deleted) => true,
+        _ => false,
+    }
 }
 
 /// Whether the metrics read an event, slimming it to what they read (see
@@ -135,9 +157,9 @@ pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
 }
 
 impl Delta {
-    fn lean(mut self) -> Self {
-        self.events
-            .retain_mut(|e| for_metrics(e.kind, &mut e.change));
+    fn lean(mut self, keep: Filter) -> Self {
+        self.events.retain_mut(|e| keep(e.kind, &mut e.change));
+        self.events.shrink_to_fit();
         self
     }
 }
@@ -148,7 +170,7 @@ impl Default for Options {
             rev: "HEAD".into(),
             cache: true,
             threads: 0,
-            lean: false,
+            lean: None,
         }
     }
 }
@@ -160,10 +182,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     let prefix = repo.prefix_of(crm_root)?;
     let commits = repo.first_parent_commits(&options.rev)?;
     let mut cache = if options.cache {
-        cache::Cache::load(
-            cache::Cache::file(repo.common_dir(), &prefix),
-            options.lean.then_some(Delta::lean),
-        )
+        cache::Cache::load(cache::Cache::file(repo.common_dir(), &prefix), options.lean)
     } else {
         cache::Cache::disabled()
     };
@@ -188,7 +207,22 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         0 => rayon::current_num_threads(),
         n => n,
     };
-    let mined = run(repo, &jobs, &prefix, &config, threads)?;
+    // Each delta's cache line is written as soon as it is mined, and the delta slimmed
+    // then if the run is lean: a long history is never held whole in memory.
+    let finish = |job: &Job, delta: Delta| -> (Delta, Vec<u8>) {
+        let mut line = Vec::new();
+        if options.cache {
+            // Serializing plain data into memory cannot fail.
+            let _ = cache::write_line(&mut line, &keys[job.index], &delta);
+            line.shrink_to_fit();
+        }
+        let delta = match options.lean {
+            Some(keep) => delta.lean(keep),
+            None => delta,
+        };
+        (delta, line)
+    };
+    let mined = run(repo, &jobs, &prefix, &config, threads, &finish)?;
 
     let mut stats = Stats {
         commits: commits.len(),
@@ -196,22 +230,20 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         mined: jobs.len(),
         cache_error: None,
     };
+    let mut lines = Vec::new();
+    let mut fresh: HashMap<usize, Delta> = HashMap::with_capacity(jobs.len());
+    for (job, (delta, line)) in jobs.iter().zip(mined) {
+        lines.extend_from_slice(&line);
+        fresh.insert(job.index, delta);
+    }
     if options.cache {
         let live: HashSet<&cache::Key> = keys.iter().collect();
-        let fresh: Vec<(cache::Key, &Delta)> = jobs
-            .iter()
-            .zip(&mined)
-            .map(|(job, delta)| (keys[job.index].clone(), delta))
-            .collect();
-        if let Err(e) = cache.save(&fresh, &live) {
+        if let Err(e) = cache.save(&lines, &live) {
             stats.cache_error = Some(e.to_string());
         }
     }
-
-    let mut mined: HashMap<usize, Delta> = jobs.iter().map(|j| j.index).zip(mined).collect();
-    let lean = options.lean;
-    let deltas = (0..commits.len()).map(|i| match mined.remove(&i) {
-        Some(d) if lean => d.lean(),
+    drop(lines);
+    let deltas = (0..commits.len()).map(|i| match fresh.remove(&i) {
         Some(d) => d,
         None => cache.take(&keys[i]).unwrap_or_default(),
     });
@@ -241,15 +273,24 @@ pub fn mine_since(
             new_tree: c.tree,
         })
         .collect();
-    let mined = run(repo, &jobs, &prefix, &permissive_config(), options.threads)?;
+    let finish = |_: &Job, d: Delta| match options.lean {
+        Some(keep) => d.lean(keep),
+        None => d,
+    };
+    let mined = run(
+        repo,
+        &jobs,
+        &prefix,
+        &permissive_config(),
+        options.threads,
+        &finish,
+    )?;
     let stats = Stats {
         commits: commits.len(),
         mined: commits.len(),
         ..Stats::default()
     };
-    let lean = options.lean;
-    let deltas = mined.into_iter().map(|d| if lean { d.lean() } else { d });
-    Ok(Some(assemble(commits, deltas, stats)))
+    Ok(Some(assemble(commits, mined.into_iter(), stats)))
 }
 
 /// The history of `commits` from their deltas, in the same order.
@@ -346,23 +387,36 @@ const PARALLEL_MIN: usize = 200;
 
 /// Mines the jobs, in order. Threads take contiguous runs of commits and diff each run in
 /// one batch (consecutive versions of a folder are what the batch differ is fast at).
-fn run(
+fn run<T: Send>(
     repo: git::Walker,
     jobs: &[Job],
     prefix: &str,
     config: &Config,
     threads: usize,
-) -> Result<Vec<Delta>, GitError> {
+    finish: &(impl Fn(&Job, Delta) -> T + Sync),
+) -> Result<Vec<T>, GitError> {
+    let done = |chunk: &[Job], deltas: Vec<Delta>| -> Vec<T> {
+        chunk
+            .iter()
+            .zip(deltas)
+            .map(|(j, d)| finish(j, d))
+            .collect()
+    };
     if threads <= 1 || jobs.len() < PARALLEL_MIN {
-        return Miner::new(repo, prefix, config).mine(jobs);
+        let deltas = Miner::new(repo, prefix, config).mine(jobs)?;
+        return Ok(done(jobs, deltas));
     }
     let git_dir = repo.git_dir().to_path_buf();
     drop(repo);
     let chunk = jobs.len().div_ceil(threads * 4).max(PARALLEL_MIN / 4);
     let work = || {
         jobs.par_chunks(chunk)
-            .map(|chunk| Miner::new(git::Walker::open(&git_dir)?, prefix, config).mine(chunk))
-            .collect::<Result<Vec<Vec<Delta>>, GitError>>()
+            .map(|chunk| {
+                let deltas =
+                    Miner::new(git::Walker::open(&git_dir)?, prefix, config).mine(chunk)?;
+                Ok(done(chunk, deltas))
+            })
+            .collect::<Result<Vec<Vec<T>>, GitError>>()
     };
     let chunks = if threads == rayon::current_num_threads() {
         work()?
@@ -840,7 +894,7 @@ mod tests {
             ],
         );
         let lean = Options {
-            lean: true,
+            lean: Some(for_metrics),
             ..Options::default()
         };
         let full = mine(t.dir(), &uncached()).unwrap();

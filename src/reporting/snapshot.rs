@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -99,7 +99,7 @@ pub fn inputs(
     let snapshot = if cache { read(&file) } else { None };
     let options = history::Options {
         cache,
-        lean: true,
+        lean: Some(history::for_metrics),
         ..history::Options::default()
     };
 
@@ -221,10 +221,15 @@ fn load_all(repo: &Repo, sha: &str) -> Result<Records, ReportingError> {
         .map_err(store::LoadError::from)?
         .unwrap_or_default();
     let loaded = store::load(&source)?;
+    // Field positions are only for diagnostics: dropped as the records are taken, so that
+    // the memory they held serves what follows.
     let mut entries: Vec<Entry> = loaded
         .crm
         .into_records()
-        .map(|record| Entry { record, errors: 0 })
+        .map(|mut record| {
+            record.meta_mut().locs = Vec::new();
+            Entry { record, errors: 0 }
+        })
         .collect();
     entries.sort_by(|a, b| a.record.meta().path.cmp(&b.record.meta().path));
     let index: HashMap<&str, usize> = entries
@@ -317,13 +322,17 @@ fn write(
     warnings: &[Warning],
     records: &Records,
 ) -> io::Result<()> {
-    let mut buf = MAGIC.to_vec();
-    encode(commits, events, warnings, records, &mut buf);
     let dir = file.parent().expect("the snapshot is in a folder");
     fs::create_dir_all(dir)?;
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, &buf)?;
-    fs::rename(&tmp, file)
+    let mut out = io::BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?);
+    let written = encode(commits, events, warnings, records, &mut out)
+        .and_then(|()| out.flush())
+        .and_then(|()| fs::rename(&tmp, file));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn put_commit(c: &CommitInfo, w: &mut Vec<u8>) {
@@ -365,8 +374,12 @@ fn encode(
     events: &[Event],
     warnings: &[Warning],
     r: &Records,
-    w: &mut Vec<u8>,
-) {
+    out: &mut impl Write,
+) -> io::Result<()> {
+    // Everything but the records is encoded into one buffer; the records' blocks are
+    // written one after the other, never gathered.
+    let mut head = MAGIC.to_vec();
+    let w = &mut head;
     put_varint(w, commits.len() as u64);
     for c in commits {
         put_commit(c, w);
@@ -409,10 +422,14 @@ fn encode(
         })
         .collect();
     put_varint(w, blocks.len() as u64);
+    out.write_all(&head)?;
     for b in &blocks {
-        put_varint(w, b.len() as u64);
-        w.extend_from_slice(b);
+        let mut len = Vec::new();
+        put_varint(&mut len, b.len() as u64);
+        out.write_all(&len)?;
+        out.write_all(b)?;
     }
+    Ok(())
 }
 
 fn decode(body: &[u8]) -> codec::Result<Snapshot> {
