@@ -13,20 +13,27 @@ use crate::store::Crm;
 
 /// Dates each account's current status and each opportunity's creation from the commits.
 pub fn lifecycle_facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
-    // Only what the facts read is kept: the rest of a long history is never held.
-    let options = history::Options {
-        lean: Some(history::for_lifecycle),
-        ..history::Options::default()
+    // The report's snapshot holds the events the facts read (and more): brought forward to
+    // HEAD, it spares reading the whole history cache. Without one, the history is mined,
+    // keeping only what the facts read.
+    let (commits, events) = match crate::reporting::cached_history(root)? {
+        Some(history) => history,
+        None => {
+            let options = history::Options {
+                lean: Some(history::for_lifecycle),
+                ..history::Options::default()
+            };
+            let mined = history::mine(root, &options)?;
+            (mined.commits, mined.events)
+        }
     };
-    let mined = history::mine(root, &options)?;
     // In a shallow clone the oldest fetched commit looks like a root: everything "appears"
     // there. Those dates are not real, so what only that commit dates stays unknown.
-    let edge = mined
-        .commits
+    let edge = commits
         .first()
         .map(|c| c.sha.clone())
         .filter(|sha| repo.is_shallow_edge(sha));
-    Ok(from_events(crm, &mined.events, edge.as_deref()))
+    Ok(from_events(crm, &events, edge.as_deref()))
 }
 
 /// The facts for the records of `crm` from events (in commit order). Events of the commit

@@ -12,7 +12,7 @@ use crate::store::{Crm, LoadError};
 
 mod snapshot;
 
-pub use snapshot::Reuse;
+pub use snapshot::{history as cached_history, Reuse};
 
 pub struct ReportOptions {
     pub as_of: NaiveDate,

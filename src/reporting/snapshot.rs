@@ -27,7 +27,7 @@ use crate::store::{self, classify, parse_config, AnyRecord, Crm, PathClass};
 use super::ReportingError;
 
 const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 1\n";
+const MAGIC: &[u8] = b"sloop report snapshot 2\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// Records per independently decoded block (blocks are decoded on every core).
@@ -96,7 +96,7 @@ pub fn inputs(
     let prefix = walker.prefix_of(root)?;
     let file = file(walker.common_dir(), &prefix);
     drop(walker);
-    let snapshot = if cache { read(&file) } else { None };
+    let snapshot = if cache { read(&file, true) } else { None };
     let options = history::Options {
         cache,
         lean: Some(history::for_metrics),
@@ -182,6 +182,9 @@ fn finish(
         reuse,
     }
 }
+
+/// Commits and their events.
+pub type History = (Vec<CommitInfo>, Vec<Event>);
 
 /// Commits, their events and the warnings of mining them.
 type Mined = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
@@ -309,10 +312,54 @@ fn file(common_dir: &Path, prefix: &str) -> PathBuf {
     common_dir.join(DIR).join(format!("crm-{hash:016x}.bin"))
 }
 
-fn read(file: &Path) -> Option<Snapshot> {
-    let bytes = fs::read(file).ok()?;
-    let body = bytes.strip_prefix(MAGIC)?;
-    decode(body).ok().filter(|s| !s.commits.is_empty())
+/// The file is `MAGIC`, the length of the part before the records (8 bytes, little-endian),
+/// that part (commits, events, warnings), then the records: the events can be read alone.
+fn read(file: &Path, records: bool) -> Option<Snapshot> {
+    use std::io::Read;
+    let mut f = fs::File::open(file).ok()?;
+    let mut head = [0u8; MAGIC.len() + 8];
+    f.read_exact(&mut head).ok()?;
+    if &head[..MAGIC.len()] != MAGIC {
+        return None;
+    }
+    let events_len = u64::from_le_bytes(head[MAGIC.len()..].try_into().ok()?);
+    let mut body = Vec::new();
+    if records {
+        f.read_to_end(&mut body).ok()?;
+    } else {
+        f.take(events_len).read_to_end(&mut body).ok()?;
+        if body.len() as u64 != events_len {
+            return None;
+        }
+    }
+    decode(&body, records)
+        .ok()
+        .filter(|s| !s.commits.is_empty())
+}
+
+/// The first-parent commits of `HEAD` and their events as the metrics read them
+/// (`history::for_metrics`), from the report's snapshot brought forward to `HEAD`; `None`
+/// when there is no snapshot on `HEAD`'s history (the caller mines the history instead).
+pub fn history(root: &Path) -> Result<Option<History>, GitError> {
+    let walker = git::Walker::open(root)?;
+    let prefix = walker.prefix_of(root)?;
+    let file = file(walker.common_dir(), &prefix);
+    drop(walker);
+    let Some(snap) = read(&file, false) else {
+        return Ok(None);
+    };
+    let head = snap.commits.last().expect("a snapshot has commits").clone();
+    let options = history::Options {
+        lean: Some(history::for_metrics),
+        ..history::Options::default()
+    };
+    let Some(new) = history::mine_since(root, &options, &head, CATCH_UP_MAX)? else {
+        return Ok(None);
+    };
+    let (mut commits, mut events) = (snap.commits, snap.events);
+    commits.extend(new.commits);
+    events.extend(new.events);
+    Ok(Some((commits, events)))
 }
 
 fn write(
@@ -378,7 +425,7 @@ fn encode(
 ) -> io::Result<()> {
     // Everything but the records is encoded into one buffer; the records' blocks are
     // written one after the other, never gathered.
-    let mut head = MAGIC.to_vec();
+    let mut head = Vec::new();
     let w = &mut head;
     put_varint(w, commits.len() as u64);
     for c in commits {
@@ -404,6 +451,7 @@ fn encode(
         put_str(w, &x.path);
         put_str(w, &x.message);
     }
+    let events_len = w.len() as u64;
     put_varint(w, r.config_bytes.len() as u64);
     w.extend_from_slice(&r.config_bytes);
     put_varint(w, u64::from(r.other_errors));
@@ -422,6 +470,8 @@ fn encode(
         })
         .collect();
     put_varint(w, blocks.len() as u64);
+    out.write_all(MAGIC)?;
+    out.write_all(&events_len.to_le_bytes())?;
     out.write_all(&head)?;
     for b in &blocks {
         let mut len = Vec::new();
@@ -432,7 +482,9 @@ fn encode(
     Ok(())
 }
 
-fn decode(body: &[u8]) -> codec::Result<Snapshot> {
+/// The snapshot in `body`; without its records unless `records` (the events alone decode in a
+/// fraction of the time).
+fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
     let mut r = Reader::new(body);
     let n = r.len()?;
     let mut commits = Vec::with_capacity(n);
@@ -484,6 +536,18 @@ fn decode(body: &[u8]) -> codec::Result<Snapshot> {
             commit: c.sha.clone(),
             path: Codec::get(&mut r)?,
             message: Codec::get(&mut r)?,
+        });
+    }
+    if !records {
+        return Ok(Snapshot {
+            commits,
+            events,
+            warnings,
+            records: Records {
+                config_bytes: Vec::new(),
+                entries: Vec::new(),
+                other_errors: 0,
+            },
         });
     }
     let n = r.len()?;

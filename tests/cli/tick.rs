@@ -362,3 +362,28 @@ fn no_commit_edits_the_work_tree_only() {
         .read("accounts/parked.toml")
         .contains("status = \"qualified_pool\""));
 }
+
+/// With a report's snapshot on disk, tick reads its events from it (brought forward to HEAD)
+/// and plans exactly what it plans from the history alone.
+#[test]
+fn the_report_snapshot_gives_the_same_plan() {
+    let env = repo();
+    let fresh = plan(&env, "2026-11-20");
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-11-20"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(env.path().join(".git/sloop/snapshot-v1").is_dir());
+    assert_eq!(plan(&env, "2026-11-20"), fresh);
+    // A commit the snapshot does not have: an account becomes a target on 2026-11-01, so it
+    // is idle from then (19 days), not from its last touch (2026-09-10, 71 days).
+    env.write(
+        "accounts/pool-touched.toml",
+        acc("target", "owner = \"al\"\n"),
+    );
+    env.commit_all("targeted", "2026-11-01T10:00:00Z");
+    let with_snapshot = plan(&env, "2026-11-20");
+    assert!(!moves(&with_snapshot)
+        .iter()
+        .any(|(id, _)| id == "pool-touched"));
+    std::fs::remove_dir_all(env.path().join(".git/sloop")).unwrap();
+    assert_eq!(plan(&env, "2026-11-20"), with_snapshot);
+}
