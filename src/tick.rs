@@ -102,8 +102,34 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
         (Some(r), Some(h)) if commit_mode => (Box::new(r.tree_source(h)?), "HEAD".to_string()),
         _ => (Box::new(WorkTree::new(root)), "the work tree".to_string()),
     };
-    let loaded = store::load(source.as_ref())?;
-    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+    // Planning from HEAD with a report snapshot on its history: the snapshot has HEAD's
+    // records typed and the events the facts read (and is saved again, brought forward).
+    let cached = match (&repo, &head) {
+        (Some(r), Some(_)) if commit_mode => {
+            crate::reporting::head_inputs(root, r).map_err(|e| match e {
+                crate::reporting::ReportingError::Git(g) => TickError::Git(g),
+                crate::reporting::ReportingError::Load(l) => TickError::Load(l),
+                other => TickError::Refused(other.to_string()),
+            })?
+        }
+        _ => None,
+    };
+    let (crm, errors, facts) = match cached {
+        Some(inputs) => {
+            let edge = inputs
+                .commits
+                .first()
+                .map(|c| c.sha.clone())
+                .filter(|sha| repo.as_ref().is_some_and(|r| r.is_shallow_edge(sha)));
+            let facts = crate::facts::from_events(&inputs.crm, &inputs.events, edge.as_deref());
+            (inputs.crm, inputs.errors, Some(facts))
+        }
+        None => {
+            let loaded = store::load(source.as_ref())?;
+            let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+            (loaded.crm, errors, None)
+        }
+    };
     if errors > 0 {
         return Err(TickError::Invalid { errors, from });
     }
@@ -116,11 +142,12 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
             });
         }
     }
-    let facts = match &repo {
-        Some(r) if head.is_some() => crate::facts::lifecycle_facts(root, r, &loaded.crm)?,
+    let facts = match (facts, &repo) {
+        (Some(facts), _) => facts,
+        (None, Some(r)) if head.is_some() => crate::facts::lifecycle_facts(root, r, &crm)?,
         _ => Facts::default(),
     };
-    let plan = lifecycle::plan(&loaded.crm, &facts, opts.as_of);
+    let plan = lifecycle::plan(&crm, &facts, opts.as_of);
     let message = commit_message(&plan, opts.as_of);
     let mut outcome = Outcome {
         plan,
@@ -132,7 +159,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     if outcome.plan.moves.is_empty() || opts.mode == Mode::DryRun {
         return Ok(outcome);
     }
-    let files = edits(&loaded.crm, &outcome.plan, source.as_ref())?;
+    let files = edits(&crm, &outcome.plan, source.as_ref())?;
     outcome.edited = files.iter().map(|(p, _)| p.clone()).collect();
     match (opts.mode, &repo) {
         (Mode::Commit, Some(r)) => {

@@ -93,6 +93,20 @@ impl TestRepo {
         id.to_string()
     }
 
+    /// `git reset --hard HEAD~1` on `main`.
+    pub fn reset_hard_to_parent(&mut self) -> String {
+        let head = self.head.expect("a commit to reset from");
+        let parent = self
+            .repo
+            .find_commit(head)
+            .expect("head")
+            .parent_id(0)
+            .expect("a parent");
+        let files = self.snapshots[&parent].clone();
+        self.advance(parent, files);
+        parent.to_string()
+    }
+
     fn advance(&mut self, id: git2::Oid, files: BTreeMap<String, String>) {
         self.repo
             .reference("refs/heads/main", id, true, "test")

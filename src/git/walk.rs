@@ -15,6 +15,10 @@ use chrono::{DateTime, FixedOffset};
 
 use super::{GitError, ObjectId};
 
+/// The commit a walk stopped at, if it was asked to stop, and the commits walked before it,
+/// oldest first.
+type Walked = (Option<String>, Vec<CommitInfo>);
+
 /// One commit of a first-parent walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -112,31 +116,33 @@ impl Repo {
     pub fn first_parent_commits(&self, rev: &str) -> Result<Vec<CommitInfo>, GitError> {
         Ok(self
             .first_parent_walk(rev, None, usize::MAX)?
+            .map(|(_, commits)| commits)
             .unwrap_or_default())
     }
 
-    /// The commits after `base` on the first-parent walk from `rev`, oldest first (empty when
-    /// `rev` is `base`), or `None` when `base` is not among the first `limit` commits of the
-    /// walk (history was rewritten, or `base` is too far back to be worth it).
+    /// The commits after the newest commit of the first-parent walk from `rev` that
+    /// `is_base` accepts (`rev` itself included), oldest first, with that commit's id; `None`
+    /// when none of the first `limit` commits is accepted.
     pub fn first_parent_commits_since(
         &self,
         rev: &str,
-        base: &str,
+        is_base: &dyn Fn(&str) -> bool,
         limit: usize,
-    ) -> Result<Option<Vec<CommitInfo>>, GitError> {
-        self.first_parent_walk(rev, Some(base), limit)
+    ) -> Result<Option<(String, Vec<CommitInfo>)>, GitError> {
+        self.first_parent_walk(rev, Some(is_base), limit)
+            .map(|found| found.and_then(|(base, commits)| Some((base?, commits))))
     }
 
     fn first_parent_walk(
         &self,
         rev: &str,
-        stop: Option<&str>,
+        stop: Option<&dyn Fn(&str) -> bool>,
         limit: usize,
-    ) -> Result<Option<Vec<CommitInfo>>, GitError> {
+    ) -> Result<Option<Walked>, GitError> {
         if rev == "HEAD" {
             if let Err(e) = self.repo.head() {
                 if e.code() == git2::ErrorCode::UnbornBranch {
-                    return Ok(stop.is_none().then(Vec::new));
+                    return Ok(stop.is_none().then(|| (None, Vec::new())));
                 }
             }
         }
@@ -146,17 +152,14 @@ impl Repo {
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
             .map_err(|e| GitError::new(what(), e.message()))?;
-        let stop = match stop {
-            Some(sha) => {
-                Some(git2::Oid::from_str(sha).map_err(|e| GitError::new(what(), e.message()))?)
-            }
-            None => None,
-        };
         let mut out = Vec::new();
         loop {
-            if Some(commit.id()) == stop {
-                out.reverse();
-                return Ok(Some(out));
+            if let Some(stop) = stop {
+                let sha = commit.id().to_string();
+                if stop(&sha) {
+                    out.reverse();
+                    return Ok(Some((Some(sha), out)));
+                }
             }
             if out.len() >= limit {
                 return Ok(None);
@@ -175,7 +178,7 @@ impl Repo {
             return Ok(None);
         }
         out.reverse();
-        Ok(Some(out))
+        Ok(Some((None, out)))
     }
 
     /// The files added, modified or deleted from `old_tree` (`None`: an empty tree) to

@@ -252,24 +252,28 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
 
 /// The commits after `base` on the first-parent history of `options.rev`, mined without the
 /// per-commit cache (for a caller that keeps the earlier events itself: the report snapshot),
-/// or `None` when `base` is not among the last `limit` commits of that history.
+/// with `base`'s id. `base` is the newest commit of that history (`rev` included) for which
+/// `tree_of` knows the tree; `None` when none of the last `limit` commits is known.
 pub fn mine_since(
     crm_root: &Path,
     options: &Options,
-    base: &CommitInfo,
+    tree_of: &dyn Fn(&str) -> Option<ObjectId>,
     limit: usize,
-) -> Result<Option<History>, GitError> {
+) -> Result<Option<(String, History)>, GitError> {
     let repo = git::Walker::open(crm_root)?;
     let prefix = repo.prefix_of(crm_root)?;
-    let Some(commits) = repo.first_parent_commits_since(&options.rev, &base.sha, limit)? else {
+    let is_base = |sha: &str| tree_of(sha).is_some();
+    let Some((base, commits)) = repo.first_parent_commits_since(&options.rev, &is_base, limit)?
+    else {
         return Ok(None);
     };
+    let base_tree = tree_of(&base).expect("the base was accepted for its tree");
     let jobs: Vec<Job> = commits
         .iter()
         .enumerate()
         .map(|(i, c)| Job {
             index: i,
-            old_tree: Some(i.checked_sub(1).map_or(base.tree, |p| commits[p].tree)),
+            old_tree: Some(i.checked_sub(1).map_or(base_tree, |p| commits[p].tree)),
             new_tree: c.tree,
         })
         .collect();
@@ -290,7 +294,7 @@ pub fn mine_since(
         mined: commits.len(),
         ..Stats::default()
     };
-    Ok(Some(assemble(commits, mined.into_iter(), stats)))
+    Ok(Some((base, assemble(commits, mined.into_iter(), stats))))
 }
 
 /// The history of `commits` from their deltas, in the same order.

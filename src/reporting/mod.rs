@@ -12,7 +12,7 @@ use crate::store::{Crm, LoadError};
 
 mod snapshot;
 
-pub use snapshot::{history as cached_history, Reuse};
+pub use snapshot::{head_inputs, history as cached_history, Inputs as SnapshotInputs, Reuse};
 
 pub struct ReportOptions {
     pub as_of: NaiveDate,
@@ -252,12 +252,13 @@ mod tests {
                 files_read: Some(2)
             }
         );
-        // As of a day before the snapshot: the events are reused, the records read again.
+        // As of a day before the snapshot: the events are reused, and the records brought
+        // back by the two files that differ (beta's second file, the lead).
         assert_eq!(
             report(&t, "2026-01-12"),
             Reuse {
                 commits_mined: Some(0),
-                files_read: None
+                files_read: Some(2)
             }
         );
         // A changed sloop.toml, or a file that is not a record: everything read again.
@@ -273,13 +274,44 @@ mod tests {
                 files_read: None
             }
         );
-        // A rewritten commit (amend): the snapshot's commit is gone, the history is walked.
+        // A rewritten commit (amend): the snapshot's events are kept up to the commit both
+        // histories share, the amended commit is mined, and the records are brought to its
+        // tree from the snapshot's.
         t.amend(
             "2026-01-22",
             "rules, amended",
             &[("accounts/acme.toml", Some(&account("Acme", "customer")))],
         );
-        assert_eq!(report(&t, "2026-12-31"), rebuilt);
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(1),
+                files_read: Some(1)
+            }
+        );
+        // A reset to the commit before: its events are the snapshot's, cut there; its
+        // sloop.toml differs from the snapshot's, so the records are read again.
+        t.reset_hard_to_parent();
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(0),
+                files_read: None
+            }
+        );
+        // And forward again to a new commit: one commit mined, one file read.
+        t.commit(
+            "2026-01-23",
+            "again",
+            &[("accounts/beta.toml", Some(&account("Beta", "working")))],
+        );
+        assert_eq!(
+            report(&t, "2026-12-31"),
+            Reuse {
+                commits_mined: Some(1),
+                files_read: Some(1)
+            }
+        );
         // A corrupt snapshot is ignored, and replaced.
         let file = snapshot_file(&t);
         let bytes = std::fs::read(&file).unwrap();

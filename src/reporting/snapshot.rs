@@ -97,31 +97,100 @@ pub fn inputs(
     let file = file(walker.common_dir(), &prefix);
     drop(walker);
     let snapshot = if cache { read(&file, true) } else { None };
+    inputs_from(root, repo, as_of, cache, snapshot, &file, &prefix)
+}
+
+/// The inputs as of `HEAD` from the snapshot brought forward, and the snapshot saved again;
+/// `None` when there is no snapshot sharing `HEAD`'s recent history (nothing is computed then).
+pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, ReportingError> {
+    let walker = git::Walker::open(root)?;
+    let prefix = walker.prefix_of(root)?;
+    let file = file(walker.common_dir(), &prefix);
+    let Some(snap) = read(&file, true) else {
+        return Ok(None);
+    };
+    let known: HashMap<&str, ()> = snap.commits.iter().map(|c| (c.sha.as_str(), ())).collect();
+    let shares = walker
+        .first_parent_commits_since("HEAD", &|sha| known.contains_key(sha), CATCH_UP_MAX)?
+        .is_some();
+    drop(known);
+    drop(walker);
+    if !shares {
+        return Ok(None);
+    }
+    let inputs = inputs_from(
+        root,
+        repo,
+        chrono::NaiveDate::MAX,
+        true,
+        Some(snap),
+        &file,
+        &prefix,
+    )?;
+    Ok(inputs.filter(|i| i.at + 1 == i.commits.len()))
+}
+
+fn inputs_from(
+    root: &Path,
+    repo: &Repo,
+    as_of: chrono::NaiveDate,
+    cache: bool,
+    snapshot: Option<Snapshot>,
+    file: &Path,
+    prefix: &str,
+) -> Result<Option<Inputs>, ReportingError> {
     let options = history::Options {
         cache,
         lean: Some(history::for_metrics),
         ..history::Options::default()
     };
 
-    // The commits and their events: the snapshot's, and the new ones mined.
-    let mut base: Option<(usize, Records)> = None;
+    // The commits and their events: the snapshot's up to the newest commit it shares with
+    // HEAD's history (all of them, unless history was rewritten: a reset, an amend), and the
+    // commits after that one, mined.
+    let mut base: Option<(CommitInfo, Records)> = None;
     let mut commits_mined = None;
+    let mut stale = true;
     let (commits, events, warnings) = match snapshot {
         Some(snap) => {
-            let head = snap.commits.last().expect("a snapshot has commits").clone();
-            match history::mine_since(root, &options, &head, CATCH_UP_MAX)? {
-                Some(new) => {
-                    base = Some((snap.commits.len() - 1, snap.records));
+            let index: HashMap<&str, usize> = snap
+                .commits
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.sha.as_str(), i))
+                .collect();
+            let tree_of = |sha: &str| index.get(sha).map(|&i| snap.commits[i].tree);
+            let found = history::mine_since(root, &options, &tree_of, CATCH_UP_MAX)?;
+            match found {
+                Some((shared, new)) => {
+                    let keep = index[shared.as_str()] + 1;
+                    let of = |sha: &str| index.get(sha).copied().unwrap_or(usize::MAX);
+                    // Events and warnings are in commit order.
+                    let e = snap.events.partition_point(|e| of(&e.commit) < keep);
+                    let w = snap.warnings.partition_point(|w| of(&w.commit) < keep);
+                    drop(index);
+                    let Snapshot {
+                        mut commits,
+                        mut events,
+                        mut warnings,
+                        records,
+                    } = snap;
+                    stale = keep < commits.len() || !new.commits.is_empty();
                     commits_mined = Some(new.commits.len());
-                    let mut commits = snap.commits;
+                    let last = commits.last().expect("a snapshot has commits").clone();
+                    events.truncate(e);
+                    warnings.truncate(w);
+                    commits.truncate(keep);
+                    base = Some((last, records));
                     commits.extend(new.commits);
-                    let mut events = snap.events;
                     events.extend(new.events);
-                    let mut warnings = snap.warnings;
                     warnings.extend(new.warnings);
                     (commits, events, warnings)
                 }
-                None => mine_all(root, &options)?,
+                None => {
+                    drop(index);
+                    mine_all(root, &options)?
+                }
             }
         }
         None => mine_all(root, &options)?,
@@ -133,12 +202,11 @@ pub fn inputs(
         return Ok(None);
     };
 
-    // The records at `at`: the snapshot's, brought forward, or all read again.
+    // The records at `at`: the snapshot's, brought to `at` by the files that differ between
+    // the two trees, or all read again.
     let caught_up = match base {
-        Some((from, records)) if from <= at => {
-            catch_up(root, records, &commits[from], &commits[at], &prefix)?
-        }
-        _ => None,
+        Some((from, records)) => catch_up(root, records, &from, &commits[at], prefix)?,
+        None => None,
     };
     let (records, changed, files_read) = match caught_up {
         Some((records, read)) => (records, read > 0, Some(read)),
@@ -148,9 +216,9 @@ pub fn inputs(
         commits_mined,
         files_read,
     };
-    if cache && changed && at + 1 == commits.len() {
+    if cache && (changed || stale) && at + 1 == commits.len() {
         // A cache that cannot be written only costs the next run its speed.
-        let _ = write(&file, &commits, &events, &warnings, &records);
+        let _ = write(file, &commits, &events, &warnings, &records);
     }
     Ok(Some(finish(commits, events, warnings, at, records, reuse)))
 }
@@ -348,15 +416,27 @@ pub fn history(root: &Path) -> Result<Option<History>, GitError> {
     let Some(snap) = read(&file, false) else {
         return Ok(None);
     };
-    let head = snap.commits.last().expect("a snapshot has commits").clone();
     let options = history::Options {
         lean: Some(history::for_metrics),
         ..history::Options::default()
     };
-    let Some(new) = history::mine_since(root, &options, &head, CATCH_UP_MAX)? else {
+    let index: HashMap<&str, usize> = snap
+        .commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.sha.as_str(), i))
+        .collect();
+    let tree_of = |sha: &str| index.get(sha).map(|&i| snap.commits[i].tree);
+    let Some((shared, new)) = history::mine_since(root, &options, &tree_of, CATCH_UP_MAX)? else {
         return Ok(None);
     };
+    let keep = index[shared.as_str()] + 1;
+    let of = |sha: &str| index.get(sha).copied().unwrap_or(usize::MAX);
+    let e = snap.events.partition_point(|e| of(&e.commit) < keep);
+    drop(index);
     let (mut commits, mut events) = (snap.commits, snap.events);
+    commits.truncate(keep);
+    events.truncate(e);
     commits.extend(new.commits);
     events.extend(new.events);
     Ok(Some((commits, events)))
