@@ -61,20 +61,42 @@ pub struct Reuse {
     pub files_read: Option<usize>,
 }
 
-/// A record file as the report keeps it.
-struct Entry {
-    record: AnyRecord,
-    /// Errors the loader reports about this file alone.
-    errors: u32,
-}
-
-/// The records of one commit, by path, with what is needed to count its errors.
+/// The records of one commit, with what is needed to count its errors.
 struct Records {
     config_bytes: Vec<u8>,
-    /// Sorted by path.
-    entries: Vec<Entry>,
+    /// Every record, each kind's list in path order (its config is unused: see
+    /// `config_bytes`). Kept as the `Crm` the metrics read, so that it is never copied.
+    crm: Crm,
+    /// Errors the loader reports about a file alone, by path (files without any left out).
+    file_errors: HashMap<String, u32>,
     /// Errors not about a single record file (sloop.toml, stray files).
     other_errors: u32,
+}
+
+/// Applies `$f` to each kind's list of records of `$crm`.
+macro_rules! each_list {
+    ($crm:expr, |$list:ident| $body:expr) => {{
+        {
+            let $list = &mut $crm.accounts;
+            $body;
+        }
+        {
+            let $list = &mut $crm.contacts;
+            $body;
+        }
+        {
+            let $list = &mut $crm.opportunities;
+            $body;
+        }
+        {
+            let $list = &mut $crm.leads;
+            $body;
+        }
+        {
+            let $list = &mut $crm.activities;
+            $body;
+        }
+    }};
 }
 
 struct Snapshot {
@@ -233,13 +255,8 @@ fn finish(
 ) -> Inputs {
     let errors = records.errors();
     let (config, _) = parse_config(&records.config_bytes);
-    let mut crm = Crm {
-        config,
-        ..Crm::default()
-    };
-    for entry in records.entries {
-        crm.push(entry.record);
-    }
+    let mut crm = records.crm;
+    crm.config = config;
     Inputs {
         commits,
         events,
@@ -265,23 +282,29 @@ fn mine_all(root: &Path, options: &history::Options) -> Result<Mined, GitError> 
 impl Records {
     /// Errors at this commit, as `store::load` counts them.
     fn errors(&self) -> usize {
-        let mut seen: HashMap<(Kind, &str), ()> = HashMap::with_capacity(self.entries.len());
-        let duplicates = self
-            .entries
-            .iter()
-            .filter(|e| {
-                let m = e.record.meta();
-                seen.insert((e.record.kind(), m.id.as_str()), ()).is_some()
-            })
-            .count();
+        let mut duplicates = 0;
+        for kind in Kind::ALL {
+            let ids = self.crm.ids(kind);
+            let mut seen: HashMap<&str, ()> = HashMap::with_capacity(ids.len());
+            duplicates += ids
+                .iter()
+                .filter(|(_, id)| seen.insert(id, ()).is_some())
+                .count();
+        }
         let duplicate_is_error = Code::DuplicateId.severity() == crate::diag::Severity::Error;
         self.other_errors as usize
             + self
-                .entries
-                .iter()
-                .map(|e| e.errors as usize)
+                .file_errors
+                .values()
+                .map(|n| *n as usize)
                 .sum::<usize>()
             + if duplicate_is_error { duplicates } else { 0 }
+    }
+
+    /// Each kind's list in path order.
+    fn sort(&mut self) {
+        each_list!(self.crm, |list| list
+            .sort_by(|a, b| a.meta.path.cmp(&b.meta.path)));
     }
 }
 
@@ -292,41 +315,38 @@ fn load_all(repo: &Repo, sha: &str) -> Result<Records, ReportingError> {
         .map_err(store::LoadError::from)?
         .unwrap_or_default();
     let loaded = store::load(&source)?;
-    // Field positions are only for diagnostics: dropped as the records are taken, so that
-    // the memory they held serves what follows.
-    let mut entries: Vec<Entry> = loaded
-        .crm
-        .into_records()
-        .map(|mut record| {
-            record.meta_mut().locs = Vec::new();
-            Entry { record, errors: 0 }
-        })
-        .collect();
-    entries.sort_by(|a, b| a.record.meta().path.cmp(&b.record.meta().path));
-    let index: HashMap<&str, usize> = entries
+    let mut crm = loaded.crm;
+    // Field positions are only for diagnostics: dropped, so that the memory they held
+    // serves what follows.
+    each_list!(crm, |list| list
+        .iter_mut()
+        .for_each(|r| r.meta.locs = Vec::new()));
+    let paths: std::collections::HashSet<&str> = Kind::ALL
         .iter()
-        .enumerate()
-        .map(|(i, e)| (e.record.meta().path.as_str(), i))
+        .flat_map(|k| crm.ids(*k))
+        .map(|(path, _)| path)
         .collect();
-    let mut per_file = vec![0u32; entries.len()];
+    let mut file_errors: HashMap<String, u32> = HashMap::new();
     let mut other_errors = 0;
     for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
         if d.code == Code::DuplicateId {
             continue;
         }
-        match index.get(d.path.as_str()) {
-            Some(&i) => per_file[i] += 1,
-            None => other_errors += 1,
+        if paths.contains(d.path.as_str()) {
+            *file_errors.entry(d.path.clone()).or_default() += 1;
+        } else {
+            other_errors += 1;
         }
     }
-    for (e, n) in entries.iter_mut().zip(per_file) {
-        e.errors = n;
-    }
-    Ok(Records {
+    drop(paths);
+    let mut records = Records {
         config_bytes,
-        entries,
+        crm,
+        file_errors,
         other_errors,
-    })
+    };
+    records.sort();
+    Ok(records)
 }
 
 /// The records at `to`, from those at `from` and the record files changed in between, and
@@ -351,24 +371,26 @@ fn catch_up(
         return Ok(None);
     }
     let (config, _) = parse_config(&records.config_bytes);
-    let mut fresh: Vec<Entry> = Vec::new();
+    let gone: std::collections::HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    each_list!(records.crm, |list| list
+        .retain(|r| !gone.contains(r.meta.path.as_str())));
+    for path in &gone {
+        records.file_errors.remove(*path);
+    }
     for c in &changes {
         let (Some(new), PathClass::Record(kind, id)) = (c.new, classify(&c.path)) else {
             continue;
         };
         let bytes = walker.read_blob(new)?;
-        let (record, diags) = store::load_file(kind, id, &c.path, &bytes, &config);
+        let (mut record, diags) = store::load_file(kind, id, &c.path, &bytes, &config);
+        record.meta_mut().locs = Vec::new();
         let errors = diags.iter().filter(|d| d.is_error()).count() as u32;
-        fresh.push(Entry { record, errors });
+        if errors > 0 {
+            records.file_errors.insert(c.path.clone(), errors);
+        }
+        records.crm.push(record);
     }
-    let gone: std::collections::HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-    records
-        .entries
-        .retain(|e| !gone.contains(e.record.meta().path.as_str()));
-    records.entries.extend(fresh);
-    records
-        .entries
-        .sort_by(|a, b| a.record.meta().path.cmp(&b.record.meta().path));
+    records.sort();
     Ok(Some((records, changes.len())))
 }
 
@@ -536,19 +558,20 @@ fn encode(
     w.extend_from_slice(&r.config_bytes);
     put_varint(w, u64::from(r.other_errors));
     // Blocks of records, each length-prefixed, so that they decode in parallel.
-    let blocks: Vec<Vec<u8>> = r
-        .entries
-        .par_chunks(BLOCK)
-        .map(|chunk| {
-            let mut b = Vec::new();
-            put_varint(&mut b, chunk.len() as u64);
-            for e in chunk {
-                e.record.put(&mut b);
-                put_varint(&mut b, u64::from(e.errors));
-            }
-            b
-        })
-        .collect();
+    // Each record is written as `AnyRecord` writes it (its kind's tag, then its fields),
+    // followed by its file's error count.
+    let errors = |path: &str| r.file_errors.get(path).copied().unwrap_or(0);
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    blocks.extend(blocks_of(&r.crm.accounts, 0, |x| &x.meta.path, &errors));
+    blocks.extend(blocks_of(&r.crm.contacts, 1, |x| &x.meta.path, &errors));
+    blocks.extend(blocks_of(
+        &r.crm.opportunities,
+        2,
+        |x| &x.meta.path,
+        &errors,
+    ));
+    blocks.extend(blocks_of(&r.crm.leads, 3, |x| &x.meta.path, &errors));
+    blocks.extend(blocks_of(&r.crm.activities, 4, |x| &x.meta.path, &errors));
     put_varint(w, blocks.len() as u64);
     out.write_all(MAGIC)?;
     out.write_all(&events_len.to_le_bytes())?;
@@ -564,6 +587,27 @@ fn encode(
 
 /// The snapshot in `body`; without its records unless `records` (the events alone decode in a
 /// fraction of the time).
+/// One kind's records in blocks of `BLOCK`, encoded on every core.
+fn blocks_of<T: Codec + Sync>(
+    list: &[T],
+    tag: u8,
+    path: impl Fn(&T) -> &str + Sync,
+    errors: &(impl Fn(&str) -> u32 + Sync),
+) -> Vec<Vec<u8>> {
+    list.par_chunks(BLOCK)
+        .map(|chunk| {
+            let mut b = Vec::new();
+            put_varint(&mut b, chunk.len() as u64);
+            for x in chunk {
+                b.push(tag);
+                x.put(&mut b);
+                put_varint(&mut b, u64::from(errors(path(x))));
+            }
+            b
+        })
+        .collect()
+}
+
 fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
     let mut r = Reader::new(body);
     let n = r.len()?;
@@ -625,7 +669,8 @@ fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
             warnings,
             records: Records {
                 config_bytes: Vec::new(),
-                entries: Vec::new(),
+                crm: Crm::default(),
+                file_errors: HashMap::new(),
                 other_errors: 0,
             },
         });
@@ -642,17 +687,14 @@ fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
     if !r.is_empty() {
         return Err(Corrupt);
     }
-    let blocks: Vec<Vec<Entry>> = blocks
+    let blocks: Vec<Vec<(AnyRecord, u32)>> = blocks
         .par_iter()
         .map(|b| {
             let mut r = Reader::new(b);
             let n = r.len()?;
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {
-                out.push(Entry {
-                    record: Codec::get(&mut r)?,
-                    errors: u32::get(&mut r)?,
-                });
+                out.push((AnyRecord::get(&mut r)?, u32::get(&mut r)?));
             }
             if r.is_empty() {
                 Ok(out)
@@ -661,13 +703,22 @@ fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
             }
         })
         .collect::<codec::Result<_>>()?;
+    let mut crm = Crm::default();
+    let mut file_errors = HashMap::new();
+    for (record, errors) in blocks.into_iter().flatten() {
+        if errors > 0 {
+            file_errors.insert(record.meta().path.clone(), errors);
+        }
+        crm.push(record);
+    }
     Ok(Snapshot {
         commits,
         events,
         warnings,
         records: Records {
             config_bytes,
-            entries: blocks.into_iter().flatten().collect(),
+            crm,
+            file_errors,
             other_errors,
         },
     })
