@@ -276,64 +276,53 @@ macro_rules! id_codec {
 }
 id_codec!(AccountId, ContactId, MemberId, OpportunityId);
 
-/// C-like enums, as their index in a table of every variant.
+/// C-like enums, each variant as the number written beside it (both directions from one
+/// list, so that nothing can be missing from one side).
 macro_rules! enum_codec {
-    ($t:ty, [$($v:expr),* $(,)?]) => {
+    ($t:ty { $($v:ident = $n:literal),* $(,)? }) => {
         impl Codec for $t {
             fn put(&self, w: &mut Vec<u8>) {
-                const ALL: &[$t] = &[$($v),*];
-                let i = ALL.iter().position(|v| v == self).expect("every variant is listed");
-                w.push(i as u8);
+                w.push(match self { $(<$t>::$v => $n,)* });
             }
             fn get(r: &mut Reader) -> Result<Self> {
-                const ALL: &[$t] = &[$($v),*];
-                ALL.get(usize::from(r.byte()?)).copied().ok_or(Corrupt)
+                match r.byte()? {
+                    $($n => Ok(<$t>::$v),)*
+                    _ => Err(Corrupt),
+                }
             }
         }
     };
 }
-enum_codec!(Fit, [Fit::High, Fit::Low]);
-enum_codec!(OppType, [OppType::New, OppType::Upsell]);
-enum_codec!(
-    ContactRole,
-    [
-        ContactRole::DecisionMaker,
-        ContactRole::Champion,
-        ContactRole::EndUser,
-        ContactRole::Influencer,
-        ContactRole::Other,
-    ]
-);
-enum_codec!(
-    LeadStatus,
-    [
-        LeadStatus::New,
-        LeadStatus::Working,
-        LeadStatus::Converted,
-        LeadStatus::Rejected,
-    ]
-);
-enum_codec!(
-    ActivityKind,
-    [
-        ActivityKind::Email,
-        ActivityKind::Call,
-        ActivityKind::Meeting,
-        ActivityKind::Demo,
-        ActivityKind::Note,
-        ActivityKind::Task,
-    ]
-);
-enum_codec!(
-    Kind,
-    [
-        Kind::Account,
-        Kind::Contact,
-        Kind::Opportunity,
-        Kind::Lead,
-        Kind::Activity,
-    ]
-);
+enum_codec!(Fit { High = 0, Low = 1 });
+enum_codec!(OppType { New = 0, Upsell = 1 });
+enum_codec!(ContactRole {
+    DecisionMaker = 0,
+    Champion = 1,
+    EndUser = 2,
+    Influencer = 3,
+    Other = 4,
+});
+enum_codec!(LeadStatus {
+    New = 0,
+    Working = 1,
+    Converted = 2,
+    Rejected = 3,
+});
+enum_codec!(ActivityKind {
+    Email = 0,
+    Call = 1,
+    Meeting = 2,
+    Demo = 3,
+    Note = 4,
+    Task = 5,
+});
+enum_codec!(Kind {
+    Account = 0,
+    Contact = 1,
+    Opportunity = 2,
+    Lead = 3,
+    Activity = 4,
+});
 
 impl Codec for When {
     fn put(&self, w: &mut Vec<u8>) {

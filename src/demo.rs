@@ -495,14 +495,7 @@ impl Sim {
 
     fn unique(&self, kind: Kind, base: &str) -> String {
         let slug = ids::slugify(base);
-        let taken = |c: &str| self.ids.contains(&(kind, c.to_string()));
-        if !taken(&slug) {
-            return slug;
-        }
-        (2..)
-            .map(|n| format!("{slug}-{n}"))
-            .find(|c| !taken(c))
-            .expect("free id")
+        ids::first_free(&slug, |c| self.ids.contains(&(kind, c.to_string())))
     }
 
     /// Paths of the records of a kind in one of `states`, in path order.

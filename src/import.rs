@@ -312,14 +312,7 @@ pub fn plan(
                 .or(email.clone())
                 .unwrap_or_default()
         ));
-        let id = if taken.contains(&base) {
-            (2..)
-                .map(|k| format!("{base}-{k}"))
-                .find(|c| !taken.contains(c))
-                .expect("free id")
-        } else {
-            base
-        };
+        let id = ids::first_free(&base, |c| taken.contains(c));
         let text = match render_new(&fields) {
             Ok(t) => t,
             Err(e) => {

@@ -306,7 +306,8 @@ fn mean_median(mut xs: Vec<f64>) -> (Option<f64>, Option<f64>) {
     if xs.is_empty() {
         return (None, None);
     }
-    xs.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    // `total_cmp`: an `mrr = nan` written in a record sorts last instead of panicking.
+    xs.sort_by(f64::total_cmp);
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n as f64;
     let median = if n % 2 == 1 {
@@ -670,7 +671,10 @@ fn month_end(year: i32, month: u32) -> NaiveDate {
     } else {
         (year, month + 1)
     };
-    NaiveDate::from_ymd_opt(y, m, 1).expect("valid month") - Days::new(1)
+    // Saturates at chrono's last day rather than panicking on an --as-of at its edge.
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|d| d.checked_sub_days(Days::new(1)))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// The last 12 months (ending with as_of's): new and upsell MRR starting that month, MRR of
@@ -694,7 +698,7 @@ fn mrr_by_month(
     }
     months.reverse();
     for (y, m) in months {
-        let first = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
+        let first = NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MIN);
         let last = month_end(y, m).min(as_of);
         let in_month = |d: Option<NaiveDate>| d.is_some_and(|d| d >= first && d <= last);
         let new: f64 = won

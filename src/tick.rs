@@ -83,6 +83,11 @@ impl TickError {
     }
 }
 
+const NOON: chrono::NaiveTime = match chrono::NaiveTime::from_hms_opt(12, 0, 0) {
+    Some(t) => t,
+    None => chrono::NaiveTime::MIN,
+};
+
 /// Runs one tick.
 pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     let repo = Repo::open(root)?;
@@ -201,11 +206,11 @@ fn commit_time(
     head: Option<&str>,
     opts: &Options,
 ) -> Result<DateTime<FixedOffset>, TickError> {
-    let utc = FixedOffset::east_opt(0).expect("UTC");
+    let utc = chrono::Offset::fix(&chrono::Utc);
     let mut when = if opts.now.date_naive() == opts.as_of {
         opts.now
     } else {
-        utc.from_utc_datetime(&opts.as_of.and_hms_opt(12, 0, 0).expect("noon"))
+        utc.from_utc_datetime(&opts.as_of.and_time(NOON))
     };
     if let Some(h) = head {
         let parent = repo.commit_info(h)?.date;

@@ -301,13 +301,7 @@ pub fn new_record(
 pub fn unique_id(crm: &Crm, kind: Kind, base: &str) -> String {
     let taken: std::collections::HashSet<&str> =
         crm.ids(kind).into_iter().map(|(_, id)| id).collect();
-    if !taken.contains(base) {
-        return base.to_string();
-    }
-    (2..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|c| !taken.contains(c.as_str()))
-        .expect("some id is free")
+    ids::first_free(base, |c| taken.contains(c))
 }
 
 /// Finds a record's path by kind and id, with a did-you-mean when it does not exist.

@@ -64,7 +64,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let alerts = lifecycle::plan(&crm, &facts, as_of).alerts;
     let a = agenda::build(&crm, alerts, owner.as_deref(), as_of);
     if args.format == Format::Json {
-        out.println(&serde_json::to_string_pretty(&a).expect("json"))?;
+        out.json(&a)?;
         return Ok(Status::Ok);
     }
     out.println(&format!(

@@ -104,7 +104,7 @@ pub fn print(
                 warnings,
                 diagnostics: shown,
             };
-            out.println(&serde_json::to_string_pretty(&report).expect("diagnostics serialize"))?;
+            out.json(&report)?;
         }
         Format::Text => {
             let style = Style { color: out.color };

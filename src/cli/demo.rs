@@ -65,7 +65,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 cache: true,
             },
         )?;
-        let value = serde_json::to_value(&built.context).expect("context serializes");
+        let value = super::to_json(&built.context)?;
         for (template, file) in [
             ("dashboard.html", "report.html"),
             ("weekly.md", "weekly.md"),

@@ -118,7 +118,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                         obj.insert("kind".into(), kind.as_str().into());
                         obj.insert("id".into(), id.clone().into());
                         for (k, v) in fields {
-                            obj.insert(k.clone(), serde_json::to_value(v).expect("json"));
+                            obj.insert(k.clone(), super::to_json(v)?);
                         }
                         text.push_str(&serde_json::Value::Object(obj).to_string());
                         text.push('\n');

@@ -31,7 +31,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         By::Owner => ("owner", &f.by_owner),
     };
     if args.format == TableFormat::Json {
-        out.println(&serde_json::to_string_pretty(buckets).expect("json"))?;
+        out.json(buckets)?;
         return Ok(Status::Ok);
     }
     let rows = buckets

@@ -66,7 +66,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     match args.format {
         TableFormat::Json => {
             let v: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::json!({"date": r[0], "author": r[1], "commit": r[2], "field": r[3], "old": r[4], "new": r[5]})).collect();
-            out.println(&serde_json::to_string_pretty(&v).expect("json"))?;
+            out.json(&v)?;
         }
         format => table::print(
             out,

@@ -145,7 +145,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 Vec::new()
             };
             let v = serde_json::json!({"imported": imported, "duplicates": plan.duplicates, "rejected": plan.rejected.len(), "leads": ids});
-            out.println(&serde_json::to_string_pretty(&v).expect("json"))?;
+            out.json(&v)?;
         }
         Format::Text => {
             let verb = if a.dry_run {

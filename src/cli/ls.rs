@@ -65,9 +65,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     }
     let rows = rows(&args, kind, crm);
     match args.format {
-        TableFormat::Json => {
-            out.println(&serde_json::to_string_pretty(&rows.json).expect("records serialize"))?
-        }
+        TableFormat::Json => out.json(&rows.json)?,
         TableFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(&rows.header).map_err(csv_err)?;

@@ -140,6 +140,13 @@ pub enum CliError {
     },
 }
 
+/// `value` as a JSON value; a value JSON cannot hold (a map with non-string keys) is an error,
+/// not a panic.
+pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<serde_json::Value, CliError> {
+    serde_json::to_value(value)
+        .map_err(|e| CliError::io("cannot write the output as JSON", std::io::Error::other(e)))
+}
+
 impl CliError {
     pub fn usage(message: impl Into<String>) -> Self {
         CliError::Usage {

@@ -16,7 +16,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let loaded = store::load(&WorkTree::new(&located.root))?;
     let p = metrics::pipeline(&loaded.crm);
     if args.format == TableFormat::Json {
-        out.println(&serde_json::to_string_pretty(&p).expect("json"))?;
+        out.json(&p)?;
         return Ok(Status::Ok);
     }
     let money = |x: f64| table::money(x);

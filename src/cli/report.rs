@@ -36,10 +36,16 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     }
     let text = match args.format {
         Format::Json => {
-            serde_json::to_string_pretty(&built.context).expect("context serializes") + "\n"
+            let text = serde_json::to_string_pretty(&built.context).map_err(|e| {
+                CliError::io(
+                    "cannot write the report context as JSON",
+                    std::io::Error::other(e),
+                )
+            })?;
+            text + "\n"
         }
         Format::Text => {
-            let value = serde_json::to_value(&built.context).expect("context serializes");
+            let value = super::to_json(&built.context)?;
             let templates = crm.root.join("templates");
             crate::report::render(
                 &args.template,

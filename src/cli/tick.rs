@@ -67,7 +67,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 alerts: &outcome.plan.alerts,
                 commit: outcome.commit.as_deref(),
             };
-            out.println(&serde_json::to_string_pretty(&report).expect("plan serializes"))?;
+            out.json(&report)?;
         }
         Format::Text => {
             if outcome.plan.moves.is_empty() {

@@ -271,7 +271,7 @@ fn commit_info(c: &git2::Commit) -> CommitInfo {
 }
 
 fn date(t: git2::Time) -> DateTime<FixedOffset> {
-    let utc = FixedOffset::east_opt(0).expect("zero offset");
+    let utc = chrono::Offset::fix(&chrono::Utc);
     let offset = FixedOffset::east_opt(t.offset_minutes() * 60).unwrap_or(utc);
     DateTime::from_timestamp(t.seconds(), 0)
         .unwrap_or_default()

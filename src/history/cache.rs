@@ -219,8 +219,9 @@ impl Cache {
         if self.file.as_os_str().is_empty() || (mined.is_empty() && !self.needs_compaction(live)) {
             return Ok(());
         }
-        let dir = self.file.parent().expect("the cache file is in a folder");
-        fs::create_dir_all(dir)?;
+        if let Some(dir) = self.file.parent() {
+            fs::create_dir_all(dir)?;
+        }
         if self.needs_compaction(live) {
             let mut buf = Vec::new();
             for (key, delta) in self.entries.iter().filter(|(k, _)| live.contains(k)) {

@@ -267,7 +267,9 @@ pub fn mine_since(
     else {
         return Ok(None);
     };
-    let base_tree = tree_of(&base).expect("the base was accepted for its tree");
+    let Some(base_tree) = tree_of(&base) else {
+        return Ok(None);
+    };
     let jobs: Vec<Job> = commits
         .iter()
         .enumerate()

@@ -41,6 +41,21 @@ pub fn validate(s: &str) -> Result<(), IdError> {
 }
 
 /// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
+/// The first id not `taken` among `base`, `base-2`, `base-3`…
+pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_string();
+    }
+    let mut n = 2u64;
+    loop {
+        let candidate = format!("{base}-{n}");
+        if !taken(&candidate) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
 pub fn slugify(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(fold_accent) {

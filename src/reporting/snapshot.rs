@@ -114,52 +114,40 @@ pub fn inputs(
     as_of: chrono::NaiveDate,
     cache: bool,
 ) -> Result<Option<Inputs>, ReportingError> {
-    let walker = git::Walker::open(root)?;
-    let prefix = walker.prefix_of(root)?;
-    let file = file(walker.common_dir(), &prefix);
-    drop(walker);
-    let snapshot = if cache { read(&file, true) } else { None };
-    inputs_from(root, repo, as_of, cache, snapshot, &file, &prefix)
+    let place = Place::of(root)?;
+    let snapshot = if cache { read(&place.file, true) } else { None };
+    inputs_from(root, repo, as_of, cache, snapshot, &place, true)
 }
 
 /// The inputs as of `HEAD` from the snapshot brought forward, and the snapshot saved again;
 /// `None` when there is no snapshot sharing `HEAD`'s recent history (nothing is computed then).
 pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, ReportingError> {
-    let walker = git::Walker::open(root)?;
-    let prefix = walker.prefix_of(root)?;
-    let file = file(walker.common_dir(), &prefix);
-    let Some(snap) = read(&file, true) else {
+    let place = Place::of(root)?;
+    let Some(snap) = read(&place.file, true) else {
         return Ok(None);
     };
-    let known: HashMap<&str, ()> = snap.commits.iter().map(|c| (c.sha.as_str(), ())).collect();
-    let shares = walker
-        .first_parent_commits_since("HEAD", &|sha| known.contains_key(sha), CATCH_UP_MAX)?
-        .is_some();
-    drop(known);
-    drop(walker);
-    if !shares {
-        return Ok(None);
-    }
     let inputs = inputs_from(
         root,
         repo,
         chrono::NaiveDate::MAX,
         true,
         Some(snap),
-        &file,
-        &prefix,
+        &place,
+        false,
     )?;
     Ok(inputs.filter(|i| i.at + 1 == i.commits.len()))
 }
 
+/// `inputs` from a snapshot already read; without one sharing HEAD's history, the history is
+/// mined from scratch if `rebuild`, or `None` is returned.
 fn inputs_from(
     root: &Path,
     repo: &Repo,
     as_of: chrono::NaiveDate,
     cache: bool,
     snapshot: Option<Snapshot>,
-    file: &Path,
-    prefix: &str,
+    place: &Place,
+    rebuild: bool,
 ) -> Result<Option<Inputs>, ReportingError> {
     let options = history::Options {
         cache,
@@ -175,47 +163,26 @@ fn inputs_from(
     let mut stale = true;
     let (commits, events, warnings) = match snapshot {
         Some(snap) => {
-            let index: HashMap<&str, usize> = snap
-                .commits
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.sha.as_str(), i))
-                .collect();
-            let tree_of = |sha: &str| index.get(sha).map(|&i| snap.commits[i].tree);
-            let found = history::mine_since(root, &options, &tree_of, CATCH_UP_MAX)?;
-            match found {
-                Some((shared, new)) => {
-                    let keep = index[shared.as_str()] + 1;
-                    let of = |sha: &str| index.get(sha).copied().unwrap_or(usize::MAX);
-                    // Events and warnings are in commit order.
-                    let e = snap.events.partition_point(|e| of(&e.commit) < keep);
-                    let w = snap.warnings.partition_point(|w| of(&w.commit) < keep);
-                    drop(index);
-                    let Snapshot {
-                        mut commits,
-                        mut events,
-                        mut warnings,
-                        records,
-                    } = snap;
-                    stale = keep < commits.len() || !new.commits.is_empty();
-                    commits_mined = Some(new.commits.len());
-                    let last = commits.last().expect("a snapshot has commits").clone();
-                    events.truncate(e);
-                    warnings.truncate(w);
-                    commits.truncate(keep);
-                    base = Some((last, records));
-                    commits.extend(new.commits);
-                    events.extend(new.events);
-                    warnings.extend(new.warnings);
-                    (commits, events, warnings)
+            let Snapshot {
+                commits,
+                events,
+                warnings,
+                records,
+            } = snap;
+            let last = commits.last().cloned();
+            match forward(root, &options, commits, events, warnings)? {
+                Some(f) => {
+                    stale = f.cut || f.mined > 0;
+                    commits_mined = Some(f.mined);
+                    base = last.map(|last| (last, records));
+                    (f.commits, f.events, f.warnings)
                 }
-                None => {
-                    drop(index);
-                    mine_all(root, &options)?
-                }
+                None if rebuild => mine_all(root, &options)?,
+                None => return Ok(None),
             }
         }
-        None => mine_all(root, &options)?,
+        None if rebuild => mine_all(root, &options)?,
+        None => return Ok(None),
     };
     let Some(at) = commits
         .iter()
@@ -227,7 +194,7 @@ fn inputs_from(
     // The records at `at`: the snapshot's, brought to `at` by the files that differ between
     // the two trees, or all read again.
     let caught_up = match base {
-        Some((from, records)) => catch_up(root, records, &from, &commits[at], prefix)?,
+        Some((from, records)) => catch_up(root, records, &from, &commits[at], &place.prefix)?,
         None => None,
     };
     let (records, changed, files_read) = match caught_up {
@@ -240,7 +207,7 @@ fn inputs_from(
     };
     if cache && (changed || stale) && at + 1 == commits.len() {
         // A cache that cannot be written only costs the next run its speed.
-        let _ = write(file, &commits, &events, &warnings, &records);
+        let _ = write(&place.file, &commits, &events, &warnings, &records);
     }
     Ok(Some(finish(commits, events, warnings, at, records, reuse)))
 }
@@ -394,6 +361,21 @@ fn catch_up(
     Ok(Some((records, changes.len())))
 }
 
+/// Where a CRM's snapshot is: the CRM's folder in its repository, and the snapshot file.
+struct Place {
+    prefix: String,
+    file: PathBuf,
+}
+
+impl Place {
+    fn of(root: &Path) -> Result<Place, GitError> {
+        let walker = git::Walker::open(root)?;
+        let prefix = walker.prefix_of(root)?;
+        let file = file(walker.common_dir(), &prefix);
+        Ok(Place { prefix, file })
+    }
+}
+
 fn file(common_dir: &Path, prefix: &str) -> PathBuf {
     // FNV-1a, as the history cache names its files.
     let hash = prefix.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -431,37 +413,72 @@ fn read(file: &Path, records: bool) -> Option<Snapshot> {
 /// (`history::for_metrics`), from the report's snapshot brought forward to `HEAD`; `None`
 /// when there is no snapshot on `HEAD`'s history (the caller mines the history instead).
 pub fn history(root: &Path) -> Result<Option<History>, GitError> {
-    let walker = git::Walker::open(root)?;
-    let prefix = walker.prefix_of(root)?;
-    let file = file(walker.common_dir(), &prefix);
-    drop(walker);
-    let Some(snap) = read(&file, false) else {
+    let place = Place::of(root)?;
+    let Some(snap) = read(&place.file, false) else {
         return Ok(None);
     };
     let options = history::Options {
         lean: Some(history::for_metrics),
         ..history::Options::default()
     };
-    let index: HashMap<&str, usize> = snap
-        .commits
+    let forwarded = forward(root, &options, snap.commits, snap.events, snap.warnings)?;
+    Ok(forwarded.map(|f| (f.commits, f.events)))
+}
+
+/// A snapshot's history brought to `HEAD`.
+struct Forward {
+    commits: Vec<CommitInfo>,
+    events: Vec<Event>,
+    warnings: Vec<Warning>,
+    /// Commits mined after the shared one.
+    mined: usize,
+    /// Some of the snapshot's commits are no longer on `HEAD`'s history.
+    cut: bool,
+}
+
+/// The snapshot's commits, events and warnings up to the newest commit it shares with
+/// `HEAD`'s first-parent history (all of them unless history was rewritten: a reset, an
+/// amend, a rebase), followed by the commits after that one, mined; `None` when none of the
+/// last `CATCH_UP_MAX` commits is shared.
+fn forward(
+    root: &Path,
+    options: &history::Options,
+    mut commits: Vec<CommitInfo>,
+    mut events: Vec<Event>,
+    mut warnings: Vec<Warning>,
+) -> Result<Option<Forward>, GitError> {
+    let index: HashMap<&str, usize> = commits
         .iter()
         .enumerate()
         .map(|(i, c)| (c.sha.as_str(), i))
         .collect();
-    let tree_of = |sha: &str| index.get(sha).map(|&i| snap.commits[i].tree);
-    let Some((shared, new)) = history::mine_since(root, &options, &tree_of, CATCH_UP_MAX)? else {
+    let tree_of = |sha: &str| index.get(sha).map(|&i| commits[i].tree);
+    let Some((shared, new)) = history::mine_since(root, options, &tree_of, CATCH_UP_MAX)? else {
         return Ok(None);
     };
-    let keep = index[shared.as_str()] + 1;
+    let Some(keep) = index.get(shared.as_str()).map(|i| i + 1) else {
+        return Ok(None);
+    };
+    // Events and warnings are in commit order.
     let of = |sha: &str| index.get(sha).copied().unwrap_or(usize::MAX);
-    let e = snap.events.partition_point(|e| of(&e.commit) < keep);
+    let e = events.partition_point(|e| of(&e.commit) < keep);
+    let w = warnings.partition_point(|w| of(&w.commit) < keep);
     drop(index);
-    let (mut commits, mut events) = (snap.commits, snap.events);
+    let cut = keep < commits.len();
     commits.truncate(keep);
     events.truncate(e);
+    warnings.truncate(w);
+    let mined = new.commits.len();
     commits.extend(new.commits);
     events.extend(new.events);
-    Ok(Some((commits, events)))
+    warnings.extend(new.warnings);
+    Ok(Some(Forward {
+        commits,
+        events,
+        warnings,
+        mined,
+        cut,
+    }))
 }
 
 fn write(
@@ -471,8 +488,9 @@ fn write(
     warnings: &[Warning],
     records: &Records,
 ) -> io::Result<()> {
-    let dir = file.parent().expect("the snapshot is in a folder");
-    fs::create_dir_all(dir)?;
+    if let Some(dir) = file.parent() {
+        fs::create_dir_all(dir)?;
+    }
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
     let mut out = io::BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?);
     let written = encode(commits, events, warnings, records, &mut out)
