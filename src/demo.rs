@@ -21,6 +21,12 @@ use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, FieldValue};
 use crate::store::{self, parse::parse_record, Crm};
 
+/// The demo team's time zone (checked when compiling: a const panic is a build error).
+const PARIS: FixedOffset = match FixedOffset::east_opt(3600) {
+    Some(o) => o,
+    None => panic!("+01:00 is an offset"),
+};
+
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -411,12 +417,14 @@ impl Sim {
         } else {
             7 + self.rng.below(40) as u32
         };
-        let paris = FixedOffset::east_opt(3600).expect("offset");
         let (h, m) = (8 + self.minute / 60, self.minute % 60);
-        paris
-            .from_local_datetime(&self.day.and_hms_opt(h.min(22), m, 0).expect("time"))
-            .single()
-            .expect("fixed offset")
+        let time = chrono::NaiveTime::from_hms_opt(h.min(22), m, 0).unwrap_or_default();
+        let local = self.day.and_time(time);
+        // A fixed offset maps every local time to exactly one instant.
+        PARIS
+            .from_local_datetime(&local)
+            .earliest()
+            .unwrap_or_else(|| PARIS.from_utc_datetime(&local))
     }
 
     /// Ends an action of `who`: its changed files are committed, alone (batch 1) or with the

@@ -552,7 +552,7 @@ pub fn convert_lead(
                 .name
                 .clone()
                 .or(lead.email.clone())
-                .expect("checked above");
+                .unwrap_or_else(|| lead.meta.id.clone());
             let mut fields = vec![
                 ("name".to_string(), FieldValue::Str(name.clone())),
                 ("account".to_string(), FieldValue::Str(account.clone())),

@@ -38,9 +38,15 @@ pub enum ScaleArg {
     Large,
 }
 
+/// The last simulated day (checked when compiling: a const panic is a build error).
+const DEMO_END: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2026, 11, 26) {
+    Some(d) => d,
+    None => panic!("2026-11-26 is a date"),
+};
+
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let target = env.base(dir).join(&args.path);
-    let end: chrono::NaiveDate = "2026-11-26".parse().expect("date");
+    let end = DEMO_END;
     let summary = demo::generate(
         &target,
         &Options {
