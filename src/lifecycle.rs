@@ -82,7 +82,7 @@ impl std::fmt::Display for Rule {
 }
 
 /// What the history knows and the files do not.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
     /// Account id → the date it entered its current status (author date of the commit that
     /// set it). Absent when unknown (not committed yet).

@@ -18,9 +18,10 @@ pub struct Inputs<'a> {
     /// The CRM as committed at the as-of date.
     pub crm: &'a Crm,
     pub as_of: NaiveDate,
-    /// Events of every commit dated on or before as_of, oldest first. The metrics read every
-    /// event of accounts and opportunities, the `name` of other records when they are
-    /// created, and their `status` changes: `history::for_metrics` keeps just that.
+    /// Events of every commit dated on or before as_of, oldest first. The metrics read the
+    /// `name` of records when they are created, the `status` of accounts, contacts and leads,
+    /// the `stage` and `mrr` of opportunities, and the deletion of accounts and
+    /// opportunities: `history::for_metrics` keeps just that.
     pub events: &'a [Event],
     /// Commits dated on or before as_of.
     pub commits: usize,

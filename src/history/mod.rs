@@ -138,21 +138,25 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
 }
 
 /// Whether the metrics read an event, slimming it to what they read (see
-/// `metrics::Inputs::events`): every event of accounts and opportunities; of other records,
-/// their creation with only their `name`, and their `status` changes. Activities are most of
-/// a history's events, and no metric reads them from the history.
+/// `metrics::Inputs::events`): of accounts, their `name` and `status` when created, their
+/// `status` changes and their deletion; of opportunities, their `name`, `stage` and `mrr`
+/// when created, changes of `stage` and `mrr`, and their deletion; of contacts and leads,
+/// their `name` when created and their `status` changes. Activities are most of a history's
+/// events, and no metric reads them from the history.
 pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
-    match kind {
-        Kind::Account | Kind::Opportunity => true,
-        Kind::Activity => false,
-        Kind::Contact | Kind::Lead => match change {
-            Change::Created { fields } | Change::Restored { fields } => {
-                fields.retain(|k, _| k == "name");
-                true
-            }
-            Change::Changed { field, .. } => field == "status",
-            Change::Deleted => false,
-        },
+    let (created, changed): (&[&str], &[&str]) = match kind {
+        Kind::Account => (&["name", "status"], &["status"]),
+        Kind::Opportunity => (&["name", "stage", "mrr"], &["stage", "mrr"]),
+        Kind::Contact | Kind::Lead => (&["name"], &["status"]),
+        Kind::Activity => return false,
+    };
+    match change {
+        Change::Created { fields } | Change::Restored { fields } => {
+            fields.retain(|k, _| created.contains(&k.as_str()));
+            true
+        }
+        Change::Changed { field, .. } => changed.contains(&field.as_str()),
+        Change::Deleted => matches!(kind, Kind::Account | Kind::Opportunity),
     }
 }
 

@@ -320,6 +320,127 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), bytes);
     }
 
+    /// The metrics (and lifecycle facts) from the events `history::for_metrics` keeps equal
+    /// those from every event, as of each week from `as_of` back to the first commit.
+    fn assert_lean_events_suffice(root: &Path, as_of: NaiveDate) {
+        let mine = |lean| {
+            let options = history::Options {
+                cache: false,
+                lean,
+                ..history::Options::default()
+            };
+            history::mine(root, &options).unwrap()
+        };
+        let full = mine(None);
+        let lean = mine(Some(history::for_metrics));
+        assert!(lean.events.len() < full.events.len());
+        let repo = Repo::open(root).unwrap().unwrap();
+        let start = full.commits[0].author_date.date_naive();
+        let mut as_of = as_of;
+        while as_of >= start {
+            let at = full
+                .commits
+                .iter()
+                .rposition(|c| c.author_date.date_naive() <= as_of)
+                .unwrap();
+            let crm = crate::store::load(&repo.tree_source(&full.commits[at].sha).unwrap())
+                .unwrap()
+                .crm;
+            let context = |events: &[Event]| {
+                let events: Vec<Event> = events
+                    .iter()
+                    .filter(|e| e.date.date_naive() <= as_of)
+                    .cloned()
+                    .collect();
+                let context = metrics::compute(&Inputs {
+                    crm: &crm,
+                    as_of,
+                    events: &events,
+                    commits: at + 1,
+                    first_commit: Some(start),
+                    shallow: false,
+                });
+                serde_json::to_value(&context).unwrap()
+            };
+            assert_eq!(
+                context(&lean.events),
+                context(&full.events),
+                "as of {as_of}"
+            );
+            // And the lifecycle facts of the report's alerts (and of `tick`).
+            let facts = |events: &[Event]| crate::facts::from_events(&crm, events, None);
+            assert_eq!(facts(&lean.events), facts(&full.events), "as of {as_of}");
+            as_of = as_of - chrono::Days::new(7);
+        }
+    }
+
+    #[test]
+    fn lean_events_give_the_metrics_of_every_event() {
+        // A simulated team's months.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("crm");
+        let end: NaiveDate = "2026-06-30".parse().unwrap();
+        crate::demo::generate(
+            &root,
+            &crate::demo::Options {
+                seed: 7,
+                months: 4,
+                end,
+                scale: crate::demo::Scale::Small,
+                shard: 0,
+            },
+        )
+        .unwrap();
+        assert_lean_events_suffice(&root, end);
+
+        // What the simulation never does: records renamed after they were created (this
+        // week's list names them as created), an opportunity deleted (it leaves the weekly
+        // pipeline), an account deleted and added again (its status dates from its return).
+        let mut t = TestRepo::new();
+        let lead = "name = \"Jo\"\ncompany = \"Gamma\"\nstatus = \"new\"\n";
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("sloop.toml", Some(CONFIG)),
+                ("accounts/acme.toml", Some(&account("Acme", "working"))),
+                ("opportunities/acme-new.toml", Some(&opp("qualified", 500))),
+                ("accounts/beta.toml", Some(&account("Beta", "target"))),
+                (
+                    "contacts/jo.toml",
+                    Some("name = \"Jo\"\naccount = \"acme\"\n"),
+                ),
+                ("leads/2026-01-05-gamma.toml", Some(lead)),
+            ],
+        );
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[
+                ("accounts/acme.toml", Some(&account("Acme Inc", "customer"))),
+                ("opportunities/acme-new.toml", Some(&opp("trial", 650))),
+                (
+                    "contacts/jo.toml",
+                    Some("name = \"Joanna\"\naccount = \"acme\"\n"),
+                ),
+                (
+                    "leads/2026-01-05-gamma.toml",
+                    Some(&lead.replace("\"Jo\"", "\"Joe\"").replace("new", "working")),
+                ),
+                ("accounts/beta.toml", None),
+            ],
+        );
+        t.commit(
+            "2026-01-07",
+            "cleanup",
+            &[
+                ("opportunities/acme-new.toml", None),
+                ("accounts/beta.toml", Some(&account("Beta", "target"))),
+            ],
+        );
+        assert_lean_events_suffice(t.dir(), "2026-01-07".parse().unwrap());
+    }
+
     /// `first_commit_date` is the first commit's, even when it holds no record (`sloop init`);
     /// activities count as history even though the metrics never read their events.
     #[test]

@@ -27,7 +27,7 @@ use crate::store::{self, classify, parse_config, AnyRecord, Crm, PathClass};
 use super::ReportingError;
 
 const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 2\n";
+const MAGIC: &[u8] = b"sloop report snapshot 3\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// Records per independently decoded block (blocks are decoded on every core).
