@@ -2,7 +2,7 @@
 //! status, and when each opportunity file was added. Read from the event stream of
 //! `history::mine` (cached per commit, so a daily tick reads only the new commits).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use crate::git::{GitError, Repo};
@@ -39,7 +39,7 @@ pub fn lifecycle_facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, Git
 /// The facts for the records of `crm` from events (in commit order). Events of the commit
 /// `edge` (a shallow clone's first commit) date nothing.
 pub fn from_events(crm: &Crm, events: &[Event], edge: Option<&str>) -> Facts {
-    let mut by_record: HashMap<(Kind, &str), Vec<&Event>> = HashMap::new();
+    let mut by_record: HashMap<(Kind, &str), Vec<&Event>> = HashMap::default();
     for e in events {
         if matches!(e.kind, Kind::Account | Kind::Opportunity) {
             by_record

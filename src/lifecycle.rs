@@ -21,7 +21,7 @@
 //! status's required fields hold, so a tick commit always passes `sloop check --range`;
 //! otherwise the rule becomes an alert that says why.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -144,7 +144,7 @@ struct AccountFacts<'a> {
 /// Plans the moves and alerts of one tick.
 pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
     let config = &crm.config;
-    let mut per: HashMap<&str, AccountFacts> = HashMap::new();
+    let mut per: HashMap<&str, AccountFacts> = HashMap::default();
     for o in &crm.opportunities {
         let Some(acc) = &o.account else { continue };
         let f = per.entry(acc.as_str()).or_default();
@@ -154,7 +154,7 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
             None => {}
         }
     }
-    let mut opp_touch: HashMap<&str, NaiveDate> = HashMap::new();
+    let mut opp_touch: HashMap<&str, NaiveDate> = HashMap::default();
     for a in &crm.activities {
         let Some(acc) = &a.account else { continue };
         let date = a.date.date();

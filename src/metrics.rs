@@ -2,7 +2,9 @@
 //! event stream mined from the history (`history`). Each formula is documented in the README
 //! ("Report metrics"); the template context is exactly the `Context` below, serialized.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
@@ -264,7 +266,7 @@ pub struct MoveLine {
     pub author: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ThisWeek {
     pub from: String,
     pub to: String,
@@ -351,7 +353,7 @@ fn is_lost(config: &Config, o: &Opportunity) -> bool {
 /// timelines, and when an opportunity was first seen. Other kinds are read from the event
 /// list directly, and grouping their events (most of a history) would only cost time.
 fn by_record(events: &[Event]) -> HashMap<(Kind, &str), Vec<&Event>> {
-    let mut map: HashMap<(Kind, &str), Vec<&Event>> = HashMap::new();
+    let mut map: HashMap<(Kind, &str), Vec<&Event>> = HashMap::default();
     for e in events
         .iter()
         .filter(|e| matches!(e.kind, Kind::Account | Kind::Opportunity))
@@ -456,6 +458,47 @@ pub fn forecast(crm: &Crm) -> Forecast {
 
 /// Computes every metric.
 pub fn compute(inp: &Inputs) -> Context {
+    // The weekly views and the alerts read nothing the other figures compute: they are
+    // computed on another core.
+    let (weekly, context) = rayon::join(|| Weekly::of(inp), || figures(inp));
+    let Weekly {
+        weekly,
+        weekly_pipeline,
+        this_week,
+        alerts,
+    } = weekly;
+    Context {
+        weekly,
+        weekly_pipeline,
+        this_week,
+        alerts,
+        ..context
+    }
+}
+
+/// The parts of the context computed beside the figures.
+struct Weekly {
+    weekly: Vec<Week>,
+    weekly_pipeline: Vec<Bucket>,
+    this_week: ThisWeek,
+    alerts: Vec<Alert>,
+}
+
+impl Weekly {
+    fn of(inp: &Inputs) -> Weekly {
+        let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
+        let facts = crate::facts::from_events(crm, inp.events, None);
+        Weekly {
+            weekly: weeks(crm, config, as_of),
+            weekly_pipeline: weekly_pipeline(inp.events, config, as_of),
+            this_week: this_week(crm, inp.events, config, as_of),
+            alerts: lifecycle::plan(crm, &facts, as_of).alerts,
+        }
+    }
+}
+
+/// The context but for its `Weekly` parts (left empty).
+fn figures(inp: &Inputs) -> Context {
     let crm = inp.crm;
     let config = &crm.config;
     let as_of = inp.as_of;
@@ -632,13 +675,8 @@ pub fn compute(inp: &Inputs) -> Context {
             }
         })
         .collect();
-    let weekly = weeks(crm, config, as_of);
-    let weekly_pipeline = weekly_pipeline(inp.events, config, as_of);
     let members = members(crm, config, as_of, &quarter);
     let analytics = analytics(crm, config, &records, &won, &churn_dates, total, as_of);
-    let this_week = this_week(crm, inp.events, config, as_of);
-    let facts = crate::facts::from_events(crm, inp.events, None);
-    let alerts = lifecycle::plan(crm, &facts, as_of).alerts;
     Context {
         as_of: as_of.to_string(),
         currency: config.currency.clone(),
@@ -652,12 +690,12 @@ pub fn compute(inp: &Inputs) -> Context {
         lost_reasons,
         by_source,
         by_industry,
-        weekly,
-        weekly_pipeline,
+        weekly: Vec::new(),
+        weekly_pipeline: Vec::new(),
         members,
         analytics,
-        this_week,
-        alerts,
+        this_week: ThisWeek::default(),
+        alerts: Vec::new(),
         history: HistoryInfo {
             commits: inp.commits,
             first_commit_date: inp.first_commit.map(|d| d.to_string()),
@@ -844,7 +882,7 @@ fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<B
         .rev()
         .map(|k| (this - Days::new(7 * k) + Days::new(6)).min(as_of))
         .collect();
-    let mut opps: HashMap<&str, (Option<String>, f64)> = HashMap::new();
+    let mut opps: HashMap<&str, (Option<String>, f64)> = HashMap::default();
     let mut out = Vec::new();
     let mut i = 0;
     for end in ends {
@@ -902,7 +940,7 @@ fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<B
 
 fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<Member> {
     // Activities by owner, in one pass (a scan per member is team size x 200,000).
-    let mut by_owner: HashMap<&str, Vec<&Activity>> = HashMap::new();
+    let mut by_owner: HashMap<&str, Vec<&Activity>> = HashMap::default();
     for a in crm.activities.iter().filter(|a| a.date.date() <= as_of) {
         if let Some(owner) = &a.owner {
             by_owner.entry(owner.as_str()).or_default().push(a);
@@ -1022,7 +1060,7 @@ fn analytics(
     );
     // Touchpoint dates by account, sorted: one pass over the activities, then a binary
     // search per won deal (a scan per deal is quadratic at 200,000 activities).
-    let mut touch_dates: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    let mut touch_dates: HashMap<&str, Vec<NaiveDate>> = HashMap::default();
     for a in crm.activities.iter().filter(|a| a.kind.is_touchpoint()) {
         if let Some(account) = &a.account {
             touch_dates
@@ -1184,8 +1222,8 @@ fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> 
         .collect();
     let want = |kind: Kind, id: &str| wanted.contains(&(kind, id));
     // The first record of an id wins, as with `Crm::account`.
-    let mut names: HashMap<(Kind, &str), String> = HashMap::new();
-    let mut opportunities: HashMap<&str, &Opportunity> = HashMap::new();
+    let mut names: HashMap<(Kind, &str), String> = HashMap::default();
+    let mut opportunities: HashMap<&str, &Opportunity> = HashMap::default();
     for a in crm
         .accounts
         .iter()
