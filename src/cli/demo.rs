@@ -69,6 +69,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             &ReportOptions {
                 as_of: end,
                 cache: true,
+                eager_snapshot: false,
             },
         )?;
         let value = super::to_json(&built.context)?;

@@ -30,7 +30,12 @@ pub struct Args {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
-    let built = reporting::context(&crm.root, &ReportOptions { as_of, cache: true })?;
+    let options = ReportOptions {
+        as_of,
+        cache: true,
+        eager_snapshot: false,
+    };
+    let built = reporting::context(&crm.root, &options)?;
     for w in &built.warnings {
         out.note(&format!("warning: {w}"))?;
     }

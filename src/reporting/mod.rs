@@ -18,6 +18,9 @@ pub struct ReportOptions {
     pub as_of: NaiveDate,
     /// Read and write the caches under the git dir (the history's events, the snapshot).
     pub cache: bool,
+    /// Rewrite the snapshot after every report that found anything new; otherwise only when
+    /// the work it saves is worth writing it (`snapshot::SLACK_COMMITS`, `SLACK_FILES`).
+    pub eager_snapshot: bool,
 }
 
 /// The context, and what the user should know about its inputs.
@@ -57,8 +60,8 @@ impl ReportingError {
 /// Mines the history and computes the context for `as_of`.
 pub fn context(root: &Path, opts: &ReportOptions) -> Result<Built, ReportingError> {
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
-    let inputs = snapshot::inputs(root, &repo, opts.as_of, opts.cache)?
-        .ok_or(ReportingError::NothingYet(opts.as_of))?;
+    let inputs =
+        snapshot::inputs(root, &repo, opts)?.ok_or(ReportingError::NothingYet(opts.as_of))?;
     let mut warnings: Vec<String> = inputs
         .warnings
         .iter()
@@ -131,12 +134,21 @@ mod tests {
         format!("name = \"{name}\"\nstatus = \"{status}\"\nowner = \"alice\"\n")
     }
 
-    /// The report with the caches, checked against the report computed from scratch; what
-    /// the run reused.
+    /// The report with the caches (the snapshot rewritten after every catch-up), checked
+    /// against the report computed from scratch; what the run reused.
     fn report(t: &TestRepo, as_of: &str) -> Reuse {
+        report_with(t, as_of, true)
+    }
+
+    fn report_with(t: &TestRepo, as_of: &str, eager_snapshot: bool) -> Reuse {
         let as_of: NaiveDate = as_of.parse().unwrap();
         let json = |cache| {
-            let built = context(t.dir(), &ReportOptions { as_of, cache }).unwrap();
+            let options = ReportOptions {
+                as_of,
+                cache,
+                eager_snapshot,
+            };
+            let built = context(t.dir(), &options).unwrap();
             let value = serde_json::to_value(&built.context).unwrap();
             (value, built.warnings, built.reuse)
         };
@@ -320,6 +332,87 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), bytes);
     }
 
+    /// Without `eager_snapshot`, a small catch-up is not written back (the next report does
+    /// it again); more than `SLACK_COMMITS` commits or `SLACK_FILES` files, a rebuild or a
+    /// rewritten history is.
+    #[test]
+    fn the_snapshot_is_rewritten_when_it_saves_enough() {
+        use super::snapshot::{SLACK_COMMITS, SLACK_FILES};
+        let mut t = TestRepo::new();
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("sloop.toml", Some(CONFIG)),
+                ("accounts/acme.toml", Some(&account("Acme", "target"))),
+            ],
+        );
+        let report = |t: &TestRepo| report_with(t, "2026-12-31", false);
+        let reuse = |commits, files| Reuse {
+            commits_mined: Some(commits),
+            files_read: Some(files),
+        };
+        // Built from scratch: written.
+        assert_eq!(
+            report(&t),
+            Reuse {
+                commits_mined: None,
+                files_read: None
+            }
+        );
+        assert_eq!(report(&t), reuse(0, 0));
+        let written = std::fs::read(snapshot_file(&t)).unwrap();
+
+        // One new commit: caught up with, not written; the next report does it again.
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(&account("Acme", "working")))],
+        );
+        assert_eq!(report(&t), reuse(1, 1));
+        assert_eq!(report(&t), reuse(1, 1));
+        assert_eq!(std::fs::read(snapshot_file(&t)).unwrap(), written);
+
+        // More commits than the slack: written.
+        for i in 0..SLACK_COMMITS {
+            let path = format!("accounts/a{i}.toml");
+            t.commit(
+                "2026-01-07",
+                "more",
+                &[(&path, Some(&account(&format!("A{i}"), "target")))],
+            );
+        }
+        assert_eq!(report(&t), reuse(SLACK_COMMITS + 1, SLACK_COMMITS + 1));
+        assert_eq!(report(&t), reuse(0, 0));
+
+        // More files than the slack, in one commit: written.
+        let files: Vec<(String, String)> = (0..=SLACK_FILES)
+            .map(|i| {
+                (
+                    format!("accounts/b{i}.toml"),
+                    account(&format!("B{i}"), "target"),
+                )
+            })
+            .collect();
+        let changes: Vec<(&str, Option<&str>)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), Some(c.as_str())))
+            .collect();
+        t.commit("2026-01-08", "import", &changes);
+        assert_eq!(report(&t), reuse(1, SLACK_FILES + 1));
+        assert_eq!(report(&t), reuse(0, 0));
+
+        // A rewritten history: written (the amended commit is mined; the records are brought
+        // from the snapshot's tree, the commit it replaced, by the one file that differs).
+        t.amend(
+            "2026-01-09",
+            "import, amended",
+            &[("accounts/acme.toml", Some(&account("Acme", "customer")))],
+        );
+        assert_eq!(report(&t), reuse(1, 1));
+        assert_eq!(report(&t), reuse(0, 0));
+    }
+
     /// The metrics (and lifecycle facts) from the events `history::for_metrics` keeps equal
     /// those from every event, as of each week from `as_of` back to the first commit.
     fn assert_lean_events_suffice(root: &Path, as_of: NaiveDate) {
@@ -461,6 +554,7 @@ mod tests {
             &ReportOptions {
                 as_of,
                 cache: false,
+                eager_snapshot: false,
             },
         )
         .unwrap();

@@ -18,18 +18,25 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
+use crate::config::Config;
 use crate::diag::Code;
 use crate::git::{self, CommitMeta as CommitInfo, GitError, Repo};
 use crate::history::{self, Event, Warning};
-use crate::model::Kind;
-use crate::store::{self, classify, parse_config, AnyRecord, Crm, PathClass};
+use crate::model::{Account, Activity, Contact, Kind, Lead, Opportunity};
+use crate::store::{self, classify, parse_config, Crm, PathClass};
 
-use super::ReportingError;
+use super::{ReportOptions, ReportingError};
 
 const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 3\n";
+const MAGIC: &[u8] = b"sloop report snapshot 4\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
+/// A snapshot is rewritten only once a report has had to mine more commits than this, or read
+/// more files, since it was written (or when it was rebuilt, or history was rewritten):
+/// writing it costs as much as a whole warm report (100 MB at the benchmark's scale), mining
+/// a commit or reading a file again a millisecond or less.
+pub const SLACK_COMMITS: usize = 32;
+pub const SLACK_FILES: usize = 2_000;
 /// Records per independently decoded block (blocks are decoded on every core).
 const BLOCK: usize = 8_192;
 
@@ -106,17 +113,20 @@ struct Snapshot {
     records: Records,
 }
 
-/// The inputs for a report as of the newest commit on or before `as_of` (`None`: there is
-/// none). `cache`: read and write the snapshot (and the history cache).
+/// The inputs for a report as of the newest commit on or before `opts.as_of` (`None`: there
+/// is none), with the caches if `opts.cache` (the snapshot, and the history cache).
 pub fn inputs(
     root: &Path,
     repo: &Repo,
-    as_of: chrono::NaiveDate,
-    cache: bool,
+    opts: &ReportOptions,
 ) -> Result<Option<Inputs>, ReportingError> {
     let place = Place::of(root)?;
-    let snapshot = if cache { read(&place.file, true) } else { None };
-    inputs_from(root, repo, as_of, cache, snapshot, &place, true)
+    let snapshot = if opts.cache {
+        read(&place.file, true)
+    } else {
+        None
+    };
+    inputs_from(root, repo, opts, snapshot, &place, true)
 }
 
 /// The inputs as of `HEAD` from the snapshot brought forward, and the snapshot saved again;
@@ -126,15 +136,12 @@ pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, Reporting
     let Some(snap) = read(&place.file, true) else {
         return Ok(None);
     };
-    let inputs = inputs_from(
-        root,
-        repo,
-        chrono::NaiveDate::MAX,
-        true,
-        Some(snap),
-        &place,
-        false,
-    )?;
+    let opts = ReportOptions {
+        as_of: chrono::NaiveDate::MAX,
+        cache: true,
+        eager_snapshot: false,
+    };
+    let inputs = inputs_from(root, repo, &opts, Some(snap), &place, false)?;
     Ok(inputs.filter(|i| i.at + 1 == i.commits.len()))
 }
 
@@ -143,14 +150,13 @@ pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, Reporting
 fn inputs_from(
     root: &Path,
     repo: &Repo,
-    as_of: chrono::NaiveDate,
-    cache: bool,
+    opts: &ReportOptions,
     snapshot: Option<Snapshot>,
     place: &Place,
     rebuild: bool,
 ) -> Result<Option<Inputs>, ReportingError> {
     let options = history::Options {
-        cache,
+        cache: opts.cache,
         lean: Some(history::for_metrics),
         ..history::Options::default()
     };
@@ -161,6 +167,7 @@ fn inputs_from(
     let mut base: Option<(CommitInfo, Records)> = None;
     let mut commits_mined = None;
     let mut stale = true;
+    let mut cut = false;
     let (commits, events, warnings) = match snapshot {
         Some(snap) => {
             let Snapshot {
@@ -173,6 +180,7 @@ fn inputs_from(
             match forward(root, &options, commits, events, warnings)? {
                 Some(f) => {
                     stale = f.cut || f.mined > 0;
+                    cut = f.cut;
                     commits_mined = Some(f.mined);
                     base = last.map(|last| (last, records));
                     (f.commits, f.events, f.warnings)
@@ -186,7 +194,7 @@ fn inputs_from(
     };
     let Some(at) = commits
         .iter()
-        .rposition(|c| c.author_date.date_naive() <= as_of)
+        .rposition(|c| c.author_date.date_naive() <= opts.as_of)
     else {
         return Ok(None);
     };
@@ -205,7 +213,16 @@ fn inputs_from(
         commits_mined,
         files_read,
     };
-    if cache && (changed || stale) && at + 1 == commits.len() {
+    let rebuilt = commits_mined.is_none() || files_read.is_none();
+    let worth_saving = rebuilt
+        || cut
+        || commits_mined.is_some_and(|n| n > SLACK_COMMITS)
+        || files_read.is_some_and(|n| n > SLACK_FILES);
+    if opts.cache
+        && (changed || stale)
+        && (opts.eager_snapshot || worth_saving)
+        && at + 1 == commits.len()
+    {
         // A cache that cannot be written only costs the next run its speed.
         let _ = write(&place.file, &commits, &events, &warnings, &records);
     }
@@ -252,11 +269,9 @@ impl Records {
         let mut duplicates = 0;
         for kind in Kind::ALL {
             let ids = self.crm.ids(kind);
-            let mut seen: HashMap<&str, ()> = HashMap::with_capacity(ids.len());
-            duplicates += ids
-                .iter()
-                .filter(|(_, id)| seen.insert(id, ()).is_some())
-                .count();
+            let mut seen = rustc_hash::FxHashSet::default();
+            seen.reserve(ids.len());
+            duplicates += ids.iter().filter(|(_, id)| !seen.insert(*id)).count();
         }
         let duplicate_is_error = Code::DuplicateId.severity() == crate::diag::Severity::Error;
         self.other_errors as usize
@@ -404,7 +419,7 @@ fn read(file: &Path, records: bool) -> Option<Snapshot> {
             return None;
         }
     }
-    decode(&body, records)
+    decode(&body, usize::try_from(events_len).ok()?, records)
         .ok()
         .filter(|s| !s.commits.is_empty())
 }
@@ -575,9 +590,9 @@ fn encode(
     put_varint(w, r.config_bytes.len() as u64);
     w.extend_from_slice(&r.config_bytes);
     put_varint(w, u64::from(r.other_errors));
-    // Blocks of records, each length-prefixed, so that they decode in parallel.
-    // Each record is written as `AnyRecord` writes it (its kind's tag, then its fields),
-    // followed by its file's error count.
+    // Blocks of records of one kind, each length-prefixed, so that they decode in parallel:
+    // the kind's tag (as `AnyRecord` writes it), the number of records, then each record's
+    // fields followed by its file's error count.
     let errors = |path: &str| r.file_errors.get(path).copied().unwrap_or(0);
     let mut blocks: Vec<Vec<u8>> = Vec::new();
     blocks.extend(blocks_of(&r.crm.accounts, 0, |x| &x.meta.path, &errors));
@@ -614,10 +629,9 @@ fn blocks_of<T: Codec + Sync>(
 ) -> Vec<Vec<u8>> {
     list.par_chunks(BLOCK)
         .map(|chunk| {
-            let mut b = Vec::new();
+            let mut b = vec![tag];
             put_varint(&mut b, chunk.len() as u64);
             for x in chunk {
-                b.push(tag);
                 x.put(&mut b);
                 put_varint(&mut b, u64::from(errors(path(x))));
             }
@@ -626,7 +640,36 @@ fn blocks_of<T: Codec + Sync>(
         .collect()
 }
 
-fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
+fn decode(body: &[u8], events_len: usize, records: bool) -> codec::Result<Snapshot> {
+    let (history, rest) = body.split_at_checked(events_len).ok_or(Corrupt)?;
+    if !records {
+        let (commits, events, warnings) = decode_history(history)?;
+        return Ok(Snapshot {
+            commits,
+            events,
+            warnings,
+            records: Records {
+                config_bytes: Vec::new(),
+                crm: Crm::default(),
+                file_errors: HashMap::new(),
+                other_errors: 0,
+            },
+        });
+    }
+    // The history on one core while the records' blocks are decoded on the others.
+    let (history, records) = rayon::join(|| decode_history(history), || decode_records(rest));
+    let (commits, events, warnings) = history?;
+    Ok(Snapshot {
+        commits,
+        events,
+        warnings,
+        records: records?,
+    })
+}
+
+type Decoded = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
+
+fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
     let mut r = Reader::new(body);
     let n = r.len()?;
     let mut commits = Vec::with_capacity(n);
@@ -680,39 +723,67 @@ fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
             message: Codec::get(&mut r)?,
         });
     }
-    if !records {
-        return Ok(Snapshot {
-            commits,
-            events,
-            warnings,
-            records: Records {
-                config_bytes: Vec::new(),
-                crm: Crm::default(),
-                file_errors: HashMap::new(),
-                other_errors: 0,
-            },
-        });
+    if !r.is_empty() {
+        return Err(Corrupt);
     }
+    Ok((commits, events, warnings))
+}
+
+fn decode_records(body: &[u8]) -> codec::Result<Records> {
+    let mut r = Reader::new(body);
     let n = r.len()?;
     let config_bytes = r.bytes(n)?.to_vec();
     let other_errors = u32::get(&mut r)?;
     let n = r.len()?;
-    let mut blocks = Vec::with_capacity(n);
+    let mut blocks: [Vec<&[u8]>; 5] = Default::default();
     for _ in 0..n {
         let len = r.len()?;
-        blocks.push(r.bytes(len)?);
+        let block = r.bytes(len)?;
+        let (tag, block) = block.split_first().ok_or(Corrupt)?;
+        blocks
+            .get_mut(usize::from(*tag))
+            .ok_or(Corrupt)?
+            .push(block);
     }
     if !r.is_empty() {
         return Err(Corrupt);
     }
-    let blocks: Vec<Vec<(AnyRecord, u32)>> = blocks
+    let [accounts, contacts, opportunities, leads, activities] = blocks;
+    let mut file_errors = HashMap::new();
+    let crm = Crm {
+        config: Config::default(),
+        accounts: decode_kind(&accounts, |x: &Account| &x.meta.path, &mut file_errors)?,
+        contacts: decode_kind(&contacts, |x: &Contact| &x.meta.path, &mut file_errors)?,
+        opportunities: decode_kind(
+            &opportunities,
+            |x: &Opportunity| &x.meta.path,
+            &mut file_errors,
+        )?,
+        leads: decode_kind(&leads, |x: &Lead| &x.meta.path, &mut file_errors)?,
+        activities: decode_kind(&activities, |x: &Activity| &x.meta.path, &mut file_errors)?,
+    };
+    Ok(Records {
+        config_bytes,
+        crm,
+        file_errors,
+        other_errors,
+    })
+}
+
+/// One kind's records from its blocks, decoded on every core, in order.
+fn decode_kind<T: Codec + Send>(
+    blocks: &[&[u8]],
+    path: impl Fn(&T) -> &String,
+    file_errors: &mut HashMap<String, u32>,
+) -> codec::Result<Vec<T>> {
+    let parts: Vec<Vec<(T, u32)>> = blocks
         .par_iter()
         .map(|b| {
             let mut r = Reader::new(b);
             let n = r.len()?;
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {
-                out.push((AnyRecord::get(&mut r)?, u32::get(&mut r)?));
+                out.push((T::get(&mut r)?, u32::get(&mut r)?));
             }
             if r.is_empty() {
                 Ok(out)
@@ -721,23 +792,12 @@ fn decode(body: &[u8], records: bool) -> codec::Result<Snapshot> {
             }
         })
         .collect::<codec::Result<_>>()?;
-    let mut crm = Crm::default();
-    let mut file_errors = HashMap::new();
-    for (record, errors) in blocks.into_iter().flatten() {
+    let mut list = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for (record, errors) in parts.into_iter().flatten() {
         if errors > 0 {
-            file_errors.insert(record.meta().path.clone(), errors);
+            file_errors.insert(path(&record).clone(), errors);
         }
-        crm.push(record);
+        list.push(record);
     }
-    Ok(Snapshot {
-        commits,
-        events,
-        warnings,
-        records: Records {
-            config_bytes,
-            crm,
-            file_errors,
-            other_errors,
-        },
-    })
+    Ok(list)
 }
