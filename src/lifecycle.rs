@@ -148,9 +148,9 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
     for o in &crm.opportunities {
         let Some(acc) = &o.account else { continue };
         let f = per.entry(acc.as_str()).or_default();
-        match config.stage(&o.stage) {
-            Some(s) if s.is_open() => f.open.push(o),
-            Some(s) => f.closed.push((o, s.outcome.expect("closed stage"))),
+        match config.stage(&o.stage).map(|s| s.outcome) {
+            Some(None) => f.open.push(o),
+            Some(Some(outcome)) => f.closed.push((o, outcome)),
             None => {}
         }
     }

@@ -299,20 +299,21 @@ impl<'t, 'i> Fields<'t, 'i> {
     pub fn date(&mut self, r: &mut FileReader, name: &'static str) -> Option<NaiveDate> {
         let v = self.get(r, name)?;
         match v.get_ref() {
-            DeValue::Datetime(dt) if dt.date.is_some() && dt.time.is_none() => {
-                let d = dt.date.expect("checked");
-                match NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()) {
-                    Some(date) => Some(date),
-                    None => {
-                        r.error(
-                            Code::InvalidValue,
-                            v.span(),
-                            format!("`{name}` is not a real date"),
-                        );
-                        None
-                    }
+            DeValue::Datetime(toml::value::Datetime {
+                date: Some(d),
+                time: None,
+                ..
+            }) => match NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()) {
+                Some(date) => Some(date),
+                None => {
+                    r.error(
+                        Code::InvalidValue,
+                        v.span(),
+                        format!("`{name}` is not a real date"),
+                    );
+                    None
                 }
-            }
+            },
             DeValue::Datetime(_) => {
                 let loc = r.loc(v.span());
                 r.push(
