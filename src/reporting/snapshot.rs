@@ -402,24 +402,17 @@ fn file(common_dir: &Path, prefix: &str) -> PathBuf {
 /// The file is `MAGIC`, the length of the part before the records (8 bytes, little-endian),
 /// that part (commits, events, warnings), then the records: the events can be read alone.
 fn read(file: &Path, records: bool) -> Option<Snapshot> {
-    use std::io::Read;
-    let mut f = fs::File::open(file).ok()?;
-    let mut head = [0u8; MAGIC.len() + 8];
-    f.read_exact(&mut head).ok()?;
-    if &head[..MAGIC.len()] != MAGIC {
+    let f = fs::File::open(file).ok()?;
+    // SAFETY: the file is only ever replaced whole (written under another name, then
+    // renamed over it), never written in place, so the mapped bytes do not change under us.
+    let map = unsafe { memmap2::Mmap::map(&f) }.ok()?;
+    let (head, body) = map.split_at_checked(MAGIC.len() + 8)?;
+    let (magic, len) = head.split_at(MAGIC.len());
+    if magic != MAGIC {
         return None;
     }
-    let events_len = u64::from_le_bytes(head[MAGIC.len()..].try_into().ok()?);
-    let mut body = Vec::new();
-    if records {
-        f.read_to_end(&mut body).ok()?;
-    } else {
-        f.take(events_len).read_to_end(&mut body).ok()?;
-        if body.len() as u64 != events_len {
-            return None;
-        }
-    }
-    decode(&body, usize::try_from(events_len).ok()?, records)
+    let events_len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+    decode(body, events_len, records)
         .ok()
         .filter(|s| !s.commits.is_empty())
 }
