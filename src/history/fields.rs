@@ -1,8 +1,6 @@
 //! A parsed record as a flat map of dotted field names (`stage`, `bant.budget`,
 //! `custom.region`) to JSON-able values: what history events carry and diff.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Values};
@@ -109,8 +107,157 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// A record's fields by dotted name.
-pub type Fields = BTreeMap<String, Value>;
+/// A record's fields by dotted name, in name order: a sorted list with the map operations the
+/// history uses. A `BTreeMap`'s smallest node holds eleven entries (about 630 bytes); a long
+/// history holds over 100,000 of these, most with one to three fields (what
+/// `history::for_metrics` keeps of a creation), so the list takes a fifth of the memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    pub fn new() -> Self {
+        Fields(Vec::new())
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key`, returning the value it replaced.
+    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+        self.0.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// (name, value) in name order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &Value)> + ExactSizeIterator {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn iter_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = (&String, &mut Value)> + ExactSizeIterator {
+        self.0.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+        self.0.iter().map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+impl std::ops::Index<&str> for Fields {
+    type Output = Value;
+    /// The value of a field that is known to be there (panics otherwise, as a map does).
+    fn index(&self, key: &str) -> &Value {
+        match self.get(key) {
+            Some(v) => v,
+            None => panic!("no field `{key}`"),
+        }
+    }
+}
+
+impl FromIterator<(String, Value)> for Fields {
+    /// As a map collects: a name given twice keeps its last value.
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(items: I) -> Self {
+        let mut out = Fields::new();
+        out.extend(items);
+        out
+    }
+}
+
+impl Extend<(String, Value)> for Fields {
+    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, items: I) {
+        for (k, v) in items {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl IntoIterator for Fields {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Value)>,
+        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of field names to values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields, A::Error> {
+                let mut out = Fields::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    out.insert(k, v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
 
 /// The rules used to read historical records: the team's method is ignored so that a value
 /// is recorded as it was written, even when the current `sloop.toml` no longer allows it (a
@@ -358,6 +505,41 @@ fn toml_value(v: &toml::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The list behaves as the map it replaced: name order, a name once (the last value
+    /// wins), and the same JSON (the history cache on disk is read by either).
+    #[test]
+    fn fields_are_a_map_in_name_order() {
+        let mut f: Fields = [
+            ("stage".to_string(), text("trial")),
+            ("mrr".to_string(), Value::Int(500)),
+            ("stage".to_string(), text("closing")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["mrr", "stage"]);
+        assert_eq!(f.get("stage"), Some(&text("closing")));
+        assert_eq!(f.insert("name".into(), text("Acme")), None);
+        assert_eq!(
+            f.insert("mrr".into(), Value::Int(650)),
+            Some(Value::Int(500))
+        );
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["mrr", "name", "stage"]);
+        let json = serde_json::to_string(&f).unwrap();
+        let map: std::collections::BTreeMap<String, Value> = f.clone().into_iter().collect();
+        assert_eq!(json, serde_json::to_string(&map).unwrap());
+        assert_eq!(serde_json::from_str::<Fields>(&json).unwrap(), f);
+        assert_eq!(
+            serde_json::from_str::<Fields>(r#"{"b": 1, "a": 2, "b": 3}"#).unwrap(),
+            [("a".into(), Value::Int(2)), ("b".into(), Value::Int(3))]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(f.remove("name"), Some(text("Acme")));
+        assert!(!f.contains_key("name"));
+        f.retain(|k, _| k == "stage");
+        assert_eq!(f.len(), 1);
+    }
 
     fn fields(kind: Kind, path: &str, toml: &str) -> Fields {
         parse_fields(kind, path, toml.as_bytes(), &permissive_config()).unwrap()
