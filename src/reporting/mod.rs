@@ -330,6 +330,10 @@ mod tests {
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
         assert_eq!(report(&t, "2026-12-31"), rebuilt);
         assert_eq!(std::fs::read(&file).unwrap(), bytes);
+        // So is an empty one (the file is mapped: an empty map is no snapshot).
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(report(&t, "2026-12-31"), rebuilt);
+        assert_eq!(std::fs::read(&file).unwrap(), bytes);
     }
 
     /// Without `eager_snapshot`, a small catch-up is not written back (the next report does
