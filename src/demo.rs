@@ -388,7 +388,10 @@ impl Sim {
         }
         let rec = &self.records[path];
         let text = self.text(path);
-        let (record, _) = parse_record(rec.kind, &rec.id, path, &text, &self.crm.config);
+        let (mut record, _) = parse_record(rec.kind, &rec.id, path, &text, &self.crm.config);
+        // Field positions only serve diagnostics, which the simulation never shows: a few
+        // hundred bytes a record, 100 MB and more at the large scale.
+        record.meta_mut().locs = Vec::new();
         let slot = self.slots.get(&(rec.kind, rec.id.clone())).copied();
         let key = (rec.kind, rec.id.clone());
         let len = match record {
