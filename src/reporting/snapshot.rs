@@ -129,8 +129,9 @@ pub fn inputs(
     inputs_from(root, repo, opts, snapshot, &place, true)
 }
 
-/// The inputs as of `HEAD` from the snapshot brought forward, and the snapshot saved again;
-/// `None` when there is no snapshot sharing `HEAD`'s recent history (nothing is computed then).
+/// The inputs as of `HEAD` from the snapshot brought forward (and saved again when that is
+/// worth it, as a report does); `None` when there is no snapshot sharing `HEAD`'s recent
+/// history (nothing is computed then).
 pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, ReportingError> {
     let place = Place::of(root)?;
     let Some(snap) = read(&place.file, true) else {
