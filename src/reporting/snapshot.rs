@@ -167,7 +167,6 @@ fn inputs_from(
     // commits after that one, mined.
     let mut base: Option<(CommitInfo, Records)> = None;
     let mut commits_mined = None;
-    let mut stale = true;
     let mut cut = false;
     let (commits, events, warnings) = match snapshot {
         Some(snap) => {
@@ -180,7 +179,6 @@ fn inputs_from(
             let last = commits.last().cloned();
             match forward(root, &options, commits, events, warnings)? {
                 Some(f) => {
-                    stale = f.cut || f.mined > 0;
                     cut = f.cut;
                     commits_mined = Some(f.mined);
                     base = last.map(|last| (last, records));
@@ -206,23 +204,22 @@ fn inputs_from(
         Some((from, records)) => catch_up(root, records, &from, &commits[at], &place.prefix)?,
         None => None,
     };
-    let (records, changed, files_read) = match caught_up {
-        Some((records, read)) => (records, read > 0, Some(read)),
-        None => (load_all(repo, &commits[at].sha)?, true, None),
+    let (records, files_read) = match caught_up {
+        Some((records, read)) => (records, Some(read)),
+        None => (load_all(repo, &commits[at].sha)?, None),
     };
     let reuse = Reuse {
         commits_mined,
         files_read,
     };
-    let rebuilt = commits_mined.is_none() || files_read.is_none();
-    let worth_saving = rebuilt
-        || cut
-        || commits_mined.is_some_and(|n| n > SLACK_COMMITS)
-        || files_read.is_some_and(|n| n > SLACK_FILES);
+    // `None`: everything was mined, or read, again.
+    let more_than = |done: Option<usize>, slack: usize| done.is_none_or(|n| n > slack);
+    let anything_new = cut || more_than(commits_mined, 0) || more_than(files_read, 0);
+    let worth_saving =
+        cut || more_than(commits_mined, SLACK_COMMITS) || more_than(files_read, SLACK_FILES);
     if opts.cache
-        && (changed || stale)
-        && (opts.eager_snapshot || worth_saving)
         && at + 1 == commits.len()
+        && (worth_saving || (opts.eager_snapshot && anything_new))
     {
         // A cache that cannot be written only costs the next run its speed.
         let _ = write(&place.file, &commits, &events, &warnings, &records);
