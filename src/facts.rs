@@ -2,11 +2,10 @@
 //! status, and when each opportunity file was added. Read from the event stream of
 //! `history::mine` (cached per commit, so a daily tick reads only the new commits).
 
-use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use crate::git::{GitError, Repo};
-use crate::history::{self, Change, Event};
+use crate::history::{self, ByRecord, Change, Event};
 use crate::lifecycle::Facts;
 use crate::model::Kind;
 use crate::store::Crm;
@@ -39,15 +38,11 @@ pub fn lifecycle_facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, Git
 /// The facts for the records of `crm` from events (in commit order). Events of the commit
 /// `edge` (a shallow clone's first commit) date nothing.
 pub fn from_events(crm: &Crm, events: &[Event], edge: Option<&str>) -> Facts {
-    let mut by_record: HashMap<(Kind, &str), Vec<&Event>> = HashMap::default();
-    for e in events {
-        if matches!(e.kind, Kind::Account | Kind::Opportunity) {
-            by_record
-                .entry((e.kind, e.id.as_str()))
-                .or_default()
-                .push(e);
-        }
-    }
+    from_records(crm, &history::by_record(events), edge)
+}
+
+/// `from_events`, from the events already grouped by record.
+pub fn from_records(crm: &Crm, by_record: &ByRecord, edge: Option<&str>) -> Facts {
     let commit_on = |kind: Kind, id: &str, date: chrono::NaiveDate| -> Option<&str> {
         by_record
             .get(&(kind, id))?

@@ -10,7 +10,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::config::{Config, Outcome};
-use crate::history::{self, Change, Event, Value};
+use crate::history::{self, ByRecord, Change, Event, Value};
 use crate::lifecycle::{self, Alert};
 use crate::model::{Activity, ActivityKind, Kind, LeadStatus, OppType, Opportunity};
 use crate::store::Crm;
@@ -349,20 +349,6 @@ fn is_lost(config: &Config, o: &Opportunity) -> bool {
     config.outcome(&o.stage) == Some(Outcome::Lost)
 }
 
-/// Per account and opportunity, its events in order (grouped once): status and stage
-/// timelines, and when an opportunity was first seen. Other kinds are read from the event
-/// list directly, and grouping their events (most of a history) would only cost time.
-fn by_record(events: &[Event]) -> HashMap<(Kind, &str), Vec<&Event>> {
-    let mut map: HashMap<(Kind, &str), Vec<&Event>> = HashMap::default();
-    for e in events
-        .iter()
-        .filter(|e| matches!(e.kind, Kind::Account | Kind::Opportunity))
-    {
-        map.entry((e.kind, e.id.as_str())).or_default().push(e);
-    }
-    map
-}
-
 fn weight(config: &Config, o: &Opportunity) -> f64 {
     o.mrr.unwrap_or(0.0) * f64::from(config.stage(&o.stage).map(|s| s.probability).unwrap_or(0))
         / 100.0
@@ -460,7 +446,8 @@ pub fn forecast(crm: &Crm) -> Forecast {
 pub fn compute(inp: &Inputs) -> Context {
     // The weekly views and the alerts read nothing the other figures compute: they are
     // computed on another core.
-    let (weekly, context) = rayon::join(|| Weekly::of(inp), || figures(inp));
+    let records = history::by_record(inp.events);
+    let (weekly, context) = rayon::join(|| Weekly::of(inp, &records), || figures(inp, &records));
     let Weekly {
         weekly,
         weekly_pipeline,
@@ -485,9 +472,9 @@ struct Weekly {
 }
 
 impl Weekly {
-    fn of(inp: &Inputs) -> Weekly {
+    fn of(inp: &Inputs, records: &ByRecord) -> Weekly {
         let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
-        let facts = crate::facts::from_events(crm, inp.events, None);
+        let facts = crate::facts::from_records(crm, records, None);
         Weekly {
             weekly: weeks(crm, config, as_of),
             weekly_pipeline: weekly_pipeline(inp.events, config, as_of),
@@ -498,11 +485,10 @@ impl Weekly {
 }
 
 /// The context but for its `Weekly` parts (left empty).
-fn figures(inp: &Inputs) -> Context {
+fn figures(inp: &Inputs, records: &ByRecord) -> Context {
     let crm = inp.crm;
     let config = &crm.config;
     let as_of = inp.as_of;
-    let records = by_record(inp.events);
     let quarter = quarter_of(as_of);
     let account_status: HashMap<&str, &str> = crm
         .accounts
@@ -587,7 +573,7 @@ fn figures(inp: &Inputs) -> Context {
         lost: lost.len(),
         ratio: ratio(won.len(), won.len() + lost.len()),
     };
-    let intervals = stage_intervals(&records, config);
+    let intervals = stage_intervals(records, config);
     let stage_durations = config
         .stages
         .iter()
@@ -676,7 +662,7 @@ fn figures(inp: &Inputs) -> Context {
         })
         .collect();
     let members = members(crm, config, as_of, &quarter);
-    let analytics = analytics(crm, config, &records, &won, &churn_dates, total, as_of);
+    let analytics = analytics(crm, config, records, &won, &churn_dates, total, as_of);
     Context {
         as_of: as_of.to_string(),
         currency: config.currency.clone(),
@@ -785,7 +771,7 @@ fn mrr_by_month(
 /// (opportunity, stage, entered, left) for every stay in a stage, from the history.
 type Interval = (String, String, NaiveDate, Option<NaiveDate>);
 
-fn stage_intervals(records: &HashMap<(Kind, &str), Vec<&Event>>, config: &Config) -> Vec<Interval> {
+fn stage_intervals(records: &ByRecord, config: &Config) -> Vec<Interval> {
     let mut out = Vec::new();
     let mut keys: Vec<&(Kind, &str)> = records
         .keys()
@@ -1034,7 +1020,7 @@ fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<M
 fn analytics(
     crm: &Crm,
     config: &Config,
-    records: &HashMap<(Kind, &str), Vec<&Event>>,
+    records: &ByRecord,
     won: &[&Opportunity],
     churn: &HashMap<&str, Vec<NaiveDate>>,
     mrr_total: f64,

@@ -25,8 +25,8 @@ use serde::Serialize;
 
 pub use fields::{fields_of, parse_fields, permissive_config, Fields, Value};
 pub use state::{
-    apply, field_timeline, first_seen, stage_intervals, state_at, status_since, timeline,
-    StageInterval, State,
+    apply, by_record, field_timeline, first_seen, stage_intervals, state_at, status_since,
+    timeline, ByRecord, StageInterval, State,
 };
 
 use crate::config::Config;

@@ -17,6 +17,23 @@ use crate::model::Kind;
 /// Every record that exists, by kind and id, with its fields.
 pub type State = BTreeMap<(Kind, String), Fields>;
 
+/// The events of each account and opportunity, in order, by kind and id.
+pub type ByRecord<'e> = rustc_hash::FxHashMap<(Kind, &'e str), Vec<&'e Event>>;
+
+/// Groups the events of accounts and opportunities by record (status and stage timelines,
+/// when a record was first seen). Other kinds are left out: their events are most of a
+/// history, and what reads them reads the event list directly.
+pub fn by_record(events: &[Event]) -> ByRecord<'_> {
+    let mut map = ByRecord::default();
+    for e in events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Account | Kind::Opportunity))
+    {
+        map.entry((e.kind, e.id.as_str())).or_default().push(e);
+    }
+    map
+}
+
 /// The CRM as of the end of `date` (author dates): the events of every commit dated on or
 /// before it, applied in commit order.
 pub fn state_at(events: &[Event], date: NaiveDate) -> State {
