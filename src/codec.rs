@@ -34,6 +34,11 @@ impl<'a> Reader<'a> {
         self.buf.is_empty()
     }
 
+    /// What is left to read.
+    pub fn rest(self) -> &'a [u8] {
+        self.buf
+    }
+
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.buf.len() {
             return Err(Corrupt);
@@ -450,39 +455,25 @@ struct_codec!(Activity {
     done, message_id, participants
 } custom: custom);
 
+/// The record's kind (as `Kind` encodes it), then its fields.
 impl Codec for AnyRecord {
     fn put(&self, w: &mut Vec<u8>) {
+        self.kind().put(w);
         match self {
-            AnyRecord::Account(x) => {
-                w.push(0);
-                x.put(w);
-            }
-            AnyRecord::Contact(x) => {
-                w.push(1);
-                x.put(w);
-            }
-            AnyRecord::Opportunity(x) => {
-                w.push(2);
-                x.put(w);
-            }
-            AnyRecord::Lead(x) => {
-                w.push(3);
-                x.put(w);
-            }
-            AnyRecord::Activity(x) => {
-                w.push(4);
-                x.put(w);
-            }
+            AnyRecord::Account(x) => x.put(w),
+            AnyRecord::Contact(x) => x.put(w),
+            AnyRecord::Opportunity(x) => x.put(w),
+            AnyRecord::Lead(x) => x.put(w),
+            AnyRecord::Activity(x) => x.put(w),
         }
     }
     fn get(r: &mut Reader) -> Result<Self> {
-        Ok(match r.byte()? {
-            0 => AnyRecord::Account(Codec::get(r)?),
-            1 => AnyRecord::Contact(Codec::get(r)?),
-            2 => AnyRecord::Opportunity(Codec::get(r)?),
-            3 => AnyRecord::Lead(Codec::get(r)?),
-            4 => AnyRecord::Activity(Codec::get(r)?),
-            _ => return Err(Corrupt),
+        Ok(match Kind::get(r)? {
+            Kind::Account => AnyRecord::Account(Codec::get(r)?),
+            Kind::Contact => AnyRecord::Contact(Codec::get(r)?),
+            Kind::Opportunity => AnyRecord::Opportunity(Codec::get(r)?),
+            Kind::Lead => AnyRecord::Lead(Codec::get(r)?),
+            Kind::Activity => AnyRecord::Activity(Codec::get(r)?),
         })
     }
 }

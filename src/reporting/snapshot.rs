@@ -582,20 +582,40 @@ fn encode(
     w.extend_from_slice(&r.config_bytes);
     put_varint(w, u64::from(r.other_errors));
     // Blocks of records of one kind, each length-prefixed, so that they decode in parallel:
-    // the kind's tag (as `AnyRecord` writes it), the number of records, then each record's
+    // the kind (as `Kind` encodes it), the number of records, then each record's
     // fields followed by its file's error count.
     let errors = |path: &str| r.file_errors.get(path).copied().unwrap_or(0);
     let mut blocks: Vec<Vec<u8>> = Vec::new();
-    blocks.extend(blocks_of(&r.crm.accounts, 0, |x| &x.meta.path, &errors));
-    blocks.extend(blocks_of(&r.crm.contacts, 1, |x| &x.meta.path, &errors));
     blocks.extend(blocks_of(
-        &r.crm.opportunities,
-        2,
+        &r.crm.accounts,
+        Kind::Account,
         |x| &x.meta.path,
         &errors,
     ));
-    blocks.extend(blocks_of(&r.crm.leads, 3, |x| &x.meta.path, &errors));
-    blocks.extend(blocks_of(&r.crm.activities, 4, |x| &x.meta.path, &errors));
+    blocks.extend(blocks_of(
+        &r.crm.contacts,
+        Kind::Contact,
+        |x| &x.meta.path,
+        &errors,
+    ));
+    blocks.extend(blocks_of(
+        &r.crm.opportunities,
+        Kind::Opportunity,
+        |x| &x.meta.path,
+        &errors,
+    ));
+    blocks.extend(blocks_of(
+        &r.crm.leads,
+        Kind::Lead,
+        |x| &x.meta.path,
+        &errors,
+    ));
+    blocks.extend(blocks_of(
+        &r.crm.activities,
+        Kind::Activity,
+        |x| &x.meta.path,
+        &errors,
+    ));
     put_varint(w, blocks.len() as u64);
     out.write_all(MAGIC)?;
     out.write_all(&events_len.to_le_bytes())?;
@@ -614,13 +634,14 @@ fn encode(
 /// One kind's records in blocks of `BLOCK`, encoded on every core.
 fn blocks_of<T: Codec + Sync>(
     list: &[T],
-    tag: u8,
+    kind: Kind,
     path: impl Fn(&T) -> &str + Sync,
     errors: &(impl Fn(&str) -> u32 + Sync),
 ) -> Vec<Vec<u8>> {
     list.par_chunks(BLOCK)
         .map(|chunk| {
-            let mut b = vec![tag];
+            let mut b = Vec::new();
+            kind.put(&mut b);
             put_varint(&mut b, chunk.len() as u64);
             for x in chunk {
                 x.put(&mut b);
@@ -726,20 +747,24 @@ fn decode_records(body: &[u8]) -> codec::Result<Records> {
     let config_bytes = r.bytes(n)?.to_vec();
     let other_errors = u32::get(&mut r)?;
     let n = r.len()?;
-    let mut blocks: [Vec<&[u8]>; 5] = Default::default();
+    let (mut accounts, mut contacts, mut opportunities, mut leads, mut activities) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {
         let len = r.len()?;
-        let block = r.bytes(len)?;
-        let (tag, block) = block.split_first().ok_or(Corrupt)?;
-        blocks
-            .get_mut(usize::from(*tag))
-            .ok_or(Corrupt)?
-            .push(block);
+        let mut block = Reader::new(r.bytes(len)?);
+        let kind = Kind::get(&mut block)?;
+        let blocks = match kind {
+            Kind::Account => &mut accounts,
+            Kind::Contact => &mut contacts,
+            Kind::Opportunity => &mut opportunities,
+            Kind::Lead => &mut leads,
+            Kind::Activity => &mut activities,
+        };
+        blocks.push(block.rest());
     }
     if !r.is_empty() {
         return Err(Corrupt);
     }
-    let [accounts, contacts, opportunities, leads, activities] = blocks;
     let mut file_errors = HashMap::new();
     let crm = Crm {
         config: Config::default(),
