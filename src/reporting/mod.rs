@@ -134,6 +134,13 @@ mod tests {
         format!("name = \"{name}\"\nstatus = \"{status}\"\nowner = \"alice\"\n")
     }
 
+    fn reuse(commits_mined: Option<usize>, files_read: Option<usize>) -> Reuse {
+        Reuse {
+            commits_mined,
+            files_read,
+        }
+    }
+
     /// The report with the caches (the snapshot rewritten after every catch-up), checked
     /// against the report computed from scratch; what the run reused.
     fn report(t: &TestRepo, as_of: &str) -> Reuse {
@@ -152,7 +159,7 @@ mod tests {
             let value = serde_json::to_value(&built.context).unwrap();
             (value, built.warnings, built.reuse)
         };
-        let (cached, cached_warnings, reuse) = json(true);
+        let (cached, cached_warnings, reused) = json(true);
         let (fresh, fresh_warnings, fresh_reuse) = json(false);
         // The errors counted are the loader's, whichever way the records were read.
         let repo = Repo::open(t.dir()).unwrap().unwrap();
@@ -175,14 +182,8 @@ mod tests {
             "as of {as_of}: the snapshot changed the report"
         );
         assert_eq!(cached_warnings, fresh_warnings);
-        assert_eq!(
-            fresh_reuse,
-            Reuse {
-                commits_mined: None,
-                files_read: None
-            }
-        );
-        reuse
+        assert_eq!(fresh_reuse, reuse(None, None));
+        reused
     }
 
     fn snapshot_file(t: &TestRepo) -> std::path::PathBuf {
@@ -209,10 +210,7 @@ mod tests {
                 ("opportunities/acme-new.toml", Some(&opp("qualified", 500))),
             ],
         );
-        let rebuilt = Reuse {
-            commits_mined: None,
-            files_read: None,
-        };
+        let rebuilt = reuse(None, None);
         assert_eq!(report(&t, "2026-12-31"), rebuilt);
 
         // New commits: mined alone; only the files they changed are read, including one
@@ -233,21 +231,9 @@ mod tests {
                 ("leads/broken.toml", Some("name = \"unclosed\n")),
             ],
         );
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(2),
-                files_read: Some(4)
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(2), Some(4)));
         // Nothing new: nothing mined or read.
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(0),
-                files_read: Some(0)
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(0), Some(0)));
         // A deletion and a duplicate id in another folder.
         t.commit(
             "2026-01-20",
@@ -257,35 +243,17 @@ mod tests {
                 ("accounts/b/beta.toml", Some(&beta)),
             ],
         );
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(1),
-                files_read: Some(2)
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(1), Some(2)));
         // As of a day before the snapshot: the events are reused, and the records brought
         // back by the two files that differ (beta's second file, the lead).
-        assert_eq!(
-            report(&t, "2026-01-12"),
-            Reuse {
-                commits_mined: Some(0),
-                files_read: Some(2)
-            }
-        );
+        assert_eq!(report(&t, "2026-01-12"), reuse(Some(0), Some(2)));
         // A changed sloop.toml, or a file that is not a record: everything read again.
         t.commit(
             "2026-01-21",
             "rules",
             &[("sloop.toml", Some(&format!("{CONFIG}currency = \"USD\"\n")))],
         );
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(1),
-                files_read: None
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(1), None));
         // A rewritten commit (amend): the snapshot's events are kept up to the commit both
         // histories share, the amended commit is mined, and the records are brought to its
         // tree from the snapshot's.
@@ -294,36 +262,18 @@ mod tests {
             "rules, amended",
             &[("accounts/acme.toml", Some(&account("Acme", "customer")))],
         );
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(1),
-                files_read: Some(1)
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(1), Some(1)));
         // A reset to the commit before: its events are the snapshot's, cut there; its
         // sloop.toml differs from the snapshot's, so the records are read again.
         t.reset_hard_to_parent();
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(0),
-                files_read: None
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(0), None));
         // And forward again to a new commit: one commit mined, one file read.
         t.commit(
             "2026-01-23",
             "again",
             &[("accounts/beta.toml", Some(&account("Beta", "working")))],
         );
-        assert_eq!(
-            report(&t, "2026-12-31"),
-            Reuse {
-                commits_mined: Some(1),
-                files_read: Some(1)
-            }
-        );
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(1), Some(1)));
         // A corrupt snapshot is ignored, and replaced.
         let file = snapshot_file(&t);
         let bytes = std::fs::read(&file).unwrap();
@@ -352,19 +302,10 @@ mod tests {
             ],
         );
         let report = |t: &TestRepo| report_with(t, "2026-12-31", false);
-        let reuse = |commits, files| Reuse {
-            commits_mined: Some(commits),
-            files_read: Some(files),
-        };
+        let caught_up = |commits, files| reuse(Some(commits), Some(files));
         // Built from scratch: written.
-        assert_eq!(
-            report(&t),
-            Reuse {
-                commits_mined: None,
-                files_read: None
-            }
-        );
-        assert_eq!(report(&t), reuse(0, 0));
+        assert_eq!(report(&t), reuse(None, None));
+        assert_eq!(report(&t), caught_up(0, 0));
         let written = std::fs::read(snapshot_file(&t)).unwrap();
 
         // One new commit: caught up with, not written; the next report does it again.
@@ -373,8 +314,8 @@ mod tests {
             "work",
             &[("accounts/acme.toml", Some(&account("Acme", "working")))],
         );
-        assert_eq!(report(&t), reuse(1, 1));
-        assert_eq!(report(&t), reuse(1, 1));
+        assert_eq!(report(&t), caught_up(1, 1));
+        assert_eq!(report(&t), caught_up(1, 1));
         assert_eq!(std::fs::read(snapshot_file(&t)).unwrap(), written);
 
         // More commits than the slack: written.
@@ -386,8 +327,8 @@ mod tests {
                 &[(&path, Some(&account(&format!("A{i}"), "target")))],
             );
         }
-        assert_eq!(report(&t), reuse(SLACK_COMMITS + 1, SLACK_COMMITS + 1));
-        assert_eq!(report(&t), reuse(0, 0));
+        assert_eq!(report(&t), caught_up(SLACK_COMMITS + 1, SLACK_COMMITS + 1));
+        assert_eq!(report(&t), caught_up(0, 0));
 
         // More files than the slack, in one commit: written.
         let files: Vec<(String, String)> = (0..=SLACK_FILES)
@@ -403,8 +344,8 @@ mod tests {
             .map(|(p, c)| (p.as_str(), Some(c.as_str())))
             .collect();
         t.commit("2026-01-08", "import", &changes);
-        assert_eq!(report(&t), reuse(1, SLACK_FILES + 1));
-        assert_eq!(report(&t), reuse(0, 0));
+        assert_eq!(report(&t), caught_up(1, SLACK_FILES + 1));
+        assert_eq!(report(&t), caught_up(0, 0));
 
         // A rewritten history: written (the amended commit is mined; the records are brought
         // from the snapshot's tree, the commit it replaced, by the one file that differs).
@@ -413,8 +354,8 @@ mod tests {
             "import, amended",
             &[("accounts/acme.toml", Some(&account("Acme", "customer")))],
         );
-        assert_eq!(report(&t), reuse(1, 1));
-        assert_eq!(report(&t), reuse(0, 0));
+        assert_eq!(report(&t), caught_up(1, 1));
+        assert_eq!(report(&t), caught_up(0, 0));
     }
 
     /// The metrics (and lifecycle facts) from the events `history::for_metrics` keeps equal
