@@ -18,7 +18,6 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
-use crate::config::Config;
 use crate::diag::Code;
 use crate::git::{self, CommitMeta as CommitInfo, GitError, Repo};
 use crate::history::{self, Event, Warning};
@@ -71,8 +70,9 @@ pub struct Reuse {
 /// The records of one commit, with what is needed to count its errors.
 struct Records {
     config_bytes: Vec<u8>,
-    /// Every record, each kind's list in path order (its config is unused: see
-    /// `config_bytes`). Kept as the `Crm` the metrics read, so that it is never copied.
+    /// Every record, each kind's list in path order, with the config `config_bytes` holds
+    /// (parsed once, when the records are loaded or decoded). Kept as the `Crm` the metrics
+    /// read, so that it is never copied.
     crm: Crm,
     /// Errors the loader reports about a file alone, by path (files without any left out).
     file_errors: HashMap<String, u32>,
@@ -236,15 +236,12 @@ fn finish(
     reuse: Reuse,
 ) -> Inputs {
     let errors = records.errors();
-    let (config, _) = parse_config(&records.config_bytes);
-    let mut crm = records.crm;
-    crm.config = config;
     Inputs {
         commits,
         events,
         warnings,
         at,
-        crm,
+        crm: records.crm,
         errors,
         reuse,
     }
@@ -350,7 +347,8 @@ fn catch_up(
     {
         return Ok(None);
     }
-    let (config, _) = parse_config(&records.config_bytes);
+    // The config the records were read with (their files' sloop.toml did not change).
+    let config = std::mem::take(&mut records.crm.config);
     let gone: std::collections::HashSet<&str> = changes.iter().map(|c| c.path.as_str()).collect();
     each_list!(records.crm, |list| list
         .retain(|r| !gone.contains(r.meta.path.as_str())));
@@ -370,6 +368,7 @@ fn catch_up(
         }
         records.crm.push(record);
     }
+    records.crm.config = config;
     records.sort();
     Ok(Some((records, changes.len())))
 }
@@ -767,7 +766,7 @@ fn decode_records(body: &[u8]) -> codec::Result<Records> {
     }
     let mut file_errors = HashMap::new();
     let crm = Crm {
-        config: Config::default(),
+        config: parse_config(&config_bytes).0,
         accounts: decode_kind(&accounts, |x: &Account| &x.meta.path, &mut file_errors)?,
         contacts: decode_kind(&contacts, |x: &Contact| &x.meta.path, &mut file_errors)?,
         opportunities: decode_kind(
