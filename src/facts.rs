@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::git::{GitError, Repo};
+use crate::git::{CommitMeta, GitError, Repo};
 use crate::history::{self, ByRecord, Change, Event};
 use crate::lifecycle::Facts;
 use crate::model::Kind;
@@ -26,13 +26,18 @@ pub fn lifecycle_facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, Git
             (mined.commits, mined.events)
         }
     };
-    // In a shallow clone the oldest fetched commit looks like a root: everything "appears"
-    // there. Those dates are not real, so what only that commit dates stays unknown.
+    Ok(from_history(repo, crm, &commits, &events))
+}
+
+/// The facts from a first-parent history (commits oldest first, their events). In a shallow
+/// clone the oldest fetched commit looks like a root: everything "appears" there. Those dates
+/// are not real, so what only that commit dates stays unknown.
+pub fn from_history(repo: &Repo, crm: &Crm, commits: &[CommitMeta], events: &[Event]) -> Facts {
     let edge = commits
         .first()
-        .map(|c| c.sha.clone())
+        .map(|c| c.sha.as_str())
         .filter(|sha| repo.is_shallow_edge(sha));
-    Ok(from_events(crm, &events, edge.as_deref()))
+    from_events(crm, events, edge)
 }
 
 /// The facts for the records of `crm` from events (in commit order). Events of the commit

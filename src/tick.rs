@@ -121,13 +121,10 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     };
     let (crm, errors, facts) = match cached {
         Some(inputs) => {
-            let edge = inputs
-                .commits
-                .first()
-                .map(|c| c.sha.clone())
-                .filter(|sha| repo.as_ref().is_some_and(|r| r.is_shallow_edge(sha)));
-            let facts = crate::facts::from_events(&inputs.crm, &inputs.events, edge.as_deref());
-            (inputs.crm, inputs.errors, Some(facts))
+            let facts = repo.as_ref().map(|r| {
+                crate::facts::from_history(r, &inputs.crm, &inputs.commits, &inputs.events)
+            });
+            (inputs.crm, inputs.errors, facts)
         }
         None => {
             let loaded = store::load(source.as_ref())?;

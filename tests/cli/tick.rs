@@ -387,3 +387,40 @@ fn the_report_snapshot_gives_the_same_plan() {
     std::fs::remove_dir_all(env.path().join(".git/sloop")).unwrap();
     assert_eq!(plan(&env, "2026-11-20"), with_snapshot);
 }
+
+/// In a shallow clone every record "appears" in the oldest fetched commit: a status dated only
+/// by that commit is unknown, so the rules that count from it wait, whether the history is
+/// mined or read from the report's snapshot. The full history dates both churns.
+#[test]
+fn a_shallow_clone_dates_nothing_at_its_edge() {
+    let env = repo();
+    let churn_moves = |dir: &str| -> Vec<String> {
+        let run = env.run(&[
+            "-C",
+            dir,
+            "tick",
+            "--dry-run",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-12-31",
+        ]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let mut ids: Vec<String> = moves(&v)
+            .into_iter()
+            .filter(|(_, rule)| rule == "churn-recycled")
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(churn_moves("."), ["churned", "churned-later"]);
+    env.shallow_clone("shallow", 1);
+    // Mined (no snapshot yet), then from the snapshot a report leaves.
+    assert!(churn_moves("shallow").is_empty());
+    let run = env.run(&["-C", "shallow", "report", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(env.path().join("shallow/.git/sloop/snapshot-v1").is_dir());
+    assert!(churn_moves("shallow").is_empty());
+}
