@@ -389,9 +389,8 @@ impl Sim {
         let rec = &self.records[path];
         let text = self.text(path);
         let (mut record, _) = parse_record(rec.kind, &rec.id, path, &text, &self.crm.config);
-        // Field positions only serve diagnostics, which the simulation never shows: a few
-        // hundred bytes a record, 100 MB and more at the large scale.
-        record.meta_mut().locs = Vec::new();
+        // The simulation never shows diagnostics: 100 MB and more at the large scale.
+        record.meta_mut().forget_positions();
         let slot = self.slots.get(&(rec.kind, rec.id.clone())).copied();
         let key = (rec.kind, rec.id.clone());
         let len = match record {

@@ -143,8 +143,18 @@ pub enum CliError {
 /// `value` as a JSON value; a value JSON cannot hold (a map with non-string keys) is an error,
 /// not a panic.
 pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<serde_json::Value, CliError> {
-    serde_json::to_value(value)
-        .map_err(|e| CliError::io("cannot write the output as JSON", std::io::Error::other(e)))
+    serde_json::to_value(value).map_err(json_error)
+}
+
+/// `value` as pretty JSON text ending in a newline, with `to_json`'s error.
+pub fn to_json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value)
+        .map(|text| text + "\n")
+        .map_err(json_error)
+}
+
+fn json_error(e: serde_json::Error) -> CliError {
+    CliError::io("cannot write the output as JSON", std::io::Error::other(e))
 }
 
 impl CliError {

@@ -40,15 +40,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         out.note(&format!("warning: {w}"))?;
     }
     let text = match args.format {
-        Format::Json => {
-            let text = serde_json::to_string_pretty(&built.context).map_err(|e| {
-                CliError::io(
-                    "cannot write the report context as JSON",
-                    std::io::Error::other(e),
-                )
-            })?;
-            text + "\n"
-        }
+        Format::Json => super::to_json_text(&built.context)?,
         Format::Text => {
             let value = super::to_json(&built.context)?;
             let templates = crm.root.join("templates");

@@ -39,6 +39,13 @@ impl Meta {
     pub fn has(&self, field: &str) -> bool {
         self.locs.iter().any(|(k, _)| *k == field)
     }
+
+    /// Drops the field positions, which only diagnostics and `has` read: a few hundred bytes
+    /// a record, for records kept in bulk to compute from (a report's snapshot, the demo's
+    /// simulation). `has` then says no field is present.
+    pub fn forget_positions(&mut self) {
+        self.locs = Vec::new();
+    }
 }
 
 /// The free-form `[custom]` table, kept as TOML.

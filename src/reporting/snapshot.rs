@@ -297,7 +297,7 @@ fn load_all(repo: &Repo, sha: &str) -> Result<Records, ReportingError> {
     // serves what follows.
     each_list!(crm, |list| list
         .iter_mut()
-        .for_each(|r| r.meta.locs = Vec::new()));
+        .for_each(|r| r.meta.forget_positions()));
     let paths: std::collections::HashSet<&str> = Kind::ALL
         .iter()
         .flat_map(|k| crm.ids(*k))
@@ -361,7 +361,7 @@ fn catch_up(
         };
         let bytes = walker.read_blob(new)?;
         let (mut record, diags) = store::load_file(kind, id, &c.path, &bytes, &config);
-        record.meta_mut().locs = Vec::new();
+        record.meta_mut().forget_positions();
         let errors = diags.iter().filter(|d| d.is_error()).count() as u32;
         if errors > 0 {
             records.file_errors.insert(c.path.clone(), errors);
