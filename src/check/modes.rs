@@ -6,13 +6,15 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use crate::check::transition::{self, RecordChange};
 use crate::check::{self, Resolver};
 use crate::config::{self, Config};
+use crate::crm::Crm;
 use crate::diag::Diagnostic;
 use crate::git::{self, Change, GitError, Repo};
+use crate::model::AnyRecord;
 use crate::model::Kind;
-use crate::store::{self, AnyRecord, Crm, LoadError, PathClass, WorkTree};
-use crate::transition::{self, RecordChange};
+use crate::store::{self, LoadError, PathClass, WorkTree};
 
 /// What a check found.
 #[derive(Debug, Default)]

@@ -8,9 +8,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::config::Config;
+use crate::crm::Crm;
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
 use crate::model::{Account, Kind, Meta, Opportunity};
-use crate::store::Crm;
 
 /// Runs every whole-CRM rule.
 pub fn check(crm: &Crm) -> Vec<Diagnostic> {

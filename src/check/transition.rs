@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::diag::{one_of, Code, Diagnostic, Loc};
+use crate::model::AnyRecord;
 use crate::model::Kind;
-use crate::store::AnyRecord;
 
 /// One record in two versions. `old: None` is a new record, `new: None` a deleted one.
 #[derive(Debug, Clone, Copy)]

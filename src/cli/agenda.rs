@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
 use crate::git::Repo;
-use crate::{agenda, facts, lifecycle};
+use crate::lifecycle::{self, agenda, tick};
 
 /// Your homepage: open tasks (overdue first), lifecycle alerts, pool accounts waiting for a
 /// first touch, and open opportunities without a next step.
@@ -58,7 +58,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     };
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
     let facts = match &repo {
-        Some(r) if r.head()?.is_some() => facts::lifecycle_facts(&located.root, r, &crm)?,
+        Some(r) if r.head()?.is_some() => tick::facts(&located.root, r, &crm)?,
         _ => lifecycle::Facts::default(),
     };
     let alerts = lifecycle::plan(&crm, &facts, as_of).alerts;

@@ -1,9 +1,9 @@
 use std::path::Path;
 
 use super::{locate, CliError, Env, Format, Located, Out, Status};
+use crate::check::modes;
 use crate::diag::{self, Diagnostic, Style};
 use crate::store::{self, Source, WorkTree};
-use crate::verify;
 
 /// Validate the CRM: every record, reference, uniqueness rule and stage requirement, and
 /// every stage or status transition against git.
@@ -32,11 +32,11 @@ pub struct Args {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let outcome = if args.staged {
-        verify::staged(&crm.root)
+        modes::staged(&crm.root)
     } else if let Some(range) = &args.range {
-        verify::range(&crm.root, range)
+        modes::range(&crm.root, range)
     } else {
-        verify::worktree(&crm.root)
+        modes::worktree(&crm.root)
     }?;
     for note in &outcome.notes {
         out.note(&format!("note: {note}"))?;

@@ -2,7 +2,8 @@ use std::path::{Path, PathBuf};
 
 use super::{CliError, Env, Out, Status};
 use crate::demo::{self, Options};
-use crate::reporting::{self, ReportOptions};
+use crate::history::snapshot;
+use crate::report;
 
 /// Create a demo CRM: a simulated team of five selling for months, as a git repository with
 /// one commit per action and a daily `sloop tick`; then render its dashboard (report.html) and
@@ -64,9 +65,9 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     // The benchmark CRM is left cold: `scripts/bench` times the first `sloop report` itself.
     let reports = args.scale == ScaleArg::Small;
     if reports {
-        let built = reporting::context(
+        let built = report::context(
             &target,
-            &ReportOptions {
+            &snapshot::Options {
                 as_of: end,
                 cache: true,
                 eager_snapshot: false,

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::{locate, table, CliError, Env, Out, Status, TableFormat};
-use crate::metrics;
+use crate::report::metrics;
 use crate::store::{self, WorkTree};
 
 /// The forecast of open opportunities by expected close month (default), quarter or owner:

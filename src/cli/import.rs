@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::{locate, write, CliError, Env, Format, Out, Status};
-use crate::import::{self, Options};
+use crate::writes::import::{self, Options};
 
 /// Import data into the CRM.
 #[derive(Debug, clap::Args)]

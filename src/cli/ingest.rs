@@ -2,9 +2,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{locate, write, CliError, Env, Out, Status};
-use crate::ingest;
 use crate::model::Kind;
 use crate::writes;
+use crate::writes::ingest;
 
 /// Record messages in the CRM.
 #[derive(Debug, clap::Args)]

@@ -3,10 +3,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::{locate, write, CliError, Env, Located, Out, Status};
+use crate::crm::Crm;
 use crate::git::Repo;
 use crate::model::{ActivityKind, Kind};
 use crate::store::edit::FieldValue;
-use crate::store::Crm;
 use crate::writes;
 
 /// Log an email, call, meeting, demo or note on an account.

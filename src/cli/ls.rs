@@ -3,9 +3,10 @@ use std::path::Path;
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 
 use super::{locate, CliError, Env, Out, Status, TableFormat};
+use crate::crm::Crm;
 use crate::diag::{one_of, suggest};
 use crate::model::{Kind, LeadStatus};
-use crate::store::{self, Crm, WorkTree};
+use crate::store::{self, WorkTree};
 
 /// List records of one kind as a table (or JSON, CSV), with filters.
 ///

@@ -126,11 +126,11 @@ pub enum CliError {
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
     #[error(transparent)]
-    Verify(#[from] crate::verify::VerifyError),
+    Verify(#[from] crate::check::modes::VerifyError),
     #[error(transparent)]
-    Tick(crate::tick::TickError),
+    Tick(crate::lifecycle::tick::TickError),
     #[error(transparent)]
-    Reporting(#[from] crate::reporting::ReportingError),
+    Reporting(#[from] crate::report::ReportingError),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
     #[error("{what}: {source}")]

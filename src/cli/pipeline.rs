@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::{locate, table, CliError, Env, Out, Status, TableFormat};
-use crate::metrics;
+use crate::report::metrics;
 use crate::store::{self, WorkTree};
 
 /// The open pipeline per stage: count, MRR and weighted MRR (MRR × the stage's probability).

@@ -3,7 +3,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::{locate, CliError, Env, Format, Out, Status};
-use crate::reporting::{self, ReportOptions};
+use crate::history::snapshot;
+use crate::report;
 
 /// Render a report from the history: the dashboard (default), the weekly pipeline report, or
 /// your own template from the CRM's `templates/` folder.
@@ -30,12 +31,12 @@ pub struct Args {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
-    let options = ReportOptions {
+    let options = snapshot::Options {
         as_of,
         cache: true,
         eager_snapshot: false,
     };
-    let built = reporting::context(&crm.root, &options)?;
+    let built = report::context(&crm.root, &options)?;
     for w in &built.warnings {
         out.note(&format!("warning: {w}"))?;
     }

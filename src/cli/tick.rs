@@ -3,7 +3,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
-use crate::tick::{self, Mode, Options};
+use crate::lifecycle::tick::{self, Mode, Options};
 
 /// Apply the sales loop's time-based moves as one commit.
 ///

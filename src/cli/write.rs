@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use super::{CliError, Env, Located, Out, Status};
+use crate::crm::Crm;
 use crate::diag::{self, Style};
 use crate::git::{CommitRequest, Repo};
-use crate::store::{self, Crm, WorkTree};
+use crate::store::{self, WorkTree};
 use crate::writes::WriteError;
 
 /// The CRM of the work tree. A write validates the record it writes; errors elsewhere in

@@ -8,8 +8,8 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue};
 
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
+use crate::model::reader::{Fields, FileReader};
 use crate::model::MemberId;
-use crate::store::reader::{Fields, FileReader};
 
 /// The file that marks a CRM's root.
 pub const FILE: &str = "sloop.toml";
@@ -481,7 +481,7 @@ fn read_quarter_amounts(
                     value.span(),
                     format!(
                         "target `{k}` must be a number, found {}",
-                        crate::store::reader::type_name(other)
+                        crate::model::reader::type_name(other)
                     ),
                 ),
             }

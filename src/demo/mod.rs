@@ -15,11 +15,12 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, TimeZone, Weekday};
 
 use crate::config::DEFAULT_TOML;
+use crate::crm::Crm;
 use crate::git::{GitError, HistoryWriter, Identity};
 use crate::lifecycle::{self, Facts};
 use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, FieldValue};
-use crate::store::{self, parse::parse_record, Crm};
+use crate::store::{self, parse::parse_record};
 
 /// The demo team's time zone (checked when compiling: a const panic is a build error).
 const PARIS: FixedOffset = match FixedOffset::east_opt(3600) {
@@ -394,11 +395,11 @@ impl Sim {
         let slot = self.slots.get(&(rec.kind, rec.id.clone())).copied();
         let key = (rec.kind, rec.id.clone());
         let len = match record {
-            store::AnyRecord::Account(r) => place(&mut self.crm.accounts, r, slot),
-            store::AnyRecord::Contact(r) => place(&mut self.crm.contacts, r, slot),
-            store::AnyRecord::Opportunity(r) => place(&mut self.crm.opportunities, r, slot),
-            store::AnyRecord::Lead(r) => place(&mut self.crm.leads, r, slot),
-            store::AnyRecord::Activity(r) => place(&mut self.crm.activities, r, slot),
+            crate::model::AnyRecord::Account(r) => place(&mut self.crm.accounts, r, slot),
+            crate::model::AnyRecord::Contact(r) => place(&mut self.crm.contacts, r, slot),
+            crate::model::AnyRecord::Opportunity(r) => place(&mut self.crm.opportunities, r, slot),
+            crate::model::AnyRecord::Lead(r) => place(&mut self.crm.leads, r, slot),
+            crate::model::AnyRecord::Activity(r) => place(&mut self.crm.activities, r, slot),
         };
         self.slots.entry(key).or_insert(len - 1);
     }
@@ -1202,7 +1203,7 @@ fn tick(sim: &mut Sim) -> Result<(), DemoError> {
             (f, None) => sim.remove(&path, f),
         }
     }
-    let message = crate::tick::commit_message(&plan, sim.day);
+    let message = crate::lifecycle::tick::commit_message(&plan, sim.day);
     sim.minute = sim.minute.max(18 * 60);
     sim.commit(&message, "sloop")?;
     sim.flush()
@@ -1278,7 +1279,7 @@ fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> S
             )
         })
         .collect();
-    let pipeline = crate::metrics::pipeline(crm);
+    let pipeline = crate::report::metrics::pipeline(crm);
     let won: Vec<_> = crm
         .opportunities
         .iter()
@@ -1293,7 +1294,7 @@ fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> S
     let mrr = won
         .iter()
         .filter(|o| {
-            crate::metrics::start_of(o).is_some_and(|s| s <= end)
+            crate::report::metrics::start_of(o).is_some_and(|s| s <= end)
                 && !o
                     .account
                     .as_ref()

@@ -11,8 +11,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
 use crate::git::ObjectId;
 use crate::history::{Change, Value};
+use crate::model::AnyRecord;
 use crate::model::*;
-use crate::store::parse::AnyRecord;
 
 /// The bytes do not decode: a truncated or foreign file. Callers drop the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]

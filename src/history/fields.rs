@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Values};
+use crate::model::AnyRecord;
 use crate::model::{ContactRole, Fit, Kind, LeadStatus, Meta, OppType, When};
-use crate::store::parse::{self, AnyRecord};
+use crate::store::parse;
 
 /// A field's value. Dates are strings (`2026-11-26`, or RFC 3339 for activity date-times), so
 /// a value is a JSON scalar, or a list for array fields (`tools`, `tags`).

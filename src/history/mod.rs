@@ -11,7 +11,9 @@
 //! recorded as it was written even when the current `sloop.toml` no longer allows it.
 
 mod cache;
+pub mod codec;
 mod fields;
+pub mod snapshot;
 mod state;
 
 use std::collections::{HashMap, HashSet};

@@ -17,14 +17,33 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
+use crate::crm::Crm;
 use crate::diag::Code;
 use crate::git::{self, CommitMeta as CommitInfo, GitError, Repo};
+use crate::history::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
 use crate::history::{self, Event, Warning};
 use crate::model::{Account, Activity, Contact, Kind, Lead, Opportunity};
-use crate::store::{self, classify, parse_config, Crm, PathClass};
+use crate::store::{self, classify, parse_config, PathClass};
 
-use super::{ReportOptions, ReportingError};
+/// What inputs are wanted: those as of a date, with or without the caches.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub as_of: chrono::NaiveDate,
+    /// Read and write the caches under the git dir (the history's events, the snapshot).
+    pub cache: bool,
+    /// Rewrite the snapshot after every read that found anything new; otherwise only when
+    /// the work it saves is worth writing it (`SLACK_COMMITS`, `SLACK_FILES`).
+    pub eager_snapshot: bool,
+}
+
+/// Why the inputs could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Load(#[from] store::LoadError),
+}
 
 const DIR: &str = "sloop/snapshot-v1";
 const MAGIC: &[u8] = b"sloop report snapshot 4\n";
@@ -115,11 +134,7 @@ struct Snapshot {
 
 /// The inputs for a report as of the newest commit on or before `opts.as_of` (`None`: there
 /// is none), with the caches if `opts.cache` (the snapshot, and the history cache).
-pub fn inputs(
-    root: &Path,
-    repo: &Repo,
-    opts: &ReportOptions,
-) -> Result<Option<Inputs>, ReportingError> {
+pub fn inputs(root: &Path, repo: &Repo, opts: &Options) -> Result<Option<Inputs>, SnapshotError> {
     let place = Place::of(root)?;
     let snapshot = if opts.cache {
         read(&place.file, true)
@@ -132,12 +147,12 @@ pub fn inputs(
 /// The inputs as of `HEAD` from the snapshot brought forward (and saved again when that is
 /// worth it, as a report does); `None` when there is no snapshot sharing `HEAD`'s recent
 /// history (nothing is computed then).
-pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, ReportingError> {
+pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, SnapshotError> {
     let place = Place::of(root)?;
     let Some(snap) = read(&place.file, true) else {
         return Ok(None);
     };
-    let opts = ReportOptions {
+    let opts = Options {
         as_of: chrono::NaiveDate::MAX,
         cache: true,
         eager_snapshot: false,
@@ -151,11 +166,11 @@ pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, Reporting
 fn inputs_from(
     root: &Path,
     repo: &Repo,
-    opts: &ReportOptions,
+    opts: &Options,
     snapshot: Option<Snapshot>,
     place: &Place,
     rebuild: bool,
-) -> Result<Option<Inputs>, ReportingError> {
+) -> Result<Option<Inputs>, SnapshotError> {
     let options = history::Options {
         cache: opts.cache,
         lean: Some(history::for_metrics),
@@ -286,7 +301,7 @@ impl Records {
 }
 
 /// Every record at `sha`, with the one loader.
-fn load_all(repo: &Repo, sha: &str) -> Result<Records, ReportingError> {
+fn load_all(repo: &Repo, sha: &str) -> Result<Records, SnapshotError> {
     let source = repo.tree_source(sha)?;
     let config_bytes = store::Source::read_config(&source)
         .map_err(store::LoadError::from)?
@@ -335,7 +350,7 @@ fn catch_up(
     from: &CommitInfo,
     to: &CommitInfo,
     prefix: &str,
-) -> Result<Option<(Records, usize)>, ReportingError> {
+) -> Result<Option<(Records, usize)>, SnapshotError> {
     if from.tree == to.tree {
         return Ok(Some((records, 0)));
     }

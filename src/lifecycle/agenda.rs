@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::crm::Crm;
 use crate::lifecycle::Alert;
-use crate::store::Crm;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {

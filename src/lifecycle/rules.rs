@@ -27,8 +27,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::{Config, Outcome};
+use crate::crm::Crm;
 use crate::model::{Account, Fit, Kind};
-use crate::store::Crm;
 
 /// A rule of the loop, with its stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
-use crate::git::{GitError, Identity, Repo};
-use crate::lifecycle::{self, Facts, Move, Plan};
+use crate::crm::Crm;
+use crate::git::{CommitMeta, GitError, Identity, Repo};
+use crate::history::{self, Event};
+use crate::lifecycle::{self, facts, Facts, Move, Plan};
 use crate::model::Kind;
 use crate::store::edit::{EditError, FieldValue, RecordEdit};
-use crate::store::{self, Crm, LoadError, Source, WorkTree};
+use crate::store::{self, LoadError, Source, WorkTree};
 
 /// What to do with the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,21 +112,19 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     // Planning from HEAD with a report snapshot on its history: the snapshot has HEAD's
     // records typed and the events the facts read (and is saved again, brought forward).
     let cached = match (&repo, &head) {
-        (Some(r), Some(_)) if commit_mode => {
-            crate::reporting::head_inputs(root, r).map_err(|e| match e {
-                crate::reporting::ReportingError::Git(g) => TickError::Git(g),
-                crate::reporting::ReportingError::Load(l) => TickError::Load(l),
-                other => TickError::Refused(other.to_string()),
-            })?
-        }
+        (Some(r), Some(_)) if commit_mode => crate::history::snapshot::head_inputs(root, r)
+            .map_err(|e| match e {
+                crate::history::snapshot::SnapshotError::Git(g) => TickError::Git(g),
+                crate::history::snapshot::SnapshotError::Load(l) => TickError::Load(l),
+            })?,
         _ => None,
     };
-    let (crm, errors, facts) = match cached {
+    let (crm, errors, known) = match cached {
         Some(inputs) => {
-            let facts = repo.as_ref().map(|r| {
-                crate::facts::from_history(r, &inputs.crm, &inputs.commits, &inputs.events)
-            });
-            (inputs.crm, inputs.errors, facts)
+            let known = repo
+                .as_ref()
+                .map(|r| facts_from_history(r, &inputs.crm, &inputs.commits, &inputs.events));
+            (inputs.crm, inputs.errors, known)
         }
         None => {
             let loaded = store::load(source.as_ref())?;
@@ -144,9 +144,9 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
             });
         }
     }
-    let facts = match (facts, &repo) {
-        (Some(facts), _) => facts,
-        (None, Some(r)) if head.is_some() => crate::facts::lifecycle_facts(root, r, &crm)?,
+    let facts = match (known, &repo) {
+        (Some(known), _) => known,
+        (None, Some(r)) if head.is_some() => facts(root, r, &crm)?,
         _ => Facts::default(),
     };
     let plan = lifecycle::plan(&crm, &facts, opts.as_of);
@@ -278,6 +278,41 @@ fn apply(edit: &mut RecordEdit, m: &Move) -> Result<(), EditError> {
 }
 
 /// `sloop tick 2026-11-26: 2 moves`, then one line per field change.
+/// Dates each account's current status and each opportunity's creation from the commits.
+pub fn facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
+    // The report's snapshot holds the events the facts read (and more): brought forward to
+    // HEAD, it spares reading the whole history cache. Without one, the history is mined,
+    // keeping only what the facts read.
+    let (commits, events) = match crate::history::snapshot::history(root)? {
+        Some(history) => history,
+        None => {
+            let options = history::Options {
+                lean: Some(history::for_lifecycle),
+                ..history::Options::default()
+            };
+            let mined = history::mine(root, &options)?;
+            (mined.commits, mined.events)
+        }
+    };
+    Ok(facts_from_history(repo, crm, &commits, &events))
+}
+
+/// The facts from a first-parent history (commits oldest first, their events). In a shallow
+/// clone the oldest fetched commit looks like a root: everything "appears" there. Those dates
+/// are not real, so what only that commit dates stays unknown.
+pub fn facts_from_history(
+    repo: &Repo,
+    crm: &Crm,
+    commits: &[CommitMeta],
+    events: &[Event],
+) -> Facts {
+    let edge = commits
+        .first()
+        .map(|c| c.sha.as_str())
+        .filter(|sha| repo.is_shallow_edge(sha));
+    facts::from_events(crm, events, edge)
+}
+
 pub fn commit_message(plan: &Plan, as_of: NaiveDate) -> String {
     let moved = plan.moves.iter().filter(|m| m.field == "status").count();
     let mut msg = format!(

@@ -2,12 +2,13 @@
 
 pub mod countries;
 pub mod ids;
+pub mod reader;
 mod records;
 
 pub use ids::{AccountId, ActivityId, ContactId, Id, IdError, LeadId, MemberId, OpportunityId};
 pub use records::{
-    Account, Activity, ActivityKind, Bant, CommitTerms, Contact, ContactRole, Custom, Fit, Lead,
-    LeadStatus, Meta, OppType, Opportunity, When,
+    Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Custom,
+    Fit, Lead, LeadStatus, Meta, OppType, Opportunity, When,
 };
 
 use serde::Serialize;

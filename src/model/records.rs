@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::ids::{AccountId, ContactId, MemberId, OpportunityId};
+use super::Kind;
 use crate::diag::Loc;
 
 /// Where a record came from and where its fields are, for diagnostics.
@@ -314,5 +315,47 @@ impl Activity {
     /// An open task: a task not marked done.
     pub fn is_open_task(&self) -> bool {
         self.kind == ActivityKind::Task && self.done != Some(true)
+    }
+}
+
+/// A parsed record of any kind.
+#[derive(Debug, Clone)]
+pub enum AnyRecord {
+    Account(Account),
+    Contact(Contact),
+    Opportunity(Opportunity),
+    Lead(Lead),
+    Activity(Activity),
+}
+
+impl AnyRecord {
+    pub fn meta(&self) -> &Meta {
+        match self {
+            AnyRecord::Account(r) => &r.meta,
+            AnyRecord::Contact(r) => &r.meta,
+            AnyRecord::Opportunity(r) => &r.meta,
+            AnyRecord::Lead(r) => &r.meta,
+            AnyRecord::Activity(r) => &r.meta,
+        }
+    }
+
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        match self {
+            AnyRecord::Account(r) => &mut r.meta,
+            AnyRecord::Contact(r) => &mut r.meta,
+            AnyRecord::Opportunity(r) => &mut r.meta,
+            AnyRecord::Lead(r) => &mut r.meta,
+            AnyRecord::Activity(r) => &mut r.meta,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            AnyRecord::Account(_) => Kind::Account,
+            AnyRecord::Contact(_) => Kind::Contact,
+            AnyRecord::Opportunity(_) => Kind::Opportunity,
+            AnyRecord::Lead(_) => Kind::Lead,
+            AnyRecord::Activity(_) => Kind::Activity,
+        }
     }
 }

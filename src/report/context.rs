@@ -5,23 +5,13 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
+use crate::crm::Crm;
 use crate::git::{GitError, Repo};
 use crate::history::Event;
-use crate::metrics::{self, Context, Inputs};
-use crate::store::{Crm, LoadError};
+use crate::report::metrics::{self, Context, Inputs};
+use crate::store::LoadError;
 
-mod snapshot;
-
-pub use snapshot::{head_inputs, history as cached_history, Inputs as SnapshotInputs, Reuse};
-
-pub struct ReportOptions {
-    pub as_of: NaiveDate,
-    /// Read and write the caches under the git dir (the history's events, the snapshot).
-    pub cache: bool,
-    /// Rewrite the snapshot after every report that found anything new; otherwise only when
-    /// the work it saves is worth writing it (`snapshot::SLACK_COMMITS`, `SLACK_FILES`).
-    pub eager_snapshot: bool,
-}
+use crate::history::snapshot::{self, Options, Reuse, SnapshotError};
 
 /// The context, and what the user should know about its inputs.
 pub struct Built {
@@ -46,6 +36,15 @@ pub enum ReportingError {
     NothingYet(NaiveDate),
 }
 
+impl From<SnapshotError> for ReportingError {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            SnapshotError::Git(e) => ReportingError::Git(e),
+            SnapshotError::Load(e) => ReportingError::Load(e),
+        }
+    }
+}
+
 impl ReportingError {
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -58,7 +57,7 @@ impl ReportingError {
 }
 
 /// Mines the history and computes the context for `as_of`.
-pub fn context(root: &Path, opts: &ReportOptions) -> Result<Built, ReportingError> {
+pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
     let inputs =
         snapshot::inputs(root, &repo, opts)?.ok_or(ReportingError::NothingYet(opts.as_of))?;
@@ -150,7 +149,7 @@ mod tests {
     fn report_with(t: &TestRepo, as_of: &str, eager_snapshot: bool) -> Reuse {
         let as_of: NaiveDate = as_of.parse().unwrap();
         let json = |cache| {
-            let options = ReportOptions {
+            let options = snapshot::Options {
                 as_of,
                 cache,
                 eager_snapshot,
@@ -291,7 +290,7 @@ mod tests {
     /// rewritten history is.
     #[test]
     fn the_snapshot_is_rewritten_when_it_saves_enough() {
-        use super::snapshot::{SLACK_COMMITS, SLACK_FILES};
+        use crate::history::snapshot::{SLACK_COMMITS, SLACK_FILES};
         let mut t = TestRepo::new();
         t.commit(
             "2026-01-05",
@@ -406,7 +405,7 @@ mod tests {
                 "as of {as_of}"
             );
             // And the lifecycle facts of the report's alerts (and of `tick`).
-            let facts = |events: &[Event]| crate::facts::from_events(&crm, events, None);
+            let facts = |events: &[Event]| crate::lifecycle::facts::from_events(&crm, events, None);
             assert_eq!(facts(&lean.events), facts(&full.events), "as of {as_of}");
             as_of = as_of - chrono::Days::new(7);
         }
@@ -496,7 +495,7 @@ mod tests {
         let as_of = "2026-12-31".parse().unwrap();
         let built = context(
             t.dir(),
-            &ReportOptions {
+            &snapshot::Options {
                 as_of,
                 cache: false,
                 eager_snapshot: false,

@@ -10,10 +10,10 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::config::{Config, Outcome};
+use crate::crm::Crm;
 use crate::history::{self, ByRecord, Change, Event, Value};
 use crate::lifecycle::{self, Alert};
 use crate::model::{Activity, ActivityKind, Kind, LeadStatus, OppType, Opportunity};
-use crate::store::Crm;
 
 /// What the metrics are computed from.
 pub struct Inputs<'a> {
@@ -474,7 +474,7 @@ struct Weekly {
 impl Weekly {
     fn of(inp: &Inputs, records: &ByRecord) -> Weekly {
         let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
-        let facts = crate::facts::from_records(crm, records, None);
+        let facts = crate::lifecycle::facts::from_records(crm, records, None);
         Weekly {
             weekly: weeks(crm, config, as_of),
             weekly_pipeline: weekly_pipeline(inp.events, config, as_of),

@@ -41,9 +41,9 @@ use tera::{Context, ErrorKind, Kwargs, State, Tera, TeraResult, Value};
 const BUILT_INS: [(&str, &str); 2] = [
     (
         "dashboard.html",
-        include_str!("../templates/dashboard.html"),
+        include_str!("../../templates/dashboard.html"),
     ),
-    ("weekly.md", include_str!("../templates/weekly.md")),
+    ("weekly.md", include_str!("../../templates/weekly.md")),
 ];
 
 /// Why a report could not be rendered.
@@ -391,7 +391,7 @@ mod tests {
     const EVIL: &str = "<script>alert(1)</script> | *bold* [x](y)";
 
     fn fixture() -> serde_json::Value {
-        serde_json::from_str(include_str!("../tests/fixtures/report-context.json")).unwrap()
+        serde_json::from_str(include_str!("../../tests/fixtures/report-context.json")).unwrap()
     }
 
     /// The fixture with every list emptied and every optional number null.

@@ -740,8 +740,9 @@ mod tests {
 
     use super::{render_new, EditError, FieldValue, RecordEdit};
     use crate::config::Config;
+    use crate::model::AnyRecord;
     use crate::model::Kind;
-    use crate::store::parse::{parse_record, AnyRecord};
+    use crate::store::parse::parse_record;
 
     /// An account as a person writes it: a header comment, a trailing comment, a comment above
     /// a key, blank lines, unicode, a table with a comment above its header.

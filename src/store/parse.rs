@@ -5,53 +5,11 @@ use toml::de::DeTable;
 
 use crate::config::Config;
 use crate::diag::{Code, Diagnostic, Loc};
+use crate::model::reader::{Fields, FileReader};
 use crate::model::{
-    Account, Activity, ActivityKind, Bant, CommitTerms, Contact, ContactRole, Fit, Kind, Lead,
-    LeadStatus, Meta, OppType, Opportunity,
+    Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Kind,
+    Lead, LeadStatus, Meta, OppType, Opportunity,
 };
-use crate::store::reader::{Fields, FileReader};
-
-/// A parsed record of any kind.
-#[derive(Debug, Clone)]
-pub enum AnyRecord {
-    Account(Account),
-    Contact(Contact),
-    Opportunity(Opportunity),
-    Lead(Lead),
-    Activity(Activity),
-}
-
-impl AnyRecord {
-    pub fn meta(&self) -> &Meta {
-        match self {
-            AnyRecord::Account(r) => &r.meta,
-            AnyRecord::Contact(r) => &r.meta,
-            AnyRecord::Opportunity(r) => &r.meta,
-            AnyRecord::Lead(r) => &r.meta,
-            AnyRecord::Activity(r) => &r.meta,
-        }
-    }
-
-    pub fn meta_mut(&mut self) -> &mut Meta {
-        match self {
-            AnyRecord::Account(r) => &mut r.meta,
-            AnyRecord::Contact(r) => &mut r.meta,
-            AnyRecord::Opportunity(r) => &mut r.meta,
-            AnyRecord::Lead(r) => &mut r.meta,
-            AnyRecord::Activity(r) => &mut r.meta,
-        }
-    }
-
-    pub fn kind(&self) -> Kind {
-        match self {
-            AnyRecord::Account(_) => Kind::Account,
-            AnyRecord::Contact(_) => Kind::Contact,
-            AnyRecord::Opportunity(_) => Kind::Opportunity,
-            AnyRecord::Lead(_) => Kind::Lead,
-            AnyRecord::Activity(_) => Kind::Activity,
-        }
-    }
-}
 
 /// Keys of each kind, in documentation order.
 pub const ACCOUNT_KEYS: &[&str] = &[

@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::crm::Crm;
 use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, FieldValue};
-use crate::store::{self, parse::parse_record, Crm};
+use crate::store::{self, parse::parse_record};
 
 /// Lead fields a column can map to.
 pub const TARGETS: &[&str] = &[

@@ -3,8 +3,8 @@
 
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 
+use crate::crm::Crm;
 use crate::store::edit::FieldValue;
-use crate::store::Crm;
 use crate::writes::is_free_mail;
 
 #[derive(Debug, thiserror::Error, PartialEq)]

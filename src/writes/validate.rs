@@ -5,12 +5,14 @@
 
 use chrono::NaiveDate;
 
+use crate::check::transition::{self, RecordChange};
 use crate::check::{self, Index};
+use crate::crm::Crm;
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
+use crate::model::AnyRecord;
 use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, EditError, FieldValue, RecordEdit};
-use crate::store::{self, parse::parse_record, AnyRecord, Crm};
-use crate::transition::{self, RecordChange};
+use crate::store::{self, parse::parse_record};
 
 /// Why a write was refused.
 #[derive(Debug, thiserror::Error)]

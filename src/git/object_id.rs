@@ -1,0 +1,75 @@
+//! One id for every git object (commits, trees, blobs): 20 bytes, shown and parsed as 40 hex
+//! digits.
+
+/// A git object id (SHA-1), without git2's types. Displays and parses as 40 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId(pub [u8; 20]);
+
+impl ObjectId {
+    pub(super) fn from_oid(oid: git2::Oid) -> Self {
+        let mut bytes = [0; 20];
+        bytes.copy_from_slice(&oid.as_bytes()[..20]);
+        ObjectId(bytes)
+    }
+
+    pub(super) fn to_oid(self) -> git2::Oid {
+        git2::Oid::from_bytes(&self.0).expect("20 bytes are a SHA-1 id")
+    }
+
+    /// The id as 40 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ObjectId({self})")
+    }
+}
+
+/// Not 40 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a 40-digit hex object id")]
+pub struct BadObjectId(pub String);
+
+impl std::str::FromStr for ObjectId {
+    type Err = BadObjectId;
+    fn from_str(s: &str) -> Result<Self, BadObjectId> {
+        let bad = || BadObjectId(s.to_string());
+        if s.len() != 40 {
+            return Err(bad());
+        }
+        let mut bytes = [0; 20];
+        for (i, pair) in s.as_bytes().chunks(2).enumerate() {
+            let hex = std::str::from_utf8(pair).map_err(|_| bad())?;
+            bytes[i] = u8::from_str_radix(hex, 16).map_err(|_| bad())?;
+        }
+        Ok(ObjectId(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ObjectId;
+
+    #[test]
+    fn object_ids_round_trip_as_hex() {
+        let hex = "0123456789abcdef0123456789abcdef01234567";
+        let id: ObjectId = hex.parse().unwrap();
+        assert_eq!(id.to_string(), hex);
+        assert!("0123".parse::<ObjectId>().is_err());
+        assert!("zz23456789abcdef0123456789abcdef01234567"
+            .parse::<ObjectId>()
+            .is_err());
+    }
+}
