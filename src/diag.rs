@@ -66,7 +66,7 @@ codes! {
     StageRequirement = "stage-requirement", Error, "a field required by the record's current stage or status is missing or not true";
     FieldNotAllowed = "field-not-allowed", Error, "a field set where it is not allowed (`backlog_until` outside backlog, `due` on a call…)";
     Config = "config", Error, "`sloop.toml` breaks its own schema (unknown stage in `next`, bad probability…)";
-    SymlinkEscape = "symlink-escape", Error, "a symlink points outside the CRM";
+    SymlinkEscape = "symlink-escape", Error, "a symlink points outside the CRM or into `.git` (it is not followed)";
     IllegalTransition = "illegal-transition", Error, "a stage or status changed to one its `next` list does not allow";
     NotEntry = "not-entry", Error, "a new record starts in a stage or status that is not an entry point";
     DeletedRecord = "deleted-record", Error, "a record file was deleted (close it instead: nothing is lost)";

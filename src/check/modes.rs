@@ -42,7 +42,7 @@ impl VerifyError {
         match self {
             VerifyError::Git(g) => g.hint.clone(),
             VerifyError::State { hint, .. } => Some(hint.clone()),
-            VerifyError::Load(_) => None,
+            VerifyError::Load(l) => l.hint(),
         }
     }
 }

@@ -182,6 +182,7 @@ impl CliError {
             CliError::Load(crate::store::LoadError::NoConfig(_)) => {
                 Some("run `sloop init` to start one".into())
             }
+            CliError::Load(l) => l.hint(),
             CliError::Git(g) => g.hint.clone(),
             CliError::Verify(v) => v.hint(),
             CliError::Tick(t) => t.hint(),

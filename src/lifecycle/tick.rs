@@ -67,6 +67,7 @@ impl TickError {
     pub fn hint(&self) -> Option<String> {
         match self {
             TickError::Git(g) => g.hint.clone(),
+            TickError::Load(l) => l.hint(),
             TickError::Invalid { .. } => Some("run `sloop check` and fix the errors first".into()),
             TickError::Dirty { .. } => Some(
                 "commit or stash your changes to those files, then tick again (or use --no-commit)"

@@ -51,7 +51,7 @@ impl ReportingError {
             ReportingError::Git(g) => g.hint.clone(),
             ReportingError::NotInRepo => Some("`git init` and commit the CRM".into()),
             ReportingError::NothingYet(_) => Some("use a later --as-of".into()),
-            ReportingError::Load(_) => None,
+            ReportingError::Load(l) => l.hint(),
         }
     }
 }

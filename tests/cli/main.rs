@@ -8,6 +8,7 @@ mod help;
 mod inbound;
 mod init;
 mod ls;
+mod reads;
 mod report;
 mod tick;
 mod transitions;
