@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sloop::cli::{self, Cli, ColorChoice, Env, Out, Status};
+use sloop::escape;
 
 /// mimalloc: a warm report decodes some 300,000 records and their strings from the snapshot,
 /// which took glibc's malloc two and a half times as long.
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
         stdout: Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         stderr: Box::new(std::io::stderr()),
         color,
+        tty,
     };
     let result = cli::run(cli, &env, &mut out);
     let flushed = out.stdout.flush_and_check();
@@ -102,9 +104,11 @@ fn main() -> ExitCode {
                     s.to_string()
                 }
             };
-            eprintln!("{}: {e}", red("error"));
+            // Messages quote records and arguments: their control characters are escaped.
+            let message = e.to_string();
+            eprintln!("{}: {}", red("error"), escape::terminal_lines(&message));
             if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", escape::terminal_lines(&hint));
             }
             ExitCode::from(2)
         }

@@ -56,7 +56,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
             out.note(&format!("Wrote {}", path.display()))?;
         }
-        None => out.print(&text)?,
+        None => out.data(&text)?,
     }
     // The process ends here: handing the records and events back to the allocator one by
     // one would take longer than the operating system takes to reclaim them all (~0.3 s at

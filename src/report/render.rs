@@ -510,6 +510,41 @@ mod tests {
         }
     }
 
+    /// Every text in the context hostile (names, ids, stages, owners, dates, the currency…):
+    /// nothing reaches the Markdown unescaped and no table row gains a column. The currency
+    /// used to be printed raw after each amount.
+    #[test]
+    fn weekly_escapes_every_text_of_the_context() {
+        fn poison(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::String(s) => *s = EVIL.into(),
+                serde_json::Value::Array(items) => items.iter_mut().for_each(poison),
+                serde_json::Value::Object(map) => map.values_mut().for_each(poison),
+                _ => {}
+            }
+        }
+        let mut ctx = fixture();
+        poison(&mut ctx);
+        assert_eq!(ctx["currency"], EVIL);
+        let md = render("weekly.md", &ctx, None).unwrap();
+        let raw_angle = md.match_indices('<').any(|(i, _)| !md[..i].ends_with('\\'));
+        assert!(!raw_angle, "an unescaped `<`:\n{md}");
+        let escaped = md_cell(&Value::from(EVIL));
+        assert!(md.contains(&format!("12,000 {escaped}")), "{md}");
+        let mut columns = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                columns = None;
+                continue;
+            }
+            let pipes = unescaped_pipes(line);
+            match columns {
+                None => columns = Some(pipes),
+                Some(n) => assert_eq!(pipes, n, "row breaks its table: {line}"),
+            }
+        }
+    }
+
     fn unescaped_pipes(line: &str) -> usize {
         let mut count = 0;
         let mut escaped = false;

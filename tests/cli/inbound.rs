@@ -142,6 +142,104 @@ fn an_invalid_row_blocks_the_import_unless_skipped() {
     assert_clean(&env);
 }
 
+/// A rejected row shorter than the header used to crash the writer of `.rejected.csv`
+/// ("found record with 2 fields"), which also broke `--skip-invalid`.
+#[test]
+fn short_rejected_rows_are_written_and_skipped() {
+    let env = example();
+    env.write(
+        "l.csv",
+        "Email,Company,Phone\nok@fine.io,Fine,+33 1 23 45 67 89\nnot-an-email,Broken\n\
+         =HYPERLINK(\"http://evil.example\"),@SUM(1),-2+3,extra\n",
+    );
+    let before = snapshot(&env.path().join("crm"));
+    let run = env.run(&["-C", "crm", "import", "leads", "l.csv"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("nothing was imported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        snapshot(&env.path().join("crm")) == before,
+        "no lead written"
+    );
+    // Every line as wide as the widest row, formulas neutralised.
+    assert_eq!(
+        env.read("l.csv.rejected.csv"),
+        "line,reason,Email,Company,Phone,\n\
+         3,`email` `not-an-email` is not an email address,not-an-email,Broken,,\n\
+         4,\"`email` `=hyperlink(\"\"http://evil.example\"\")` is not an email address\",\
+         \"'=HYPERLINK(\"\"http://evil.example\"\")\",'@SUM(1),'-2+3,extra\n"
+    );
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "l.csv",
+        "--skip-invalid",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (v["imported"].as_u64(), v["rejected"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_clean(&env);
+    // The rejected file reads back as the rows were: its quotes are dropped on import.
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "l.csv.rejected.csv",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "line 3: `email` `=hyperlink(\"http://evil.example\")` is not an email address"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The error for a file no column of which is a lead field quotes the header: at most its
+/// first columns, each cut short, not a million columns.
+#[test]
+fn an_unmapped_header_is_quoted_in_part() {
+    let env = example();
+    let mut csv = "x".repeat(1000);
+    for i in 0..999_999 {
+        csv.push_str(&format!(",c{i}"));
+    }
+    csv.push('\n');
+    env.write("wide.csv", &csv);
+    let before = snapshot(env.path());
+    let run = env.run(&["-C", "crm", "import", "leads", "wide.csv"]);
+    assert_eq!(run.code, 2, "{}", run.stderr.len());
+    assert!(
+        run.stderr.len() < 1000,
+        "{} bytes of error",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: no column maps to a lead field (header: {}… (940 more characters), c0, \
+                 c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, \
+                 c18, … and 999980 more columns)\n",
+            "x".repeat(60)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(snapshot(env.path()) == before, "nothing written");
+}
+
 #[test]
 fn bad_csv_files_are_refused_and_write_nothing() {
     let env = example();

@@ -12,6 +12,7 @@ mod reads;
 mod report;
 mod tick;
 mod transitions;
+mod untrusted;
 mod util;
 mod views;
 mod writes;
