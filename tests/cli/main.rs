@@ -7,6 +7,7 @@ mod errors;
 mod help;
 mod inbound;
 mod init;
+mod limits;
 mod ls;
 mod reads;
 mod report;
