@@ -1,12 +1,12 @@
-//! A parsed record as a flat map of dotted field names (`stage`, `bant.budget`,
-//! `custom.region`) to JSON-able values: what history events carry and diff.
+//! A record as a flat map of dotted field names (`stage`, `bant.budget`, `custom.region`)
+//! to JSON-able values: what history events carry and diff, and what a transition changed.
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Values};
-use crate::model::AnyRecord;
-use crate::model::{ContactRole, Fit, Kind, LeadStatus, Meta, OppType, When};
-use crate::store::parse;
+use super::{
+    Account, Activity, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Lead, LeadStatus,
+    Meta, OppType, Opportunity, When,
+};
 
 /// A field's value. Dates are strings (`2026-11-26`, or RFC 3339 for activity date-times), so
 /// a value is a JSON scalar, or a list for array fields (`tools`, `tags`).
@@ -260,170 +260,226 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
-/// The rules used to read historical records: the team's method is ignored so that a value
-/// is recorded as it was written, even when the current `sloop.toml` no longer allows it (a
-/// renamed stage, a retired source). Metrics decide what to do with unknown names.
-pub fn permissive_config() -> Config {
-    Config {
-        stages: Vec::new(),
-        statuses: Vec::new(),
-        values: Values::default(),
-        ..Config::default()
-    }
-}
-
-/// Parses one version of a record file into its fields. `Err` holds why the file could not
-/// be read as a record at all (not UTF-8, invalid TOML, empty); a record with schema errors
-/// still has fields (the valid ones).
-pub fn parse_fields(
-    kind: Kind,
-    path: &str,
-    bytes: &[u8],
-    config: &Config,
-) -> Result<Fields, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())?;
-    let stem = path.rsplit('/').next().unwrap_or(path);
-    let id = stem.strip_suffix(".toml").unwrap_or(stem);
-    let (record, diags) = parse::parse_record(kind, id, path, text, config);
-    if record.meta().broken {
-        let why = diags
-            .iter()
-            .find(|d| d.is_error())
-            .map(|d| format!("line {}: {}", d.line, d.message))
-            .unwrap_or_else(|| "the file cannot be read as a record".to_string());
-        return Err(why);
-    }
-    Ok(fields_of(&record))
-}
-
-/// The fields present in a record, flattened. Fields absent from the file, and values that
-/// were rejected while parsing (wrong type, invalid), are left out.
-pub fn fields_of(record: &AnyRecord) -> Fields {
+/// The fields present in a record, flattened: the one flattener, used by the history (what
+/// events carry and diff) and by the transition rules (which fields a change touched).
+/// Fields absent from the file, and values that were rejected while parsing (wrong type,
+/// invalid), are left out. Every record struct is destructured without `..`: a new field
+/// does not compile until it is flattened here.
+pub fn flatten(record: &AnyRecord) -> Fields {
     let mut f = Flat {
         meta: record.meta(),
         out: Fields::new(),
     };
     match record {
-        AnyRecord::Account(a) => {
-            f.text("name", Some(a.name.as_str()));
-            f.text("status", Some(a.status.as_str()));
-            f.text("owner", a.owner.as_ref().map(|x| x.as_str()));
-            f.text("domain", a.domain.as_deref());
-            f.date("backlog_until", a.backlog_until);
+        AnyRecord::Account(Account {
+            meta: _,
+            name,
+            status,
+            owner,
+            domain,
+            backlog_until,
+            fit,
+            industry,
+            employees,
+            country,
+            source,
+            tools,
+            disqualified_reason,
+            tags,
+            custom,
+        }) => {
+            f.text("name", Some(name.as_str()));
+            f.text("status", Some(status.as_str()));
+            f.text("owner", owner.as_ref().map(|x| x.as_str()));
+            f.text("domain", domain.as_deref());
+            f.date("backlog_until", *backlog_until);
             f.text(
                 "fit",
-                a.fit.map(|x| match x {
+                fit.map(|x| match x {
                     Fit::High => "high",
                     Fit::Low => "low",
                 }),
             );
-            f.text("industry", a.industry.as_deref());
-            f.int("employees", a.employees);
-            f.text("country", a.country.as_deref());
-            f.text("source", a.source.as_deref());
-            f.list("tools", &a.tools);
-            f.text("disqualified_reason", a.disqualified_reason.as_deref());
-            f.list("tags", &a.tags);
-            f.custom(&a.custom);
+            f.text("industry", industry.as_deref());
+            f.int("employees", *employees);
+            f.text("country", country.as_deref());
+            f.text("source", source.as_deref());
+            f.list("tools", tools);
+            f.text("disqualified_reason", disqualified_reason.as_deref());
+            f.list("tags", tags);
+            f.custom(custom);
         }
-        AnyRecord::Contact(c) => {
-            f.text("name", Some(c.name.as_str()));
-            f.text("account", c.account.as_ref().map(|x| x.as_str()));
-            f.text("email", c.email.as_deref());
-            f.text("title", c.title.as_deref());
-            f.text("role", c.role.map(|r| ContactRole::NAMES[r as usize]));
-            f.text("persona", c.persona.as_deref());
-            f.text("phone", c.phone.as_deref());
-            f.text("linkedin", c.linkedin.as_deref());
-            f.text("reports_to", c.reports_to.as_ref().map(|x| x.as_str()));
-            f.custom(&c.custom);
+        AnyRecord::Contact(Contact {
+            meta: _,
+            name,
+            account,
+            email,
+            title,
+            role,
+            persona,
+            phone,
+            linkedin,
+            reports_to,
+            custom,
+        }) => {
+            f.text("name", Some(name.as_str()));
+            f.text("account", account.as_ref().map(|x| x.as_str()));
+            f.text("email", email.as_deref());
+            f.text("title", title.as_deref());
+            f.text("role", role.map(|r| ContactRole::NAMES[r as usize]));
+            f.text("persona", persona.as_deref());
+            f.text("phone", phone.as_deref());
+            f.text("linkedin", linkedin.as_deref());
+            f.text("reports_to", reports_to.as_ref().map(|x| x.as_str()));
+            f.custom(custom);
         }
-        AnyRecord::Opportunity(o) => {
-            f.text("name", Some(o.name.as_str()));
-            f.text("account", o.account.as_ref().map(|x| x.as_str()));
-            f.text("owner", o.owner.as_ref().map(|x| x.as_str()));
-            f.text("stage", Some(o.stage.as_str()));
-            f.text("source", Some(o.source.as_str()));
+        AnyRecord::Opportunity(Opportunity {
+            meta: _,
+            name,
+            account,
+            owner,
+            stage,
+            source,
+            kind,
+            mrr,
+            close_date,
+            created,
+            sdr,
+            channel,
+            integration,
+            lost_reason,
+            bant:
+                Bant {
+                    budget,
+                    authority,
+                    need,
+                    timeline,
+                },
+            commit:
+                CommitTerms {
+                    accepted_on,
+                    start_date,
+                    onboarding_meeting,
+                    plan,
+                    pricing,
+                    users,
+                    billing_tool,
+                    invoice_scheduled,
+                },
+            custom,
+        }) => {
+            f.text("name", Some(name.as_str()));
+            f.text("account", account.as_ref().map(|x| x.as_str()));
+            f.text("owner", owner.as_ref().map(|x| x.as_str()));
+            f.text("stage", Some(stage.as_str()));
+            f.text("source", Some(source.as_str()));
             f.text(
                 "type",
-                Some(match o.kind {
+                Some(match kind {
                     OppType::New => "new",
                     OppType::Upsell => "upsell",
                 }),
             );
-            f.float("mrr", o.mrr);
-            f.date("close_date", o.close_date);
-            f.date("created", o.created);
-            f.text("sdr", o.sdr.as_ref().map(|x| x.as_str()));
-            f.text("channel", o.channel.as_deref());
-            f.text("integration", o.integration.as_deref());
-            f.text("lost_reason", o.lost_reason.as_deref());
-            f.text("bant.budget", o.bant.budget.as_deref());
-            f.text("bant.authority", o.bant.authority.as_deref());
-            f.text("bant.need", o.bant.need.as_deref());
-            f.text("bant.timeline", o.bant.timeline.as_deref());
-            let c = &o.commit;
-            f.date("commit.accepted_on", c.accepted_on);
-            f.date("commit.start_date", c.start_date);
-            f.date("commit.onboarding_meeting", c.onboarding_meeting);
-            f.text("commit.plan", c.plan.as_deref());
-            f.text("commit.pricing", c.pricing.as_deref());
-            f.int("commit.users", c.users);
-            f.text("commit.billing_tool", c.billing_tool.as_deref());
-            f.bool("commit.invoice_scheduled", c.invoice_scheduled);
-            f.custom(&o.custom);
+            f.float("mrr", *mrr);
+            f.date("close_date", *close_date);
+            f.date("created", *created);
+            f.text("sdr", sdr.as_ref().map(|x| x.as_str()));
+            f.text("channel", channel.as_deref());
+            f.text("integration", integration.as_deref());
+            f.text("lost_reason", lost_reason.as_deref());
+            f.text("bant.budget", budget.as_deref());
+            f.text("bant.authority", authority.as_deref());
+            f.text("bant.need", need.as_deref());
+            f.text("bant.timeline", timeline.as_deref());
+            f.date("commit.accepted_on", *accepted_on);
+            f.date("commit.start_date", *start_date);
+            f.date("commit.onboarding_meeting", *onboarding_meeting);
+            f.text("commit.plan", plan.as_deref());
+            f.text("commit.pricing", pricing.as_deref());
+            f.int("commit.users", *users);
+            f.text("commit.billing_tool", billing_tool.as_deref());
+            f.bool("commit.invoice_scheduled", *invoice_scheduled);
+            f.custom(custom);
         }
-        AnyRecord::Lead(l) => {
-            f.text("name", l.name.as_deref());
-            f.text("email", l.email.as_deref());
-            f.text("company", l.company.as_deref());
-            f.text("domain", l.domain.as_deref());
-            f.text("phone", l.phone.as_deref());
-            f.text("title", l.title.as_deref());
-            f.text("source", l.source.as_deref());
-            f.text("channel", l.channel.as_deref());
-            f.text("owner", l.owner.as_ref().map(|x| x.as_str()));
-            f.text("status", Some(LeadStatus::as_str(l.status)));
+        AnyRecord::Lead(Lead {
+            meta: _,
+            name,
+            email,
+            company,
+            domain,
+            phone,
+            title,
+            source,
+            channel,
+            owner,
+            status,
+            converted_account,
+            converted_contact,
+            created,
+            custom,
+        }) => {
+            f.text("name", name.as_deref());
+            f.text("email", email.as_deref());
+            f.text("company", company.as_deref());
+            f.text("domain", domain.as_deref());
+            f.text("phone", phone.as_deref());
+            f.text("title", title.as_deref());
+            f.text("source", source.as_deref());
+            f.text("channel", channel.as_deref());
+            f.text("owner", owner.as_ref().map(|x| x.as_str()));
+            f.text("status", Some(LeadStatus::as_str(*status)));
             f.text(
                 "converted_account",
-                l.converted_account.as_ref().map(|x| x.as_str()),
+                converted_account.as_ref().map(|x| x.as_str()),
             );
             f.text(
                 "converted_contact",
-                l.converted_contact.as_ref().map(|x| x.as_str()),
+                converted_contact.as_ref().map(|x| x.as_str()),
             );
-            f.date("created", l.created);
-            f.custom(&l.custom);
+            f.date("created", *created);
+            f.custom(custom);
         }
-        AnyRecord::Activity(a) => {
-            f.text("kind", Some(a.kind.as_str()));
-            let date = match a.date {
+        AnyRecord::Activity(Activity {
+            meta: _,
+            kind,
+            date,
+            account,
+            contact,
+            opportunity,
+            owner,
+            subject,
+            body,
+            duration_min,
+            due,
+            done,
+            message_id,
+            participants,
+            custom,
+        }) => {
+            f.text("kind", Some(kind.as_str()));
+            let date = match date {
                 When::Date(d) => d.to_string(),
                 When::Local(dt) => dt.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 When::Offset(dt) => dt.to_rfc3339(),
             };
             f.text("date", Some(date.as_str()));
-            f.text("account", a.account.as_ref().map(|x| x.as_str()));
-            f.text("contact", a.contact.as_ref().map(|x| x.as_str()));
-            f.text("opportunity", a.opportunity.as_ref().map(|x| x.as_str()));
-            f.text("owner", a.owner.as_ref().map(|x| x.as_str()));
-            f.text("subject", a.subject.as_deref());
-            f.text("body", a.body.as_deref());
-            f.int("duration_min", a.duration_min);
-            f.date("due", a.due);
-            f.bool("done", a.done);
-            f.text("message_id", a.message_id.as_deref());
-            f.list("participants", &a.participants);
-            f.custom(&a.custom);
+            f.text("account", account.as_ref().map(|x| x.as_str()));
+            f.text("contact", contact.as_ref().map(|x| x.as_str()));
+            f.text("opportunity", opportunity.as_ref().map(|x| x.as_str()));
+            f.text("owner", owner.as_ref().map(|x| x.as_str()));
+            f.text("subject", subject.as_deref());
+            f.text("body", body.as_deref());
+            f.int("duration_min", *duration_min);
+            f.date("due", *due);
+            f.bool("done", *done);
+            f.text("message_id", message_id.as_deref());
+            f.list("participants", participants);
+            f.custom(custom);
         }
     }
     f.out
 }
 
-/// Collects present fields. A field counts only when the file has it (`Meta::has`): records
-/// fill absent required fields with defaults (`stage = ""`, `type = "new"`), which are not
-/// what was written.
 struct Flat<'m> {
     meta: &'m Meta,
     out: Fields,
@@ -542,123 +598,7 @@ mod tests {
         assert_eq!(f.len(), 1);
     }
 
-    fn fields(kind: Kind, path: &str, toml: &str) -> Fields {
-        parse_fields(kind, path, toml.as_bytes(), &permissive_config()).unwrap()
-    }
-
     fn text(s: &str) -> Value {
         Value::Text(s.into())
-    }
-
-    #[test]
-    fn flattens_an_opportunity_with_dotted_names() {
-        let f = fields(
-            Kind::Opportunity,
-            "opportunities/acme-pro.toml",
-            r#"
-name = "Acme Pro"
-account = "acme"
-owner = "alice"
-stage = "commit"
-source = "inbound"
-mrr = 1200
-close_date = 2026-12-15
-
-[bant]
-budget = "approved"
-
-[commit]
-start_date = 2027-01-01
-users = 12
-invoice_scheduled = true
-
-[custom]
-region = "EMEA"
-scores = { fit = 8 }
-"#,
-        );
-        let expected: Fields = [
-            ("name", text("Acme Pro")),
-            ("account", text("acme")),
-            ("owner", text("alice")),
-            ("stage", text("commit")),
-            ("source", text("inbound")),
-            ("mrr", Value::Float(1200.0)),
-            ("close_date", text("2026-12-15")),
-            ("bant.budget", text("approved")),
-            ("commit.start_date", text("2027-01-01")),
-            ("commit.users", Value::Int(12)),
-            ("commit.invoice_scheduled", Value::Bool(true)),
-            ("custom.region", text("EMEA")),
-            ("custom.scores.fit", Value::Int(8)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        assert_eq!(f, expected);
-        // `type` was not written: its default is not a field.
-        assert!(!f.contains_key("type"));
-    }
-
-    #[test]
-    fn keeps_values_the_current_method_does_not_know() {
-        let f = fields(
-            Kind::Account,
-            "accounts/acme.toml",
-            "name = \"Acme\"\nstatus = \"prospect\"\ntools = [\"stripe\"]\n",
-        );
-        assert_eq!(f["status"], text("prospect"));
-        assert_eq!(f["tools"], Value::List(vec![text("stripe")]));
-    }
-
-    #[test]
-    fn leaves_out_rejected_values() {
-        let f = fields(
-            Kind::Account,
-            "accounts/acme.toml",
-            "name = \"Acme\"\nstatus = \"target\"\nemployees = \"many\"\n",
-        );
-        assert_eq!(f.len(), 2);
-    }
-
-    #[test]
-    fn renders_activity_dates_as_written() {
-        let f = fields(
-            Kind::Activity,
-            "activities/2026/11/call.toml",
-            "kind = \"call\"\ndate = 2026-11-20T10:30:00+01:00\naccount = \"acme\"\n",
-        );
-        assert_eq!(f["date"], text("2026-11-20T10:30:00+01:00"));
-        assert_eq!(
-            f["date"].as_date(),
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
-        );
-    }
-
-    #[test]
-    fn unreadable_files_are_errors() {
-        let config = permissive_config();
-        let bad = |bytes: &[u8]| parse_fields(Kind::Account, "accounts/x.toml", bytes, &config);
-        assert!(bad(b"name = \n")
-            .unwrap_err()
-            .starts_with("line 1: invalid TOML"));
-        assert!(bad(b"").is_err());
-        assert!(bad(b"name = \"Caf\xe9\"\n").is_err());
-    }
-
-    #[test]
-    fn values_serialize_as_json_scalars() {
-        let json = serde_json::to_string(&vec![
-            Value::Bool(true),
-            Value::Int(3),
-            Value::Float(1200.0),
-            text("2026-11-26"),
-            Value::List(vec![text("a")]),
-        ])
-        .unwrap();
-        assert_eq!(json, r#"[true,3,1200.0,"2026-11-26",["a"]]"#);
-        let back: Vec<Value> = serde_json::from_str(&json).unwrap();
-        assert_eq!(back[2], Value::Float(1200.0));
-        assert_eq!(back[1], Value::Int(3));
     }
 }
