@@ -131,11 +131,42 @@ fn open_repository(path: &Path) -> Result<Option<git2::Repository>, GitError> {
         }
         return Ok(Some(repo));
     }
-    match git2::Repository::discover(path) {
-        Ok(r) => Ok(Some(r)),
-        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(GitError::new("cannot open the git repository", e.message())),
+    let repo = match git2::Repository::discover(path) {
+        Ok(r) => r,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(GitError::new("cannot open the git repository", e.message())),
+    };
+    // A `.git` file (`git init --separate-git-dir`, a submodule) makes its folder the work
+    // tree, as git has it; libgit2 takes the git dir's parent instead when the git dir's
+    // config names no work tree. Linked work trees (`git worktree add`) it gets right.
+    if !repo.is_worktree() {
+        if let Some(top) = gitlink_top(path) {
+            let same = repo
+                .workdir()
+                .and_then(|w| w.canonicalize().ok())
+                .is_some_and(|w| Some(w) == top.canonicalize().ok());
+            if !same {
+                repo.set_workdir(&top, false)
+                    .map_err(|e| GitError::new("cannot use the work tree", e.message()))?;
+            }
+        }
     }
+    Ok(Some(repo))
+}
+
+/// The folder above `path` (itself included) whose `.git` git finds first, when that `.git`
+/// is a file pointing to the git dir.
+fn gitlink_top(path: &Path) -> Option<PathBuf> {
+    let path = path.canonicalize().ok()?;
+    for dir in path.ancestors() {
+        let dotgit = dir.join(".git");
+        match std::fs::symlink_metadata(&dotgit) {
+            Ok(m) if m.is_file() => return Some(dir.to_path_buf()),
+            Ok(_) => return None,
+            Err(_) => {}
+        }
+    }
+    None
 }
 
 /// The first 12 characters of a hex id, for messages.

@@ -2,6 +2,7 @@
 
 pub mod countries;
 pub mod dates;
+pub mod flatten;
 pub mod ids;
 pub mod reader;
 mod records;

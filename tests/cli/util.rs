@@ -136,7 +136,9 @@ fn hermetic(c: &mut Command, home: &Path) {
         .env("GIT_COMMITTER_EMAIL", "committer@example.com")
         .env("GIT_AUTHOR_DATE", "2026-11-01T12:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-11-01T12:00:00Z")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // The clock of every test: the day the example CRM describes.
+        .env("SLOOP_NOW", "2026-11-26T15:00:00+01:00");
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
