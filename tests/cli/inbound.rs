@@ -365,6 +365,67 @@ fn ingests_an_email_once_on_the_right_account() {
     assert_clean(&env);
 }
 
+/// A leading byte order mark hid the From header; a quoted local part was stored as
+/// `@host`; `Date: … 0000` was read as the year 2000, or as +0000 without its sign.
+#[test]
+fn headers_are_read_as_rfc_5322_writes_them() {
+    let env = example();
+    let msg = format!(
+        "\u{feff}{}",
+        eml(
+            "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\nCc: \"Ann \\\"the boss\\\" Lee\"@kestrelanalytics.io\r\n",
+            "Marc Delacroix <marc.delacroix@tidewater.io>",
+            "Rachel <rachel@kestrelanalytics.io>",
+        )
+    );
+    env.write("m.eml", &msg);
+    let run = env.run(&["-C", "crm", "ingest", "email", "m.eml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let text = env.read("crm/activities/2026/11/2026-11-24-email-kestrel-analytics.toml");
+    assert!(
+        text.contains("owner = \"marc\""),
+        "the From header was read:\n{text}"
+    );
+    assert!(
+        text.contains(
+            r#"participants = ["marc.delacroix@tidewater.io", "rachel@kestrelanalytics.io", '"ann \"the boss\" lee"@kestrelanalytics.io']"#
+        ),
+        "{text}"
+    );
+    assert_clean(&env);
+    for (date, why) in [
+        (
+            "Mon, 1 Jan 0000 10:00:00 +0000",
+            "the year 0000 is before 1900",
+        ),
+        (
+            "Tue, 24 Nov 2026 10:15:00 0000",
+            "the zone `0000` has no sign (write `+0000` or `-0000`)",
+        ),
+    ] {
+        env.write(
+            "d.eml",
+            eml(
+                &format!("Date: {date}\r\n"),
+                "marc.delacroix@tidewater.io",
+                "rachel@kestrelanalytics.io",
+            )
+            .replace("abc123", "other"),
+        );
+        let before = snapshot(env.path());
+        let run = env.run(&["-C", "crm", "ingest", "email", "d.eml"]);
+        assert_eq!(run.code, 2, "{date}: {}{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: the Date header `{date}` is not a date: {why}\nhint: RFC 5322 dates read \
+                 like `Thu, 26 Nov 2026 10:30:00 +0100`\n"
+            )
+        );
+        assert!(snapshot(env.path()) == before, "{date}: wrote something");
+    }
+}
+
 #[test]
 fn emails_that_cannot_be_recorded_write_nothing() {
     let env = example();
