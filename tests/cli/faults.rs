@@ -80,7 +80,12 @@ fn writers(env: &TestEnv, r: usize) -> Vec<Writer> {
     let csv = format!("leads-{r}.csv");
     env.write(
         &csv,
-        format!("Email,First Name,Last Name,Company\nana{r}@orbit{r}.io,Ana,Lopez,Orbit {r}\nben{r}@kite{r}.io,Ben,Ng,Kite {r}\n"),
+        format!(
+            r#"Email,First Name,Last Name,Company
+ana{r}@orbit{r}.io,Ana,Lopez,Orbit {r}
+ben{r}@kite{r}.io,Ben,Ng,Kite {r}
+"#
+        ),
     );
     let accounts = [
         "nordlicht-software",
@@ -183,6 +188,7 @@ fn spawn(env: &TestEnv, args: &[String], extra: &[(&str, &str)]) -> Child {
         c = env.sloop();
         c.args(["-C", "crm"]).args(args);
     }
+    c.env("SLOOP_LOCK_WAIT", "120");
     for (k, v) in extra {
         c.env(k, v);
     }
@@ -219,7 +225,9 @@ fn concurrent_writers_never_corrupt_the_index_nor_lose_a_write() {
 
 #[test]
 fn a_writer_killed_at_any_step_is_rolled_back_or_finished_by_the_next_one() {
-    let points = ["journal", "files", "index", "commit", "branch", "done"];
+    let points = [
+        "locked", "journal", "files", "index", "commit", "branch", "done",
+    ];
     for (i, point) in points.iter().enumerate() {
         let env = committed();
         let ws = writers(&env, i);
@@ -547,7 +555,9 @@ fn git_dir_and_work_tree_from_the_environment_are_the_repository_used() {
     // An unstaged edit to an account tick would move (a target with no touch for months).
     let path = env.path().join("work/accounts/oakridge-property.toml");
     let edited = format!(
-        "{}\n# my unsaved thought\n",
+        r#"{}
+# my unsaved thought
+"#,
         std::fs::read_to_string(&path).unwrap()
     );
     std::fs::write(&path, &edited).unwrap();
@@ -702,7 +712,10 @@ fn read_only_commands_never_take_gits_index_lock() {
     .unwrap();
     let log = env.path().join("git-calls.log");
     let shim = format!(
-        "#!/bin/sh\necho \"${{GIT_OPTIONAL_LOCKS:-unset}} $1 $2\" >> '{}'\nexec '{}' \"$@\"\n",
+        r#"#!/bin/sh
+echo "${{GIT_OPTIONAL_LOCKS:-unset}} $1 $2" >> '{}'
+exec '{}' "$@"
+"#,
         log.display(),
         real.trim()
     );
