@@ -30,7 +30,7 @@ pub use commit::{
 };
 pub use fast_import::HistoryWriter;
 pub use object_id::{BadObjectId, ObjectId};
-pub use repo::{init, limit_mapped_memory, work_tree_of, Busy, Repo};
+pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree
 /// differ, blob reads by id.

@@ -754,3 +754,36 @@ exec '{}' "$@"
         );
     }
 }
+
+#[test]
+fn a_sparse_index_repository_commits() {
+    let env = committed();
+    env.write("docs/readme.md", "outside the CRM\n");
+    env.commit_all("docs", "2026-11-02T09:00:00+01:00");
+    for args in [
+        &["sparse-checkout", "init", "--cone", "--sparse-index"][..],
+        &["sparse-checkout", "set", "crm"],
+    ] {
+        let run = env.git(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(env.git(&["config", "index.sparse"]).stdout.trim(), "true");
+    assert!(!env.path().join("docs/readme.md").exists());
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "account",
+        "sparse-co",
+        "--name",
+        "Sparse Co",
+        "--commit",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(in_head(&env, "crm/accounts/sparse-co.toml"));
+    assert!(
+        in_head(&env, "docs/readme.md"),
+        "a file outside the sparse cone was dropped"
+    );
+    assert_consistent(&env, "sparse index");
+}
