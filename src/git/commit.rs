@@ -58,6 +58,17 @@ pub struct CommitRequest<'a> {
     pub base: Option<ObjectId>,
 }
 
+/// One commit of a history sloop writes on top of HEAD (an import): the files it changes
+/// (CRM-relative paths, whole contents), its message, its author (also its committer) and
+/// its date.
+#[derive(Debug, Clone)]
+pub struct HistoryCommit {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub message: String,
+    pub author: Identity,
+    pub when: DateTime<FixedOffset>,
+}
+
 /// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
 /// giving up: 10 s unless `set_lock_wait` says otherwise.
 static LOCK_WAIT: OnceLock<Duration> = OnceLock::new();
@@ -426,8 +437,92 @@ impl Repo {
     /// Writes the files into the work tree and commits them on the current branch, on top of
     /// HEAD, in the order the module documentation gives. The caller holds a `WriteLock`.
     pub fn commit_files(&self, req: &CommitRequest) -> Result<ObjectId, CommitError> {
-        let repo_paths: Vec<String> = req
+        let files: Vec<(&str, &[u8])> = req
             .files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect();
+        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+            self.write_commit(req, head, paths, blobs)
+        };
+        self.publish(&files, req.base, req.message, &make)
+    }
+
+    /// Writes `commits` on top of HEAD as they are, dates and authors kept (one `git
+    /// fast-import` run onto a private ref), then publishes the last one as `commit_files`
+    /// does: the files it leaves changed are written, recorded in the index the way `git
+    /// add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
+    /// holds a `WriteLock`.
+    pub fn commit_history(
+        &self,
+        commits: &[HistoryCommit],
+        base: Option<ObjectId>,
+    ) -> Result<Option<ObjectId>, CommitError> {
+        let mut last: std::collections::BTreeMap<&str, &[u8]> = Default::default();
+        for c in commits {
+            for (p, b) in &c.files {
+                last.insert(p.as_str(), b.as_slice());
+            }
+        }
+        if commits.is_empty() {
+            return Ok(None);
+        }
+        let files: Vec<(&str, &[u8])> = last.into_iter().collect();
+        let private = format!("refs/sloop/import-{}", std::process::id());
+        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+            let mut writer = super::HistoryWriter::onto(self, private.clone(), head)?;
+            for c in commits {
+                let changed: Vec<(String, Vec<u8>)> = c
+                    .files
+                    .iter()
+                    .map(|(p, b)| (format!("{}{p}", self.prefix), b.clone()))
+                    .collect();
+                writer.commit(&changed, &c.message, &c.author, c.when)?;
+            }
+            let tip = writer
+                .finish_ref(self)?
+                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))?;
+            // The history must end exactly where the work tree and index will be.
+            let expected = {
+                let parent = self.commit(head)?;
+                let tree = parent
+                    .tree()
+                    .map_err(|e| GitError::new("cannot read HEAD's tree", e.message()))?;
+                let leaves: Vec<(Vec<&str>, git2::Oid)> = paths
+                    .iter()
+                    .zip(blobs)
+                    .map(|(p, o)| (p.split('/').collect(), o.to_oid()))
+                    .collect();
+                write_tree(&self.repo, Some(&tree), &leaves)?
+            };
+            let got = self.commit(tip)?.tree_id();
+            if got != expected {
+                return Err(GitError::corrupt(
+                    "cannot import",
+                    "a git filter (.gitattributes) changes the imported files, so the history would not match the work tree",
+                ));
+            }
+            Ok(tip)
+        };
+        let message = commits.last().map(|c| c.message.as_str()).unwrap_or("");
+        let published = self.publish(&files, base, message, &make);
+        if let Ok(mut r) = self.repo.find_reference(&private) {
+            let _ = r.delete();
+        }
+        published.map(Some)
+    }
+
+    /// The commit path proper (see the module documentation): `files` (CRM-relative) are
+    /// written and recorded, `make` builds the commit from HEAD and the files' blobs, and the
+    /// branch moves from HEAD to it last.
+    fn publish(
+        &self,
+        files: &[(&str, &[u8])],
+        base: Option<ObjectId>,
+        message: &str,
+        make: &dyn Fn(ObjectId, &[String], &[ObjectId]) -> Result<ObjectId, GitError>,
+    ) -> Result<ObjectId, CommitError> {
+        let repo_paths: Vec<String> = files
             .iter()
             .map(|(p, _)| format!("{}{p}", self.prefix))
             .collect();
@@ -455,8 +550,7 @@ impl Repo {
         let mut journal = Journal {
             token: token.clone(),
             head: None,
-            files: req
-                .files
+            files: files
                 .iter()
                 .zip(&repo_paths)
                 .map(|((_, bytes), path)| JournalFile {
@@ -485,10 +579,10 @@ impl Repo {
         crash_point("locked");
         let checked = (|| -> Result<(String, ObjectId), CommitError> {
             let (branch, head) = self.ready_to_commit()?;
-            if let Some(base) = req.base.filter(|b| *b != head) {
-                self.unchanged_since(base, head, req.files)?;
+            if let Some(base) = base.filter(|b| *b != head) {
+                self.unchanged_since(base, head, files)?;
             }
-            self.check_clean(head, req.files)?;
+            self.check_clean(head, files)?;
             Ok((branch, head))
         })();
         let (branch, head) = match checked {
@@ -512,7 +606,7 @@ impl Repo {
             let _ = fs::remove_file(dir.join(NEXT_INDEX));
             let _ = fs::remove_file(&journal_path);
         };
-        for ((path, bytes), f) in req.files.iter().zip(&journal.files) {
+        for ((path, bytes), f) in files.iter().zip(&journal.files) {
             let disk = self.workdir.join(format!("{}{path}", self.prefix));
             let before = if f.existed {
                 fs::read(&disk).ok()
@@ -541,7 +635,7 @@ impl Repo {
         };
         crash_point("index");
 
-        let commit = match self.write_commit(req, head, &repo_paths, &blobs) {
+        let commit = match make(head, &repo_paths, &blobs) {
             Ok(c) => c,
             Err(e) => {
                 undo(&previous);
@@ -559,7 +653,7 @@ impl Repo {
         }
         crash_point("commit");
 
-        let log = format!("commit: {}", req.message.lines().next().unwrap_or(""));
+        let log = format!("commit: {}", message.lines().next().unwrap_or(""));
         if let Err(e) =
             self.repo
                 .reference_matching(&branch, commit.to_oid(), true, head.to_oid(), &log)
@@ -592,7 +686,7 @@ impl Repo {
         &self,
         base: ObjectId,
         head: ObjectId,
-        files: &[(String, Vec<u8>)],
+        files: &[(&str, &[u8])],
     ) -> Result<(), CommitError> {
         for (path, _) in files {
             if self.blob_at(base, path)? != self.blob_at(head, path)? {
@@ -611,7 +705,7 @@ impl Repo {
     /// on disk (or absent from all three; an untracked file identical to the new contents is
     /// accepted, as the leftover of an interrupted run). Under the index lock, so nothing
     /// changes meanwhile.
-    fn check_clean(&self, head: ObjectId, files: &[(String, Vec<u8>)]) -> Result<(), CommitError> {
+    fn check_clean(&self, head: ObjectId, files: &[(&str, &[u8])]) -> Result<(), CommitError> {
         let staged: std::collections::HashSet<String> = self
             .staged_changes_at(head)?
             .into_iter()
@@ -619,16 +713,16 @@ impl Repo {
             .collect();
         let mut dirty = Vec::new();
         let mut tracked = Vec::new();
-        for (path, bytes) in files {
+        for &(path, bytes) in files {
             let disk = self.workdir.join(format!("{}{path}", self.prefix));
             let in_head = self.blob_at(head, path)?.is_some();
             let on_disk = fs::symlink_metadata(&disk).is_ok();
             if staged.contains(path) {
-                dirty.push(path.clone());
+                dirty.push(path.to_string());
             } else if in_head {
                 tracked.push(format!("{}{path}", self.prefix));
-            } else if on_disk && fs::read(&disk).ok().as_deref() != Some(bytes.as_slice()) {
-                dirty.push(path.clone());
+            } else if on_disk && fs::read(&disk).ok().as_deref() != Some(bytes) {
+                dirty.push(path.to_string());
             }
         }
         // Tracked files: what git itself says of the work tree against the index.

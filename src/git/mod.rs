@@ -26,7 +26,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset};
 
 pub use commit::{
-    crash_at, set_lock_wait, CommitError, CommitRequest, Identity, Recovered, Recovery, WriteLock,
+    crash_at, set_lock_wait, CommitError, CommitRequest, HistoryCommit, Identity, Recovered,
+    Recovery, WriteLock,
 };
 pub use fast_import::HistoryWriter;
 pub use object_id::{BadObjectId, ObjectId};

@@ -787,3 +787,63 @@ fn a_sparse_index_repository_commits() {
     );
     assert_consistent(&env, "sparse index");
 }
+
+#[test]
+fn a_history_is_committed_on_top_of_head_with_its_dates_and_authors() {
+    use sloop::git::{HistoryCommit, Identity, Repo, WriteLock};
+    let env = committed();
+    // Something staged by the user stays staged and out of the history.
+    env.write("crm/notes.txt", "mine\n");
+    assert_eq!(env.git(&["add", "crm/notes.txt"]).code, 0);
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let _lock = WriteLock::acquire(&repo).unwrap();
+    let day =
+        |d: &str| chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+01:00")).unwrap();
+    let who = |n: &str| Identity {
+        name: n.into(),
+        email: format!("{}@example.com", n.to_lowercase()),
+    };
+    let commits = vec![
+        HistoryCommit {
+            files: vec![(
+                "accounts/imported.toml".into(),
+                b"name = \"Imported\"\nstatus = \"qualified_pool\"\n".to_vec(),
+            )],
+            message: "import: 2024-03-01".into(),
+            author: who("Nora"),
+            when: day("2024-03-01"),
+        },
+        HistoryCommit {
+            files: vec![(
+                "accounts/imported.toml".into(),
+                b"name = \"Imported\"\nstatus = \"unqualified_pool\"\n".to_vec(),
+            )],
+            message: "import: 2024-04-02".into(),
+            author: who("Marc"),
+            when: day("2024-04-02"),
+        },
+    ];
+    let head = repo.head().unwrap();
+    let tip = repo.commit_history(&commits, head).unwrap().unwrap();
+    drop(_lock);
+    let log = env.git(&["log", "--format=%an %ad %s", "--date=short", "-3"]);
+    assert_eq!(
+        log.stdout,
+        "Marc 2024-04-02 import: 2024-04-02\nNora 2024-03-01 import: 2024-03-01\nTest Author 2026-11-01 the CRM\n"
+    );
+    assert_eq!(
+        env.git(&["rev-parse", "HEAD"]).stdout.trim(),
+        tip.to_string()
+    );
+    assert!(env
+        .read("crm/accounts/imported.toml")
+        .contains("unqualified_pool"));
+    let status = env.git(&["status", "--porcelain"]);
+    assert_eq!(status.stdout, "A  crm/notes.txt\n");
+    assert_eq!(
+        env.git(&["for-each-ref", "refs/sloop"]).stdout,
+        "",
+        "the private ref is removed"
+    );
+    assert_eq!(env.git(&["fsck", "--no-dangling"]).code, 0);
+}
