@@ -69,6 +69,9 @@ pub struct HistoryCommit {
     pub when: DateTime<FixedOffset>,
 }
 
+/// Builds the commit of a publish from HEAD, the files' repository paths and their blobs.
+type MakeCommit<'a> = dyn Fn(ObjectId, &[String], &[ObjectId]) -> Result<ObjectId, GitError> + 'a;
+
 /// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
 /// giving up: 10 s unless `set_lock_wait` says otherwise.
 static LOCK_WAIT: OnceLock<Duration> = OnceLock::new();
@@ -520,7 +523,7 @@ impl Repo {
         files: &[(&str, &[u8])],
         base: Option<ObjectId>,
         message: &str,
-        make: &dyn Fn(ObjectId, &[String], &[ObjectId]) -> Result<ObjectId, GitError>,
+        make: &MakeCommit,
     ) -> Result<ObjectId, CommitError> {
         let repo_paths: Vec<String> = files
             .iter()
