@@ -452,7 +452,8 @@ struct_codec!(Lead {
 } custom: custom);
 struct_codec!(Activity {
     meta, kind, date, account, contact, opportunity, owner, subject, body, duration_min, due,
-    done, message_id, participants
+    done, message_id, participants, direction, outcome, call_id, attachments, uid, sequence,
+    recurrence_id, cancelled
 } custom: custom);
 
 /// The record's kind (as `Kind` encodes it), then its fields.

@@ -71,7 +71,7 @@ pub fn build(crm: &Crm, alerts: Vec<Alert>, owner: Option<&str>, as_of: NaiveDat
     let touched: std::collections::HashSet<&str> = crm
         .activities
         .iter()
-        .filter(|a| a.kind.is_touchpoint())
+        .filter(|a| a.is_touchpoint())
         .filter_map(|a| a.account.as_ref().map(|x| x.as_str()))
         .collect();
     let first_touch = crm

@@ -182,6 +182,8 @@ pub struct Member {
     pub tasks_done: usize,
     pub calls: usize,
     pub call_minutes: u64,
+    /// Meetings held (not cancelled), captured from calendars or logged.
+    pub meetings: usize,
     pub demos: usize,
     pub leads_addressed: usize,
     pub opportunities_created: usize,
@@ -824,7 +826,7 @@ fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Result<Vec<Week>, Date
                 demos: crm
                     .activities
                     .iter()
-                    .filter(|a| a.kind == ActivityKind::Demo && within(a.date.date()))
+                    .filter(|a| a.held(ActivityKind::Demo) && within(a.date.date()))
                     .count(),
                 won: crm
                     .opportunities
@@ -957,12 +959,16 @@ fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<M
                     .filter(|a| a.kind == ActivityKind::Task && a.done == Some(true))
                     .count(),
                 calls: acts.iter().filter(|a| a.kind == ActivityKind::Call).count(),
+                meetings: acts
+                    .iter()
+                    .filter(|a| a.held(ActivityKind::Meeting))
+                    .count(),
                 call_minutes: acts
                     .iter()
                     .filter(|a| a.kind == ActivityKind::Call)
                     .filter_map(|a| a.duration_min)
                     .sum(),
-                demos: acts.iter().filter(|a| a.kind == ActivityKind::Demo).count(),
+                demos: acts.iter().filter(|a| a.held(ActivityKind::Demo)).count(),
                 leads_addressed: crm
                     .leads
                     .iter()
@@ -1032,7 +1038,7 @@ fn analytics(
     // Touchpoint dates by account, sorted: one pass over the activities, then a binary
     // search per won deal (a scan per deal is quadratic at 200,000 activities).
     let mut touch_dates: HashMap<&str, Vec<NaiveDate>> = HashMap::default();
-    for a in crm.activities.iter().filter(|a| a.kind.is_touchpoint()) {
+    for a in crm.activities.iter().filter(|a| a.is_touchpoint()) {
         if let Some(account) = &a.account {
             touch_dates
                 .entry(account.as_str())

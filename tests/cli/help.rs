@@ -30,7 +30,11 @@ fn every_command_has_help() {
             "Turn a lead into an account and a contact",
         ),
         (vec!["import", "leads"], "Leads from a CSV export"),
+        (vec!["import", "calls"], "Calls from a phone system"),
         (vec!["ingest", "email"], "One email message"),
+        (vec!["ingest", "maildir"], "Every message of a Maildir"),
+        (vec!["ingest", "mbox"], "Every message of an mbox file"),
+        (vec!["ingest", "ics"], "The events of a calendar"),
         (vec!["demo"], "Create a demo CRM"),
     ] {
         assert!(
