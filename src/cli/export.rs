@@ -55,6 +55,9 @@ fn csv_err(e: csv::Error) -> CliError {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let mined = history::mine(&crm.root, &history::Options::default())?;
+    if let Some(w) = &mined.stats.cache_damage {
+        out.note(&format!("warning: {w}"))?;
+    }
     for w in &mined.warnings {
         out.note(&format!(
             "warning: commit {}: {}: {} (skipped)",

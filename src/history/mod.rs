@@ -13,6 +13,7 @@
 mod cache;
 pub mod codec;
 mod fields;
+pub mod integrity;
 pub mod snapshot;
 mod state;
 
@@ -91,6 +92,8 @@ pub struct Stats {
     pub mined: usize,
     /// Why the cache could not be written, if it could not (the run still succeeds).
     pub cache_error: Option<String>,
+    /// What in the cache failed its check and was mined again, if anything: a warning.
+    pub cache_damage: Option<String>,
 }
 
 /// The events of a branch, oldest first.
@@ -188,7 +191,9 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     let prefix = repo.prefix_of(crm_root)?;
     let commits = repo.first_parent_commits(&options.rev)?;
     let mut cache = if options.cache {
-        cache::Cache::load(cache::Cache::file(repo.common_dir(), &prefix), options.lean)
+        let key = integrity::Key::history(&repo, &prefix);
+        let file = cache::Cache::file(repo.common_dir(), &prefix);
+        cache::Cache::load(file, &key, options.lean)
     } else {
         cache::Cache::disabled()
     };
@@ -215,11 +220,12 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     };
     // Each delta's cache line is written as soon as it is mined, and the delta slimmed
     // then if the run is lean: a long history is never held whole in memory.
+    let seed = cache.seed();
     let finish = |job: &Job, delta: Delta| -> (Delta, Vec<u8>) {
         let mut line = Vec::new();
         if options.cache {
             // Serializing plain data into memory cannot fail.
-            let _ = cache::write_line(&mut line, &keys[job.index], &delta);
+            let _ = cache::write_line(&mut line, seed, &keys[job.index], &delta);
             line.shrink_to_fit();
         }
         let delta = match options.lean {
@@ -235,6 +241,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         cached: commits.len() - jobs.len(),
         mined: jobs.len(),
         cache_error: None,
+        cache_damage: cache.damage(),
     };
     let mut lines = Vec::new();
     let mut fresh: HashMap<usize, Delta> = HashMap::with_capacity(jobs.len());
@@ -880,6 +887,40 @@ mod tests {
         assert_eq!(fourth.events, third.events);
     }
 
+    /// Issue 18, item 10: a line of the history cache edited (valid JSON, another value)
+    /// changed what `export`, `history` and the report read.
+    #[test]
+    fn an_edited_line_of_the_history_cache_is_mined_again() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        let dir = t.dir().join(".git").join(cache::DIR);
+        let file = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let edited = text.replace("\"working\"", "\"customer\"");
+        assert_ne!(edited, text);
+        std::fs::write(&file, &edited).unwrap();
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(second.events, first.events);
+        assert_eq!((second.stats.mined, second.stats.cached), (1, 1));
+        assert!(second.stats.cache_damage.is_some());
+        // The damaged line is gone: the next run reads every commit from the cache, quietly.
+        let third = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((third.stats.mined, third.stats.cached), (0, 2));
+        assert_eq!(third.stats.cache_damage, None);
+        assert_eq!(third.events, first.events);
+    }
+
     /// A lean run keeps what the metrics read, and leaves the cache whole for the next full
     /// run, even when the cache is due to be compacted.
     #[test]
@@ -937,12 +978,13 @@ mod tests {
             .unwrap()
             .path();
         let mut text = std::fs::read_to_string(&file).unwrap();
-        let stale = text
-            .lines()
-            .next()
-            .unwrap()
-            .replacen("\"c\":\"", "\"c\":\"0", 1)
-            + "\n";
+        let mut lines = text.lines();
+        // The key is the header's JSON; it seeds the checksum of every line.
+        let key = lines.next().unwrap().splitn(6, ' ').nth(5).unwrap();
+        let seed = integrity::checksum(key.as_bytes(), 0);
+        let json = lines.next().unwrap()[17..].replacen("\"c\":\"", "\"c\":\"0", 1);
+        let sum = integrity::hex(integrity::checksum(json.as_bytes(), seed));
+        let stale = format!("{} {json}\n", String::from_utf8_lossy(&sum));
         text.push_str(&stale.repeat(150));
         std::fs::write(&file, &text).unwrap();
         mine(t.dir(), &lean).unwrap();

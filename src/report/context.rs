@@ -22,6 +22,8 @@ pub struct Built {
     pub events: Vec<Event>,
     pub crm: Crm,
     pub reuse: Reuse,
+    /// What was found damaged in the caches, and rebuilt.
+    pub cache_warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
         events,
         crm: inputs.crm,
         reuse: inputs.reuse,
+        cache_warnings: inputs.cache_warnings,
     })
 }
 
@@ -283,6 +286,140 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         assert_eq!(report(&t, "2026-12-31"), rebuilt);
         assert_eq!(std::fs::read(&file).unwrap(), bytes);
+    }
+
+    /// A history whose stage durations depend on every stage event: a byte changed in one
+    /// of them changes the report.
+    fn stages(t: &mut TestRepo) {
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("sloop.toml", Some(CONFIG)),
+                ("accounts/acme.toml", Some(&account("Acme", "working"))),
+                ("opportunities/acme-new.toml", Some(&opp("identified", 500))),
+            ],
+        );
+        for (day, stage) in [("2026-01-09", "qualified"), ("2026-01-20", "trial")] {
+            t.commit(
+                day,
+                "progress",
+                &[("opportunities/acme-new.toml", Some(&opp(stage, 500)))],
+            );
+        }
+    }
+
+    /// Issue 18, item 10: a snapshot with a changed byte decoded fine and gave other stage
+    /// durations, and was kept.
+    #[test]
+    fn a_flipped_byte_in_the_snapshot_is_caught_and_the_snapshot_rebuilt() {
+        let mut t = TestRepo::new();
+        stages(&mut t);
+        assert_eq!(report(&t, "2026-12-31"), reuse(None, None));
+        let file = snapshot_file(&t);
+        let good = std::fs::read(&file).unwrap();
+        // `qualified` becomes `qualifief` in the first event that names it.
+        let at = good
+            .windows(9)
+            .position(|w| w == b"qualified")
+            .expect("a stage in the snapshot");
+        let mut bad = good.clone();
+        bad[at + 8] ^= 0x02;
+        std::fs::write(&file, &bad).unwrap();
+        assert_eq!(report(&t, "2026-12-31"), reuse(None, None), "rebuilt");
+        assert_eq!(std::fs::read(&file).unwrap(), good, "and written again");
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(0), Some(0)));
+    }
+
+    /// Issue 18, item 10: two CRMs of one repository, their snapshots swapped: each report
+    /// was the other CRM's.
+    #[test]
+    fn swapped_snapshots_of_two_crms_are_not_used() {
+        let mut t = TestRepo::new();
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("east/sloop.toml", Some(CONFIG)),
+                ("east/accounts/acme.toml", Some(&account("Acme", "working"))),
+                ("east/opportunities/acme-new.toml", Some(&opp("trial", 500))),
+                ("west/sloop.toml", Some(CONFIG)),
+                (
+                    "west/accounts/acme.toml",
+                    Some(&account("Acme", "customer")),
+                ),
+                ("west/opportunities/acme-new.toml", Some(&opp("won", 900))),
+            ],
+        );
+        let (east, west) = (t.dir().join("east"), t.dir().join("west"));
+        for crm in [&east, &west] {
+            std::fs::create_dir_all(crm).unwrap();
+        }
+        let json = |root: &Path, cache| {
+            let options = snapshot::Options {
+                as_of: "2026-12-31".parse().unwrap(),
+                cache,
+                eager_snapshot: true,
+            };
+            serde_json::to_value(context(root, &options).unwrap().context).unwrap()
+        };
+        for crm in [&east, &west] {
+            json(crm, true);
+        }
+        let dir = t.dir().join(".git/sloop/snapshot-v1");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 2);
+        let (a, b) = (
+            std::fs::read(&files[0]).unwrap(),
+            std::fs::read(&files[1]).unwrap(),
+        );
+        std::fs::write(&files[0], b).unwrap();
+        std::fs::write(&files[1], a).unwrap();
+        for crm in [&east, &west] {
+            assert_eq!(json(crm, true), json(crm, false), "{}", crm.display());
+        }
+    }
+
+    /// Issue 18, item 10: a snapshot copied from another repository that shares the first
+    /// commits: its newest tree is not in this repository, and the report failed.
+    #[test]
+    fn a_snapshot_from_another_repository_is_not_used() {
+        let mut one = TestRepo::new();
+        let mut two = TestRepo::new();
+        for t in [&mut one, &mut two] {
+            t.commit(
+                "2026-01-05",
+                "init",
+                &[
+                    ("sloop.toml", Some(CONFIG)),
+                    ("accounts/acme.toml", Some(&account("Acme", "working"))),
+                ],
+            );
+        }
+        one.commit(
+            "2026-01-06",
+            "one",
+            &[("opportunities/acme-new.toml", Some(&opp("trial", 500)))],
+        );
+        two.commit(
+            "2026-01-06",
+            "two",
+            &[("opportunities/acme-new.toml", Some(&opp("won", 900)))],
+        );
+        assert_eq!(report(&one, "2026-12-31"), reuse(None, None));
+        std::fs::create_dir_all(two.dir().join(".git/sloop/snapshot-v1")).unwrap();
+        let file = snapshot_file(&one);
+        std::fs::copy(
+            &file,
+            two.dir()
+                .join(".git/sloop/snapshot-v1")
+                .join(file.file_name().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(report(&two, "2026-12-31"), reuse(None, None));
     }
 
     /// Without `eager_snapshot`, a small catch-up is not written back (the next report does
