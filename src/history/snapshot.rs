@@ -472,6 +472,15 @@ impl Place {
     }
 }
 
+/// The history cache and the snapshot file of the CRM at `root` (for tests that damage them).
+#[cfg(test)]
+pub(crate) fn cache_files(root: &Path) -> (PathBuf, PathBuf) {
+    let place = Place::of(root, false).expect("a CRM in a repository");
+    let walker = git::Walker::open(root).expect("a repository");
+    let history = history::cache::Cache::file(walker.common_dir(), &place.prefix);
+    (history, place.file)
+}
+
 fn file(common_dir: &Path, prefix: &str) -> PathBuf {
     // FNV-1a, as the history cache names its files.
     let hash = prefix.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
