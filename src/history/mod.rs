@@ -26,7 +26,8 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use fields::{fields_of, parse_fields, permissive_config, Fields, Value};
+pub use crate::model::flatten::{Fields, Value};
+pub use fields::{parse_fields, permissive_config};
 pub use state::{
     apply, by_record, field_timeline, first_seen, stage_intervals, state_at, status_since,
     timeline, ByRecord, StageInterval, State,

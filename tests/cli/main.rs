@@ -8,6 +8,7 @@ mod faults;
 mod help;
 mod inbound;
 mod init;
+mod layout;
 mod ls;
 mod report;
 mod tick;
