@@ -317,12 +317,7 @@ impl Cache {
         if let Some(dir) = self.file.parent() {
             fs::create_dir_all(dir)?;
         }
-        let mut buf = Vec::new();
-        buf.extend_from_slice(HEADER.as_bytes());
-        buf.extend_from_slice(&integrity::hex(checksum(self.key.as_bytes(), 0)));
-        buf.push(b' ');
-        buf.extend_from_slice(self.key.as_bytes());
-        buf.push(b'\n');
+        let mut buf = header_line(self.key.as_bytes());
         if compact {
             for (key, delta) in self.entries.iter().filter(|(k, _)| live.contains(k)) {
                 write_line(&mut buf, self.seed, key, delta)?;
@@ -351,28 +346,116 @@ impl Cache {
     /// The lines of the file that pass their check, appended to `buf` (read again: only
     /// after damage or an interrupted append).
     fn sound_lines(&self, buf: &mut Vec<u8>) -> io::Result<()> {
-        let mut reader = io::BufReader::with_capacity(1 << 20, fs::File::open(&self.file)?);
-        let mut line = Vec::new();
-        reader.read_until(b'\n', &mut line)?;
-        if !matches!(header(&line), Header::Key(k) if k == self.key.as_bytes()) {
-            return Ok(());
-        }
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
-                return Ok(());
-            }
-            if let Some(text) = line.strip_suffix(b"\n") {
-                if checked(text, self.seed).is_some() {
-                    buf.extend_from_slice(&line);
-                }
+        let mut lines = Vec::new();
+        if let Scan::Key { key, .. } = scan(&self.file, &mut lines)? {
+            if key == self.key.as_bytes() {
+                buf.append(&mut lines);
             }
         }
+        Ok(())
     }
 
     fn needs_compaction(&self, live: &HashSet<&Key>) -> bool {
         !self.slimmed && self.upkeep != Upkeep::Replace && self.lines > 2 * live.len() + 100
     }
+}
+
+/// The first line of a file for `key`.
+fn header_line(key: &[u8]) -> Vec<u8> {
+    let mut line = HEADER.as_bytes().to_vec();
+    line.extend_from_slice(&integrity::hex(checksum(key, 0)));
+    line.push(b' ');
+    line.extend_from_slice(key);
+    line.push(b'\n');
+    line
+}
+
+/// What a file holds, read whole and checked line by line.
+enum Scan {
+    /// A sound header for `key`; the lines that fail their check, and whether the last is
+    /// unfinished.
+    Key {
+        key: Vec<u8>,
+        damaged: usize,
+        unfinished: bool,
+    },
+    /// A header that fails its checksum.
+    Damaged,
+    /// Not this format (or empty).
+    Other,
+}
+
+/// Reads `file`, appending the lines after the header that pass their check to `sound`.
+fn scan(file: &Path, sound: &mut Vec<u8>) -> io::Result<Scan> {
+    let mut reader = io::BufReader::with_capacity(1 << 20, fs::File::open(file)?);
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    let key = match header(&line) {
+        Header::Key(key) => key.to_vec(),
+        Header::Damaged => return Ok(Scan::Damaged),
+        Header::Other => return Ok(Scan::Other),
+    };
+    let seed = checksum(&key, 0);
+    let (mut damaged, mut unfinished) = (0, false);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(Scan::Key {
+                key,
+                damaged,
+                unfinished,
+            });
+        }
+        match line.strip_suffix(b"\n") {
+            Some(text) if checked(text, seed).is_some() => sound.extend_from_slice(&line),
+            Some(_) => damaged += 1,
+            None => unfinished = true,
+        }
+    }
+}
+
+/// What `check_file` found in a history cache file, and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Every line passes its check.
+    Sound,
+    /// Not a file of this format: left alone.
+    Other,
+    /// Its header fails its checksum: the file was removed.
+    Removed,
+    /// Lines failed their check (`damaged`), or the last was unfinished: the file was
+    /// rewritten without them.
+    Repaired { damaged: usize, unfinished: bool },
+}
+
+/// Checks a history cache file (whichever CRM's), removing it if its header is damaged and
+/// rewriting it without the lines that fail their check.
+pub fn check_file(file: &Path) -> io::Result<Checked> {
+    let mut lines = Vec::new();
+    let (key, damaged, unfinished) = match scan(file, &mut lines)? {
+        Scan::Other => return Ok(Checked::Other),
+        Scan::Damaged => {
+            fs::remove_file(file)?;
+            return Ok(Checked::Removed);
+        }
+        Scan::Key {
+            key,
+            damaged,
+            unfinished,
+        } => (key, damaged, unfinished),
+    };
+    if damaged == 0 && !unfinished {
+        return Ok(Checked::Sound);
+    }
+    let mut buf = header_line(&key);
+    buf.append(&mut lines);
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, &buf)?;
+    fs::rename(&tmp, file)?;
+    Ok(Checked::Repaired {
+        damaged,
+        unfinished,
+    })
 }
 
 /// What the first line of a file says.

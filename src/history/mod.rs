@@ -264,6 +264,68 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     Ok(assemble(commits, deltas, stats))
 }
 
+/// What `check_caches` did about one cache file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheFix {
+    pub file: std::path::PathBuf,
+    pub fix: Fix,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// A report snapshot or a history cache whose header failed its checksum: removed.
+    Removed,
+    /// A history cache rewritten without `damaged` lines that failed their check (and an
+    /// unfinished last line, if `unfinished`).
+    Repaired { damaged: usize, unfinished: bool },
+}
+
+/// Checks every cache file of the repository holding `crm_root` (every CRM's): a snapshot
+/// that fails a checksum is removed, a history cache is rewritten without its damaged lines
+/// (or removed, if its header is damaged). Files of other versions are left alone.
+pub fn check_caches(crm_root: &Path) -> Result<Vec<CacheFix>, GitError> {
+    let walker = git::Walker::open(crm_root)?;
+    let mut fixes = Vec::new();
+    let io = |file: &Path, e: std::io::Error| {
+        GitError::corrupt(format!("cannot check {}", file.display()), e.to_string())
+    };
+    let listed = |dir: &str, ext: &str| -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(walker.common_dir().join(dir))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        files.sort();
+        files
+    };
+    for file in listed(cache::DIR, "jsonl") {
+        let fix = match cache::check_file(&file).map_err(|e| io(&file, e))? {
+            cache::Checked::Sound | cache::Checked::Other => continue,
+            cache::Checked::Removed => Fix::Removed,
+            cache::Checked::Repaired {
+                damaged,
+                unfinished,
+            } => Fix::Repaired {
+                damaged,
+                unfinished,
+            },
+        };
+        fixes.push(CacheFix { file, fix });
+    }
+    for file in listed(snapshot::DIR, "bin") {
+        if snapshot::check_file(&file).map_err(|e| io(&file, e))? == Some(false) {
+            std::fs::remove_file(&file).map_err(|e| io(&file, e))?;
+            fixes.push(CacheFix {
+                file,
+                fix: Fix::Removed,
+            });
+        }
+    }
+    Ok(fixes)
+}
+
 /// The commits after `base` on the first-parent history of `options.rev`, mined without the
 /// per-commit cache (for a caller that keeps the earlier events itself: the report snapshot),
 /// with `base`'s id. `base` is the newest commit of that history (`rev` included) for which

@@ -53,7 +53,8 @@ pub enum SnapshotError {
     Load(#[from] store::LoadError),
 }
 
-const DIR: &str = "sloop/snapshot-v1";
+/// The snapshots' folder below the git common dir.
+pub const DIR: &str = "sloop/snapshot-v1";
 const MAGIC: &[u8] = b"sloop report snapshot 6\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
@@ -904,18 +905,51 @@ fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
     Ok((commits, events, warnings))
 }
 
-fn decode_records(body: &[u8]) -> codec::Result<Records> {
+/// The records part of a snapshot: the config's bytes, the error count, and the blocks (each
+/// its checksum and its bytes, not checked yet).
+type RecordsPart<'a> = (&'a [u8], u32, Vec<(u64, &'a [u8])>);
+
+fn split_records(body: &[u8]) -> codec::Result<RecordsPart<'_>> {
     let mut r = Reader::new(body);
     let n = r.len()?;
-    let config_bytes = r.bytes(n)?.to_vec();
+    let config = r.bytes(n)?;
     let other_errors = u32::get(&mut r)?;
     let n = r.len()?;
-    let (mut accounts, mut contacts, mut opportunities, mut leads, mut activities) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut blocks = Vec::with_capacity(n);
     for _ in 0..n {
         let len = r.len()?;
         let sum: [u8; 8] = r.bytes(8)?.try_into().map_err(|_| Corrupt)?;
-        let bytes = r.bytes(len)?;
+        blocks.push((u64::from_le_bytes(sum), r.bytes(len)?));
+    }
+    if !r.is_empty() {
+        return Err(Corrupt);
+    }
+    Ok((config, other_errors, blocks))
+}
+
+/// Whether a snapshot file passes every check: `None` for a file of another version (not
+/// judged). Reads each byte once and decodes nothing (`sloop doctor`).
+pub fn check_file(file: &Path) -> io::Result<Option<bool>> {
+    let f = fs::File::open(file)?;
+    // SAFETY: as in `read`: snapshot files are replaced whole, never written in place.
+    let map = unsafe { memmap2::Mmap::map(&f) }?;
+    let Some(rest) = map.strip_prefix(MAGIC) else {
+        return Ok(None);
+    };
+    let Ok(parts) = Parts::of(rest) else {
+        return Ok(Some(false));
+    };
+    let blocks_sound = split_records(parts.records)
+        .is_ok_and(|(_, _, blocks)| blocks.iter().all(|(sum, b)| checksum(b, 0) == *sum));
+    Ok(Some(parts.sound() && blocks_sound))
+}
+
+fn decode_records(body: &[u8]) -> codec::Result<Records> {
+    let (config_bytes, other_errors, all) = split_records(body)?;
+    let config_bytes = config_bytes.to_vec();
+    let (mut accounts, mut contacts, mut opportunities, mut leads, mut activities) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (sum, bytes) in all {
         let mut block = Reader::new(bytes);
         let kind = Kind::get(&mut block)?;
         let blocks = match kind {
@@ -926,13 +960,10 @@ fn decode_records(body: &[u8]) -> codec::Result<Records> {
             Kind::Activity => &mut activities,
         };
         blocks.push(Block {
-            sum: u64::from_le_bytes(sum),
+            sum,
             bytes,
             records: block.rest(),
         });
-    }
-    if !r.is_empty() {
-        return Err(Corrupt);
     }
     let mut file_errors = HashMap::new();
     let crm = Crm {
