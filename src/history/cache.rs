@@ -26,7 +26,8 @@
 //! costs only its commit: a line that fails its check is ignored (its commit is mined again),
 //! the file is rewritten without it, and the run says so (`Stats::cache_damage`). A file
 //! with another key (another CRM's, another repository's) or of another format is ignored
-//! whole and rewritten, quietly; so is an unfinished last line (a run killed mid-append).
+//! whole and rewritten, quietly; so are an unfinished last line (a run killed mid-append)
+//! and lines an older sloop appended (JSON without a checksum).
 //! The whole folder is safe to delete. The file is rewritten without stale entries when they
 //! outnumber the live ones.
 
@@ -254,7 +255,7 @@ impl Cache {
             };
             cache.lines += 1;
             let Some(json) = checked(text, cache.seed) else {
-                cache.damaged += 1;
+                cache.damaged += usize::from(!older(text));
                 cache.upkeep = Upkeep::Repair;
                 continue;
             };
@@ -285,12 +286,11 @@ impl Cache {
             usize::MAX => Some(format!(
                 "the history cache {file} is damaged (its first line fails its checksum): it was ignored, and is rebuilt"
             )),
+            1 => Some(format!(
+                "the history cache {file} had a damaged line (it fails its checksum): its commit was mined again, and the file rewritten without it"
+            )),
             n => Some(format!(
-                "the history cache {file} had {n} damaged line{} (failing their checksum): {} commit{} mined again, and the file rewritten without {}",
-                if n == 1 { "" } else { "s" },
-                if n == 1 { "its" } else { "their" },
-                if n == 1 { " was" } else { "s were" },
-                if n == 1 { "it" } else { "them" },
+                "the history cache {file} had {n} damaged lines (they fail their checksum): their commits were mined again, and the file rewritten without them"
             )),
         }
     }
@@ -408,7 +408,7 @@ fn scan(file: &Path, sound: &mut Vec<u8>) -> io::Result<Scan> {
         }
         match line.strip_suffix(b"\n") {
             Some(text) if checked(text, seed).is_some() => sound.extend_from_slice(&line),
-            Some(_) => damaged += 1,
+            Some(text) => damaged += usize::from(!older(text)),
             None => unfinished = true,
         }
     }
@@ -479,6 +479,12 @@ fn header(line: &[u8]) -> Header<'_> {
         Some(key) => Header::Key(key),
         None => Header::Damaged,
     }
+}
+
+/// Whether a line is one an older sloop wrote (JSON without a checksum: it appends to this
+/// file when run on the same repository): dropped like a damaged one, but not damage.
+fn older(line: &[u8]) -> bool {
+    line.first() == Some(&b'{')
 }
 
 /// The text after a line's checksum, if the checksum is right.

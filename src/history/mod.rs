@@ -984,6 +984,30 @@ mod tests {
         assert_eq!(third.events, first.events);
     }
 
+    /// An older sloop run on the same repository appends lines of its own format (no
+    /// checksum): they are not damage. They are dropped quietly, and their commits mined.
+    #[test]
+    fn lines_an_older_sloop_appended_are_dropped_quietly() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        let dir = t.dir().join(".git").join(cache::DIR);
+        let file = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        let old = format!("{text}{}\n", &line[17..]);
+        std::fs::write(&file, old).unwrap();
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(second.stats.cache_damage, None);
+        assert_eq!(second.events, first.events);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+
     /// A lean run keeps what the metrics read, and leaves the cache whole for the next full
     /// run, even when the cache is due to be compacted.
     #[test]
