@@ -518,12 +518,17 @@ fn read(file: &Path, key: &integrity::Key, records: bool) -> Result<Snapshot, Re
 /// A snapshot file's parts (after `MAGIC`).
 struct Parts<'a> {
     sum: u64,
-    /// What `sum` covers: the key, the two lengths, and `head`.
+    /// What `sum` covers: `lead`, then the history and the rest of the head.
     covered: &'a [u8],
+    /// The key and the two lengths.
+    lead: &'a [u8],
     key: &'a [u8],
     /// Commits, events and warnings.
     history: &'a [u8],
-    /// The config, the error count, the number of blocks, then the blocks.
+    /// The config, the error count and the number of blocks (what `sum` covers after
+    /// `history`).
+    head_rest: &'a [u8],
+    /// `head_rest`, then the blocks.
     records: &'a [u8],
 }
 
@@ -548,8 +553,10 @@ impl<'a> Parts<'a> {
         Ok(Parts {
             sum: u64::from_le_bytes(sum.try_into().map_err(|_| Corrupt)?),
             covered: &body[..before_head + head_len],
+            lead: &body[..before_head],
             key,
             history: &head[..events_len],
+            head_rest: &head[events_len..],
             records: &body[before_head + events_len..],
         })
     }
@@ -810,8 +817,10 @@ fn blocks_of<T: Codec + Sync>(
 
 fn decode(parts: &Parts, records: bool) -> codec::Result<Snapshot> {
     let history = |parts: &Parts| {
-        if parts.sound() {
-            decode_history(parts.history)
+        let mut sum = Follow::new(parts.history, parts.lead);
+        let decoded = decode_history(parts.history, &mut sum)?;
+        if sum.digest(parts.head_rest) == parts.sum {
+            Ok(decoded)
         } else {
             Err(Corrupt)
         }
@@ -845,12 +854,54 @@ fn decode(parts: &Parts, records: bool) -> codec::Result<Snapshot> {
 
 type Decoded = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
 
-fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
+/// The checksum of the history, computed a slice at a time behind the decoder, while the
+/// bytes it just read are still in the processor's cache (the history of a long CRM is tens
+/// of megabytes: hashed apart, it would be read from memory twice). Nothing decoded is used
+/// before the checksum is known to match.
+struct Follow<'a> {
+    body: &'a [u8],
+    hashed: usize,
+    sum: xxhash_rust::xxh3::Xxh3,
+}
+
+impl<'a> Follow<'a> {
+    /// Bytes hashed at a time.
+    const SLICE: usize = 64 << 10;
+
+    fn new(body: &'a [u8], lead: &[u8]) -> Self {
+        let mut sum = xxhash_rust::xxh3::Xxh3::with_seed(0);
+        sum.update(lead);
+        Follow {
+            body,
+            hashed: 0,
+            sum,
+        }
+    }
+
+    /// Hashes what `r` (reading `body`) has read since the last slice, once it is a slice.
+    fn after(&mut self, r: &Reader) {
+        let read = self.body.len() - r.remaining();
+        if read - self.hashed >= Self::SLICE {
+            self.sum.update(&self.body[self.hashed..read]);
+            self.hashed = read;
+        }
+    }
+
+    /// The checksum of everything, `rest` (what follows `body`) included.
+    fn digest(mut self, rest: &[u8]) -> u64 {
+        self.sum.update(&self.body[self.hashed..]);
+        self.sum.update(rest);
+        self.sum.digest()
+    }
+}
+
+fn decode_history(body: &[u8], sum: &mut Follow) -> codec::Result<Decoded> {
     let mut r = Reader::new(body);
     let n = r.len()?;
     let mut commits = Vec::with_capacity(n);
     for _ in 0..n {
         commits.push(get_commit(&mut r)?);
+        sum.after(&r);
     }
     let commit = |i: u64| {
         commits
@@ -888,6 +939,7 @@ fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
             path,
             change: Codec::get(&mut r)?,
         });
+        sum.after(&r);
     }
     let n = r.len()?;
     let mut warnings = Vec::with_capacity(n);
