@@ -65,6 +65,9 @@ pub struct Change {
     pub new: Option<ObjectId>,
     /// The index holds an unresolved conflict for this path.
     pub unmerged: bool,
+    /// The new side is a symbolic link (its blob is the link's text; sloop never follows
+    /// a link stored in git).
+    pub link: bool,
 }
 
 /// Where git's environment puts the repository, when it does (`GIT_DIR`, `GIT_WORK_TREE`):

@@ -478,6 +478,7 @@ impl<'o> Differ<'o> {
                 old: old_file,
                 new: new_file,
                 unmerged: false,
+                link: false,
             });
         }
     }
