@@ -42,8 +42,7 @@ use super::integrity::{self, checksum};
 use super::{Change, Delta, Fields, PathWarning, RecordEvent, Value};
 use crate::store::{classify, PathClass};
 
-/// The cache folder below the git common dir. Bump the version when events change shape or
-/// meaning: old caches are then ignored.
+/// The cache folder below the git common dir.
 pub const DIR: &str = "sloop/history-v1";
 
 /// (commit id, id of the commit it was diffed against).
@@ -156,7 +155,8 @@ impl Line {
     }
 }
 
-/// The start of the first line; the number is the format's version.
+/// The start of the first line; the number is the format's version. Bump it when events
+/// change shape or meaning: a file of another version is then replaced, quietly.
 const HEADER: &str = "sloop history cache 2 ";
 
 /// How the file is brought up to date once the new commits are mined.
