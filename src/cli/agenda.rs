@@ -58,7 +58,14 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     };
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
     let facts = match &repo {
-        Some(r) if r.head()?.is_some() => tick::facts(&located.root, r, &crm)?,
+        Some(r) if r.head()?.is_some() => {
+            let mut cache_warnings = Vec::new();
+            let facts = tick::facts(&located.root, r, &crm, &mut cache_warnings)?;
+            for w in &cache_warnings {
+                out.note(&format!("warning: {w}"))?;
+            }
+            facts
+        }
         _ => lifecycle::Facts::default(),
     };
     let alerts = lifecycle::plan(&crm, &facts, as_of)?.alerts;

@@ -38,7 +38,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         eager_snapshot: false,
     };
     let built = report::context(&crm.root, &options)?;
-    for w in &built.warnings {
+    for w in built.cache_warnings.iter().chain(&built.warnings) {
         out.note(&format!("warning: {w}"))?;
     }
     let text = match args.format {

@@ -34,6 +34,11 @@ impl<'a> Reader<'a> {
         self.buf.is_empty()
     }
 
+    /// How many bytes are left to read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
     /// What is left to read.
     pub fn rest(self) -> &'a [u8] {
         self.buf

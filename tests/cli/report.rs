@@ -337,3 +337,72 @@ fn unparseable_records_are_skipped_with_a_warning_and_shallow_clones_warn() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["history"]["shallow"], true);
 }
+
+/// Issue 18, item 10: `sloop doctor` checks the caches, removes a snapshot that fails its
+/// checksum and rewrites the history cache without its damaged lines; the report is then the
+/// same as before.
+#[test]
+fn doctor_removes_damaged_caches() {
+    let env = timeline();
+    let before = context(&env, "2026-03-15");
+    let snapshot = env
+        .path()
+        .join(".git/sloop/snapshot-v1/crm-cbf29ce484222325.bin");
+    let history = env
+        .path()
+        .join(".git/sloop/history-v1/crm-cbf29ce484222325.jsonl");
+    // One bit flipped in the last block of records; one changed value in a line.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    std::fs::write(&snapshot, bytes).unwrap();
+    let text = std::fs::read_to_string(&history).unwrap();
+    std::fs::write(&history, text.replacen("\"qualified\"", "\"closing\"", 1)).unwrap();
+
+    let run = env.run(&["doctor"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert_eq!(
+        run.stdout,
+        "Repaired .git/sloop/history-v1/crm-cbf29ce484222325.jsonl: removed 1 line that fails its checksum (the commits are mined again when needed)\n\
+         Removed .git/sloop/snapshot-v1/crm-cbf29ce484222325.bin (a cache file that fails its checksum; it is rebuilt when needed)\n"
+    );
+    let run = env.run(&["doctor"]);
+    assert_eq!(
+        run.stdout,
+        "Nothing to clean: no interrupted write, no temporary file, no damaged cache.\n"
+    );
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.stderr, "", "a rebuild after doctor is quiet");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap(),
+        before
+    );
+}
+
+/// Issue 18, item 10: a damaged snapshot is reported once, on stderr, and rebuilt.
+#[test]
+fn a_damaged_snapshot_is_reported_once() {
+    let env = timeline();
+    let before = context(&env, "2026-03-15");
+    let snapshot = ".git/sloop/snapshot-v1/crm-cbf29ce484222325.bin";
+    let mut bytes = std::fs::read(env.path().join(snapshot)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(env.path().join(snapshot), bytes).unwrap();
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.code, 0);
+    let file = env.path().join(snapshot);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: the report snapshot {} is damaged (it fails its checksum): it was removed, and is rebuilt\n",
+            file.display()
+        )
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap(),
+        before
+    );
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.stderr, "");
+}
