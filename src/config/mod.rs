@@ -197,6 +197,17 @@ impl Config {
         self.team.iter().find(|m| m.id.as_str() == id)
     }
 
+    /// The member whose `email` is `email` (case-insensitive): a git author, an email
+    /// participant, a CSV owner column.
+    pub fn member_by_email(&self, email: &str) -> Option<&Member> {
+        let email = email.trim();
+        self.team.iter().find(|m| {
+            m.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+    }
+
     pub fn member_ids(&self) -> impl Iterator<Item = &str> {
         self.team.iter().map(|m| m.id.as_str())
     }
@@ -714,6 +725,19 @@ fn validate_method(r: &mut FileReader, c: &Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_is_found_by_email_whatever_its_case() {
+        let text =
+            "[team.alice]\nname = \"A\"\nemail = \"Alice@Example.com\"\n[team.bob]\nname = \"B\"\n";
+        let (c, diags) = Config::parse(FILE, text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let id = |e: &str| c.member_by_email(e).map(|m| m.id.to_string());
+        assert_eq!(id("alice@example.com").as_deref(), Some("alice"));
+        assert_eq!(id(" ALICE@EXAMPLE.COM ").as_deref(), Some("alice"));
+        assert_eq!(id("bob@example.com"), None, "bob has no email");
+        assert_eq!(id(""), None);
+    }
 
     #[test]
     fn defaults_reproduce_the_design() {

@@ -1,8 +1,9 @@
 //! The sales loop's time-based moves (DESIGN.md §4), as a pure function:
 //! `plan(crm, facts, as_of) -> moves + alerts`. Thresholds come from `[lifecycle]`.
 //!
-//! Precedence, when several rules could move the same account (one move per account per
-//! tick; the first that applies wins):
+//! One function per rule; `PRECEDENCE` lists the account rules in the order they are tried
+//! when several could move the same account (one move per account per tick; the first that
+//! applies wins):
 //!
 //! 1. `opportunity-won`   — a deal won since the account entered its status makes a customer;
 //! 2. `opportunity-opened` — an open opportunity puts the account to `working`
@@ -28,7 +29,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Outcome};
 use crate::crm::Crm;
-use crate::model::{Account, Fit, Kind};
+use crate::model::{Account, Fit, Kind, Opportunity};
 
 /// A rule of the loop, with its stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -134,8 +135,8 @@ impl Plan {
 /// Per-account view of the records the rules look at.
 #[derive(Default)]
 struct AccountFacts<'a> {
-    open: Vec<&'a crate::model::Opportunity>,
-    closed: Vec<(&'a crate::model::Opportunity, Outcome)>,
+    open: Vec<&'a Opportunity>,
+    closed: Vec<(&'a Opportunity, Outcome)>,
     /// Touchpoint dates (≤ as_of), with their owners.
     touches: Vec<(NaiveDate, Option<&'a str>)>,
     open_task_due_later: bool,
@@ -176,11 +177,115 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
     let mut plan = Plan::default();
     for account in crm.accounts.iter().filter(|a| !a.meta.broken) {
         let f = per.get(account.meta.id.as_str()).unwrap_or(&empty);
-        let since = facts.status_since.get(&account.meta.id).copied();
-        account_rules(config, account, f, since, as_of, &mut plan);
+        let cx = AccountCx {
+            config,
+            account,
+            f,
+            since: facts.status_since.get(&account.meta.id).copied(),
+            as_of,
+        };
+        // The first rule of the precedence list that has something to say decides.
+        match PRECEDENCE.iter().find_map(|rule| rule.judge(&cx)) {
+            Some(Verdict::Move(p)) => apply(config, account, p, &mut plan),
+            Some(Verdict::Alert { rule, message }) => plan.alerts.push(Alert {
+                kind: Kind::Account,
+                id: account.meta.id.clone(),
+                rule,
+                owner: account.owner.as_ref().map(|o| o.to_string()),
+                message,
+            }),
+            None => {}
+        }
     }
     opportunity_alerts(crm, facts, &per, &opp_touch, as_of, &mut plan);
     plan
+}
+
+/// The account rules, in precedence order: for each account, the first that has a verdict
+/// decides (so an open opportunity wins over staleness, and an account moves at most once
+/// per tick). `opportunity-stale` is not here: it looks at opportunities, never moves an
+/// account, and alerts beside whatever these decide.
+pub const PRECEDENCE: [Rule; 7] = [
+    Rule::OpportunityWon,
+    Rule::OpportunityOpened,
+    Rule::OpportunitiesLost,
+    Rule::FirstTouch,
+    Rule::BacklogExpired,
+    Rule::TargetStale,
+    Rule::ChurnRecycled,
+];
+
+impl Rule {
+    /// What this rule says about one account, if it applies.
+    fn judge(self, cx: &AccountCx) -> Option<Verdict> {
+        match self {
+            Rule::OpportunityWon => opportunity_won(cx),
+            Rule::OpportunityOpened => opportunity_opened(cx),
+            Rule::OpportunitiesLost => opportunities_lost(cx),
+            Rule::FirstTouch => first_touch(cx),
+            Rule::BacklogExpired => backlog_expired(cx),
+            Rule::TargetStale => target_stale(cx),
+            Rule::ChurnRecycled => churn_recycled(cx),
+            Rule::OpportunityStale => None,
+        }
+    }
+}
+
+/// What an account rule looks at.
+struct AccountCx<'a> {
+    config: &'a Config,
+    account: &'a Account,
+    f: &'a AccountFacts<'a>,
+    /// When the account entered its status, if known.
+    since: Option<NaiveDate>,
+    as_of: NaiveDate,
+}
+
+impl AccountCx<'_> {
+    fn status(&self) -> &str {
+        self.account.status.as_str()
+    }
+
+    fn in_pool(&self) -> bool {
+        matches!(self.status(), "qualified_pool" | "unqualified_pool")
+    }
+
+    /// A deal won in this pass through the loop: closed since the account entered its
+    /// status (an old won deal of a churned-and-recycled account does not count).
+    fn won_recently(&self) -> Option<&Opportunity> {
+        self.f
+            .closed
+            .iter()
+            .find(|(o, out)| {
+                *out == Outcome::Won
+                    && match (self.since, o.close_date) {
+                        (Some(s), Some(c)) => c >= s,
+                        _ => true,
+                    }
+            })
+            .map(|(o, _)| *o)
+    }
+
+    /// `owner` to set with a move: `who`, when the account has none.
+    fn owner_if_unset(&self, who: Option<String>) -> Option<String> {
+        if self.account.owner.is_none() {
+            who
+        } else {
+            None
+        }
+    }
+
+    fn backlog_until(&self) -> NaiveDate {
+        self.as_of + chrono::Days::new(u64::from(self.config.lifecycle.backlog_days))
+    }
+}
+
+/// A rule's decision about an account.
+enum Verdict {
+    /// Move it (or, if `sloop.toml` forbids the move, alert why).
+    Move(Proposal),
+    /// Leave it where it is, and tell its owner.
+    Alert { rule: Rule, message: String },
 }
 
 /// The status change a rule wants, with its side effects.
@@ -192,157 +297,149 @@ struct Proposal {
     why: String,
 }
 
-fn account_rules(
-    config: &Config,
-    a: &Account,
-    f: &AccountFacts,
-    since: Option<NaiveDate>,
-    as_of: NaiveDate,
-    plan: &mut Plan,
-) {
-    let lc = &config.lifecycle;
-    let status = a.status.as_str();
-    let is_pool = matches!(status, "qualified_pool" | "unqualified_pool");
-    // Deals that belong to this pass through the loop: closed since the account entered its
-    // status (an old won deal of a churned-and-recycled account does not count).
-    let recent = |o: &crate::model::Opportunity| match (since, o.close_date) {
-        (Some(s), Some(c)) => c >= s,
-        _ => true,
-    };
-    let won_recently = f
-        .closed
-        .iter()
-        .find(|(o, out)| *out == Outcome::Won && recent(o));
-    let last_touch = f.touches.iter().map(|(d, _)| *d).max();
-    let owner_of = |o: &crate::model::Opportunity| o.owner.as_ref().map(|m| m.to_string());
-    let mut proposal = None;
-    if matches!(status, "working" | "target") {
-        if let Some((o, _)) = won_recently {
-            proposal = Some(Proposal {
-                rule: Rule::OpportunityWon,
-                to: "customer",
-                set_owner: if a.owner.is_none() { owner_of(o) } else { None },
-                backlog_until: None,
-                why: format!("opportunity `{}` is won", o.meta.id),
-            });
-        }
+fn owner_of(o: &Opportunity) -> Option<String> {
+    o.owner.as_ref().map(|m| m.to_string())
+}
+
+/// `opportunity-won`: a `working` or `target` account with a deal won since it entered that
+/// status becomes a customer.
+fn opportunity_won(cx: &AccountCx) -> Option<Verdict> {
+    if !matches!(cx.status(), "working" | "target") {
+        return None;
     }
-    if proposal.is_none() && (is_pool || matches!(status, "target" | "backlog")) {
-        if let Some(o) = f.open.first() {
-            proposal = Some(Proposal {
-                rule: Rule::OpportunityOpened,
-                to: "working",
-                set_owner: if a.owner.is_none() { owner_of(o) } else { None },
-                backlog_until: if a.backlog_until.is_some() {
-                    Some(None)
-                } else {
-                    None
-                },
-                why: format!("opportunity `{}` is open", o.meta.id),
-            });
-        }
+    let o = cx.won_recently()?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::OpportunityWon,
+        to: "customer",
+        set_owner: cx.owner_if_unset(owner_of(o)),
+        backlog_until: None,
+        why: format!("opportunity `{}` is won", o.meta.id),
+    }))
+}
+
+/// `opportunity-opened`: an account in a pool, `target` or `backlog` with an open deal is
+/// being worked.
+fn opportunity_opened(cx: &AccountCx) -> Option<Verdict> {
+    if !(cx.in_pool() || matches!(cx.status(), "target" | "backlog")) {
+        return None;
     }
-    if proposal.is_none()
-        && status == "working"
-        && f.open.is_empty()
-        && !f.closed.is_empty()
-        && won_recently.is_none()
+    let o = cx.f.open.first()?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::OpportunityOpened,
+        to: "working",
+        set_owner: cx.owner_if_unset(owner_of(o)),
+        backlog_until: cx.account.backlog_until.map(|_| None),
+        why: format!("opportunity `{}` is open", o.meta.id),
+    }))
+}
+
+/// `opportunities-lost`: a `working` account whose deals are all closed, none won in this
+/// pass, goes to backlog.
+fn opportunities_lost(cx: &AccountCx) -> Option<Verdict> {
+    let f = cx.f;
+    if cx.status() != "working"
+        || !f.open.is_empty()
+        || f.closed.is_empty()
+        || cx.won_recently().is_some()
     {
-        let until = as_of + chrono::Days::new(u64::from(lc.backlog_days));
-        proposal = Some(Proposal {
-            rule: Rule::OpportunitiesLost,
-            to: "backlog",
-            set_owner: None,
-            backlog_until: Some(Some(until)),
-            why: "every opportunity is closed and none is won".into(),
+        return None;
+    }
+    Some(Verdict::Move(Proposal {
+        rule: Rule::OpportunitiesLost,
+        to: "backlog",
+        set_owner: None,
+        backlog_until: Some(Some(cx.backlog_until())),
+        why: "every opportunity is closed and none is won".into(),
+    }))
+}
+
+/// `first-touch`: a pool account with a touchpoint dated after it entered the pool becomes
+/// a target, owned by whoever touched it last if it has no owner.
+fn first_touch(cx: &AccountCx) -> Option<Verdict> {
+    if !cx.in_pool() {
+        return None;
+    }
+    let (date, owner) =
+        cx.f.touches
+            .iter()
+            .filter(|(d, _)| cx.since.is_none_or(|s| *d > s))
+            .max_by_key(|(d, _)| *d)?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::FirstTouch,
+        to: "target",
+        set_owner: cx.owner_if_unset(owner.map(str::to_string)),
+        backlog_until: None,
+        why: format!("touched on {date}"),
+    }))
+}
+
+/// `backlog-expired`: a backlog whose date has come returns to the pool its fit says.
+fn backlog_expired(cx: &AccountCx) -> Option<Verdict> {
+    if cx.status() != "backlog" {
+        return None;
+    }
+    let until = cx.account.backlog_until.filter(|u| *u <= cx.as_of)?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::BacklogExpired,
+        to: if cx.account.fit == Some(Fit::High) {
+            "qualified_pool"
+        } else {
+            "unqualified_pool"
+        },
+        set_owner: None,
+        backlog_until: Some(None),
+        why: format!("backlog until {until}"),
+    }))
+}
+
+/// `target-stale`: a target idle for `target_stale_days` (since its last touchpoint, or
+/// since it became a target if that is later) goes to backlog; only an alert while an open
+/// task on the account is due on or after as_of.
+fn target_stale(cx: &AccountCx) -> Option<Verdict> {
+    if cx.status() != "target" {
+        return None;
+    }
+    let last_touch = cx.f.touches.iter().map(|(d, _)| *d).max();
+    let reference = last_touch.max(cx.since)?;
+    let idle = (cx.as_of - reference).num_days();
+    if idle < i64::from(cx.config.lifecycle.target_stale_days) {
+        return None;
+    }
+    let why = match last_touch {
+        Some(d) if d == reference => format!("no touchpoint since {d} ({idle} days)"),
+        _ => format!("no touchpoint since it became a target on {reference} ({idle} days)"),
+    };
+    if cx.f.open_task_due_later {
+        return Some(Verdict::Alert {
+            rule: Rule::TargetStale,
+            message: format!("{why}; kept as target because an open task is due"),
         });
     }
-    if proposal.is_none() && is_pool {
-        let touched = f
-            .touches
-            .iter()
-            .filter(|(d, _)| since.is_none_or(|s| *d > s))
-            .max_by_key(|(d, _)| *d);
-        if let Some((date, owner)) = touched {
-            proposal = Some(Proposal {
-                rule: Rule::FirstTouch,
-                to: "target",
-                set_owner: if a.owner.is_none() {
-                    owner.map(str::to_string)
-                } else {
-                    None
-                },
-                backlog_until: None,
-                why: format!("touched on {date}"),
-            });
-        }
+    Some(Verdict::Move(Proposal {
+        rule: Rule::TargetStale,
+        to: "backlog",
+        set_owner: None,
+        backlog_until: Some(Some(cx.backlog_until())),
+        why,
+    }))
+}
+
+/// `churn-recycled`: a churned account returns to the pool after `churn_cooldown_days`.
+fn churn_recycled(cx: &AccountCx) -> Option<Verdict> {
+    if cx.status() != "churn" {
+        return None;
     }
-    if proposal.is_none() && status == "backlog" {
-        if let Some(until) = a.backlog_until.filter(|u| *u <= as_of) {
-            let to = if a.fit == Some(Fit::High) {
-                "qualified_pool"
-            } else {
-                "unqualified_pool"
-            };
-            proposal = Some(Proposal {
-                rule: Rule::BacklogExpired,
-                to,
-                set_owner: None,
-                backlog_until: Some(None),
-                why: format!("backlog until {until}"),
-            });
-        }
-    }
-    if proposal.is_none() && status == "target" {
-        // Idle since the last touchpoint, or since it became a target if that is later.
-        let reference = last_touch.max(since);
-        if let Some(reference) = reference {
-            let idle = (as_of - reference).num_days();
-            if idle >= i64::from(lc.target_stale_days) {
-                let why = match last_touch {
-                    Some(d) if d == reference => format!("no touchpoint since {d} ({idle} days)"),
-                    _ => format!(
-                        "no touchpoint since it became a target on {reference} ({idle} days)"
-                    ),
-                };
-                if f.open_task_due_later {
-                    plan.alerts.push(Alert {
-                        kind: Kind::Account,
-                        id: a.meta.id.clone(),
-                        rule: Rule::TargetStale,
-                        owner: a.owner.as_ref().map(|o| o.to_string()),
-                        message: format!("{why}; kept as target because an open task is due"),
-                    });
-                } else {
-                    let until = as_of + chrono::Days::new(u64::from(lc.backlog_days));
-                    proposal = Some(Proposal {
-                        rule: Rule::TargetStale,
-                        to: "backlog",
-                        set_owner: None,
-                        backlog_until: Some(Some(until)),
-                        why,
-                    });
-                }
-            }
-        }
-    }
-    if proposal.is_none() && status == "churn" {
-        if let Some(s) = since {
-            let days = (as_of - s).num_days();
-            if days >= i64::from(lc.churn_cooldown_days) {
-                proposal = Some(Proposal {
-                    rule: Rule::ChurnRecycled,
-                    to: "qualified_pool",
-                    set_owner: None,
-                    backlog_until: None,
-                    why: format!("churned on {s} ({days} days)"),
-                });
-            }
-        }
-    }
-    if let Some(p) = proposal {
-        apply(config, a, p, plan);
-    }
+    let s = cx.since?;
+    let days = (cx.as_of - s).num_days();
+    (days >= i64::from(cx.config.lifecycle.churn_cooldown_days)).then(|| {
+        Verdict::Move(Proposal {
+            rule: Rule::ChurnRecycled,
+            to: "qualified_pool",
+            set_owner: None,
+            backlog_until: None,
+            why: format!("churned on {s} ({days} days)"),
+        })
+    })
 }
 
 /// Turns a proposal into moves, or into an alert when the team's rules forbid it.

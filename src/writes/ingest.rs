@@ -94,37 +94,24 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     });
     let account = match contact.and_then(|c| c.account.as_ref()) {
         Some(a) => a.to_string(),
-        None => {
-            let team: Vec<&str> = crm
-                .config
-                .team
-                .iter()
-                .filter_map(|m| m.email.as_deref())
-                .collect();
-            participants
-                .iter()
-                .filter(|p| !team.contains(&p.as_str()))
-                .filter_map(|p| p.rsplit_once('@').map(|(_, d)| d))
-                .filter(|d| !is_free_mail(d))
-                .find_map(|d| {
-                    crm.accounts.iter().find(|a| {
-                        a.domain
-                            .as_deref()
-                            .is_some_and(|x| x.eq_ignore_ascii_case(d))
-                    })
+        None => participants
+            .iter()
+            .filter(|p| crm.config.member_by_email(p).is_none())
+            .filter_map(|p| p.rsplit_once('@').map(|(_, d)| d))
+            .filter(|d| !is_free_mail(d))
+            .find_map(|d| {
+                crm.accounts.iter().find(|a| {
+                    a.domain
+                        .as_deref()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(d))
                 })
-                .map(|a| a.meta.id.clone())
-                .ok_or_else(|| IngestError::Unmatched(participants.join(", ")))?
-        }
+            })
+            .map(|a| a.meta.id.clone())
+            .ok_or_else(|| IngestError::Unmatched(participants.join(", ")))?,
     };
     let owner = participants
         .iter()
-        .find_map(|p| {
-            crm.config
-                .team
-                .iter()
-                .find(|m| m.email.as_deref() == Some(p.as_str()))
-        })
+        .find_map(|p| crm.config.member_by_email(p))
         .map(|m| m.id.to_string());
     Ok(Email {
         message_id: message.message_id().map(str::to_string),
