@@ -57,7 +57,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         _ => lifecycle::Facts::default(),
     };
     let alerts = lifecycle::plan(&crm, &facts, as_of).alerts;
-    let a = agenda::build(&crm, alerts, owner.as_deref(), as_of);
+    let a = agenda::build(&crm, &facts, alerts, owner.as_deref(), as_of);
     if args.format == Format::Json {
         out.json(&a)?;
         return Ok(Status::Ok);

@@ -63,6 +63,8 @@ pub struct Lifecycle {
     pub backlog_days: u32,
     pub churn_cooldown_days: u32,
     pub opportunity_stale_days: u32,
+    /// A deal in the `trial` stage this many days raises a `trial-stale` alert.
+    pub trial_days: u32,
 }
 
 impl Default for Lifecycle {
@@ -72,6 +74,7 @@ impl Default for Lifecycle {
             backlog_days: 180,
             churn_cooldown_days: 90,
             opportunity_stale_days: 14,
+            trial_days: 10,
         }
     }
 }
@@ -426,6 +429,7 @@ fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
             "lifecycle.backlog_days",
             "lifecycle.churn_cooldown_days",
             "lifecycle.opportunity_stale_days",
+            "lifecycle.trial_days",
         ],
     );
     let mut days = |r: &mut FileReader, name: &'static str, default: u32| {
@@ -442,6 +446,7 @@ fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
             "lifecycle.opportunity_stale_days",
             d.opportunity_stale_days,
         ),
+        trial_days: days(r, "lifecycle.trial_days", d.trial_days),
     };
     f.finish(r);
     l

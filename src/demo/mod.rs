@@ -310,6 +310,9 @@ fn str_of(fields: &Fields, key: &str) -> Option<String> {
 impl Sim {
     fn set(&mut self, path: &str, field: &str, value: FieldValue) {
         let rec = self.records.get_mut(path).expect("known record");
+        if rec.kind == Kind::Opportunity && field == "stage" {
+            self.facts.stage_since.insert(rec.id.clone(), self.day);
+        }
         if state_field(rec.kind) == Some(field) {
             if let (Some(old), FieldValue::Str(new)) = (str_of(&rec.fields, field), &value) {
                 if let Some(set) = self.by_state.get_mut(&(rec.kind, old)) {
@@ -363,6 +366,7 @@ impl Sim {
             self.facts
                 .opportunity_added
                 .insert(id.to_string(), self.day);
+            self.facts.stage_since.insert(id.to_string(), self.day);
         }
         self.records.insert(
             path.clone(),

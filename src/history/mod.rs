@@ -121,7 +121,7 @@ pub struct Options {
 pub type Filter = fn(Kind, &mut Change) -> bool;
 
 /// What the lifecycle facts of `sloop tick` read: the status timeline of accounts, and when
-/// each opportunity was first seen.
+/// each opportunity was first seen and its stage timeline.
 pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
     match (kind, change) {
         (Kind::Account, Change::Created { fields } | Change::Restored { fields }) => {
@@ -131,9 +131,10 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
         (Kind::Account, Change::Changed { field, .. }) => field == "status",
         (Kind::Account, Change::Deleted) => true,
         (Kind::Opportunity, Change::Created { fields } | Change::Restored { fields }) => {
-            fields.clear();
+            fields.retain(|k, _| k == "stage");
             true
         }
+        (Kind::Opportunity, Change::Changed { field, .. }) => field == "stage",
         (Kind::Opportunity, Change::Deleted) => true,
         _ => false,
     }

@@ -7,6 +7,7 @@ mod errors;
 mod help;
 mod inbound;
 mod init;
+mod lifecycle;
 mod ls;
 mod report;
 mod tick;
