@@ -1070,6 +1070,14 @@ fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
                     .any(|(k, _)| k == "commit.plan")
                 {
                     sim.set(&path, "commit.plan", FieldValue::Str(plan.into()));
+                }
+                // The start agreed at commit may have passed while the deal waited: the
+                // customer starts after signing, never before.
+                let agreed = sim.records[&path].fields.iter().find_map(|(k, v)| match v {
+                    FieldValue::Date(d) if k == "commit.start_date" => Some(*d),
+                    _ => None,
+                });
+                if agreed.is_none_or(|d| d < day) {
                     sim.set(&path, "commit.start_date", FieldValue::Date(day + start_in));
                 }
             }

@@ -188,7 +188,7 @@ fn range_names_the_bad_commit_then_checks_the_end() {
         "opportunities/acme-pro.toml",
         OPP_QUALIFIED.replace("\"qualified\"", "\"won\"").replace(
             "[bant]",
-            "[commit]\nplan = \"pro\"\nstart_date = 2026-12-01\n\n[bant]",
+            "[commit]\nplan = \"pro\"\nstart_date = 2026-12-21\n\n[bant]",
         ),
     );
     commit_all(&env, "skip to won", "2026-10-06T10:00:00Z");
