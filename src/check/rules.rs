@@ -328,6 +328,7 @@ pub fn account_has(a: &Account, field: &str) -> bool {
         "employees" => a.employees.is_some(),
         "country" => a.country.is_some(),
         "source" => a.source.is_some(),
+        "channel" => a.channel.is_some(),
         "tools" => !a.tools.is_empty(),
         "disqualified_reason" => a.disqualified_reason.is_some(),
         "tags" => !a.tags.is_empty(),

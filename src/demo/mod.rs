@@ -284,6 +284,8 @@ struct Sim {
     account_paths: HashMap<String, String>,
     /// Open tasks per opportunity id: (due, path).
     open_tasks: HashMap<String, Vec<(NaiveDate, String)>>,
+    /// Onboarding hand-off tasks of won deals, open: (due, path, onboarding member, account).
+    handoffs: Vec<(NaiveDate, String, &'static str, String)>,
     /// Batches waiting to be committed, oldest first.
     pending: Vec<Batch>,
 }
@@ -657,6 +659,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         slots: HashMap::new(),
         account_paths: HashMap::new(),
         open_tasks: HashMap::new(),
+        handoffs: Vec::new(),
         pending: Vec::new(),
     };
     // The first commit: the rules and the team.
@@ -810,8 +813,11 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                 FieldValue::Str(sim.rng.pick(COUNTRIES).to_string()),
             ),
         ];
-        if let Some(s) = str_of(&fields, "source") {
-            acc.push(("source".into(), FieldValue::Str(s)));
+        // `lead convert` carries the lead's attribution to the account.
+        for field in ["source", "channel"] {
+            if let Some(v) = str_of(&fields, field) {
+                acc.push((field.into(), FieldValue::Str(v)));
+            }
         }
         let tools = vec![
             sim.rng.pick(TOOLS).to_string(),
@@ -892,11 +898,12 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
         if !sim.rng.chance(0.12) {
             continue;
         }
-        let (account, source, sdr) = {
+        let (account, source, channel, sdr) = {
             let r = &sim.records[&path];
             (
                 r.id.clone(),
                 str_of(&r.fields, "source").unwrap_or_else(|| "outbound".into()),
+                str_of(&r.fields, "channel"),
                 str_of(&r.fields, "owner").unwrap_or_else(|| "lea".into()),
             )
         };
@@ -906,19 +913,20 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
             "{} — new",
             str_of(&sim.records[&path].fields, "name").unwrap_or_default()
         );
-        sim.create(
-            Kind::Opportunity,
-            &id,
-            vec![
-                ("name".into(), FieldValue::Str(name)),
-                ("account".into(), FieldValue::Str(account.clone())),
-                ("owner".into(), FieldValue::Str(owner.into())),
-                ("stage".into(), FieldValue::Str("identified".into())),
-                ("source".into(), FieldValue::Str(source)),
-                ("created".into(), FieldValue::Date(day)),
-                ("sdr".into(), FieldValue::Str(sdr)),
-            ],
-        );
+        // The opportunity inherits the account's attribution, as `sloop new` does.
+        let mut fields: Fields = vec![
+            ("name".into(), FieldValue::Str(name)),
+            ("account".into(), FieldValue::Str(account.clone())),
+            ("owner".into(), FieldValue::Str(owner.into())),
+            ("stage".into(), FieldValue::Str("identified".into())),
+            ("source".into(), FieldValue::Str(source)),
+        ];
+        if let Some(channel) = channel {
+            fields.push(("channel".into(), FieldValue::Str(channel)));
+        }
+        fields.push(("created".into(), FieldValue::Date(day)));
+        fields.push(("sdr".into(), FieldValue::Str(sdr)));
+        sim.create(Kind::Opportunity, &id, fields);
         sim.activity(
             "meeting",
             &account,
@@ -949,6 +957,7 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
     }
     progress_opportunities(sim)?;
     customers(sim)?;
+    kickoffs(sim)?;
     Ok(())
 }
 
@@ -1109,6 +1118,34 @@ fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
         );
         if matches!(next, "won" | "lost") {
             complete_tasks(sim, &id);
+        }
+        if next == "won" {
+            // `sloop move … won --handoff`: a task for onboarding, due at the kickoff.
+            let fields = &sim.records[&path].fields;
+            let date = |key: &str| {
+                fields.iter().find_map(|(k, v)| match v {
+                    FieldValue::Date(d) if k == key => Some(*d),
+                    _ => None,
+                })
+            };
+            let due = date("commit.onboarding_meeting")
+                .or(date("commit.start_date"))
+                .unwrap_or(day)
+                .max(day);
+            let name = str_of(fields, "name").unwrap_or_default();
+            let who = sim.pick_member("onboarding");
+            let task = sim.activity(
+                "task",
+                &account,
+                who,
+                &format!("Onboarding hand-off: {name}"),
+                vec![
+                    ("opportunity".into(), FieldValue::Str(id.clone())),
+                    ("due".into(), FieldValue::Date(due)),
+                    ("done".into(), FieldValue::Bool(false)),
+                ],
+            );
+            sim.handoffs.push((due, task, who, account.clone()));
         }
         if next == "lost" {
             let reason = str_of(&sim.records[&path].fields, "lost_reason").unwrap_or_default();
@@ -1273,6 +1310,28 @@ fn follow_up(sim: &mut Sim, path: &str) -> Result<(), DemoError> {
 }
 
 /// Marks every open task of a deal done.
+/// Onboarding holds the kickoff of each won deal on the hand-off task's due day, and closes
+/// the task.
+fn kickoffs(sim: &mut Sim) -> Result<(), DemoError> {
+    let day = sim.day;
+    let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut sim.handoffs)
+        .into_iter()
+        .partition(|(d, ..)| *d <= day);
+    sim.handoffs = later;
+    for (_, task, who, account) in due {
+        sim.set(&task, "done", FieldValue::Bool(true));
+        sim.activity(
+            "meeting",
+            &account,
+            who,
+            "Onboarding kickoff",
+            vec![("duration_min".into(), FieldValue::Int(60))],
+        );
+        sim.commit(&format!("Onboarding kickoff with {account}"), who)?;
+    }
+    Ok(())
+}
+
 fn complete_tasks(sim: &mut Sim, opportunity: &str) {
     for (_, task) in sim.open_tasks.remove(opportunity).unwrap_or_default() {
         sim.set(&task, "done", FieldValue::Bool(true));

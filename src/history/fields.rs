@@ -322,6 +322,7 @@ pub fn fields_of(record: &AnyRecord) -> Fields {
             f.int("employees", a.employees);
             f.text("country", a.country.as_deref());
             f.text("source", a.source.as_deref());
+            f.text("channel", a.channel.as_deref());
             f.list("tools", &a.tools);
             f.text("disqualified_reason", a.disqualified_reason.as_deref());
             f.list("tags", &a.tags);

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against real folders and git repositories.
 
+mod attribution;
 mod check;
 mod demo;
 mod docs;
