@@ -1,6 +1,7 @@
 use std::path::Path;
 
-use super::{locate, write, CliError, Env, Out, Status};
+use super::{locate, write, CliError, Env, Located, Out, Status};
+use crate::crm::Crm;
 use crate::model::{AnyRecord, Kind};
 use crate::store::edit::FieldValue;
 use crate::store::parse::parse_record;
@@ -69,8 +70,9 @@ fn changes(kind: Kind, items: &[String]) -> Result<Vec<(String, Option<FieldValu
 /// to write a hand-off task for, with the edited (won) deal.
 #[allow(clippy::too_many_arguments)]
 fn apply(
+    (session, crm): (write::Session, Crm),
     env: &Env,
-    dir: Option<&Path>,
+    located: &Located,
     out: &mut Out,
     kind: Kind,
     id: &str,
@@ -78,17 +80,15 @@ fn apply(
     commit: Option<String>,
     handoff: Option<&str>,
 ) -> Result<Status, CliError> {
-    let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
     let path = match writes::find(&crm, kind, id) {
         Ok(p) => p,
-        Err(e) => return write::refused(e, &located, out),
+        Err(e) => return write::refused(e, located, out),
     };
     let old = std::fs::read_to_string(located.root.join(&path))
         .map_err(|e| CliError::io(format!("cannot read {path}"), e))?;
     let edited = match writes::edit_record(&crm, kind, id, &path, &old, &list) {
         Ok(e) => e,
-        Err(e) => return write::refused(e, &located, out),
+        Err(e) => return write::refused(e, located, out),
     };
     let mut files = Vec::new();
     if let Some(member) = handoff {
@@ -98,7 +98,7 @@ fn apply(
         };
         match writes::handoff::handoff_task(&crm, &deal, member, env.now.date_naive()) {
             Ok(task) => files.push((task.path, task.text)),
-            Err(e) => return write::refused(e, &located, out),
+            Err(e) => return write::refused(e, located, out),
         }
     }
     if edited.new == edited.old && files.is_empty() {
@@ -109,7 +109,7 @@ fn apply(
     if edited.new != edited.old {
         files.insert(0, (path.clone(), edited.new));
     }
-    write::save(env, &located, &files, commit.as_deref(), out)?;
+    write::save(session, env, located, &files, commit.as_deref(), out)?;
     out.println(&format!("Updated {}", located.show(&path)))?;
     if let Some(task) = task {
         out.println(&format!("Handed off: {}", located.show(&task)))?;
@@ -124,7 +124,7 @@ pub fn move_(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     if let Err(e) = writes::known_stage(&crm, &args.stage) {
         return write::refused(e, &located, out);
     }
@@ -138,8 +138,9 @@ pub fn move_(
         message.push_str(&format!(" --handoff {member}"));
     }
     apply(
+        (session, crm),
         env,
-        dir,
+        &located,
         out,
         Kind::Opportunity,
         &args.opportunity,
@@ -162,9 +163,12 @@ pub fn set(
         kind.folder(),
         args.assignments.join(" ")
     );
+    let located = locate(env, dir)?;
+    let started = write::start(&located, out)?;
     apply(
+        started,
         env,
-        dir,
+        &located,
         out,
         kind,
         &id,
