@@ -264,6 +264,8 @@ struct Sim {
     records: HashMap<String, Record>,
     crm: Crm,
     facts: Facts,
+    /// The same dates as the report reads them from the commits, for the summary's MRR.
+    clock: crate::report::metrics::Clock,
     changed: Vec<String>,
     writer: HistoryWriter,
     commits: usize,
@@ -312,8 +314,13 @@ fn str_of(fields: &Fields, key: &str) -> Option<String> {
 impl Sim {
     fn set(&mut self, path: &str, field: &str, value: FieldValue) {
         let rec = self.records.get_mut(path).expect("known record");
-        if rec.kind == Kind::Opportunity && field == "stage" {
+        if let (Kind::Opportunity, "stage", FieldValue::Str(stage)) = (rec.kind, field, &value) {
             self.facts.stage_since.insert(rec.id.clone(), self.day);
+            self.clock
+                .stages
+                .entry(rec.id.clone())
+                .or_default()
+                .push((self.day, Some(stage.clone())));
         }
         if state_field(rec.kind) == Some(field) {
             if let (Some(old), FieldValue::Str(new)) = (str_of(&rec.fields, field), &value) {
@@ -369,6 +376,10 @@ impl Sim {
                 .opportunity_added
                 .insert(id.to_string(), self.day);
             self.facts.stage_since.insert(id.to_string(), self.day);
+            self.clock.added.insert(id.to_string(), self.day);
+            self.clock
+                .stages
+                .insert(id.to_string(), vec![(self.day, str_of(&fields, "stage"))]);
         }
         self.records.insert(
             path.clone(),
@@ -384,6 +395,13 @@ impl Sim {
 
     fn set_status(&mut self, path: &str, status: &str) {
         let id = self.records[path].id.clone();
+        if status == "churn" {
+            self.clock
+                .churns
+                .entry(id.clone())
+                .or_default()
+                .push(self.day);
+        }
         self.facts.status_since.insert(id, self.day);
         self.set(path, "status", FieldValue::Str(status.into()));
     }
@@ -646,6 +664,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
             ..Crm::default()
         },
         facts: Facts::default(),
+        clock: Default::default(),
         changed: Vec::new(),
         writer: HistoryWriter::create(dir)?,
         commits: 0,
@@ -687,7 +706,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         day = day + Days::new(1);
     }
     let head = sim.writer.finish()?;
-    Ok(summary(&sim.crm, sim.commits, head, opts.end))
+    Ok(summary(&sim.crm, &sim.clock, sim.commits, head, opts.end))
 }
 
 fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
@@ -1338,7 +1357,13 @@ fn complete_tasks(sim: &mut Sim, opportunity: &str) {
     }
 }
 
-fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> Summary {
+fn summary(
+    crm: &Crm,
+    clock: &crate::report::metrics::Clock,
+    commits: usize,
+    head: Option<String>,
+    end: NaiveDate,
+) -> Summary {
     let accounts_by_status = crm
         .config
         .statuses
@@ -1356,23 +1381,10 @@ fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> S
         .iter()
         .filter(|o| crm.config.outcome(&o.stage) == Some(crate::config::Outcome::Won))
         .collect();
-    let churned: std::collections::HashSet<&str> = crm
-        .accounts
-        .iter()
-        .filter(|a| a.status == "churn")
-        .map(|a| a.meta.id.as_str())
-        .collect();
-    let mrr = won
-        .iter()
-        .filter(|o| {
-            crate::report::metrics::start_of(o).is_some_and(|s| s <= end)
-                && !o
-                    .account
-                    .as_ref()
-                    .is_some_and(|a| churned.contains(a.as_str()))
-        })
-        .map(|o| o.mrr.unwrap_or(0.0))
-        .sum();
+    // The report's MRR timeline, on the dates the commits will carry.
+    let contracts = crate::report::metrics::timeline::contracts(crm, clock);
+    let mrr =
+        crate::report::metrics::round2(crate::report::metrics::timeline::live_on(&contracts, end));
     Summary {
         commits,
         head,

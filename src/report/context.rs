@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use crate::crm::Crm;
 use crate::git::{GitError, Repo};
 use crate::history::Event;
-use crate::report::metrics::{self, Context, Inputs};
+use crate::report::metrics::{self, Context, Inputs, PeriodName};
 use crate::store::LoadError;
 
 use crate::history::snapshot::{self, Options, Reuse, SnapshotError};
@@ -56,8 +56,8 @@ impl ReportingError {
     }
 }
 
-/// Mines the history and computes the context for `as_of`.
-pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
+/// Mines the history and computes the context for `as_of`, the templates showing `period`.
+pub fn context(root: &Path, opts: &Options, period: PeriodName) -> Result<Built, ReportingError> {
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
     let inputs =
         snapshot::inputs(root, &repo, opts)?.ok_or(ReportingError::NothingYet(opts.as_of))?;
@@ -105,6 +105,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
         commits: dated.len(),
         first_commit: dated.first().copied(),
         shallow: repo.is_shallow(),
+        period,
     });
     Ok(Built {
         context,
@@ -154,7 +155,7 @@ mod tests {
                 cache,
                 eager_snapshot,
             };
-            let built = context(t.dir(), &options).unwrap();
+            let built = context(t.dir(), &options, PeriodName::Quarter).unwrap();
             let value = serde_json::to_value(&built.context).unwrap();
             (value, built.warnings, built.reuse)
         };
@@ -396,6 +397,7 @@ mod tests {
                     commits: at + 1,
                     first_commit: Some(start),
                     shallow: false,
+                    period: PeriodName::Quarter,
                 });
                 serde_json::to_value(&context).unwrap()
             };
@@ -500,6 +502,7 @@ mod tests {
                 cache: false,
                 eager_snapshot: false,
             },
+            PeriodName::Quarter,
         )
         .unwrap();
         assert_eq!(built.context.history.commits, 2);
