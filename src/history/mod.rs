@@ -145,13 +145,14 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
 /// `metrics::Inputs::events`): of accounts, their `name` and `status` when created, their
 /// `status` changes and their deletion; of opportunities, their `name`, `stage` and `mrr`
 /// when created, changes of `stage` and `mrr`, and their deletion; of contacts and leads,
-/// their `name` when created and their `status` changes. Activities are most of a history's
+/// their `name` and `status` when created and their `status` changes (the day a lead was
+/// first addressed). Activities are most of a history's
 /// events, and no metric reads them from the history.
 pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
     let (created, changed): (&[&str], &[&str]) = match kind {
         Kind::Account => (&["name", "status"], &["status"]),
         Kind::Opportunity => (&["name", "stage", "mrr"], &["stage", "mrr"]),
-        Kind::Contact | Kind::Lead => (&["name"], &["status"]),
+        Kind::Contact | Kind::Lead => (&["name", "status"], &["status"]),
         Kind::Activity => return false,
     };
     match change {
@@ -928,7 +929,7 @@ mod tests {
             let Change::Created { fields } = &h.events[1].change else {
                 panic!("{:?}", h.events[1]);
             };
-            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name"]);
+            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name", "status"]);
         }
         // Stale lines that would make a full run compact the file.
         let file = t.dir().join(".git").join(cache::DIR);

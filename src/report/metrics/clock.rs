@@ -182,4 +182,51 @@ mod tests {
         assert_eq!(clock.opened_on(o("late")), Some(d("2026-08-01")));
         assert_eq!(clock.opened_on(o("ahead")), None);
     }
+
+    fn lead_event(id: &str, day: &str, change: Change) -> Event {
+        Event {
+            commit: "c".repeat(40).into(),
+            author: "A".into(),
+            email: "a@example.com".into(),
+            date: format!("{day}T10:00:00+00:00").parse().unwrap(),
+            kind: Kind::Lead,
+            id: id.into(),
+            path: format!("leads/{id}.toml"),
+            change,
+        }
+    }
+
+    #[test]
+    fn a_lead_is_addressed_the_day_its_status_first_leaves_new() {
+        let created = |status: &str| Change::Created {
+            fields: [
+                ("name".to_string(), Value::Text("Ana".into())),
+                ("status".to_string(), Value::Text(status.into())),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let moved = |to: &str| Change::Changed {
+            field: "status".into(),
+            old: None,
+            new: Some(Value::Text(to.into())),
+        };
+        let events = vec![
+            lead_event("fresh", "2026-10-01", created("new")),
+            lead_event("imported", "2026-10-01", created("working")),
+            lead_event("fresh", "2026-10-08", moved("working")),
+            lead_event("fresh", "2026-10-20", moved("converted")),
+        ];
+        // What the metrics keep of a history (`history::for_metrics`) says the same.
+        let lean: Vec<Event> = events
+            .iter()
+            .cloned()
+            .filter_map(|mut e| history::for_metrics(e.kind, &mut e.change).then_some(e))
+            .collect();
+        for events in [&events, &lean] {
+            let clock = Clock::from_history(&Crm::default(), &Default::default(), events);
+            assert_eq!(clock.addressed.get("fresh"), Some(&d("2026-10-08")));
+            assert_eq!(clock.addressed.get("imported"), Some(&d("2026-10-01")));
+        }
+    }
 }

@@ -279,6 +279,23 @@ mod tests {
 
     #[test]
     fn a_churn_between_the_win_and_the_start_cancels_the_deal() {
+        let (ap, at) = account("acme", "churn");
+        let files = [
+            (ap.as_str(), at),
+            (
+                "opportunities/o.toml",
+                won(350, "2026-11-01", Some("2026-11-20")),
+            ),
+        ];
+        let crm = crm(&files);
+        let mut clock = Clock::default();
+        clock.churns.insert("acme".into(), vec![d("2026-11-12")]);
+        let cs = contracts(&crm, &clock);
+        assert_eq!(
+            (cs[0].start, cs[0].end),
+            (d("2026-11-20"), Some(d("2026-11-12")))
+        );
+        assert_eq!(live_on(&cs, d("2026-11-26")), 0.0);
         let cancelled = c("x", 350.0, "2026-11-20", Some("2026-11-12"));
         assert!(!cancelled.goes_live());
         let same_day = c("y", 10.0, "2026-11-12", Some("2026-11-12"));
