@@ -26,11 +26,12 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset};
 
 pub use commit::{
-    crash_at, set_lock_wait, CommitError, CommitRequest, Identity, Recovered, Recovery, WriteLock,
+    crash_at, set_lock_wait, CommitError, CommitRequest, HistoryCommit, Identity, Recovered,
+    Recovery, WriteLock,
 };
 pub use fast_import::HistoryWriter;
 pub use object_id::{BadObjectId, ObjectId};
-pub use repo::{init, limit_mapped_memory, work_tree_of, Busy, Repo};
+pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree
 /// differ, blob reads by id.

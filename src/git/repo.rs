@@ -14,6 +14,16 @@ pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
     repo.workdir().map(Path::to_path_buf)
 }
 
+/// The git dir `path` is inside of, when it is inside one: a bare repository, or the `.git`
+/// folder of a repository with a work tree. Nothing sloop writes belongs there.
+pub fn git_dir_around(path: &Path) -> Option<PathBuf> {
+    let start = path.ancestors().find(|p| p.exists())?;
+    let repo = open_repository(start).ok()??;
+    let git_dir = repo.path().canonicalize().ok()?;
+    let here = start.canonicalize().ok()?;
+    (repo.is_bare() || here.starts_with(&git_dir)).then_some(git_dir)
+}
+
 /// `git init` at `path`.
 pub fn init(path: &Path) -> Result<(), GitError> {
     git2::Repository::init(path).map(|_| ()).map_err(|e| {

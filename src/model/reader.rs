@@ -541,7 +541,7 @@ impl<'t, 'i> Fields<'t, 'i> {
         self.finish_with_hint(r, None);
     }
 
-    /// Like `finish`, with an extra hint for unknown keys (e.g. "put custom fields under [custom]").
+    /// Like `finish`, with an extra hint for unknown keys (e.g. "put custom fields under `[custom]`").
     pub fn finish_with_hint(self, r: &mut FileReader, extra: Option<&str>) {
         for ((key, _), used) in self.table.iter().zip(self.used) {
             if used {

@@ -80,7 +80,12 @@ fn writers(env: &TestEnv, r: usize) -> Vec<Writer> {
     let csv = format!("leads-{r}.csv");
     env.write(
         &csv,
-        format!("Email,First Name,Last Name,Company\nana{r}@orbit{r}.io,Ana,Lopez,Orbit {r}\nben{r}@kite{r}.io,Ben,Ng,Kite {r}\n"),
+        format!(
+            r#"Email,First Name,Last Name,Company
+ana{r}@orbit{r}.io,Ana,Lopez,Orbit {r}
+ben{r}@kite{r}.io,Ben,Ng,Kite {r}
+"#
+        ),
     );
     let accounts = [
         "nordlicht-software",
@@ -183,6 +188,7 @@ fn spawn(env: &TestEnv, args: &[String], extra: &[(&str, &str)]) -> Child {
         c = env.sloop();
         c.args(["-C", "crm"]).args(args);
     }
+    c.env("SLOOP_LOCK_WAIT", "120");
     for (k, v) in extra {
         c.env(k, v);
     }
@@ -219,7 +225,9 @@ fn concurrent_writers_never_corrupt_the_index_nor_lose_a_write() {
 
 #[test]
 fn a_writer_killed_at_any_step_is_rolled_back_or_finished_by_the_next_one() {
-    let points = ["journal", "files", "index", "commit", "branch", "done"];
+    let points = [
+        "locked", "journal", "files", "index", "commit", "branch", "done",
+    ];
     for (i, point) in points.iter().enumerate() {
         let env = committed();
         let ws = writers(&env, i);
@@ -547,7 +555,9 @@ fn git_dir_and_work_tree_from_the_environment_are_the_repository_used() {
     // An unstaged edit to an account tick would move (a target with no touch for months).
     let path = env.path().join("work/accounts/oakridge-property.toml");
     let edited = format!(
-        "{}\n# my unsaved thought\n",
+        r#"{}
+# my unsaved thought
+"#,
         std::fs::read_to_string(&path).unwrap()
     );
     std::fs::write(&path, &edited).unwrap();
@@ -702,7 +712,10 @@ fn read_only_commands_never_take_gits_index_lock() {
     .unwrap();
     let log = env.path().join("git-calls.log");
     let shim = format!(
-        "#!/bin/sh\necho \"${{GIT_OPTIONAL_LOCKS:-unset}} $1 $2\" >> '{}'\nexec '{}' \"$@\"\n",
+        r#"#!/bin/sh
+echo "${{GIT_OPTIONAL_LOCKS:-unset}} $1 $2" >> '{}'
+exec '{}' "$@"
+"#,
         log.display(),
         real.trim()
     );
@@ -740,4 +753,97 @@ fn read_only_commands_never_take_gits_index_lock() {
             "a git call may take index.lock: {line}"
         );
     }
+}
+
+#[test]
+fn a_sparse_index_repository_commits() {
+    let env = committed();
+    env.write("docs/readme.md", "outside the CRM\n");
+    env.commit_all("docs", "2026-11-02T09:00:00+01:00");
+    for args in [
+        &["sparse-checkout", "init", "--cone", "--sparse-index"][..],
+        &["sparse-checkout", "set", "crm"],
+    ] {
+        let run = env.git(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(env.git(&["config", "index.sparse"]).stdout.trim(), "true");
+    assert!(!env.path().join("docs/readme.md").exists());
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "account",
+        "sparse-co",
+        "--name",
+        "Sparse Co",
+        "--commit",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(in_head(&env, "crm/accounts/sparse-co.toml"));
+    assert!(
+        in_head(&env, "docs/readme.md"),
+        "a file outside the sparse cone was dropped"
+    );
+    assert_consistent(&env, "sparse index");
+}
+
+#[test]
+fn a_history_is_committed_on_top_of_head_with_its_dates_and_authors() {
+    use sloop::git::{HistoryCommit, Identity, Repo, WriteLock};
+    let env = committed();
+    // Something staged by the user stays staged and out of the history.
+    env.write("crm/notes.txt", "mine\n");
+    assert_eq!(env.git(&["add", "crm/notes.txt"]).code, 0);
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let _lock = WriteLock::acquire(&repo).unwrap();
+    let day =
+        |d: &str| chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+01:00")).unwrap();
+    let who = |n: &str| Identity {
+        name: n.into(),
+        email: format!("{}@example.com", n.to_lowercase()),
+    };
+    let commits = vec![
+        HistoryCommit {
+            files: vec![(
+                "accounts/imported.toml".into(),
+                b"name = \"Imported\"\nstatus = \"qualified_pool\"\n".to_vec(),
+            )],
+            message: "import: 2024-03-01".into(),
+            author: who("Nora"),
+            when: day("2024-03-01"),
+        },
+        HistoryCommit {
+            files: vec![(
+                "accounts/imported.toml".into(),
+                b"name = \"Imported\"\nstatus = \"unqualified_pool\"\n".to_vec(),
+            )],
+            message: "import: 2024-04-02".into(),
+            author: who("Marc"),
+            when: day("2024-04-02"),
+        },
+    ];
+    let head = repo.head().unwrap();
+    let tip = repo.commit_history(&commits, head).unwrap().unwrap();
+    drop(_lock);
+    let log = env.git(&["log", "--format=%an %ad %s", "--date=short", "-3"]);
+    assert_eq!(
+        log.stdout,
+        "Marc 2024-04-02 import: 2024-04-02\nNora 2024-03-01 import: 2024-03-01\nTest Author 2026-11-01 the CRM\n"
+    );
+    assert_eq!(
+        env.git(&["rev-parse", "HEAD"]).stdout.trim(),
+        tip.to_string()
+    );
+    assert!(env
+        .read("crm/accounts/imported.toml")
+        .contains("unqualified_pool"));
+    let status = env.git(&["status", "--porcelain"]);
+    assert_eq!(status.stdout, "A  crm/notes.txt\n");
+    assert_eq!(
+        env.git(&["for-each-ref", "refs/sloop"]).stdout,
+        "",
+        "the private ref is removed"
+    );
+    assert_eq!(env.git(&["fsck", "--no-dangling"]).code, 0);
 }

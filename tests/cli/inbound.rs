@@ -101,7 +101,10 @@ fn an_invalid_row_blocks_the_import_unless_skipped() {
     let env = example();
     env.write(
         "l.csv",
-        "Email,Company\nok@fine.io,Fine\nnot-an-email,Broken\n",
+        r#"Email,Company
+ok@fine.io,Fine
+not-an-email,Broken
+"#,
     );
     let before = snapshot(&env.path().join("crm"));
     let run = env.run(&["-C", "crm", "import", "leads", "l.csv"]);
@@ -122,7 +125,12 @@ fn an_invalid_row_blocks_the_import_unless_skipped() {
         "no lead written"
     );
     let rejected = env.read("l.csv.rejected.csv");
-    assert_eq!(rejected, "line,reason,Email,Company\n3,`email` `not-an-email` is not an email address,not-an-email,Broken\n");
+    assert_eq!(
+        rejected,
+        r#"line,reason,Email,Company
+3,`email` `not-an-email` is not an email address,not-an-email,Broken
+"#
+    );
     let run = env.run(&[
         "-C",
         "crm",

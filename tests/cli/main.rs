@@ -9,6 +9,7 @@ mod faults;
 mod help;
 mod inbound;
 mod init;
+mod layout;
 mod lifecycle;
 mod ls;
 mod report;

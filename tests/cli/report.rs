@@ -290,7 +290,14 @@ fn both_templates_render_and_escape_record_values() {
     let env = timeline();
     env.write(
         "opportunities/evil.toml",
-        "name = \"<script>alert(1)</script> | *bold* [x](y)\"\naccount = \"initech\"\nowner = \"bo\"\nstage = \"identified\"\nsource = \"referral\"\nmrr = 10\nclose_date = 2026-04-30\n",
+        r#"name = "<script>alert(1)</script> | *bold* [x](y)"
+account = "initech"
+owner = "bo"
+stage = "identified"
+source = "referral"
+mrr = 10
+close_date = 2026-04-30
+"#,
     );
     env.commit_all("evil", "2026-03-13T10:00:00Z");
     let html = env.run(&["report", "--as-of", "2026-03-15"]);
@@ -351,7 +358,12 @@ fn out_file_unknown_template_and_template_errors() {
         "{}",
         run.stderr
     );
-    env.write("templates/mine.txt", "MRR {{ mrr.total }}\n{% if %}\n");
+    env.write(
+        "templates/mine.txt",
+        r#"MRR {{ mrr.total }}
+{% if %}
+"#,
+    );
     let run = env.run(&["report", "--template", "mine.txt"]);
     assert_eq!(run.code, 2);
     assert!(

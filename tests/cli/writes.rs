@@ -29,7 +29,14 @@ fn new_records_are_valid_and_duplicates_refused() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "Created crm/accounts/acme-corp.toml\n");
-    assert_eq!(env.read("crm/accounts/acme-corp.toml"), "name = \"Acme Corp\"\nstatus = \"qualified_pool\"\nowner = \"marc\"\ndomain = \"acme.example\"\n");
+    assert_eq!(
+        env.read("crm/accounts/acme-corp.toml"),
+        r#"name = "Acme Corp"
+status = "qualified_pool"
+owner = "marc"
+domain = "acme.example"
+"#
+    );
     let run = env.run(&[
         "-C",
         "crm",
@@ -196,7 +203,16 @@ fn log_task_and_done() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let text = env.read("crm/activities/2026/11/2026-11-25-call-helio-solaire.toml");
-    assert_eq!(text, "kind = \"call\"\ndate = 2026-11-25\naccount = \"helio-solaire\"\nowner = \"marc\"\nsubject = \"Pricing call\"\nduration_min = 20\n");
+    assert_eq!(
+        text,
+        r#"kind = "call"
+date = 2026-11-25
+account = "helio-solaire"
+owner = "marc"
+subject = "Pricing call"
+duration_min = 20
+"#
+    );
     let run = env.run(&[
         "-C",
         "crm",
@@ -408,7 +424,14 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
     );
     assert_clean(&env);
     // a second lead from the same company attaches to the account
-    env.write("crm/leads/again.toml", "name = \"Claire Perrin\"\nemail = \"claire@lyon-cycles.fr\"\nowner = \"lea\"\nstatus = \"new\"\n");
+    env.write(
+        "crm/leads/again.toml",
+        r#"name = "Claire Perrin"
+email = "claire@lyon-cycles.fr"
+owner = "lea"
+status = "new"
+"#,
+    );
     let run = env.run(&["-C", "crm", "lead", "convert", "again"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -432,7 +455,11 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
     // free mail never matches an account
     env.write(
         "crm/leads/gmail.toml",
-        "name = \"Paul\"\nemail = \"paul@gmail.com\"\ncompany = \"Paul Bikes\"\nowner = \"lea\"\n",
+        r#"name = "Paul"
+email = "paul@gmail.com"
+company = "Paul Bikes"
+owner = "lea"
+"#,
     );
     let run = env.run(&["-C", "crm", "lead", "convert", "gmail"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -499,6 +526,24 @@ fn agenda_lists_tasks_alerts_and_waiting_work() {
 }
 
 #[test]
+fn agenda_text_whole() {
+    let env = example();
+    for owner in ["marc", "lea"] {
+        let run = env.run(&[
+            "-C",
+            "crm",
+            "agenda",
+            "--owner",
+            owner,
+            "--as-of",
+            "2026-11-26",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        crate::util::expect_file(&format!("agenda/{owner}.txt"), &run.stdout);
+    }
+}
+
+#[test]
 fn commit_flag_commits_only_the_written_file() {
     let env = example();
     env.git(&["init", "-q", "-b", "main", "crm"]);
@@ -524,7 +569,13 @@ fn commit_flag_commits_only_the_written_file() {
     let files = env
         .git(&["-C", "crm", "show", "--name-only", "--format=%s", "HEAD"])
         .stdout;
-    assert_eq!(files, "sloop new account globex\n\naccounts/globex.toml\n");
+    assert_eq!(
+        files,
+        r#"sloop new account globex
+
+accounts/globex.toml
+"#
+    );
     assert_eq!(
         env.git(&["-C", "crm", "status", "--porcelain"]).stdout,
         "?? notes.md\n"
