@@ -412,3 +412,39 @@ fn unparseable_records_are_skipped_with_a_warning_and_shallow_clones_warn() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["history"]["shallow"], true);
 }
+
+/// The README's "Report metrics" table defines every key of the context: each top-level
+/// key, each key of `mrr`, `pipeline`, `forecast` and `analytics`, and each figure of a
+/// member's period.
+#[test]
+fn the_readme_defines_every_key_of_the_context() {
+    let readme = std::fs::read_to_string(crate::util::repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("### Report metrics")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("the Report metrics section");
+    let env = timeline();
+    let c = context(&env, "2026-03-15");
+    let mut keys = Vec::new();
+    for (k, v) in c.as_object().unwrap() {
+        match k.as_str() {
+            "mrr" | "pipeline" | "forecast" | "analytics" => {
+                keys.extend(v.as_object().unwrap().keys().map(|s| format!("{k}.{s}")))
+            }
+            _ => keys.push(k.clone()),
+        }
+    }
+    keys.extend(
+        c["members"][0]["periods"]["quarter"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned(),
+    );
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !section.contains(&format!("`{k}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
+}
