@@ -277,7 +277,7 @@ fn the_period_is_chosen_and_shown() {
     let html = env.run(&["report", "--as-of", "2026-03-15", "--period", "all"]);
     assert!(
         html.stdout
-            .contains("<h2 id=\"floor\">Sales floor, all time (to 2026-03-15)</h2>"),
+            .contains("<h2 id=\"floor\">Sales floor</h2>\n<p class=\"meta\">all time (to 2026-03-15): what each member did"),
         "{}",
         html.stdout
     );
