@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Outcome, Role};
 use crate::crm::Crm;
+use crate::model::dates::{self, DateError};
 use crate::model::{Account, ActivityKind, Fit, Kind, Opportunity};
 
 /// A rule of the loop, with its stable id.
@@ -160,8 +161,10 @@ struct AccountFacts<'a> {
     onboarding_tasks: Vec<(Option<&'a str>, NaiveDate)>,
 }
 
-/// Plans the moves and alerts of one tick.
-pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
+/// Plans the moves and alerts of one tick. An as-of date outside the calendar sloop computes
+/// with (`dates::in_range`), or a date it would compute past it, is an error.
+pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Result<Plan, DateError> {
+    dates::in_range(as_of)?;
     let config = &crm.config;
     let onboarding: Vec<&str> = config
         .team
@@ -221,7 +224,14 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
             as_of,
         };
         // The first rule of the precedence list that has something to say decides.
-        match PRECEDENCE.iter().find_map(|rule| rule.judge(&cx)) {
+        let mut verdict = None;
+        for rule in PRECEDENCE {
+            verdict = rule.judge(&cx)?;
+            if verdict.is_some() {
+                break;
+            }
+        }
+        match verdict {
             Some(Verdict::Move(p)) => apply(config, account, p, &mut plan),
             Some(Verdict::Alert { rule, message }) => plan.alerts.push(Alert {
                 kind: Kind::Account,
@@ -262,7 +272,7 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
             }
         }
     }
-    plan
+    Ok(plan)
 }
 
 /// The account rules, in precedence order: for each account, the first that has a verdict
@@ -280,18 +290,19 @@ pub const PRECEDENCE: [Rule; 7] = [
 ];
 
 impl Rule {
-    /// What this rule says about one account, if it applies.
-    fn judge(self, cx: &AccountCx) -> Option<Verdict> {
-        match self {
+    /// What this rule says about one account, if it applies (an error when a date it
+    /// computes leaves the calendar).
+    fn judge(self, cx: &AccountCx) -> Result<Option<Verdict>, DateError> {
+        Ok(match self {
             Rule::OpportunityWon => opportunity_won(cx),
             Rule::OpportunityOpened => opportunity_opened(cx),
-            Rule::OpportunitiesLost => opportunities_lost(cx),
+            Rule::OpportunitiesLost => opportunities_lost(cx)?,
             Rule::FirstTouch => first_touch(cx),
             Rule::BacklogExpired => backlog_expired(cx),
-            Rule::TargetStale => target_stale(cx),
+            Rule::TargetStale => target_stale(cx)?,
             Rule::ChurnRecycled => churn_recycled(cx),
             Rule::OpportunityStale | Rule::TrialStale | Rule::HandoffMissing => None,
-        }
+        })
     }
 }
 
@@ -341,8 +352,8 @@ impl AccountCx<'_> {
         }
     }
 
-    fn backlog_until(&self) -> NaiveDate {
-        self.as_of + chrono::Days::new(u64::from(self.config.lifecycle.backlog_days))
+    fn backlog_until(&self) -> Result<NaiveDate, DateError> {
+        dates::add_days(self.as_of, u64::from(self.config.lifecycle.backlog_days))
     }
 }
 
@@ -401,22 +412,22 @@ fn opportunity_opened(cx: &AccountCx) -> Option<Verdict> {
 
 /// `opportunities-lost`: a `working` account whose deals are all closed, none won in this
 /// pass, goes to backlog.
-fn opportunities_lost(cx: &AccountCx) -> Option<Verdict> {
+fn opportunities_lost(cx: &AccountCx) -> Result<Option<Verdict>, DateError> {
     let f = cx.f;
     if cx.status() != "working"
         || !f.open.is_empty()
         || f.closed.is_empty()
         || cx.won_recently().is_some()
     {
-        return None;
+        return Ok(None);
     }
-    Some(Verdict::Move(Proposal {
+    Ok(Some(Verdict::Move(Proposal {
         rule: Rule::OpportunitiesLost,
         to: "backlog",
         set_owner: None,
-        backlog_until: Some(Some(cx.backlog_until())),
+        backlog_until: Some(Some(cx.backlog_until()?)),
         why: "every opportunity is closed and none is won".into(),
-    }))
+    })))
 }
 
 /// `first-touch`: a pool account with a touchpoint dated on or after the day it entered the
@@ -462,33 +473,35 @@ fn backlog_expired(cx: &AccountCx) -> Option<Verdict> {
 /// `target-stale`: a target idle for `target_stale_days` (since its last touchpoint, or
 /// since it became a target if that is later) goes to backlog; only an alert while an open
 /// task on the account is due on or after as_of.
-fn target_stale(cx: &AccountCx) -> Option<Verdict> {
+fn target_stale(cx: &AccountCx) -> Result<Option<Verdict>, DateError> {
     if cx.status() != "target" {
-        return None;
+        return Ok(None);
     }
     let last_touch = cx.f.touches.iter().map(|(d, _)| *d).max();
-    let reference = last_touch.max(cx.since)?;
+    let Some(reference) = last_touch.max(cx.since) else {
+        return Ok(None);
+    };
     let idle = (cx.as_of - reference).num_days();
     if idle < i64::from(cx.config.lifecycle.target_stale_days) {
-        return None;
+        return Ok(None);
     }
     let why = match last_touch {
         Some(d) if d == reference => format!("no touchpoint since {d} ({idle} days)"),
         _ => format!("no touchpoint since it became a target on {reference} ({idle} days)"),
     };
     if cx.f.open_task_due_later {
-        return Some(Verdict::Alert {
+        return Ok(Some(Verdict::Alert {
             rule: Rule::TargetStale,
             message: format!("{why}; kept as target because an open task is due"),
-        });
+        }));
     }
-    Some(Verdict::Move(Proposal {
+    Ok(Some(Verdict::Move(Proposal {
         rule: Rule::TargetStale,
         to: "backlog",
         set_owner: None,
-        backlog_until: Some(Some(cx.backlog_until())),
+        backlog_until: Some(Some(cx.backlog_until()?)),
         why,
-    }))
+    })))
 }
 
 /// `churn-recycled`: a churned account returns to the pool after `churn_cooldown_days`.
@@ -695,6 +708,11 @@ mod tests {
     use super::*;
     use crate::store::{load, Memory};
 
+    /// The plan, for dates well inside the calendar.
+    fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
+        super::plan(crm, facts, as_of).unwrap()
+    }
+
     const TEAM: &str = "[team.al]\nname = \"Al\"\n[team.bo]\nname = \"Bo\"\n";
 
     fn crm(files: &[(&str, &str)]) -> Crm {
@@ -745,6 +763,32 @@ mod tests {
             .filter(|m| m.field == "status")
             .map(|m| (m.id.clone(), m.to.clone(), m.rule))
             .collect()
+    }
+
+    /// An as-of date outside the calendar, or a threshold that would carry a date past it
+    /// (`check` bounds them; a library caller may not), is an error, not a panic.
+    #[test]
+    fn dates_past_the_calendar_are_errors() {
+        let mut c = crm(&[
+            (
+                "accounts/acme.toml",
+                &account("working", "owner = \"al\"\n"),
+            ),
+            ("opportunities/deal.toml", &opp("lost", LOST)),
+        ]);
+        let facts = since(&[("acme", "2026-10-01")]);
+        assert_eq!(
+            super::plan(&c, &facts, NaiveDate::MAX).unwrap_err(),
+            DateError::OutOfRange(NaiveDate::MAX)
+        );
+        assert!(super::plan(&c, &facts, dates::LAST).is_ok());
+        c.config.lifecycle.backlog_days = u32::MAX;
+        assert_eq!(
+            super::plan(&c, &facts, dates::LAST)
+                .unwrap_err()
+                .to_string(),
+            "9999-12-31 + 4294967295 days is outside the calendar"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ use serde::Serialize;
 use crate::crm::Crm;
 use crate::history::{self, ByRecord, Event};
 use crate::lifecycle::{self, Alert};
+use crate::model::dates::{self, DateError};
 use crate::model::Opportunity;
 
 pub use clock::Clock;
@@ -203,8 +204,8 @@ pub fn months_back(d: NaiveDate, k: u32) -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
-pub fn monday(d: NaiveDate) -> NaiveDate {
-    d - Days::new(u64::from(d.weekday().num_days_from_monday()))
+pub fn monday(d: NaiveDate) -> Result<NaiveDate, DateError> {
+    dates::sub_days(d, u64::from(d.weekday().num_days_from_monday()))
 }
 
 pub fn mean_median(mut xs: Vec<f64>) -> (Option<f64>, Option<f64>) {
@@ -264,8 +265,10 @@ pub fn count_by(keys: impl IntoIterator<Item = String>) -> Vec<(String, usize)> 
     v
 }
 
-/// Computes every metric.
-pub fn compute(inp: &Inputs) -> Context {
+/// Computes every metric. An as-of date outside the calendar sloop computes with
+/// (`dates::in_range`) is an error, as is any date computed past it.
+pub fn compute(inp: &Inputs) -> Result<Context, DateError> {
+    dates::in_range(inp.as_of)?;
     // The weekly views and the alerts read nothing the other figures compute: they are
     // computed on another core.
     let records = history::by_record(inp.events);
@@ -279,14 +282,14 @@ pub fn compute(inp: &Inputs) -> Context {
         weekly_pipeline,
         this_week,
         alerts,
-    } = weekly;
-    Context {
+    } = weekly?;
+    Ok(Context {
         weekly,
         weekly_pipeline,
         this_week,
         alerts,
         ..context
-    }
+    })
 }
 
 /// The parts of the context computed beside the figures.
@@ -298,15 +301,15 @@ struct Weekly {
 }
 
 impl Weekly {
-    fn of(inp: &Inputs, records: &ByRecord, clock: &Clock) -> Weekly {
+    fn of(inp: &Inputs, records: &ByRecord, clock: &Clock) -> Result<Weekly, DateError> {
         let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
         let facts = crate::lifecycle::facts::from_records(crm, records, None);
-        Weekly {
-            weekly: weekly::weeks(crm, clock, as_of),
-            weekly_pipeline: pipeline::weekly_pipeline(inp.events, config, as_of),
-            this_week: weekly::this_week(crm, inp.events, config, as_of),
-            alerts: lifecycle::plan(crm, &facts, as_of).alerts,
-        }
+        Ok(Weekly {
+            weekly: weekly::weeks(crm, clock, as_of)?,
+            weekly_pipeline: pipeline::weekly_pipeline(inp.events, config, as_of)?,
+            this_week: weekly::this_week(crm, inp.events, config, as_of)?,
+            alerts: lifecycle::plan(crm, &facts, as_of)?.alerts,
+        })
     }
 }
 
@@ -423,5 +426,29 @@ mod tests {
         assert_eq!(ratio(1, 0), None);
         assert_eq!(round2(-0.0), 0.0);
         assert!(round2(-0.0).is_sign_positive());
+    }
+
+    /// Every date the report computes stays in the calendar from the first to the last day
+    /// sloop accepts; outside them the report is an error, not a panic.
+    #[test]
+    fn the_report_computes_at_the_edges_and_refuses_beyond() {
+        let crm = Crm::default();
+        let at = |as_of| {
+            compute(&Inputs {
+                crm: &crm,
+                as_of,
+                events: &[],
+                commits: 0,
+                first_commit: None,
+                shallow: false,
+                period: PeriodName::Month,
+            })
+        };
+        for as_of in [dates::FIRST, dates::LAST] {
+            assert!(at(as_of).is_ok(), "{as_of}");
+        }
+        for as_of in [NaiveDate::MAX, NaiveDate::MIN] {
+            assert_eq!(at(as_of).unwrap_err(), DateError::OutOfRange(as_of));
+        }
     }
 }

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{monday, month_of, quarter_of, quarter_start, round2};
 use crate::config::Config;
 use crate::crm::Crm;
 use crate::history::{Change, Event, Value};
+use crate::model::dates::{self, DateError};
 use crate::model::{Kind, Opportunity};
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,12 +182,16 @@ pub fn forecast(crm: &Crm, as_of: NaiveDate) -> Forecast {
 
 /// Open pipeline at the end of each of the last 52 weeks (Sundays, the last one as_of),
 /// replayed from the events with today's stage probabilities.
-pub fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<Bucket> {
-    let this = monday(as_of);
-    let ends: Vec<NaiveDate> = (0..52u64)
+pub fn weekly_pipeline(
+    events: &[Event],
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<Vec<Bucket>, DateError> {
+    let this = monday(as_of)?;
+    let ends = (0..52u64)
         .rev()
-        .map(|k| (this - Days::new(7 * k) + Days::new(6)).min(as_of))
-        .collect();
+        .map(|k| Ok(dates::add_days(dates::sub_days(this, 7 * k)?, 6)?.min(as_of)))
+        .collect::<Result<Vec<NaiveDate>, DateError>>()?;
     let mut opps: HashMap<&str, (Option<String>, f64)> = HashMap::default();
     let mut out = Vec::new();
     let mut i = 0;
@@ -240,7 +245,7 @@ pub fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> V
         b.weighted = round2(b.weighted);
         out.push(b);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

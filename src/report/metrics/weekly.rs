@@ -3,13 +3,14 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{monday, Clock};
 use crate::config::{Config, Outcome};
 use crate::crm::Crm;
 use crate::history::{Change, Event, Value};
+use crate::model::dates::{self, DateError};
 use crate::model::{ActivityKind, Kind, Opportunity};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,8 +57,8 @@ pub struct ThisWeek {
 }
 
 /// The last 12 weeks (Monday-based): demos held, deals won on and lost on a day of the week.
-pub fn weeks(crm: &Crm, clock: &Clock, as_of: NaiveDate) -> Vec<Week> {
-    let this = monday(as_of);
+pub fn weeks(crm: &Crm, clock: &Clock, as_of: NaiveDate) -> Result<Vec<Week>, DateError> {
+    let this = monday(as_of)?;
     let won: Vec<NaiveDate> = crm
         .opportunities
         .iter()
@@ -71,10 +72,10 @@ pub fn weeks(crm: &Crm, clock: &Clock, as_of: NaiveDate) -> Vec<Week> {
     (0..12u64)
         .rev()
         .map(|k| {
-            let start = this - Days::new(7 * k);
-            let end = (start + Days::new(6)).min(as_of);
+            let start = dates::sub_days(this, 7 * k)?;
+            let end = dates::add_days(start, 6)?.min(as_of);
             let within = |d: &NaiveDate| *d >= start && *d <= end;
-            Week {
+            Ok(Week {
                 week: start.to_string(),
                 demos: crm
                     .activities
@@ -83,14 +84,19 @@ pub fn weeks(crm: &Crm, clock: &Clock, as_of: NaiveDate) -> Vec<Week> {
                     .count(),
                 won: won.iter().filter(|d| within(d)).count(),
                 lost: lost.iter().filter(|d| within(d)).count(),
-            }
+            })
         })
         .collect()
 }
 
 /// What happened in the seven days ending on as_of.
-pub fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> ThisWeek {
-    let from = as_of - Days::new(6);
+pub fn this_week(
+    crm: &Crm,
+    events: &[Event],
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<ThisWeek, DateError> {
+    let from = dates::sub_days(as_of, 6)?;
     let in_week = |e: &&Event| {
         let d = e.date.date_naive();
         d >= from && d <= as_of
@@ -209,7 +215,7 @@ pub fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate)
             _ => {}
         }
     }
-    week
+    Ok(week)
 }
 
 #[cfg(test)]
@@ -232,7 +238,7 @@ mod tests {
         clock
             .stages
             .insert("w".into(), vec![(d("2026-11-18"), Some("won".into()))]);
-        let w = weeks(&crm, &clock, d("2026-11-26"));
+        let w = weeks(&crm, &clock, d("2026-11-26")).unwrap();
         let won: Vec<(&str, usize)> = w
             .iter()
             .filter(|x| x.won > 0)
