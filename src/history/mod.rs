@@ -125,7 +125,7 @@ pub struct Options {
 pub type Filter = fn(Kind, &mut Change) -> bool;
 
 /// What the lifecycle facts of `sloop tick` read: the status timeline of accounts, and when
-/// each opportunity was first seen.
+/// each opportunity was first seen and its stage timeline.
 pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
     match (kind, change) {
         (Kind::Account, Change::Created { fields } | Change::Restored { fields }) => {
@@ -135,9 +135,10 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
         (Kind::Account, Change::Changed { field, .. }) => field == "status",
         (Kind::Account, Change::Deleted) => true,
         (Kind::Opportunity, Change::Created { fields } | Change::Restored { fields }) => {
-            fields.clear();
+            fields.retain(|k, _| k == "stage");
             true
         }
+        (Kind::Opportunity, Change::Changed { field, .. }) => field == "stage",
         (Kind::Opportunity, Change::Deleted) => true,
         _ => false,
     }
@@ -147,13 +148,14 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
 /// `metrics::Inputs::events`): of accounts, their `name` and `status` when created, their
 /// `status` changes and their deletion; of opportunities, their `name`, `stage` and `mrr`
 /// when created, changes of `stage` and `mrr`, and their deletion; of contacts and leads,
-/// their `name` when created and their `status` changes. Activities are most of a history's
+/// their `name` and `status` when created and their `status` changes (the day a lead was
+/// first addressed). Activities are most of a history's
 /// events, and no metric reads them from the history.
 pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
     let (created, changed): (&[&str], &[&str]) = match kind {
         Kind::Account => (&["name", "status"], &["status"]),
         Kind::Opportunity => (&["name", "stage", "mrr"], &["stage", "mrr"]),
-        Kind::Contact | Kind::Lead => (&["name"], &["status"]),
+        Kind::Contact | Kind::Lead => (&["name", "status"], &["status"]),
         Kind::Activity => return false,
     };
     match change {
@@ -1054,7 +1056,7 @@ mod tests {
             let Change::Created { fields } = &h.events[1].change else {
                 panic!("{:?}", h.events[1]);
             };
-            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name"]);
+            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name", "status"]);
         }
         // Stale lines that would make a full run compact the file.
         let file = t.dir().join(".git").join(cache::DIR);

@@ -55,7 +55,7 @@ pub enum SnapshotError {
 
 /// The snapshots' folder below the git common dir.
 pub const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 6\n";
+const MAGIC: &[u8] = b"sloop report snapshot 7\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// A snapshot is rewritten only once a report has had to mine more commits than this, or read
@@ -1080,4 +1080,93 @@ fn decode_kind<T: Codec + Send>(
         list.push(record);
     }
     Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file format is `MAGIC`'s: a snapshot written by one version is never decoded by
+    /// another with a different layout. This test encodes fixed inputs (a commit, its events,
+    /// a record of every kind) and pins the bytes' hash to the version. It fails when the
+    /// encoding changes (a new record field, a reordered value…) without `MAGIC` changing:
+    /// bump the version, then put the new pair here.
+    #[test]
+    fn the_layout_is_pinned_to_the_format_version() {
+        const PINNED: (&[u8], u64) = (b"sloop report snapshot 7\n", 0x9859519b84cd54da);
+        let id = |c: char| -> git::ObjectId { c.to_string().repeat(40).parse().unwrap() };
+        let date = chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00+01:00").unwrap();
+        let commit = CommitInfo {
+            id: id('a'),
+            parent: Some(id('b')),
+            tree: id('c'),
+            author_name: "Léa".into(),
+            author_email: "lea@example.com".into(),
+            author_date: date,
+            committer_date: date,
+            summary: "sloop new account acme".into(),
+        };
+        let config_bytes = b"[team.lea]\nname = \"L\"\nrole = \"sdr\"\n".to_vec();
+        let (config, _) = store::parse_config(&config_bytes);
+        let files = [
+            (Kind::Account, "accounts/acme.toml", "name = \"Acme\"\nstatus = \"target\"\nowner = \"lea\"\ndomain = \"acme.com\"\nfit = \"high\"\nemployees = 12\ncountry = \"FR\"\ntools = [\"stripe\"]\n[custom]\nregion = \"west\"\n"),
+            (Kind::Contact, "contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.com\"\nrole = \"champion\"\n"),
+            (Kind::Opportunity, "opportunities/acme-pro.toml", "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"lea\"\nstage = \"won\"\nsource = \"outbound\"\nmrr = 500.5\nclose_date = 2026-11-20\n[bant]\nneed = \"speed\"\n[commit]\nstart_date = 2026-12-01\nusers = 3\ninvoice_scheduled = true\n"),
+            (Kind::Lead, "leads/ann.toml", "email = \"ann@x.io\"\nstatus = \"working\"\n"),
+            (Kind::Activity, "activities/2026/11/2026-11-20-call-acme.toml", "kind = \"call\"\ndate = 2026-11-20T10:30:00+01:00\naccount = \"acme\"\nduration_min = 20\nparticipants = [\"jo@acme.com\"]\n"),
+        ];
+        let mut crm = Crm {
+            config,
+            ..Crm::default()
+        };
+        for (kind, path, text) in files {
+            let stem = path.rsplit('/').next().unwrap().trim_end_matches(".toml");
+            let (record, _) = store::parse_bytes(kind, stem, path, text.as_bytes(), &crm.config);
+            crm.push(record);
+        }
+        let records = Records {
+            config_bytes,
+            crm,
+            file_errors: HashMap::from([("leads/ann.toml".to_string(), 1)]),
+            other_errors: 2,
+        };
+        let events = vec![Event {
+            commit: commit.id.to_string().into(),
+            author: "Léa".into(),
+            email: "lea@example.com".into(),
+            date,
+            kind: Kind::Opportunity,
+            id: "acme-pro".into(),
+            path: "opportunities/acme-pro.toml".into(),
+            change: history::Change::Changed {
+                field: "stage".into(),
+                old: Some(history::Value::Text("commit".into())),
+                new: Some(history::Value::Text("won".into())),
+            },
+        }];
+        let warnings = vec![Warning {
+            commit: commit.id.to_string(),
+            path: "leads/bad.toml".into(),
+            message: "invalid TOML".into(),
+        }];
+        let mut bytes = Vec::new();
+        encode(
+            &integrity::Key::none(),
+            &[commit],
+            &events,
+            &warnings,
+            &records,
+            &mut bytes,
+        )
+        .unwrap();
+        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
+        assert!(
+            MAGIC == PINNED.0 && hash == PINNED.1,
+            "the snapshot's layout or its version changed: when the layout changed, bump \
+             MAGIC's version; then pin the pair here: ({:?}, {hash:#x})",
+            String::from_utf8_lossy(MAGIC)
+        );
+    }
 }

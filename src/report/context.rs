@@ -9,7 +9,7 @@ use crate::crm::Crm;
 use crate::git::{GitError, Repo};
 use crate::history::Event;
 use crate::model::dates::{self, DateError};
-use crate::report::metrics::{self, Context, Inputs};
+use crate::report::metrics::{self, Context, Inputs, PeriodName};
 use crate::store::LoadError;
 
 use crate::history::snapshot::{self, Options, Reuse, SnapshotError};
@@ -62,8 +62,8 @@ impl ReportingError {
     }
 }
 
-/// Mines the history and computes the context for `as_of`.
-pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
+/// Mines the history and computes the context for `as_of`, the templates showing `period`.
+pub fn context(root: &Path, opts: &Options, period: PeriodName) -> Result<Built, ReportingError> {
     // Before mining: a date the metrics cannot compute with fails at once.
     dates::in_range(opts.as_of)?;
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
@@ -113,6 +113,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
         commits: dated.len(),
         first_commit: dated.first().copied(),
         shallow: repo.is_shallow(),
+        period,
     })?;
     Ok(Built {
         context,
@@ -164,7 +165,7 @@ mod tests {
                 cache,
                 eager_snapshot,
             };
-            let built = context(t.dir(), &options).unwrap();
+            let built = context(t.dir(), &options, PeriodName::Quarter).unwrap();
             let value = serde_json::to_value(&built.context).unwrap();
             (value, built.warnings, built.reuse)
         };
@@ -368,7 +369,12 @@ mod tests {
                 cache,
                 eager_snapshot: true,
             };
-            serde_json::to_value(context(root, &options).unwrap().context).unwrap()
+            serde_json::to_value(
+                context(root, &options, PeriodName::Quarter)
+                    .unwrap()
+                    .context,
+            )
+            .unwrap()
         };
         for crm in [&east, &west] {
             json(crm, true);
@@ -540,6 +546,7 @@ mod tests {
                     commits: at + 1,
                     first_commit: Some(start),
                     shallow: false,
+                    period: PeriodName::Quarter,
                 })
                 .unwrap();
                 serde_json::to_value(&context).unwrap()
@@ -645,6 +652,7 @@ mod tests {
                 cache: false,
                 eager_snapshot: false,
             },
+            PeriodName::Quarter,
         )
         .unwrap();
         assert_eq!(built.context.history.commits, 2);
@@ -814,7 +822,7 @@ mod tests {
                     cache,
                     eager_snapshot: false,
                 };
-                let built = context(root, &options).unwrap();
+                let built = context(root, &options, PeriodName::Quarter).unwrap();
                 cache_warnings.extend(built.cache_warnings);
                 serde_json::json!({
                     "context": serde_json::to_value(&built.context).unwrap(),
@@ -906,7 +914,7 @@ mod tests {
             cache: true,
             eager_snapshot: true,
         };
-        context(root, &options).unwrap();
+        context(root, &options, PeriodName::Quarter).unwrap();
         history::mine(root, &history::Options::default()).unwrap();
         save(root)
     }
