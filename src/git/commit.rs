@@ -177,18 +177,19 @@ impl IndexLock {
     /// that a recovery can tell a lock a killed sloop left from another process's.
     fn acquire(git_dir: &Path, marker: &str) -> Result<IndexLock, GitError> {
         let path = git_dir.join("index.lock");
+        // The lock is created with its marker already in it: a hard link to a file written
+        // beforehand (linking fails when the name exists, as an exclusive create does), so
+        // there is no moment when the lock exists without saying whose it is.
+        let marked = sloop_dir(git_dir).join(format!("lock-{}", std::process::id()));
+        fs::write(&marked, marker.as_bytes())
+            .map_err(|e| GitError::new(format!("cannot write {}", marked.display()), e))?;
         let started = Instant::now();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let lock = IndexLock { path, held: true };
-                    f.write_all(marker.as_bytes())
-                        .map_err(|e| GitError::new("cannot write .git/index.lock", e))?;
-                    return Ok(lock);
-                }
+        let result = loop {
+            match fs::hard_link(&marked, &path) {
+                Ok(()) => break Ok(IndexLock { path, held: true }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if started.elapsed() >= lock_wait() {
-                        return Err(GitError::corrupt(
+                        break Err(GitError::corrupt(
                             "cannot commit",
                             "the index is locked by another git process (.git/index.lock exists)",
                         )
@@ -199,13 +200,15 @@ impl IndexLock {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => {
-                    return Err(GitError::new(
+                    break Err(GitError::new(
                         format!("cannot create {}", path.display()),
                         e,
                     ))
                 }
             }
-        }
+        };
+        let _ = fs::remove_file(&marked);
+        result
     }
 
     /// Puts `index` in place of the lock file (still holding the lock: git's lock is the
@@ -1002,6 +1005,15 @@ impl Repo {
             None => Recovered::Abandoned,
         };
         let _ = fs::remove_file(&next);
+        // What a killed writer's own git processes may have left beside it.
+        let _ = fs::remove_file(dir.join(format!("{NEXT_INDEX}.lock")));
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("lock-") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         fs::remove_file(&journal_path)
             .map_err(|e| GitError::new("cannot remove sloop's journal", e))?;
         Ok(Some(Recovery {
