@@ -313,6 +313,8 @@ struct JournalFile {
 struct Journal {
     /// What this writer wrote in `index.lock` while holding it empty-handed.
     token: String,
+    /// The branch's ref (`refs/heads/main`), once read.
+    branch: Option<String>,
     head: Option<ObjectId>,
     files: Vec<JournalFile>,
     commit: Option<ObjectId>,
@@ -329,6 +331,7 @@ impl Journal {
             let (key, rest) = line.split_once(' ')?;
             match key {
                 "token" => j.token = rest.to_string(),
+                "branch" => j.branch = Some(rest.to_string()),
                 "head" => j.head = Some(rest.parse().ok()?),
                 "commit" => j.commit = Some(rest.parse().ok()?),
                 "file" => {
@@ -349,6 +352,9 @@ impl Journal {
     fn render(&self) -> String {
         let mut out = String::from("sloop journal 1\n");
         out.push_str(&format!("token {}\n", self.token));
+        if let Some(b) = &self.branch {
+            out.push_str(&format!("branch {b}\n"));
+        }
         if let Some(h) = self.head {
             out.push_str(&format!("head {h}\n"));
         }
@@ -555,6 +561,7 @@ impl Repo {
         );
         let mut journal = Journal {
             token: token.clone(),
+            branch: None,
             head: None,
             files: files
                 .iter()
@@ -600,6 +607,7 @@ impl Repo {
             }
         };
         journal.head = Some(head);
+        journal.branch = Some(branch.clone());
         if let Err(e) = save(&journal) {
             drop(lock);
             forget();
@@ -993,6 +1001,21 @@ impl Repo {
                 if marked(&j) || (j.commit.is_some() && lock.exists()) {
                     let _ = fs::remove_file(&lock);
                 }
+                // Killed while moving the branch: the ref's own lock, made after the journal
+                // named the commit, is the writer's (while it held index.lock).
+                if let (Some(_), Some(branch)) = (j.commit, &j.branch) {
+                    let ref_lock = self.repo.path().join(format!("{branch}.lock"));
+                    let common = self.repo.commondir().join(format!("{branch}.lock"));
+                    let since = fs::metadata(&journal_path).and_then(|m| m.modified()).ok();
+                    for l in [ref_lock, common] {
+                        let made = fs::metadata(&l).and_then(|m| m.modified()).ok();
+                        if let (Some(made), Some(since)) = (made, since) {
+                            if made >= since {
+                                let _ = fs::remove_file(&l);
+                            }
+                        }
+                    }
+                }
                 Recovered::RolledBack
             }
             Some(j) => {
@@ -1083,6 +1106,7 @@ mod tests {
         let id = |c: char| -> ObjectId { c.to_string().repeat(40).parse().unwrap() };
         let j = Journal {
             token: "sloop 12 345".into(),
+            branch: Some("refs/heads/main".into()),
             head: Some(id('a')),
             files: vec![
                 JournalFile {

@@ -847,3 +847,27 @@ fn a_history_is_committed_on_top_of_head_with_its_dates_and_authors() {
     );
     assert_eq!(env.git(&["fsck", "--no-dangling"]).code, 0);
 }
+
+#[test]
+fn a_writer_killed_while_moving_the_branch_leaves_no_lock_behind() {
+    let env = committed();
+    let args: Vec<String> = ["new", "account", "cas", "--name", "Cas"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = spawn(&env, &args, &[("SLOOP_CRASH_AT", "commit")])
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    // As if killed inside the branch update: libgit2's lock on the ref is left.
+    let ref_lock = env.path().join(".git/refs/heads/main.lock");
+    std::fs::write(&ref_lock, "").unwrap();
+    let next = env.run(&[
+        "-C", "crm", "new", "account", "next", "--name", "Next", "--commit",
+    ]);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert!(!ref_lock.exists());
+    assert!(in_head(&env, "crm/accounts/next.toml"));
+    assert!(!in_head(&env, "crm/accounts/cas.toml"));
+    assert_consistent(&env, "after a kill inside the branch update");
+}
