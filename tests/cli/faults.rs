@@ -173,7 +173,7 @@ ben{r}@kite{r}.io,Ben,Ng,Kite {r}
             None,
         ),
         // Back and forth between `identified` and `lost`, one move per round.
-        if r % 2 == 0 {
+        if r.is_multiple_of(2) {
             writer(
                 &[
                     "move",
