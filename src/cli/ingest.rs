@@ -34,7 +34,7 @@ pub struct EmailArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let What::Email(a) = args.what;
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     let bytes = if a.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()

@@ -91,7 +91,7 @@ fn write_activity(
     extra: Vec<(String, FieldValue)>,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     if let Err(e) = writes::find(&crm, Kind::Account, account) {
         return write::refused(e, &located, out);
     }
@@ -197,7 +197,7 @@ pub fn done(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[(Kind::Activity, &args.task)])?;
     let path = match writes::find(&crm, Kind::Activity, &args.task) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),

@@ -124,7 +124,7 @@ pub fn move_(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[(Kind::Opportunity, &args.opportunity)])?;
     if let Err(e) = writes::known_stage(&crm, &args.stage) {
         return write::refused(e, &located, out);
     }
@@ -164,7 +164,7 @@ pub fn set(
         args.assignments.join(" ")
     );
     let located = locate(env, dir)?;
-    let started = write::start(&located, out)?;
+    let started = write::start(&located, out, &[(kind, &id)])?;
     apply(
         started,
         env,
