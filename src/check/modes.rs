@@ -224,7 +224,12 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
                     ));
                     removed.insert((kind, id.to_string()));
                 }
-                if let Some(new) = &change.new {
+                if let (Some(new), true) = (&change.new, change.link) {
+                    let text = repo.blob(*new)?;
+                    let target: String = String::from_utf8_lossy(&text).chars().take(200).collect();
+                    diagnostics.push(store::link_in_git_diagnostic(&change.path, &target));
+                    added.insert((kind, id.to_string()));
+                } else if let Some(new) = &change.new {
                     let bytes = repo.blob(*new)?;
                     let (record, diags) =
                         store::parse_bytes(kind, id, &change.path, &bytes, &config);

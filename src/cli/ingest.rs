@@ -316,7 +316,7 @@ fn mailbox(
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
     let path = env.cwd.join(&a.path);
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     let matcher = Matcher::new(&crm);
     let opts = email::Options {
         date: None,
@@ -422,7 +422,7 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
     let located = locate(env, dir)?;
     let bytes = std::fs::read(env.cwd.join(&a.file))
         .map_err(|e| CliError::io(format!("cannot read {}", a.file.display()), e))?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     let matcher = Matcher::new(&crm);
     let today = env.now.date_naive();
     let opts = ics::Options {
@@ -493,7 +493,7 @@ pub fn calls(
         message: format!("{}: {e}", file.display()),
         hint: e.hint(),
     };
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     let mut log = CallLog::new(&head, counted).map_err(refuse)?;
     let matcher = Matcher::new(&crm);
     let mut run = Run::new(&crm, &located.root);
@@ -538,7 +538,7 @@ fn one_email(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     let bytes = if a.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()

@@ -72,22 +72,13 @@ pub struct Common {
 
 /// The team member whose `email` is the git author's.
 fn default_owner(env: &Env, located: &Located, crm: &Crm) -> Option<String> {
-    let email = env
-        .author
-        .as_ref()
-        .map(|a| a.email.clone())
-        .or_else(|| {
-            Repo::open(&located.root)
-                .ok()
-                .flatten()
-                .and_then(|r| r.user_email())
-        })?
-        .to_lowercase();
-    crm.config
-        .team
-        .iter()
-        .find(|m| m.email.as_deref() == Some(email.as_str()))
-        .map(|m| m.id.to_string())
+    let email = env.author.as_ref().map(|a| a.email.clone()).or_else(|| {
+        Repo::open(&located.root)
+            .ok()
+            .flatten()
+            .and_then(|r| r.user_email())
+    })?;
+    crm.config.member_by_email(&email).map(|m| m.id.to_string())
 }
 
 fn write_activity(
@@ -100,7 +91,7 @@ fn write_activity(
     extra: Vec<(String, FieldValue)>,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     if let Err(e) = writes::find(&crm, Kind::Account, account) {
         return write::refused(e, &located, out);
     }
@@ -206,7 +197,7 @@ pub fn done(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[(Kind::Activity, &args.task)])?;
     let path = match writes::find(&crm, Kind::Activity, &args.task) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),

@@ -61,7 +61,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         }
     };
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, &[])?;
     let mut fields = Vec::new();
     let named = [
         ("name", &args.name),

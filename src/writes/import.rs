@@ -313,9 +313,8 @@ pub fn plan(
             .and_then(|o| {
                 let o = o.to_lowercase();
                 crm.config
-                    .team
-                    .iter()
-                    .find(|m| m.id.as_str() == o || m.email.as_deref() == Some(o.as_str()))
+                    .member(&o)
+                    .or_else(|| crm.config.member_by_email(&o))
                     .map(|m| m.id.to_string())
             })
             .or_else(|| {

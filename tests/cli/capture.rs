@@ -547,10 +547,11 @@ fn the_dashboard_counts_captured_calls_and_meetings() {
             .find(|m| m["id"] == "marc")
             .unwrap()
             .clone();
+        let f = &m["periods"]["quarter"];
         (
-            m["calls"].as_u64().unwrap(),
-            m["meetings"].as_u64().unwrap(),
-            m["demos"].as_u64().unwrap(),
+            f["calls"].as_u64().unwrap(),
+            f["meetings"].as_u64().unwrap(),
+            f["demos"].as_u64().unwrap(),
         )
     };
     let (calls, meetings, demos) = figures(&env);
@@ -602,7 +603,7 @@ fn the_dashboard_counts_captured_calls_and_meetings() {
     assert_eq!(html.code, 0);
     let page = html.stdout;
     assert!(
-        page.contains("<th class=\"n\">Meetings</th>"),
+        page.contains("<th class=\"n\">Meetings held</th>"),
         "the dashboard shows meetings"
     );
 }

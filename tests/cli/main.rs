@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against real folders and git repositories.
 
+mod attribution;
 mod capture;
 mod check;
 mod demo;
@@ -10,6 +11,7 @@ mod help;
 mod inbound;
 mod init;
 mod layout;
+mod lifecycle;
 mod limits;
 mod ls;
 mod reads;
