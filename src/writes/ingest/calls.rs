@@ -8,7 +8,10 @@
 //! The file is UTF-8 (a byte order mark is dropped) with commas, semicolons or tabs; columns
 //! are found by name, case-insensitively, in any order.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Read;
+use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
@@ -98,9 +101,68 @@ struct Columns {
     note: Option<usize>,
 }
 
+/// The input, noting where its line breaks are, for the line numbers of rows: the csv crate
+/// places a record where the one before it ended, which in a CRLF file is the LF not yet
+/// read (the first data row would be "line 1") and before any blank lines. Only the breaks
+/// the parser has not yet passed are kept: the read-ahead buffers' worth, whatever the size
+/// of the file.
+struct Breaks<R> {
+    inner: R,
+    at: u64,
+    /// Offsets of the CR and LF bytes read (`true` for LF), oldest first.
+    seen: Rc<RefCell<VecDeque<(u64, bool)>>>,
+}
+
+impl<R: Read> Read for Breaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut seen = self.seen.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if matches!(b, b'\n' | b'\r') {
+                seen.push_back((self.at + i as u64, *b == b'\n'));
+            }
+        }
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// Line numbers from the breaks `Breaks` saw.
+struct Lines {
+    seen: Rc<RefCell<VecDeque<(u64, bool)>>>,
+    /// Line breaks before the last record's start.
+    before: u64,
+}
+
+impl Lines {
+    /// The line (from 1) of the first character of the record the csv crate places at
+    /// `byte`: after every line break before it, and after those it starts with (the LF of
+    /// a CRLF, blank lines), which are not the record's.
+    fn of(&mut self, byte: u64) -> u64 {
+        let mut seen = self.seen.borrow_mut();
+        let mut p = byte;
+        while let Some(&(at, lf)) = seen.front() {
+            if at >= byte && at != p {
+                break;
+            }
+            seen.pop_front();
+            // A line ends at an LF, or at a CR not followed by one (old Mac files).
+            let cr_of_crlf = !lf && seen.front().is_some_and(|&(next, lf)| lf && next == at + 1);
+            if !cr_of_crlf {
+                self.before += 1;
+            }
+            if at == p {
+                p += 1;
+            }
+        }
+        self.before + 1
+    }
+}
+
 /// A call log being read.
 pub struct CallLog<R: Read> {
-    rows: csv::Reader<R>,
+    rows: csv::Reader<Breaks<R>>,
+    lines: Lines,
     pub vendor: Vendor,
     cols: Columns,
     record: csv::ByteRecord,
@@ -130,11 +192,16 @@ impl<R: Read> CallLog<R> {
     /// sniff the separator); `rest` the whole file from its start.
     pub fn new(head: &[u8], input: R) -> Result<CallLog<R>, CallsError> {
         let delimiter = sniff(head);
+        let seen = Rc::new(RefCell::new(VecDeque::new()));
         let mut rows = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(false)
-            .from_reader(input);
+            .from_reader(Breaks {
+                inner: input,
+                at: 0,
+                seen: seen.clone(),
+            });
         let mut header = csv::ByteRecord::new();
         loop {
             match rows.read_byte_record(&mut header) {
@@ -234,6 +301,7 @@ impl<R: Read> CallLog<R> {
         };
         Ok(CallLog {
             rows,
+            lines: Lines { seen, before: 0 },
             vendor,
             cols,
             record: csv::ByteRecord::new(),
@@ -291,7 +359,9 @@ impl<R: Read> CallLog<R> {
                 }
                 Ok(true) => {}
             }
-            let line = self.record.position().map_or(0, |p| p.line());
+            let line = self
+                .lines
+                .of(self.record.position().map_or(0, |p| p.byte()));
             if self
                 .record
                 .iter()
@@ -608,6 +678,51 @@ fn csv_error(e: &csv::Error) -> CallsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows are numbered as an editor numbers the file's lines, whatever ends them (LF, CRLF,
+    /// a lone CR), with blank lines and line breaks inside quoted cells counted.
+    #[test]
+    fn rows_carry_the_line_they_start_on() {
+        let crm = crate::store::load(&crate::store::Memory::new([(
+            "sloop.toml",
+            "[team.lea]\nname = \"Léa\"\n",
+        )]))
+        .unwrap()
+        .crm;
+        let m = Matcher::new(&crm);
+        let lines = |text: &str| -> Vec<u64> {
+            let mut log = CallLog::new(text.as_bytes(), text.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            while let Some(row) = log.next_call(&m) {
+                out.push(match row.unwrap() {
+                    Row::Call { line, .. }
+                    | Row::Unmatched { line, .. }
+                    | Row::Invalid { line, .. } => line,
+                });
+            }
+            out
+        };
+        let rows = [
+            "2026-11-24T09:15:00+01:00,inbound,+33 6 12 48 90 31,x,60",
+            "2026-11-24T09:15:00+01:00,outbound,x,+33 6 12 48 90 31,60",
+            "2026-11-24T09:15:00+01:00,inbound,+1 312 555 0147,x,60",
+        ];
+        let head = "date,direction,from,to,duration_seconds";
+        for end in ["\n", "\r\n", "\r"] {
+            let text = format!(
+                "{head}{end}{}{end}{}{end}{end}{end}{}{end}",
+                rows[0], rows[1], rows[2]
+            );
+            assert_eq!(lines(&text), [2, 3, 6], "{end:?}");
+            let quoted = format!(
+                "{head},note{end}{},\"two{end}lines\"{end}{},{end}",
+                rows[0], rows[1]
+            );
+            assert_eq!(lines(&quoted), [2, 4], "{end:?}");
+            let blank_first = format!("{end}{end}{head}{end}{}{end}", rows[0]);
+            assert_eq!(lines(&blank_first), [4], "{end:?}");
+        }
+    }
 
     #[test]
     fn times_keep_the_offset_of_the_line() {
