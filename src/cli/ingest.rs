@@ -3,7 +3,8 @@ use std::path::{Path, PathBuf};
 
 use super::{locate, write, CliError, Env, Format, Located, Out, Status};
 use crate::crm::Crm;
-use crate::model::When;
+use crate::model::{Activity, When};
+use crate::writes::index::Needs;
 use crate::writes::ingest::{
     email, ics, mailbox, Applied, Batch, Capture, Item, Key, Matcher, Summary,
 };
@@ -88,6 +89,24 @@ pub struct IcsArgs {
     pub until: Option<chrono::NaiveDate>,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// What a capture run needs of the CRM's activities: those a capture is recognised by (its
+/// message id, call id, or event uid) and those whose id a captured email, meeting, demo or
+/// call could take.
+fn needs() -> Needs<'static> {
+    fn captured(a: &Activity) -> bool {
+        a.message_id.is_some()
+            || a.call_id.is_some()
+            || a.uid.is_some()
+            || ["-email-", "-meeting-", "-demo-", "-call-"]
+                .iter()
+                .any(|k| a.meta.id.contains(k))
+    }
+    Needs {
+        whole: &[],
+        activities: &captured,
+    }
 }
 
 fn parse_when(s: &str) -> Result<When, String> {
@@ -316,7 +335,7 @@ fn mailbox(
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
     let path = env.cwd.join(&a.path);
-    let (session, crm) = write::start(&located, out, &[])?;
+    let (session, crm) = write::start(&located, out, needs())?;
     let matcher = Matcher::new(&crm);
     let opts = email::Options {
         date: None,
@@ -422,7 +441,7 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
     let located = locate(env, dir)?;
     let bytes = std::fs::read(env.cwd.join(&a.file))
         .map_err(|e| CliError::io(format!("cannot read {}", a.file.display()), e))?;
-    let (session, crm) = write::start(&located, out, &[])?;
+    let (session, crm) = write::start(&located, out, needs())?;
     let matcher = Matcher::new(&crm);
     let today = env.now.date_naive();
     let opts = ics::Options {
@@ -493,7 +512,7 @@ pub fn calls(
         message: format!("{}: {e}", file.display()),
         hint: e.hint(),
     };
-    let (session, crm) = write::start(&located, out, &[])?;
+    let (session, crm) = write::start(&located, out, needs())?;
     let mut log = CallLog::new(&head, counted).map_err(refuse)?;
     let matcher = Matcher::new(&crm);
     let mut run = Run::new(&crm, &located.root);
@@ -538,7 +557,7 @@ fn one_email(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out, &[])?;
+    let (session, crm) = write::start(&located, out, needs())?;
     let bytes = if a.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()

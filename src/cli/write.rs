@@ -5,9 +5,8 @@ use super::{CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
 use crate::diag::{self, Style};
 use crate::git::{CommitError, CommitRequest, ObjectId, Repo, WriteLock};
-use crate::model::Kind;
 use crate::store::{self, LoadError, Source, WorkTree};
-use crate::writes::index;
+use crate::writes::index::{self, Needs};
 use crate::writes::WriteError;
 
 /// The CRM of the work tree. A write validates the record it writes; errors elsewhere in
@@ -26,15 +25,11 @@ pub struct Session {
 }
 
 /// Takes the write lock (reporting what it recovered from a killed writer), then the CRM the
-/// write is judged against: in a repository with commits, every record slim from the write
-/// index (HEAD's records and the files written since without a commit) and the records
-/// `whole` names (those the command edits) read whole from the work tree; elsewhere, the
-/// whole work tree.
-pub fn start(
-    located: &Located,
-    out: &mut Out,
-    whole: &[(Kind, &str)],
-) -> Result<(Session, Crm), CliError> {
+/// write is judged against: in a repository with commits, the records slim from the write
+/// index (HEAD's records and the files written since without a commit; the activities
+/// `needs` asks for) and the records `needs.whole` names (those the command edits) read
+/// whole from the work tree; elsewhere, the whole work tree.
+pub fn start(located: &Located, out: &mut Out, needs: Needs) -> Result<(Session, Crm), CliError> {
     let repo = Repo::open(&located.root)?;
     let lock = match &repo {
         Some(r) => Some(WriteLock::acquire(r)?),
@@ -54,7 +49,7 @@ pub fn start(
                 .map_err(LoadError::from)?
                 .ok_or_else(|| LoadError::NoConfig(located.root.display().to_string()))?;
             let (config, _) = store::parse_config(&bytes);
-            index::crm(r, &located.root, head, config, whole)?
+            index::crm(r, &located.root, head, config, &needs)?
         }
         _ => load(located)?,
     };
