@@ -217,7 +217,7 @@ fn finish(
     let written = !blocked && !common.dry_run && !files.is_empty();
     if written {
         let message = format!(
-            "sloop ingest {what}: {} recorded, {} updated",
+            "sloop {what}: {} recorded, {} updated",
             summary.recorded, summary.updated
         );
         write::save(
@@ -431,8 +431,8 @@ fn mailbox(
         }
     }
     let what = match source {
-        Source::Maildir => "maildir",
-        Source::Mbox => "mbox",
+        Source::Maildir => "ingest maildir",
+        Source::Mbox => "ingest mbox",
     };
     finish(run, session, env, &located, &a.common, what, out)
 }
@@ -478,7 +478,7 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
             }
         }
     }
-    finish(run, session, env, &located, &a.common, "ics", out)
+    finish(run, session, env, &located, &a.common, "ingest ics", out)
 }
 
 /// `sloop import calls`: a call log, a row at a time.
@@ -532,7 +532,7 @@ pub fn calls(
         }
     }
     progress.end();
-    let what = format!("{} calls", log.vendor.name());
+    let what = format!("import calls ({})", log.vendor.name());
     finish(run, session, env, &located, &common, &what, out)
 }
 

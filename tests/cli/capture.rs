@@ -449,6 +449,25 @@ fn call_logs_of_two_vendors_and_a_generic_one_become_calls() {
     log.push_str(&new_activities(&env, &before));
     expect_file("capture/calls.txt", &log);
     assert_clean(&env);
+    // The same exports again: every call is already recorded (by its call id), no commit.
+    let start = commits(&env);
+    let after = snapshot(env.path());
+    for (file, recorded) in [
+        ("calls/aircall-calls-export.csv", 5),
+        ("calls/ringover-calls-export.csv", 3),
+    ] {
+        let run = env.run(&["-C", "crm", "import", "calls", &fixture(file), "--commit"]);
+        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+        assert!(
+            run.stdout.starts_with(&format!(
+                "0 recorded, 0 updated, {recorded} already recorded,"
+            )),
+            "{file}: {}",
+            run.stdout
+        );
+    }
+    assert_eq!(commits(&env), start);
+    assert!(snapshot(env.path()) == after, "wrote something");
 }
 
 #[test]
@@ -606,4 +625,127 @@ fn the_dashboard_counts_captured_calls_and_meetings() {
         page.contains("<th class=\"n\">Meetings held</th>"),
         "the dashboard shows meetings"
     );
+}
+
+/// Base64 with 76-character lines, as mail clients write attachments.
+fn base64_lines(bytes: &[u8]) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut flat = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                flat.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                flat.push('=');
+            }
+        }
+    }
+    let mut out = String::new();
+    for line in flat.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Google's notification for a later version of the invitation of email/11: the same
+/// message with its own Message-ID, Date and subject, the calendar (inline and invite.ics)
+/// swapped for `ics`.
+fn google_invite_email(ics: &str, message_id: &str, date: &str, subject: &str) -> String {
+    let eml = std::fs::read_to_string(fixture("email/11-google-calendar-invite.eml")).unwrap();
+    let request = std::fs::read_to_string(fixture("ics/google-invite-request.ics")).unwrap();
+    let new = std::fs::read_to_string(fixture(ics)).unwrap();
+    let method = if new.contains("METHOD:CANCEL") {
+        "CANCEL"
+    } else {
+        "REQUEST"
+    };
+    let attached = base64_lines(request.as_bytes());
+    for part in [request.as_str(), attached.as_str()] {
+        assert!(eml.contains(part), "email/11 carries the request twice");
+    }
+    eml.replace(&request, &new)
+        .replace(&attached, &base64_lines(new.as_bytes()))
+        .replace("method=REQUEST", &format!("method={method}"))
+        .replace(
+            "<calendar-6b1d2e9a-4f37-4c8e-a0d5-93e17c2b5f48@google.com>",
+            message_id,
+        )
+        .replace("Tue, 24 Nov 2026 10:18:03 +0000", date)
+        .replace("?Q?Invitation=3A_", &format!("?Q?{subject}=3A_"))
+}
+
+/// A Google Calendar invitation by email, then its update (same UID, higher SEQUENCE, moved
+/// to 13:00), the stale request again, and its cancellation: one activity throughout, moved,
+/// then marked cancelled; nothing is duplicated or removed.
+#[test]
+fn google_invite_updates_and_cancellations_by_email_update_the_one_meeting() {
+    let env = committed();
+    let before = snapshot(env.path());
+    let path = "crm/activities/2026/12/2026-12-01-demo-atelier-lumen.toml";
+    env.write(
+        "update.eml",
+        google_invite_email(
+            "ics/google-invite-update.ics",
+            "<calendar-0e4c9a51-7d2b-4f8e-b3a6-2c5d8e1f9a07@google.com>",
+            "Wed, 25 Nov 2026 08:04:13 +0000",
+            "Updated_invitation",
+        ),
+    );
+    env.write(
+        "cancel.eml",
+        google_invite_email(
+            "ics/google-invite-cancel.ics",
+            "<calendar-9f2a6c13-5b8e-4d07-a1c4-7e3b0d2f6a58@google.com>",
+            "Thu, 26 Nov 2026 16:40:22 +0000",
+            "Canceled_event",
+        ),
+    );
+    let ingest = |file: &str| {
+        let run = env.run(&["-C", "crm", "ingest", "email", file, "--commit"]);
+        assert_eq!(run.code, 0, "{file}: {}{}", run.stdout, run.stderr);
+        run.stdout
+    };
+    let demos = || new_activities(&env, &before).matches("== crm/").count();
+    let first = ingest(&fixture("email/11-google-calendar-invite.eml"));
+    assert!(first.starts_with("Recorded"), "{first}");
+    let text = env.read(path);
+    assert!(
+        text.contains("date = 2026-12-01T09:00:00Z") && text.contains("sequence = 0"),
+        "{text}"
+    );
+    let updated = ingest("update.eml");
+    let text = env.read(path);
+    assert!(
+        text.contains("date = 2026-12-01T13:00:00Z")
+            && text.contains("sequence = 1")
+            && !text.contains("cancelled"),
+        "{updated}{text}"
+    );
+    assert_eq!(demos(), 1, "updated, not duplicated: {updated}");
+    // The request again (it arrived late): older than what is recorded, nothing changes.
+    let stale = ingest(&fixture("email/11-google-calendar-invite.eml"));
+    assert_eq!(env.read(path), text, "{stale}");
+    let cancelled = ingest("cancel.eml");
+    let text = env.read(path);
+    assert!(
+        text.contains("date = 2026-12-01T13:00:00Z")
+            && text.contains("sequence = 2")
+            && text.contains("cancelled = true"),
+        "{cancelled}{text}"
+    );
+    assert_eq!(demos(), 1, "cancelled, not removed: {cancelled}");
+    let log = env.git(&["log", "--format=%s", "-4"]);
+    let transcript = format!(
+        "$ ingest email 11\n{first}$ ingest email update.eml\n{updated}$ ingest email 11\n{stale}$ ingest email cancel.eml\n{cancelled}$ git log\n{}",
+        log.stdout
+    );
+    expect_file("capture/google-invite-by-email.txt", &transcript);
+    assert_clean(&env);
 }
