@@ -404,6 +404,10 @@ fn read_values(r: &mut FileReader, t: &DeTable) -> Values {
     v
 }
 
+/// The largest lifecycle threshold: dates computed from it (`backlog_until = as_of +
+/// backlog_days`) stay far inside what dates can hold.
+pub const MAX_DAYS: u32 = 36_500;
+
 fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
     let d = Lifecycle::default();
     let mut f = Fields::new(
@@ -417,10 +421,28 @@ fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
             "lifecycle.opportunity_stale_days",
         ],
     );
-    let mut days = |r: &mut FileReader, name: &'static str, default: u32| {
-        f.count(r, name)
-            .map(|n| n.min(u64::from(u32::MAX)) as u32)
-            .unwrap_or(default)
+    let mut days = |r: &mut FileReader, name: &'static str, default: u32| match f.count(r, name) {
+        Some(n) if n <= u64::from(MAX_DAYS) => n as u32,
+        Some(_) => {
+            let loc = r
+                .locs
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == name)
+                .map_or(Loc::START, |(_, l)| *l);
+            let key = name.trim_start_matches("lifecycle.");
+            r.push(
+                Diagnostic::new(
+                    Code::Config,
+                    r.path,
+                    loc,
+                    format!("`{key}` is a number of days, at most {MAX_DAYS} (100 years)"),
+                )
+                .with_hint(format!("using the default, {default}")),
+            );
+            default
+        }
+        None => default,
     };
     let l = Lifecycle {
         target_stale_days: days(r, "lifecycle.target_stale_days", d.target_stale_days),
@@ -823,6 +845,20 @@ mod tests {
             !c.stages.is_empty(),
             "missing [stages] falls back to the built-in method"
         );
+    }
+
+    #[test]
+    fn lifecycle_days_are_bounded() {
+        // Issue 18 #9, found again by the fuzz harness: `backlog_days = 4294967295` passed,
+        // then `as_of + backlog_days` panicked in tick, agenda and report.
+        let text = "[lifecycle]\nbacklog_days = 4294967295\ntarget_stale_days = 36500\n";
+        let (c, diags) = Config::parse(FILE, text);
+        assert_eq!(c.lifecycle.backlog_days, 180);
+        assert_eq!(c.lifecycle.target_stale_days, 36_500);
+        let found: Vec<(Code, u32, u32)> =
+            diags.iter().map(|d| (d.code, d.line, d.column)).collect();
+        assert_eq!(found, [(Code::Config, 2, 16)]);
+        assert!(diags[0].message.contains("`backlog_days`"), "{diags:?}");
     }
 
     #[test]
