@@ -35,7 +35,8 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// A few records from the example CRM, to run the rules on under the fuzzed config.
+/// The example CRM's accounts and opportunities and some of its other records, to run the
+/// rules on under the fuzzed config.
 fn records() -> &'static Vec<(String, Vec<u8>)> {
     static R: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     R.get_or_init(|| {
@@ -44,7 +45,9 @@ fn records() -> &'static Vec<(String, Vec<u8>)> {
             .into_iter()
             .filter(|(p, _)| p != "sloop.toml")
             .enumerate()
-            .filter(|(i, _)| i % 4 == 0)
+            .filter(|(i, (p, _))| {
+                p.starts_with("accounts/") || p.starts_with("opportunities/") || i % 4 == 0
+            })
             .map(|(_, f)| f)
             .collect()
     })
@@ -79,7 +82,24 @@ pub fn check(file: &Bytes) -> Result<(), String> {
     positions(&loaded.diagnostics, &files)?;
     positions(&checked, &files)?;
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date");
-    let plan = lifecycle::plan(&loaded.crm, &Facts::default(), as_of);
+    // Every account in its status, and every opportunity open, for a year: the
+    // thresholds of the config all come into play.
+    let year_ago = NaiveDate::from_ymd_opt(2025, 11, 26).expect("a date");
+    let facts = Facts {
+        status_since: loaded
+            .crm
+            .accounts
+            .iter()
+            .map(|a| (a.meta.id.clone(), year_ago))
+            .collect(),
+        opportunity_added: loaded
+            .crm
+            .opportunities
+            .iter()
+            .map(|o| (o.meta.id.clone(), year_ago))
+            .collect(),
+    };
+    let plan = lifecycle::plan(&loaded.crm, &facts, as_of);
     let _ = lifecycle::agenda::build(&loaded.crm, plan.alerts, None, as_of);
     Ok(())
 }

@@ -269,6 +269,8 @@ pub fn field_value(field: &'static str) -> BoxedStrategy<String> {
         "date" => prop_oneof![real_date(), date_time()].boxed(),
         "mrr" => prop_oneof![integer(), float()].boxed(),
         "employees" | "duration_min" | "users" => integer().boxed(),
+        "target_stale_days" | "backlog_days" | "churn_cooldown_days" | "opportunity_stale_days" => days().boxed(),
+        "probability" | "shard" => integer().boxed(),
         "done" | "invoice_scheduled" => any::<bool>().prop_map(|b| b.to_string()).boxed(),
         "fit" => names(&["high", "low", "medium"]).boxed(),
         "kind" => names(&["email", "call", "meeting", "demo", "note", "task", "fax"]).boxed(),
@@ -478,8 +480,8 @@ fn string_list(pool: &'static [&'static str]) -> impl Strategy<Value = String> {
 
 fn days() -> impl Strategy<Value = String> {
     prop_oneof![
-        6 => (0u32..400).prop_map(|n| n.to_string()),
-        1 => select(vec!["4294967295", "4294967296", "9223372036854775807", "-1", "100000000", "36500", "2932897"]).prop_map(str::to_string),
+        4 => (0u32..400).prop_map(|n| n.to_string()),
+        2 => select(vec!["4294967295", "4294967296", "9223372036854775807", "-1", "100000000", "36500", "2932897"]).prop_map(str::to_string),
         1 => value(),
     ]
 }
