@@ -17,6 +17,9 @@ pub enum IdError {
     BadChar { id: String, bad: char },
 }
 
+/// The longest id, in characters (ids are ASCII).
+const MAX_LEN: usize = 64;
+
 /// The rules every id follows.
 pub fn validate(s: &str) -> Result<(), IdError> {
     let mut chars = s.chars();
@@ -34,21 +37,27 @@ pub fn validate(s: &str) -> Result<(), IdError> {
             bad,
         });
     }
-    if s.len() > 64 {
+    if s.len() > MAX_LEN {
         return Err(IdError::TooLong(s.to_string()));
     }
     Ok(())
 }
 
 /// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
-/// The first id not `taken` among `base`, `base-2`, `base-3`…
+/// The first id not `taken` among `base`, `base-2`, `base-3`…, the base shortened when the
+/// suffix would make the id longer than 64 characters.
 pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
     if !taken(base) {
         return base.to_string();
     }
     let mut n = 2u64;
     loop {
-        let candidate = format!("{base}-{n}");
+        let suffix = format!("-{n}");
+        let mut room = MAX_LEN.saturating_sub(suffix.len()).min(base.len());
+        while !base.is_char_boundary(room) {
+            room -= 1;
+        }
+        let candidate = format!("{}{suffix}", base[..room].trim_end_matches('-'));
         if !taken(&candidate) {
             return candidate;
         }
@@ -183,6 +192,26 @@ mod tests {
             validate(&"a".repeat(65)),
             Err(IdError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn a_suffixed_id_stays_within_64_characters() {
+        // Found by the fuzz harness (import: two leads of one long company name), and
+        // issue 18 #16 (`new --name` twice with a 64-character slug).
+        let base = format!("2026-11-26-{}", "northwind-coffee-".repeat(4));
+        let base = &base[..64];
+        let taken = |c: &str| c == base || c.ends_with("-2");
+        let id = first_free(base, taken);
+        assert_eq!(id, format!("{}-3", base[..62].trim_end_matches('-')));
+        assert!(validate(&id).is_ok());
+        // A cut that ends on a `-` does not leave `--`.
+        let id = first_free("a-b", |c| c == "a-b");
+        assert_eq!(id, "a-b-2");
+        let base = format!("{}-bc", "a".repeat(61));
+        assert_eq!(
+            first_free(&base, |c| c == base),
+            format!("{}-2", "a".repeat(61))
+        );
     }
 
     #[test]
