@@ -658,6 +658,7 @@ fn cell() -> impl Strategy<Value = String> {
         1 => select(vec!["JO@ACME.IO", "bad-email", "a@b", "lea", "LEA.FOURNIER@TIDEWATER.IO", "marc", "New", "working", "Rejected", "converted", "inbound", "Partner-ship", "https://www.Acme.io/about", "=HYPERLINK(\"x\")", "+1 555", "-2", "@sum"]).prop_map(str::to_string),
         2 => text(),
         1 => ("[A-Za-z]{1,12}", 40usize..120).prop_map(|(s, n)| format!("{} Holdings International", s.repeat(n / s.len().max(1)))),
+        1 => Just("Northwind Coffee Roasters International Holdings Group Limited Partnership".to_string()),
         1 => Just(String::new()),
     ]
 }
@@ -670,16 +671,53 @@ fn csv_quote(s: &str, delimiter: char, force: bool) -> String {
     }
 }
 
-/// A CSV export: a header of known and unknown columns, rows of any length (ragged rows
-/// included), `,` or `;`, CRLF or LF, a BOM now and then.
+/// Company names, few enough that rows share them (a long one among them: ids are cut
+/// to 64 characters).
+const COMPANIES: &[&str] = &[
+    "Acme",
+    "Nova Café",
+    "Lyon Cycles",
+    "Northwind Coffee Roasters International Holdings Group Limited Partnership",
+    "   ",
+    "Ünïcødé GmbH",
+];
+
+/// A cell for a column, by what the column's header means.
+fn cell_for(header: &str) -> BoxedStrategy<String> {
+    let typed: BoxedStrategy<String> = match sloop::writes::import::recognise(header) {
+        Some("email") => prop_oneof![4 => "[a-z]{1,3}@[a-z]{1,3}\\.(io|fr)", 1 => select(vec!["JO@ACME.IO", "bad-email", "mathieu.perrin@lyon-cycles.fr"]).prop_map(str::to_string)].boxed(),
+        Some("company") => select(COMPANIES).prop_map(str::to_string).boxed(),
+        Some("owner") => select(vec!["lea", "marc", "al", "AL@X.IO", "nobody"]).prop_map(str::to_string).boxed(),
+        Some("status") => select(vec!["New", "working", "Rejected", "converted", "lost"]).prop_map(str::to_string).boxed(),
+        Some("source") => select(vec!["inbound", "Partner-ship", "Outbound", "tv"]).prop_map(str::to_string).boxed(),
+        Some("domain") => select(vec!["https://www.Acme.io/about", "acme.io", "-x.io", "http://"]).prop_map(str::to_string).boxed(),
+        _ => cell().boxed(),
+    };
+    prop_oneof![5 => typed, 1 => cell()].boxed()
+}
+
+/// A CSV export: a header of known and unknown columns, rows whose cells fit their
+/// columns (mostly) and sometimes have too few or too many, `,` or `;`, CRLF or LF, a BOM
+/// now and then.
 pub fn csv() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec(select(HEADERS), 1..8),
-        prop::collection::vec(prop::collection::vec((cell(), any::<bool>()), 0..10), 0..25),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-    )
+    prop::collection::vec(select(HEADERS), 1..8)
+        .prop_flat_map(|header| {
+            let row = header
+                .iter()
+                .map(|h| (cell_for(h), any::<bool>()))
+                .collect::<Vec<_>>();
+            let rows = prop::collection::vec(
+                (row, prop_oneof![8 => Just(0i8), 1 => -3i8..0, 1 => 1i8..3]),
+                0..25,
+            );
+            (
+                Just(header),
+                rows,
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+            )
+        })
         .prop_map(|(header, rows, semicolon, crlf, bom)| {
             let d = if semicolon { ';' } else { ',' };
             let nl = if crlf { "\r\n" } else { "\n" };
@@ -690,8 +728,13 @@ pub fn csv() -> impl Strategy<Value = String> {
             let h: Vec<String> = header.iter().map(|c| csv_quote(c, d, false)).collect();
             out.push_str(&h.join(&d.to_string()));
             out.push_str(nl);
-            for row in rows {
-                let r: Vec<String> = row.iter().map(|(c, q)| csv_quote(c, d, *q)).collect();
+            for (row, ragged) in rows {
+                let mut r: Vec<String> = row.iter().map(|(c, q)| csv_quote(c, d, *q)).collect();
+                if ragged < 0 {
+                    r.truncate(r.len().saturating_sub(ragged.unsigned_abs() as usize));
+                } else {
+                    r.extend((0..ragged).map(|_| "extra".to_string()));
+                }
                 out.push_str(&r.join(&d.to_string()));
                 out.push_str(nl);
             }
