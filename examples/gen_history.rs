@@ -223,7 +223,7 @@ impl Gen {
         let _ = write!(
             s,
             "name = \"Company {i}\"\nstatus = \"{status}\"\nowner = \"{owner}\"\ndomain = \"company-{i}.example.com\"\nfit = \"{}\"\nindustry = \"software\"\nemployees = {}\ncountry = \"FR\"\nsource = \"{}\"\ntools = [\"hubspot\", \"stripe\"]\n",
-            if i % 3 == 0 { "low" } else { "high" },
+            if i.is_multiple_of(3) { "low" } else { "high" },
             10 + self.rng.below(500),
             self.rng.pick(SOURCES),
         );

@@ -61,6 +61,35 @@ fn main() -> ExitCode {
         }
         Err(_) => chrono::Local::now().fixed_offset(),
     };
+    // One repository for every git access: where GIT_DIR / GIT_WORK_TREE point, as git
+    // itself resolves them, else the repository around the CRM.
+    if std::env::var_os("GIT_DIR").is_some() || std::env::var_os("GIT_WORK_TREE").is_some() {
+        match sloop::git::Environment::resolve(&cwd) {
+            Ok(git_env) => sloop::git::set_environment(git_env),
+            Err(e) => {
+                eprintln!("error: {e}");
+                if let Some(hint) = &e.hint {
+                    eprintln!("hint: {hint}");
+                }
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Ok(secs) = std::env::var("SLOOP_LOCK_WAIT") {
+        match secs.parse::<f64>() {
+            Ok(s) if s >= 0.0 && s.is_finite() => {
+                sloop::git::set_lock_wait(std::time::Duration::from_secs_f64(s.min(86_400.0)))
+            }
+            _ => {
+                eprintln!("error: SLOOP_LOCK_WAIT=`{secs}` is not a number of seconds");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // For the fault-injection tests only: die (abort) at a named point of the commit path.
+    if let Ok(point) = std::env::var("SLOOP_CRASH_AT") {
+        sloop::git::crash_at(point);
+    }
     let identity = |name: &str, email: &str| -> Option<sloop::git::Identity> {
         Some(sloop::git::Identity {
             name: std::env::var(name).ok()?,

@@ -11,7 +11,7 @@ use crate::check::{self, Resolver};
 use crate::config::{self, Config};
 use crate::crm::Crm;
 use crate::diag::Diagnostic;
-use crate::git::{self, Change, GitError, Repo};
+use crate::git::{Change, GitError, ObjectId, Repo};
 use crate::model::AnyRecord;
 use crate::model::Kind;
 use crate::store::{self, LoadError, PathClass, WorkTree};
@@ -126,7 +126,7 @@ fn versions(
         if let Some(old) = &change.old {
             olds.push((
                 change.path.clone(),
-                parse_blob(repo, old, kind, id, &change.path, config)?,
+                parse_blob(repo, *old, kind, id, &change.path, config)?,
             ));
         }
         if change.new.is_some() {
@@ -140,7 +140,7 @@ fn versions(
 
 fn parse_blob(
     repo: &Repo,
-    blob: &str,
+    blob: ObjectId,
     kind: Kind,
     id: &str,
     path: &str,
@@ -184,11 +184,11 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
     let config_bytes = match changes.iter().find(|c| c.path == config::FILE) {
         Some(Change {
             new: Some(blob), ..
-        }) => Some(repo.blob(blob)?),
+        }) => Some(repo.blob(*blob)?),
         Some(Change { new: None, .. }) => None,
-        None => match &head {
+        None => match head {
             Some(h) => match repo.blob_at(h, config::FILE)? {
-                Some(b) => Some(repo.blob(&b)?),
+                Some(b) => Some(repo.blob(b)?),
                 None => None,
             },
             None => None,
@@ -210,12 +210,12 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
                 if let Some(old) = &change.old {
                     olds.push((
                         change.path.clone(),
-                        parse_blob(&repo, old, kind, id, &change.path, &config)?,
+                        parse_blob(&repo, *old, kind, id, &change.path, &config)?,
                     ));
                     removed.insert((kind, id.to_string()));
                 }
                 if let Some(new) = &change.new {
-                    let bytes = repo.blob(new)?;
+                    let bytes = repo.blob(*new)?;
                     let (record, diags) =
                         store::parse_bytes(kind, id, &change.path, &bytes, &config);
                     diagnostics.extend(diags);
@@ -243,7 +243,7 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
     let in_head: HashSet<(Kind, String)> = olds.iter().flat_map(|(_, r)| r.references()).collect();
     let resolver = GitResolver {
         repo: &repo,
-        head: head.clone(),
+        head,
         added,
         removed,
         in_head,
@@ -266,7 +266,7 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
 /// folder only when the record is elsewhere (sharded folders, or a real dangling reference).
 struct GitResolver<'a> {
     repo: &'a Repo,
-    head: Option<String>,
+    head: Option<ObjectId>,
     added: HashSet<(Kind, String)>,
     removed: HashSet<(Kind, String)>,
     /// Referred to by the HEAD versions of the staged records.
@@ -277,7 +277,7 @@ struct GitResolver<'a> {
 
 impl GitResolver<'_> {
     fn listing(&self, kind: Kind) -> HashSet<String> {
-        let Some(head) = &self.head else {
+        let Some(head) = self.head else {
             return HashSet::new();
         };
         self.listings
@@ -307,7 +307,7 @@ impl Resolver for GitResolver<'_> {
         if self.in_head.contains(&key) {
             return true;
         }
-        let Some(head) = &self.head else { return false };
+        let Some(head) = self.head else { return false };
         let direct = store::record_path(kind, id, self.shard);
         if matches!(self.repo.blob_at(head, &direct), Ok(Some(_))) {
             return true;
@@ -341,25 +341,24 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
             "the range {spec} has no commits: only its end is checked"
         ));
     }
-    let mut configs: HashMap<Option<String>, Config> = HashMap::new();
-    for commit in &commits {
+    let mut configs: HashMap<Option<ObjectId>, Config> = HashMap::new();
+    for &commit in &commits {
         let parent = repo.first_parent(commit)?;
-        let changes = repo.changes_between(parent.as_deref(), commit)?;
+        let changes = repo.changes_between(parent, commit)?;
         if changes.is_empty() {
             continue;
         }
         let config_blob = repo.blob_at(commit, config::FILE)?;
-        if !configs.contains_key(&config_blob) {
-            let config = match &config_blob {
+        if let std::collections::hash_map::Entry::Vacant(slot) = configs.entry(config_blob) {
+            slot.insert(match config_blob {
                 Some(b) => store::parse_config(&repo.blob(b)?).0,
                 None => Config::default(),
-            };
-            configs.insert(config_blob.clone(), config);
+            });
         }
         let config = &configs[&config_blob];
         let (olds, news) = versions(&repo, &changes, config, |change, kind, id| {
             match &change.new {
-                Some(new) => parse_blob(&repo, new, kind, id, &change.path, config).map(Some),
+                Some(new) => parse_blob(&repo, *new, kind, id, &change.path, config).map(Some),
                 None => Ok(None),
             }
         })?;
@@ -367,7 +366,7 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
             let mut found = transition::judge(config, &c);
             found.extend(entered_without_requirements(config, &c));
             for mut d in found {
-                d.commit = Some(commit.clone());
+                d.commit = Some(commit.to_string());
                 out.diagnostics.push(d);
             }
         }
@@ -377,10 +376,10 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
         _ => "HEAD".to_string(),
     };
     let end_id = match commits.last() {
-        Some(last) => last.clone(),
+        Some(last) => *last,
         None => repo.resolve(&end)?,
     };
-    let tree = repo.tree_source(&end_id)?;
+    let tree = repo.tree_source(end_id)?;
     let loaded = store::load(&tree)?;
     out.records = loaded.crm.len();
     out.diagnostics.extend(loaded.diagnostics);
@@ -388,7 +387,7 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
     out.notes.push(format!(
         "checked {} commit(s) of {spec}, then the CRM at {}",
         commits.len(),
-        git::short(&end_id)
+        end_id.short()
     ));
     Ok(out)
 }

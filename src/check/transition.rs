@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::diag::{one_of, Code, Diagnostic, Loc};
+use crate::model::flatten::flatten;
 use crate::model::AnyRecord;
 use crate::model::Kind;
 
@@ -20,14 +21,15 @@ pub struct RecordChange<'a> {
     pub new: Option<&'a AnyRecord>,
 }
 
-/// The fields whose values differ between two versions (dotted names).
+/// The fields whose values differ between two versions (dotted names, as `model::flatten`
+/// names them).
 pub fn changed_fields(old: &AnyRecord, new: &AnyRecord) -> Vec<String> {
-    let (a, b) = (old.fields(), new.fields());
+    let (a, b) = (flatten(old), flatten(new));
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
+        .filter(|k| a.get(k) != b.get(k))
         .cloned()
         .collect()
 }

@@ -39,6 +39,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     })?;
     let hooks = repo.hooks_dir();
     let hook = hooks.join("pre-commit");
+    let mut backup = None;
     if let Ok(existing) = std::fs::read_to_string(&hook) {
         if !existing.contains(MARKER) {
             if !install.force {
@@ -47,13 +48,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                     "add `sloop check --staged` to it yourself, or pass `--force` to replace it (a backup is kept)",
                 ));
             }
-            let backup = hooks.join("pre-commit.sloop-backup");
-            std::fs::rename(&hook, &backup)
-                .map_err(|e| CliError::io(format!("cannot back up {}", hook.display()), e))?;
-            out.note(&format!(
-                "note: the previous hook is kept as {}",
-                backup.display()
-            ))?;
+            backup = Some(hooks.join("pre-commit.sloop-backup"));
         }
     } else if hook.exists() {
         return Err(CliError::usage(format!(
@@ -79,9 +74,38 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         exe = shell_quote(&exe),
         dir = shell_quote(&crm_dir),
     );
-    std::fs::write(&hook, script)
-        .map_err(|e| CliError::io(format!("cannot write {}", hook.display()), e))?;
-    make_executable(&hook)?;
+    // The new hook is written whole and made executable beside the old one, and only then
+    // moved in place: a full disk never leaves an empty or non-executable hook.
+    let tmp = crate::store::temp_path(&hook);
+    let written = std::fs::write(&tmp, script)
+        .map_err(|e| CliError::io(format!("cannot write {}", hook.display()), e))
+        .and_then(|()| make_executable(&tmp));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Some(backup) = &backup {
+        if let Err(e) = std::fs::rename(&hook, backup) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(CliError::io(
+                format!("cannot back up {}", hook.display()),
+                e,
+            ));
+        }
+    }
+    if let Err(e) = std::fs::rename(&tmp, &hook) {
+        let _ = std::fs::remove_file(&tmp);
+        if let Some(backup) = &backup {
+            let _ = std::fs::rename(backup, &hook);
+        }
+        return Err(CliError::io(format!("cannot write {}", hook.display()), e));
+    }
+    if let Some(backup) = &backup {
+        out.note(&format!(
+            "note: the previous hook is kept as {}",
+            backup.display()
+        ))?;
+    }
     out.println(&format!(
         "Installed {}: commits run `sloop check --staged`",
         hook.display()

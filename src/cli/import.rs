@@ -52,7 +52,7 @@ pub struct LeadsArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let What::Leads(a) = args.what;
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     let path = env.cwd.join(&a.file);
     let bytes = std::fs::read(&path)
         .map_err(|e| CliError::io(format!("cannot read {}", a.file.display()), e))?;
@@ -125,6 +125,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             files.len()
         );
         write::save(
+            session,
             env,
             &located,
             &files,

@@ -34,7 +34,7 @@ pub struct EmailArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let What::Email(a) = args.what;
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     let bytes = if a.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -89,6 +89,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         email.subject.as_deref().unwrap_or("(no subject)")
     );
     write::save(
+        session,
         env,
         &located,
         &[(file.path.clone(), file.text)],

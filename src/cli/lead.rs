@@ -32,7 +32,7 @@ pub struct ConvertArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let Action::Convert(a) = args.action;
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     let path = match writes::find(&crm, Kind::Lead, &a.id) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),
@@ -54,6 +54,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         a.id, c.account, c.contact
     );
     write::save(
+        session,
         env,
         &located,
         &files,

@@ -100,7 +100,7 @@ fn write_activity(
     extra: Vec<(String, FieldValue)>,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     if let Err(e) = writes::find(&crm, Kind::Account, account) {
         return write::refused(e, &located, out);
     }
@@ -133,6 +133,7 @@ fn write_activity(
     };
     let message = format!("sloop log {} {account}: {}", kind.as_str(), c.message);
     write::save(
+        session,
         env,
         &located,
         &[(file.path.clone(), file.text)],
@@ -205,7 +206,7 @@ pub fn done(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     let path = match writes::find(&crm, Kind::Activity, &args.task) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),
@@ -231,6 +232,7 @@ pub fn done(
     };
     let message = format!("sloop done {}", args.task);
     write::save(
+        session,
         env,
         &located,
         &[(path.clone(), edited.new)],

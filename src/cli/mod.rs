@@ -4,6 +4,7 @@ mod agenda;
 mod check;
 mod completions;
 mod demo;
+mod doctor;
 mod export;
 mod forecast;
 mod history;
@@ -83,6 +84,7 @@ pub enum Command {
     History(history::Args),
     Export(export::Args),
     Tick(tick::Args),
+    Doctor(doctor::Args),
 }
 
 /// Output formats of commands that print data.
@@ -331,6 +333,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::History(args) => history::run(args, env, dir, out),
         Command::Export(args) => export::run(args, env, dir, out),
         Command::Tick(args) => tick::run(args, env, dir, out),
+        Command::Doctor(args) => doctor::run(args, env, dir, out),
     }
 }
 

@@ -61,7 +61,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         }
     };
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     let mut fields = Vec::new();
     let named = [
         ("name", &args.name),
@@ -89,6 +89,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     };
     let message = format!("sloop new {} {}", kind.as_str(), file.id);
     write::save(
+        session,
         env,
         &located,
         &[(file.path.clone(), file.text)],

@@ -1,6 +1,7 @@
 use std::path::Path;
 
-use super::{locate, write, CliError, Env, Out, Status};
+use super::{locate, write, CliError, Env, Located, Out, Status};
+use crate::crm::Crm;
 use crate::model::Kind;
 use crate::store::edit::FieldValue;
 use crate::writes::{self, typed_value};
@@ -60,34 +61,35 @@ fn changes(kind: Kind, items: &[String]) -> Result<Vec<(String, Option<FieldValu
 }
 
 /// `commit`: the commit message when `--commit` was given.
+#[allow(clippy::too_many_arguments)]
 fn apply(
+    (session, crm): (write::Session, Crm),
     env: &Env,
-    dir: Option<&Path>,
+    located: &Located,
     out: &mut Out,
     kind: Kind,
     id: &str,
     list: Vec<(String, Option<FieldValue>)>,
     commit: Option<String>,
 ) -> Result<Status, CliError> {
-    let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
     let path = match writes::find(&crm, kind, id) {
         Ok(p) => p,
-        Err(e) => return write::refused(e, &located, out),
+        Err(e) => return write::refused(e, located, out),
     };
     let old = std::fs::read_to_string(located.root.join(&path))
         .map_err(|e| CliError::io(format!("cannot read {path}"), e))?;
     let edited = match writes::edit_record(&crm, kind, id, &path, &old, &list) {
         Ok(e) => e,
-        Err(e) => return write::refused(e, &located, out),
+        Err(e) => return write::refused(e, located, out),
     };
     if edited.new == edited.old {
         out.println(&format!("{} is unchanged", located.show(&path)))?;
         return Ok(Status::Ok);
     }
     write::save(
+        session,
         env,
-        &located,
+        located,
         &[(path.clone(), edited.new)],
         commit.as_deref(),
         out,
@@ -103,7 +105,7 @@ pub fn move_(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let crm = write::load(&located)?;
+    let (session, crm) = write::start(&located, out)?;
     if let Err(e) = writes::known_stage(&crm, &args.stage) {
         return write::refused(e, &located, out);
     }
@@ -114,8 +116,9 @@ pub fn move_(
     list.extend(changes(Kind::Opportunity, &args.set)?);
     let message = format!("sloop move {} {}", args.opportunity, args.stage);
     apply(
+        (session, crm),
         env,
-        dir,
+        &located,
         out,
         Kind::Opportunity,
         &args.opportunity,
@@ -137,9 +140,12 @@ pub fn set(
         kind.folder(),
         args.assignments.join(" ")
     );
+    let located = locate(env, dir)?;
+    let started = write::start(&located, out)?;
     apply(
+        started,
         env,
-        dir,
+        &located,
         out,
         kind,
         &id,

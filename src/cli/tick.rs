@@ -54,18 +54,21 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         }
         Err(e) => return Err(CliError::Tick(e)),
     };
+    if let Some(r) = &outcome.recovered {
+        out.note(&format!("note: {r}"))?;
+    }
     match args.format {
         Format::Json => {
             #[derive(serde::Serialize)]
             struct Report<'a> {
                 moves: &'a [crate::lifecycle::Move],
                 alerts: &'a [crate::lifecycle::Alert],
-                commit: Option<&'a str>,
+                commit: Option<String>,
             }
             let report = Report {
                 moves: &outcome.plan.moves,
                 alerts: &outcome.plan.alerts,
-                commit: outcome.commit.as_deref(),
+                commit: outcome.commit.map(|c| c.to_string()),
             };
             out.json(&report)?;
         }
@@ -129,7 +132,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             match (&outcome.commit, mode) {
                 (Some(id), _) => out.println(&format!(
                     "Committed {} ({moved} move{}).",
-                    crate::git::short(id),
+                    id.short(),
                     if moved == 1 { "" } else { "s" }
                 ))?,
                 (None, Mode::DryRun) if moved > 0 => out.println(&format!(

@@ -1,12 +1,10 @@
 //! What the write commands share: load the work tree, report a refused write like `sloop
 //! check` does, write files whole (or commit them with `--commit`).
 
-use std::path::Path;
-
 use super::{CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
 use crate::diag::{self, Style};
-use crate::git::{CommitRequest, Repo};
+use crate::git::{CommitError, CommitRequest, ObjectId, Repo, WriteLock};
 use crate::store::{self, WorkTree};
 use crate::writes::WriteError;
 
@@ -14,6 +12,41 @@ use crate::writes::WriteError;
 /// the CRM are `sloop check`'s business.
 pub fn load(located: &Located) -> Result<Crm, CliError> {
     Ok(store::load(&WorkTree::new(&located.root))?.crm)
+}
+
+/// A write command in progress: it holds sloop's write lock (in a git repository) from
+/// before it reads the CRM until it has written, so two writers never interleave, and it
+/// remembers the commit it read, for `--commit`.
+pub struct Session {
+    _lock: Option<WriteLock>,
+    repo: Option<Repo>,
+    base: Option<ObjectId>,
+}
+
+/// Takes the write lock (reporting what it recovered from a killed writer), then loads the
+/// work tree's CRM.
+pub fn start(located: &Located, out: &mut Out) -> Result<(Session, Crm), CliError> {
+    let repo = Repo::open(&located.root)?;
+    let lock = match &repo {
+        Some(r) => Some(WriteLock::acquire(r)?),
+        None => None,
+    };
+    if let Some(done) = lock.as_ref().and_then(|l| l.recovered.as_ref()) {
+        out.note(&format!("note: {done}"))?;
+    }
+    let base = match &repo {
+        Some(r) => r.head()?,
+        None => None,
+    };
+    let crm = load(located)?;
+    Ok((
+        Session {
+            _lock: lock,
+            repo,
+            base,
+        },
+        crm,
+    ))
 }
 
 /// Turns a refused write into output and an exit status.
@@ -36,66 +69,55 @@ pub fn refused(e: WriteError, located: &Located, out: &mut Out) -> Result<Status
     }
 }
 
-/// Writes the files (CRM-relative paths), or commits them on top of HEAD with `message`.
+/// Writes the files (CRM-relative paths) all or nothing, or commits them on top of HEAD with
+/// `message`; then releases the session's lock.
 pub fn save(
+    session: Session,
     env: &Env,
     located: &Located,
     files: &[(String, String)],
     commit: Option<&str>,
     out: &mut Out,
 ) -> Result<(), CliError> {
+    let bytes: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
+        .collect();
     match commit {
         Some(message) => {
-            let repo = Repo::open(&located.root)?.ok_or_else(|| {
+            let repo = session.repo.as_ref().ok_or_else(|| {
                 CliError::usage_hint(
                     "--commit needs a git repository",
                     "run `git init`, or leave out --commit",
                 )
             })?;
-            let dirty: Vec<String> = repo
-                .worktree_changes()?
-                .into_iter()
-                .map(|c| c.path)
-                .filter(|p| files.iter().any(|(f, _)| f == p))
-                .collect();
-            if let Some(first) = dirty.first() {
-                return Err(CliError::usage_hint(
-                    format!("{first} has uncommitted changes"),
-                    "commit them first, or leave out --commit",
-                ));
-            }
-            let bytes: Vec<(String, Vec<u8>)> = files
-                .iter()
-                .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
-                .collect();
-            let id = repo.commit_files(&CommitRequest {
-                files: &bytes,
-                message,
-                when: env.now,
-                author: env.author.clone(),
-                committer: env.committer.clone(),
-            })?;
+            let id = repo
+                .commit_files(&CommitRequest {
+                    files: &bytes,
+                    message,
+                    when: env.now,
+                    author: env.author.clone(),
+                    committer: env.committer.clone(),
+                    base: session.base,
+                })
+                .map_err(|e| match e {
+                    CommitError::Dirty(paths) => CliError::usage_hint(
+                        format!("{} has uncommitted changes", paths.join(", ")),
+                        "commit them first, or leave out --commit",
+                    ),
+                    CommitError::Git(g) => g.into(),
+                })?;
             out.note(&format!(
                 "Committed {}: {}",
-                crate::git::short(&id),
+                id.short(),
                 message.lines().next().unwrap_or("")
             ))?;
         }
         None => {
-            for (path, text) in files {
-                write_whole(&located.root.join(path), text)?;
-            }
+            store::write_files(&located.root, &bytes)
+                .map_err(|(path, e)| CliError::io(format!("cannot write {}", path.display()), e))?;
         }
     }
+    drop(session);
     Ok(())
-}
-
-fn write_whole(path: &Path, text: &str) -> Result<(), CliError> {
-    let io = |e| CliError::io(format!("cannot write {}", path.display()), e);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("toml.sloop-tmp");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }

@@ -1,10 +1,41 @@
-//! The one commit path: files of the CRM committed on top of HEAD.
+//! The one commit path. Every sloop write that commits goes through `Repo::commit_files`, and
+//! every write command holds a `WriteLock` from its first read to its last write.
+//!
+//! The order of a commit, so that HEAD, the index and the work tree are consistent whatever
+//! happens, a `SIGKILL` included:
+//!
+//! 1. take git's own `index.lock` (waiting a little for another git process), and keep it to
+//!    the end: no other writer reads or writes the index meanwhile;
+//! 2. check the branch (no merge in progress, not detached…) and that every file sloop writes
+//!    is clean: the same in HEAD, the index and on disk (or absent from all three);
+//! 3. write a journal (`<git dir>/sloop/journal`: HEAD, the lock, each file and a hash of
+//!    what sloop writes there), then the files, each to a hidden temporary file renamed over
+//!    the old one;
+//! 4. let git itself hash them into a private copy of the index (`git hash-object`,
+//!    `git update-index`, so that `core.autocrlf`, `.gitattributes` filters, split and sparse
+//!    indexes behave exactly as after `git add`);
+//! 5. build the tree (HEAD's, with only these paths replaced: whatever else the user staged
+//!    stays staged and out of the commit) and the commit from objects;
+//! 6. put the new index in place of `index.lock`, move the branch from the HEAD read in step
+//!    2 to the new commit (compare-and-swap: refused if anything else moved it), and only
+//!    then rename `index.lock` to `index`.
+//!
+//! A failure before step 6 puts the files back and removes the lock. A process killed on the
+//! way leaves its journal: the next writer (which takes the `WriteLock` only once the dead one
+//! released it) rolls the work back if the branch did not move, or finishes it if it did
+//! (`Repo::recover`), touching only files that still hold what sloop wrote.
 
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{GitError, Repo, Sha};
+use super::{GitError, ObjectId, Repo};
+use crate::store::write_file;
 
 /// A name and an email for a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +53,313 @@ pub struct CommitRequest<'a> {
     /// Author and committer; `None`: git's `user.name` / `user.email`.
     pub author: Option<Identity>,
     pub committer: Option<Identity>,
+    /// The commit the files were computed from. When the branch has moved since, the commit
+    /// goes on top of the new HEAD only if that move changed none of these files.
+    pub base: Option<ObjectId>,
+}
+
+/// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
+/// giving up: 10 s unless `set_lock_wait` says otherwise.
+static LOCK_WAIT: OnceLock<Duration> = OnceLock::new();
+
+fn lock_wait() -> Duration {
+    LOCK_WAIT.get().copied().unwrap_or(Duration::from_secs(10))
+}
+
+/// Sets how long writers wait for a lock (the binary reads `SLOOP_LOCK_WAIT`, in seconds).
+pub fn set_lock_wait(wait: Duration) {
+    let _ = LOCK_WAIT.set(wait);
+}
+
+/// The folder of sloop's write-path files in a git dir (the lock, the journal, the index
+/// being prepared). Per work tree, like git's own `index.lock`.
+fn sloop_dir(git_dir: &Path) -> PathBuf {
+    git_dir.join("sloop")
+}
+
+const JOURNAL: &str = "journal";
+const NEXT_INDEX: &str = "next-index";
+
+/// A point of the commit path where a test can make the process die (`abort`, which like a
+/// `SIGKILL` runs no destructor and leaves every file as it is). Set by the binary from
+/// `SLOOP_CRASH_AT`, for the fault-injection tests only.
+static CRASH_AT: OnceLock<String> = OnceLock::new();
+
+/// Makes the process abort when the commit path reaches the point `name` (see `crash_point`
+/// calls: `journal`, `files`, `index`, `commit`, `branch`, `done`).
+pub fn crash_at(name: String) {
+    let _ = CRASH_AT.set(name);
+}
+
+fn crash_point(name: &str) {
+    if CRASH_AT.get().is_some_and(|n| n == name) {
+        std::process::abort();
+    }
+}
+
+/// sloop's own lock on a repository's write path (`<git dir>/sloop/write.lock`), an
+/// operating-system file lock that dies with its process. A write command holds it from its
+/// first read to its last write, so two sloop writers never interleave; and a journal found
+/// by whoever holds it belongs to a writer that died, which `acquire` recovers first.
+pub struct WriteLock {
+    _file: File,
+    /// What was found and done about an interrupted write, if anything.
+    pub recovered: Option<Recovery>,
+}
+
+impl WriteLock {
+    /// Takes the lock, waiting (10 s by default) for another sloop writer, then recovers
+    /// what a killed writer left.
+    pub fn acquire(repo: &Repo) -> Result<WriteLock, GitError> {
+        let dir = sloop_dir(repo.git_dir());
+        fs::create_dir_all(&dir)
+            .map_err(|e| GitError::new(format!("cannot create {}", dir.display()), e))?;
+        let path = dir.join("write.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| GitError::new(format!("cannot open {}", path.display()), e))?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if started.elapsed() < lock_wait() => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(GitError::corrupt(
+                        "cannot write",
+                        format!(
+                            "another sloop command has been writing to this repository for {} s",
+                            lock_wait().as_secs()
+                        ),
+                    )
+                    .with_hint("wait for it to finish, then run sloop again"));
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(GitError::new(format!("cannot lock {}", path.display()), e));
+                }
+            }
+        }
+        let recovered = repo.recover()?;
+        Ok(WriteLock {
+            _file: file,
+            recovered,
+        })
+    }
+}
+
+/// git's `index.lock`, created by sloop (exclusively, as git does) and held while it commits.
+/// Dropped without `release`, it is removed: the index is left as it was.
+struct IndexLock {
+    path: PathBuf,
+    held: bool,
+}
+
+impl IndexLock {
+    fn acquire(git_dir: &Path) -> Result<IndexLock, GitError> {
+        let path = git_dir.join("index.lock");
+        let started = Instant::now();
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(IndexLock { path, held: true }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if started.elapsed() >= lock_wait() {
+                        return Err(GitError::corrupt(
+                            "cannot commit",
+                            "the index is locked by another git process (.git/index.lock exists)",
+                        )
+                        .with_hint(
+                            "wait for it to finish; if no git process is running, delete .git/index.lock",
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(GitError::new(
+                        format!("cannot create {}", path.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Puts `index` in place of the lock file (still holding the lock: git's lock is the
+    /// file's existence).
+    fn replace_with(&self, index: &Path) -> io::Result<()> {
+        fs::rename(index, &self.path)
+    }
+
+    /// Renames the lock over the index: the new index is in place, the lock released.
+    fn commit(mut self, index: &Path) -> io::Result<()> {
+        fs::rename(&self.path, index)?;
+        self.held = false;
+        Ok(())
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        if self.held {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Why a commit was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// Files sloop was to write have uncommitted changes (staged, or on disk): nothing was
+    /// written.
+    #[error("{} {} uncommitted changes", .0.join(", "), if .0.len() == 1 { "has" } else { "have" })]
+    Dirty(Vec<String>),
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// What `Repo::recover` found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub outcome: Recovered,
+    /// The files it put back (rolled back) or found written (completed), repository paths.
+    pub files: Vec<String>,
+    /// Files it left alone because they changed after sloop wrote them.
+    pub left: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovered {
+    /// The branch had not moved: the files were put back as in HEAD.
+    RolledBack,
+    /// The branch had moved to the interrupted commit: the index was put in place.
+    Completed(ObjectId),
+    /// The branch moved elsewhere meanwhile: only sloop's lock files were removed.
+    Abandoned,
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.files.len();
+        let files = if n == 1 { "file" } else { "files" };
+        match self.outcome {
+            Recovered::RolledBack if n == 0 => write!(
+                f,
+                "an interrupted sloop write was cleaned up (it had not written anything yet)"
+            )?,
+            Recovered::RolledBack => write!(
+                f,
+                "an interrupted sloop write was rolled back ({n} {files} put back as in HEAD)"
+            )?,
+            Recovered::Completed(id) => write!(
+                f,
+                "an interrupted sloop commit {} was completed (the index now matches it)",
+                id.short()
+            )?,
+            Recovered::Abandoned => write!(
+                f,
+                "an interrupted sloop write was left as it is: the branch has moved since (check `git status`)"
+            )?,
+        }
+        if !self.left.is_empty() {
+            write!(
+                f,
+                "; left alone because they changed since: {}",
+                self.left.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One file of a journal: its repository path, a hash of the bytes sloop wrote, and whether
+/// the same bytes were already on disk (an untracked file identical to the new record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct JournalFile {
+    path: String,
+    written: ObjectId,
+    existed: bool,
+}
+
+/// The journal of a commit in progress. Text, one fact per line, each line written and
+/// synced before the step it announces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Journal {
+    head: Option<ObjectId>,
+    files: Vec<JournalFile>,
+    commit: Option<ObjectId>,
+}
+
+impl Journal {
+    fn parse(text: &str) -> Option<Journal> {
+        let mut lines = text.lines();
+        if lines.next()? != "sloop journal 1" {
+            return None;
+        }
+        let mut j = Journal::default();
+        for line in lines {
+            let (key, rest) = line.split_once(' ')?;
+            match key {
+                "head" => j.head = Some(rest.parse().ok()?),
+                "commit" => j.commit = Some(rest.parse().ok()?),
+                "file" => {
+                    let (hash, rest) = rest.split_once(' ')?;
+                    let (existed, path) = rest.split_once(' ')?;
+                    j.files.push(JournalFile {
+                        path: path.to_string(),
+                        written: hash.parse().ok()?,
+                        existed: existed == "1",
+                    });
+                }
+                _ => return None,
+            }
+        }
+        Some(j)
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::from("sloop journal 1\n");
+        if let Some(h) = self.head {
+            out.push_str(&format!("head {h}\n"));
+        }
+        for f in &self.files {
+            out.push_str(&format!(
+                "file {} {} {}\n",
+                f.written,
+                u8::from(f.existed),
+                f.path
+            ));
+        }
+        if let Some(c) = self.commit {
+            out.push_str(&format!("commit {c}\n"));
+        }
+        out
+    }
+}
+
+/// Writes `text` to `path` whole and syncs it: a temporary file renamed over it.
+fn write_synced(path: &Path, text: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(text)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+fn hash_bytes(bytes: &[u8]) -> ObjectId {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .map(ObjectId::from_oid)
+        .unwrap_or(ObjectId::NULL)
 }
 
 impl Repo {
     /// Checks that sloop may commit on the current branch, and returns the branch's ref name
     /// and the commit it points to.
-    pub fn ready_to_commit(&self) -> Result<(String, Sha), GitError> {
+    pub fn ready_to_commit(&self) -> Result<(String, ObjectId), GitError> {
         if let Some(busy) = self.busy() {
             return Err(GitError::new(
                 "cannot commit",
@@ -57,8 +389,7 @@ impl Repo {
         let id = head
             .peel_to_commit()
             .map_err(|e| GitError::new("cannot read HEAD", e.message()))?
-            .id()
-            .to_string();
+            .id();
         if self.config_bool("commit.gpgsign") {
             return Err(GitError::new(
                 "cannot commit",
@@ -66,16 +397,7 @@ impl Repo {
             )
             .with_hint("run with --no-commit, then `git commit -S -am \"sloop tick\"` yourself"));
         }
-        if self.repo.path().join("index.lock").exists() {
-            return Err(GitError::new(
-                "cannot commit",
-                "the index is locked by another git process (.git/index.lock exists)",
-            )
-            .with_hint(
-                "wait for it to finish; if no git process is running, delete .git/index.lock",
-            ));
-        }
-        Ok((name, id))
+        Ok((name, ObjectId::from_oid(id)))
     }
 
     fn identity(&self, given: &Option<Identity>) -> Result<git2::Signature<'static>, GitError> {
@@ -91,26 +413,326 @@ impl Repo {
     }
 
     /// Writes the files into the work tree and commits them on the current branch, on top of
-    /// HEAD: the tree is HEAD's with only these paths replaced, so whatever else the user has
-    /// staged stays staged and out of the commit. The index entries of these paths are updated
-    /// to the new blobs (under git's index lock). On failure, the files are put back.
-    pub fn commit_files(&self, req: &CommitRequest) -> Result<Sha, GitError> {
+    /// HEAD, in the order the module documentation gives. The caller holds a `WriteLock`.
+    pub fn commit_files(&self, req: &CommitRequest) -> Result<ObjectId, CommitError> {
+        let lock = IndexLock::acquire(self.repo.path())?;
         let (branch, head) = self.ready_to_commit()?;
-        let parent = self.commit(&head)?;
+        let repo_paths: Vec<String> = req
+            .files
+            .iter()
+            .map(|(p, _)| format!("{}{p}", self.prefix))
+            .collect();
+        if let Some(bad) = repo_paths.iter().find(|p| p.contains(['\n', '\r'])) {
+            return Err(GitError::corrupt(
+                "cannot commit",
+                format!("the path {bad:?} has a line break"),
+            )
+            .into());
+        }
+        if let Some(base) = req.base.filter(|b| *b != head) {
+            self.unchanged_since(base, head, req.files)?;
+        }
+        let existed = self.check_clean(head, req.files)?;
+
+        // The journal, then the files.
+        let dir = sloop_dir(self.repo.path());
+        fs::create_dir_all(&dir)
+            .map_err(|e| GitError::new(format!("cannot create {}", dir.display()), e))?;
+        let journal_path = dir.join(JOURNAL);
+        let mut journal = Journal {
+            head: Some(head),
+            files: req
+                .files
+                .iter()
+                .zip(&repo_paths)
+                .zip(&existed)
+                .map(|(((_, bytes), path), existed)| JournalFile {
+                    path: path.clone(),
+                    written: hash_bytes(bytes),
+                    existed: *existed,
+                })
+                .collect(),
+            commit: None,
+        };
+        write_synced(&journal_path, journal.render().as_bytes())
+            .map_err(|e| GitError::new("cannot write sloop's journal", e))?;
+        crash_point("journal");
+        let mut previous: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+        let undo = |previous: &[(PathBuf, Option<Vec<u8>>)]| {
+            restore(previous);
+            let _ = fs::remove_file(dir.join(NEXT_INDEX));
+            let _ = fs::remove_file(&journal_path);
+        };
+        for ((path, bytes), existed) in req.files.iter().zip(&existed) {
+            let disk = self.workdir.join(format!("{}{path}", self.prefix));
+            let before = if *existed { fs::read(&disk).ok() } else { None };
+            previous.push((disk.clone(), before));
+            if let Err(e) = write_file(&disk, bytes) {
+                undo(&previous);
+                return Err(GitError::new(format!("cannot write {}", disk.display()), e).into());
+            }
+        }
+        crash_point("files");
+
+        // The index, prepared aside by git itself; the blobs as git add would hash them.
+        let next = dir.join(NEXT_INDEX);
+        let prepared = self
+            .prepare_index(&next, &repo_paths)
+            .and_then(|()| self.hash_files(&repo_paths));
+        let blobs = match prepared {
+            Ok(b) => b,
+            Err(e) => {
+                undo(&previous);
+                return Err(e.into());
+            }
+        };
+        crash_point("index");
+
+        let commit = match self.write_commit(req, head, &repo_paths, &blobs) {
+            Ok(c) => c,
+            Err(e) => {
+                undo(&previous);
+                return Err(e.into());
+            }
+        };
+        journal.commit = Some(commit);
+        let ready = write_synced(&journal_path, journal.render().as_bytes())
+            .and_then(|()| lock.replace_with(&next));
+        if let Err(e) = ready {
+            undo(&previous);
+            return Err(GitError::new("cannot put the new index in place", e).into());
+        }
+        crash_point("commit");
+
+        let log = format!("commit: {}", req.message.lines().next().unwrap_or(""));
+        if let Err(e) =
+            self.repo
+                .reference_matching(&branch, commit.to_oid(), true, head.to_oid(), &log)
+        {
+            undo(&previous);
+            return Err(GitError::new("cannot move the branch", e.message())
+                .with_hint("the branch moved while sloop was working: run it again")
+                .into());
+        }
+        crash_point("branch");
+        let index = self.repo.path().join("index");
+        if let Err(e) = lock.commit(&index) {
+            return Err(GitError::new(
+                format!(
+                    "committed {}, but cannot put the new index in place",
+                    commit.short()
+                ),
+                e,
+            )
+            .with_hint("run `sloop doctor` to finish it")
+            .into());
+        }
+        let _ = fs::remove_file(&journal_path);
+        crash_point("done");
+        Ok(commit)
+    }
+
+    /// Refuses when the branch moved from `base` to `head` changing one of the files.
+    fn unchanged_since(
+        &self,
+        base: ObjectId,
+        head: ObjectId,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<(), CommitError> {
+        for (path, _) in files {
+            if self.blob_at(base, path)? != self.blob_at(head, path)? {
+                return Err(GitError::corrupt(
+                    "cannot commit",
+                    format!("{path} was changed by a commit made while sloop was working"),
+                )
+                .with_hint("run the command again")
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that each file sloop is about to write is the same in HEAD, in the index and
+    /// on disk (or absent from all three; an untracked file identical to the new contents is
+    /// accepted, as the leftover of an interrupted run). Returns, per file, whether it
+    /// exists on disk already. Under the index lock, so nothing changes meanwhile.
+    fn check_clean(
+        &self,
+        head: ObjectId,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<Vec<bool>, CommitError> {
+        let staged: std::collections::HashSet<String> = self
+            .staged_changes_at(head)?
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        let mut dirty = Vec::new();
+        let mut existed = Vec::new();
+        let mut tracked = Vec::new();
+        for (path, bytes) in files {
+            let disk = self.workdir.join(format!("{}{path}", self.prefix));
+            let in_head = self.blob_at(head, path)?.is_some();
+            let on_disk = fs::symlink_metadata(&disk).is_ok();
+            existed.push(on_disk);
+            if staged.contains(path) {
+                dirty.push(path.clone());
+            } else if in_head {
+                tracked.push(format!("{}{path}", self.prefix));
+            } else if on_disk && fs::read(&disk).ok().as_deref() != Some(bytes.as_slice()) {
+                dirty.push(path.clone());
+            }
+        }
+        // Tracked files: what git itself says of the work tree against the index.
+        for chunk in tracked.chunks(500) {
+            let mut args = vec!["diff-files", "--name-only", "-z", "--"];
+            args.extend(chunk.iter().map(String::as_str));
+            let out = self.git_literal(&args)?;
+            for p in out.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+                if let Some(rel) = self.strip_prefix(&String::from_utf8_lossy(p)) {
+                    dirty.push(rel);
+                }
+            }
+        }
+        if dirty.is_empty() {
+            return Ok(existed);
+        }
+        dirty.sort();
+        dirty.dedup();
+        Err(CommitError::Dirty(dirty))
+    }
+
+    /// Runs git with literal pathspecs (no glob in a path is expanded).
+    fn git_literal(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let out = self
+            .command()
+            .env("GIT_LITERAL_PATHSPECS", "1")
+            .args(args)
+            .output()
+            .map_err(|e| GitError::new("cannot run git", e))?;
+        if !out.status.success() {
+            return Err(GitError::new(
+                format!("git {} failed", args.first().copied().unwrap_or("")),
+                String::from_utf8_lossy(&out.stderr).trim(),
+            ));
+        }
+        Ok(out.stdout)
+    }
+
+    /// Copies the index to `next` and lets `git update-index` record the files there (their
+    /// blobs hashed through git's filters, their stat data), as `git add` would.
+    fn prepare_index(&self, next: &Path, repo_paths: &[String]) -> Result<(), GitError> {
+        let index = self.repo.path().join("index");
+        match fs::copy(&index, next) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let _ = fs::remove_file(next);
+            }
+            Err(e) => return Err(GitError::new("cannot copy the index", e)),
+        }
+        let mut input = Vec::new();
+        for p in repo_paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        self.git_with_input(
+            &["update-index", "--add", "-z", "--stdin"],
+            Some(next),
+            &input,
+        )
+        .map(|_| ())
+        .inspect_err(|_| {
+            let _ = fs::remove_file(next);
+        })
+    }
+
+    /// The blob ids of the files on disk, hashed (and written) through git's filters.
+    fn hash_files(&self, repo_paths: &[String]) -> Result<Vec<ObjectId>, GitError> {
+        let mut input = String::new();
+        for p in repo_paths {
+            input.push_str(p);
+            input.push('\n');
+        }
+        let out = self.git_with_input(
+            &["hash-object", "-w", "--stdin-paths"],
+            None,
+            input.as_bytes(),
+        )?;
+        let ids: Vec<ObjectId> = String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if ids.len() != repo_paths.len() {
+            return Err(GitError::corrupt(
+                "git hash-object failed",
+                format!("{} ids for {} files", ids.len(), repo_paths.len()),
+            ));
+        }
+        Ok(ids)
+    }
+
+    fn git_with_input(
+        &self,
+        args: &[&str],
+        index: Option<&Path>,
+        input: &[u8],
+    ) -> Result<Vec<u8>, GitError> {
+        let mut cmd = self.command();
+        if let Some(i) = index {
+            cmd.env("GIT_INDEX_FILE", i);
+        }
+        let mut child = cmd
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| GitError::new("cannot run git", e))?;
+        let mut stdin = child.stdin.take();
+        let feed = std::thread::scope(|s| {
+            let writer = s.spawn(|| -> io::Result<()> {
+                if let Some(mut w) = stdin.take() {
+                    w.write_all(input)?;
+                }
+                Ok(())
+            });
+            let out = child.wait_with_output();
+            (writer.join(), out)
+        });
+        let (fed, out) = feed;
+        let out = out.map_err(|e| GitError::new("cannot run git", e))?;
+        let what = format!("git {} failed", args.first().copied().unwrap_or(""));
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            let err = GitError::corrupt(what, stderr.clone());
+            return Err(if stderr.contains("No space left") {
+                err.with_hint("the disk is full: free some space and run sloop again")
+            } else {
+                err
+            });
+        }
+        match fed {
+            Ok(Ok(())) => Ok(out.stdout),
+            Ok(Err(e)) => Err(GitError::new(what, e)),
+            Err(_) => Err(GitError::corrupt(what, "cannot feed git")),
+        }
+    }
+
+    /// The tree (HEAD's, with only these paths replaced) and the commit, from objects.
+    fn write_commit(
+        &self,
+        req: &CommitRequest,
+        head: ObjectId,
+        repo_paths: &[String],
+        blobs: &[ObjectId],
+    ) -> Result<ObjectId, GitError> {
+        let parent = self.commit(head)?;
         let base = parent
             .tree()
             .map_err(|e| GitError::new("cannot read HEAD's tree", e.message()))?;
-        let mut blobs = Vec::new();
-        for (path, bytes) in req.files {
-            let oid = self
-                .repo
-                .blob(bytes)
-                .map_err(|e| GitError::new("cannot write a blob", e.message()))?;
-            blobs.push((format!("{}{path}", self.prefix), oid));
-        }
-        let leaves: Vec<(Vec<&str>, git2::Oid)> = blobs
+        let leaves: Vec<(Vec<&str>, git2::Oid)> = repo_paths
             .iter()
-            .map(|(p, o)| (p.split('/').collect(), *o))
+            .zip(blobs)
+            .map(|(p, o)| (p.split('/').collect(), o.to_oid()))
             .collect();
         let tree = write_tree(&self.repo, Some(&base), &leaves)?;
         let tree = self
@@ -134,63 +756,93 @@ impl Repo {
             .repo
             .commit(None, &author, &committer, req.message, &tree, &[&parent])
             .map_err(|e| GitError::new("cannot write the commit", e.message()))?;
-        // The work tree and the index follow, then the branch moves.
-        let mut previous = Vec::new();
-        for (path, bytes) in req.files {
-            let disk = self.workdir.join(format!("{}{path}", self.prefix));
-            previous.push((disk.clone(), std::fs::read(&disk).ok()));
-            if let Err(e) = write_file(&disk, bytes) {
-                restore(&previous);
-                return Err(GitError::new(format!("cannot write {}", disk.display()), e));
-            }
-        }
-        let update_index = || -> Result<(), git2::Error> {
-            let mut index = self.repo.index()?;
-            for (repo_path, _) in &blobs {
-                index.add_path(Path::new(repo_path))?;
-            }
-            index.write()
-        };
-        if let Err(e) = update_index() {
-            restore(&previous);
-            let err = GitError::new("cannot update the index", e.message());
-            return Err(if e.code() == git2::ErrorCode::Locked {
-                err.with_hint(
-                    "another git process holds .git/index.lock: wait for it and run sloop again",
-                )
-            } else {
-                err
-            });
-        }
-        let old =
-            git2::Oid::from_str(&head).map_err(|e| GitError::new("bad object id", e.message()))?;
-        let log = format!("commit: {}", req.message.lines().next().unwrap_or(""));
-        if let Err(e) = self
-            .repo
-            .reference_matching(&branch, commit, true, old, &log)
-        {
-            restore(&previous);
-            if let Ok(mut index) = self.repo.index() {
-                for (repo_path, _) in &blobs {
-                    let _ = index.add_path(Path::new(repo_path));
-                }
-                let _ = index.write();
-            }
-            return Err(GitError::new("cannot move the branch", e.message())
-                .with_hint("the branch moved while sloop was working: run it again"));
-        }
-        Ok(commit.to_string())
+        Ok(ObjectId::from_oid(commit))
     }
-}
 
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    /// Finishes or rolls back what a killed writer left (its journal), touching only the
+    /// files that still hold what it wrote; removes its lock and index files. The caller
+    /// holds the `WriteLock`, so the writer is gone. `None`: there was nothing to recover.
+    pub fn recover(&self) -> Result<Option<Recovery>, GitError> {
+        let dir = sloop_dir(self.repo.path());
+        let journal_path = dir.join(JOURNAL);
+        let text = match fs::read_to_string(&journal_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(GitError::new("cannot read sloop's journal", e)),
+        };
+        let journal = Journal::parse(&text);
+        let branch = self.head()?;
+        let lock = self.repo.path().join("index.lock");
+        let next = dir.join(NEXT_INDEX);
+        let mut files = Vec::new();
+        let mut left = Vec::new();
+        let outcome = match journal {
+            Some(j) if j.commit.is_some() && branch == j.commit => {
+                // The branch moved: the prepared index is in place of the lock, or already
+                // renamed over the index.
+                if lock.exists() {
+                    fs::rename(&lock, self.repo.path().join("index"))
+                        .map_err(|e| GitError::new("cannot put the new index in place", e))?;
+                }
+                files = j.files.iter().map(|f| f.path.clone()).collect();
+                Recovered::Completed(j.commit.unwrap_or(ObjectId::NULL))
+            }
+            Some(j) if branch == j.head => {
+                for f in &j.files {
+                    let disk = self.workdir.join(&f.path);
+                    let now = fs::read(&disk).ok();
+                    if now.as_deref().map(hash_bytes) != Some(f.written) {
+                        // Never written, or changed since: leave it.
+                        if now.is_some() && now.as_deref().map(hash_bytes) != Some(f.written) {
+                            let rel = f.path.strip_prefix(&self.prefix).unwrap_or(&f.path);
+                            let in_head = match j.head {
+                                Some(h) => self.blob_at(h, rel)?,
+                                None => None,
+                            };
+                            let same_as_head = match in_head {
+                                Some(b) => now.as_deref().map(hash_bytes) == Some(b),
+                                None => false,
+                            };
+                            if !same_as_head {
+                                left.push(f.path.clone());
+                            }
+                        }
+                        continue;
+                    }
+                    let rel = f.path.strip_prefix(&self.prefix).unwrap_or(&f.path);
+                    let old = match j.head {
+                        Some(h) => self.blob_at(h, rel)?,
+                        None => None,
+                    };
+                    match old {
+                        Some(b) => write_file(&disk, &self.blob(b)?)
+                            .map_err(|e| GitError::new(format!("cannot restore {}", f.path), e))?,
+                        None if f.existed => {}
+                        None => fs::remove_file(&disk)
+                            .map_err(|e| GitError::new(format!("cannot remove {}", f.path), e))?,
+                    }
+                    files.push(f.path.clone());
+                }
+                if lock.exists() {
+                    let _ = fs::remove_file(&lock);
+                }
+                Recovered::RolledBack
+            }
+            _ => {
+                // Moved elsewhere, or an unreadable journal: the lock is sloop's only if it
+                // holds the prepared index; take nothing else back.
+                Recovered::Abandoned
+            }
+        };
+        let _ = fs::remove_file(&next);
+        fs::remove_file(&journal_path)
+            .map_err(|e| GitError::new("cannot remove sloop's journal", e))?;
+        Ok(Some(Recovery {
+            outcome,
+            files,
+            left,
+        }))
     }
-    // Write beside, then rename: a crash never leaves half a record.
-    let tmp = path.with_extension("toml.sloop-tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 fn restore(previous: &[(PathBuf, Option<Vec<u8>>)]) {
@@ -200,7 +852,7 @@ fn restore(previous: &[(PathBuf, Option<Vec<u8>>)]) {
                 let _ = write_file(path, b);
             }
             None => {
-                let _ = std::fs::remove_file(path);
+                let _ = fs::remove_file(path);
             }
         }
     }
@@ -240,4 +892,39 @@ fn write_tree(
         builder.insert(dir, oid, 0o040000).map_err(err)?;
     }
     builder.write().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Journal, JournalFile};
+    use crate::git::ObjectId;
+
+    #[test]
+    fn a_journal_reads_back_what_it_wrote() {
+        let id = |c: char| -> ObjectId { c.to_string().repeat(40).parse().unwrap() };
+        let j = Journal {
+            head: Some(id('a')),
+            files: vec![
+                JournalFile {
+                    path: "crm/accounts/a b.toml".into(),
+                    written: id('b'),
+                    existed: false,
+                },
+                JournalFile {
+                    path: "accounts/x.toml".into(),
+                    written: id('c'),
+                    existed: true,
+                },
+            ],
+            commit: Some(id('d')),
+        };
+        assert_eq!(Journal::parse(&j.render()), Some(j.clone()));
+        let without_commit = Journal { commit: None, ..j };
+        assert_eq!(
+            Journal::parse(&without_commit.render()),
+            Some(without_commit)
+        );
+        assert_eq!(Journal::parse("not a journal\n"), None);
+        assert_eq!(Journal::parse("sloop journal 1\nhead zz\n"), None);
+    }
 }

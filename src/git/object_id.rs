@@ -6,6 +6,21 @@
 pub struct ObjectId(pub [u8; 20]);
 
 impl ObjectId {
+    /// All zeros: git's "no object" (and, on the new side of a work tree change, "the file on
+    /// disk, not hashed": git's own convention in `diff --raw`).
+    pub const NULL: ObjectId = ObjectId([0; 20]);
+
+    pub fn is_null(&self) -> bool {
+        *self == ObjectId::NULL
+    }
+
+    /// The first 12 hex digits, for messages.
+    pub fn short(&self) -> String {
+        let mut hex = self.to_string();
+        hex.truncate(12);
+        hex
+    }
+
     pub(super) fn from_oid(oid: git2::Oid) -> Self {
         let mut bytes = [0; 20];
         bytes.copy_from_slice(&oid.as_bytes()[..20]);
@@ -13,12 +28,8 @@ impl ObjectId {
     }
 
     pub(super) fn to_oid(self) -> git2::Oid {
-        git2::Oid::from_bytes(&self.0).expect("20 bytes are a SHA-1 id")
-    }
-
-    /// The id as 40 lowercase hex digits.
-    pub fn to_hex(&self) -> String {
-        self.to_string()
+        // 20 bytes always make a SHA-1 id; zero is what git2 calls "no object".
+        git2::Oid::from_bytes(&self.0).unwrap_or(git2::Oid::ZERO_SHA1)
     }
 }
 

@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{DateTime, FixedOffset, TimeZone};
-
-use super::{GitError, IndexSource, Sha, TreeSource};
+use super::{
+    open_repository, walk, Change, CommitInfo, GitError, IndexSource, ObjectId, TreeSource,
+};
 
 /// The work tree root of the repository containing `path`, if any.
 pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
-    let repo = git2::Repository::discover(path).ok()?;
+    let repo = open_repository(path).ok()??;
     repo.workdir().map(Path::to_path_buf)
 }
 
@@ -22,29 +22,6 @@ pub fn init(path: &Path) -> Result<(), GitError> {
             e.message(),
         )
     })
-}
-
-/// One changed file between two versions of the CRM. Paths are relative to the CRM root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub path: String,
-    /// Blob before (None: added).
-    pub old: Option<Sha>,
-    /// Blob after (None: deleted). For work tree changes, `Some("")`: read the file on disk.
-    pub new: Option<Sha>,
-    /// The index holds an unresolved conflict for this path.
-    pub unmerged: bool,
-}
-
-/// A commit, as the range check and reports see it.
-#[derive(Debug, Clone)]
-pub struct CommitInfo {
-    pub id: Sha,
-    pub parent: Option<Sha>,
-    pub author: String,
-    pub email: String,
-    pub date: DateTime<FixedOffset>,
-    pub summary: String,
 }
 
 /// What git is doing right now, when it is not idle.
@@ -83,10 +60,8 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository containing `crm_root`. `Ok(None)` when it is not in one.
     pub fn open(crm_root: &Path) -> Result<Option<Repo>, GitError> {
-        let repo = match git2::Repository::discover(crm_root) {
-            Ok(r) => r,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(GitError::new("cannot open the git repository", e.message())),
+        let Some(repo) = open_repository(crm_root)? else {
+            return Ok(None);
         };
         let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
             return Err(GitError::new(
@@ -153,10 +128,10 @@ impl Repo {
     }
 
     /// The commit HEAD points to; `None` on an unborn branch (no commit yet).
-    pub fn head(&self) -> Result<Option<Sha>, GitError> {
+    pub fn head(&self) -> Result<Option<ObjectId>, GitError> {
         match self.repo.head() {
             Ok(r) => match r.peel_to_commit() {
-                Ok(c) => Ok(Some(c.id().to_string())),
+                Ok(c) => Ok(Some(ObjectId::from_oid(c.id()))),
                 Err(e) => Err(GitError::new("cannot read HEAD", e.message())),
             },
             Err(e)
@@ -181,16 +156,14 @@ impl Repo {
         }
     }
 
-    pub(super) fn commit(&self, id: &str) -> Result<git2::Commit<'_>, GitError> {
-        let oid =
-            git2::Oid::from_str(id).map_err(|e| GitError::new("bad object id", e.message()))?;
+    pub(super) fn commit(&self, id: ObjectId) -> Result<git2::Commit<'_>, GitError> {
         self.repo
-            .find_commit(oid)
+            .find_commit(id.to_oid())
             .map_err(|e| self.missing_object(id, e))
     }
 
-    fn missing_object(&self, id: &str, e: git2::Error) -> GitError {
-        let err = GitError::new(format!("cannot read commit {}", short(id)), e.message());
+    fn missing_object(&self, id: ObjectId, e: git2::Error) -> GitError {
+        let err = GitError::new(format!("cannot read commit {}", id.short()), e.message());
         if self.is_shallow() {
             err.with_hint("this is a shallow clone: its history stops early. Fetch it all with `git fetch --unshallow` (in CI: `fetch-depth: 0`)")
         } else {
@@ -199,13 +172,13 @@ impl Repo {
     }
 
     /// Information about a commit.
-    pub fn commit_info(&self, id: &str) -> Result<CommitInfo, GitError> {
+    pub fn commit_info(&self, id: ObjectId) -> Result<CommitInfo, GitError> {
         let c = self.commit(id)?;
-        Ok(info(&c))
+        Ok(walk::commit_info(&c))
     }
 
     /// The CRM as committed in `commit` (read from git objects, nothing checked out).
-    pub fn tree_source(&self, commit: &str) -> Result<TreeSource, GitError> {
+    pub fn tree_source(&self, commit: ObjectId) -> Result<TreeSource, GitError> {
         let c = self.commit(commit)?;
         let tree = c
             .tree()
@@ -214,7 +187,7 @@ impl Repo {
             &self.repo,
             &tree,
             &self.prefix,
-            format!("commit {}", short(commit)),
+            format!("commit {}", commit.short()),
         )
     }
 
@@ -224,18 +197,16 @@ impl Repo {
     }
 
     /// Reads a blob.
-    pub fn blob(&self, id: &str) -> Result<Vec<u8>, GitError> {
-        let oid =
-            git2::Oid::from_str(id).map_err(|e| GitError::new("bad object id", e.message()))?;
+    pub fn blob(&self, id: ObjectId) -> Result<Vec<u8>, GitError> {
         let blob = self
             .repo
-            .find_blob(oid)
-            .map_err(|e| GitError::new(format!("cannot read blob {}", short(id)), e.message()))?;
+            .find_blob(id.to_oid())
+            .map_err(|e| GitError::new(format!("cannot read blob {}", id.short()), e.message()))?;
         Ok(blob.content().to_vec())
     }
 
     /// The blob id of a CRM-relative path in a commit's tree, if the path is there.
-    pub fn blob_at(&self, commit: &str, path: &str) -> Result<Option<Sha>, GitError> {
+    pub fn blob_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>, GitError> {
         let c = self.commit(commit)?;
         let tree = c
             .tree()
@@ -243,7 +214,7 @@ impl Repo {
         let full = format!("{}{path}", self.prefix);
         match tree.get_path(Path::new(&full)) {
             Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
-                Ok(Some(entry.id().to_string()))
+                Ok(Some(ObjectId::from_oid(entry.id())))
             }
             Ok(_) => Ok(None),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
@@ -253,7 +224,11 @@ impl Repo {
 
     /// The file names (not paths) under a CRM folder of a commit, recursively: used to resolve
     /// references by id without parsing the records.
-    pub fn file_names_under(&self, commit: &str, folder: &str) -> Result<Vec<String>, GitError> {
+    pub fn file_names_under(
+        &self,
+        commit: ObjectId,
+        folder: &str,
+    ) -> Result<Vec<String>, GitError> {
         let c = self.commit(commit)?;
         let tree = c
             .tree()
@@ -283,17 +258,25 @@ impl Repo {
         Ok(names)
     }
 
-    /// Runs the `git` binary in the work tree and returns its stdout.
-    fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let out = Command::new("git")
-            .arg("-C")
+    /// A `git` command on this repository: run in the work tree, told this repository's git
+    /// dir and work tree (whatever `GIT_DIR` / `GIT_WORK_TREE` say), and never taking an
+    /// optional lock (a read such as `git status` would otherwise refresh the index under
+    /// `index.lock`, and make a concurrent `git add` fail).
+    pub(super) fn command(&self) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C")
             .arg(&self.workdir)
-            .args(args)
-            .output()
-            .map_err(|e| {
-                GitError::new("cannot run git", e)
-                    .with_hint("sloop needs the `git` command on PATH")
-            })?;
+            .env("GIT_DIR", self.repo.path())
+            .env("GIT_WORK_TREE", &self.workdir)
+            .env("GIT_OPTIONAL_LOCKS", "0");
+        cmd
+    }
+
+    /// Runs the `git` binary in the work tree and returns its stdout.
+    pub(super) fn git(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let out = self.command().args(args).output().map_err(|e| {
+            GitError::new("cannot run git", e).with_hint("sloop needs the `git` command on PATH")
+        })?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             return Err(GitError::new(
@@ -307,12 +290,19 @@ impl Repo {
     /// Files of the CRM that the index changes relative to HEAD (or to nothing, without a
     /// HEAD), with their blob ids: exactly what the next commit would change.
     pub fn staged_changes(&self) -> Result<Vec<Change>, GitError> {
+        match self.head()? {
+            Some(head) => self.staged_changes_at(head),
+            None => self.staged_against(EMPTY_TREE),
+        }
+    }
+
+    /// The files of the CRM that the index changes relative to the commit `base`.
+    pub(super) fn staged_changes_at(&self, base: ObjectId) -> Result<Vec<Change>, GitError> {
+        self.staged_against(&base.to_string())
+    }
+
+    fn staged_against(&self, base: &str) -> Result<Vec<Change>, GitError> {
         let pathspec = self.pathspec();
-        let base = if self.head()?.is_some() {
-            "HEAD"
-        } else {
-            EMPTY_TREE
-        };
         let out = self.git(&[
             "diff-index",
             "--cached",
@@ -351,12 +341,12 @@ impl Repo {
                 continue;
             };
             let deleted = xy[1] == b'D' || (xy[0] == b'D' && xy[1] == b' ');
-            let old = self.blob_at(&head, &path)?;
+            let old = self.blob_at(head, &path)?;
             let unmerged = xy[0] == b'U' || xy[1] == b'U' || &xy[..2] == b"AA" || &xy[..2] == b"DD";
             changes.push(Change {
                 path,
                 old,
-                new: if deleted { None } else { Some(String::new()) },
+                new: (!deleted).then_some(ObjectId::NULL),
                 unmerged,
             });
         }
@@ -364,7 +354,7 @@ impl Repo {
     }
 
     /// Commits of `A..B` (reachable from B, not from A), oldest first.
-    pub fn range(&self, spec: &str) -> Result<Vec<Sha>, GitError> {
+    pub fn range(&self, spec: &str) -> Result<Vec<ObjectId>, GitError> {
         let (from, to) = match spec.split_once("..") {
             Some((a, b)) if !b.starts_with('.') => (a, if b.is_empty() { "HEAD" } else { b }),
             _ => {
@@ -401,7 +391,7 @@ impl Repo {
         let mut ids = Vec::new();
         for oid in walk {
             let oid = oid.map_err(|e| self.shallow_walk_error(e))?;
-            ids.push(oid.to_string());
+            ids.push(ObjectId::from_oid(oid));
         }
         Ok(ids)
     }
@@ -416,7 +406,7 @@ impl Repo {
     }
 
     /// The commit a revision names.
-    pub fn resolve(&self, rev: &str) -> Result<Sha, GitError> {
+    pub fn resolve(&self, rev: &str) -> Result<ObjectId, GitError> {
         let obj = self
             .repo
             .revparse_single(rev)
@@ -424,38 +414,35 @@ impl Repo {
         let commit = obj
             .peel_to_commit()
             .map_err(|e| GitError::new(format!("`{rev}` is not a commit"), e.message()))?;
-        Ok(commit.id().to_string())
+        Ok(ObjectId::from_oid(commit.id()))
     }
 
     /// Whether `ancestor` is reachable from `descendant` (false when unknown in a shallow clone).
-    pub fn reaches(&self, descendant: &str, ancestor: &str) -> bool {
-        let (Ok(d), Ok(a)) = (
-            git2::Oid::from_str(descendant),
-            git2::Oid::from_str(ancestor),
-        ) else {
-            return false;
-        };
-        d == a || self.repo.graph_descendant_of(d, a).unwrap_or(false)
+    pub fn reaches(&self, descendant: ObjectId, ancestor: ObjectId) -> bool {
+        descendant == ancestor
+            || self
+                .repo
+                .graph_descendant_of(descendant.to_oid(), ancestor.to_oid())
+                .unwrap_or(false)
     }
 
     /// Whether a commit is at the edge of a shallow clone (its parents were not fetched).
-    pub fn is_shallow_edge(&self, id: &str) -> bool {
+    pub fn is_shallow_edge(&self, id: ObjectId) -> bool {
+        let hex = id.to_string();
         self.is_shallow()
             && std::fs::read_to_string(self.repo.path().join("shallow"))
                 .unwrap_or_default()
                 .lines()
-                .any(|l| l.trim() == id)
+                .any(|l| l.trim() == hex)
     }
 
     /// The first parent of a commit (merge commits are judged against it). In a shallow
     /// clone, a commit at the edge of the fetched history has parents git did not fetch: that
     /// is an error (with the shallow hint), not a root commit.
-    pub fn first_parent(&self, id: &str) -> Result<Option<Sha>, GitError> {
-        if self.is_shallow() {
-            let edge =
-                std::fs::read_to_string(self.repo.path().join("shallow")).unwrap_or_default();
-            if edge.lines().any(|l| l.trim() == id) {
-                return Err(GitError::new(format!("the history stops at commit {}", short(id)), "its parents were not fetched")
+    pub fn first_parent(&self, id: ObjectId) -> Result<Option<ObjectId>, GitError> {
+        if self.is_shallow_edge(id) {
+            {
+                return Err(GitError::new(format!("the history stops at commit {}", id.short()), "its parents were not fetched")
                     .with_hint("this is a shallow clone: fetch the full history with `git fetch --unshallow` (in CI: `fetch-depth: 0`)"));
             }
         }
@@ -466,10 +453,10 @@ impl Repo {
         match c.parent_id(0) {
             Ok(p) => {
                 if self.repo.find_commit(p).is_err() {
-                    return Err(GitError::new(format!("the parent of commit {} is missing", short(id)), "object not found")
+                    return Err(GitError::new(format!("the parent of commit {} is missing", id.short()), "object not found")
                         .with_hint("this is a shallow clone: fetch the full history with `git fetch --unshallow` (in CI: `fetch-depth: 0`)"));
                 }
-                Ok(Some(p.to_string()))
+                Ok(Some(ObjectId::from_oid(p)))
             }
             Err(e) => Err(self.missing_object(id, e)),
         }
@@ -477,8 +464,12 @@ impl Repo {
 
     /// CRM files changed by a commit relative to another (its first parent; `None`: every
     /// file is new). Compares tree entries and descends only into subtrees whose ids differ.
-    pub fn changes_between(&self, old: Option<&str>, new: &str) -> Result<Vec<Change>, GitError> {
-        let tree_of = |id: &str| -> Result<Option<git2::Tree<'_>>, GitError> {
+    pub fn changes_between(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+    ) -> Result<Vec<Change>, GitError> {
+        let tree_of = |id: ObjectId| -> Result<Option<git2::Tree<'_>>, GitError> {
             let c = self.commit(id)?;
             let tree = c
                 .tree()
@@ -556,7 +547,7 @@ impl Repo {
         }
     }
 
-    fn strip_prefix(&self, repo_path: &str) -> Option<String> {
+    pub(super) fn strip_prefix(&self, repo_path: &str) -> Option<String> {
         repo_path.strip_prefix(&self.prefix).map(str::to_string)
     }
 
@@ -570,13 +561,7 @@ impl Repo {
             if fields.len() < 5 {
                 continue;
             }
-            let blob = |s: &str| {
-                if s.bytes().all(|b| b == b'0') {
-                    None
-                } else {
-                    Some(s.to_string())
-                }
-            };
+            let blob = |s: &str| s.parse::<ObjectId>().ok().filter(|id| !id.is_null());
             let Some(path) = self.strip_prefix(&String::from_utf8_lossy(path)) else {
                 continue;
             };
@@ -597,30 +582,6 @@ impl Repo {
 
 /// git's empty tree, the base of a first commit.
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
-
-/// The first 12 characters of an id, for messages.
-pub fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
-
-fn info(c: &git2::Commit) -> CommitInfo {
-    let author = c.author();
-    let when = author.when();
-    let offset = FixedOffset::east_opt(when.offset_minutes() * 60)
-        .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
-    let date = offset
-        .timestamp_opt(when.seconds(), 0)
-        .single()
-        .unwrap_or_else(|| offset.timestamp_opt(0, 0).single().expect("epoch"));
-    CommitInfo {
-        id: c.id().to_string(),
-        parent: c.parent_id(0).ok().map(|p| p.to_string()),
-        author: author.name().unwrap_or("").to_string(),
-        email: author.email().unwrap_or("").to_string(),
-        date,
-        summary: c.summary().ok().flatten().unwrap_or("").to_string(),
-    }
-}
 
 /// Compares two trees entry by entry (both sorted by name), descending only into subtrees
 /// whose ids differ, and collects changed blobs with their paths.
@@ -674,8 +635,8 @@ fn diff_trees(
             };
             diff_trees(repo, ta.as_ref(), tb.as_ref(), &format!("{path}/"), out)?;
         }
-        let old_blob = ea.filter(|_| is_blob(ea)).map(|e| e.0.to_string());
-        let new_blob = eb.filter(|_| is_blob(eb)).map(|e| e.0.to_string());
+        let old_blob = ea.filter(|_| is_blob(ea)).map(|e| ObjectId::from_oid(e.0));
+        let new_blob = eb.filter(|_| is_blob(eb)).map(|e| ObjectId::from_oid(e.0));
         if old_blob.is_some() || new_blob.is_some() {
             out.push(Change {
                 path,

@@ -13,41 +13,15 @@ use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{GitError, ObjectId};
+use super::{open_repository, Change, CommitInfo, GitError, ObjectId};
 
 /// The commit a walk stopped at, if it was asked to stop, and the commits walked before it,
 /// oldest first.
-type Walked = (Option<String>, Vec<CommitInfo>);
+type Walked = (Option<ObjectId>, Vec<CommitInfo>);
 
-/// One commit of a first-parent walk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitInfo {
-    /// The commit id, 40 hex digits.
-    pub sha: String,
-    /// The first parent's id, if the commit has parents.
-    pub parent: Option<String>,
-    /// The commit's root tree.
-    pub tree: ObjectId,
-    pub author_name: String,
-    pub author_email: String,
-    pub author_date: DateTime<FixedOffset>,
-    pub committer_date: DateTime<FixedOffset>,
-    /// The first line of the message.
-    pub summary: String,
-}
-
-/// A file added, modified or deleted between two trees. `old` is `None` for an added file,
-/// `new` is `None` for a deleted one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    /// `/`-separated, relative to the prefix the trees were compared under.
-    pub path: String,
-    pub old: Option<ObjectId>,
-    pub new: Option<ObjectId>,
-}
-
-/// An open repository, for reading. Not shareable across threads: open one per thread.
-pub struct Repo {
+/// An open repository, for reading the history. Not shareable across threads: open one per
+/// thread.
+pub struct Walker {
     repo: git2::Repository,
 }
 
@@ -55,22 +29,22 @@ pub struct Repo {
 /// after the other, so the cache only has to hold the last few trees read.
 const TREE_CACHE_BYTES: usize = 32 << 20;
 
-impl Repo {
+impl Walker {
     /// Opens the repository containing `path` (a work tree folder, or a git dir).
-    pub fn open(path: &Path) -> Result<Repo, GitError> {
+    pub fn open(path: &Path) -> Result<Walker, GitError> {
         // libgit2 re-hashes every object it reads with collision-detecting SHA-1: a third of
         // the history walk's time. git itself does not (it verifies in `fsck`); zlib's
         // checksums still catch corrupt objects. The option is process-wide, and only this
         // module reads objects.
         static NO_REHASH: std::sync::Once = std::sync::Once::new();
         NO_REHASH.call_once(|| git2::opts::strict_hash_verification(false));
-        let repo = git2::Repository::discover(path).map_err(|e| {
-            GitError::new(
+        let repo = open_repository(path)?.ok_or_else(|| {
+            GitError::corrupt(
                 format!("{} is not in a git repository", path.display()),
-                e.message(),
+                "no .git found in it or above it",
             )
         })?;
-        Ok(Repo { repo })
+        Ok(Walker { repo })
     }
 
     /// The repository's git dir (`.git`, or `.git/worktrees/<name>` for a linked work tree).
@@ -126,9 +100,9 @@ impl Repo {
     pub fn first_parent_commits_since(
         &self,
         rev: &str,
-        is_base: &dyn Fn(&str) -> bool,
+        is_base: &dyn Fn(ObjectId) -> bool,
         limit: usize,
-    ) -> Result<Option<(String, Vec<CommitInfo>)>, GitError> {
+    ) -> Result<Option<(ObjectId, Vec<CommitInfo>)>, GitError> {
         self.first_parent_walk(rev, Some(is_base), limit)
             .map(|found| found.and_then(|(base, commits)| Some((base?, commits))))
     }
@@ -136,7 +110,7 @@ impl Repo {
     fn first_parent_walk(
         &self,
         rev: &str,
-        stop: Option<&dyn Fn(&str) -> bool>,
+        stop: Option<&dyn Fn(ObjectId) -> bool>,
         limit: usize,
     ) -> Result<Option<Walked>, GitError> {
         if rev == "HEAD" {
@@ -155,10 +129,10 @@ impl Repo {
         let mut out = Vec::new();
         loop {
             if let Some(stop) = stop {
-                let sha = commit.id().to_string();
-                if stop(&sha) {
+                let id = ObjectId::from_oid(commit.id());
+                if stop(id) {
                     out.reverse();
-                    return Ok(Some((Some(sha), out)));
+                    return Ok(Some((Some(id), out)));
                 }
             }
             if out.len() >= limit {
@@ -252,15 +226,15 @@ impl Repo {
 /// The commits reachable from `rev` by first parents, oldest first, in the repository
 /// containing `repo_dir`.
 pub fn first_parent_commits(repo_dir: &Path, rev: &str) -> Result<Vec<CommitInfo>, GitError> {
-    Repo::open(repo_dir)?.first_parent_commits(rev)
+    Walker::open(repo_dir)?.first_parent_commits(rev)
 }
 
-fn commit_info(c: &git2::Commit) -> CommitInfo {
+pub(super) fn commit_info(c: &git2::Commit) -> CommitInfo {
     let author = c.author();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     CommitInfo {
-        sha: c.id().to_string(),
-        parent: c.parent_id(0).ok().map(|p| p.to_string()),
+        id: ObjectId::from_oid(c.id()),
+        parent: c.parent_id(0).ok().map(ObjectId::from_oid),
         tree: ObjectId::from_oid(c.tree_id()),
         author_name: text(author.name_bytes()),
         author_email: text(author.email_bytes()),
@@ -488,6 +462,7 @@ impl<'o> Differ<'o> {
                 path,
                 old: old_file,
                 new: new_file,
+                unmerged: false,
             });
         }
     }
@@ -627,7 +602,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn changes(repo: &Repo, old: Option<&str>, new: &str, prefix: &str) -> Vec<String> {
+    fn changes(repo: &Walker, old: Option<&str>, new: &str, prefix: &str) -> Vec<String> {
         let tree = |sha: &str| {
             let commits = repo.first_parent_commits(sha).unwrap();
             commits.last().unwrap().tree
@@ -651,13 +626,16 @@ mod tests {
         let mut t = TestRepo::new();
         let a = t.commit("2026-01-05", "first", &[("a.txt", Some("1"))]);
         let b = t.commit("2026-01-06", "second\n\nbody", &[("a.txt", Some("2"))]);
-        let repo = Repo::open(t.dir()).unwrap();
+        let repo = Walker::open(t.dir()).unwrap();
         let commits = repo.first_parent_commits("HEAD").unwrap();
         assert_eq!(commits.len(), 2);
-        assert_eq!(commits[0].sha, a);
+        assert_eq!(commits[0].id.to_string(), a);
         assert_eq!(commits[0].parent, None);
-        assert_eq!(commits[1].sha, b);
-        assert_eq!(commits[1].parent.as_deref(), Some(a.as_str()));
+        assert_eq!(commits[1].id.to_string(), b);
+        assert_eq!(
+            commits[1].parent.map(|p| p.to_string()).as_deref(),
+            Some(a.as_str())
+        );
         assert_eq!(commits[1].summary, "second");
         assert_eq!(commits[1].author_name, "Alice Martin");
         assert_eq!(commits[1].author_email, "alice@example.com");
@@ -685,7 +663,7 @@ mod tests {
         let shas: Vec<String> = first_parent_commits(t.dir(), "HEAD")
             .unwrap()
             .into_iter()
-            .map(|c| c.sha)
+            .map(|c| c.id.to_string())
             .collect();
         assert_eq!(shas, [base, main, merge]);
     }
@@ -718,7 +696,7 @@ mod tests {
                 ("new/deep/d.toml", Some("d")),
             ],
         );
-        let repo = Repo::open(t.dir()).unwrap();
+        let repo = Walker::open(t.dir()).unwrap();
         assert_eq!(
             changes(&repo, Some(&a), &b, ""),
             [
@@ -770,7 +748,7 @@ mod tests {
                 ("crm-other/x.toml", Some("x")),
             ],
         );
-        let repo = Repo::open(t.dir()).unwrap();
+        let repo = Walker::open(t.dir()).unwrap();
         assert!(changes(&repo, None, &a, "crm/").is_empty());
         assert_eq!(
             changes(&repo, Some(&a), &b, "crm/"),
@@ -804,7 +782,7 @@ mod tests {
             2 => format!("r{}-x.toml", i - 1),
             3 => format!("r{}.x", i - 3),
             // A folder named like the files `r<j>` (i % 5 == 1) and `d<k>` folders.
-            _ if i % 2 == 0 => format!("r{}/f.toml", i - 3),
+            _ if i.is_multiple_of(2) => format!("r{}/f.toml", i - 3),
             _ => format!("d{}/f{}.toml", i % 7, i % 3),
         };
         let mut t = TestRepo::new();
@@ -872,7 +850,7 @@ mod tests {
             let sha = t.commit("2026-01-05", "v", &changes);
             snapshots.push((sha, files.clone()));
         }
-        let repo = Repo::open(t.dir()).unwrap();
+        let repo = Walker::open(t.dir()).unwrap();
         let commits = repo.first_parent_commits("HEAD").unwrap();
         let pairs: Vec<_> = (0..commits.len())
             .map(|i| (i.checked_sub(1).map(|p| commits[p].tree), commits[i].tree))
@@ -880,7 +858,7 @@ mod tests {
         let batch = repo.changed_files_batch(&pairs, "").unwrap();
         let empty = BTreeMap::new();
         for (i, (sha, after)) in snapshots.iter().enumerate() {
-            assert_eq!(&commits[i].sha, sha);
+            assert_eq!(&commits[i].id.to_string(), sha);
             let before = if i == 0 { &empty } else { &snapshots[i - 1].1 };
             let mut expected: Vec<(String, bool, bool)> = before
                 .keys()
@@ -904,7 +882,7 @@ mod tests {
     fn reads_blobs_by_id() {
         let mut t = TestRepo::new();
         let a = t.commit("2026-01-05", "a", &[("a.txt", Some("hello"))]);
-        let repo = Repo::open(t.dir()).unwrap();
+        let repo = Walker::open(t.dir()).unwrap();
         let tree = repo.first_parent_commits(&a).unwrap()[0].tree;
         let change = &repo.changed_files(None, tree, "").unwrap()[0];
         assert_eq!(repo.read_blob(change.new.unwrap()).unwrap(), b"hello");

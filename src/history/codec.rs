@@ -377,7 +377,7 @@ impl CustomText {
 impl Codec for Meta {
     fn put(&self, w: &mut Vec<u8>) {
         // Field positions are for diagnostics, which a cached record never reports; without
-        // them `Meta::has` is false and `history::fields_of` sees no field, so cached records
+        // them `Meta::has` is false and `model::flatten` sees no field, so cached records
         // are for computing (metrics), not for diffing.
         let Meta {
             id,

@@ -25,14 +25,15 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use fields::{fields_of, parse_fields, permissive_config, Fields, Value};
+pub use crate::model::flatten::{Fields, Value};
+pub use fields::{parse_fields, permissive_config};
 pub use state::{
     apply, by_record, field_timeline, first_seen, stage_intervals, state_at, status_since,
     timeline, ByRecord, StageInterval, State,
 };
 
 use crate::config::Config;
-use crate::git::{self, CommitMeta as CommitInfo, GitError, ObjectId};
+use crate::git::{self, CommitInfo, GitError, ObjectId};
 use crate::model::Kind;
 use crate::store::{classify, PathClass};
 
@@ -196,8 +197,8 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let base = i.checked_sub(1).map(|p| commits[p].sha.clone());
-            (c.sha.clone(), base)
+            let base = i.checked_sub(1).map(|p| commits[p].id.to_string());
+            (c.id.to_string(), base)
         })
         .collect();
     let jobs: Vec<Job> = (0..commits.len())
@@ -263,17 +264,17 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
 pub fn mine_since(
     crm_root: &Path,
     options: &Options,
-    tree_of: &dyn Fn(&str) -> Option<ObjectId>,
+    tree_of: &dyn Fn(ObjectId) -> Option<ObjectId>,
     limit: usize,
-) -> Result<Option<(String, History)>, GitError> {
+) -> Result<Option<(ObjectId, History)>, GitError> {
     let repo = git::Walker::open(crm_root)?;
     let prefix = repo.prefix_of(crm_root)?;
-    let is_base = |sha: &str| tree_of(sha).is_some();
+    let is_base = |id: ObjectId| tree_of(id).is_some();
     let Some((base, commits)) = repo.first_parent_commits_since(&options.rev, &is_base, limit)?
     else {
         return Ok(None);
     };
-    let Some(base_tree) = tree_of(&base) else {
+    let Some(base_tree) = tree_of(base) else {
         return Ok(None);
     };
     let jobs: Vec<Job> = commits
@@ -317,7 +318,7 @@ fn assemble(
     };
     for (c, delta) in commits.iter().zip(deltas) {
         let (commit, author, email): (Arc<str>, Arc<str>, Arc<str>) = (
-            c.sha.as_str().into(),
+            c.id.to_string().into(),
             c.author_name.as_str().into(),
             c.author_email.as_str().into(),
         );
@@ -335,7 +336,7 @@ fn assemble(
         }
         for w in delta.warnings {
             history.warnings.push(Warning {
-                commit: c.sha.clone(),
+                commit: c.id.to_string(),
                 path: w.path,
                 message: w.message,
             });
@@ -472,7 +473,7 @@ impl<'a> Miner<'a> {
         changes.into_iter().map(|c| self.commit(c)).collect()
     }
 
-    fn commit(&mut self, changes: Vec<git::BlobChange>) -> Result<Delta, GitError> {
+    fn commit(&mut self, changes: Vec<git::Change>) -> Result<Delta, GitError> {
         let mut deleted = Vec::new();
         let mut delta = Delta::default();
         for change in changes {

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::crm::Crm;
 use crate::diag::Code;
-use crate::git::{self, CommitMeta as CommitInfo, GitError, Repo};
+use crate::git::{self, CommitInfo, GitError, ObjectId, Repo};
 use crate::history::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
 use crate::history::{self, Event, Warning};
 use crate::model::{Account, Activity, Contact, Kind, Lead, Opportunity};
@@ -46,7 +46,7 @@ pub enum SnapshotError {
 }
 
 const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 4\n";
+const MAGIC: &[u8] = b"sloop report snapshot 5\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// A snapshot is rewritten only once a report has had to mine more commits than this, or read
@@ -221,7 +221,7 @@ fn inputs_from(
     };
     let (records, files_read) = match caught_up {
         Some((records, read)) => (records, Some(read)),
-        None => (load_all(repo, &commits[at].sha)?, None),
+        None => (load_all(repo, commits[at].id)?, None),
     };
     let reuse = Reuse {
         commits_mined,
@@ -301,8 +301,8 @@ impl Records {
 }
 
 /// Every record at `sha`, with the one loader.
-fn load_all(repo: &Repo, sha: &str) -> Result<Records, SnapshotError> {
-    let source = repo.tree_source(sha)?;
+fn load_all(repo: &Repo, id: ObjectId) -> Result<Records, SnapshotError> {
+    let source = repo.tree_source(id)?;
     let config_bytes = store::Source::read_config(&source)
         .map_err(store::LoadError::from)?
         .unwrap_or_default();
@@ -467,16 +467,16 @@ fn forward(
     mut events: Vec<Event>,
     mut warnings: Vec<Warning>,
 ) -> Result<Option<Forward>, GitError> {
-    let index: HashMap<&str, usize> = commits
+    let index: HashMap<String, usize> = commits
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.sha.as_str(), i))
+        .map(|(i, c)| (c.id.to_string(), i))
         .collect();
-    let tree_of = |sha: &str| index.get(sha).map(|&i| commits[i].tree);
+    let tree_of = |id: ObjectId| index.get(&id.to_string()).map(|&i| commits[i].tree);
     let Some((shared, new)) = history::mine_since(root, options, &tree_of, CATCH_UP_MAX)? else {
         return Ok(None);
     };
-    let Some(keep) = index.get(shared.as_str()).map(|i| i + 1) else {
+    let Some(keep) = index.get(&shared.to_string()).map(|i| i + 1) else {
         return Ok(None);
     };
     // Events and warnings are in commit order.
@@ -524,7 +524,7 @@ fn write(
 
 fn put_commit(c: &CommitInfo, w: &mut Vec<u8>) {
     let CommitInfo {
-        sha,
+        id,
         parent,
         tree,
         author_name,
@@ -533,7 +533,7 @@ fn put_commit(c: &CommitInfo, w: &mut Vec<u8>) {
         committer_date,
         summary,
     } = c;
-    sha.put(w);
+    id.put(w);
     parent.put(w);
     tree.put(w);
     author_name.put(w);
@@ -545,7 +545,7 @@ fn put_commit(c: &CommitInfo, w: &mut Vec<u8>) {
 
 fn get_commit(r: &mut Reader) -> codec::Result<CommitInfo> {
     Ok(CommitInfo {
-        sha: Codec::get(r)?,
+        id: Codec::get(r)?,
         parent: Codec::get(r)?,
         tree: Codec::get(r)?,
         author_name: Codec::get(r)?,
@@ -572,10 +572,10 @@ fn encode(
         put_commit(c, w);
     }
     // Events and warnings name their commit by index: the walk is in the file already.
-    let index: HashMap<&str, u64> = commits
+    let index: HashMap<String, u64> = commits
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.sha.as_str(), i as u64))
+        .map(|(i, c)| (c.id.to_string(), i as u64))
         .collect();
     put_varint(w, events.len() as u64);
     for e in events {
@@ -712,7 +712,7 @@ fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
         .iter()
         .map(|c| {
             (
-                c.sha.as_str().into(),
+                c.id.to_string().into(),
                 c.author_name.as_str().into(),
                 c.author_email.as_str().into(),
             )
@@ -744,7 +744,7 @@ fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
     for _ in 0..n {
         let c = commit(r.varint()?)?;
         warnings.push(Warning {
-            commit: c.sha.clone(),
+            commit: c.id.to_string(),
             path: Codec::get(&mut r)?,
             message: Codec::get(&mut r)?,
         });

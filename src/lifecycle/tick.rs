@@ -6,7 +6,9 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
 use crate::crm::Crm;
-use crate::git::{CommitMeta, GitError, Identity, Repo};
+use crate::git::{
+    CommitError, CommitInfo, GitError, Identity, ObjectId, Recovery, Repo, WriteLock,
+};
 use crate::history::{self, Event};
 use crate::lifecycle::{self, facts, Facts, Move, Plan};
 use crate::model::Kind;
@@ -37,7 +39,9 @@ pub struct Options {
 pub struct Outcome {
     pub plan: Plan,
     /// The commit made, if any.
-    pub commit: Option<String>,
+    pub commit: Option<ObjectId>,
+    /// What was found and done about a write a killed sloop left, before this one.
+    pub recovered: Option<Recovery>,
     /// Files edited (CRM-relative).
     pub edited: Vec<String>,
     pub message: String,
@@ -93,6 +97,13 @@ const NOON: chrono::NaiveTime = match chrono::NaiveTime::from_hms_opt(12, 0, 0) 
 /// Runs one tick.
 pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     let repo = Repo::open(root)?;
+    // A tick that writes holds sloop's write lock from its first read to its last write (and
+    // recovers what a killed writer left first).
+    let lock = match (&repo, opts.mode) {
+        (Some(r), Mode::Commit | Mode::NoCommit) => Some(WriteLock::acquire(r)?),
+        _ => None,
+    };
+    let recovered = lock.as_ref().and_then(|l| l.recovered.clone());
     let commit_mode = opts.mode == Mode::Commit || (opts.mode == Mode::DryRun && repo.is_some());
     let head = match &repo {
         Some(r) => r.head()?,
@@ -106,7 +117,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     }
     // Commit mode plans from what is committed: the commit holds HEAD plus the edits only.
     let (source, from): (Box<dyn Source>, String) = match (&repo, &head) {
-        (Some(r), Some(h)) if commit_mode => (Box::new(r.tree_source(h)?), "HEAD".to_string()),
+        (Some(r), Some(h)) if commit_mode => (Box::new(r.tree_source(*h)?), "HEAD".to_string()),
         _ => (Box::new(WorkTree::new(root)), "the work tree".to_string()),
     };
     // Planning from HEAD with a report snapshot on its history: the snapshot has HEAD's
@@ -136,7 +147,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
         return Err(TickError::Invalid { errors, from });
     }
     if let (Some(r), Some(h), Mode::Commit) = (&repo, &head, opts.mode) {
-        let last = r.commit_info(h)?.date.date_naive();
+        let last = r.commit_info(*h)?.author_date.date_naive();
         if opts.as_of < last {
             return Err(TickError::BeforeLastCommit {
                 as_of: opts.as_of,
@@ -154,6 +165,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     let mut outcome = Outcome {
         plan,
         commit: None,
+        recovered,
         edited: Vec::new(),
         message,
         from,
@@ -165,34 +177,29 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     outcome.edited = files.iter().map(|(p, _)| p.clone()).collect();
     match (opts.mode, &repo) {
         (Mode::Commit, Some(r)) => {
-            let dirty: Vec<String> = r
-                .worktree_changes()?
-                .into_iter()
-                .map(|c| c.path)
-                .filter(|p| outcome.edited.contains(p))
-                .collect();
-            if !dirty.is_empty() {
-                return Err(TickError::Dirty { files: dirty });
-            }
-            let when = commit_time(r, head.as_deref(), opts)?;
-            let id = r.commit_files(&crate::git::CommitRequest {
-                files: &files,
-                message: &outcome.message,
-                when,
-                author: opts.author.clone(),
-                committer: opts.committer.clone(),
-            })?;
+            let when = commit_time(r, head, opts)?;
+            let id = r
+                .commit_files(&crate::git::CommitRequest {
+                    files: &files,
+                    message: &outcome.message,
+                    when,
+                    author: opts.author.clone(),
+                    committer: opts.committer.clone(),
+                    base: head,
+                })
+                .map_err(|e| match e {
+                    CommitError::Dirty(files) => TickError::Dirty { files },
+                    CommitError::Git(g) => TickError::Git(g),
+                })?;
             outcome.commit = Some(id);
         }
         _ => {
-            for (path, bytes) in &files {
-                let disk = root.join(path);
-                std::fs::write(&disk, bytes).map_err(|e| {
-                    TickError::Refused(format!("cannot write {}: {e}", disk.display()))
-                })?;
-            }
+            store::write_files(root, &files).map_err(|(path, e)| {
+                TickError::Refused(format!("cannot write {}: {e}", path.display()))
+            })?;
         }
     }
+    drop(lock);
     Ok(outcome)
 }
 
@@ -200,7 +207,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
 /// UTC of that day; never before the parent commit.
 fn commit_time(
     repo: &Repo,
-    head: Option<&str>,
+    head: Option<ObjectId>,
     opts: &Options,
 ) -> Result<DateTime<FixedOffset>, TickError> {
     let utc = chrono::Offset::fix(&chrono::Utc);
@@ -210,7 +217,7 @@ fn commit_time(
         utc.from_utc_datetime(&opts.as_of.and_time(NOON))
     };
     if let Some(h) = head {
-        let parent = repo.commit_info(h)?.date;
+        let parent = repo.commit_info(h)?.author_date;
         if when <= parent {
             when = parent + chrono::Duration::seconds(1);
         }
@@ -303,14 +310,14 @@ pub fn facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
 pub fn facts_from_history(
     repo: &Repo,
     crm: &Crm,
-    commits: &[CommitMeta],
+    commits: &[CommitInfo],
     events: &[Event],
 ) -> Facts {
     let edge = commits
         .first()
-        .map(|c| c.sha.as_str())
-        .filter(|sha| repo.is_shallow_edge(sha));
-    facts::from_events(crm, events, edge)
+        .filter(|c| repo.is_shallow_edge(c.id))
+        .map(|c| c.id.to_string());
+    facts::from_events(crm, events, edge.as_deref())
 }
 
 pub fn commit_message(plan: &Plan, as_of: NaiveDate) -> String {

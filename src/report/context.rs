@@ -83,7 +83,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
     if inputs.errors > 0 {
         warnings.push(format!(
             "the CRM at {} has {} error(s) (`sloop check`): those records may count wrongly",
-            crate::git::short(&commit.sha),
+            commit.id.short(),
             inputs.errors
         ));
     }
@@ -169,7 +169,7 @@ mod tests {
             .rev()
             .find(|c| c.author_date.date_naive() <= as_of)
             .unwrap();
-        let loaded = crate::store::load(&repo.tree_source(&at.sha).unwrap()).unwrap();
+        let loaded = crate::store::load(&repo.tree_source(at.id).unwrap()).unwrap();
         let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
         let said = cached_warnings
             .iter()
@@ -380,7 +380,7 @@ mod tests {
                 .iter()
                 .rposition(|c| c.author_date.date_naive() <= as_of)
                 .unwrap();
-            let crm = crate::store::load(&repo.tree_source(&full.commits[at].sha).unwrap())
+            let crm = crate::store::load(&repo.tree_source(full.commits[at].id).unwrap())
                 .unwrap()
                 .crm;
             let context = |events: &[Event]| {

@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod parse;
 mod source;
+mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 pub use source::{Entry, Memory, Source, SourceError, SourceFile, WorkTree};
+pub use write::{temp_path, write_file, write_files, TEMP_SUFFIX};
 
 use crate::config::{self, Config};
 use crate::crm::Crm;

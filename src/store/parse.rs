@@ -546,25 +546,6 @@ fn country(f: &mut Fields, r: &mut FileReader) -> Option<String> {
 }
 
 impl AnyRecord {
-    /// The record's fields as flat dotted names (`stage`, `bant.budget`, `custom.x`) with
-    /// JSON values; absent fields and empty lists are left out. Used to tell which fields a
-    /// change touched, and by exports.
-    pub fn fields(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
-        let value = match self {
-            AnyRecord::Account(r) => serde_json::to_value(r),
-            AnyRecord::Contact(r) => serde_json::to_value(r),
-            AnyRecord::Opportunity(r) => serde_json::to_value(r),
-            AnyRecord::Lead(r) => serde_json::to_value(r),
-            AnyRecord::Activity(r) => serde_json::to_value(r),
-        }
-        .expect("records serialize");
-        let mut out = std::collections::BTreeMap::new();
-        flatten("", &value, &mut out);
-        out.remove("id");
-        out.remove("path");
-        out
-    }
-
     /// The records this one refers to, by kind and id.
     pub fn references(&self) -> Vec<(Kind, String)> {
         let mut out = Vec::new();
@@ -611,31 +592,6 @@ impl AnyRecord {
             AnyRecord::Opportunity(o) => Some(o.stage.as_str()),
             AnyRecord::Lead(l) => Some(l.status.as_str()),
             _ => None,
-        }
-    }
-}
-
-fn flatten(
-    prefix: &str,
-    v: &serde_json::Value,
-    out: &mut std::collections::BTreeMap<String, serde_json::Value>,
-) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        serde_json::Value::Null => {}
-        serde_json::Value::Array(a) if a.is_empty() => {}
-        serde_json::Value::String(s) if s.is_empty() => {}
-        other => {
-            out.insert(prefix.to_string(), other.clone());
         }
     }
 }

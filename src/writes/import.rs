@@ -203,7 +203,7 @@ pub fn plan(
     let mut turn = 0usize;
     for (n, row) in reader.records().enumerate() {
         let line = n as u64 + 2;
-        if line % 1000 == 0 {
+        if line.is_multiple_of(1000) {
             progress(line);
         }
         let row = match row {

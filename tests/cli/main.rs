@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod docs;
 mod errors;
+mod faults;
 mod help;
 mod inbound;
 mod init;

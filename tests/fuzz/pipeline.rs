@@ -14,8 +14,9 @@ use proptest::sample::{select, Index};
 
 use sloop::check::transition::{judge, pair, RecordChange};
 use sloop::crm::Crm;
-use sloop::history::{fields_of, Change, Event, Value};
+use sloop::history::{Change, Event, Value};
 use sloop::lifecycle::{self, Move};
+use sloop::model::flatten::flatten;
 use sloop::model::{AnyRecord, Kind};
 use sloop::report::metrics::{self, Inputs};
 use sloop::store::edit::{FieldValue, RecordEdit};
@@ -134,7 +135,7 @@ fn history(crm: &Crm, case: &Case) -> Vec<Event> {
             r.meta().id.clone(),
             r.meta().path.clone(),
             Change::Created {
-                fields: fields_of(r),
+                fields: flatten(r),
             },
         ));
     }

@@ -11,7 +11,8 @@ use proptest::sample::{select, Index};
 
 use sloop::config::Config;
 use sloop::diag::Code;
-use sloop::history::{fields_of, parse_fields, permissive_config};
+use sloop::history::{parse_fields, permissive_config};
+use sloop::model::flatten::flatten;
 use sloop::store::edit::{FieldValue, RecordEdit};
 use sloop::store::{self, classify, PathClass};
 
@@ -106,7 +107,7 @@ pub fn check(case: &Case) -> Result<(), String> {
     let (m, n) = (record.meta(), again.meta());
     ensure(
         (&m.id, &m.path, &m.locs, m.broken) == (&n.id, &n.path, &n.locs, n.broken)
-            && record.fields() == again.fields(),
+            && flatten(&record) == flatten(&again),
         || "two reads give different records".into(),
     )?;
     // The record is this file's.
@@ -132,8 +133,7 @@ pub fn check(case: &Case) -> Result<(), String> {
         ensure(loc.line >= 1, || format!("field {field} at line 0"))?;
     }
     // Flattening (history, exports) never fails.
-    let _ = record.fields();
-    let _ = fields_of(&record);
+    let _ = flatten(&record);
     // The history reads a version as the loader does: it fails exactly when the file is
     // not a record at all.
     let history = parse_fields(kind, path, bytes, &permissive_config());
@@ -178,7 +178,7 @@ fn check_edit(case: &Case, unreadable: bool) -> Result<(), String> {
     let permissive = permissive_config();
     let read = |t: &str| {
         let (r, d) = sloop::store::parse::parse_record(kind, id, &case.path, t, &permissive);
-        (fields_of(&r), d, r.meta().broken)
+        (flatten(&r), d, r.meta().broken)
     };
     let (before, _, _) = read(text);
     let mut edit = edit;
