@@ -46,6 +46,8 @@ pub struct Email {
 
 /// Parses a message and matches it to the CRM.
 pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
+    // A byte order mark (saved by some Windows tools) is not part of the first header's name.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(IngestError::Empty);
     }
@@ -166,5 +168,40 @@ impl Email {
             FieldValue::Strings(self.participants.clone()),
         ));
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{load, Memory};
+
+    fn crm() -> Crm {
+        let files = [
+            (
+                "sloop.toml",
+                "[team.al]\nname = \"Al\"\nemail = \"al@us.io\"\n",
+            ),
+            (
+                "accounts/acme.toml",
+                "name = \"Acme\"\nstatus = \"qualified_pool\"\ndomain = \"acme.io\"\n",
+            ),
+        ];
+        load(&Memory::new(
+            files.iter().map(|(p, c)| (*p, c.as_bytes().to_vec())),
+        ))
+        .unwrap()
+        .crm
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_the_first_header() {
+        // Issue 18 #16, found again by the fuzz harness (a BOM must not change what is read).
+        let mail = "From: jo@acme.io\r\nTo: al@us.io\r\nDate: Thu, 26 Nov 2026 10:30:00 +0100\r\n\r\nHi\r\n";
+        let plain = read(&crm(), mail.as_bytes()).unwrap();
+        assert_eq!(plain.participants, ["jo@acme.io", "al@us.io"]);
+        assert_eq!(plain.owner.as_deref(), Some("al"));
+        let bom = [b"\xEF\xBB\xBF".as_slice(), mail.as_bytes()].concat();
+        assert_eq!(read(&crm(), &bom), Ok(plain));
     }
 }
