@@ -57,8 +57,9 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     if std::str::from_utf8(&bytes[..head_end]).is_err() {
         return Err(IngestError::NotUtf8Headers);
     }
+    let padded = pad_date_lines(bytes, head_end);
     let message = mail_parser::MessageParser::default()
-        .parse(bytes)
+        .parse(&padded)
         .ok_or(IngestError::NotEmail)?;
     if message.from().is_none() && message.to().is_none() {
         return Err(IngestError::NotEmail);
@@ -139,6 +140,43 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     })
 }
 
+/// The message with two spaces before the line break of each line of its Date header.
+///
+/// mail-parser 0.11 reads the two bytes after the first letter of an alphabetic time zone
+/// whatever they are, so a zone shorter than three letters (`UT` before LF, `Z`) eats the
+/// line break and the next header with it: `Date: … UT\nFrom: …` had no From. The spaces
+/// give it something harmless to eat (trailing white space means nothing in a date).
+fn pad_date_lines(bytes: &[u8], head_end: usize) -> std::borrow::Cow<'_, [u8]> {
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    let (mut in_date, mut padded) = (false, false);
+    let mut rest = &bytes[..head_end];
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let line = &rest[..end];
+        rest = &rest[end..];
+        in_date = match line.first() {
+            Some(b' ' | b'\t') => in_date,
+            _ => line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"date:"),
+        };
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        out.extend_from_slice(body);
+        if in_date {
+            out.extend_from_slice(b"  ");
+            padded = true;
+        }
+        out.extend_from_slice(&line[body.len()..]);
+    }
+    if !padded {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    out.extend_from_slice(&bytes[head_end..]);
+    std::borrow::Cow::Owned(out)
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -192,6 +230,26 @@ mod tests {
         ))
         .unwrap()
         .crm
+    }
+
+    #[test]
+    fn a_short_time_zone_does_not_swallow_the_next_header() {
+        // Found by the fuzz harness (LF and CRLF must read the same): `UT` before LF, and
+        // `Z` before anything, took the following header into the date.
+        for mail in [
+            "Date: Tue, 1 Dec 2026 09:00:00 UT\nFrom: jo@acme.io\n\nHi\n",
+            "Date: Tue, 1 Dec 2026 09:00:00 Z\r\nFrom: jo@acme.io\r\n\r\nHi\r\n",
+            "Date: Tue,\r\n 1 Dec 2026 09:00:00 Z\r\nFrom: jo@acme.io\r\n\r\nHi\r\n",
+            "date: Tue, 1 Dec 2026 09:00:00 -0800 (PST)\nFrom: jo@acme.io\n\nHi\n",
+        ] {
+            let email = read(&crm(), mail.as_bytes()).unwrap_or_else(|e| panic!("{mail:?}: {e}"));
+            assert_eq!(email.participants, ["jo@acme.io"], "{mail:?}");
+            assert_eq!(
+                email.date.date_naive().to_string(),
+                "2026-12-01",
+                "{mail:?}"
+            );
+        }
     }
 
     #[test]
