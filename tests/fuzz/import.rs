@@ -11,7 +11,7 @@ use proptest::sample::select;
 use sloop::crm::Crm;
 use sloop::model::{ids, Kind};
 use sloop::store::{self, classify, Memory, PathClass};
-use sloop::writes::import::{plan, Options, TARGETS};
+use sloop::writes::import::{plan, ImportError, Options, Plan, TARGETS};
 
 use crate::engine::{self, Bytes, Files};
 use crate::gen;
@@ -113,6 +113,22 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     engine::corpus("csv")
 }
 
+/// What a plan decides, comparable.
+fn summary(p: &Result<Plan, ImportError>) -> String {
+    match p {
+        Ok(p) => format!(
+            "{:?} {} {:?}",
+            p.leads,
+            p.duplicates,
+            p.rejected
+                .iter()
+                .map(|r| (r.line, &r.reason, &r.row))
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
 pub fn check(case: &Case) -> Result<(), String> {
     let (files, crm) = &crms()[case.crm];
     let opts = Options {
@@ -128,6 +144,14 @@ pub fn check(case: &Case) -> Result<(), String> {
         last = line;
     });
     ensure(progress_ok, || "progress went backwards".into())?;
+    // A byte order mark changes nothing.
+    if !case.csv.bytes.starts_with(b"\xef\xbb\xbf") {
+        let bom = [b"\xef\xbb\xbf".as_slice(), &case.csv.bytes].concat();
+        let with_bom = plan(crm, &bom, &opts, |_| {});
+        ensure(summary(&with_bom) == summary(&result), || {
+            format!("a BOM changes the plan: {with_bom:?}\nwithout: {result:?}")
+        })?;
+    }
     let Ok(p) = result else {
         return Ok(());
     };

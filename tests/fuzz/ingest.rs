@@ -65,7 +65,23 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
 
 pub fn check(mail: &Bytes) -> Result<(), String> {
     let crm = crm();
-    let Ok(email) = ingest::read(crm, &mail.bytes) else {
+    let read = ingest::read(crm, &mail.bytes);
+    // What is read does not depend on a byte order mark or on the line endings.
+    if !mail.bytes.starts_with(b"\xef\xbb\xbf") {
+        let bom = [b"\xef\xbb\xbf".as_slice(), &mail.bytes].concat();
+        let with_bom = ingest::read(crm, &bom);
+        ensure(with_bom == read, || {
+            format!("with a BOM the message reads as {with_bom:?}, without as {read:?}")
+        })?;
+    }
+    let lf = lf(&mail.bytes);
+    if !lf.contains(&b'\r') {
+        let (from_lf, from_crlf) = (ingest::read(crm, &lf), ingest::read(crm, &crlf(&lf)));
+        ensure(from_lf == from_crlf, || {
+            format!("with LF the message reads as {from_lf:?}, with CRLF as {from_crlf:?}")
+        })?;
+    }
+    let Ok(email) = read else {
         return Ok(());
     };
     // It is matched to records that exist.
@@ -125,6 +141,18 @@ pub fn check(mail: &Bytes) -> Result<(), String> {
             "a message that reads fine cannot be recorded: {e}\n{email:?}"
         )),
     }
+}
+
+fn lf(b: &[u8]) -> Vec<u8> {
+    let mut out = b.to_vec();
+    engine::Mutation::AllLf.apply(&mut out, &[], &[]);
+    out
+}
+
+fn crlf(b: &[u8]) -> Vec<u8> {
+    let mut out = b.to_vec();
+    engine::Mutation::AllCrlf.apply(&mut out, &[], &[]);
+    out
 }
 
 #[test]

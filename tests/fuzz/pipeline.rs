@@ -134,9 +134,7 @@ fn history(crm: &Crm, case: &Case) -> Vec<Event> {
             r.kind(),
             r.meta().id.clone(),
             r.meta().path.clone(),
-            Change::Created {
-                fields: flatten(r),
-            },
+            Change::Created { fields: flatten(r) },
         ));
     }
     let changeable: Vec<&AnyRecord> = records

@@ -123,6 +123,15 @@ pub fn check(case: &Case) -> Result<(), String> {
     )?;
     let files = BTreeMap::from([(path.to_string(), bytes.to_vec())]);
     positions(&diags, &files)?;
+    // A byte order mark changes nothing (positions are counted after it).
+    if !bytes.starts_with(b"\xef\xbb\xbf") {
+        let bom = [b"\xef\xbb\xbf".as_slice(), bytes].concat();
+        let (with_bom, bom_diags) = store::load_file(kind, id, path, &bom, config());
+        ensure(
+            flatten(&with_bom) == flatten(&record) && bom_diags == diags,
+            || format!("a BOM changes the reading: {bom_diags:?}\nwithout: {diags:?}"),
+        )?;
+    }
     // A broken record says why.
     let errors = diags.iter().filter(|d| d.is_error()).count();
     ensure(!record.meta().broken || errors > 0, || {
