@@ -155,14 +155,33 @@ pub fn check(case: &Case) -> Result<(), String> {
     let Ok(p) = result else {
         return Ok(());
     };
-    let lines = case.csv.bytes.split(|b| *b == b'\n').count() as u64;
+    let text = crate::props::text_of(&case.csv.bytes);
+    // Lines as people count them: ended by CRLF, LF or a lone CR.
+    let normal = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = normal.split('\n').collect();
     for r in &p.rejected {
-        ensure(r.line >= 2 && r.line <= lines.max(2), || {
-            format!(
-                "rejected row at line {} of a {lines}-line file: {r:?}",
-                r.line
-            )
-        })?;
+        let at = usize::try_from(r.line).unwrap_or(usize::MAX);
+        let Some(line) = lines.get(at.wrapping_sub(1)).filter(|_| at >= 2) else {
+            return Err(format!(
+                "rejected row at line {} of a {}-line file: {r:?}",
+                r.line,
+                lines.len()
+            ));
+        };
+        // The row starts on that line: its first cell is there (unless quoting changed it).
+        if let Some(first) = r
+            .row
+            .first()
+            .filter(|c| !c.is_empty() && !line.contains('"'))
+        {
+            let head = first.lines().next().unwrap_or("").trim();
+            ensure(line.contains(head), || {
+                format!(
+                    "rejected row {:?} reported at line {}, which is {line:?}",
+                    r.row, r.line
+                )
+            })?;
+        }
     }
     // Every planned lead is a valid, new record at its place.
     let mut new_ids = HashSet::new();
