@@ -466,15 +466,25 @@ impl fmt::Display for RecordEdit {
         if !self.is_crlf() {
             return f.write_str(&out);
         }
+        let mut crlf = String::with_capacity(out.len() + out.len() / 16);
         let mut prev = '\0';
         for c in out.chars() {
             if c == '\n' && prev != '\r' {
-                f.write_str("\r")?;
+                crlf.push('\r');
             }
-            fmt::Write::write_char(f, c)?;
+            crlf.push(c);
             prev = c;
         }
-        Ok(())
+        // A CRLF file may still hold an LF inside a multi-line string, which the conversion
+        // would turn into CRLF, changing a value nobody edited: such a file keeps toml_edit's
+        // line endings.
+        let mixed = self.original.matches('\n').count() != self.original.matches("\r\n").count();
+        if mixed
+            && toml::from_str::<toml::Table>(&crlf).ok() != toml::from_str::<toml::Table>(&out).ok()
+        {
+            return f.write_str(&out);
+        }
+        f.write_str(&crlf)
     }
 }
 
@@ -1201,6 +1211,24 @@ close_date = 2026-12-18
         let mut e = edit("name = \"A\"\n");
         e.set("name", "a\nb").unwrap();
         assert_eq!(e.finish(), "name = \"\"\"\na\nb\"\"\"\n");
+    }
+
+    #[test]
+    fn a_file_with_mixed_line_endings_keeps_its_values() {
+        // Found by the fuzz harness: an LF inside a multi-line string of a CRLF file became
+        // CRLF when another field was edited, changing the untouched value.
+        let text = "name = \"A\"\r\nbody = \"\"\"\r\none\ntwo\"\"\"\r\n";
+        let before = edit(text).get("body");
+        assert_eq!(before, Some(FieldValue::Str("one\ntwo".into())));
+        let mut e = edit(text);
+        e.set("name", "B").unwrap();
+        let out = e.finish();
+        assert_eq!(edit(&out).get("body"), before, "{out:?}");
+        assert!(out.starts_with("name = \"B\""), "{out:?}");
+        // Without an LF inside a value, a CRLF file with a stray LF line stays CRLF.
+        let mut e = edit("name = \"A\"\r\nfit = \"low\"\n");
+        e.set("name", "B").unwrap();
+        assert_eq!(e.finish(), "name = \"B\"\r\nfit = \"low\"\r\n");
     }
 
     #[test]
