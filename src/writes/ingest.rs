@@ -130,9 +130,9 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
         })
         .map(|m| m.id.to_string());
     Ok(Email {
-        message_id: message.message_id().map(str::to_string),
+        message_id: message.message_id().and_then(one_line),
         date: date.fixed_offset(),
-        subject: message.subject().map(str::to_string),
+        subject: message.subject().and_then(one_line),
         participants,
         account,
         contact: contact.map(|c| c.meta.id.clone()),
@@ -175,6 +175,18 @@ fn pad_date_lines(bytes: &[u8], head_end: usize) -> std::borrow::Cow<'_, [u8]> {
     }
     out.extend_from_slice(&bytes[head_end..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// A header value as the activity keeps it: on one line (a folded header mail-parser did
+/// not unfold keeps its CR and LF), trimmed, and absent when blank (an activity's `subject`
+/// and `message_id` may not be blank).
+fn one_line(value: &str) -> Option<String> {
+    let v: String = value
+        .chars()
+        .filter(|c| !matches!(c, '\r' | '\n'))
+        .collect();
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -249,6 +261,22 @@ mod tests {
                 "2026-12-01",
                 "{mail:?}"
             );
+        }
+    }
+
+    #[test]
+    fn blank_or_folded_ids_and_subjects_still_record_the_message() {
+        // Found by the fuzz harness: a Message-ID of one NEL (U+0085) was kept and the
+        // activity refused as having a blank `message_id`; a folded Message-ID that
+        // mail-parser cannot parse kept its line break, CR and all.
+        let head = "From: jo@acme.io\r\nDate: Thu, 26 Nov 2026 10:30:00 +0100\r\n";
+        let mail = format!("{head}Message-ID: \u{85}\r\nSubject: \u{2028}\r\n\r\nHi\r\n");
+        let email = read(&crm(), mail.as_bytes()).unwrap();
+        assert_eq!((email.message_id, email.subject), (None, None));
+        for nl in ["\r\n", "\n"] {
+            let mail = format!("{head}Message-ID: a{nl} bc@x{nl}{nl}Hi{nl}").replace("\r\n", nl);
+            let email = read(&crm(), mail.as_bytes()).unwrap();
+            assert_eq!(email.message_id.as_deref(), Some("a bc@x"), "{nl:?}");
         }
     }
 
