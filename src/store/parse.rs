@@ -595,3 +595,35 @@ impl AnyRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_number_toml_cannot_hold_is_an_error() {
+        // Found by the fuzz harness: `[custom]` accepted `99999999999999999999` and `1e400`
+        // (kept as text), but the editor refuses such a file, so `set` and `tick` failed on a
+        // record that passed the check.
+        let text = "name = \"A\"\nstatus = \"qualified_pool\"\n[custom]\nsiret = 99999999999999999999\nx = [1e400, inf, 1.5]\nt = { n = -9223372036854775809 }\nok = 9223372036854775807\n";
+        let (_, diags) = parse_record(
+            Kind::Account,
+            "a",
+            "accounts/a.toml",
+            text,
+            &Config::default(),
+        );
+        let found: Vec<(Code, u32, u32)> =
+            diags.iter().map(|d| (d.code, d.line, d.column)).collect();
+        assert_eq!(
+            found,
+            [
+                (Code::InvalidValue, 4, 9),
+                (Code::InvalidValue, 5, 6),
+                (Code::InvalidValue, 6, 11)
+            ]
+        );
+        assert!(diags[0].message.contains("`custom.siret`"), "{diags:?}");
+        assert!(crate::store::edit::RecordEdit::parse(text).is_err());
+    }
+}
