@@ -8,7 +8,7 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue};
 
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
-use crate::model::reader::{Fields, FileReader};
+use crate::model::reader::{Fields, FileReader, MAX_AMOUNT};
 use crate::model::MemberId;
 
 /// The file that marks a CRM's root.
@@ -479,23 +479,23 @@ fn read_quarter_amounts(
         if is_quarter(k) {
             match value.get_ref() {
                 DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<i64>() {
-                    Ok(n) if n >= 0 => {
+                    Ok(n) if (0.0..=MAX_AMOUNT).contains(&(n as f64)) => {
                         into.insert(k.to_string(), n as f64);
                     }
                     _ => r.error(
                         Code::Config,
                         value.span(),
-                        format!("target `{k}` must be a number ≥ 0"),
+                        format!("target `{k}` must be a number from 0 to 1,000,000,000,000"),
                     ),
                 },
                 DeValue::Float(x) => match x.as_str().replace('_', "").parse::<f64>() {
-                    Ok(n) if n.is_finite() && n >= 0.0 => {
+                    Ok(n) if (0.0..=MAX_AMOUNT).contains(&n) => {
                         into.insert(k.to_string(), n);
                     }
                     _ => r.error(
                         Code::Config,
                         value.span(),
-                        format!("target `{k}` must be a number ≥ 0"),
+                        format!("target `{k}` must be a number from 0 to 1,000,000,000,000"),
                     ),
                 },
                 other => r.error(
@@ -859,6 +859,16 @@ mod tests {
             diags.iter().map(|d| (d.code, d.line, d.column)).collect();
         assert_eq!(found, [(Code::Config, 2, 16)]);
         assert!(diags[0].message.contains("`backlog_days`"), "{diags:?}");
+    }
+
+    #[test]
+    fn targets_are_bounded() {
+        let text =
+            "[targets]\n\"2026-Q4\" = 1e308\n\"2027-Q1\" = 1_000_000_000_001\n\"2027-Q2\" = 1e12\n";
+        let (c, diags) = Config::parse(FILE, text);
+        let found: Vec<(Code, u32)> = diags.iter().map(|d| (d.code, d.line)).collect();
+        assert_eq!(found, [(Code::Config, 2), (Code::Config, 3)]);
+        assert_eq!(c.targets.team.len(), 1);
     }
 
     #[test]

@@ -11,6 +11,10 @@ use toml::Spanned;
 use crate::diag::{one_of, suggest, Code, Diagnostic, LineIndex, Loc};
 use crate::model::When;
 
+/// The largest amount of money sloop accepts (`mrr`, a quarter's target): sums over any
+/// number of records stay finite, and exact to the cent far beyond any real pipeline.
+pub const MAX_AMOUNT: f64 = 1e12;
+
 /// One file being read: its path, its text (for positions) and what was found so far.
 pub struct FileReader<'a> {
     pub path: &'a str,
@@ -428,7 +432,7 @@ impl<'t, 'i> Fields<'t, 'i> {
         }
     }
 
-    /// A number ≥ 0 (integer or float).
+    /// A number ≥ 0 (integer or float). Money fields bound it further (`MAX_AMOUNT`).
     pub fn amount(&mut self, r: &mut FileReader, name: &'static str) -> Option<f64> {
         let v = self.get(r, name)?;
         let n = match v.get_ref() {

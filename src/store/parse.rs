@@ -5,7 +5,7 @@ use toml::de::DeTable;
 
 use crate::config::Config;
 use crate::diag::{Code, Diagnostic, Loc};
-use crate::model::reader::{Fields, FileReader};
+use crate::model::reader::{Fields, FileReader, MAX_AMOUNT};
 use crate::model::{
     Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Kind,
     Lead, LeadStatus, Meta, OppType, Opportunity,
@@ -287,7 +287,7 @@ fn opportunity(r: &mut FileReader, doc: &DeTable, config: &Config) -> Opportunit
         stage,
         source,
         kind,
-        mrr: f.amount(r, "mrr"),
+        mrr: mrr(&mut f, r),
         close_date: f.date(r, "close_date"),
         created: f.date(r, "created"),
         sdr: f.id(r, "sdr"),
@@ -448,6 +448,25 @@ fn article(word: &str) -> &'static str {
     } else {
         "a"
     }
+}
+
+/// `mrr`: a number from 0 to `MAX_AMOUNT`.
+fn mrr(f: &mut Fields, r: &mut FileReader) -> Option<f64> {
+    let n = f.amount(r, "mrr")?;
+    if n <= MAX_AMOUNT {
+        return Some(n);
+    }
+    let loc = r.locs.last().map(|(_, l)| *l).unwrap_or(Loc::START);
+    r.push(
+        Diagnostic::new(
+            Code::InvalidValue,
+            r.path,
+            loc,
+            "`mrr` is more than 1,000,000,000,000 a month",
+        )
+        .with_hint("mrr is one deal's monthly value: check the number of digits"),
+    );
+    None
 }
 
 /// A lowercase domain name without scheme or path.
@@ -625,5 +644,31 @@ mod tests {
         );
         assert!(diags[0].message.contains("`custom.siret`"), "{diags:?}");
         assert!(crate::store::edit::RecordEdit::parse(text).is_err());
+    }
+
+    #[test]
+    fn mrr_is_bounded() {
+        // Issue 18 #15, found again by the fuzz harness: two `mrr = 1.797e308` summed to
+        // infinity in the pipeline, the forecast and the MRR figures.
+        let text = "name = \"X\"\naccount = \"a\"\nowner = \"al\"\nstage = \"identified\"\nsource = \"inbound\"\nmrr = 1.797e308\n";
+        let (record, diags) = parse_record(
+            Kind::Opportunity,
+            "x",
+            "opportunities/x.toml",
+            text,
+            &Config::default(),
+        );
+        let AnyRecord::Opportunity(o) = record else {
+            panic!("an opportunity")
+        };
+        assert_eq!(o.mrr, None);
+        let found: Vec<(Code, u32, u32)> =
+            diags.iter().map(|d| (d.code, d.line, d.column)).collect();
+        assert_eq!(found, [(Code::InvalidValue, 6, 7)]);
+        let ok = text.replace("1.797e308", "1e12");
+        let (record, diags) =
+            parse_record(Kind::Opportunity, "x", "o/x.toml", &ok, &Config::default());
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(matches!(record, AnyRecord::Opportunity(o) if o.mrr == Some(1e12)));
     }
 }

@@ -267,7 +267,12 @@ pub fn field_value(field: &'static str) -> BoxedStrategy<String> {
         "backlog_until" | "close_date" | "created" | "due" | "accepted_on" | "start_date"
         | "onboarding_meeting" => prop_oneof![6 => real_date(), 1 => date(), 1 => date_time()].boxed(),
         "date" => prop_oneof![real_date(), date_time()].boxed(),
-        "mrr" => prop_oneof![integer(), float()].boxed(),
+        "mrr" => prop_oneof![
+            2 => integer(),
+            2 => float(),
+            1 => select(vec!["1.797e308", "1e308", "1e12", "1_000_000_000_001", "9007199254740993"]).prop_map(str::to_string),
+        ]
+        .boxed(),
         "employees" | "duration_min" | "users" => integer().boxed(),
         "target_stale_days" | "backlog_days" | "churn_cooldown_days" | "opportunity_stale_days" => days().boxed(),
         "probability" | "shard" => integer().boxed(),

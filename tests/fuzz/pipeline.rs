@@ -280,6 +280,7 @@ pub fn check(case: &Case) -> Result<(), String> {
         first_commit: events.first().map(|e| e.date.date_naive()),
         shallow: false,
     });
+    finite(&context)?;
     let json = serde_json::to_value(&context)
         .map_err(|e| format!("the context does not serialize: {e}"))?;
     for name in sloop::report::available(None) {
@@ -287,6 +288,47 @@ pub fn check(case: &Case) -> Result<(), String> {
             .map_err(|e| format!("template {name} fails: {e}"))?;
     }
     Ok(())
+}
+
+/// The money figures are numbers: JSON, the templates and people cannot read infinity.
+fn finite(c: &metrics::Context) -> Result<(), String> {
+    let m = &c.mrr;
+    let buckets = c
+        .pipeline
+        .by_stage
+        .iter()
+        .map(|s| (s.mrr, s.weighted))
+        .chain([(c.pipeline.total.mrr, c.pipeline.total.weighted)])
+        .chain(
+            [
+                &c.forecast.by_month,
+                &c.forecast.by_quarter,
+                &c.forecast.by_owner,
+                &c.weekly_pipeline,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|b| (b.mrr, b.weighted)),
+        )
+        .flat_map(|(a, b)| [a, b]);
+    let all: Vec<f64> = [m.total, m.new_this_quarter]
+        .into_iter()
+        .chain(m.target)
+        .chain(m.by_owner.values().copied())
+        .chain(m.target_by_member.values().copied())
+        .chain(
+            m.by_month
+                .iter()
+                .flat_map(|x| [x.new, x.upsell, x.churned, x.total]),
+        )
+        .chain(buckets)
+        .collect();
+    ensure(all.iter().all(|x| x.is_finite()), || {
+        format!(
+            "a money figure is not a finite number: mrr {m:?}, pipeline {:?}",
+            c.pipeline
+        )
+    })
 }
 
 /// The files a tick would commit pass the check, and every change in them is a legal
