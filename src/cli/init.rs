@@ -31,6 +31,16 @@ pub fn run(args: Args, env: &Env, base: Option<&Path>, out: &mut Out) -> Result<
             "sloop init never overwrites a sloop.toml; edit it, or pick another folder",
         ));
     }
+    if let Some(git_dir) = crate::git::git_dir_around(&dir) {
+        return Err(CliError::usage_hint(
+            format!(
+                "{} is inside the git dir {} (a bare repository or a .git folder): a CRM needs a work tree",
+                dir.display(),
+                git_dir.display()
+            ),
+            "clone the repository (`git clone <it> my-crm`) and run `sloop init` in the clone",
+        ));
+    }
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::io(format!("cannot create {}", dir.display()), e))?;
     let in_repo = crate::git::work_tree_of(&dir).is_some();

@@ -72,22 +72,13 @@ pub struct Common {
 
 /// The team member whose `email` is the git author's.
 fn default_owner(env: &Env, located: &Located, crm: &Crm) -> Option<String> {
-    let email = env
-        .author
-        .as_ref()
-        .map(|a| a.email.clone())
-        .or_else(|| {
-            Repo::open(&located.root)
-                .ok()
-                .flatten()
-                .and_then(|r| r.user_email())
-        })?
-        .to_lowercase();
-    crm.config
-        .team
-        .iter()
-        .find(|m| m.email.as_deref() == Some(email.as_str()))
-        .map(|m| m.id.to_string())
+    let email = env.author.as_ref().map(|a| a.email.clone()).or_else(|| {
+        Repo::open(&located.root)
+            .ok()
+            .flatten()
+            .and_then(|r| r.user_email())
+    })?;
+    crm.config.member_by_email(&email).map(|m| m.id.to_string())
 }
 
 fn write_activity(

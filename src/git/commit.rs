@@ -58,6 +58,20 @@ pub struct CommitRequest<'a> {
     pub base: Option<ObjectId>,
 }
 
+/// One commit of a history sloop writes on top of HEAD (an import): the files it changes
+/// (CRM-relative paths, whole contents), its message, its author (also its committer) and
+/// its date.
+#[derive(Debug, Clone)]
+pub struct HistoryCommit {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub message: String,
+    pub author: Identity,
+    pub when: DateTime<FixedOffset>,
+}
+
+/// Builds the commit of a publish from HEAD, the files' repository paths and their blobs.
+type MakeCommit<'a> = dyn Fn(ObjectId, &[String], &[ObjectId]) -> Result<ObjectId, GitError> + 'a;
+
 /// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
 /// giving up: 10 s unless `set_lock_wait` says otherwise.
 static LOCK_WAIT: OnceLock<Duration> = OnceLock::new();
@@ -159,15 +173,23 @@ struct IndexLock {
 }
 
 impl IndexLock {
-    fn acquire(git_dir: &Path) -> Result<IndexLock, GitError> {
+    /// Creates the lock, writing `marker` in it (git only looks at the file's existence), so
+    /// that a recovery can tell a lock a killed sloop left from another process's.
+    fn acquire(git_dir: &Path, marker: &str) -> Result<IndexLock, GitError> {
         let path = git_dir.join("index.lock");
+        // The lock is created with its marker already in it: a hard link to a file written
+        // beforehand (linking fails when the name exists, as an exclusive create does), so
+        // there is no moment when the lock exists without saying whose it is.
+        let marked = sloop_dir(git_dir).join(format!("lock-{}", std::process::id()));
+        fs::write(&marked, marker.as_bytes())
+            .map_err(|e| GitError::new(format!("cannot write {}", marked.display()), e))?;
         let started = Instant::now();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => return Ok(IndexLock { path, held: true }),
+        let result = loop {
+            match fs::hard_link(&marked, &path) {
+                Ok(()) => break Ok(IndexLock { path, held: true }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if started.elapsed() >= lock_wait() {
-                        return Err(GitError::corrupt(
+                        break Err(GitError::corrupt(
                             "cannot commit",
                             "the index is locked by another git process (.git/index.lock exists)",
                         )
@@ -178,13 +200,15 @@ impl IndexLock {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => {
-                    return Err(GitError::new(
+                    break Err(GitError::new(
                         format!("cannot create {}", path.display()),
                         e,
                     ))
                 }
             }
-        }
+        };
+        let _ = fs::remove_file(&marked);
+        result
     }
 
     /// Puts `index` in place of the lock file (still holding the lock: git's lock is the
@@ -287,6 +311,10 @@ struct JournalFile {
 /// synced before the step it announces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Journal {
+    /// What this writer wrote in `index.lock` while holding it empty-handed.
+    token: String,
+    /// The branch's ref (`refs/heads/main`), once read.
+    branch: Option<String>,
     head: Option<ObjectId>,
     files: Vec<JournalFile>,
     commit: Option<ObjectId>,
@@ -302,6 +330,8 @@ impl Journal {
         for line in lines {
             let (key, rest) = line.split_once(' ')?;
             match key {
+                "token" => j.token = rest.to_string(),
+                "branch" => j.branch = Some(rest.to_string()),
                 "head" => j.head = Some(rest.parse().ok()?),
                 "commit" => j.commit = Some(rest.parse().ok()?),
                 "file" => {
@@ -321,6 +351,10 @@ impl Journal {
 
     fn render(&self) -> String {
         let mut out = String::from("sloop journal 1\n");
+        out.push_str(&format!("token {}\n", self.token));
+        if let Some(b) = &self.branch {
+            out.push_str(&format!("branch {b}\n"));
+        }
         if let Some(h) = self.head {
             out.push_str(&format!("head {h}\n"));
         }
@@ -415,10 +449,92 @@ impl Repo {
     /// Writes the files into the work tree and commits them on the current branch, on top of
     /// HEAD, in the order the module documentation gives. The caller holds a `WriteLock`.
     pub fn commit_files(&self, req: &CommitRequest) -> Result<ObjectId, CommitError> {
-        let lock = IndexLock::acquire(self.repo.path())?;
-        let (branch, head) = self.ready_to_commit()?;
-        let repo_paths: Vec<String> = req
+        let files: Vec<(&str, &[u8])> = req
             .files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect();
+        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+            self.write_commit(req, head, paths, blobs)
+        };
+        self.publish(&files, req.base, req.message, &make)
+    }
+
+    /// Writes `commits` on top of HEAD as they are, dates and authors kept (one `git
+    /// fast-import` run onto a private ref), then publishes the last one as `commit_files`
+    /// does: the files it leaves changed are written, recorded in the index the way `git
+    /// add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
+    /// holds a `WriteLock`.
+    pub fn commit_history(
+        &self,
+        commits: &[HistoryCommit],
+        base: Option<ObjectId>,
+    ) -> Result<Option<ObjectId>, CommitError> {
+        let mut last: std::collections::BTreeMap<&str, &[u8]> = Default::default();
+        for c in commits {
+            for (p, b) in &c.files {
+                last.insert(p.as_str(), b.as_slice());
+            }
+        }
+        if commits.is_empty() {
+            return Ok(None);
+        }
+        let files: Vec<(&str, &[u8])> = last.into_iter().collect();
+        let private = format!("refs/sloop/import-{}", std::process::id());
+        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+            let mut writer = super::HistoryWriter::onto(self, private.clone(), head)?;
+            for c in commits {
+                let changed: Vec<(String, Vec<u8>)> = c
+                    .files
+                    .iter()
+                    .map(|(p, b)| (format!("{}{p}", self.prefix), b.clone()))
+                    .collect();
+                writer.commit(&changed, &c.message, &c.author, c.when)?;
+            }
+            let tip = writer
+                .finish_ref(self)?
+                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))?;
+            // The history must end exactly where the work tree and index will be.
+            let expected = {
+                let parent = self.commit(head)?;
+                let tree = parent
+                    .tree()
+                    .map_err(|e| GitError::new("cannot read HEAD's tree", e.message()))?;
+                let leaves: Vec<(Vec<&str>, git2::Oid)> = paths
+                    .iter()
+                    .zip(blobs)
+                    .map(|(p, o)| (p.split('/').collect(), o.to_oid()))
+                    .collect();
+                write_tree(&self.repo, Some(&tree), &leaves)?
+            };
+            let got = self.commit(tip)?.tree_id();
+            if got != expected {
+                return Err(GitError::corrupt(
+                    "cannot import",
+                    "a git filter (.gitattributes) changes the imported files, so the history would not match the work tree",
+                ));
+            }
+            Ok(tip)
+        };
+        let message = commits.last().map(|c| c.message.as_str()).unwrap_or("");
+        let published = self.publish(&files, base, message, &make);
+        if let Ok(mut r) = self.repo.find_reference(&private) {
+            let _ = r.delete();
+        }
+        published.map(Some)
+    }
+
+    /// The commit path proper (see the module documentation): `files` (CRM-relative) are
+    /// written and recorded, `make` builds the commit from HEAD and the files' blobs, and the
+    /// branch moves from HEAD to it last.
+    fn publish(
+        &self,
+        files: &[(&str, &[u8])],
+        base: Option<ObjectId>,
+        message: &str,
+        make: &MakeCommit,
+    ) -> Result<ObjectId, CommitError> {
+        let repo_paths: Vec<String> = files
             .iter()
             .map(|(p, _)| format!("{}{p}", self.prefix))
             .collect();
@@ -429,33 +545,74 @@ impl Repo {
             )
             .into());
         }
-        if let Some(base) = req.base.filter(|b| *b != head) {
-            self.unchanged_since(base, head, req.files)?;
-        }
-        let existed = self.check_clean(head, req.files)?;
-
-        // The journal, then the files.
+        // The journal comes first, so that whatever this process leaves (even a bare
+        // `index.lock`) a recovery can recognise and take back.
         let dir = sloop_dir(self.repo.path());
         fs::create_dir_all(&dir)
             .map_err(|e| GitError::new(format!("cannot create {}", dir.display()), e))?;
         let journal_path = dir.join(JOURNAL);
+        let token = format!(
+            "sloop {} {}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
         let mut journal = Journal {
-            head: Some(head),
-            files: req
-                .files
+            token: token.clone(),
+            branch: None,
+            head: None,
+            files: files
                 .iter()
                 .zip(&repo_paths)
-                .zip(&existed)
-                .map(|(((_, bytes), path), existed)| JournalFile {
+                .map(|((_, bytes), path)| JournalFile {
                     path: path.clone(),
                     written: hash_bytes(bytes),
-                    existed: *existed,
+                    existed: fs::symlink_metadata(self.workdir.join(path)).is_ok(),
                 })
                 .collect(),
             commit: None,
         };
-        write_synced(&journal_path, journal.render().as_bytes())
-            .map_err(|e| GitError::new("cannot write sloop's journal", e))?;
+        let save = |j: &Journal| {
+            write_synced(&journal_path, j.render().as_bytes())
+                .map_err(|e| GitError::new("cannot write sloop's journal", e))
+        };
+        save(&journal)?;
+        let forget = || {
+            let _ = fs::remove_file(&journal_path);
+        };
+        let lock = match IndexLock::acquire(self.repo.path(), &token) {
+            Ok(l) => l,
+            Err(e) => {
+                forget();
+                return Err(e.into());
+            }
+        };
+        crash_point("locked");
+        let checked = (|| -> Result<(String, ObjectId), CommitError> {
+            let (branch, head) = self.ready_to_commit()?;
+            if let Some(base) = base.filter(|b| *b != head) {
+                self.unchanged_since(base, head, files)?;
+            }
+            self.check_clean(head, files)?;
+            Ok((branch, head))
+        })();
+        let (branch, head) = match checked {
+            Ok(x) => x,
+            Err(e) => {
+                drop(lock);
+                forget();
+                return Err(e);
+            }
+        };
+        journal.head = Some(head);
+        journal.branch = Some(branch.clone());
+        if let Err(e) = save(&journal) {
+            drop(lock);
+            forget();
+            return Err(e.into());
+        }
         crash_point("journal");
         let mut previous: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
         let undo = |previous: &[(PathBuf, Option<Vec<u8>>)]| {
@@ -463,9 +620,13 @@ impl Repo {
             let _ = fs::remove_file(dir.join(NEXT_INDEX));
             let _ = fs::remove_file(&journal_path);
         };
-        for ((path, bytes), existed) in req.files.iter().zip(&existed) {
+        for ((path, bytes), f) in files.iter().zip(&journal.files) {
             let disk = self.workdir.join(format!("{}{path}", self.prefix));
-            let before = if *existed { fs::read(&disk).ok() } else { None };
+            let before = if f.existed {
+                fs::read(&disk).ok()
+            } else {
+                None
+            };
             previous.push((disk.clone(), before));
             if let Err(e) = write_file(&disk, bytes) {
                 undo(&previous);
@@ -488,7 +649,7 @@ impl Repo {
         };
         crash_point("index");
 
-        let commit = match self.write_commit(req, head, &repo_paths, &blobs) {
+        let commit = match make(head, &repo_paths, &blobs) {
             Ok(c) => c,
             Err(e) => {
                 undo(&previous);
@@ -496,15 +657,17 @@ impl Repo {
             }
         };
         journal.commit = Some(commit);
-        let ready = write_synced(&journal_path, journal.render().as_bytes())
-            .and_then(|()| lock.replace_with(&next));
-        if let Err(e) = ready {
+        if let Err(e) = save(&journal) {
+            undo(&previous);
+            return Err(e.into());
+        }
+        if let Err(e) = lock.replace_with(&next) {
             undo(&previous);
             return Err(GitError::new("cannot put the new index in place", e).into());
         }
         crash_point("commit");
 
-        let log = format!("commit: {}", req.message.lines().next().unwrap_or(""));
+        let log = format!("commit: {}", message.lines().next().unwrap_or(""));
         if let Err(e) =
             self.repo
                 .reference_matching(&branch, commit.to_oid(), true, head.to_oid(), &log)
@@ -537,7 +700,7 @@ impl Repo {
         &self,
         base: ObjectId,
         head: ObjectId,
-        files: &[(String, Vec<u8>)],
+        files: &[(&str, &[u8])],
     ) -> Result<(), CommitError> {
         for (path, _) in files {
             if self.blob_at(base, path)? != self.blob_at(head, path)? {
@@ -554,32 +717,26 @@ impl Repo {
 
     /// Checks that each file sloop is about to write is the same in HEAD, in the index and
     /// on disk (or absent from all three; an untracked file identical to the new contents is
-    /// accepted, as the leftover of an interrupted run). Returns, per file, whether it
-    /// exists on disk already. Under the index lock, so nothing changes meanwhile.
-    fn check_clean(
-        &self,
-        head: ObjectId,
-        files: &[(String, Vec<u8>)],
-    ) -> Result<Vec<bool>, CommitError> {
+    /// accepted, as the leftover of an interrupted run). Under the index lock, so nothing
+    /// changes meanwhile.
+    fn check_clean(&self, head: ObjectId, files: &[(&str, &[u8])]) -> Result<(), CommitError> {
         let staged: std::collections::HashSet<String> = self
             .staged_changes_at(head)?
             .into_iter()
             .map(|c| c.path)
             .collect();
         let mut dirty = Vec::new();
-        let mut existed = Vec::new();
         let mut tracked = Vec::new();
-        for (path, bytes) in files {
+        for &(path, bytes) in files {
             let disk = self.workdir.join(format!("{}{path}", self.prefix));
             let in_head = self.blob_at(head, path)?.is_some();
             let on_disk = fs::symlink_metadata(&disk).is_ok();
-            existed.push(on_disk);
             if staged.contains(path) {
-                dirty.push(path.clone());
+                dirty.push(path.to_string());
             } else if in_head {
                 tracked.push(format!("{}{path}", self.prefix));
-            } else if on_disk && fs::read(&disk).ok().as_deref() != Some(bytes.as_slice()) {
-                dirty.push(path.clone());
+            } else if on_disk && fs::read(&disk).ok().as_deref() != Some(bytes) {
+                dirty.push(path.to_string());
             }
         }
         // Tracked files: what git itself says of the work tree against the index.
@@ -594,7 +751,7 @@ impl Repo {
             }
         }
         if dirty.is_empty() {
-            return Ok(existed);
+            return Ok(());
         }
         dirty.sort();
         dirty.dedup();
@@ -776,16 +933,32 @@ impl Repo {
         let next = dir.join(NEXT_INDEX);
         let mut files = Vec::new();
         let mut left = Vec::new();
+        // The lock is this writer's while it still holds its marker (it took the lock and
+        // died before preparing the index).
+        let marked = |j: &Journal| {
+            fs::read(&lock)
+                .ok()
+                .is_some_and(|b| b == j.token.as_bytes())
+        };
         let outcome = match journal {
             Some(j) if j.commit.is_some() && branch == j.commit => {
                 // The branch moved: the prepared index is in place of the lock, or already
                 // renamed over the index.
-                if lock.exists() {
+                if marked(&j) {
+                    let _ = fs::remove_file(&lock);
+                } else if lock.exists() {
                     fs::rename(&lock, self.repo.path().join("index"))
                         .map_err(|e| GitError::new("cannot put the new index in place", e))?;
                 }
                 files = j.files.iter().map(|f| f.path.clone()).collect();
                 Recovered::Completed(j.commit.unwrap_or(ObjectId::NULL))
+            }
+            Some(j) if j.head.is_none() => {
+                // It died before reading HEAD: nothing was written.
+                if marked(&j) {
+                    let _ = fs::remove_file(&lock);
+                }
+                Recovered::RolledBack
             }
             Some(j) if branch == j.head => {
                 for f in &j.files {
@@ -823,18 +996,47 @@ impl Repo {
                     }
                     files.push(f.path.clone());
                 }
-                if lock.exists() {
+                // The lock is ours if marked, or if it holds the index prepared for the
+                // commit that never went on the branch.
+                if marked(&j) || (j.commit.is_some() && lock.exists()) {
                     let _ = fs::remove_file(&lock);
+                }
+                // Killed while moving the branch: the ref's own lock, made after the journal
+                // named the commit, is the writer's (while it held index.lock).
+                if let (Some(_), Some(branch)) = (j.commit, &j.branch) {
+                    let ref_lock = self.repo.path().join(format!("{branch}.lock"));
+                    let common = self.repo.commondir().join(format!("{branch}.lock"));
+                    let since = fs::metadata(&journal_path).and_then(|m| m.modified()).ok();
+                    for l in [ref_lock, common] {
+                        let made = fs::metadata(&l).and_then(|m| m.modified()).ok();
+                        if let (Some(made), Some(since)) = (made, since) {
+                            if made >= since {
+                                let _ = fs::remove_file(&l);
+                            }
+                        }
+                    }
                 }
                 Recovered::RolledBack
             }
-            _ => {
-                // Moved elsewhere, or an unreadable journal: the lock is sloop's only if it
-                // holds the prepared index; take nothing else back.
+            Some(j) => {
+                // The branch moved elsewhere meanwhile: only sloop's own lock is taken back.
+                if marked(&j) {
+                    let _ = fs::remove_file(&lock);
+                }
                 Recovered::Abandoned
             }
+            None => Recovered::Abandoned,
         };
         let _ = fs::remove_file(&next);
+        // What a killed writer's own git processes may have left beside it.
+        let _ = fs::remove_file(dir.join(format!("{NEXT_INDEX}.lock")));
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("lock-") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         fs::remove_file(&journal_path)
             .map_err(|e| GitError::new("cannot remove sloop's journal", e))?;
         Ok(Some(Recovery {
@@ -903,6 +1105,8 @@ mod tests {
     fn a_journal_reads_back_what_it_wrote() {
         let id = |c: char| -> ObjectId { c.to_string().repeat(40).parse().unwrap() };
         let j = Journal {
+            token: "sloop 12 345".into(),
+            branch: Some("refs/heads/main".into()),
             head: Some(id('a')),
             files: vec![
                 JournalFile {

@@ -1,11 +1,12 @@
-//! Writing a whole history from memory through `git fast-import` (for `sloop demo`).
+//! Writing a history from memory through `git fast-import`: a whole new repository for
+//! `sloop demo`, or commits on top of a branch for an import (`Repo::commit_history`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{GitError, Identity};
+use super::{GitError, Identity, ObjectId, Repo};
 
 /// Writes a whole new history from memory, for `sloop demo`: one `git fast-import` process
 /// fed a stream of commits (each with its explicit author, committer and date, and only the
@@ -21,8 +22,12 @@ use super::{GitError, Identity};
 pub struct HistoryWriter {
     dir: PathBuf,
     child: std::process::Child,
-    stream: std::io::BufWriter<std::process::ChildStdin>,
+    stream: Option<std::io::BufWriter<std::process::ChildStdin>>,
     commits: usize,
+    /// The ref the commits go to.
+    branch: String,
+    /// The parent of the first commit, when the history continues one.
+    from: Option<ObjectId>,
 }
 
 /// The branch `HistoryWriter` writes.
@@ -39,9 +44,24 @@ impl HistoryWriter {
         })?;
         repo.set_head(HISTORY_BRANCH)
             .map_err(|e| GitError::new("cannot set HEAD", e.message()))?;
-        let mut child = Command::new("git")
-            .arg("-C")
-            .arg(dir)
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(dir);
+        Self::start(cmd, dir, HISTORY_BRANCH.to_string(), None)
+    }
+
+    /// Commits on top of `from` in an existing repository, to the private ref `branch`
+    /// (nothing else is touched: `Repo::commit_history` moves the branch).
+    pub(super) fn onto(repo: &Repo, branch: String, from: ObjectId) -> Result<Self, GitError> {
+        Self::start(repo.command(), repo.workdir(), branch, Some(from))
+    }
+
+    fn start(
+        mut cmd: Command,
+        dir: &Path,
+        branch: String,
+        from: Option<ObjectId>,
+    ) -> Result<Self, GitError> {
+        let mut child = cmd
             .args(["fast-import", "--quiet", "--done", "--date-format=raw"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
@@ -51,12 +71,17 @@ impl HistoryWriter {
                 GitError::new("cannot run git fast-import", e)
                     .with_hint("sloop needs the `git` command on PATH")
             })?;
-        let stdin = child.stdin.take().expect("piped stdin");
+        let Some(stdin) = child.stdin.take() else {
+            let _ = child.kill();
+            return Err(GitError::corrupt("cannot run git fast-import", "no stdin"));
+        };
         Ok(HistoryWriter {
             dir: dir.to_path_buf(),
             child,
-            stream: std::io::BufWriter::with_capacity(1 << 20, stdin),
+            stream: Some(std::io::BufWriter::with_capacity(1 << 20, stdin)),
             commits: 0,
+            branch,
+            from,
         })
     }
 
@@ -76,8 +101,13 @@ impl HistoryWriter {
                 .map(|(p, b)| p.len() + b.len() + 40)
                 .sum::<usize>(),
         );
-        fast_import_commit(&mut buf, changed, message, who, when);
-        if let Err(e) = self.stream.write_all(&buf) {
+        let from = if self.commits == 0 { self.from } else { None };
+        fast_import_commit(&mut buf, &self.branch, from, changed, message, who, when);
+        let written = match self.stream.as_mut() {
+            Some(w) => w.write_all(&buf),
+            None => Err(std::io::Error::other("the stream is closed")),
+        };
+        if let Err(e) = written {
             return Err(self.failed(e));
         }
         self.commits += 1;
@@ -102,18 +132,16 @@ impl HistoryWriter {
         )
     }
 
-    /// Ends the stream, points HEAD (`main`) at the last commit and checks it out. Returns
-    /// the last commit's id (`None` when nothing was committed).
-    pub fn finish(mut self) -> Result<Option<String>, GitError> {
+    /// Ends the stream and waits for git to write the pack and the ref.
+    fn end(&mut self) -> Result<(), GitError> {
         use std::io::{Read, Write};
-        let ended = self
-            .stream
-            .write_all(b"done\n")
-            .and_then(|()| self.stream.flush());
+        let ended = match self.stream.take() {
+            Some(mut w) => w.write_all(b"done\n").and_then(|()| w.flush()),
+            None => Ok(()),
+        };
         if let Err(e) = ended {
             return Err(self.failed(e));
         }
-        drop(self.stream);
         let mut stderr = String::new();
         if let Some(mut err) = self.child.stderr.take() {
             let _ = err.read_to_string(&mut stderr);
@@ -123,8 +151,30 @@ impl HistoryWriter {
             .wait()
             .map_err(|e| GitError::new("git fast-import failed", e))?;
         if !status.success() {
-            return Err(GitError::new("git fast-import failed", stderr.trim()));
+            let err = GitError::new("git fast-import failed", stderr.trim());
+            return Err(if stderr.contains("No space left") {
+                err.with_hint("the disk is full: free some space and run sloop again")
+            } else {
+                err
+            });
         }
+        Ok(())
+    }
+
+    /// Ends the stream and returns the last commit (`None` when nothing was committed),
+    /// leaving the ref where fast-import put it.
+    pub(super) fn finish_ref(mut self, repo: &Repo) -> Result<Option<ObjectId>, GitError> {
+        self.end()?;
+        if self.commits == 0 {
+            return Ok(None);
+        }
+        repo.resolve(&self.branch).map(Some)
+    }
+
+    /// Ends the stream, points HEAD (`main`) at the last commit and checks it out. Returns
+    /// the last commit's id (`None` when nothing was committed).
+    pub fn finish(mut self) -> Result<Option<String>, GitError> {
+        self.end()?;
         if self.commits == 0 {
             return Ok(None);
         }
@@ -149,9 +199,12 @@ impl HistoryWriter {
     }
 }
 
-/// One commit of a `git fast-import` stream on `HISTORY_BRANCH`: the files are inline blobs.
+/// One commit of a `git fast-import` stream on `branch` (after `from`, for the first commit
+/// of a history that continues one): the files are inline blobs.
 fn fast_import_commit(
     out: &mut Vec<u8>,
+    branch: &str,
+    from: Option<ObjectId>,
     changed: &[(String, Vec<u8>)],
     message: &str,
     who: &Identity,
@@ -170,9 +223,12 @@ fn fast_import_commit(
     );
     let _ = write!(
         out,
-        "commit {HISTORY_BRANCH}\nauthor {person}\ncommitter {person}\ndata {}\n{message}\n",
+        "commit {branch}\nauthor {person}\ncommitter {person}\ndata {}\n{message}\n",
         message.len()
     );
+    if let Some(from) = from {
+        let _ = writeln!(out, "from {from}");
+    }
     for (path, bytes) in changed {
         let _ = write!(out, "M 100644 inline {path}\ndata {}\n", bytes.len());
         out.extend_from_slice(bytes);

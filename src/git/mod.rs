@@ -26,11 +26,12 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset};
 
 pub use commit::{
-    crash_at, set_lock_wait, CommitError, CommitRequest, Identity, Recovered, Recovery, WriteLock,
+    crash_at, set_lock_wait, CommitError, CommitRequest, HistoryCommit, Identity, Recovered,
+    Recovery, WriteLock,
 };
 pub use fast_import::HistoryWriter;
 pub use object_id::{BadObjectId, ObjectId};
-pub use repo::{init, limit_mapped_memory, work_tree_of, Busy, Repo};
+pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree
 /// differ, blob reads by id.
@@ -64,6 +65,9 @@ pub struct Change {
     pub new: Option<ObjectId>,
     /// The index holds an unresolved conflict for this path.
     pub unmerged: bool,
+    /// The new side is a symbolic link (its blob is the link's text; sloop never follows
+    /// a link stored in git).
+    pub link: bool,
 }
 
 /// Where git's environment puts the repository, when it does (`GIT_DIR`, `GIT_WORK_TREE`):

@@ -14,6 +14,16 @@ pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
     repo.workdir().map(Path::to_path_buf)
 }
 
+/// The git dir `path` is inside of, when it is inside one: a bare repository, or the `.git`
+/// folder of a repository with a work tree. Nothing sloop writes belongs there.
+pub fn git_dir_around(path: &Path) -> Option<PathBuf> {
+    let start = path.ancestors().find(|p| p.exists())?;
+    let repo = open_repository(start).ok()??;
+    let git_dir = repo.path().canonicalize().ok()?;
+    let here = start.canonicalize().ok()?;
+    (repo.is_bare() || here.starts_with(&git_dir)).then_some(git_dir)
+}
+
 /// `git init` at `path`.
 pub fn init(path: &Path) -> Result<(), GitError> {
     git2::Repository::init(path).map(|_| ()).map_err(|e| {
@@ -348,6 +358,7 @@ impl Repo {
                 old,
                 new: (!deleted).then_some(ObjectId::NULL),
                 unmerged,
+                link: false,
             });
         }
         Ok(changes)
@@ -574,6 +585,7 @@ impl Repo {
                 old: blob(fields[2]),
                 new: blob(fields[3]),
                 unmerged: fields[4].starts_with('U'),
+                link: fields[1] == "120000",
             });
         }
         changes
@@ -643,6 +655,7 @@ fn diff_trees(
                 old: old_blob,
                 new: new_blob,
                 unmerged: false,
+                link: false,
             });
         }
     }

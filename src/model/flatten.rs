@@ -283,6 +283,7 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             employees,
             country,
             source,
+            channel,
             tools,
             disqualified_reason,
             tags,
@@ -304,6 +305,7 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             f.int("employees", *employees);
             f.text("country", country.as_deref());
             f.text("source", source.as_deref());
+            f.text("channel", channel.as_deref());
             f.list("tools", tools);
             f.text("disqualified_reason", disqualified_reason.as_deref());
             f.list("tags", tags);

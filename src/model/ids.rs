@@ -17,9 +17,6 @@ pub enum IdError {
     BadChar { id: String, bad: char },
 }
 
-/// The longest id, in characters (ids are ASCII).
-const MAX_LEN: usize = 64;
-
 /// The rules every id follows.
 pub fn validate(s: &str) -> Result<(), IdError> {
     let mut chars = s.chars();
@@ -43,9 +40,12 @@ pub fn validate(s: &str) -> Result<(), IdError> {
     Ok(())
 }
 
-/// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
-/// The first id not `taken` among `base`, `base-2`, `base-3`…, the base shortened when the
-/// suffix would make the id longer than 64 characters.
+/// The longest id.
+pub const MAX_LEN: usize = 64;
+
+/// The first id not `taken` among `base`, `base-2`, `base-3`…; the base is cut short (at a
+/// character, without a trailing `-`) to leave the suffix room within [`MAX_LEN`], so a
+/// second record named like a 64-character id gets a valid id too.
 pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
     if !taken(base) {
         return base.to_string();
@@ -53,11 +53,11 @@ pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
     let mut n = 2u64;
     loop {
         let suffix = format!("-{n}");
-        let mut room = MAX_LEN.saturating_sub(suffix.len()).min(base.len());
-        while !base.is_char_boundary(room) {
-            room -= 1;
+        let mut cut = base.len().min(MAX_LEN.saturating_sub(suffix.len()));
+        while !base.is_char_boundary(cut) {
+            cut -= 1;
         }
-        let candidate = format!("{}{suffix}", base[..room].trim_end_matches('-'));
+        let candidate = format!("{}{suffix}", base[..cut].trim_end_matches('-'));
         if !taken(&candidate) {
             return candidate;
         }
@@ -65,6 +65,7 @@ pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
 pub fn slugify(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(fold_accent) {
@@ -77,7 +78,7 @@ pub fn slugify(name: &str) -> String {
     while out.ends_with('-') {
         out.pop();
     }
-    out.truncate(64);
+    out.truncate(MAX_LEN);
     while out.ends_with('-') {
         out.pop();
     }
@@ -177,6 +178,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn free_ids_stay_within_the_length_limit() {
+        assert_eq!(first_free("acme", |_| false), "acme");
+        assert_eq!(first_free("acme", |c| c == "acme"), "acme-2");
+        let long = "a".repeat(MAX_LEN);
+        let second = first_free(&long, |c| c == long);
+        assert_eq!(second, format!("{}-2", "a".repeat(MAX_LEN - 2)));
+        assert!(validate(&second).is_ok());
+        // The cut leaves no `--`, and the suffix grows as needed.
+        let dashed = format!("{}-b", "a".repeat(MAX_LEN - 3));
+        let tried = std::cell::RefCell::new(Vec::new());
+        let tenth = first_free(&dashed, |c| {
+            tried.borrow_mut().push(c.to_string());
+            !c.ends_with("-10")
+        });
+        assert_eq!(tenth, format!("{}-10", "a".repeat(MAX_LEN - 3)));
+        for c in tried.borrow().iter().skip(1) {
+            assert!(validate(c).is_ok() && !c.contains("--"), "{c}");
+        }
+    }
+
+    #[test]
     fn ids_follow_the_file_name_rule() {
         assert!(validate("acme").is_ok());
         assert!(validate("2026-11-03-call-acme").is_ok());
@@ -192,26 +214,6 @@ mod tests {
             validate(&"a".repeat(65)),
             Err(IdError::TooLong(_))
         ));
-    }
-
-    #[test]
-    fn a_suffixed_id_stays_within_64_characters() {
-        // Found by the fuzz harness (import: two leads of one long company name), and
-        // issue 18 #16 (`new --name` twice with a 64-character slug).
-        let base = format!("2026-11-26-{}", "northwind-coffee-".repeat(4));
-        let base = &base[..64];
-        let taken = |c: &str| c == base || c.ends_with("-2");
-        let id = first_free(base, taken);
-        assert_eq!(id, format!("{}-3", base[..62].trim_end_matches('-')));
-        assert!(validate(&id).is_ok());
-        // A cut that ends on a `-` does not leave `--`.
-        let id = first_free("a-b", |c| c == "a-b");
-        assert_eq!(id, "a-b-2");
-        let base = format!("{}-bc", "a".repeat(61));
-        assert_eq!(
-            first_free(&base, |c| c == base),
-            format!("{}-2", "a".repeat(61))
-        );
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Account {
     pub employees: Option<u64>,
     pub country: Option<String>,
     pub source: Option<String>,
+    /// The inbound channel it came through (from `values.channels`).
+    pub channel: Option<String>,
     pub tools: Vec<String>,
     pub disqualified_reason: Option<String>,
     pub tags: Vec<String>,

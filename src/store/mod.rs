@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use source::{Entry, Memory, Source, SourceError, SourceFile, WorkTree};
+pub use source::{
+    resolve_inside, Entry, LinkError, Memory, Refusal, Source, SourceError, SourceFile, WorkTree,
+};
 pub use write::{temp_path, write_file, write_files, TEMP_SUFFIX};
 
 use crate::config::{self, Config};
@@ -33,6 +35,20 @@ pub enum LoadError {
     NoConfig(String),
     #[error(transparent)]
     Source(#[from] SourceError),
+}
+
+impl LoadError {
+    /// What to do next, when there is more to say than the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::Source(SourceError::Refused { .. }) => Some(
+                "sloop reads no file outside the CRM or inside `.git`: replace the link with \
+                 the file itself"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// What a path under the CRM root is.
@@ -169,6 +185,20 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
                     "records must live inside the CRM: copy the file in instead of linking it",
                 ),
             ),
+            (Entry::SymlinkHidden(target), _) => diagnostics.push(
+                Diagnostic::new(
+                    Code::SymlinkEscape,
+                    file.path.clone(),
+                    no_loc(),
+                    format!("symlink points into a hidden folder of the CRM, to {target}"),
+                )
+                .with_hint(
+                    "sloop never reads `.git` or hidden folders: copy the file in instead of linking it",
+                ),
+            ),
+            (Entry::SymlinkInGit(target), _) => {
+                diagnostics.push(link_in_git_diagnostic(&file.path, target))
+            }
             (Entry::Unreadable(why), _) => diagnostics.push(Diagnostic::new(
                 Code::Unreadable,
                 file.path.clone(),
@@ -223,6 +253,19 @@ fn no_loc() -> Loc {
 }
 
 /// The warning for a file that is not a record where records live.
+/// A symlink stored in git where a record should be: never followed.
+pub fn link_in_git_diagnostic(path: &str, target: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::SymlinkEscape,
+        path,
+        no_loc(),
+        format!(
+            "a symlink (to `{target}`) is stored in git here: sloop follows no link stored in git"
+        ),
+    )
+    .with_hint("commit the record file itself, not a link to it")
+}
+
 pub fn stray_diagnostic(path: &str) -> Diagnostic {
     let (message, hint) = if path.contains('/') {
         (

@@ -5,11 +5,17 @@ use toml::de::DeTable;
 
 use crate::config::Config;
 use crate::diag::{Code, Diagnostic, Loc};
-use crate::model::reader::{Fields, FileReader, MAX_AMOUNT};
+use crate::model::reader::{Fields, FileReader};
 use crate::model::{
     Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Kind,
     Lead, LeadStatus, Meta, OppType, Opportunity,
 };
+
+/// The most `employees` or `commit.users` a record may hold: ten million (more than any
+/// employer has).
+pub const MAX_PEOPLE: u64 = 10_000_000;
+/// The longest call, meeting or demo, in minutes: a day.
+pub const MAX_DURATION_MIN: u64 = 1_440;
 
 /// Keys of each kind, in documentation order.
 pub const ACCOUNT_KEYS: &[&str] = &[
@@ -23,6 +29,7 @@ pub const ACCOUNT_KEYS: &[&str] = &[
     "employees",
     "country",
     "source",
+    "channel",
     "tools",
     "disqualified_reason",
     "tags",
@@ -214,9 +221,10 @@ fn account(r: &mut FileReader, doc: &DeTable, config: &Config) -> Account {
             }
         }),
         industry: f.one_of(r, "industry", &config.values.industries),
-        employees: f.count(r, "employees"),
+        employees: f.count_up_to(r, "employees", MAX_PEOPLE, Code::InvalidValue, ""),
         country: country(&mut f, r),
         source: f.one_of(r, "source", &config.values.sources),
+        channel: f.one_of(r, "channel", &config.values.channels),
         tools: f.strings(r, "tools"),
         disqualified_reason: f.text(r, "disqualified_reason"),
         tags: f.strings(r, "tags"),
@@ -287,7 +295,7 @@ fn opportunity(r: &mut FileReader, doc: &DeTable, config: &Config) -> Opportunit
         stage,
         source,
         kind,
-        mrr: mrr(&mut f, r),
+        mrr: f.amount(r, "mrr"),
         close_date: f.date(r, "close_date"),
         created: f.date(r, "created"),
         sdr: f.id(r, "sdr"),
@@ -318,7 +326,7 @@ fn opportunity(r: &mut FileReader, doc: &DeTable, config: &Config) -> Opportunit
             onboarding_meeting: c.date(r, "commit.onboarding_meeting"),
             plan: c.text(r, "commit.plan"),
             pricing: c.text(r, "commit.pricing"),
-            users: c.count(r, "commit.users"),
+            users: c.count_up_to(r, "commit.users", MAX_PEOPLE, Code::InvalidValue, ""),
             billing_tool: c.text(r, "commit.billing_tool"),
             invoice_scheduled: c.bool(r, "commit.invoice_scheduled"),
         };
@@ -386,7 +394,13 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
         owner: f.id(r, "owner"),
         subject: f.text(r, "subject"),
         body: f.str(r, "body"),
-        duration_min: f.count(r, "duration_min"),
+        duration_min: f.count_up_to(
+            r,
+            "duration_min",
+            MAX_DURATION_MIN,
+            Code::InvalidValue,
+            " minutes",
+        ),
         due: f.date(r, "due"),
         done: f.bool(r, "done"),
         message_id: f.text(r, "message_id"),
@@ -448,25 +462,6 @@ fn article(word: &str) -> &'static str {
     } else {
         "a"
     }
-}
-
-/// `mrr`: a number from 0 to `MAX_AMOUNT`.
-fn mrr(f: &mut Fields, r: &mut FileReader) -> Option<f64> {
-    let n = f.amount(r, "mrr")?;
-    if n <= MAX_AMOUNT {
-        return Some(n);
-    }
-    let loc = r.locs.last().map(|(_, l)| *l).unwrap_or(Loc::START);
-    r.push(
-        Diagnostic::new(
-            Code::InvalidValue,
-            r.path,
-            loc,
-            "`mrr` is more than 1,000,000,000,000 a month",
-        )
-        .with_hint("mrr is one deal's monthly value: check the number of digits"),
-    );
-    None
 }
 
 /// A lowercase domain name without scheme or path.

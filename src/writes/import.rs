@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::crm::Crm;
+use crate::escape;
 use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, FieldValue};
 use crate::store::{self, parse::parse_record};
@@ -79,8 +80,8 @@ pub enum ImportError {
     Empty,
     #[error("the file is not text (binary or not UTF-8)")]
     NotText,
-    #[error("no column maps to a lead field (header: {0})")]
-    NoMapping(String),
+    #[error("no column maps to a lead field (header: {})", header_excerpt(.0))]
+    NoMapping(Vec<String>),
     #[error("`--map {0}`: {1}")]
     BadMap(String, String),
     #[error("cannot read the CSV: {0}")]
@@ -89,6 +90,54 @@ pub enum ImportError {
     UnknownMember(String),
     #[error("no one to assign leads to: the team has no sdr; pass --assign ID,ID")]
     NoAssignee,
+}
+
+/// The first columns of a header, each cut short, for a message: a file with a million
+/// columns is not echoed whole.
+fn header_excerpt(header: &[String]) -> String {
+    const COLUMNS: usize = 20;
+    let mut shown: Vec<String> = header
+        .iter()
+        .take(COLUMNS)
+        .map(|h| escape::excerpt(h, 60).into_owned())
+        .collect();
+    if header.len() > COLUMNS {
+        shown.push(format!("… and {} more columns", header.len() - COLUMNS));
+    }
+    shown.join(", ")
+}
+
+/// How much of a rejection reason is kept: reasons quote the row's values.
+const REASON_CHARS: usize = 300;
+
+impl Plan {
+    /// The rejected rows as CSV: `line`, `reason`, then the file's own columns. A row
+    /// shorter than the header (or unreadable) is padded with empty cells and a longer one
+    /// keeps its extra cells under unnamed columns, so every line has the same width; every
+    /// cell goes through `escape::csv_cell` (the file is meant to be opened in a
+    /// spreadsheet, fixed and imported again, which drops those quotes).
+    pub fn rejected_csv(&self) -> Result<Vec<u8>, csv::Error> {
+        let width = self
+            .rejected
+            .iter()
+            .map(|r| r.row.len())
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["line", "reason"];
+        header.extend(self.header.iter().map(String::as_str));
+        header.resize(width + 2, "");
+        w.write_record(header.iter().map(|c| escape::csv_cell(c).into_owned()))?;
+        for r in &self.rejected {
+            let line = r.line.to_string();
+            let mut row = vec![line.as_str(), r.reason.as_str()];
+            row.extend(r.row.iter().map(String::as_str));
+            row.resize(width + 2, "");
+            w.write_record(row.iter().map(|c| escape::csv_cell(c).into_owned()))?;
+        }
+        w.into_inner().map_err(|e| e.into_error().into())
+    }
 }
 
 pub struct Options<'a> {
@@ -196,7 +245,7 @@ pub fn plan(
         .iter()
         .any(|c| matches!(c, Some("email" | "company")))
     {
-        return Err(ImportError::NoMapping(header.join(", ")));
+        return Err(ImportError::NoMapping(header));
     }
     let assignees: Vec<String> = if opts.assign.is_empty() {
         crm.config
@@ -260,7 +309,10 @@ pub fn plan(
                 continue;
             }
         };
-        let cells: Vec<String> = row.iter().map(|c| c.trim().to_string()).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| escape::csv_cell_read(c.trim()).to_string())
+            .collect();
         if cells.iter().all(String::is_empty) {
             continue;
         }
@@ -304,9 +356,8 @@ pub fn plan(
             .and_then(|o| {
                 let o = o.to_lowercase();
                 crm.config
-                    .team
-                    .iter()
-                    .find(|m| m.id.as_str() == o || m.email.as_deref() == Some(o.as_str()))
+                    .member(&o)
+                    .or_else(|| crm.config.member_by_email(&o))
                     .map(|m| m.id.to_string())
             })
             .or_else(|| {
@@ -362,7 +413,7 @@ pub fn plan(
             Err(e) => {
                 out.rejected.push(Rejected {
                     line,
-                    reason: e.to_string(),
+                    reason: escape::excerpt(&e.to_string(), REASON_CHARS).into_owned(),
                     row: cells,
                 });
                 continue;
@@ -373,7 +424,7 @@ pub fn plan(
         if let Some(d) = diags.iter().find(|d| d.is_error()) {
             out.rejected.push(Rejected {
                 line,
-                reason: d.message.clone(),
+                reason: escape::excerpt(&d.message, REASON_CHARS).into_owned(),
                 row: cells,
             });
             if let Some(e) = &email {

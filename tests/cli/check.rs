@@ -46,7 +46,9 @@ fn broken_example_reports_every_seeded_error() {
     );
     env.write(
         "crm/accounts/broken.toml",
-        "name = \"Broken\nstatus = \"target\"\n",
+        r#"name = "Broken
+status = "target"
+"#,
     );
     env.write("crm/leads/latin1.toml", b"name = \"Caf\xe9\"\n");
     let expected = [
@@ -122,7 +124,9 @@ fn not_a_crm_exits_2_with_a_hint() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "error: not a CRM: no sloop.toml in . or any folder above it\nhint: run `sloop init` to start one, or pass `-C <crm folder>`\n"
+        r#"error: not a CRM: no sloop.toml in . or any folder above it
+hint: run `sloop init` to start one, or pass `-C <crm folder>`
+"#
     );
     let run = env.run(&["-C", "nowhere", "check"]);
     assert_eq!(run.code, 2);
@@ -176,7 +180,12 @@ fn colour_only_when_asked_or_on_a_terminal() {
 fn broken_sloop_toml_is_reported_and_records_still_checked() {
     let env = TestEnv::new();
     env.copy_from_repo("tests/errors/unknown-member", "crm");
-    env.write("crm/sloop.toml", "[team.al\nname = \"Al\"\n");
+    env.write(
+        "crm/sloop.toml",
+        r#"[team.al
+name = "Al"
+"#,
+    );
     let run = env.run(&["-C", "crm", "check"]);
     assert_eq!(run.code, 1);
     assert!(
@@ -199,7 +208,18 @@ fn every_problem_of_a_file_is_reported_not_just_the_first() {
     env.copy_from_repo("tests/errors/unknown-member", "crm");
     env.write(
         "crm/opportunities/o.toml",
-        "name = \"O\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"won\"\nsource = \"outbound\"\nmrr = -3\nclose_date = \"2026-01-01\"\ncreated = 2026-01-01T10:00:00\ntype = \"renewal\"\n[bant]\nbudjet = \"x\"\n",
+        r#"name = "O"
+account = "acme"
+owner = "al"
+stage = "won"
+source = "outbound"
+mrr = -3
+close_date = "2026-01-01"
+created = 2026-01-01T10:00:00
+type = "renewal"
+[bant]
+budjet = "x"
+"#,
     );
     let run = env.run(&["-C", "crm", "check", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();

@@ -75,7 +75,11 @@ fn a_sharded_demo_writes_records_in_id_folders_and_passes_both_checks() {
     let env = TestEnv::new();
     let run = env.run(&["demo", "s", "--months", "1", "--shard"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(env.read("s/sloop.toml").contains("\nshard = 2\n"));
+    assert!(env.read("s/sloop.toml").contains(
+        r#"
+shard = 2
+"#
+    ));
     let files = env.git(&["-C", "s", "ls-files"]).stdout;
     let accounts: Vec<&str> = files
         .lines()

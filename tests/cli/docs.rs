@@ -31,7 +31,12 @@ fn readme_lists_every_diagnostic_code_in_order() {
 #[test]
 fn readme_setup_commands_name_real_files() {
     let readme = std::fs::read_to_string(crate::util::repo_root().join("README.md")).unwrap();
-    assert!(readme.contains("```sh\ncargo run --release -- demo demo-crm\ncargo test\n```"));
+    assert!(readme.contains(
+        r#"```sh
+cargo run --release -- demo demo-crm
+cargo test
+```"#
+    ));
     assert!(crate::util::repo_root()
         .join("example-crm/sloop.toml")
         .is_file());

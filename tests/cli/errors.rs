@@ -82,7 +82,9 @@ fn every_code_has_a_reproducing_case_with_its_exact_output() {
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected != run.stdout {
             failures.push(format!(
-                "── {name}: expected\n{expected}── got\n{}",
+                r#"── {name}: expected
+{expected}── got
+{}"#,
                 run.stdout
             ));
         }

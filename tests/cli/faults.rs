@@ -74,13 +74,18 @@ fn writer(args: &[&str], proof: Option<&str>) -> Writer {
     }
 }
 
-/// Ten different writes that do not touch the same file, for round `r`: every write command
-/// with `--commit`.
+/// Eleven different writes that do not touch the same file, for round `r`: every write
+/// command with `--commit`.
 fn writers(env: &TestEnv, r: usize) -> Vec<Writer> {
     let csv = format!("leads-{r}.csv");
     env.write(
         &csv,
-        format!("Email,First Name,Last Name,Company\nana{r}@orbit{r}.io,Ana,Lopez,Orbit {r}\nben{r}@kite{r}.io,Ben,Ng,Kite {r}\n"),
+        format!(
+            r#"Email,First Name,Last Name,Company
+ana{r}@orbit{r}.io,Ana,Lopez,Orbit {r}
+ben{r}@kite{r}.io,Ben,Ng,Kite {r}
+"#
+        ),
     );
     let accounts = [
         "nordlicht-software",
@@ -167,6 +172,23 @@ fn writers(env: &TestEnv, r: usize) -> Vec<Writer> {
             ],
             None,
         ),
+        // Back and forth between `identified` and `lost`, one move per round.
+        if r.is_multiple_of(2) {
+            writer(
+                &[
+                    "move",
+                    "verdant-events-new",
+                    "lost",
+                    "--set",
+                    "lost_reason=timing",
+                    "--set",
+                    "close_date=2026-11-20",
+                ],
+                None,
+            )
+        } else {
+            writer(&["move", "verdant-events-new", "identified"], None)
+        },
         writer(
             &["import", "leads", &csv.clone(), "--source", "inbound"],
             None,
@@ -183,6 +205,7 @@ fn spawn(env: &TestEnv, args: &[String], extra: &[(&str, &str)]) -> Child {
         c = env.sloop();
         c.args(["-C", "crm"]).args(args);
     }
+    c.env("SLOOP_LOCK_WAIT", "120");
     for (k, v) in extra {
         c.env(k, v);
     }
@@ -212,14 +235,16 @@ fn concurrent_writers_never_corrupt_the_index_nor_lose_a_write() {
         }
         assert_consistent(&env, &format!("round {round}"));
     }
-    // 3 rounds × 9 commits at least (tick commits only when something moves).
+    // 3 rounds × 10 commits at least (tick commits only when something moves).
     let n = env.git(&["rev-list", "--count", "HEAD"]);
     assert!(n.stdout.trim().parse::<u32>().unwrap() > 27, "{}", n.stdout);
 }
 
 #[test]
 fn a_writer_killed_at_any_step_is_rolled_back_or_finished_by_the_next_one() {
-    let points = ["journal", "files", "index", "commit", "branch", "done"];
+    let points = [
+        "locked", "journal", "files", "index", "commit", "branch", "done",
+    ];
     for (i, point) in points.iter().enumerate() {
         let env = committed();
         let ws = writers(&env, i);
@@ -490,6 +515,36 @@ fn a_full_disk_leaves_nothing_half_written() {
         assert_eq!(String::from_utf8_lossy(&status.stdout), "");
         assert!(!disk.join(".git/index.lock").exists());
     }
+    // The pre-commit hook is never left empty or not executable: installed whole, or not
+    // at all (it is a few hundred bytes: fill the disk to the last block first).
+    let top = disk.join("top");
+    let _ = std::fs::write(&top, vec![0u8; free(&disk) as usize]);
+    let hook = disk.join(".git/hooks/pre-commit");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sloop"));
+    let out = c
+        .current_dir(&disk)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args(["-C", "crm", "hooks", "install"])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let text = std::fs::read_to_string(&hook).unwrap();
+        assert!(
+            text.contains("sloop check --staged") || text.contains("check --staged"),
+            "{text}"
+        );
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("No space left"), "{stderr}");
+        assert!(!hook.exists(), "a half-written hook was left");
+        let leftovers: Vec<_> = std::fs::read_dir(disk.join(".git/hooks"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("sloop-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
 }
 
 #[test]
@@ -547,7 +602,9 @@ fn git_dir_and_work_tree_from_the_environment_are_the_repository_used() {
     // An unstaged edit to an account tick would move (a target with no touch for months).
     let path = env.path().join("work/accounts/oakridge-property.toml");
     let edited = format!(
-        "{}\n# my unsaved thought\n",
+        r#"{}
+# my unsaved thought
+"#,
         std::fs::read_to_string(&path).unwrap()
     );
     std::fs::write(&path, &edited).unwrap();
@@ -702,7 +759,10 @@ fn read_only_commands_never_take_gits_index_lock() {
     .unwrap();
     let log = env.path().join("git-calls.log");
     let shim = format!(
-        "#!/bin/sh\necho \"${{GIT_OPTIONAL_LOCKS:-unset}} $1 $2\" >> '{}'\nexec '{}' \"$@\"\n",
+        r#"#!/bin/sh
+echo "${{GIT_OPTIONAL_LOCKS:-unset}} $1 $2" >> '{}'
+exec '{}' "$@"
+"#,
         log.display(),
         real.trim()
     );
@@ -740,4 +800,121 @@ fn read_only_commands_never_take_gits_index_lock() {
             "a git call may take index.lock: {line}"
         );
     }
+}
+
+#[test]
+fn a_sparse_index_repository_commits() {
+    let env = committed();
+    env.write("docs/readme.md", "outside the CRM\n");
+    env.commit_all("docs", "2026-11-02T09:00:00+01:00");
+    for args in [
+        &["sparse-checkout", "init", "--cone", "--sparse-index"][..],
+        &["sparse-checkout", "set", "crm"],
+    ] {
+        let run = env.git(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(env.git(&["config", "index.sparse"]).stdout.trim(), "true");
+    assert!(!env.path().join("docs/readme.md").exists());
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "account",
+        "sparse-co",
+        "--name",
+        "Sparse Co",
+        "--commit",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(in_head(&env, "crm/accounts/sparse-co.toml"));
+    assert!(
+        in_head(&env, "docs/readme.md"),
+        "a file outside the sparse cone was dropped"
+    );
+    assert_consistent(&env, "sparse index");
+}
+
+#[test]
+fn a_history_is_committed_on_top_of_head_with_its_dates_and_authors() {
+    use sloop::git::{HistoryCommit, Identity, Repo, WriteLock};
+    let env = committed();
+    // Something staged by the user stays staged and out of the history.
+    env.write("crm/notes.txt", "mine\n");
+    assert_eq!(env.git(&["add", "crm/notes.txt"]).code, 0);
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let _lock = WriteLock::acquire(&repo).unwrap();
+    let day =
+        |d: &str| chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+01:00")).unwrap();
+    let who = |n: &str| Identity {
+        name: n.into(),
+        email: format!("{}@example.com", n.to_lowercase()),
+    };
+    let commits = vec![
+        HistoryCommit {
+            files: vec![(
+                "accounts/imported.toml".into(),
+                b"name = \"Imported\"\nstatus = \"qualified_pool\"\n".to_vec(),
+            )],
+            message: "import: 2024-03-01".into(),
+            author: who("Nora"),
+            when: day("2024-03-01"),
+        },
+        HistoryCommit {
+            files: vec![(
+                "accounts/imported.toml".into(),
+                b"name = \"Imported\"\nstatus = \"unqualified_pool\"\n".to_vec(),
+            )],
+            message: "import: 2024-04-02".into(),
+            author: who("Marc"),
+            when: day("2024-04-02"),
+        },
+    ];
+    let head = repo.head().unwrap();
+    let tip = repo.commit_history(&commits, head).unwrap().unwrap();
+    drop(_lock);
+    let log = env.git(&["log", "--format=%an %ad %s", "--date=short", "-3"]);
+    assert_eq!(
+        log.stdout,
+        "Marc 2024-04-02 import: 2024-04-02\nNora 2024-03-01 import: 2024-03-01\nTest Author 2026-11-01 the CRM\n"
+    );
+    assert_eq!(
+        env.git(&["rev-parse", "HEAD"]).stdout.trim(),
+        tip.to_string()
+    );
+    assert!(env
+        .read("crm/accounts/imported.toml")
+        .contains("unqualified_pool"));
+    let status = env.git(&["status", "--porcelain"]);
+    assert_eq!(status.stdout, "A  crm/notes.txt\n");
+    assert_eq!(
+        env.git(&["for-each-ref", "refs/sloop"]).stdout,
+        "",
+        "the private ref is removed"
+    );
+    assert_eq!(env.git(&["fsck", "--no-dangling"]).code, 0);
+}
+
+#[test]
+fn a_writer_killed_while_moving_the_branch_leaves_no_lock_behind() {
+    let env = committed();
+    let args: Vec<String> = ["new", "account", "cas", "--name", "Cas"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = spawn(&env, &args, &[("SLOOP_CRASH_AT", "commit")])
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    // As if killed inside the branch update: libgit2's lock on the ref is left.
+    let ref_lock = env.path().join(".git/refs/heads/main.lock");
+    std::fs::write(&ref_lock, "").unwrap();
+    let next = env.run(&[
+        "-C", "crm", "new", "account", "next", "--name", "Next", "--commit",
+    ]);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert!(!ref_lock.exists());
+    assert!(in_head(&env, "crm/accounts/next.toml"));
+    assert!(!in_head(&env, "crm/accounts/cas.toml"));
+    assert_consistent(&env, "after a kill inside the branch update");
 }

@@ -1,6 +1,6 @@
 //! Every command has a `--help` that says what it does.
 
-use crate::util::TestEnv;
+use crate::util::{expect_file, TestEnv};
 
 #[test]
 fn every_command_has_help() {
@@ -43,7 +43,9 @@ fn every_command_has_help() {
         let run = env.run(&args);
         assert_eq!(run.code, 0, "{args:?}");
         assert!(run.stdout.contains(says), "{args:?}:\n{}", run.stdout);
+        expect_file(&format!("help/{}.txt", command.join("-")), &run.stdout);
     }
+    expect_file("help/sloop.txt", &top.stdout);
     let bash = env.run(&["completions", "bash"]);
     assert_eq!(bash.code, 0);
     assert!(bash.stdout.contains("_sloop()") && bash.stdout.contains("tick"));

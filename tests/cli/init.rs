@@ -46,3 +46,34 @@ fn init_refuses_to_overwrite() {
     assert_eq!(env.read("crm/sloop.toml"), "# mine\n");
     assert!(!env.path().join("crm/accounts").exists());
 }
+
+#[test]
+fn init_refuses_a_bare_repository_and_a_git_dir() {
+    let env = TestEnv::new();
+    assert_eq!(env.git(&["init", "-q", "--bare", "crm.git"]).code, 0);
+    for dir in ["crm.git", "crm.git/crm"] {
+        let before = crate::util::snapshot(env.path());
+        let run = env.run(&["init", dir]);
+        assert_eq!(run.code, 2, "{dir}: {}", run.stdout);
+        assert!(
+            run.stderr
+                .contains("a bare repository or a .git folder): a CRM needs a work tree"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("hint: clone the repository"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            crate::util::snapshot(env.path()),
+            before,
+            "{dir}: something was written"
+        );
+        assert!(!env.path().join(dir).join(".git").exists());
+    }
+    assert_eq!(env.git(&["init", "-q", "work"]).code, 0);
+    let run = env.run(&["init", "work/.git/crm"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+}

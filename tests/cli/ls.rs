@@ -63,7 +63,9 @@ fn bad_filters_exit_2_with_the_allowed_values() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "error: unknown --status `tagret`\nhint: did you mean `target`?\n"
+        r#"error: unknown --status `tagret`
+hint: did you mean `target`?
+"#
     );
     let run = env.run(&["-C", "crm", "ls", "accounts", "--stage", "won"]);
     assert_eq!(run.code, 2);

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against real folders and git repositories.
 
+mod attribution;
 mod check;
 mod demo;
 mod docs;
@@ -8,10 +9,15 @@ mod faults;
 mod help;
 mod inbound;
 mod init;
+mod layout;
+mod lifecycle;
+mod limits;
 mod ls;
+mod reads;
 mod report;
 mod tick;
 mod transitions;
+mod untrusted;
 mod util;
 mod views;
 mod writes;

@@ -3,19 +3,42 @@
 
 use crate::util::TestEnv;
 
-const TEAM: &str =
-    "[team.al]\nname = \"Al\"\nrole = \"ae\"\n[team.bo]\nname = \"Bo\"\nrole = \"sdr\"\n";
+const TEAM: &str = r#"[team.al]
+name = "Al"
+role = "ae"
+[team.bo]
+name = "Bo"
+role = "sdr"
+"#;
 
 fn acc(status: &str, extra: &str) -> String {
-    format!("name = \"X\"\nstatus = \"{status}\"\n{extra}")
+    format!(
+        r#"name = "X"
+status = "{status}"
+{extra}"#
+    )
 }
 
 fn opp(account: &str, stage: &str, extra: &str) -> String {
-    format!("name = \"Deal\"\naccount = \"{account}\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"inbound\"\ncreated = 2026-09-01\n{extra}")
+    format!(
+        r#"name = "Deal"
+account = "{account}"
+owner = "al"
+stage = "{stage}"
+source = "inbound"
+created = 2026-09-01
+{extra}"#
+    )
 }
 
 fn act(account: &str, kind: &str, date: &str, extra: &str) -> String {
-    format!("kind = \"{kind}\"\ndate = {date}\naccount = \"{account}\"\nowner = \"bo\"\n{extra}")
+    format!(
+        r#"kind = "{kind}"
+date = {date}
+account = "{account}"
+owner = "bo"
+{extra}"#
+    )
 }
 
 /// One account per rule, committed on 2026-09-01; `churned-later` enters churn on 2026-09-15.
@@ -64,13 +87,25 @@ fn repo() -> TestEnv {
         "accounts/parked.toml",
         acc(
             "backlog",
-            "owner = \"al\"\nbacklog_until = 2026-10-15\nfit = \"high\"\n",
+            r#"owner = "al"
+backlog_until = 2026-10-15
+fit = "high"
+"#,
         ),
     );
     env.write("accounts/winning.toml", acc("working", "owner = \"al\"\n"));
     env.write(
         "opportunities/winning-deal.toml",
-        opp("winning", "won", "mrr = 300\nclose_date = 2026-09-20\n[commit]\nplan = \"pro\"\nstart_date = 2026-10-01\n"),
+        opp(
+            "winning",
+            "won",
+            r#"mrr = 300
+close_date = 2026-09-20
+[commit]
+plan = "pro"
+start_date = 2026-10-01
+"#,
+        ),
     );
     env.write("accounts/losing.toml", acc("working", "owner = \"al\"\n"));
     env.write(
@@ -78,7 +113,9 @@ fn repo() -> TestEnv {
         opp(
             "losing",
             "lost",
-            "lost_reason = \"price\"\nclose_date = 2026-09-20\n",
+            r#"lost_reason = "price"
+close_date = 2026-09-20
+"#,
         ),
     );
     env.git(&["init", "-q", "-b", "main"]);
@@ -210,6 +247,9 @@ fn tick_commits_once_with_its_date_and_message_and_is_idempotent() {
     assert!(lines.contains(&"accounts/stale-target: target -> backlog (target-stale)"));
     assert!(lines.contains(&"accounts/stale-target: backlog_until = 2027-04-13 (target-stale)"));
     assert!(lines.contains(&"accounts/pool-touched: owner = bo (first-touch)"));
+    // The whole message, and what the command printed for the same plan.
+    let message = env.git(&["log", "-1", "--format=%B"]);
+    crate::util::expect_file("tick/commit-message.txt", &message.stdout);
     // the result passes both checks
     assert_eq!(env.run(&["check"]).code, 0);
     let range = env.run(&["check", "--range", "HEAD~1..HEAD"]);
@@ -229,14 +269,46 @@ fn tick_commits_once_with_its_date_and_message_and_is_idempotent() {
 }
 
 #[test]
+fn tick_prints_its_plan_whole() {
+    let env = repo();
+    let run = env.run(&["tick", "--as-of", "2026-10-15", "--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    crate::util::expect_file("tick/dry-run.txt", &run.stdout);
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = env.git(&["rev-parse", "--short=12", "HEAD"]).stdout;
+    crate::util::expect_file(
+        "tick/commit.txt",
+        &run.stdout.replace(id.trim(), "<commit>"),
+    );
+}
+
+#[test]
 fn edits_keep_comments_order_and_spacing() {
     let env = repo();
-    let before = "# Parked until the budget cycle.\nname   = \"Parked Co\"   # legal name\nstatus = \"backlog\"  # set by hand\nowner = \"al\"\nbacklog_until = 2026-10-15 # budget cycle\nfit = \"high\"\n\n[custom]\nnote = \"keep me\"\n";
+    let before = r#"# Parked until the budget cycle.
+name   = "Parked Co"   # legal name
+status = "backlog"  # set by hand
+owner = "al"
+backlog_until = 2026-10-15 # budget cycle
+fit = "high"
+
+[custom]
+note = "keep me"
+"#;
     env.write("accounts/parked.toml", before);
     env.commit_all("comments", "2026-09-20T10:00:00Z");
     let run = env.run(&["tick", "--as-of", "2026-10-15"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let after = "# Parked until the budget cycle.\nname   = \"Parked Co\"   # legal name\nstatus = \"qualified_pool\"  # set by hand\nowner = \"al\"\nfit = \"high\"\n\n[custom]\nnote = \"keep me\"\n";
+    let after = r#"# Parked until the budget cycle.
+name   = "Parked Co"   # legal name
+status = "qualified_pool"  # set by hand
+owner = "al"
+fit = "high"
+
+[custom]
+note = "keep me"
+"#;
     assert_eq!(env.read("accounts/parked.toml"), after);
 }
 
@@ -247,7 +319,11 @@ fn refuses_a_dirty_file_it_must_edit_and_writes_nothing() {
         "accounts/parked.toml",
         acc(
             "backlog",
-            "owner = \"al\"\nbacklog_until = 2026-10-15\nfit = \"high\"\n# my edit\n",
+            r#"owner = "al"
+backlog_until = 2026-10-15
+fit = "high"
+# my edit
+"#,
         ),
     );
     let head = env.git(&["rev-parse", "HEAD"]).stdout;
@@ -266,10 +342,51 @@ fn refuses_a_dirty_file_it_must_edit_and_writes_nothing() {
         .contains("status = \"target\""));
 }
 
+/// A file both staged and edited again (`MM`) was listed twice in the refusal.
+#[test]
+fn a_file_staged_and_edited_again_is_named_once() {
+    let env = repo();
+    let parked = |comment: &str| {
+        acc(
+            "backlog",
+            &format!("owner = \"al\"\nbacklog_until = 2026-10-15\nfit = \"high\"\n{comment}"),
+        )
+    };
+    env.write("accounts/parked.toml", parked("# staged\n"));
+    assert_eq!(env.git(&["add", "accounts/parked.toml"]).code, 0);
+    env.write("accounts/parked.toml", parked("# staged\n# and edited\n"));
+    let status = env.git(&["status", "--porcelain"]).stdout;
+    assert_eq!(status, "MM accounts/parked.toml\n");
+    let before = crate::util::snapshot(env.path());
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: accounts/parked.toml has uncommitted changes: tick must edit it\nhint: commit \
+         or stash your changes to those files, then tick again (or use --no-commit)\n"
+    );
+    assert_eq!(crate::util::snapshot(env.path()), before);
+    assert_eq!(env.git(&["status", "--porcelain"]).stdout, status);
+    let set = env.run(&["set", "accounts/parked", "fit=low", "--commit"]);
+    assert_eq!(set.code, 2, "{}{}", set.stdout, set.stderr);
+    assert_eq!(
+        set.stderr.matches("accounts/parked.toml").count(),
+        1,
+        "{}",
+        set.stderr
+    );
+    assert_eq!(crate::util::snapshot(env.path()), before);
+}
+
 #[test]
 fn leaves_the_users_staged_work_staged_and_out_of_the_commit() {
     let env = repo();
-    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"winning\"\n");
+    env.write(
+        "contacts/jo.toml",
+        r#"name = "Jo"
+account = "winning"
+"#,
+    );
     env.git(&["add", "contacts/jo.toml"]);
     env.write("notes.md", "unstaged scratch\n");
     let run = env.run(&["tick", "--as-of", "2026-10-15"]);
@@ -280,7 +397,12 @@ fn leaves_the_users_staged_work_staged_and_out_of_the_commit() {
     assert!(!files.contains("contacts/jo.toml"), "{files}");
     assert!(files.contains("accounts/parked.toml"));
     let status = env.git(&["status", "--porcelain"]).stdout;
-    assert_eq!(status, "A  contacts/jo.toml\n?? notes.md\n");
+    assert_eq!(
+        status,
+        r#"A  contacts/jo.toml
+?? notes.md
+"#
+    );
 }
 
 #[test]
@@ -338,7 +460,12 @@ fn unborn_branch_and_merge_in_progress_refuse() {
     env.git(&["checkout", "-q", "main"]);
     env.write(
         "accounts/winning.toml",
-        acc("working", "owner = \"al\"\nemployees = 3\n"),
+        acc(
+            "working",
+            r#"owner = "al"
+employees = 3
+"#,
+        ),
     );
     env.commit_all("main", "2026-09-16T11:00:00Z");
     assert_ne!(env.git(&["merge", "side"]).code, 0);
@@ -423,4 +550,41 @@ fn a_shallow_clone_dates_nothing_at_its_edge() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(env.path().join("shallow/.git/sloop/snapshot-v1").is_dir());
     assert!(churn_moves("shallow").is_empty());
+}
+
+/// Issue 18, item 10: after `git fetch --unshallow` or `--deepen`, the report and tick kept the
+/// shallow history the caches were written with. Each cache is keyed by the shallow boundary:
+/// with the caches, both give what they give without them.
+#[test]
+fn after_unshallow_or_deepen_the_caches_give_what_a_fresh_run_gives() {
+    let env = repo();
+    env.write(
+        "activities/2026/09/later.toml",
+        act("winning", "email", "2026-09-25", ""),
+    );
+    env.commit_all("later", "2026-09-25T10:00:00Z");
+    let outputs = |dir: &str| -> (String, String) {
+        let run = |args: &[&str]| {
+            let mut all = vec!["-C", dir];
+            all.extend_from_slice(args);
+            let run = env.run(&all);
+            assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+            run.stdout
+        };
+        let as_of = ["--format", "json", "--as-of", "2026-12-31"];
+        let report = run(&[&["report"][..], &as_of].concat());
+        let tick = run(&[&["tick", "--dry-run"][..], &as_of].concat());
+        (report, tick)
+    };
+    for (dir, fetch) in [("unshallow", "--unshallow"), ("deepen", "--deepen=1")] {
+        env.shallow_clone(dir, 1);
+        // Warm: the report writes its snapshot, tick reads it.
+        let shallow = outputs(dir);
+        let fetched = env.git(&["-C", dir, "fetch", "-q", fetch]);
+        assert_eq!(fetched.code, 0, "{}", fetched.stderr);
+        let cached = outputs(dir);
+        assert_ne!(cached.0, shallow.0, "{dir}: the history is longer");
+        std::fs::remove_dir_all(env.path().join(dir).join(".git/sloop")).unwrap();
+        assert_eq!(cached, outputs(dir), "{dir}");
+    }
 }

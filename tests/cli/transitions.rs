@@ -5,10 +5,19 @@ use crate::util::TestEnv;
 /// A repository whose root is a CRM, with one account and one opportunity committed.
 fn repo() -> TestEnv {
     let env = TestEnv::new();
-    env.write("sloop.toml", "[team.al]\nname = \"Al\"\nrole = \"ae\"\n");
+    env.write(
+        "sloop.toml",
+        r#"[team.al]
+name = "Al"
+role = "ae"
+"#,
+    );
     env.write(
         "accounts/acme.toml",
-        "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\n",
+        r#"name = "Acme"
+status = "working"
+owner = "al"
+"#,
     );
     env.write("opportunities/acme-pro.toml", OPP_IDENTIFIED);
     git_ok(&env, &["init", "-q", "-b", "main"]);
@@ -16,9 +25,50 @@ fn repo() -> TestEnv {
     env
 }
 
-const OPP_IDENTIFIED: &str = "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"identified\"\nsource = \"outbound\"\n";
-const OPP_QUALIFIED: &str = "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"qualified\"\nsource = \"outbound\"\nmrr = 500\nclose_date = 2026-12-20\n\n[bant]\nbudget = \"ok\"\nauthority = \"CFO\"\nneed = \"close faster\"\ntimeline = \"Q1\"\n";
-const OPP_COMMIT: &str = "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"commit\"\nsource = \"outbound\"\nmrr = 500\nclose_date = 2026-12-20\n\n[bant]\nbudget = \"ok\"\nauthority = \"CFO\"\nneed = \"close faster\"\ntimeline = \"Q1\"\n\n[commit]\naccepted_on = 2026-11-20\nstart_date = 2026-12-01\nonboarding_meeting = 2026-12-02\nplan = \"pro\"\npricing = \"list\"\nusers = 4\nbilling_tool = \"Stripe\"\ninvoice_scheduled = true\n";
+const OPP_IDENTIFIED: &str = r#"name = "Acme Pro"
+account = "acme"
+owner = "al"
+stage = "identified"
+source = "outbound"
+"#;
+const OPP_QUALIFIED: &str = r#"name = "Acme Pro"
+account = "acme"
+owner = "al"
+stage = "qualified"
+source = "outbound"
+mrr = 500
+close_date = 2026-12-20
+
+[bant]
+budget = "ok"
+authority = "CFO"
+need = "close faster"
+timeline = "Q1"
+"#;
+const OPP_COMMIT: &str = r#"name = "Acme Pro"
+account = "acme"
+owner = "al"
+stage = "commit"
+source = "outbound"
+mrr = 500
+close_date = 2026-12-20
+
+[bant]
+budget = "ok"
+authority = "CFO"
+need = "close faster"
+timeline = "Q1"
+
+[commit]
+accepted_on = 2026-11-20
+start_date = 2026-12-01
+onboarding_meeting = 2026-12-02
+plan = "pro"
+pricing = "list"
+users = 4
+billing_tool = "Stripe"
+invoice_scheduled = true
+"#;
 
 fn git_ok(env: &TestEnv, args: &[&str]) -> String {
     let run = env.git(args);
@@ -132,10 +182,18 @@ fn a_deletion_is_refused() {
 #[test]
 fn staged_references_resolve_against_head_and_the_index() {
     let env = repo();
-    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write(
+        "contacts/jo.toml",
+        r#"name = "Jo"
+account = "acme"
+"#,
+    );
     env.write(
         "contacts/sam.toml",
-        "name = \"Sam\"\naccount = \"acmee\"\nreports_to = \"jo\"\n",
+        r#"name = "Sam"
+account = "acmee"
+reports_to = "jo"
+"#,
     );
     git_ok(&env, &["add", "-A"]);
     let run = env.run(&["check", "--staged"]);
@@ -155,13 +213,73 @@ fn staged_references_resolve_against_head_and_the_index() {
     );
 }
 
+/// The index knows every path: a staged file in another folder that repeats a committed id,
+/// or another staged file's, is refused by the pre-commit hook as `check` refuses it. A move
+/// (the old path deleted in the same commit) is not a duplicate.
+#[test]
+fn staged_duplicate_ids_in_other_folders_are_refused() {
+    let env = repo();
+    env.write(
+        "accounts/deep/er/globex.toml",
+        "name = \"Globex\"\nstatus = \"qualified_pool\"\n",
+    );
+    commit_all(&env, "globex, deep", "2026-10-02T10:00:00Z");
+    let account = "name = \"Again\"\nstatus = \"qualified_pool\"\n";
+    env.write("accounts/zz/acme.toml", account);
+    env.write("accounts/globex.toml", account);
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write("contacts/j/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    git_ok(&env, &["add", "-A"]);
+    let status = git_ok(&env, &["status", "--porcelain"]);
+    let before = crate::util::snapshot(env.path());
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout,
+        "accounts/globex.toml: error[duplicate-id]: an account `globex` is also defined in \
+         another file under accounts/ in HEAD\n   = help: ids are unique per kind, whatever \
+         the folder: rename one of the files\n\
+         accounts/zz/acme.toml: error[duplicate-id]: an account `acme` is also defined in \
+         accounts/acme.toml\n   = help: ids are unique per kind, whatever the folder: rename \
+         one of the files\n\
+         contacts/jo.toml: error[duplicate-id]: a contact `jo` is also defined in \
+         contacts/j/jo.toml\n   = help: ids are unique per kind, whatever the folder: rename \
+         one of the files\n\
+         4 records: 3 errors, 0 warnings\n"
+    );
+    assert_eq!(
+        crate::util::snapshot(env.path()),
+        before,
+        "nothing is written"
+    );
+    assert_eq!(git_ok(&env, &["status", "--porcelain"]), status);
+    // Moving a record to a shard folder is not a duplicate.
+    git_ok(&env, &["reset", "-q", "--hard"]);
+    std::fs::create_dir_all(env.path().join("accounts/ac")).unwrap();
+    git_ok(&env, &["mv", "accounts/acme.toml", "accounts/ac/acme.toml"]);
+    git_ok(
+        &env,
+        &["mv", "accounts/deep/er/globex.toml", "accounts/globex.toml"],
+    );
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
 #[test]
 fn the_first_commit_judges_everything_as_new() {
     let env = TestEnv::new();
-    env.write("sloop.toml", "[team.al]\nname = \"Al\"\n");
+    env.write(
+        "sloop.toml",
+        r#"[team.al]
+name = "Al"
+"#,
+    );
     env.write(
         "accounts/acme.toml",
-        "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\n",
+        r#"name = "Acme"
+status = "working"
+owner = "al"
+"#,
     );
     git_ok(&env, &["init", "-q"]);
     git_ok(&env, &["add", "-A"]);
@@ -188,14 +306,21 @@ fn range_names_the_bad_commit_then_checks_the_end() {
         "opportunities/acme-pro.toml",
         OPP_QUALIFIED.replace("\"qualified\"", "\"won\"").replace(
             "[bant]",
-            "[commit]\nplan = \"pro\"\nstart_date = 2026-12-01\n\n[bant]",
+            r#"[commit]
+plan = "pro"
+start_date = 2026-12-21
+
+[bant]"#,
         ),
     );
     commit_all(&env, "skip to won", "2026-10-06T10:00:00Z");
     let bad = head(&env);
     env.write(
         "accounts/acme.toml",
-        "name = \"Acme\"\nstatus = \"customer\"\nowner = \"al\"\n",
+        r#"name = "Acme"
+status = "customer"
+owner = "al"
+"#,
     );
     commit_all(&env, "customer", "2026-10-07T10:00:00Z");
     let range = format!("{base}..HEAD");
@@ -227,7 +352,12 @@ fn range_judges_merges_against_their_first_parent() {
     env.write("opportunities/acme-pro.toml", OPP_QUALIFIED);
     commit_all(&env, "qualify on a branch", "2026-10-05T10:00:00Z");
     git_ok(&env, &["checkout", "-q", "main"]);
-    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write(
+        "contacts/jo.toml",
+        r#"name = "Jo"
+account = "acme"
+"#,
+    );
     commit_all(&env, "a contact", "2026-10-06T10:00:00Z");
     let mut merge = std::process::Command::new("git");
     merge
@@ -275,7 +405,12 @@ fn a_shallow_clone_exits_2_and_says_shallow() {
         env.write("opportunities/acme-pro.toml", stage);
         commit_all(&env, &format!("c{i}"), "2026-10-05T10:00:00Z");
     }
-    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write(
+        "contacts/jo.toml",
+        r#"name = "Jo"
+account = "acme"
+"#,
+    );
     commit_all(&env, "contact", "2026-10-06T10:00:00Z");
     env.shallow_clone("shallow", 1);
     let run = env.run(&["-C", "shallow", "check", "--range", "HEAD~2..HEAD"]);
@@ -288,10 +423,18 @@ fn a_shallow_clone_exits_2_and_says_shallow() {
 fn detached_head_and_a_crm_in_a_unicode_subfolder_with_spaces() {
     let env = TestEnv::new();
     let dir = "sales team é";
-    env.write(&format!("{dir}/sloop.toml"), "[team.al]\nname = \"Al\"\n");
+    env.write(
+        &format!("{dir}/sloop.toml"),
+        r#"[team.al]
+name = "Al"
+"#,
+    );
     env.write(
         &format!("{dir}/accounts/acme.toml"),
-        "name = \"Acme\"\nstatus = \"working\"\nowner = \"al\"\n",
+        r#"name = "Acme"
+status = "working"
+owner = "al"
+"#,
     );
     env.write(
         &format!("{dir}/opportunities/acme-pro.toml"),
@@ -396,7 +539,12 @@ fn the_installed_hook_blocks_the_commit_and_keeps_it_staged() {
 fn hooks_install_respects_hooks_path_and_foreign_hooks() {
     let env = repo();
     git_ok(&env, &["config", "core.hooksPath", "githooks"]);
-    env.write("githooks/pre-commit", "#!/bin/sh\necho mine\n");
+    env.write(
+        "githooks/pre-commit",
+        r#"#!/bin/sh
+echo mine
+"#,
+    );
     let run = env.run(&["hooks", "install"]);
     assert_eq!(run.code, 2);
     assert!(
@@ -404,7 +552,12 @@ fn hooks_install_respects_hooks_path_and_foreign_hooks() {
         "{}",
         run.stderr
     );
-    assert_eq!(env.read("githooks/pre-commit"), "#!/bin/sh\necho mine\n");
+    assert_eq!(
+        env.read("githooks/pre-commit"),
+        r#"#!/bin/sh
+echo mine
+"#
+    );
     let run = env.run(&["hooks", "install", "--force"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(env
@@ -412,7 +565,9 @@ fn hooks_install_respects_hooks_path_and_foreign_hooks() {
         .contains("sloop hooks install"));
     assert_eq!(
         env.read("githooks/pre-commit.sloop-backup"),
-        "#!/bin/sh\necho mine\n"
+        r#"#!/bin/sh
+echo mine
+"#
     );
     // re-installing our own hook needs no --force
     assert_eq!(env.run(&["hooks", "install"]).code, 0);
@@ -423,10 +578,17 @@ fn a_range_that_starts_at_the_shallow_edge_exits_2() {
     let env = repo();
     env.write(
         "accounts/gone.toml",
-        "name = \"Gone\"\nstatus = \"churn\"\n",
+        r#"name = "Gone"
+status = "churn"
+"#,
     );
     commit_all(&env, "churned", "2026-10-02T10:00:00Z");
-    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write(
+        "contacts/jo.toml",
+        r#"name = "Jo"
+account = "acme"
+"#,
+    );
     commit_all(&env, "contact", "2026-10-06T10:00:00Z");
     env.shallow_clone("shallow", 1);
     // the base is the clone's only commit's (unfetched) parent: name it by its id

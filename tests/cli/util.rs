@@ -136,7 +136,11 @@ fn hermetic(c: &mut Command, home: &Path) {
         .env("GIT_COMMITTER_EMAIL", "committer@example.com")
         .env("GIT_AUTHOR_DATE", "2026-11-01T12:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-11-01T12:00:00Z")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // The clock of every test: the day the example CRM describes.
+        .env("SLOOP_NOW", "2026-11-26T15:00:00+01:00")
+        // A held lock fails fast; tests that run writers together wait longer.
+        .env("SLOOP_LOCK_WAIT", "1");
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -180,4 +184,39 @@ pub fn assert_clean(env: &TestEnv) {
         "{}",
         run.stdout
     );
+}
+
+/// Compares a whole output with `tests/cli/expected/<name>`, showing the first line that
+/// differs; `SLOOP_BLESS=1 cargo test --test cli` writes the file instead (review the diff).
+pub fn expect_file(name: &str, actual: &str) {
+    let path = repo_root().join("tests/cli/expected").join(name);
+    if std::env::var_os("SLOOP_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            r#"no {} yet: run with SLOOP_BLESS=1 to write it
+--- actual ---
+{actual}"#,
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            r#"{} differs from the output at line {}
+--- expected ---
+{expected}
+--- actual ---
+{actual}"#,
+            path.display(),
+            line + 1
+        );
+    }
 }

@@ -2,14 +2,32 @@
 
 use crate::util::TestEnv;
 
-const TEAM: &str = "[team.al]\nname = \"Al\"\nrole = \"ae\"\n[team.bo]\nname = \"Bo\"\nrole = \"sdr\"\n\n[targets]\n\"2026-Q1\" = 1000\n";
+const TEAM: &str = r#"[team.al]
+name = "Al"
+role = "ae"
+[team.bo]
+name = "Bo"
+role = "sdr"
+
+[targets]
+"2026-Q1" = 1000
+"#;
 
 fn account(status: &str, extra: &str) -> String {
-    format!("name = \"X\"\nstatus = \"{status}\"\n{extra}")
+    format!(
+        r#"name = "X"
+status = "{status}"
+{extra}"#
+    )
 }
 
-const BANT: &str =
-    "\n[bant]\nbudget = \"ok\"\nauthority = \"CEO\"\nneed = \"yes\"\ntimeline = \"Q1\"\n";
+const BANT: &str = r#"
+[bant]
+budget = "ok"
+authority = "CEO"
+need = "yes"
+timeline = "Q1"
+"#;
 
 /// The timeline (every commit at 10:00 UTC):
 /// - 01-05 acme (working, FR, Retail) with acme-1 identified; globex (working, US) with
@@ -26,14 +44,20 @@ pub fn timeline() -> TestEnv {
         "accounts/acme.toml",
         account(
             "working",
-            "owner = \"al\"\ncountry = \"FR\"\nindustry = \"Retail\"\n",
+            r#"owner = "al"
+country = "FR"
+industry = "Retail"
+"#,
         ),
     );
     env.write(
         "accounts/globex.toml",
         account(
             "working",
-            "owner = \"al\"\ncountry = \"US\"\nindustry = \"Logistics\"\n",
+            r#"owner = "al"
+country = "US"
+industry = "Logistics"
+"#,
         ),
     );
     env.write(
@@ -41,11 +65,29 @@ pub fn timeline() -> TestEnv {
         account("qualified_pool", "country = \"DE\"\n"),
     );
     let acme1 = |stage: &str, extra: &str| {
-        format!("name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"outbound\"\ncreated = 2026-01-05\n{extra}")
+        format!(
+            r#"name = "Acme Pro"
+account = "acme"
+owner = "al"
+stage = "{stage}"
+source = "outbound"
+created = 2026-01-05
+{extra}"#
+        )
     };
     env.write("opportunities/acme-1.toml", acme1("identified", ""));
     let globex1 = |stage: &str, extra: &str| {
-        format!("name = \"Globex <Team> | *one*\"\naccount = \"globex\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"inbound\"\nchannel = \"seo\"\nmrr = 500\nintegration = \"Stripe\"\n{extra}")
+        format!(
+            r#"name = "Globex <Team> | *one*"
+account = "globex"
+owner = "al"
+stage = "{stage}"
+source = "inbound"
+channel = "seo"
+mrr = 500
+integration = "Stripe"
+{extra}"#
+        )
     };
     env.write(
         "opportunities/globex-1.toml",
@@ -57,24 +99,44 @@ pub fn timeline() -> TestEnv {
         "opportunities/acme-1.toml",
         acme1(
             "qualified",
-            &format!("mrr = 1000\nclose_date = 2026-03-31\n{BANT}"),
+            &format!(
+                r#"mrr = 1000
+close_date = 2026-03-31
+{BANT}"#
+            ),
         ),
     );
     env.commit_all("qualify", "2026-01-15T10:00:00Z");
-    env.write("activities/2026/01/call.toml", "kind = \"call\"\ndate = 2026-01-20\naccount = \"acme\"\nowner = \"al\"\nduration_min = 30\n");
+    env.write(
+        "activities/2026/01/call.toml",
+        r#"kind = "call"
+date = 2026-01-20
+account = "acme"
+owner = "al"
+duration_min = 30
+"#,
+    );
     env.commit_all("call", "2026-01-20T10:00:00Z");
     env.write(
         "opportunities/globex-1.toml",
         globex1(
             "won",
-            "close_date = 2026-02-01\n\n[commit]\nplan = \"pro\"\nstart_date = 2026-02-10\n",
+            r#"close_date = 2026-02-01
+
+[commit]
+plan = "pro"
+start_date = 2026-02-10
+"#,
         ),
     );
     env.write(
         "accounts/globex.toml",
         account(
             "customer",
-            "owner = \"al\"\ncountry = \"US\"\nindustry = \"Logistics\"\n",
+            r#"owner = "al"
+country = "US"
+industry = "Logistics"
+"#,
         ),
     );
     env.commit_all("won", "2026-02-01T10:00:00Z");
@@ -82,7 +144,11 @@ pub fn timeline() -> TestEnv {
         "opportunities/acme-1.toml",
         acme1(
             "closing",
-            &format!("mrr = 1000\nclose_date = 2026-03-31\n{BANT}"),
+            &format!(
+                r#"mrr = 1000
+close_date = 2026-03-31
+{BANT}"#
+            ),
         ),
     );
     env.commit_all("closing", "2026-02-11T10:00:00Z");
@@ -90,27 +156,56 @@ pub fn timeline() -> TestEnv {
         "opportunities/acme-1.toml",
         acme1(
             "lost",
-            &format!("mrr = 1000\nclose_date = 2026-03-01\nlost_reason = \"price\"\n{BANT}"),
+            &format!(
+                r#"mrr = 1000
+close_date = 2026-03-01
+lost_reason = "price"
+{BANT}"#
+            ),
         ),
     );
     env.write(
         "accounts/acme.toml",
         account(
             "backlog",
-            "owner = \"al\"\ncountry = \"FR\"\nindustry = \"Retail\"\nbacklog_until = 2026-08-28\n",
+            r#"owner = "al"
+country = "FR"
+industry = "Retail"
+backlog_until = 2026-08-28
+"#,
         ),
     );
     env.commit_all("lost", "2026-03-01T10:00:00Z");
     env.write(
         "opportunities/initech-1.toml",
-        "name = \"Initech\"\naccount = \"initech\"\nowner = \"bo\"\nstage = \"identified\"\nsource = \"referral\"\nmrr = 2000\nclose_date = 2026-04-30\n",
+        r#"name = "Initech"
+account = "initech"
+owner = "bo"
+stage = "identified"
+source = "referral"
+mrr = 2000
+close_date = 2026-04-30
+"#,
     );
     env.write(
         "accounts/initech.toml",
-        account("working", "owner = \"bo\"\ncountry = \"DE\"\n"),
+        account(
+            "working",
+            r#"owner = "bo"
+country = "DE"
+"#,
+        ),
     );
     env.commit_all("initech", "2026-03-10T10:00:00Z");
-    env.write("activities/2026/03/demo.toml", "kind = \"demo\"\ndate = 2026-03-12\naccount = \"initech\"\nowner = \"bo\"\nduration_min = 45\n");
+    env.write(
+        "activities/2026/03/demo.toml",
+        r#"kind = "demo"
+date = 2026-03-12
+account = "initech"
+owner = "bo"
+duration_min = 45
+"#,
+    );
     env.commit_all("demo", "2026-03-12T10:00:00Z");
     env
 }
@@ -122,7 +217,15 @@ fn pipeline_and_forecast() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "stage,probability,count,mrr,weighted\nidentified,10%,1,\"2,000\",200\nqualified,20%,0,0,0\ntrial,40%,0,0,0\nclosing,50%,0,0,0\ncommit,95%,0,0,0\ntotal,,1,\"2,000\",200\n"
+        r#"stage,probability,count,mrr,weighted
+identified,10,1,2000,200
+qualified,20,0,0,0
+trial,40,0,0,0
+closing,50,0,0,0
+commit,95,0,0,0
+total,,1,2000,200
+"#,
+        "raw numbers in CSV"
     );
     let run = env.run(&["forecast", "--by", "owner", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -130,8 +233,49 @@ fn pipeline_and_forecast() {
         v,
         serde_json::json!([{"owner": "bo", "count": 1, "mrr": 2000.0, "weighted": 200.0}])
     );
-    let run = env.run(&["forecast", "--by", "quarter"]);
+    let run = env.run(&["forecast", "--by", "quarter", "--as-of", "2026-03-15"]);
     assert!(run.stdout.contains("2026-Q2"), "{}", run.stdout);
+    // initech-1 closes on 04-30: in April until then, overdue after, never in a month over
+    let by_month = |as_of: &str| {
+        let run = env.run(&["forecast", "--as-of", as_of, "--format", "csv"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    assert_eq!(
+        by_month("2026-04-30"),
+        "month,count,mrr,weighted\noverdue,0,0,0\n2026-04,1,2000,200\n"
+    );
+    assert_eq!(
+        by_month("2026-05-01"),
+        "month,count,mrr,weighted\noverdue,1,2000,200\n"
+    );
+    let run = env.run(&[
+        "forecast",
+        "--by",
+        "quarter",
+        "--as-of",
+        "2026-07-01",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        run.stdout, "quarter,count,mrr,weighted\n2026-Q3,1,2000,200\n",
+        "overdue: in the current quarter"
+    );
+}
+
+#[test]
+fn pipeline_and_forecast_tables_whole() {
+    let env = crate::util::example();
+    for (args, name) in [
+        (&["pipeline"][..], "views/pipeline.txt"),
+        (&["forecast"], "views/forecast-month.txt"),
+        (&["forecast", "--by", "owner"], "views/forecast-owner.txt"),
+    ] {
+        let run = env.run(&[&["-C", "crm"][..], args].concat());
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        crate::util::expect_file(name, &run.stdout);
+    }
 }
 
 #[test]

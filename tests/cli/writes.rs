@@ -29,7 +29,14 @@ fn new_records_are_valid_and_duplicates_refused() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "Created crm/accounts/acme-corp.toml\n");
-    assert_eq!(env.read("crm/accounts/acme-corp.toml"), "name = \"Acme Corp\"\nstatus = \"qualified_pool\"\nowner = \"marc\"\ndomain = \"acme.example\"\n");
+    assert_eq!(
+        env.read("crm/accounts/acme-corp.toml"),
+        r#"name = "Acme Corp"
+status = "qualified_pool"
+owner = "marc"
+domain = "acme.example"
+"#
+    );
     let run = env.run(&[
         "-C",
         "crm",
@@ -176,6 +183,21 @@ fn new_records_are_valid_and_duplicates_refused() {
     );
 }
 
+/// A name whose id is 64 characters: the second record's id is cut to leave room for `-2`.
+#[test]
+fn a_second_record_with_a_64_character_id_gets_a_valid_one() {
+    let env = example();
+    let name = "Abcdefghij".repeat(7);
+    let first = "abcdefghij".repeat(7)[..64].to_string();
+    let second = format!("{}-2", &first[..62]);
+    for id in [&first, &second] {
+        let run = env.run(&["-C", "crm", "new", "account", "--name", &name]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(run.stdout, format!("Created crm/accounts/{id}.toml\n"));
+    }
+    assert_clean(&env);
+}
+
 #[test]
 fn log_task_and_done() {
     let env = example();
@@ -196,7 +218,16 @@ fn log_task_and_done() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let text = env.read("crm/activities/2026/11/2026-11-25-call-helio-solaire.toml");
-    assert_eq!(text, "kind = \"call\"\ndate = 2026-11-25\naccount = \"helio-solaire\"\nowner = \"marc\"\nsubject = \"Pricing call\"\nduration_min = 20\n");
+    assert_eq!(
+        text,
+        r#"kind = "call"
+date = 2026-11-25
+account = "helio-solaire"
+owner = "marc"
+subject = "Pricing call"
+duration_min = 20
+"#
+    );
     let run = env.run(&[
         "-C",
         "crm",
@@ -408,7 +439,14 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
     );
     assert_clean(&env);
     // a second lead from the same company attaches to the account
-    env.write("crm/leads/again.toml", "name = \"Claire Perrin\"\nemail = \"claire@lyon-cycles.fr\"\nowner = \"lea\"\nstatus = \"new\"\n");
+    env.write(
+        "crm/leads/again.toml",
+        r#"name = "Claire Perrin"
+email = "claire@lyon-cycles.fr"
+owner = "lea"
+status = "new"
+"#,
+    );
     let run = env.run(&["-C", "crm", "lead", "convert", "again"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -432,7 +470,11 @@ fn lead_conversion_creates_or_attaches_and_never_duplicates() {
     // free mail never matches an account
     env.write(
         "crm/leads/gmail.toml",
-        "name = \"Paul\"\nemail = \"paul@gmail.com\"\ncompany = \"Paul Bikes\"\nowner = \"lea\"\n",
+        r#"name = "Paul"
+email = "paul@gmail.com"
+company = "Paul Bikes"
+owner = "lea"
+"#,
     );
     let run = env.run(&["-C", "crm", "lead", "convert", "gmail"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -499,6 +541,24 @@ fn agenda_lists_tasks_alerts_and_waiting_work() {
 }
 
 #[test]
+fn agenda_text_whole() {
+    let env = example();
+    for owner in ["marc", "lea"] {
+        let run = env.run(&[
+            "-C",
+            "crm",
+            "agenda",
+            "--owner",
+            owner,
+            "--as-of",
+            "2026-11-26",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        crate::util::expect_file(&format!("agenda/{owner}.txt"), &run.stdout);
+    }
+}
+
+#[test]
 fn commit_flag_commits_only_the_written_file() {
     let env = example();
     env.git(&["init", "-q", "-b", "main", "crm"]);
@@ -524,7 +584,13 @@ fn commit_flag_commits_only_the_written_file() {
     let files = env
         .git(&["-C", "crm", "show", "--name-only", "--format=%s", "HEAD"])
         .stdout;
-    assert_eq!(files, "sloop new account globex\n\naccounts/globex.toml\n");
+    assert_eq!(
+        files,
+        r#"sloop new account globex
+
+accounts/globex.toml
+"#
+    );
     assert_eq!(
         env.git(&["-C", "crm", "status", "--porcelain"]).stdout,
         "?? notes.md\n"

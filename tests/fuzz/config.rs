@@ -98,9 +98,17 @@ pub fn check(file: &Bytes) -> Result<(), String> {
             .iter()
             .map(|o| (o.meta.id.clone(), year_ago))
             .collect(),
+        stage_since: loaded
+            .crm
+            .opportunities
+            .iter()
+            .map(|o| (o.meta.id.clone(), year_ago))
+            .collect(),
     };
-    let plan = lifecycle::plan(&loaded.crm, &facts, as_of);
-    let _ = lifecycle::agenda::build(&loaded.crm, plan.alerts, None, as_of);
+    // Whatever the config says, a date in the calendar is planned for.
+    let plan = lifecycle::plan(&loaded.crm, &facts, as_of)
+        .map_err(|e| format!("the plan refuses as of {as_of}: {e}"))?;
+    let _ = lifecycle::agenda::build(&loaded.crm, &facts, plan.alerts, None, as_of);
     Ok(())
 }
 

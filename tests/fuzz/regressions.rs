@@ -7,25 +7,31 @@ use chrono::{Datelike, NaiveDate};
 
 use sloop::crm::Crm;
 use sloop::lifecycle::{self, Facts};
-use sloop::report::metrics::{self, Inputs};
+use sloop::model::dates;
+use sloop::report::metrics::{self, Inputs, PeriodName};
 use sloop::store::{self, Memory};
 
-/// pipeline (extreme dates), issue 18 #9: the metrics subtract weeks and a year from the
-/// as-of date unchecked (`report/metrics.rs`, `as_of - Days::new(365)` first), so a report
-/// as of chrono's first day panics; `--as-of` and `SLOOP_NOW` accept it. The date
-/// arithmetic belongs to the metrics work.
+/// pipeline (extreme dates), issue 18 #9: the metrics subtracted weeks and a year from the
+/// as-of date unchecked (`as_of - Days::new(365)`), so a report as of chrono's first day
+/// panicked. Fixed in main (`model::dates`): such a date is refused with an error.
 #[test]
-#[ignore = "issue 18 #9: report::metrics date arithmetic overflows at chrono's limits"]
-fn a_report_as_of_the_first_representable_day_does_not_panic() {
-    for as_of in [NaiveDate::MIN, NaiveDate::MAX] {
-        let _ = metrics::compute(&Inputs {
+fn a_report_as_of_the_first_representable_day_is_refused_not_a_panic() {
+    for (as_of, ok) in [
+        (NaiveDate::MIN, false),
+        (NaiveDate::MAX, false),
+        (dates::FIRST, true),
+        (dates::LAST, true),
+    ] {
+        let context = metrics::compute(&Inputs {
             crm: &Crm::default(),
             as_of,
             events: &[],
             commits: 0,
             first_commit: None,
             shallow: false,
+            period: PeriodName::Quarter,
         });
+        assert_eq!(context.is_ok(), ok, "{as_of}");
     }
 }
 
@@ -56,7 +62,7 @@ fn a_tick_near_year_9999_plans_only_dates_toml_can_write() {
         .collect(),
         ..Facts::default()
     };
-    let plan = lifecycle::plan(&crm, &facts, as_of);
+    let plan = lifecycle::plan(&crm, &facts, as_of).expect("a date sloop computes with");
     for m in &plan.moves {
         if m.field == "backlog_until" {
             let to = m.to.as_deref().unwrap_or("");
