@@ -720,11 +720,27 @@ impl Repo {
     /// accepted, as the leftover of an interrupted run). Under the index lock, so nothing
     /// changes meanwhile.
     fn check_clean(&self, head: ObjectId, files: &[(&str, &[u8])]) -> Result<(), CommitError> {
-        let staged: std::collections::HashSet<String> = self
-            .staged_changes_at(head)?
-            .into_iter()
-            .map(|c| c.path)
-            .collect();
+        // What the index changes against HEAD, for these paths: named on the command line when
+        // they are few (git then compares only them), else the whole CRM in one pass.
+        let staged: std::collections::HashSet<String> = if files.len() <= 500 {
+            let base = head.to_string();
+            let mut args = vec!["diff-index", "--cached", "--name-only", "-z", &base, "--"];
+            let paths: Vec<String> = files
+                .iter()
+                .map(|(p, _)| format!("{}{p}", self.prefix))
+                .collect();
+            args.extend(paths.iter().map(String::as_str));
+            self.git_literal(&args)?
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| self.strip_prefix(&String::from_utf8_lossy(p)))
+                .collect()
+        } else {
+            self.staged_changes_at(head)?
+                .into_iter()
+                .map(|c| c.path)
+                .collect()
+        };
         let mut dirty = Vec::new();
         let mut tracked = Vec::new();
         for &(path, bytes) in files {
@@ -779,11 +795,13 @@ impl Repo {
     /// blobs hashed through git's filters, their stat data), as `git add` would.
     fn prepare_index(&self, next: &Path, repo_paths: &[String]) -> Result<(), GitError> {
         let index = self.repo.path().join("index");
-        match fs::copy(&index, next) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let _ = fs::remove_file(next);
-            }
+        // git update-index writes its result to a new file renamed over `next`, never into
+        // the file it read: a hard link to the index is as good as a copy of it, for free.
+        let _ = fs::remove_file(next);
+        let linked = fs::hard_link(&index, next).or_else(|_| fs::copy(&index, next).map(|_| ()));
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(GitError::new("cannot copy the index", e)),
         }
         let mut input = Vec::new();
