@@ -70,11 +70,19 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     let message = mail_parser::MessageParser::default()
         .parse(bytes)
         .ok_or(IngestError::NotEmail)?;
-    let raw = |name: HeaderName<'static>| raw_headers(&message, bytes, name);
+    // Unfolded (RFC 5322 §2.2.3): a line break before white space is not part of a value,
+    // even inside quotes, so LF and CRLF messages read the same.
+    let raw = |name: HeaderName<'static>| {
+        raw_headers(&message, bytes, name)
+            .into_iter()
+            .map(unfold)
+            .collect::<Vec<_>>()
+    };
     if raw(HeaderName::From).is_empty() && raw(HeaderName::To).is_empty() {
         return Err(IngestError::NotEmail);
     }
-    let date_header = *raw(HeaderName::Date).first().ok_or(IngestError::NoDate)?;
+    let date_headers = raw(HeaderName::Date);
+    let date_header: &str = date_headers.first().ok_or(IngestError::NoDate)?;
     let date = rfc5322_date(date_header).map_err(|why| IngestError::BadDate {
         header: escape::excerpt(date_header.trim(), 80).into_owned(),
         why,
@@ -83,7 +91,7 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     let mut seen: HashSet<String> = HashSet::new();
     for header in [HeaderName::From, HeaderName::To, HeaderName::Cc] {
         for text in raw(header) {
-            for a in addresses(text) {
+            for a in addresses(&text) {
                 let a = a.to_lowercase();
                 if seen.insert(a.clone()) {
                     participants.push(a);
@@ -171,6 +179,25 @@ fn pad_date_lines(bytes: &[u8], head_end: usize) -> std::borrow::Cow<'_, [u8]> {
         return std::borrow::Cow::Borrowed(bytes);
     }
     out.extend_from_slice(&bytes[head_end..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A header's text without its folding: CRLF or LF before a space or a tab is removed.
+fn unfold(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let before = rest[..i].strip_suffix('\r').unwrap_or(&rest[..i]);
+        out.push_str(before);
+        rest = &rest[i + 1..];
+        if !rest.starts_with([' ', '\t']) {
+            out.push('\n');
+        }
+    }
+    out.push_str(rest);
     std::borrow::Cow::Owned(out)
 }
 
@@ -572,6 +599,23 @@ mod tests {
             let mail = format!("{head}Message-ID: a{nl} bc@x{nl}{nl}Hi{nl}").replace("\r\n", nl);
             let email = read(&crm(), mail.as_bytes()).unwrap();
             assert_eq!(email.message_id.as_deref(), Some("a bc@x"), "{nl:?}");
+        }
+    }
+
+    #[test]
+    fn folded_addresses_read_the_same_with_lf_and_crlf() {
+        // Found by the fuzz harness: a quoted local part over a folded line kept the CR LF.
+        for nl in ["\r\n", "\n"] {
+            let mail = format!(
+                "From: rachel@kestrel.io{nl}Cc: \"x,{nl} y\"@kestrel.io{nl}{}{nl}Hi{nl}",
+                DATE.replace("\r\n", nl)
+            );
+            let email = read(&crm(), mail.as_bytes()).unwrap();
+            assert!(
+                email.participants.iter().all(|p| !p.contains(['\r', '\n'])),
+                "{nl:?}: {:?}",
+                email.participants
+            );
         }
     }
 
