@@ -110,7 +110,14 @@ pub fn parse(bytes: &[u8], opts: &Options) -> Result<Message, IngestError> {
     let message = mail_parser::MessageParser::default()
         .parse(padded.as_ref())
         .ok_or(IngestError::NotEmail)?;
-    let raw = |name: &str| raw_headers(&message, padded.as_ref(), name);
+    // Unfolded (RFC 5322 §2.2.3): a line break before white space is not part of a value,
+    // even inside quotes, so LF and CRLF messages read the same.
+    let raw = |name: &str| {
+        raw_headers(&message, padded.as_ref(), name)
+            .into_iter()
+            .map(unfold)
+            .collect::<Vec<_>>()
+    };
     if raw("from").is_empty() && raw("to").is_empty() {
         return Err(IngestError::NotEmail);
     }
@@ -135,7 +142,7 @@ pub fn parse(bytes: &[u8], opts: &Options) -> Result<Message, IngestError> {
     let mut from = Vec::new();
     for header in ["from", "to", "cc", "reply-to"] {
         for text in raw(header) {
-            for a in addresses(text) {
+            for a in addresses(&text) {
                 if header == "from" {
                     from.push(a.to_lowercase());
                 }
@@ -387,6 +394,25 @@ fn forwarded_addresses(body: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A header's text without its folding: CRLF or LF before a space or a tab is removed.
+fn unfold(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let before = rest[..i].strip_suffix('\r').unwrap_or(&rest[..i]);
+        out.push_str(before);
+        rest = &rest[i + 1..];
+        if !rest.starts_with([' ', '\t']) {
+            out.push('\n');
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// The raw text of every header named `name` (case-insensitive), in order: mail-parser's own
@@ -649,6 +675,10 @@ pub fn rfc5322_date(text: &str) -> Result<chrono::DateTime<FixedOffset>, String>
     if year < 1900 {
         return Err(format!("the year {year:04} is before 1900"));
     }
+    // An activity's date is a TOML date: four digits.
+    if year > 9999 {
+        return Err(format!("the year {year} is after 9999"));
+    }
     let mut hms = time.split(':');
     // One digit is not RFC 5322, but mailers write it (`9:52`) and it is unambiguous.
     let hour = number(hms.next().unwrap_or(""), "time", 1..=2)?;
@@ -759,6 +789,84 @@ mod tests {
     }
 
     const DATE: &str = "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\n";
+
+    #[test]
+    fn a_short_time_zone_does_not_swallow_the_next_header() {
+        // Found by the fuzz harness (LF and CRLF must read the same): mail-parser's header
+        // boundaries, which `raw_headers` cuts by, took the line after `UT` (before LF) or `Z`
+        // into the date.
+        for mail in [
+            "Date: Tue, 1 Dec 2026 09:00:00 UT\nFrom: rachel@kestrel.io\n\nHi\n",
+            "Date: Tue, 1 Dec 2026 09:00:00 Z\r\nFrom: rachel@kestrel.io\r\n\r\nHi\r\n",
+            "From: rachel@kestrel.io\nDate: Tue, 1 Dec 2026 09:00:00 Z\n\nHi\n",
+            "Date: Tue,\r\n 1 Dec 2026 09:00:00 Z\r\nFrom: rachel@kestrel.io\r\n\r\nHi\r\n",
+        ] {
+            let email = parse(mail.as_bytes(), &Options::default())
+                .unwrap_or_else(|e| panic!("{mail:?}: {e}"));
+            assert_eq!(email.participants, ["rachel@kestrel.io"], "{mail:?}");
+            assert_eq!(email.date.date().to_string(), "2026-12-01", "{mail:?}");
+        }
+    }
+
+    #[test]
+    fn blank_or_folded_ids_and_subjects_still_record_the_message() {
+        // Found by the fuzz harness: a Message-ID of one NEL (U+0085) was kept and the
+        // activity refused as having a blank `message_id`; a folded Message-ID that
+        // mail-parser cannot parse kept its line break, CR and all. A blank one takes the
+        // stable id of a message without one.
+        let head = format!("From: rachel@kestrel.io\r\n{DATE}");
+        let mail = format!("{head}Message-ID: \u{85}\r\nSubject: \u{2028}\r\n\r\nHi\r\n");
+        let email = parse(mail.as_bytes(), &Options::default()).unwrap();
+        assert!(
+            email.message_id.starts_with("sloop:"),
+            "{}",
+            email.message_id
+        );
+        assert_eq!(email.subject, None);
+        assert!(read(&crm(), mail.as_bytes()).is_ok());
+        for nl in ["\r\n", "\n"] {
+            let mail = format!("{head}Message-ID: a{nl} bc@x{nl}{nl}Hi{nl}").replace("\r\n", nl);
+            let email = parse(mail.as_bytes(), &Options::default()).unwrap();
+            assert_eq!(email.message_id, "a bc@x", "{nl:?}");
+        }
+    }
+
+    #[test]
+    fn folded_addresses_read_the_same_with_lf_and_crlf() {
+        // Found by the fuzz harness: a quoted local part over a folded line kept the CR LF.
+        for nl in ["\r\n", "\n"] {
+            let mail = format!(
+                "From: rachel@kestrel.io{nl}Cc: \"x,{nl} y\"@kestrel.io{nl}{}{nl}Hi{nl}",
+                DATE.replace("\r\n", nl)
+            );
+            let email = parse(mail.as_bytes(), &Options::default()).unwrap();
+            assert!(
+                email.participants.iter().all(|p| !p.contains(['\r', '\n'])),
+                "{nl:?}: {:?}",
+                email.participants
+            );
+        }
+    }
+
+    #[test]
+    fn a_year_past_9999_is_a_bad_date() {
+        // Found by the fuzz harness: `26 Nov 65535` was read, then the activity could not be
+        // written ("the year of +65535-11-26 is outside 0000–9999").
+        let mail = message(
+            "rachel@kestrel.io",
+            "Date: Mon, 26 Nov 65535 10:30:00 +0000\r\n",
+        );
+        let e = parse(mail.as_bytes(), &Options::default()).unwrap_err();
+        assert!(
+            matches!(&e, IngestError::BadDate { why, .. } if why.contains("after 9999")),
+            "{e:?}"
+        );
+        let mail = message(
+            "rachel@kestrel.io",
+            "Date: Fri, 31 Dec 9999 23:59:59 -1200\r\n",
+        );
+        assert!(read(&crm(), mail.as_bytes()).is_ok());
+    }
 
     #[test]
     fn dates_are_read_as_rfc_5322_writes_them() {
