@@ -103,10 +103,19 @@ fn main() -> ExitCode {
             email: std::env::var(email).ok()?,
         })
     };
+    // A terminal of no size (a pty nobody sized) is a terminal of unknown width.
+    let width = if tty {
+        terminal_size::terminal_size_of(std::io::stdout())
+            .map(|(w, _)| usize::from(w.0))
+            .filter(|&w| w > 0)
+    } else {
+        None
+    };
     let env = Env {
         cwd,
         color,
         tty,
+        width,
         now,
         author: identity("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"),
         committer: identity("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"),

@@ -108,9 +108,9 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             .map(|(_, p, t)| (p.clone(), t.clone()))
             .collect();
         let message = format!(
-            "sloop import leads {}: {} leads",
-            a.file.display(),
-            files.len()
+            "sloop import leads {}: {}",
+            write::message_path(env, &located, &path),
+            crate::diag::count(files.len(), "lead")
         );
         write::save(
             session,
@@ -148,9 +148,10 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 imported
             };
             out.println(&format!(
-                "{verb} {n} leads, {} duplicates skipped, {} rows rejected",
-                plan.duplicates,
-                plan.rejected.len()
+                "{verb} {}, {} skipped, {} rejected",
+                crate::diag::count(n, "lead"),
+                crate::diag::count(plan.duplicates, "duplicate"),
+                crate::diag::count(plan.rejected.len(), "row")
             ))?;
             for r in plan.rejected.iter().take(10) {
                 out.println(&format!("  line {}: {}", r.line, r.reason))?;

@@ -212,6 +212,9 @@ pub struct Env {
     pub color: bool,
     /// stdout is a terminal.
     pub tty: bool,
+    /// The terminal's width in columns, when stdout is a terminal of known, non-zero size:
+    /// tables fit it. `None` prints every value whole.
+    pub width: Option<usize>,
     /// The current time (`SLOOP_NOW` overrides the clock, for tests and reproducible runs).
     pub now: chrono::DateTime<chrono::FixedOffset>,
     /// Commit identities from `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and the committer's, when set.

@@ -13,6 +13,7 @@ mod layout;
 mod lifecycle;
 mod limits;
 mod ls;
+mod pullrequest;
 mod reads;
 mod report;
 mod tick;
