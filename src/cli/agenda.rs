@@ -79,8 +79,8 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     if !a.tasks.is_empty() {
         let mut t = Table::new(vec![
             Column::token("due"),
-            Column::token("overdue"),
-            Column::token("account"),
+            Column::token("overdue").optional(2),
+            Column::token("account").optional(1),
             Column::text("task"),
             Column::token("id"),
         ]);

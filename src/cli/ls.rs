@@ -210,8 +210,8 @@ fn rows(args: &Args, kind: Kind, crm: &Crm) -> Rows {
                 Column::token("stage"),
                 Column::number("probability").optional(1),
                 Column::number("mrr"),
-                Column::token("close date").optional(5),
-                Column::token("owner").optional(6),
+                Column::token("close date").optional(6),
+                Column::token("owner").optional(5),
                 Column::token("source").optional(2),
             ]);
             for o in &crm.opportunities {
@@ -281,7 +281,7 @@ fn rows(args: &Args, kind: Kind, crm: &Crm) -> Rows {
         Kind::Activity => {
             let mut t = Table::new(vec![
                 Column::token("date"),
-                Column::token("kind"),
+                Column::token("kind").optional(6),
                 Column::token("account").optional(5),
                 Column::token("owner").optional(4),
                 Column::text("subject"),

@@ -253,10 +253,7 @@ impl Table {
                 .iter()
                 .map(|&i| self.columns[i].name.as_str())
                 .collect();
-            let note = format!(
-                "(not shown, to fit the terminal: {}; --format csv has every column)",
-                names.join(", ")
-            );
+            let note = format!("(not shown, to fit the terminal: {})", names.join(", "));
             text.push_str(&wrap(&note, width.unwrap_or(usize::MAX)));
         }
         text
@@ -274,7 +271,9 @@ struct Fit {
 /// Fits columns of `natural` widths into `width`: hides optional columns (lowest rank
 /// first) until the columns that cannot be cut fit beside the text columns at their
 /// narrowest, then gives the text columns the room left, in proportion to what they would
-/// need. With no width, or room for everything, every column is as wide as its widest value.
+/// need. Past that, text columns are cut down to their header, and as a last resort hidden
+/// (the rightmost first): ids, dates and numbers are never cut. With no width, or room for
+/// everything, every column is as wide as its widest value.
 fn fit(columns: &[Column], natural: &[usize], width: Option<usize>) -> Fit {
     let mut shown: Vec<usize> = (0..columns.len()).collect();
     let Some(width) = width else {
@@ -304,6 +303,23 @@ fn fit(columns: &[Column], natural: &[usize], width: Option<usize>) -> Fit {
         shown.retain(|&i| i != drop);
         hidden.push(drop);
     }
+    // Text columns cut down to their header; hidden, the rightmost first, when even that is
+    // too wide.
+    let floor = |i: usize| match columns[i].holds {
+        Holds::Text => columns[i].name.width().max(1).min(natural[i]),
+        _ => natural[i],
+    };
+    while need(&shown, &floor) > width {
+        let Some(&drop) = shown
+            .iter()
+            .rev()
+            .find(|&&i| columns[i].holds == Holds::Text)
+        else {
+            break;
+        };
+        shown.retain(|&i| i != drop);
+        hidden.push(drop);
+    }
     hidden.sort_unstable();
     let mut widths: Vec<usize> = shown.iter().map(|&i| natural[i]).collect();
     if need(&shown, &|i| natural[i]) > width {
@@ -317,26 +333,37 @@ fn fit(columns: &[Column], natural: &[usize], width: Option<usize>) -> Fit {
             .filter(|&k| columns[shown[k]].holds == Holds::Text)
             .collect();
         let least: usize = texts.iter().map(|&k| narrowest(shown[k])).sum();
-        let room = width.saturating_sub(fixed).max(least);
-        let mut extra = room - least;
-        let wants: usize = texts
-            .iter()
-            .map(|&k| natural[shown[k]] - narrowest(shown[k]))
-            .sum();
-        for (n, &k) in texts.iter().enumerate() {
-            let i = shown[k];
-            let want = natural[i] - narrowest(i);
-            // The last text column takes what rounding left.
-            let give = if n + 1 == texts.len() {
-                extra.min(want)
-            } else {
-                (want * (room - least))
-                    .checked_div(wants)
-                    .unwrap_or(0)
-                    .min(extra)
-            };
-            widths[k] = narrowest(i) + give;
-            extra -= give;
+        if fixed + least > width {
+            // Between the header and the narrowest: take from each in turn what is over.
+            let mut over = fixed + least - width;
+            for &k in &texts {
+                let i = shown[k];
+                let give = (narrowest(i) - floor(i)).min(over);
+                widths[k] = narrowest(i) - give;
+                over -= give;
+            }
+        } else {
+            let room = width - fixed;
+            let mut extra = room - least;
+            let wants: usize = texts
+                .iter()
+                .map(|&k| natural[shown[k]] - narrowest(shown[k]))
+                .sum();
+            for (n, &k) in texts.iter().enumerate() {
+                let i = shown[k];
+                let want = natural[i] - narrowest(i);
+                // The last text column takes what rounding left.
+                let give = if n + 1 == texts.len() {
+                    extra.min(want)
+                } else {
+                    (want * (room - least))
+                        .checked_div(wants)
+                        .unwrap_or(0)
+                        .min(extra)
+                };
+                widths[k] = narrowest(i) + give;
+                extra -= give;
+            }
         }
     }
     Fit {
@@ -380,6 +407,14 @@ fn cut(s: &str, width: usize) -> String {
         }
         out.push(c);
         used += w;
+    }
+    // Cut between words when a word was cut, so that a date or an id inside a message is
+    // shown whole or not at all (a single word longer than the column is cut as it is).
+    let next = s[out.len()..].chars().next();
+    if next.is_some_and(|c| !c.is_whitespace()) {
+        if let Some(space) = out.rfind(' ').filter(|&i| i > 0) {
+            out.truncate(space);
+        }
     }
     out.truncate(out.trim_end().len());
     out.push('…');
@@ -481,14 +516,12 @@ b              Short                                                    won     
             "{text}"
         );
         assert!(
-            text.ends_with(
-                "\n(not shown, to fit the terminal: owner; --format csv has\nevery column)\n"
-            ),
+            text.ends_with("\n(not shown, to fit the terminal: owner)\n"),
             "{text}"
         );
         let text = sample().render(Some(50), false);
         assert!(widths(&text).iter().all(|&w| w <= 50), "{text}");
-        assert!(text.contains("terminal: close date,\nowner;"), "{text}");
+        assert!(text.contains("terminal: close date,\nowner)"), "{text}");
         for token in ["acme-corp-new", "qualified", "12,000"] {
             assert!(text.contains(token), "{token}: {text}");
         }
@@ -528,6 +561,9 @@ b              Short                                                    won     
     #[test]
     fn cut_counts_display_columns() {
         assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("won on 2026-06-18 with", 16), "won on…");
+        assert_eq!(cut("a 2026-06-18", 8), "a…");
+        assert_eq!(cut("Mercator-Distribution", 8), "Mercato…");
         assert_eq!(cut("日本語テキスト", 5), "日本…");
         assert_eq!(cut("abc", 3), "abc");
     }
