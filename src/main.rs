@@ -25,6 +25,14 @@ fn main() -> ExitCode {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     // Before any thread exists, as libgit2's global options require.
     sloop::git::limit_mapped_memory();
+    // `COMPLETE=bash sloop -- …` (what `sloop completions` registers with the shell):
+    // complete from the CRM of the current folder, print the candidates and exit.
+    if let Ok(folder) = std::env::current_dir() {
+        cli::complete::set_folder(folder);
+    }
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(cli::completions::COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

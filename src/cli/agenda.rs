@@ -15,7 +15,7 @@ use crate::lifecycle::{self, agenda, tick};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A team member (default: you).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::members))]
     pub owner: Option<String>,
     /// Everyone's agenda.
     #[arg(long, conflicts_with = "owner")]

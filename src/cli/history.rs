@@ -9,6 +9,7 @@ use crate::history::{self, Change};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The record, as `<kind>/<id>` (`account/acme`, `opportunities/acme-pro`).
+    #[arg(add = super::complete::with(super::complete::records))]
     pub record: String,
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,

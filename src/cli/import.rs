@@ -27,10 +27,10 @@ pub struct LeadsArgs {
     pub file: PathBuf,
     /// The acquisition source of every lead (else the file's "Lead Source" when it is one of
     /// sloop.toml's sources).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::sources))]
     pub source: Option<String>,
     /// Team members to assign leads to, round-robin: `--assign lea,tom`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', add = super::complete::with(super::complete::members))]
     pub assign: Vec<String>,
     /// Map a column to a lead field: `--map "Société=company"` (repeat it).
     #[arg(long = "map", value_name = "COLUMN=FIELD")]

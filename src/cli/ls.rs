@@ -14,18 +14,19 @@ use crate::store::{self, WorkTree};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// accounts, contacts, opportunities, leads or activities (singular works too).
+    #[arg(add = super::complete::with(super::complete::kinds))]
     pub kind: String,
     /// Accounts and leads: only this status.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::statuses))]
     pub status: Option<String>,
     /// Opportunities: only this stage (or `open`, `closed`).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::stage_filters))]
     pub stage: Option<String>,
     /// Only records owned by this team member.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::members))]
     pub owner: Option<String>,
     /// Contacts, opportunities, activities: only those of this account.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::accounts))]
     pub account: Option<String>,
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,

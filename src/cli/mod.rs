@@ -2,7 +2,8 @@
 
 mod agenda;
 mod check;
-mod completions;
+pub mod complete;
+pub mod completions;
 mod demo;
 mod doctor;
 mod export;
@@ -30,8 +31,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use output::Out;
 
-/// sloop — a git-backed, plain-text CRM. Records are TOML files in a git repository; sloop
-/// validates them, applies the sales loop's moves as commits and reports from the history.
+/// A git-backed, plain-text CRM.
+///
+/// Records are TOML files in a git repository; sloop validates them, applies the sales
+/// loop's moves as commits and reports from the history.
 #[derive(Debug, Parser)]
 #[command(
     name = "sloop",
@@ -333,7 +336,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Ingest(args) => ingest::run(args, env, dir, out),
         Command::Demo(args) => demo::run(args, env, dir, out),
         Command::Completions(args) => completions::completions(args, out),
-        Command::Man(args) => completions::man(args, out),
+        Command::Man(args) => completions::man(args, env, out),
         Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),
