@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 
 use super::{locate, write, CliError, Env, Format, Out, Status};
 use crate::writes::import::{self, Options};
+use crate::writes::index::Needs;
 
 /// Import data into the CRM.
 #[derive(Debug, clap::Args)]
@@ -52,7 +53,7 @@ pub struct LeadsArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let What::Leads(a) = args.what;
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, Needs::nothing())?;
     let path = env.cwd.join(&a.file);
     let bytes = std::fs::read(&path)
         .map_err(|e| CliError::io(format!("cannot read {}", a.file.display()), e))?;

@@ -8,6 +8,7 @@ use crate::git::Repo;
 use crate::model::{ActivityKind, Kind};
 use crate::store::edit::FieldValue;
 use crate::writes;
+use crate::writes::index::Needs;
 
 /// Log an email, call, meeting, demo or note on an account.
 ///
@@ -95,16 +96,21 @@ fn write_activity(
     extra: Vec<(String, FieldValue)>,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let date = c.date.unwrap_or(env.now.date_naive());
+    let base = crate::model::ids::slugify(&format!("{date}-{}-{account}", kind.as_str()));
+    // Of the activities, only those whose id the new one could take matter.
+    let needs = Needs {
+        whole: &[],
+        activities: &|a| a.meta.id.starts_with(&base),
+    };
+    let (session, crm) = write::start(&located, out, needs)?;
     if let Err(e) = writes::find(&crm, Kind::Account, account) {
         return write::refused(e, &located, out);
     }
-    let date = c.date.unwrap_or(env.now.date_naive());
     let owner = c
         .owner
         .clone()
         .or_else(|| default_owner(env, &located, &crm));
-    let base = crate::model::ids::slugify(&format!("{date}-{}-{account}", kind.as_str()));
     let id = writes::unique_id(&crm, Kind::Activity, &base);
     let mut fields = vec![
         ("kind".to_string(), FieldValue::Str(kind.as_str().into())),
@@ -201,7 +207,12 @@ pub fn done(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    // The task whole; the other tasks slim, for a did-you-mean.
+    let needs = Needs {
+        whole: &[(Kind::Activity, &args.task)],
+        activities: &|a| a.kind == ActivityKind::Task,
+    };
+    let (session, crm) = write::start(&located, out, needs)?;
     let path = match writes::find(&crm, Kind::Activity, &args.task) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),

@@ -5,6 +5,7 @@ use crate::crm::Crm;
 use crate::model::{AnyRecord, Kind};
 use crate::store::edit::FieldValue;
 use crate::store::parse::parse_record;
+use crate::writes::index::Needs;
 use crate::writes::{self, typed_value};
 
 /// Move an opportunity to another stage, setting the fields that stage requires.
@@ -127,7 +128,14 @@ pub fn move_(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(
+        &located,
+        out,
+        Needs {
+            whole: &[(Kind::Opportunity, &args.opportunity)],
+            activities: &|_| false,
+        },
+    )?;
     if let Err(e) = writes::known_stage(&crm, &args.stage) {
         return write::refused(e, &located, out);
     }
@@ -167,7 +175,14 @@ pub fn set(
         args.assignments.join(" ")
     );
     let located = locate(env, dir)?;
-    let started = write::start(&located, out)?;
+    let started = write::start(
+        &located,
+        out,
+        Needs {
+            whole: &[(kind, &id)],
+            activities: &|_| false,
+        },
+    )?;
     apply(
         started,
         env,

@@ -173,6 +173,13 @@ fn gitlink_top(path: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The id git gives `bytes` as a blob (what `git hash-object` prints, without filters).
+pub fn blob_id(bytes: &[u8]) -> Option<ObjectId> {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .ok()
+        .map(ObjectId::from_oid)
+}
+
 /// The first 12 characters of a hex id, for messages.
 pub fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)

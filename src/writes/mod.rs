@@ -5,7 +5,9 @@
 
 pub mod handoff;
 pub mod import;
+pub mod index;
 pub mod ingest;
+pub mod slim;
 pub mod validate;
 
 pub use validate::{
