@@ -76,6 +76,14 @@ pub fn kinds(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(current, Kind::ALL.map(Kind::folder))
 }
 
+/// The schemas `sloop schema` prints.
+pub fn schema_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(
+        current,
+        crate::store::schema::files().into_iter().map(|(n, _)| n),
+    )
+}
+
 /// The kinds `sloop new` creates.
 pub fn new_kinds(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(current, ["account", "contact", "opportunity", "lead"])

@@ -20,6 +20,7 @@ mod new;
 mod output;
 mod pipeline;
 mod report;
+mod schema;
 mod set;
 mod table;
 mod tick;
@@ -79,6 +80,7 @@ pub enum Command {
     Import(import::Args),
     Ingest(ingest::Args),
     Demo(demo::Args),
+    Schema(schema::Args),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
     Report(report::Args),
@@ -335,6 +337,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Import(args) => import::run(args, env, dir, out),
         Command::Ingest(args) => ingest::run(args, env, dir, out),
         Command::Demo(args) => demo::run(args, env, dir, out),
+        Command::Schema(args) => schema::run(args, env, dir, out),
         Command::Completions(args) => completions::completions(args, out),
         Command::Man(args) => completions::man(args, env, out),
         Command::Report(args) => report::run(args, env, dir, out),

@@ -32,6 +32,9 @@ fn every_command_has_help() {
         (vec!["import", "leads"], "Leads from a CSV export"),
         (vec!["ingest", "email"], "One email message"),
         (vec!["demo"], "Create a demo CRM"),
+        (vec!["schema"], "Print the JSON Schema of a record kind"),
+        (vec!["man"], "write one page per command"),
+        (vec!["completions"], "from the CRM in the current folder"),
     ] {
         assert!(
             top.stdout.contains(command[0]),

@@ -16,6 +16,7 @@ mod ls;
 mod pullrequest;
 mod reads;
 mod report;
+mod schema;
 mod terminal;
 mod tick;
 mod transitions;
