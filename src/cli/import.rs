@@ -113,6 +113,13 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             write::message_path(env, &located, &path),
             crate::diag::count(files.len(), "lead")
         );
+        // A lead file already on disk with exactly these bytes, unknown to the CRM, is what
+        // an interrupted run of this import left (sloop remembers its uncommitted files only
+        // once they are all written): this run finishes the job, and says so.
+        let left = files
+            .iter()
+            .filter(|(p, t)| std::fs::read(located.root.join(p)).is_ok_and(|d| d == t.as_bytes()))
+            .count();
         write::save(
             session,
             env,
@@ -121,6 +128,13 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             a.commit.then_some(message.as_str()),
             out,
         )?;
+        if left > 0 {
+            out.note(&format!(
+                "{left} of these {} leads were already on disk, left by an interrupted import: \
+                 the import is now complete",
+                files.len()
+            ))?;
+        }
     }
     let imported = if a.dry_run || blocked {
         0

@@ -158,6 +158,42 @@ fn delimiter(text: &str) -> u8 {
     }
 }
 
+/// The line numbers of byte offsets, counted forward from the last one asked (rows come
+/// in order). csv's own `Position::line` miscounts CRLF files and blank lines, and its byte
+/// offset of a record points at the line breaks before it.
+struct Lines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Lines {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the first character at or after `byte` that is not a line break
+    /// (CRLF, LF or a lone CR).
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let t = self.text;
+        let mut end = usize::try_from(byte).unwrap_or(t.len()).min(t.len());
+        while end < t.len() && matches!(t[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        for i in self.at..end {
+            if t[i] == b'\n' || (t[i] == b'\r' && t.get(i + 1) != Some(&b'\n')) {
+                self.line += 1;
+            }
+        }
+        self.at = self.at.max(end);
+        self.line
+    }
+}
+
 /// Plans the import of `bytes` into `crm`. `progress` is called every 1,000 rows.
 pub fn plan(
     crm: &Crm,
@@ -250,11 +286,18 @@ pub fn plan(
         ..Plan::default()
     };
     let mut turn = 0usize;
+    let mut lines = Lines::new(text.as_bytes());
     for (n, row) in reader.records().enumerate() {
-        let line = n as u64 + 2;
-        if line.is_multiple_of(1000) {
-            progress(line);
+        let counted = n as u64 + 2;
+        if counted.is_multiple_of(1000) {
+            progress(counted);
         }
+        // Where the row starts: a quoted cell may span lines, so rows and lines differ.
+        let line = match &row {
+            Ok(r) => r.position(),
+            Err(e) => e.position(),
+        }
+        .map_or(counted, |p| lines.line_of(p.byte()));
         let row = match row {
             Ok(r) => r,
             Err(e) => {
@@ -456,6 +499,26 @@ mod tests {
             p.leads[1].2
         );
         assert_eq!(p.leads[0].0, "2026-11-26-beta");
+    }
+
+    #[test]
+    fn a_rejected_row_is_reported_at_its_line_of_the_file() {
+        // Found with the fuzz harness's seeds: a quoted cell over two lines shifted every
+        // later row's line by one.
+        let csv = "Email,Company,Title\n\"a@x.io\",Acme,\"Head of\nSales\"\nbad-email,Beta,CEO\n";
+        let p = plan(&crm(), csv.as_bytes(), &opts(), |_| {}).unwrap();
+        assert_eq!(p.leads.len(), 1);
+        assert_eq!(p.rejected.len(), 1);
+        assert_eq!(p.rejected[0].line, 4);
+        // Blank lines, CRLF and lone CRs count as lines too.
+        for (csv, line) in [
+            ("Email\n\nbad-email\n", 3),
+            ("Email\r\n\r\nbad-email\r\n", 3),
+            ("Email\rx@y.io\rbad-email\r", 3),
+        ] {
+            let p = plan(&crm(), csv.as_bytes(), &opts(), |_| {}).unwrap();
+            assert_eq!(p.rejected[0].line, line, "{csv:?}");
+        }
     }
 
     #[test]
