@@ -43,10 +43,10 @@ pub struct LeadsArgs {
     pub file: PathBuf,
     /// The acquisition source of every lead (else the file's "Lead Source" when it is one of
     /// sloop.toml's sources).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::sources))]
     pub source: Option<String>,
     /// Team members to assign leads to, round-robin: `--assign lea,tom`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', add = super::complete::with(super::complete::members))]
     pub assign: Vec<String>,
     /// Map a column to a lead field: `--map "Société=company"` (repeat it).
     #[arg(long = "map", value_name = "COLUMN=FIELD")]
@@ -127,10 +127,17 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             .map(|(_, p, t)| (p.clone(), t.clone()))
             .collect();
         let message = format!(
-            "sloop import leads {}: {} leads",
-            a.file.display(),
-            files.len()
+            "sloop import leads {}: {}",
+            write::message_path(env, &located, &path),
+            crate::diag::count(files.len(), "lead")
         );
+        // A lead file already on disk with exactly these bytes, unknown to the CRM, is what
+        // an interrupted run of this import left (sloop remembers its uncommitted files only
+        // once they are all written): this run finishes the job, and says so.
+        let left = files
+            .iter()
+            .filter(|(p, t)| std::fs::read(located.root.join(p)).is_ok_and(|d| d == t.as_bytes()))
+            .count();
         write::save(
             session,
             env,
@@ -139,6 +146,13 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             a.commit.then_some(message.as_str()),
             out,
         )?;
+        if left > 0 {
+            out.note(&format!(
+                "{left} of these {} leads were already on disk, left by an interrupted import: \
+                 the import is now complete",
+                files.len()
+            ))?;
+        }
     }
     let imported = if a.dry_run || blocked {
         0
@@ -167,9 +181,10 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 imported
             };
             out.println(&format!(
-                "{verb} {n} leads, {} duplicates skipped, {} rows rejected",
-                plan.duplicates,
-                plan.rejected.len()
+                "{verb} {}, {} skipped, {} rejected",
+                crate::diag::count(n, "lead"),
+                crate::diag::count(plan.duplicates, "duplicate"),
+                crate::diag::count(plan.rejected.len(), "row")
             ))?;
             for r in plan.rejected.iter().take(10) {
                 out.println(&format!("  line {}: {}", r.line, r.reason))?;
