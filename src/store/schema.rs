@@ -16,7 +16,7 @@ use super::parse::{
 };
 use crate::config::{Config, Role};
 use crate::model::reader::MAX_AMOUNT;
-use crate::model::{ActivityKind, ContactRole, Kind, LeadStatus};
+use crate::model::{ActivityKind, ContactRole, Kind, LeadStatus, DIRECTIONS, OUTCOMES};
 
 /// The JSON Schema dialect: taplo validates draft 7.
 const DIALECT: &str = "http://json-schema.org/draft-07/schema#";
@@ -252,7 +252,39 @@ const ACTIVITY: &[Field] = &[
     f("due", Ty::Date, "tasks only, and required on them"),
     f("done", Ty::Bool, "tasks only"),
     f("message_id", Ty::Text, "ingested emails"),
-    f("participants", Ty::Strings, "ingested emails"),
+    f(
+        "participants",
+        Ty::Strings,
+        "captured emails, meetings and demos (addresses) and calls (numbers)",
+    ),
+    f("direction", Ty::OneOf(DIRECTIONS), "calls and emails only"),
+    f("outcome", Ty::OneOf(OUTCOMES), "calls only"),
+    f(
+        "call_id",
+        Ty::Text,
+        "calls only: the phone system's id (`aircall:…`, `ringover:…`, `sloop:…`)",
+    ),
+    f(
+        "attachments",
+        Ty::Strings,
+        "emails only: `name (N bytes)`, the files are not stored",
+    ),
+    f(
+        "uid",
+        Ty::Text,
+        "meetings and demos only: the calendar event's UID",
+    ),
+    f(
+        "sequence",
+        Ty::Count(i64::MAX as u64),
+        "meetings and demos only: the event's SEQUENCE",
+    ),
+    f(
+        "recurrence_id",
+        Ty::Text,
+        "meetings and demos only: the original start of one occurrence of a recurring event",
+    ),
+    f("cancelled", Ty::Bool, "meetings and demos only"),
     CUSTOM,
 ];
 
@@ -465,6 +497,22 @@ pub fn record(kind: Kind, config: &Config) -> Value {
                 "if": {"required": ["duration_min"]},
                 "then": {"properties": {"kind": {"enum": ["call", "meeting", "demo"]}}},
             }));
+            // As `store::parse` allows them: each captured field on its kinds only.
+            for (field, kinds) in [
+                ("direction", &["call", "email"][..]),
+                ("outcome", &["call"][..]),
+                ("call_id", &["call"][..]),
+                ("attachments", &["email"][..]),
+                ("uid", &["meeting", "demo"][..]),
+                ("sequence", &["meeting", "demo"][..]),
+                ("recurrence_id", &["meeting", "demo"][..]),
+                ("cancelled", &["meeting", "demo"][..]),
+            ] {
+                all_of.push(json!({
+                    "if": {"required": [field]},
+                    "then": {"properties": {"kind": {"enum": kinds}}},
+                }));
+            }
         }
         Kind::Contact => {}
     }
