@@ -46,7 +46,7 @@ pub enum SnapshotError {
 }
 
 const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 5\n";
+const MAGIC: &[u8] = b"sloop report snapshot 6\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// A snapshot is rewritten only once a report has had to mine more commits than this, or read

@@ -71,8 +71,12 @@ pub struct Account {
     pub fit: Option<Fit>,
     pub industry: Option<String>,
     pub employees: Option<u64>,
+    /// Annual revenue, in the CRM's currency.
+    pub revenue: Option<f64>,
     pub country: Option<String>,
     pub source: Option<String>,
+    /// The company's LinkedIn page.
+    pub linkedin: Option<String>,
     pub tools: Vec<String>,
     pub disqualified_reason: Option<String>,
     pub tags: Vec<String>,
