@@ -111,7 +111,7 @@ not-an-email,Broken
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("line 3: `email` `not-an-email` is not an email address"),
+            .contains("  l.csv:3: `email` `not-an-email` is not an email address\n"),
         "{}",
         run.stdout
     );
@@ -159,7 +159,7 @@ fn bad_csv_files_are_refused_and_write_nothing() {
         (
             "colours.csv",
             b"Colour,Size\nred,3\n",
-            "no column maps to a lead field (header: Colour, Size)",
+            "colours.csv: no column maps to a lead email or company (header: Colour, Size)",
         ),
         ("dry.csv", b"Email\nx@y.io\n", ""),
     ];
