@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::escape::{shown_width, terminal};
+
 /// How bad a diagnostic is. Errors make `sloop check` exit 1; warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -66,7 +68,7 @@ codes! {
     StageRequirement = "stage-requirement", Error, "a field required by the record's current stage or status is missing or not true";
     FieldNotAllowed = "field-not-allowed", Error, "a field set where it is not allowed (`backlog_until` outside backlog, `due` on a call…)";
     Config = "config", Error, "`sloop.toml` breaks its own schema (unknown stage in `next`, bad probability…)";
-    SymlinkEscape = "symlink-escape", Error, "a symlink points outside the CRM";
+    SymlinkEscape = "symlink-escape", Error, "a symlink points outside the CRM or into `.git` (it is not followed)";
     IllegalTransition = "illegal-transition", Error, "a stage or status changed to one its `next` list does not allow";
     NotEntry = "not-entry", Error, "a new record starts in a stage or status that is not an entry point";
     DeletedRecord = "deleted-record", Error, "a record file was deleted (close it instead: nothing is lost)";
@@ -224,6 +226,9 @@ pub fn render_text(d: &Diagnostic, display_path: &str, style: Style) -> String {
         Severity::Warning => ("warning", YELLOW),
     };
     let mut out = String::new();
+    // File names, messages, hints and source lines carry text from the files: shown with
+    // their control characters escaped, so a record cannot drive the terminal.
+    let display_path = terminal(display_path);
     let location = if d.line > 0 {
         format!("{display_path}:{}:{}", d.line, d.column)
     } else {
@@ -239,7 +244,7 @@ pub fn render_text(d: &Diagnostic, display_path: &str, style: Style) -> String {
         "{}{commit}: {}: {}",
         paint(BOLD, &location),
         paint(colour, &format!("{label}[{}]", d.code)),
-        paint(BOLD, &d.message)
+        paint(BOLD, &terminal(&d.message))
     );
     let gutter_width = d.line.to_string().len();
     let pad = " ".repeat(gutter_width);
@@ -247,17 +252,29 @@ pub fn render_text(d: &Diagnostic, display_path: &str, style: Style) -> String {
         let src = src.trim_end_matches(['\r', '\n']);
         let _ = writeln!(
             out,
-            " {} {} {src}",
+            " {} {} {}",
             paint(BLUE, &d.line.to_string()),
-            paint(BLUE, "|")
+            paint(BLUE, "|"),
+            terminal(src)
         );
         {
+            // Under the escaped line: an escaped character takes the width of its escape.
+            let before = d.column.saturating_sub(1) as usize;
             let indent: String = src
                 .chars()
-                .take(d.column.saturating_sub(1) as usize)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .take(before)
+                .flat_map(|c| {
+                    let fill = if c == '\t' { '\t' } else { ' ' };
+                    std::iter::repeat_n(fill, shown_width(c))
+                })
                 .collect();
-            let carets = "^".repeat(d.underline as usize);
+            let width: usize = src
+                .chars()
+                .skip(before)
+                .take(d.underline as usize)
+                .map(shown_width)
+                .sum();
+            let carets = "^".repeat(width.max(d.underline as usize));
             let _ = writeln!(
                 out,
                 " {pad} {} {indent}{}",
@@ -269,9 +286,10 @@ pub fn render_text(d: &Diagnostic, display_path: &str, style: Style) -> String {
     if let Some(hint) = &d.hint {
         let _ = writeln!(
             out,
-            " {pad} {} {}: {hint}",
+            " {pad} {} {}: {}",
             paint(BLUE, "="),
-            paint(BOLD, "help")
+            paint(BOLD, "help"),
+            terminal(hint)
         );
     }
     out

@@ -12,6 +12,7 @@ pub mod config;
 pub mod crm;
 pub mod demo;
 pub mod diag;
+pub mod escape;
 pub mod git;
 pub mod history;
 pub mod lifecycle;

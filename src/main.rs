@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sloop::cli::{self, Cli, ColorChoice, Env, Out, Status};
+use sloop::escape;
+use sloop::model::dates;
 
 /// mimalloc: a warm report decodes some 300,000 records and their strings from the snapshot,
 /// which took glibc's malloc two and a half times as long.
@@ -51,10 +53,15 @@ fn main() -> ExitCode {
     };
     let now = match std::env::var("SLOOP_NOW") {
         Ok(v) => {
-            match parse_now(&v) {
-                Some(t) => t,
+            let shown = escape::terminal(&v);
+            match parse_now(&v).map(checked_now) {
+                Some(Ok(t)) => t,
+                Some(Err(e)) => {
+                    eprintln!("error: SLOOP_NOW=`{shown}`: {e}\nhint: {}", e.hint());
+                    return ExitCode::from(2);
+                }
                 None => {
-                    eprintln!("error: SLOOP_NOW=`{v}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time");
+                    eprintln!("error: SLOOP_NOW=`{shown}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time");
                     return ExitCode::from(2);
                 }
             }
@@ -108,6 +115,7 @@ fn main() -> ExitCode {
         stdout: Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         stderr: Box::new(std::io::stderr()),
         color,
+        tty,
     };
     let result = cli::run(cli, &env, &mut out);
     let flushed = out.stdout.flush_and_check();
@@ -131,9 +139,11 @@ fn main() -> ExitCode {
                     s.to_string()
                 }
             };
-            eprintln!("{}: {e}", red("error"));
+            // Messages quote records and arguments: their control characters are escaped.
+            let message = e.to_string();
+            eprintln!("{}: {}", red("error"), escape::terminal_lines(&message));
             if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", escape::terminal_lines(&hint));
             }
             ExitCode::from(2)
         }
@@ -157,6 +167,13 @@ fn parse_now(v: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     }
     let d: chrono::NaiveDate = v.parse().ok()?;
     Some(d.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
+}
+
+/// A clock reading sloop computes with: its date within `dates::FIRST..=LAST`.
+fn checked_now(
+    t: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<chrono::DateTime<chrono::FixedOffset>, dates::DateError> {
+    dates::in_range(t.date_naive()).map(|_| t)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ impl VerifyError {
         match self {
             VerifyError::Git(g) => g.hint.clone(),
             VerifyError::State { hint, .. } => Some(hint.clone()),
-            VerifyError::Load(_) => None,
+            VerifyError::Load(l) => l.hint(),
         }
     }
 }
@@ -204,9 +204,19 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
     let mut news = Vec::new();
     let mut added = HashSet::new();
     let mut removed = HashSet::new();
+    // New paths (duplicate ids are checked for these) and deleted ones (a move is not one).
+    let mut new_paths: Vec<(Kind, &str, &str)> = Vec::new();
+    let mut deleted_paths: HashSet<&str> = HashSet::new();
     for change in &changes {
         match store::classify(&change.path) {
             PathClass::Record(kind, id) => {
+                match (&change.old, &change.new) {
+                    (None, Some(_)) => new_paths.push((kind, id, &change.path)),
+                    (Some(_), None) => {
+                        deleted_paths.insert(&change.path);
+                    }
+                    _ => {}
+                }
                 if let Some(old) = &change.old {
                     olds.push((
                         change.path.clone(),
@@ -251,6 +261,7 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
         listings: RefCell::new(HashMap::new()),
     };
     diagnostics.extend(check::check_some(&subset, &resolver));
+    diagnostics.extend(staged_duplicates(&resolver, &new_paths, &deleted_paths));
     for c in transition::pair(&olds, &news) {
         diagnostics.extend(transition::judge(&config, &c));
     }
@@ -259,6 +270,39 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
         records: news.len(),
         notes: Vec::new(),
     })
+}
+
+/// `duplicate-id` for each staged new path whose id another staged new path has, or a file
+/// of HEAD the index keeps. HEAD is asked about the paths sloop writes records at first
+/// (a few lookups), and its list of the kind's file names only when none has the id.
+fn staged_duplicates(
+    resolver: &GitResolver,
+    new_paths: &[(Kind, &str, &str)],
+    deleted_paths: &HashSet<&str>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut first: HashMap<(Kind, &str), &str> = HashMap::new();
+    for &(kind, id, path) in new_paths {
+        let other = match first.get(&(kind, id)) {
+            Some(staged) => Some(staged.to_string()),
+            None => {
+                first.insert((kind, id), path);
+                resolver.kept_in_head(kind, id, deleted_paths)
+            }
+        };
+        if let Some(other) = other {
+            out.push(
+                Diagnostic::new(
+                    crate::diag::Code::DuplicateId,
+                    path,
+                    crate::diag::Loc::default(),
+                    format!("{} `{id}` is also defined in {other}", kind.with_article()),
+                )
+                .with_hint("ids are unique per kind, whatever the folder: rename one of the files"),
+            );
+        }
+    }
+    out
 }
 
 /// Resolves references for the staged check: a record exists if the index adds it, or if HEAD
@@ -272,26 +316,54 @@ struct GitResolver<'a> {
     /// Referred to by the HEAD versions of the staged records.
     in_head: HashSet<(Kind, String)>,
     shard: u8,
-    listings: RefCell<HashMap<Kind, HashSet<String>>>,
+    /// Per kind, how many files of HEAD have each id (listed once, when first needed).
+    listings: RefCell<HashMap<Kind, HashMap<String, usize>>>,
 }
 
 impl GitResolver<'_> {
-    fn listing(&self, kind: Kind) -> HashSet<String> {
+    /// `f` over HEAD's ids of a kind, each with how many files have it.
+    fn with_listing<T>(&self, kind: Kind, f: impl FnOnce(&HashMap<String, usize>) -> T) -> T {
         let Some(head) = self.head else {
-            return HashSet::new();
+            return f(&HashMap::new());
         };
-        self.listings
-            .borrow_mut()
-            .entry(kind)
-            .or_insert_with(|| {
-                self.repo
-                    .file_names_under(head, kind.folder())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|n| n.strip_suffix(".toml").map(str::to_string))
-                    .collect()
-            })
-            .clone()
+        let mut listings = self.listings.borrow_mut();
+        let ids = listings.entry(kind).or_insert_with(|| {
+            let mut ids = HashMap::new();
+            let names = self
+                .repo
+                .file_names_under(head, kind.folder())
+                .unwrap_or_default();
+            for name in names {
+                if let Some(id) = name.strip_suffix(".toml") {
+                    *ids.entry(id.to_string()).or_insert(0) += 1;
+                }
+            }
+            ids
+        });
+        f(ids)
+    }
+
+    /// Where HEAD has a record `kind`/`id` that the index keeps (none of its files deleted
+    /// in `deleted`), for a message: the path at one of the places sloop writes records, or
+    /// "another file under `<folder>/`" when it is elsewhere.
+    fn kept_in_head(&self, kind: Kind, id: &str, deleted: &HashSet<&str>) -> Option<String> {
+        let head = self.head?;
+        let mut seen = HashSet::new();
+        for shard in std::iter::once(self.shard).chain(0..=8) {
+            let path = store::record_path(kind, id, shard);
+            if seen.insert(path.clone())
+                && !deleted.contains(path.as_str())
+                && matches!(self.repo.blob_at(head, &path), Ok(Some(_)))
+            {
+                return Some(path);
+            }
+        }
+        let in_head = self.with_listing(kind, |ids| ids.get(id).copied().unwrap_or(0));
+        let gone = deleted
+            .iter()
+            .filter(|p| store::classify(p) == PathClass::Record(kind, id))
+            .count();
+        (in_head > gone).then(|| format!("another file under {}/ in HEAD", kind.folder()))
     }
 }
 
@@ -312,11 +384,11 @@ impl Resolver for GitResolver<'_> {
         if matches!(self.repo.blob_at(head, &direct), Ok(Some(_))) {
             return true;
         }
-        self.listing(kind).contains(id)
+        self.with_listing(kind, |ids| ids.contains_key(id))
     }
 
     fn candidates(&self, kind: Kind) -> Vec<String> {
-        let mut all: Vec<String> = self.listing(kind).into_iter().collect();
+        let mut all: Vec<String> = self.with_listing(kind, |ids| ids.keys().cloned().collect());
         all.extend(
             self.added
                 .iter()

@@ -61,7 +61,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         Some(r) if r.head()?.is_some() => tick::facts(&located.root, r, &crm)?,
         _ => lifecycle::Facts::default(),
     };
-    let alerts = lifecycle::plan(&crm, &facts, as_of).alerts;
+    let alerts = lifecycle::plan(&crm, &facts, as_of)?.alerts;
     let a = agenda::build(&crm, alerts, owner.as_deref(), as_of);
     if args.format == Format::Json {
         out.json(&a)?;

@@ -48,10 +48,6 @@ const EVENT_COLUMNS: [&str; 10] = [
     "kind", "id", "change", "field", "old", "new", "commit", "author", "email", "date",
 ];
 
-fn csv_err(e: csv::Error) -> CliError {
-    CliError::io("cannot write CSV", std::io::Error::other(e))
-}
-
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let mined = history::mine(&crm.root, &history::Options::default())?;
@@ -157,15 +153,7 @@ fn write_rows(
 ) -> Result<(), CliError> {
     match format {
         ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(header).map_err(csv_err)?;
-            for r in rows {
-                w.write_record(&r).map_err(csv_err)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| CliError::io("cannot write CSV", e.into_error()))?;
-            out.print(&String::from_utf8_lossy(&bytes))?;
+            out.data(&super::table::csv_text(header, rows)?)?;
         }
         ExportFormat::Jsonl => {
             let mut text = String::new();

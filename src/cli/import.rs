@@ -174,21 +174,9 @@ fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     }
     let rejected_file = PathBuf::from(format!("{}.rejected.csv", path.display()));
     if !plan.rejected.is_empty() && !a.dry_run {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let err = |e: csv::Error| {
+        let bytes = plan.rejected_csv().map_err(|e| {
             CliError::io("cannot write the rejected rows", std::io::Error::other(e))
-        };
-        let mut header = vec!["line".to_string(), "reason".to_string()];
-        header.extend(plan.header.iter().cloned());
-        w.write_record(&header).map_err(err)?;
-        for r in &plan.rejected {
-            let mut row = vec![r.line.to_string(), r.reason.clone()];
-            row.extend(r.row.iter().cloned());
-            w.write_record(&row).map_err(err)?;
-        }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| CliError::io("cannot write the rejected rows", e.into_error()))?;
+        })?;
         std::fs::write(&rejected_file, bytes)
             .map_err(|e| CliError::io(format!("cannot write {}", rejected_file.display()), e))?;
     }

@@ -68,15 +68,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     match args.format {
         TableFormat::Json => out.json(&rows.json)?,
         TableFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(&rows.header).map_err(csv_err)?;
-            for r in &rows.rows {
-                w.write_record(r).map_err(csv_err)?;
-            }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| CliError::io("cannot write CSV", e.into_error()))?;
-            out.print(&String::from_utf8_lossy(&bytes))?;
+            out.data(&super::table::csv_text(&rows.header, &rows.rows)?)?;
         }
         TableFormat::Text => {
             if rows.rows.is_empty() {
@@ -90,10 +82,6 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     Ok(Status::Ok)
 }
 
-fn csv_err(e: csv::Error) -> CliError {
-    CliError::io("cannot write CSV", std::io::Error::other(e))
-}
-
 fn render_table(rows: &Rows, tty: bool) -> String {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED)
@@ -105,7 +93,7 @@ fn render_table(rows: &Rows, tty: bool) -> String {
         .set_header(rows.header.iter().map(Cell::new));
     for r in &rows.rows {
         t.add_row(r.iter().enumerate().map(|(i, v)| {
-            let c = Cell::new(v);
+            let c = Cell::new(crate::escape::terminal(v));
             if rows.right.contains(&i) {
                 c.set_alignment(CellAlignment::Right)
             } else {

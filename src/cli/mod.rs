@@ -135,6 +135,8 @@ pub enum CliError {
     Reporting(#[from] crate::report::ReportingError),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Date(#[from] crate::model::dates::DateError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -184,6 +186,8 @@ impl CliError {
             CliError::Load(crate::store::LoadError::NoConfig(_)) => {
                 Some("run `sloop init` to start one".into())
             }
+            CliError::Load(l) => l.hint(),
+            CliError::Date(d) => Some(d.hint()),
             CliError::Git(g) => g.hint.clone(),
             CliError::Verify(v) => v.hint(),
             CliError::Tick(t) => t.hint(),

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use super::{locate, CliError, Env, Format, Out, Status};
 use crate::history::snapshot;
 use crate::report;
+use crate::store;
 
 /// Render a report from the history: the dashboard (default), the weekly pipeline report, or
 /// your own template from the CRM's `templates/` folder.
@@ -44,12 +45,8 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         Format::Json => super::to_json_text(&built.context)?,
         Format::Text => {
             let value = super::to_json(&built.context)?;
-            let templates = crm.root.join("templates");
-            crate::report::render(
-                &args.template,
-                &value,
-                templates.is_dir().then_some(templates.as_path()),
-            )?
+            let templates = user_templates(&crm.root)?;
+            crate::report::render(&args.template, &value, templates.as_deref())?
         }
     };
     match &args.out {
@@ -59,11 +56,31 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
             out.note(&format!("Wrote {}", path.display()))?;
         }
-        None => out.print(&text)?,
+        None => out.data(&text)?,
     }
     // The process ends here: handing the records and events back to the allocator one by
     // one would take longer than the operating system takes to reclaim them all (~0.3 s at
     // 300,000 records).
     std::mem::forget(built);
     Ok(Status::Ok)
+}
+
+/// The CRM's `templates/` folder, if there is one. A link is followed only when it stays
+/// inside the CRM (and out of `.git`): a template is printed when it does not parse.
+fn user_templates(root: &Path) -> Result<Option<PathBuf>, CliError> {
+    let dir = root.join("templates");
+    let is_link = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        let canonical_root = root
+            .canonicalize()
+            .map_err(|e| CliError::io(format!("cannot read {}", root.display()), e))?;
+        if let Err(store::LinkError::Refused(to)) = store::resolve_inside(&canonical_root, &dir) {
+            return Err(store::LoadError::Source(store::SourceError::Refused {
+                path: "templates".into(),
+                to,
+            })
+            .into());
+        }
+    }
+    Ok(dir.is_dir().then_some(dir))
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
 use crate::lifecycle::tick::{self, Mode, Options};
+use crate::model::dates;
 
 /// Apply the sales loop's time-based moves as one commit.
 ///
@@ -36,8 +37,10 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     } else {
         Mode::Commit
     };
+    // Before anything else judges the date (the last commit's, the plan's).
+    let as_of = dates::in_range(args.as_of.unwrap_or(env.now.date_naive()))?;
     let opts = Options {
-        as_of: args.as_of.unwrap_or(env.now.date_naive()),
+        as_of,
         now: env.now,
         mode,
         author: env.author.clone(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue};
 
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
-use crate::model::reader::{Fields, FileReader};
+use crate::model::reader::{grouped, Fields, FileReader, MAX_AMOUNT};
 use crate::model::MemberId;
 
 /// The file that marks a CRM's root.
@@ -418,8 +418,9 @@ fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
         ],
     );
     let mut days = |r: &mut FileReader, name: &'static str, default: u32| {
-        f.count(r, name)
-            .map(|n| n.min(u64::from(u32::MAX)) as u32)
+        let max = crate::model::dates::MAX_DAYS;
+        f.count_up_to(r, name, u64::from(max), Code::Config, " days")
+            .map(|n| n.min(u64::from(max)) as u32)
             .unwrap_or(default)
     };
     let l = Lifecycle {
@@ -456,26 +457,31 @@ fn read_quarter_amounts(
         let k = key.get_ref().as_ref();
         if is_quarter(k) {
             match value.get_ref() {
-                DeValue::Integer(i) => match i.as_str().replace('_', "").parse::<i64>() {
-                    Ok(n) if n >= 0 => {
-                        into.insert(k.to_string(), n as f64);
+                DeValue::Integer(_) | DeValue::Float(_) => {
+                    let n = match value.get_ref() {
+                        DeValue::Integer(i) => i
+                            .as_str()
+                            .replace('_', "")
+                            .parse::<i64>()
+                            .ok()
+                            .map(|n| n as f64),
+                        DeValue::Float(x) => x.as_str().replace('_', "").parse::<f64>().ok(),
+                        _ => None,
+                    };
+                    match n {
+                        Some(n) if (0.0..=MAX_AMOUNT).contains(&n) => {
+                            into.insert(k.to_string(), n);
+                        }
+                        _ => r.error(
+                            Code::Config,
+                            value.span(),
+                            format!(
+                                "target `{k}` must be a number from 0 to {}",
+                                grouped(MAX_AMOUNT as u64)
+                            ),
+                        ),
                     }
-                    _ => r.error(
-                        Code::Config,
-                        value.span(),
-                        format!("target `{k}` must be a number ≥ 0"),
-                    ),
-                },
-                DeValue::Float(x) => match x.as_str().replace('_', "").parse::<f64>() {
-                    Ok(n) if n.is_finite() && n >= 0.0 => {
-                        into.insert(k.to_string(), n);
-                    }
-                    _ => r.error(
-                        Code::Config,
-                        value.span(),
-                        format!("target `{k}` must be a number ≥ 0"),
-                    ),
-                },
+                }
                 other => r.error(
                     Code::WrongType,
                     value.span(),

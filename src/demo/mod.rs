@@ -118,6 +118,8 @@ pub enum DemoError {
     Git(#[from] GitError),
     #[error("internal error: the simulator wrote an invalid record ({0})")]
     Invalid(String),
+    #[error(transparent)]
+    Date(#[from] crate::model::dates::DateError),
 }
 
 /// splitmix64: small, fast, and the same on every platform.
@@ -1185,7 +1187,7 @@ fn customers(sim: &mut Sim) -> Result<(), DemoError> {
 
 /// The end of the day: the same plan `sloop tick` makes, applied and committed.
 fn tick(sim: &mut Sim) -> Result<(), DemoError> {
-    let plan = lifecycle::plan(&sim.crm, &sim.facts, sim.day);
+    let plan = lifecycle::plan(&sim.crm, &sim.facts, sim.day)?;
     if plan.moves.is_empty() {
         return Ok(());
     }

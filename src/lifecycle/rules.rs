@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Outcome};
 use crate::crm::Crm;
+use crate::model::dates::{self, DateError};
 use crate::model::{Account, Fit, Kind};
 
 /// A rule of the loop, with its stable id.
@@ -141,8 +142,10 @@ struct AccountFacts<'a> {
     open_task_due_later: bool,
 }
 
-/// Plans the moves and alerts of one tick.
-pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
+/// Plans the moves and alerts of one tick. An as-of date outside the calendar sloop computes
+/// with (`dates::in_range`), or a date it would compute past it, is an error.
+pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Result<Plan, DateError> {
+    dates::in_range(as_of)?;
     let config = &crm.config;
     let mut per: HashMap<&str, AccountFacts> = HashMap::default();
     for o in &crm.opportunities {
@@ -177,10 +180,10 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
     for account in crm.accounts.iter().filter(|a| !a.meta.broken) {
         let f = per.get(account.meta.id.as_str()).unwrap_or(&empty);
         let since = facts.status_since.get(&account.meta.id).copied();
-        account_rules(config, account, f, since, as_of, &mut plan);
+        account_rules(config, account, f, since, as_of, &mut plan)?;
     }
     opportunity_alerts(crm, facts, &per, &opp_touch, as_of, &mut plan);
-    plan
+    Ok(plan)
 }
 
 /// The status change a rule wants, with its side effects.
@@ -199,7 +202,7 @@ fn account_rules(
     since: Option<NaiveDate>,
     as_of: NaiveDate,
     plan: &mut Plan,
-) {
+) -> Result<(), DateError> {
     let lc = &config.lifecycle;
     let status = a.status.as_str();
     let is_pool = matches!(status, "qualified_pool" | "unqualified_pool");
@@ -248,7 +251,7 @@ fn account_rules(
         && !f.closed.is_empty()
         && won_recently.is_none()
     {
-        let until = as_of + chrono::Days::new(u64::from(lc.backlog_days));
+        let until = dates::add_days(as_of, u64::from(lc.backlog_days))?;
         proposal = Some(Proposal {
             rule: Rule::OpportunitiesLost,
             to: "backlog",
@@ -314,7 +317,7 @@ fn account_rules(
                         message: format!("{why}; kept as target because an open task is due"),
                     });
                 } else {
-                    let until = as_of + chrono::Days::new(u64::from(lc.backlog_days));
+                    let until = dates::add_days(as_of, u64::from(lc.backlog_days))?;
                     proposal = Some(Proposal {
                         rule: Rule::TargetStale,
                         to: "backlog",
@@ -343,6 +346,7 @@ fn account_rules(
     if let Some(p) = proposal {
         apply(config, a, p, plan);
     }
+    Ok(())
 }
 
 /// Turns a proposal into moves, or into an alert when the team's rules forbid it.
@@ -462,6 +466,11 @@ mod tests {
     use super::*;
     use crate::store::{load, Memory};
 
+    /// The plan, for dates well inside the calendar.
+    fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Plan {
+        super::plan(crm, facts, as_of).unwrap()
+    }
+
     const TEAM: &str = "[team.al]\nname = \"Al\"\n[team.bo]\nname = \"Bo\"\n";
 
     fn crm(files: &[(&str, &str)]) -> Crm {
@@ -512,6 +521,32 @@ mod tests {
             .filter(|m| m.field == "status")
             .map(|m| (m.id.clone(), m.to.clone(), m.rule))
             .collect()
+    }
+
+    /// An as-of date outside the calendar, or a threshold that would carry a date past it
+    /// (`check` bounds them; a library caller may not), is an error, not a panic.
+    #[test]
+    fn dates_past_the_calendar_are_errors() {
+        let mut c = crm(&[
+            (
+                "accounts/acme.toml",
+                &account("working", "owner = \"al\"\n"),
+            ),
+            ("opportunities/deal.toml", &opp("lost", LOST)),
+        ]);
+        let facts = since(&[("acme", "2026-10-01")]);
+        assert_eq!(
+            super::plan(&c, &facts, NaiveDate::MAX).unwrap_err(),
+            DateError::OutOfRange(NaiveDate::MAX)
+        );
+        assert!(super::plan(&c, &facts, dates::LAST).is_ok());
+        c.config.lifecycle.backlog_days = u32::MAX;
+        assert_eq!(
+            super::plan(&c, &facts, dates::LAST)
+                .unwrap_err()
+                .to_string(),
+            "9999-12-31 + 4294967295 days is outside the calendar"
+        );
     }
 
     #[test]

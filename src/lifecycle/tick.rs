@@ -65,12 +65,16 @@ pub enum TickError {
     BeforeLastCommit { as_of: NaiveDate, last: NaiveDate },
     #[error("{0}")]
     Refused(String),
+    #[error(transparent)]
+    Date(#[from] crate::model::dates::DateError),
 }
 
 impl TickError {
     pub fn hint(&self) -> Option<String> {
         match self {
             TickError::Git(g) => g.hint.clone(),
+            TickError::Load(l) => l.hint(),
+            TickError::Date(d) => Some(d.hint()),
             TickError::Invalid { .. } => Some("run `sloop check` and fix the errors first".into()),
             TickError::Dirty { .. } => Some(
                 "commit or stash your changes to those files, then tick again (or use --no-commit)"
@@ -160,7 +164,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
         (None, Some(r)) if head.is_some() => facts(root, r, &crm)?,
         _ => Facts::default(),
     };
-    let plan = lifecycle::plan(&crm, &facts, opts.as_of);
+    let plan = lifecycle::plan(&crm, &facts, opts.as_of)?;
     let message = commit_message(&plan, opts.as_of);
     let mut outcome = Outcome {
         plan,

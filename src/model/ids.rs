@@ -34,21 +34,30 @@ pub fn validate(s: &str) -> Result<(), IdError> {
             bad,
         });
     }
-    if s.len() > 64 {
+    if s.len() > MAX_LEN {
         return Err(IdError::TooLong(s.to_string()));
     }
     Ok(())
 }
 
-/// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
-/// The first id not `taken` among `base`, `base-2`, `base-3`…
+/// The longest id.
+pub const MAX_LEN: usize = 64;
+
+/// The first id not `taken` among `base`, `base-2`, `base-3`…; the base is cut short (at a
+/// character, without a trailing `-`) to leave the suffix room within [`MAX_LEN`], so a
+/// second record named like a 64-character id gets a valid id too.
 pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
     if !taken(base) {
         return base.to_string();
     }
     let mut n = 2u64;
     loop {
-        let candidate = format!("{base}-{n}");
+        let suffix = format!("-{n}");
+        let mut cut = base.len().min(MAX_LEN.saturating_sub(suffix.len()));
+        while !base.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let candidate = format!("{}{suffix}", base[..cut].trim_end_matches('-'));
         if !taken(&candidate) {
             return candidate;
         }
@@ -56,6 +65,7 @@ pub fn first_free(base: &str, taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// Turns a name into an id suggestion: `"Acme Corp."` → `acme-corp`.
 pub fn slugify(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(fold_accent) {
@@ -68,7 +78,7 @@ pub fn slugify(name: &str) -> String {
     while out.ends_with('-') {
         out.pop();
     }
-    out.truncate(64);
+    out.truncate(MAX_LEN);
     while out.ends_with('-') {
         out.pop();
     }
@@ -166,6 +176,27 @@ id_type!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_ids_stay_within_the_length_limit() {
+        assert_eq!(first_free("acme", |_| false), "acme");
+        assert_eq!(first_free("acme", |c| c == "acme"), "acme-2");
+        let long = "a".repeat(MAX_LEN);
+        let second = first_free(&long, |c| c == long);
+        assert_eq!(second, format!("{}-2", "a".repeat(MAX_LEN - 2)));
+        assert!(validate(&second).is_ok());
+        // The cut leaves no `--`, and the suffix grows as needed.
+        let dashed = format!("{}-b", "a".repeat(MAX_LEN - 3));
+        let tried = std::cell::RefCell::new(Vec::new());
+        let tenth = first_free(&dashed, |c| {
+            tried.borrow_mut().push(c.to_string());
+            !c.ends_with("-10")
+        });
+        assert_eq!(tenth, format!("{}-10", "a".repeat(MAX_LEN - 3)));
+        for c in tried.borrow().iter().skip(1) {
+            assert!(validate(c).is_ok() && !c.contains("--"), "{c}");
+        }
+    }
 
     #[test]
     fn ids_follow_the_file_name_rule() {

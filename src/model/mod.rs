@@ -1,6 +1,7 @@
 //! The method's nouns: record kinds, ids, and the five record types of DESIGN.md §3.
 
 pub mod countries;
+pub mod dates;
 pub mod flatten;
 pub mod ids;
 pub mod reader;

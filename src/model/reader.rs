@@ -11,6 +11,31 @@ use toml::Spanned;
 use crate::diag::{one_of, suggest, Code, Diagnostic, LineIndex, Loc};
 use crate::model::When;
 
+/// The largest amount of money a field or a target may hold: a million million (per month
+/// for `mrr`). No deal comes near it, and sums over any number of records stay finite, so
+/// no report prints a figure that overflowed.
+pub const MAX_AMOUNT: f64 = 1e12;
+
+/// `36500` → `36,500`.
+pub fn grouped(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+/// ASCII digits in groups of three: `"1234567"` → `"1,234,567"`.
+pub fn group_digits(digits: &str) -> String {
+    let lead = match digits.len() % 3 {
+        0 => 3.min(digits.len()),
+        n => n,
+    };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    out.push_str(&digits[..lead]);
+    for group in digits.as_bytes()[lead..].chunks(3) {
+        out.push(',');
+        out.push_str(std::str::from_utf8(group).unwrap_or_default());
+    }
+    out
+}
+
 /// One file being read: its path, its text (for positions) and what was found so far.
 pub struct FileReader<'a> {
     pub path: &'a str,
@@ -428,7 +453,41 @@ impl<'t, 'i> Fields<'t, 'i> {
         }
     }
 
-    /// A number ≥ 0 (integer or float).
+    /// A whole number from 0 to `max` (`unit` follows it in the message: `" days"`). Out of
+    /// range is an error with `code` naming the range, and no value: a number past what any
+    /// sales team means cannot reach the date arithmetic or the sums.
+    pub fn count_up_to(
+        &mut self,
+        r: &mut FileReader,
+        name: &'static str,
+        max: u64,
+        code: Code,
+        unit: &str,
+    ) -> Option<u64> {
+        let v = self.get(r, name)?;
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => {
+                i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok()
+            }
+            _ => {
+                Self::wrong_type(r, name, v, "a whole number");
+                return None;
+            }
+        };
+        match n {
+            Some(n) if n >= 0 && n as u64 <= max => Some(n as u64),
+            _ => {
+                r.error(
+                    code,
+                    v.span(),
+                    format!("`{name}` must be from 0 to {}{unit}", grouped(max)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A number ≥ 0 (integer or float), at most [`MAX_AMOUNT`].
     pub fn amount(&mut self, r: &mut FileReader, name: &'static str) -> Option<f64> {
         let v = self.get(r, name)?;
         let n = match v.get_ref() {
@@ -442,12 +501,15 @@ impl<'t, 'i> Fields<'t, 'i> {
             }
         };
         match n {
-            Some(n) if n.is_finite() && n >= 0.0 => Some(n),
+            Some(n) if (0.0..=MAX_AMOUNT).contains(&n) => Some(n),
             _ => {
                 r.error(
                     Code::InvalidValue,
                     v.span(),
-                    format!("`{name}` must be a finite number ≥ 0"),
+                    format!(
+                        "`{name}` must be a number from 0 to {}",
+                        grouped(MAX_AMOUNT as u64)
+                    ),
                 );
                 None
             }

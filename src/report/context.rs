@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use crate::crm::Crm;
 use crate::git::{GitError, Repo};
 use crate::history::Event;
+use crate::model::dates::{self, DateError};
 use crate::report::metrics::{self, Context, Inputs};
 use crate::store::LoadError;
 
@@ -34,6 +35,8 @@ pub enum ReportingError {
     NotInRepo,
     #[error("there is no commit on or before {0}")]
     NothingYet(NaiveDate),
+    #[error(transparent)]
+    Date(#[from] DateError),
 }
 
 impl From<SnapshotError> for ReportingError {
@@ -51,13 +54,16 @@ impl ReportingError {
             ReportingError::Git(g) => g.hint.clone(),
             ReportingError::NotInRepo => Some("`git init` and commit the CRM".into()),
             ReportingError::NothingYet(_) => Some("use a later --as-of".into()),
-            ReportingError::Load(_) => None,
+            ReportingError::Load(l) => l.hint(),
+            ReportingError::Date(d) => Some(d.hint()),
         }
     }
 }
 
 /// Mines the history and computes the context for `as_of`.
 pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
+    // Before mining: a date the metrics cannot compute with fails at once.
+    dates::in_range(opts.as_of)?;
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
     let inputs =
         snapshot::inputs(root, &repo, opts)?.ok_or(ReportingError::NothingYet(opts.as_of))?;
@@ -105,7 +111,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
         commits: dated.len(),
         first_commit: dated.first().copied(),
         shallow: repo.is_shallow(),
-    });
+    })?;
     Ok(Built {
         context,
         warnings,
@@ -396,7 +402,8 @@ mod tests {
                     commits: at + 1,
                     first_commit: Some(start),
                     shallow: false,
-                });
+                })
+                .unwrap();
                 serde_json::to_value(&context).unwrap()
             };
             assert_eq!(

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::config::{Config, Outcome};
 use crate::crm::Crm;
 use crate::history::{self, ByRecord, Change, Event, Value};
 use crate::lifecycle::{self, Alert};
+use crate::model::dates::{self, DateError};
 use crate::model::{Activity, ActivityKind, Kind, LeadStatus, OppType, Opportunity};
 
 /// What the metrics are computed from.
@@ -442,8 +443,10 @@ pub fn forecast(crm: &Crm) -> Forecast {
     }
 }
 
-/// Computes every metric.
-pub fn compute(inp: &Inputs) -> Context {
+/// Computes every metric. An as-of date outside the calendar sloop computes with
+/// (`dates::in_range`) is an error, as is any date computed past it.
+pub fn compute(inp: &Inputs) -> Result<Context, DateError> {
+    dates::in_range(inp.as_of)?;
     // The weekly views and the alerts read nothing the other figures compute: they are
     // computed on another core.
     let records = history::by_record(inp.events);
@@ -453,14 +456,14 @@ pub fn compute(inp: &Inputs) -> Context {
         weekly_pipeline,
         this_week,
         alerts,
-    } = weekly;
-    Context {
+    } = weekly?;
+    Ok(Context {
         weekly,
         weekly_pipeline,
         this_week,
         alerts,
-        ..context
-    }
+        ..context?
+    })
 }
 
 /// The parts of the context computed beside the figures.
@@ -472,20 +475,20 @@ struct Weekly {
 }
 
 impl Weekly {
-    fn of(inp: &Inputs, records: &ByRecord) -> Weekly {
+    fn of(inp: &Inputs, records: &ByRecord) -> Result<Weekly, DateError> {
         let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
         let facts = crate::lifecycle::facts::from_records(crm, records, None);
-        Weekly {
-            weekly: weeks(crm, config, as_of),
-            weekly_pipeline: weekly_pipeline(inp.events, config, as_of),
-            this_week: this_week(crm, inp.events, config, as_of),
-            alerts: lifecycle::plan(crm, &facts, as_of).alerts,
-        }
+        Ok(Weekly {
+            weekly: weeks(crm, config, as_of)?,
+            weekly_pipeline: weekly_pipeline(inp.events, config, as_of)?,
+            this_week: this_week(crm, inp.events, config, as_of)?,
+            alerts: lifecycle::plan(crm, &facts, as_of)?.alerts,
+        })
     }
 }
 
 /// The context but for its `Weekly` parts (left empty).
-fn figures(inp: &Inputs, records: &ByRecord) -> Context {
+fn figures(inp: &Inputs, records: &ByRecord) -> Result<Context, DateError> {
     let crm = inp.crm;
     let config = &crm.config;
     let as_of = inp.as_of;
@@ -543,7 +546,7 @@ fn figures(inp: &Inputs, records: &ByRecord) -> Context {
         })
         .map(|o| o.mrr.unwrap_or(0.0))
         .sum();
-    let by_month = mrr_by_month(&won, &churn_dates, as_of);
+    let by_month = mrr_by_month(&won, &churn_dates, as_of)?;
     let mrr = Mrr {
         total: round2(total),
         by_owner: by_owner.into_iter().map(|(k, v)| (k, round2(v))).collect(),
@@ -662,8 +665,8 @@ fn figures(inp: &Inputs, records: &ByRecord) -> Context {
         })
         .collect();
     let members = members(crm, config, as_of, &quarter);
-    let analytics = analytics(crm, config, records, &won, &churn_dates, total, as_of);
-    Context {
+    let analytics = analytics(crm, config, records, &won, &churn_dates, total, as_of)?;
+    Ok(Context {
         as_of: as_of.to_string(),
         currency: config.currency.clone(),
         mrr,
@@ -687,19 +690,7 @@ fn figures(inp: &Inputs, records: &ByRecord) -> Context {
             first_commit_date: inp.first_commit.map(|d| d.to_string()),
             shallow: inp.shallow,
         },
-    }
-}
-
-fn month_end(year: i32, month: u32) -> NaiveDate {
-    let (y, m) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    // Saturates at chrono's last day rather than panicking on an --as-of at its edge.
-    NaiveDate::from_ymd_opt(y, m, 1)
-        .and_then(|d| d.checked_sub_days(Days::new(1)))
-        .unwrap_or(NaiveDate::MAX)
+    })
 }
 
 /// The last 12 months (ending with as_of's): new and upsell MRR starting that month, MRR of
@@ -708,23 +699,13 @@ fn mrr_by_month(
     won: &[&Opportunity],
     churn: &HashMap<&str, Vec<NaiveDate>>,
     as_of: NaiveDate,
-) -> Vec<MrrMonth> {
+) -> Result<Vec<MrrMonth>, DateError> {
     let mut out = Vec::new();
-    let (mut y, mut m) = (as_of.year(), as_of.month());
-    let mut months = Vec::new();
-    for _ in 0..12 {
-        months.push((y, m));
-        if m == 1 {
-            y -= 1;
-            m = 12;
-        } else {
-            m -= 1;
-        }
-    }
-    months.reverse();
-    for (y, m) in months {
-        let first = NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MIN);
-        let last = month_end(y, m).min(as_of);
+    let this_month = dates::first_of_month(as_of);
+    for back in (0..12).rev() {
+        let first = dates::sub_months(this_month, back)?;
+        let last = dates::sub_days(dates::add_months(first, 1)?, 1)?.min(as_of);
+        let (y, m) = (first.year(), first.month());
         let in_month = |d: Option<NaiveDate>| d.is_some_and(|d| d >= first && d <= last);
         let new: f64 = won
             .iter()
@@ -765,7 +746,7 @@ fn mrr_by_month(
             total: round2(total),
         });
     }
-    out
+    Ok(out)
 }
 
 /// (opportunity, stage, entered, left) for every stay in a stage, from the history.
@@ -825,20 +806,20 @@ fn conversions(intervals: &[Interval], config: &Config) -> Vec<Conversion> {
     out
 }
 
-fn monday(d: NaiveDate) -> NaiveDate {
-    d - Days::new(u64::from(d.weekday().num_days_from_monday()))
+fn monday(d: NaiveDate) -> Result<NaiveDate, DateError> {
+    dates::sub_days(d, u64::from(d.weekday().num_days_from_monday()))
 }
 
 /// The last 12 weeks (Monday-based): demos held, deals won and lost (by close date).
-fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Vec<Week> {
-    let this = monday(as_of);
+fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Result<Vec<Week>, DateError> {
+    let this = monday(as_of)?;
     (0..12u64)
         .rev()
         .map(|k| {
-            let start = this - Days::new(7 * k);
-            let end = (start + Days::new(6)).min(as_of);
+            let start = dates::sub_days(this, 7 * k)?;
+            let end = dates::add_days(start, 6)?.min(as_of);
             let within = |d: NaiveDate| d >= start && d <= end;
-            Week {
+            Ok(Week {
                 week: start.to_string(),
                 demos: crm
                     .activities
@@ -855,19 +836,23 @@ fn weeks(crm: &Crm, config: &Config, as_of: NaiveDate) -> Vec<Week> {
                     .iter()
                     .filter(|o| is_lost(config, o) && o.close_date.is_some_and(within))
                     .count(),
-            }
+            })
         })
         .collect()
 }
 
 /// Open pipeline at the end of each of the last 52 weeks (Sundays, the last one as_of),
 /// replayed from the events with today's stage probabilities.
-fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<Bucket> {
-    let this = monday(as_of);
-    let ends: Vec<NaiveDate> = (0..52u64)
+fn weekly_pipeline(
+    events: &[Event],
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<Vec<Bucket>, DateError> {
+    let this = monday(as_of)?;
+    let ends = (0..52u64)
         .rev()
-        .map(|k| (this - Days::new(7 * k) + Days::new(6)).min(as_of))
-        .collect();
+        .map(|k| Ok(dates::add_days(dates::sub_days(this, 7 * k)?, 6)?.min(as_of)))
+        .collect::<Result<Vec<NaiveDate>, DateError>>()?;
     let mut opps: HashMap<&str, (Option<String>, f64)> = HashMap::default();
     let mut out = Vec::new();
     let mut i = 0;
@@ -921,7 +906,7 @@ fn weekly_pipeline(events: &[Event], config: &Config, as_of: NaiveDate) -> Vec<B
         b.weighted = round2(b.weighted);
         out.push(b);
     }
-    out
+    Ok(out)
 }
 
 fn members(crm: &Crm, config: &Config, as_of: NaiveDate, quarter: &str) -> Vec<Member> {
@@ -1025,7 +1010,7 @@ fn analytics(
     churn: &HashMap<&str, Vec<NaiveDate>>,
     mrr_total: f64,
     as_of: NaiveDate,
-) -> Analytics {
+) -> Result<Analytics, DateError> {
     let created_of = |o: &Opportunity| {
         o.created.or_else(|| {
             records
@@ -1155,7 +1140,7 @@ fn analytics(
         .filter(|a| a.status == "customer")
         .count();
     let arpa = (customers > 0).then(|| round2(mrr_total / customers as f64));
-    let year_ago = as_of - Days::new(365);
+    let year_ago = dates::sub_days(as_of, 365)?;
     let churned_12m: f64 = won
         .iter()
         .filter(|o| {
@@ -1175,7 +1160,7 @@ fn analytics(
         _ => None,
     };
     let _ = config;
-    Analytics {
+    Ok(Analytics {
         sales_cycle,
         onboarding_delay,
         touchpoints_per_won,
@@ -1189,12 +1174,17 @@ fn analytics(
         inbound_by_channel,
         tools,
         geography,
-    }
+    })
 }
 
 /// What happened in the seven days ending on as_of.
-fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> ThisWeek {
-    let from = as_of - Days::new(6);
+fn this_week(
+    crm: &Crm,
+    events: &[Event],
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<ThisWeek, DateError> {
+    let from = dates::sub_days(as_of, 6)?;
     let in_week = |e: &&Event| {
         let d = e.date.date_naive();
         d >= from && d <= as_of
@@ -1313,5 +1303,33 @@ fn this_week(crm: &Crm, events: &[Event], config: &Config, as_of: NaiveDate) -> 
             _ => {}
         }
     }
-    week
+    Ok(week)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every date the report computes stays in the calendar from the first to the last day
+    /// sloop accepts; outside them the report is an error, not a panic.
+    #[test]
+    fn the_report_computes_at_the_edges_and_refuses_beyond() {
+        let crm = Crm::default();
+        let at = |as_of| {
+            compute(&Inputs {
+                crm: &crm,
+                as_of,
+                events: &[],
+                commits: 0,
+                first_commit: None,
+                shallow: false,
+            })
+        };
+        for as_of in [dates::FIRST, dates::LAST] {
+            assert!(at(as_of).is_ok(), "{as_of}");
+        }
+        for as_of in [NaiveDate::MAX, NaiveDate::MIN] {
+            assert_eq!(at(as_of).unwrap_err(), DateError::OutOfRange(as_of));
+        }
+    }
 }

@@ -349,23 +349,21 @@ pub fn md_cell(v: &Value) -> String {
     out
 }
 
-/// `1234567.5` → `1,234,567.50`; `1234` → `1,234`; negative numbers keep their sign.
+/// `1234567.5` → `1,234,567.50`; `1234` → `1,234`; negative numbers keep their sign. Every
+/// finite number is written out in full (amounts are bounded when read, so sums stay far
+/// from overflow); a number that is not finite is `—`, never a made-up figure.
 pub fn money(n: f64) -> String {
-    let cents = (n.abs() * 100.0).round() as u128;
-    let (units, rest) = (cents / 100, cents % 100);
-    let digits = units.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(d);
+    if !n.is_finite() {
+        return "—".to_string();
     }
-    let sign = if n < 0.0 && cents > 0 { "-" } else { "" };
-    if rest == 0 {
+    let fixed = format!("{:.2}", n.abs());
+    let (units, cents) = fixed.split_once('.').unwrap_or((&fixed, "00"));
+    let grouped = crate::model::reader::group_digits(units);
+    let sign = if n < 0.0 && fixed != "0.00" { "-" } else { "" };
+    if cents == "00" {
         format!("{sign}{grouped}")
     } else {
-        format!("{sign}{grouped}.{rest:02}")
+        format!("{sign}{grouped}.{cents}")
     }
 }
 
@@ -510,6 +508,41 @@ mod tests {
         }
     }
 
+    /// Every text in the context hostile (names, ids, stages, owners, dates, the currency…):
+    /// nothing reaches the Markdown unescaped and no table row gains a column. The currency
+    /// used to be printed raw after each amount.
+    #[test]
+    fn weekly_escapes_every_text_of_the_context() {
+        fn poison(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::String(s) => *s = EVIL.into(),
+                serde_json::Value::Array(items) => items.iter_mut().for_each(poison),
+                serde_json::Value::Object(map) => map.values_mut().for_each(poison),
+                _ => {}
+            }
+        }
+        let mut ctx = fixture();
+        poison(&mut ctx);
+        assert_eq!(ctx["currency"], EVIL);
+        let md = render("weekly.md", &ctx, None).unwrap();
+        let raw_angle = md.match_indices('<').any(|(i, _)| !md[..i].ends_with('\\'));
+        assert!(!raw_angle, "an unescaped `<`:\n{md}");
+        let escaped = md_cell(&Value::from(EVIL));
+        assert!(md.contains(&format!("12,000 {escaped}")), "{md}");
+        let mut columns = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                columns = None;
+                continue;
+            }
+            let pipes = unescaped_pipes(line);
+            match columns {
+                None => columns = Some(pipes),
+                Some(n) => assert_eq!(pipes, n, "row breaks its table: {line}"),
+            }
+        }
+    }
+
     fn unescaped_pipes(line: &str) -> usize {
         let mut count = 0;
         let mut escaped = false;
@@ -537,6 +570,13 @@ mod tests {
         assert_eq!(money(1234.0), "1,234");
         assert_eq!(money(1234567.5), "1,234,567.50");
         assert_eq!(money(-26350.5), "-26,350.50");
+        assert_eq!(money(-0.001), "0");
+        assert_eq!(money(0.005), "0.01");
+        // Past u128 (where a cast saturates) and past finite: no made-up figure.
+        assert!(money(1.797e308).starts_with("179,"));
+        assert_eq!(money(1.797e308).len(), 309 + 102);
+        assert_eq!(money(f64::INFINITY), "—");
+        assert_eq!(money(f64::NAN), "—");
         assert_eq!(trim_decimals(15.26, 1), "15.3");
         assert_eq!(trim_decimals(7.0, 1), "7");
         assert_eq!(nice(16523.0), 20000.0);

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use source::{Entry, Memory, Source, SourceError, SourceFile, WorkTree};
+pub use source::{
+    resolve_inside, Entry, LinkError, Memory, Refusal, Source, SourceError, SourceFile, WorkTree,
+};
 pub use write::{temp_path, write_file, write_files, TEMP_SUFFIX};
 
 use crate::config::{self, Config};
@@ -33,6 +35,20 @@ pub enum LoadError {
     NoConfig(String),
     #[error(transparent)]
     Source(#[from] SourceError),
+}
+
+impl LoadError {
+    /// What to do next, when there is more to say than the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::Source(SourceError::Refused { .. }) => Some(
+                "sloop reads no file outside the CRM or inside `.git`: replace the link with \
+                 the file itself"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// What a path under the CRM root is.
@@ -167,6 +183,17 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
                 )
                 .with_hint(
                     "records must live inside the CRM: copy the file in instead of linking it",
+                ),
+            ),
+            (Entry::SymlinkHidden(target), _) => diagnostics.push(
+                Diagnostic::new(
+                    Code::SymlinkEscape,
+                    file.path.clone(),
+                    no_loc(),
+                    format!("symlink points into a hidden folder of the CRM, to {target}"),
+                )
+                .with_hint(
+                    "sloop never reads `.git` or hidden folders: copy the file in instead of linking it",
                 ),
             ),
             (Entry::Unreadable(why), _) => diagnostics.push(Diagnostic::new(

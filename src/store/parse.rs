@@ -11,6 +11,12 @@ use crate::model::{
     Lead, LeadStatus, Meta, OppType, Opportunity,
 };
 
+/// The most `employees` or `commit.users` a record may hold: ten million (more than any
+/// employer has).
+pub const MAX_PEOPLE: u64 = 10_000_000;
+/// The longest call, meeting or demo, in minutes: a day.
+pub const MAX_DURATION_MIN: u64 = 1_440;
+
 /// Keys of each kind, in documentation order.
 pub const ACCOUNT_KEYS: &[&str] = &[
     "name",
@@ -216,7 +222,7 @@ fn account(r: &mut FileReader, doc: &DeTable, config: &Config) -> Account {
             }
         }),
         industry: f.one_of(r, "industry", &config.values.industries),
-        employees: f.count(r, "employees"),
+        employees: f.count_up_to(r, "employees", MAX_PEOPLE, Code::InvalidValue, ""),
         revenue: f.amount(r, "revenue"),
         country: country(&mut f, r),
         source: f.one_of(r, "source", &config.values.sources),
@@ -322,7 +328,7 @@ fn opportunity(r: &mut FileReader, doc: &DeTable, config: &Config) -> Opportunit
             onboarding_meeting: c.date(r, "commit.onboarding_meeting"),
             plan: c.text(r, "commit.plan"),
             pricing: c.text(r, "commit.pricing"),
-            users: c.count(r, "commit.users"),
+            users: c.count_up_to(r, "commit.users", MAX_PEOPLE, Code::InvalidValue, ""),
             billing_tool: c.text(r, "commit.billing_tool"),
             invoice_scheduled: c.bool(r, "commit.invoice_scheduled"),
         };
@@ -390,7 +396,13 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
         owner: f.id(r, "owner"),
         subject: f.text(r, "subject"),
         body: f.str(r, "body"),
-        duration_min: f.count(r, "duration_min"),
+        duration_min: f.count_up_to(
+            r,
+            "duration_min",
+            MAX_DURATION_MIN,
+            Code::InvalidValue,
+            " minutes",
+        ),
         due: f.date(r, "due"),
         done: f.bool(r, "done"),
         message_id: f.text(r, "message_id"),

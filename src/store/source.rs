@@ -14,8 +14,11 @@ pub enum Entry {
     File,
     /// A folder directly under the CRM root (listed so misspelt kind folders are reported).
     TopDir,
-    /// A symlink that resolves outside the CRM.
+    /// A symlink that resolves outside the CRM (where it points).
     SymlinkEscape(String),
+    /// A symlink that resolves into `.git` or another hidden folder of the CRM (where it
+    /// points, relative to the CRM root). Hidden files are never read, linked or not.
+    SymlinkHidden(String),
     /// Something that cannot be read (permission denied, broken link, not a regular file).
     Unreadable(String),
 }
@@ -36,6 +39,75 @@ pub enum SourceError {
     Io { path: String, source: io::Error },
     #[error("{0}")]
     Git(String),
+    /// `sloop.toml` (or the `templates` folder) is a symlink sloop does not follow.
+    #[error("{path} is a symlink that points {to}: sloop does not read it")]
+    Refused { path: String, to: Refusal },
+}
+
+/// Where a symlink under the CRM points when sloop refuses to follow it: no file outside the
+/// CRM, or inside `.git` (or any hidden folder), is ever read, so a committed link cannot
+/// make sloop print a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Outside the CRM: the resolved target.
+    Outside(PathBuf),
+    /// Into a hidden folder of the CRM (`.git/config`): the target relative to the root.
+    Hidden(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Outside(target) => write!(f, "outside the CRM, to {}", target.display()),
+            Refusal::Hidden(target) => write!(f, "into a hidden folder of the CRM, to {target}"),
+        }
+    }
+}
+
+/// Where `path` (a link, or a path with a link on the way) really is, if sloop may read it:
+/// inside the canonical CRM root, and in no hidden folder (`.git`, `.ssh`…) below it.
+pub fn resolve_inside(canonical_root: &Path, path: &Path) -> Result<PathBuf, LinkError> {
+    let target = path.canonicalize().map_err(LinkError::Broken)?;
+    let Ok(inside) = target.strip_prefix(canonical_root) else {
+        return Err(LinkError::Refused(Refusal::Outside(target)));
+    };
+    if inside
+        .components()
+        .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+    {
+        return Err(LinkError::Refused(Refusal::Hidden(rel(
+            canonical_root,
+            &target,
+        ))));
+    }
+    Ok(target)
+}
+
+/// Why `resolve_inside` gives no path.
+#[derive(Debug)]
+pub enum LinkError {
+    Refused(Refusal),
+    /// The link cannot be resolved (broken, a loop).
+    Broken(io::Error),
+}
+
+/// Reads a file under the CRM root without following a link out of it (or into `.git`).
+fn read_inside(root: &Path, path: &Path) -> io::Result<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        let canonical_root = root.canonicalize()?;
+        match resolve_inside(&canonical_root, path) {
+            Ok(_) => {}
+            Err(LinkError::Refused(refusal)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("a symlink that points {refusal}: not read"),
+                ))
+            }
+            Err(LinkError::Broken(e)) => return Err(e),
+        }
+    }
+    std::fs::read(path)
 }
 
 /// A place a CRM can be read from. Implementations must be shareable across threads: the
@@ -99,7 +171,40 @@ impl Source for WorkTree {
             let name = entry.file_name().to_string_lossy().into_owned();
             let Ok(ft) = entry.file_type() else { continue };
             if Kind::from_folder(&name).is_some() {
-                kind_dirs.push(entry.path());
+                // A record folder must be a folder of the CRM: a link is followed only when
+                // it stays inside, and a file in its place is reported (no record of that
+                // kind would be read).
+                let problem = if ft.is_symlink() {
+                    match resolve_inside(&canonical_root, &entry.path()) {
+                        Ok(target) if target.is_dir() => None,
+                        Ok(_) => Some(Entry::Unreadable(
+                            "a symlink to a file where a record folder should be".into(),
+                        )),
+                        Err(LinkError::Refused(Refusal::Outside(target))) => {
+                            Some(Entry::SymlinkEscape(target.display().to_string()))
+                        }
+                        Err(LinkError::Refused(Refusal::Hidden(target))) => {
+                            Some(Entry::SymlinkHidden(target))
+                        }
+                        Err(LinkError::Broken(e)) => {
+                            Some(Entry::Unreadable(format!("broken symlink: {e}")))
+                        }
+                    }
+                } else if ft.is_dir() {
+                    None
+                } else {
+                    Some(Entry::Unreadable(format!(
+                        "a file, not a folder: no record of `{name}/` is read"
+                    )))
+                };
+                match problem {
+                    None => kind_dirs.push(entry.path()),
+                    Some(entry) => files.push(SourceFile {
+                        path: name,
+                        entry,
+                        token: 0,
+                    }),
+                }
             } else if ft.is_dir() {
                 files.push(SourceFile {
                     path: name,
@@ -140,18 +245,29 @@ impl Source for WorkTree {
                     continue;
                 }
                 let path = rel(&self.root, item.path());
-                let entry = if ft.is_file() {
+                let relative = item.path().strip_prefix(&self.root).unwrap_or(item.path());
+                let entry = if relative.to_str().is_none() {
+                    // Shown with U+FFFD in `path`, which names no file: say so, with the bytes.
+                    Entry::Unreadable(format!(
+                        "the name is not valid UTF-8 (`{}`): rename it, ids are lowercase \
+                         letters, digits and `-`",
+                        relative.as_os_str().as_encoded_bytes().escape_ascii()
+                    ))
+                } else if ft.is_file() {
                     Entry::File
                 } else if ft.is_symlink() {
-                    match item.path().canonicalize() {
-                        Ok(target) if target.starts_with(&canonical_root) => {
-                            if target.is_dir() {
-                                continue;
-                            }
-                            Entry::File
+                    match resolve_inside(&canonical_root, item.path()) {
+                        Ok(target) if target.is_dir() => continue,
+                        Ok(_) => Entry::File,
+                        Err(LinkError::Refused(Refusal::Outside(target))) => {
+                            Entry::SymlinkEscape(target.display().to_string())
                         }
-                        Ok(target) => Entry::SymlinkEscape(target.display().to_string()),
-                        Err(e) => Entry::Unreadable(format!("broken symlink: {e}")),
+                        Err(LinkError::Refused(Refusal::Hidden(target))) => {
+                            Entry::SymlinkHidden(target)
+                        }
+                        Err(LinkError::Broken(e)) => {
+                            Entry::Unreadable(format!("broken symlink: {e}"))
+                        }
                     }
                 } else {
                     Entry::Unreadable("not a regular file".into())
@@ -168,18 +284,33 @@ impl Source for WorkTree {
     }
 
     fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>> {
-        std::fs::read(self.root.join(&file.path))
+        read_inside(&self.root, &self.root.join(&file.path))
     }
 
     fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
         let path = self.root.join(config::FILE);
+        let io_error = |source| SourceError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let canonical_root = self.root.canonicalize().map_err(io_error)?;
+                if let Err(LinkError::Refused(to)) = resolve_inside(&canonical_root, &path) {
+                    return Err(SourceError::Refused {
+                        path: config::FILE.into(),
+                        to,
+                    });
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(e)),
+        }
         match std::fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(SourceError::Io {
-                path: path.display().to_string(),
-                source,
-            }),
+            Err(e) => Err(io_error(e)),
         }
     }
 

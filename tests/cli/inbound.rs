@@ -150,6 +150,104 @@ not-an-email,Broken
     assert_clean(&env);
 }
 
+/// A rejected row shorter than the header used to crash the writer of `.rejected.csv`
+/// ("found record with 2 fields"), which also broke `--skip-invalid`.
+#[test]
+fn short_rejected_rows_are_written_and_skipped() {
+    let env = example();
+    env.write(
+        "l.csv",
+        "Email,Company,Phone\nok@fine.io,Fine,+33 1 23 45 67 89\nnot-an-email,Broken\n\
+         =HYPERLINK(\"http://evil.example\"),@SUM(1),-2+3,extra\n",
+    );
+    let before = snapshot(&env.path().join("crm"));
+    let run = env.run(&["-C", "crm", "import", "leads", "l.csv"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("nothing was imported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        snapshot(&env.path().join("crm")) == before,
+        "no lead written"
+    );
+    // Every line as wide as the widest row, formulas neutralised.
+    assert_eq!(
+        env.read("l.csv.rejected.csv"),
+        "line,reason,Email,Company,Phone,\n\
+         3,`email` `not-an-email` is not an email address,not-an-email,Broken,,\n\
+         4,\"`email` `=hyperlink(\"\"http://evil.example\"\")` is not an email address\",\
+         \"'=HYPERLINK(\"\"http://evil.example\"\")\",'@SUM(1),'-2+3,extra\n"
+    );
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "l.csv",
+        "--skip-invalid",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        (v["imported"].as_u64(), v["rejected"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_clean(&env);
+    // The rejected file reads back as the rows were: its quotes are dropped on import.
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "leads",
+        "l.csv.rejected.csv",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "  l.csv.rejected.csv:3: `email` `=hyperlink(\"http://evil.example\")` is not an email address"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The error for a file no column of which is a lead field quotes the header: at most its
+/// first columns, each cut short, not a million columns.
+#[test]
+fn an_unmapped_header_is_quoted_in_part() {
+    let env = example();
+    let mut csv = "x".repeat(1000);
+    for i in 0..999_999 {
+        csv.push_str(&format!(",c{i}"));
+    }
+    csv.push('\n');
+    env.write("wide.csv", &csv);
+    let before = snapshot(env.path());
+    let run = env.run(&["-C", "crm", "import", "leads", "wide.csv"]);
+    assert_eq!(run.code, 2, "{}", run.stderr.len());
+    assert!(
+        run.stderr.len() < 1000,
+        "{} bytes of error",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: wide.csv: no column maps to a lead email or company (header: {}… (940 more characters), c0, \
+                 c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, \
+                 c18, … and 999980 more columns)\n",
+            "x".repeat(60)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(snapshot(env.path()) == before, "nothing written");
+}
+
 #[test]
 fn bad_csv_files_are_refused_and_write_nothing() {
     let env = example();
@@ -273,6 +371,67 @@ fn ingests_an_email_once_on_the_right_account() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("kestrel-analytics"));
     assert_clean(&env);
+}
+
+/// A leading byte order mark hid the From header; a quoted local part was stored as
+/// `@host`; `Date: … 0000` was read as the year 2000, or as +0000 without its sign.
+#[test]
+fn headers_are_read_as_rfc_5322_writes_them() {
+    let env = example();
+    let msg = format!(
+        "\u{feff}{}",
+        eml(
+            "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\nCc: \"Ann \\\"the boss\\\" Lee\"@kestrelanalytics.io\r\n",
+            "Marc Delacroix <marc.delacroix@tidewater.io>",
+            "Rachel <rachel@kestrelanalytics.io>",
+        )
+    );
+    env.write("m.eml", &msg);
+    let run = env.run(&["-C", "crm", "ingest", "email", "m.eml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let text = env.read("crm/activities/2026/11/2026-11-24-email-kestrel-analytics.toml");
+    assert!(
+        text.contains("owner = \"marc\""),
+        "the From header was read:\n{text}"
+    );
+    assert!(
+        text.contains(
+            r#"participants = ["marc.delacroix@tidewater.io", "rachel@kestrelanalytics.io", '"ann \"the boss\" lee"@kestrelanalytics.io']"#
+        ),
+        "{text}"
+    );
+    assert_clean(&env);
+    for (date, why) in [
+        (
+            "Mon, 1 Jan 0000 10:00:00 +0000",
+            "the year 0000 is before 1900",
+        ),
+        (
+            "Tue, 24 Nov 2026 10:15:00 0000",
+            "the zone `0000` has no sign (write `+0000` or `-0000`)",
+        ),
+    ] {
+        env.write(
+            "d.eml",
+            eml(
+                &format!("Date: {date}\r\n"),
+                "marc.delacroix@tidewater.io",
+                "rachel@kestrelanalytics.io",
+            )
+            .replace("abc123", "other"),
+        );
+        let before = snapshot(env.path());
+        let run = env.run(&["-C", "crm", "ingest", "email", "d.eml"]);
+        assert_eq!(run.code, 2, "{date}: {}{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: the Date header `{date}` is not a date: {why}\nhint: RFC 5322 dates read \
+                 like `Thu, 26 Nov 2026 10:30:00 +0100`\n"
+            )
+        );
+        assert!(snapshot(env.path()) == before, "{date}: wrote something");
+    }
 }
 
 #[test]

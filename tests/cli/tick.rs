@@ -342,6 +342,42 @@ fit = "high"
         .contains("status = \"target\""));
 }
 
+/// A file both staged and edited again (`MM`) was listed twice in the refusal.
+#[test]
+fn a_file_staged_and_edited_again_is_named_once() {
+    let env = repo();
+    let parked = |comment: &str| {
+        acc(
+            "backlog",
+            &format!("owner = \"al\"\nbacklog_until = 2026-10-15\nfit = \"high\"\n{comment}"),
+        )
+    };
+    env.write("accounts/parked.toml", parked("# staged\n"));
+    assert_eq!(env.git(&["add", "accounts/parked.toml"]).code, 0);
+    env.write("accounts/parked.toml", parked("# staged\n# and edited\n"));
+    let status = env.git(&["status", "--porcelain"]).stdout;
+    assert_eq!(status, "MM accounts/parked.toml\n");
+    let before = crate::util::snapshot(env.path());
+    let run = env.run(&["tick", "--as-of", "2026-10-15"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: accounts/parked.toml has uncommitted changes: tick must edit it\nhint: commit \
+         or stash your changes to those files, then tick again (or use --no-commit)\n"
+    );
+    assert_eq!(crate::util::snapshot(env.path()), before);
+    assert_eq!(env.git(&["status", "--porcelain"]).stdout, status);
+    let set = env.run(&["set", "accounts/parked", "fit=low", "--commit"]);
+    assert_eq!(set.code, 2, "{}{}", set.stdout, set.stderr);
+    assert_eq!(
+        set.stderr.matches("accounts/parked.toml").count(),
+        1,
+        "{}",
+        set.stderr
+    );
+    assert_eq!(crate::util::snapshot(env.path()), before);
+}
+
 #[test]
 fn leaves_the_users_staged_work_staged_and_out_of_the_commit() {
     let env = repo();

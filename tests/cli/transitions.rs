@@ -213,6 +213,58 @@ reports_to = "jo"
     );
 }
 
+/// The index knows every path: a staged file in another folder that repeats a committed id,
+/// or another staged file's, is refused by the pre-commit hook as `check` refuses it. A move
+/// (the old path deleted in the same commit) is not a duplicate.
+#[test]
+fn staged_duplicate_ids_in_other_folders_are_refused() {
+    let env = repo();
+    env.write(
+        "accounts/deep/er/globex.toml",
+        "name = \"Globex\"\nstatus = \"qualified_pool\"\n",
+    );
+    commit_all(&env, "globex, deep", "2026-10-02T10:00:00Z");
+    let account = "name = \"Again\"\nstatus = \"qualified_pool\"\n";
+    env.write("accounts/zz/acme.toml", account);
+    env.write("accounts/globex.toml", account);
+    env.write("contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    env.write("contacts/j/jo.toml", "name = \"Jo\"\naccount = \"acme\"\n");
+    git_ok(&env, &["add", "-A"]);
+    let status = git_ok(&env, &["status", "--porcelain"]);
+    let before = crate::util::snapshot(env.path());
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout,
+        "accounts/globex.toml: error[duplicate-id]: an account `globex` is also defined in \
+         another file under accounts/ in HEAD\n   = help: ids are unique per kind, whatever \
+         the folder: rename one of the files\n\
+         accounts/zz/acme.toml: error[duplicate-id]: an account `acme` is also defined in \
+         accounts/acme.toml\n   = help: ids are unique per kind, whatever the folder: rename \
+         one of the files\n\
+         contacts/jo.toml: error[duplicate-id]: a contact `jo` is also defined in \
+         contacts/j/jo.toml\n   = help: ids are unique per kind, whatever the folder: rename \
+         one of the files\n\
+         4 records: 3 errors, 0 warnings\n"
+    );
+    assert_eq!(
+        crate::util::snapshot(env.path()),
+        before,
+        "nothing is written"
+    );
+    assert_eq!(git_ok(&env, &["status", "--porcelain"]), status);
+    // Moving a record to a shard folder is not a duplicate.
+    git_ok(&env, &["reset", "-q", "--hard"]);
+    std::fs::create_dir_all(env.path().join("accounts/ac")).unwrap();
+    git_ok(&env, &["mv", "accounts/acme.toml", "accounts/ac/acme.toml"]);
+    git_ok(
+        &env,
+        &["mv", "accounts/deep/er/globex.toml", "accounts/globex.toml"],
+    );
+    let run = env.run(&["check", "--staged"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
 #[test]
 fn the_first_commit_judges_everything_as_new() {
     let env = TestEnv::new();

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::table::{self, Encoding, Table, TableError};
 use super::values::{self, fold, DayOrder};
 use crate::crm::Crm;
+use crate::escape;
 use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, FieldValue};
 use crate::store::{self, parse::parse_record};
@@ -202,14 +203,62 @@ pub struct Plan {
 pub enum ImportError {
     #[error("{0}")]
     Table(#[from] TableError),
-    #[error("no column maps to a lead email or company (header: {0})")]
-    NoMapping(String),
+    #[error("no column maps to a lead email or company (header: {})", header_excerpt(.0))]
+    NoMapping(Vec<String>),
     #[error("`--map {0}`: {1}")]
     BadMap(String, String),
     #[error("`{0}` is not a team member")]
     UnknownMember(String),
     #[error("no one to assign leads to: the team has no sdr; pass --assign ID,ID")]
     NoAssignee,
+}
+
+/// The first columns of a header, each cut short, for a message: a file with a million
+/// columns is not echoed whole.
+fn header_excerpt(header: &[String]) -> String {
+    const COLUMNS: usize = 20;
+    let mut shown: Vec<String> = header
+        .iter()
+        .take(COLUMNS)
+        .map(|h| escape::excerpt(h, 60).into_owned())
+        .collect();
+    if header.len() > COLUMNS {
+        shown.push(format!("… and {} more columns", header.len() - COLUMNS));
+    }
+    shown.join(", ")
+}
+
+/// How much of a rejection reason is kept: reasons quote the row's values.
+const REASON_CHARS: usize = 300;
+
+impl Plan {
+    /// The rejected rows as CSV: `line`, `reason`, then the file's own columns. A row
+    /// shorter than the header (or unreadable) is padded with empty cells and a longer one
+    /// keeps its extra cells under unnamed columns, so every line has the same width; every
+    /// cell goes through `escape::csv_cell` (the file is meant to be opened in a
+    /// spreadsheet, fixed and imported again, which drops those quotes).
+    pub fn rejected_csv(&self) -> Result<Vec<u8>, csv::Error> {
+        let width = self
+            .rejected
+            .iter()
+            .map(|r| r.row.len())
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["line", "reason"];
+        header.extend(self.header.iter().map(String::as_str));
+        header.resize(width + 2, "");
+        w.write_record(header.iter().map(|c| escape::csv_cell(c).into_owned()))?;
+        for r in &self.rejected {
+            let line = r.line.to_string();
+            let mut row = vec![line.as_str(), r.reason.as_str()];
+            row.extend(r.row.iter().map(String::as_str));
+            row.resize(width + 2, "");
+            w.write_record(row.iter().map(|c| escape::csv_cell(c).into_owned()))?;
+        }
+        w.into_inner().map_err(|e| e.into_error().into())
+    }
 }
 
 pub struct Options<'a> {
@@ -313,7 +362,7 @@ pub fn plan(
     }
     let has = |f: &str| columns.iter().any(|c| c.as_deref() == Some(f));
     if !has("email") && !has("company") {
-        return Err(ImportError::NoMapping(header.join(", ")));
+        return Err(ImportError::NoMapping(header));
     }
     let assignees: Vec<String> = if opts.assign.is_empty() {
         crm.config
@@ -418,7 +467,12 @@ pub fn plan(
             next_progress = (row.line / 1000 + 1) * 1000;
         }
         let line = row.line;
-        let cells = row.cells;
+        // A cell that `rejected_csv` neutralised reads back as it was.
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|c| escape::csv_cell_read(c).to_string())
+            .collect();
         // The first value of a field, in column order; `[not provided]` is Salesforce's
         // placeholder for a required company.
         let get = |field: &str| -> Option<String> {
@@ -436,7 +490,7 @@ pub fn plan(
         let reject = |out: &mut Plan, reason: String| {
             out.rejected.push(Rejected {
                 line,
-                reason,
+                reason: escape::excerpt(&reason, REASON_CHARS).into_owned(),
                 row: cells.clone(),
             });
         };
