@@ -172,6 +172,8 @@ pub struct Deal {
     pub source: Option<String>,
     /// Their deal type (`New Business`, `Existing Business`…).
     pub kind: Option<String>,
+    /// The people on the deal (keys), first the primary one.
+    pub people: Vec<String>,
     pub custom: Vec<(String, String)>,
 }
 
@@ -195,7 +197,8 @@ pub struct Activity {
     /// When it happens or happened (a task's due date).
     pub at: Option<Stamp>,
     pub created: Option<Stamp>,
-    pub done: bool,
+    /// Done or to do; `None`: done when it is dated before the export (a calendar event).
+    pub done: Option<bool>,
     pub done_at: Option<Stamp>,
     pub duration_min: Option<u64>,
     pub owner: Option<String>,

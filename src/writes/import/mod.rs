@@ -4,7 +4,9 @@
 //! Pure: bytes in, a plan out; the shell writes.
 
 pub mod export;
+pub mod hubspot;
 pub mod leads;
+pub mod read;
 pub mod table;
 pub mod values;
 
