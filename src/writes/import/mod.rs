@@ -6,7 +6,10 @@
 pub mod export;
 pub mod hubspot;
 pub mod leads;
+pub mod pipedrive;
 pub mod read;
+pub mod salesforce;
+pub mod sheet;
 pub mod table;
 pub mod values;
 

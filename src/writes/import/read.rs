@@ -171,6 +171,9 @@ const DATE_FIELDS: &[&str] = &[
 /// The role of a column from a vendor table entry: `Some(field)` a field (with its
 /// summary text for that kind), else kept in `[custom]`.
 pub fn field(kind: FileKind, name: &str) -> Role {
+    if name == "deleted" {
+        return Role::Field("deleted", "rows marked deleted are left out");
+    }
     match fields(kind).iter().find(|(f, _)| *f == name) {
         Some((f, became)) => Role::Field(f, became),
         None => Role::Skip("unknown field"),
