@@ -6,6 +6,7 @@
 pub mod export;
 pub mod hubspot;
 pub mod leads;
+pub mod mapping;
 pub mod pipedrive;
 pub mod read;
 pub mod salesforce;
