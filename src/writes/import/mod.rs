@@ -3,6 +3,7 @@
 //! cells (numbers, dates, countries, domains, people); `leads` plans `sloop import leads`.
 //! Pure: bytes in, a plan out; the shell writes.
 
+pub mod crm;
 pub mod export;
 pub mod hubspot;
 pub mod leads;
