@@ -333,6 +333,17 @@ pub enum AnyRecord {
 }
 
 impl AnyRecord {
+    /// The record's `[custom]` table.
+    pub fn custom(&self) -> &Custom {
+        match self {
+            AnyRecord::Account(r) => &r.custom,
+            AnyRecord::Contact(r) => &r.custom,
+            AnyRecord::Opportunity(r) => &r.custom,
+            AnyRecord::Lead(r) => &r.custom,
+            AnyRecord::Activity(r) => &r.custom,
+        }
+    }
+
     pub fn meta(&self) -> &Meta {
         match self {
             AnyRecord::Account(r) => &r.meta,

@@ -28,10 +28,10 @@ use crate::store::edit::{render_new, FieldValue, RecordEdit};
 use crate::store::{self, parse::parse_record};
 
 /// The trailer an import commit carries: `Sloop-Import: hubspot`.
-pub const TRAILER: &str = "Sloop-Import";
+pub const TRAILER: &str = check::transition::IMPORT_TRAILER;
 
 /// The `[custom]` key holding the export's id of a record.
-pub const IMPORT_ID: &str = "import_id";
+pub const IMPORT_ID: &str = check::transition::IMPORT_ID;
 
 /// One commit of the planned history.
 #[derive(Debug, Clone)]
