@@ -23,6 +23,14 @@ pub enum What {
     /// (exit 1) unless --skip-invalid; rejected rows go to `<FILE>.rejected.csv` with their
     /// line and the reason.
     Leads(LeadsArgs),
+    /// A whole CRM from HubSpot, Pipedrive, Salesforce or a spreadsheet, with its history:
+    /// companies, contacts, deals with their stage dates, and activities, written as one
+    /// dated commit per day of the export (`--commit`) through a mapping file of their
+    /// values to ours (`--init-map` writes one). Every record it adds carries
+    /// `custom.import_id`; each commit carries the trailer `Sloop-Import: <product>`, which
+    /// lets `sloop check` accept the export's entry points and moves for those records.
+    /// Nothing is written unless the whole import is valid (or --skip-invalid).
+    Crm(super::import_crm::CrmArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,8 +84,10 @@ pub fn encoding(name: Option<&str>) -> Result<Option<Encoding>, CliError> {
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
-    let What::Leads(a) = args.what;
-    leads(a, env, dir, out)
+    match args.what {
+        What::Leads(a) => leads(a, env, dir, out),
+        What::Crm(a) => super::import_crm::run(a, env, dir, out),
+    }
 }
 
 fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {

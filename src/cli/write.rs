@@ -4,7 +4,7 @@
 use super::{CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
 use crate::diag::{self, Style};
-use crate::git::{CommitError, CommitRequest, ObjectId, Repo, WriteLock};
+use crate::git::{CommitError, CommitRequest, HistoryCommit, ObjectId, Repo, WriteLock};
 use crate::store::{self, WorkTree};
 use crate::writes::WriteError;
 
@@ -120,4 +120,36 @@ pub fn save(
     }
     drop(session);
     Ok(())
+}
+
+impl Session {
+    /// The repository the session writes to, when the CRM is in one.
+    pub fn repo(&self) -> Option<&Repo> {
+        self.repo.as_ref()
+    }
+}
+
+/// Commits a dated history on top of HEAD (an import), through the same path as every
+/// sloop commit; then releases the session's lock.
+pub fn save_history(
+    session: Session,
+    commits: &[HistoryCommit],
+) -> Result<Option<ObjectId>, CliError> {
+    let repo = session.repo.as_ref().ok_or_else(|| {
+        CliError::usage_hint(
+            "--commit needs a git repository",
+            "run `git init`, or leave out --commit",
+        )
+    })?;
+    let tip = repo
+        .commit_history(commits, session.base)
+        .map_err(|e| match e {
+            CommitError::Dirty(paths) => CliError::usage_hint(
+                format!("{} has uncommitted changes", paths.join(", ")),
+                "commit them first, or leave out --commit",
+            ),
+            CommitError::Git(g) => g.into(),
+        })?;
+    drop(session);
+    Ok(tip)
 }

@@ -295,7 +295,7 @@ pub fn plan(
             plan.0.skipped = skipped;
             return plan.0;
         }
-        skipped.extend(plan.0.problems.drain(..));
+        skipped.append(&mut plan.0.problems);
         excluded.extend(plan.1);
     }
     let mut last = plan_once(crm, &export, mapping, vendor, &excluded, existing).0;
@@ -626,15 +626,7 @@ fn people(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) 
             set(&mut f, "email", text(&email));
         }
         if let Some(t) = &person.title {
-            set(
-                &mut f,
-                if kind == Kind::Contact {
-                    "title"
-                } else {
-                    "title"
-                },
-                text(t),
-            );
+            set(&mut f, "title", text(t));
         }
         if let Some(ph) = &person.phone {
             set(&mut f, "phone", text(ph));
@@ -728,6 +720,12 @@ fn people(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) 
         }
     }
 }
+
+/// A stage change of the export, its stage mapped: (when, our stage, amount, close date).
+type Mapped = (Stamp, Option<String>, Option<String>, Option<Stamp>);
+
+/// A version of a day, for the day's commit: when, by whom, path, text, kind, creation.
+type DayVersion<'r> = (NaiveDateTime, Option<String>, &'r str, &'r str, Kind, bool);
 
 /// A deal's stage over time: (when, our stage, mrr, close date), oldest first.
 type Steps = Vec<(NaiveDateTime, String, Option<f64>, Option<NaiveDate>)>;
@@ -831,7 +829,7 @@ fn deals(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
             }
         };
         let current = d.stage.as_deref().and_then(&mut ours);
-        let history: Vec<(Stamp, Option<String>, Option<String>, Option<Stamp>)> = d
+        let history: Vec<Mapped> = d
             .history
             .iter()
             .map(|h| (h.at, ours(&h.stage), h.amount.clone(), h.close))
@@ -1830,10 +1828,7 @@ fn validate(p: &mut Planner, rendered: &[Rendered], plan: &mut Plan) {
 /// the most of the day's versions (the first of them on a tie), dated at the day's last
 /// version.
 fn commits(p: &Planner, rendered: Vec<Rendered>) -> (Vec<PlannedCommit>, Vec<(String, String)>) {
-    let mut days: BTreeMap<
-        NaiveDate,
-        Vec<(NaiveDateTime, Option<String>, &str, &str, Kind, bool)>,
-    > = BTreeMap::new();
+    let mut days: BTreeMap<NaiveDate, Vec<DayVersion>> = BTreeMap::new();
     let mut finals: BTreeMap<&str, &str> = BTreeMap::new();
     for r in &rendered {
         for (i, (at, who, text)) in r.versions.iter().enumerate() {

@@ -641,7 +641,7 @@ fn entered(s: &Sheet, row: &super::table::Row) -> Vec<StageEntry> {
         .filter_map(|(i, r)| match r {
             Role::Entered(stage) => s.stamp(Some(row.get(i))).map(|at| StageEntry {
                 at,
-                stage: stage.clone(),
+                stage: stage_in_header(&s.table.header[i]).unwrap_or_else(|| stage.clone()),
                 amount: None,
                 close: None,
             }),
@@ -650,6 +650,19 @@ fn entered(s: &Sheet, row: &super::table::Row) -> Vec<StageEntry> {
         .collect();
     out.sort_by_key(|e| e.at);
     out
+}
+
+/// The stage a HubSpot header names as written: `Date entered "Closed Won (Sales
+/// Pipeline)"` → `Closed Won` (the pipeline is after the last ` (`, stage names may hold
+/// parentheses of their own; the form without a pipeline is accepted).
+fn stage_in_header(header: &str) -> Option<String> {
+    let (_, quoted) = header.split_once('"')?;
+    let inner = quoted.strip_suffix('"').unwrap_or(quoted);
+    let stage = match inner.rsplit_once(" (") {
+        Some((stage, pipeline)) if pipeline.ends_with(')') => stage,
+        _ => inner,
+    };
+    Some(stage.trim().to_string())
 }
 
 /// Salesforce's stage history rows onto their deals: sorted by date, a row that does not
