@@ -190,6 +190,8 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     );
     // Mapping problems are never skipped: the mapping is wrong for every record.
     problems.append(&mut plan.problems);
+    problems.sort_by(|a, b| a.at.cmp(&b.at));
+    problems.dedup();
     let blocked = !problems.is_empty();
     let records = |c: (usize, usize)| serde_json::json!({"created": c.0, "changed": c.1});
     let written = !a.dry_run && !blocked && !plan.commits.is_empty();

@@ -325,7 +325,7 @@ fn plan_once(
         offset,
         export_date: export_end.date(),
         export_end,
-        problems: export.problems.clone(),
+        problems: Vec::new(),
         taken: HashMap::new(),
         imported: HashMap::new(),
         drafts: Vec::new(),
@@ -360,6 +360,40 @@ fn plan_once(
     }
     for r in &crm.activities {
         index(Kind::Activity, &r.meta, &r.custom);
+    }
+    // A problem the reader found in a row belongs to the record of that row.
+    let mut owners: HashMap<&Origin, (Kind, String)> = HashMap::new();
+    for c in &export.companies {
+        owners.insert(&c.origin, (Kind::Account, c.key.clone()));
+    }
+    for x in &export.people {
+        let kind = if x.company.is_some() {
+            Kind::Contact
+        } else {
+            Kind::Lead
+        };
+        owners.insert(&x.origin, (kind, x.key.clone()));
+    }
+    for d in &export.deals {
+        owners.insert(&d.origin, (Kind::Opportunity, d.key.clone()));
+    }
+    for a in &export.activities {
+        let key = if a.key.is_empty() {
+            format!("{}:{}", a.origin.file, a.origin.line)
+        } else {
+            a.key.clone()
+        };
+        owners.insert(&a.origin, (Kind::Activity, key));
+    }
+    for problem in &export.problems {
+        match owners.get(&problem.at) {
+            Some(k) if excluded.contains(k) => {}
+            Some(k) => {
+                p.problems.push(problem.clone());
+                p.bad.insert(k.clone());
+            }
+            None => p.problems.push(problem.clone()),
+        }
     }
     accounts(&mut p, export, excluded);
     people(&mut p, export, excluded);
@@ -402,7 +436,9 @@ fn accounts(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>
         })
         .collect();
     for c in &export.companies {
-        if excluded.contains(&(Kind::Account, c.key.clone())) {
+        if excluded.contains(&(Kind::Account, c.key.clone()))
+            || p.bad.contains(&(Kind::Account, c.key.clone()))
+        {
             continue;
         }
         let at = &c.origin;
@@ -548,7 +584,9 @@ fn people(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) 
         } else {
             Kind::Lead
         };
-        if excluded.contains(&(kind, person.key.clone())) {
+        if excluded.contains(&(kind, person.key.clone()))
+            || p.bad.contains(&(kind, person.key.clone()))
+        {
             continue;
         }
         let at = &person.origin;
@@ -752,7 +790,9 @@ fn deals(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
             .map(|s| s.name.clone())
     };
     for d in &export.deals {
-        if excluded.contains(&(Kind::Opportunity, d.key.clone())) {
+        if excluded.contains(&(Kind::Opportunity, d.key.clone()))
+            || p.bad.contains(&(Kind::Opportunity, d.key.clone()))
+        {
             continue;
         }
         let at = &d.origin;
@@ -1360,7 +1400,9 @@ fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String
         } else {
             a.key.clone()
         };
-        if excluded.contains(&(Kind::Activity, key.clone())) {
+        if excluded.contains(&(Kind::Activity, key.clone()))
+            || p.bad.contains(&(Kind::Activity, key.clone()))
+        {
             continue;
         }
         let _ = n;

@@ -56,7 +56,7 @@ impl Vendor {
 }
 
 /// Where a value came from: a file of the export and the line its row starts on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Origin {
     pub file: String,
     pub line: u64,
@@ -338,6 +338,29 @@ impl Sheet {
 
     pub fn stamp(&self, raw: Option<&str>) -> Option<Stamp> {
         super::values::stamp(raw?, self.order)
+    }
+
+    /// The date or date-time of a field; a cell that is not one is a problem (reported in
+    /// `bad`), not a silent blank.
+    pub fn date(&self, row: &Row, field: &str, bad: &mut Vec<Problem>) -> Option<Stamp> {
+        let raw = self.get(row, field)?;
+        let stamp = self.stamp(Some(raw));
+        if stamp.is_none() {
+            let column = self
+                .roles
+                .iter()
+                .position(|r| matches!(r, Role::Field(f, _) if *f == field))
+                .map(|i| self.table.header[i].clone())
+                .unwrap_or_default();
+            bad.push(
+                Problem::new(
+                    self.origin(row),
+                    format!("`{raw}` is not a date (column `{column}`)"),
+                )
+                .hint("write it as a date (2024-06-30, 30/06/2024), or leave it empty"),
+            );
+        }
+        stamp
     }
 
     /// The summary's lines for this file.

@@ -47,6 +47,29 @@ pub struct Spec {
     pub role_of: fn(FileKind, &str) -> Role,
     /// What the export's product is called, for messages.
     pub title: &'static str,
+    /// Whether its records have ids (a spreadsheet's are named by their name).
+    pub keyed: bool,
+}
+
+/// The columns a file of a kind cannot do without: alternatives, each a list of fields.
+fn required(kind: FileKind, keyed: bool) -> Vec<&'static [&'static str]> {
+    let key: &'static [&'static str] = &["key"];
+    let mut out: Vec<&'static [&'static str]> = match kind {
+        FileKind::Companies => vec![&["name"]],
+        FileKind::People => vec![&["name", "first_name", "last_name"]],
+        FileKind::Deals => vec![&["name"], &["stage", "outcome", "is_closed"]],
+        FileKind::StageHistory => vec![&["deal"], &["at"], &["stage"]],
+        FileKind::Activities => vec![&["at", "created", "done_at"]],
+        FileKind::Users => vec![&["name", "email"]],
+    };
+    let identified = matches!(
+        kind,
+        FileKind::Companies | FileKind::People | FileKind::Deals
+    );
+    if (keyed && identified) || kind == FileKind::Users {
+        out.insert(0, key);
+    }
+    out
 }
 
 /// The fields a column may be mapped to with `[columns]`, by kind, with what the summary
@@ -253,6 +276,36 @@ pub fn read(
     let mut rows_read = 0u64;
     for (kind, s) in &sheets {
         out.columns.extend(s.uses());
+        let missing: Vec<String> = required(*kind, spec.keyed)
+            .into_iter()
+            .filter(|alts| !alts.iter().any(|f| s.has(f)))
+            .map(|alts| {
+                alts.iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            })
+            .collect();
+        if !missing.is_empty() {
+            out.problems.push(
+                Problem::new(
+                    s.header_origin(),
+                    format!(
+                        "{} of {} without its {} column",
+                        kind.name(),
+                        spec.title,
+                        missing.join(", ")
+                    ),
+                )
+                .hint("export the file with every column (or map one in [columns] of the mapping file)"),
+            );
+            out.files.push(FileRead {
+                file: s.name.clone(),
+                kind: format!("not read: {} without {}", kind.name(), missing.join(", ")),
+                rows: 0,
+            });
+            continue;
+        }
         let mut rows = 0usize;
         let mut tick = |n: &mut u64| {
             *n += 1;
@@ -272,6 +325,7 @@ pub fn read(
             };
             tick(&mut rows_read);
             rows += 1;
+            let mut bad: Vec<Problem> = Vec::new();
             if s.get(&row, "deleted")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true"))
             {
@@ -298,10 +352,10 @@ pub fn read(
                             .or(s.get(&row, "website"))
                             .and_then(values::domain),
                         owner: owner(s.get(&row, "owner")),
-                        created: s.stamp(s.get(&row, "created")),
+                        created: s.date(&row, "created", &mut bad),
                         status: s.get(&row, "status").map(str::to_string),
-                        customer_since: s.stamp(s.get(&row, "customer_since")),
-                        churned: s.stamp(s.get(&row, "churned")),
+                        customer_since: s.date(&row, "customer_since", &mut bad),
+                        churned: s.date(&row, "churned", &mut bad),
                         industry: s.get(&row, "industry").map(str::to_string),
                         employees: s.get(&row, "employees").map(str::to_string),
                         revenue: s.get(&row, "revenue").map(str::to_string),
@@ -356,7 +410,7 @@ pub fn read(
                             }),
                         reports_to: s.get(&row, "reports_to").map(str::to_string),
                         source: s.get(&row, "source").map(str::to_string),
-                        created: s.stamp(s.get(&row, "created")),
+                        created: s.date(&row, "created", &mut bad),
                         custom: s.custom(&row),
                     };
                     if p.key.is_empty() {
@@ -383,9 +437,9 @@ pub fn read(
                         stage: s.get(&row, "stage").map(str::to_string),
                         history: entered(s, &row),
                         outcome,
-                        close: s.stamp(s.get(&row, "close")),
-                        last_stage_change: s.stamp(s.get(&row, "last_stage_change")),
-                        created: s.stamp(s.get(&row, "created")),
+                        close: s.date(&row, "close", &mut bad),
+                        last_stage_change: s.date(&row, "last_stage_change", &mut bad),
+                        created: s.date(&row, "created", &mut bad),
                         lost_reason: s.get(&row, "lost_reason").map(str::to_string),
                         source: s.get(&row, "source").map(str::to_string),
                         kind: s.get(&row, "kind").map(str::to_string),
@@ -407,7 +461,7 @@ pub fn read(
                 FileKind::StageHistory => {
                     let (Some(deal), Some(at), Some(stage)) = (
                         s.get(&row, "deal"),
-                        s.stamp(s.get(&row, "at")),
+                        s.date(&row, "at", &mut bad),
                         s.get(&row, "stage"),
                     ) else {
                         out.problems.push(Problem::new(
@@ -423,7 +477,7 @@ pub fn read(
                             at,
                             stage: stage.to_string(),
                             amount: s.get(&row, "amount").map(str::to_string),
-                            close: s.stamp(s.get(&row, "close")),
+                            close: s.date(&row, "close", &mut bad),
                         },
                     ));
                 }
@@ -485,9 +539,9 @@ pub fn read(
                         subject: s.get(&row, "subject").map(str::to_string),
                         body: s.get(&row, "body").map(str::to_string),
                         at,
-                        created: s.stamp(s.get(&row, "created")),
+                        created: s.date(&row, "created", &mut bad),
                         done,
-                        done_at: s.stamp(s.get(&row, "done_at")),
+                        done_at: s.date(&row, "done_at", &mut bad),
                         duration_min: duration,
                         owner: owner(s.get(&row, "owner")),
                         company,
@@ -496,6 +550,7 @@ pub fn read(
                     });
                 }
             }
+            out.problems.append(&mut bad);
         }
         out.files.push(FileRead {
             file: s.name.clone(),

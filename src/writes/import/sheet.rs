@@ -8,6 +8,7 @@ use super::read::{custom, field, FileKind, Spec};
 pub const SPEC: Spec = Spec {
     kind_of,
     role_of,
+    keyed: false,
     title: "spreadsheet",
 };
 
