@@ -11,6 +11,7 @@ mod init;
 mod layout;
 mod limits;
 mod ls;
+mod moving_in;
 mod reads;
 mod report;
 mod tick;

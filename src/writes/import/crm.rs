@@ -1315,11 +1315,18 @@ fn statuses(p: &mut Planner, export: &Export) {
             last_at = last_at.max(*when);
         }
         // The export's own status, when nothing live (an open or won deal) says otherwise.
+        // (Churn ends a customer's life too; without a churn date it is dated on the
+        // export's last day: that is when the export says so.)
         if let Some(m) = mapped {
-            let live = open || status == "customer";
+            let live = open || (status == "customer" && m != "churn");
             if m != status && !live && !moves.is_empty() {
+                let when = if m == "churn" {
+                    p.export_end.max(last_at)
+                } else {
+                    last_at
+                };
                 status = m.clone();
-                moves.push((last_at, m, None));
+                moves.push((when, m, None));
             }
         }
         for (when, st, owner) in moves {
@@ -1644,33 +1651,45 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// Moves a record's creation before the first version of anything that needs it: an
-/// account's before its contacts' and deals', a contact's before its activities'.
+/// Orders creations so that nothing exists before what it needs: an account is created
+/// no later than the first record on it (the export's create dates of companies are often
+/// later than their first deal's), and a contact, deal or activity no earlier than the
+/// records it names (an activity that the export dates before its deal waits for it).
 fn pull_creations(p: &mut Planner) {
     let mut first: HashMap<(Kind, String), NaiveDateTime> = HashMap::new();
-    // Activities, then opportunities and contacts, then accounts: needs point up.
-    for kind in [
-        Kind::Activity,
-        Kind::Lead,
-        Kind::Opportunity,
-        Kind::Contact,
-        Kind::Account,
-    ] {
-        for d in p.drafts.iter_mut().filter(|d| d.kind == kind) {
-            if let Some(t) = first.get(&(d.kind, d.id.clone())) {
-                if *t < d.versions[0].at {
-                    d.versions[0].at = *t;
-                }
+    for d in p.drafts.iter().filter(|d| d.kind != Kind::Account) {
+        let at = d.versions[0].at;
+        for n in d.needs.iter().filter(|n| n.0 == Kind::Account) {
+            let e = first.entry(n.clone()).or_insert(at);
+            *e = (*e).min(at);
+        }
+    }
+    for d in p.drafts.iter_mut().filter(|d| d.kind == Kind::Account) {
+        if let Some(t) = first.get(&(Kind::Account, d.id.clone())) {
+            if *t < d.versions[0].at {
+                d.versions[0].at = *t;
             }
-            let at = d.versions[0].at;
-            for n in &d.needs {
-                let e = first.entry(n.clone()).or_insert(at);
-                *e = (*e).min(at);
+        }
+    }
+    // Then each record waits for what it needs (accounts, then contacts and deals, then
+    // activities: needs point that way).
+    for kind in [Kind::Contact, Kind::Opportunity, Kind::Lead, Kind::Activity] {
+        let created: HashMap<(Kind, String), NaiveDateTime> = p
+            .drafts
+            .iter()
+            .map(|d| ((d.kind, d.id.clone()), d.versions[0].at))
+            .collect();
+        for d in p.drafts.iter_mut().filter(|d| d.kind == kind) {
+            let wait = d.needs.iter().filter_map(|n| created.get(n)).max().copied();
+            if let Some(t) = wait {
+                if t > d.versions[0].at {
+                    d.versions[0].at = t;
+                }
             }
         }
     }
     for d in &mut p.drafts {
-        // Versions stay in order after the first moved earlier.
+        // Versions stay in order after the first moved.
         let mut prev = d.versions[0].at;
         for v in d.versions.iter_mut().skip(1) {
             if v.at < prev {

@@ -1,0 +1,456 @@
+//! Moving in: a team's whole CRM imported from HubSpot, Pipedrive, Salesforce and a
+//! spreadsheet (the vendor-shaped exports of tests/fixtures/exports, with the mapping
+//! files of tests/fixtures/exports/maps), its history written as dated commits. Each import
+//! passes `sloop check --range` over its commits, and the report's stage durations, MRR
+//! and win/loss are what the export's own columns give, computed here from the files.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+
+use crate::util::{expect_file, repo_root, snapshot, Run, TestEnv};
+
+/// A CRM in `crm/` with the Voilier team of the fixtures (Camille Durand, Lucas Martin,
+/// Sofia Rossi), committed.
+pub fn voilier() -> TestEnv {
+    let env = TestEnv::new();
+    assert_eq!(env.git(&["init", "-q", "-b", "main"]).code, 0);
+    let init = env.run(&["init", "crm"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let config = env.read("crm/sloop.toml").replacen(
+        "currency = \"EUR\"\n",
+        "currency = \"EUR\"\n\n[team.camille]\nname = \"Camille Durand\"\nrole = \"ae\"\nemail = \"camille.durand@voilier.io\"\n\n[team.lucas]\nname = \"Lucas Martin\"\nrole = \"ae\"\nemail = \"lucas.martin@voilier.io\"\n\n[team.sofia]\nname = \"Sofia Rossi\"\nrole = \"ae\"\nemail = \"sofia.rossi@voilier.io\"\n",
+        1,
+    );
+    env.write("crm/sloop.toml", config);
+    env.commit_all("the CRM", "2024-01-02T09:00:00+01:00");
+    env
+}
+
+pub fn fixture(rel: &str) -> String {
+    repo_root()
+        .join("tests/fixtures/exports")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// The fixture's path as the import prints it: relative to the test's folder.
+fn shown(env: &TestEnv, out: &str) -> String {
+    let root = repo_root()
+        .join("tests/fixtures/exports")
+        .display()
+        .to_string();
+    out.replace(&root, "EXPORTS")
+        .replace(&env.path().display().to_string(), "TEST")
+}
+
+fn import(env: &TestEnv, from: &str, what: &str, extra: &[&str]) -> Run {
+    let files = fixture(what);
+    let map = fixture(&format!("maps/{from}.toml"));
+    let mut args = vec![
+        "-C", "crm", "import", "crm", "--from", from, &files, "--map", &map,
+    ];
+    args.extend(extra);
+    env.run(&args)
+}
+
+/// `sloop check --range` over every commit since the CRM's first.
+fn range_passes(env: &TestEnv) -> String {
+    let root = env.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let range = format!("{}..HEAD", root.stdout.trim());
+    let run = env.run(&["-C", "crm", "check", "--range", &range]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.ends_with(" 0 errors, 0 warnings\n") || run.stdout.contains(" 0 errors,"),
+        "{}",
+        run.stdout
+    );
+    run.stdout
+}
+
+fn report(env: &TestEnv) -> serde_json::Value {
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "report",
+        "--format",
+        "json",
+        "--as-of",
+        "2024-05-21",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// Rows of a fixture CSV by header (UTF-8 files only).
+fn rows(rel: &str) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(PathBuf::from(fixture(rel))).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    r.records()
+        .map(|row| {
+            header
+                .iter()
+                .cloned()
+                .zip(row.unwrap().iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// A mapping file's `[section]` as folded-key → value, the way the import reads it.
+fn section(from: &str, name: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(fixture(&format!("maps/{from}.toml"))).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    doc.get(name)
+        .and_then(|t| t.as_table())
+        .map(|t| {
+            t.iter()
+                .map(|(k, v)| (fold(k), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn fold(s: &str) -> String {
+    sloop::model::ids::slugify(s).replace('-', " ")
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").unwrap()
+}
+
+/// A Salesforce UTC time as a day at +01:00 (the mapping's `utc_offset`).
+fn utc_day(s: &str) -> NaiveDate {
+    let t = NaiveDateTime::parse_from_str(&s[..19], "%Y-%m-%dT%H:%M:%S").unwrap();
+    (t + Duration::hours(1)).date()
+}
+
+/// Per stage, how many deals left it and the mean days they spent there, from each
+/// deal's timeline (days it entered each of our stages, oldest first): what the report's
+/// `stage_durations` must say.
+fn durations(timelines: &[Vec<(NaiveDate, String)>]) -> BTreeMap<String, (u64, f64)> {
+    let mut spent: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for t in timelines {
+        let mut t = t.clone();
+        t.sort_by_key(|e| e.0);
+        t.dedup_by(|b, a| a.1 == b.1);
+        for w in t.windows(2) {
+            spent
+                .entry(w[0].1.clone())
+                .or_default()
+                .push((w[1].0 - w[0].0).num_days());
+        }
+    }
+    spent
+        .into_iter()
+        .map(|(stage, days)| {
+            let mean = days.iter().sum::<i64>() as f64 / days.len() as f64;
+            (stage, (days.len() as u64, (mean * 100.0).round() / 100.0))
+        })
+        .collect()
+}
+
+fn reported_durations(report: &serde_json::Value) -> BTreeMap<String, (u64, f64)> {
+    report["stage_durations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["n"].as_u64().unwrap() > 0)
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_string(),
+                (s["n"].as_u64().unwrap(), s["mean_days"].as_f64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn win_loss(report: &serde_json::Value) -> (u64, u64) {
+    (
+        report["win_loss"]["won"].as_u64().unwrap(),
+        report["win_loss"]["lost"].as_u64().unwrap(),
+    )
+}
+
+/// The history as `git log` shows it: day, author, subject, oldest first.
+fn log(env: &TestEnv) -> String {
+    env.git(&["log", "--reverse", "--format=%ad %an: %s", "--date=short"])
+        .stdout
+}
+
+#[test]
+fn a_hubspot_export_moves_in_with_its_history() {
+    let env = voilier();
+    // The mapping file to edit, from the export.
+    let files = fixture("hubspot");
+    let init = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "crm",
+        "--from",
+        "hubspot",
+        &files,
+        "--init-map",
+    ]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    expect_file(
+        "moving-in/hubspot-init-map.toml",
+        &env.read("sloop-import-hubspot.toml"),
+    );
+    let run = import(&env, "hubspot", "hubspot", &["--commit"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    expect_file("moving-in/hubspot-summary.txt", &shown(&env, &run.stdout));
+    expect_file("moving-in/hubspot-log.txt", &log(&env));
+    assert_eq!(env.git(&["status", "--porcelain", "--", "crm"]).stdout, "");
+    range_passes(&env);
+    let r = report(&env);
+    // The export's own columns: stage dates, amounts (annual, so /12), churn.
+    let stages = section("hubspot", "stages");
+    let deals = rows("hubspot/deals.csv");
+    let timelines: Vec<Vec<(NaiveDate, String)>> = deals
+        .iter()
+        .map(|d| {
+            d.iter()
+                .filter_map(|(k, v)| {
+                    let stage = k.strip_prefix("Date entered \"")?.rsplit_once(" (")?.0;
+                    (!v.is_empty()).then(|| (day(v), stages[&fold(stage)].clone()))
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(reported_durations(&r), durations(&timelines));
+    let won = deals
+        .iter()
+        .filter(|d| d["Deal Stage"] == "Closed Won")
+        .count() as u64;
+    let lost = deals
+        .iter()
+        .filter(|d| d["Deal Stage"] == "Closed Lost")
+        .count() as u64;
+    assert_eq!(win_loss(&r), (won, lost));
+    let churned: Vec<String> = rows("hubspot/companies.csv")
+        .into_iter()
+        .filter(|c| !c["Churn date"].is_empty())
+        .map(|c| c["Record ID"].clone())
+        .collect();
+    let mrr: f64 = deals
+        .iter()
+        .filter(|d| {
+            d["Deal Stage"] == "Closed Won"
+                && !churned.contains(&d["Associated Company IDs (Primary)"])
+        })
+        .map(|d| d["Amount"].parse::<f64>().unwrap() / 12.0)
+        .sum();
+    assert_eq!(r["mrr"]["total"].as_f64().unwrap(), mrr);
+    assert_eq!(mrr, 1200.0);
+    let ls = env.run(&["-C", "crm", "ls", "opportunities", "--format", "csv"]);
+    expect_file("moving-in/hubspot-opportunities.csv", &ls.stdout);
+    // The account moved as its deals did: working when its deal opened, customer when it
+    // was won, churn on its churn date.
+    let history = env.run(&[
+        "-C",
+        "crm",
+        "history",
+        "accounts/brightline-analytics-inc",
+        "--format",
+        "csv",
+    ]);
+    expect_file("moving-in/hubspot-brightline-history.csv", &history.stdout);
+}
+
+#[test]
+fn a_pipedrive_export_moves_in_with_its_history() {
+    let env = voilier();
+    // Léa's call is on no organization: the import refuses it, names it, writes nothing.
+    let before = snapshot(env.path());
+    let run = import(&env, "pipedrive", "pipedrive", &["--commit"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.ends_with("/pipedrive/activities.csv:16: the activity is on no company (nor on a deal or person that has one)\n   = help: every activity is on an account\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("1 problem(s): nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert!(snapshot(env.path()) == before, "nothing written");
+    let run = import(
+        &env,
+        "pipedrive",
+        "pipedrive",
+        &["--commit", "--skip-invalid"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    expect_file("moving-in/pipedrive-summary.txt", &shown(&env, &run.stdout));
+    expect_file("moving-in/pipedrive-log.txt", &log(&env));
+    range_passes(&env);
+    let r = report(&env);
+    // Pipedrive exports no stage history: a deal starts in the mapping's initial stage,
+    // enters its current stage on `Last stage change`, and is won or lost on its won or
+    // lost time.
+    let stages = section("pipedrive", "stages");
+    let deals = rows("pipedrive/deals.csv");
+    let timelines: Vec<Vec<(NaiveDate, String)>> = deals
+        .iter()
+        .map(|d| {
+            let created = day(&d["Deal - Deal created"]);
+            let here = stages[&fold(&d["Deal - Stage"])].clone();
+            let mut t = vec![(created, "identified".to_string())];
+            let change = &d["Deal - Last stage change"];
+            if !change.is_empty() && day(change) > created {
+                t.push((day(change), here));
+            } else {
+                t[0].1 = here;
+            }
+            match d["Deal - Status"].as_str() {
+                "Won" => t.push((day(&d["Deal - Won time"]), "won".into())),
+                "Lost" => t.push((day(&d["Deal - Lost time"]), "lost".into())),
+                _ => {}
+            }
+            t
+        })
+        .collect();
+    assert_eq!(reported_durations(&r), durations(&timelines));
+    let count = |s: &str| deals.iter().filter(|d| d["Deal - Status"] == s).count() as u64;
+    assert_eq!(win_loss(&r), (count("Won"), count("Lost")));
+    // Won, on an organization not churned; the value is annual, in its currency.
+    let churned: Vec<String> = rows("pipedrive/organizations.csv")
+        .into_iter()
+        .filter(|o| !o["Organization - Churn date"].is_empty())
+        .map(|o| o["Organization - ID"].clone())
+        .collect();
+    let rate = |c: &str| match c {
+        "USD" => 0.92,
+        "CHF" => 1.04,
+        _ => 1.0,
+    };
+    let mrr: f64 = deals
+        .iter()
+        .filter(|d| d["Deal - Status"] == "Won" && !churned.contains(&d["Deal - Organization ID"]))
+        .map(|d| {
+            d["Deal - Value"].parse::<f64>().unwrap() * rate(&d["Deal - Currency of Value"]) / 12.0
+        })
+        .sum();
+    assert_eq!(r["mrr"]["total"].as_f64().unwrap(), mrr);
+    let ls = env.run(&["-C", "crm", "ls", "activities", "--format", "csv"]);
+    expect_file("moving-in/pipedrive-activities.csv", &ls.stdout);
+}
+
+#[test]
+fn a_salesforce_data_export_moves_in_with_its_history() {
+    let env = voilier();
+    let run = import(&env, "salesforce", "salesforce/data-export", &["--commit"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    expect_file(
+        "moving-in/salesforce-summary.txt",
+        &shown(&env, &run.stdout),
+    );
+    expect_file("moving-in/salesforce-log.txt", &log(&env));
+    range_passes(&env);
+    let r = report(&env);
+    // The stage history is OpportunityHistory.csv, in UTC.
+    let stages = section("salesforce", "stages");
+    let mut timelines: BTreeMap<String, Vec<(NaiveDate, String)>> = BTreeMap::new();
+    for h in rows("salesforce/data-export/OpportunityHistory.csv") {
+        timelines
+            .entry(h["OpportunityId"].clone())
+            .or_default()
+            .push((
+                utc_day(&h["CreatedDate"]),
+                stages[&fold(&h["StageName"])].clone(),
+            ));
+    }
+    let timelines: Vec<_> = timelines.into_values().collect();
+    assert_eq!(reported_durations(&r), durations(&timelines));
+    let deals = rows("salesforce/data-export/Opportunity.csv");
+    let closed = |won: &str| {
+        deals
+            .iter()
+            .filter(|d| d["IsClosed"] == "true" && d["IsWon"] == won)
+            .count() as u64
+    };
+    assert_eq!(win_loss(&r), (closed("true"), closed("false")));
+    let churned: Vec<String> = rows("salesforce/data-export/Account.csv")
+        .into_iter()
+        .filter(|a| !a["Churn_Date__c"].is_empty())
+        .map(|a| a["Id"].clone())
+        .collect();
+    let mrr: f64 = deals
+        .iter()
+        .filter(|d| d["IsWon"] == "true" && !churned.contains(&d["AccountId"]))
+        .map(|d| d["Amount"].parse::<f64>().unwrap() / 12.0)
+        .sum();
+    assert_eq!(r["mrr"]["total"].as_f64().unwrap(), mrr);
+    // Owners were user ids, resolved through User.csv.
+    let ls = env.run(&["-C", "crm", "ls", "accounts", "--format", "csv"]);
+    expect_file("moving-in/salesforce-accounts.csv", &ls.stdout);
+}
+
+#[test]
+fn a_spreadsheet_moves_in_and_its_bad_cells_are_named() {
+    let env = voilier();
+    let before = snapshot(env.path());
+    let run = import(&env, "csv", "spreadsheet", &["--commit"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let problems: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("deals.csv:") && !l.contains(" deals ("))
+        .collect();
+    assert_eq!(
+        problems
+            .iter()
+            .map(|l| l.rsplit_once("spreadsheet/").unwrap().1)
+            .collect::<Vec<_>>(),
+        [
+            "deals.csv:3: `end of June` is not a date (column `Close date`)",
+            "deals.csv:7: `Q3` is not a date (column `Close date`)",
+        ]
+    );
+    assert!(snapshot(env.path()) == before, "nothing written");
+    let run = import(&env, "csv", "spreadsheet", &["--commit", "--skip-invalid"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    expect_file(
+        "moving-in/spreadsheet-summary.txt",
+        &shown(&env, &run.stdout),
+    );
+    expect_file("moving-in/spreadsheet-log.txt", &log(&env));
+    range_passes(&env);
+    let r = report(&env);
+    // A sheet has no stage history: a deal starts in the initial stage on its created day
+    // (in its own stage when that is where it still is) and closes on its close date.
+    let stages = section("csv", "stages");
+    let deals = rows("spreadsheet/deals.csv");
+    let dmy = |s: &str| NaiveDate::parse_from_str(s, "%d/%m/%Y").ok();
+    let kept: Vec<&BTreeMap<String, String>> = deals
+        .iter()
+        .filter(|d| d["Close date"].is_empty() || dmy(&d["Close date"]).is_some())
+        .collect();
+    let timelines: Vec<Vec<(NaiveDate, String)>> = kept
+        .iter()
+        .map(|d| {
+            let created = dmy(&d["Created"]).unwrap();
+            let stage = stages[&fold(&d["Stage"])].clone();
+            if stage == "won" || stage == "lost" {
+                vec![
+                    (created, "identified".into()),
+                    (dmy(&d["Close date"]).unwrap(), stage),
+                ]
+            } else {
+                vec![(created, stage)]
+            }
+        })
+        .collect();
+    assert_eq!(reported_durations(&r), durations(&timelines));
+    let count = |s: &str| kept.iter().filter(|d| d["Stage"] == s).count() as u64;
+    assert_eq!(win_loss(&r), (count("Won"), count("Lost")));
+    // MRR is monthly here; Brightline's `$800` churned (its status says so).
+    assert_eq!(r["mrr"]["total"].as_f64().unwrap(), 1200.0);
+    let ls = env.run(&["-C", "crm", "ls", "opportunities", "--format", "csv"]);
+    expect_file("moving-in/spreadsheet-opportunities.csv", &ls.stdout);
+}
