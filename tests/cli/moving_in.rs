@@ -454,3 +454,189 @@ fn a_spreadsheet_moves_in_and_its_bad_cells_are_named() {
     let ls = env.run(&["-C", "crm", "ls", "opportunities", "--format", "csv"]);
     expect_file("moving-in/spreadsheet-opportunities.csv", &ls.stdout);
 }
+
+/// A small HubSpot export written into the test's folder: companies and deals.
+fn small_hubspot(env: &TestEnv, companies: &str, deals: &str) {
+    env.write("export/companies.csv", format!("\"Record ID\",\"Company name\",\"Company Domain Name\",\"Company owner\",\"Create Date\",\"Lifecycle Stage\"\n{companies}"));
+    env.write("export/deals.csv", format!("\"Record ID\",\"Deal Name\",\"Deal Stage\",\"Amount\",\"Close Date\",\"Deal owner\",\"Create Date\",\"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\",\"Date entered \"\"Closed Won (Sales Pipeline)\"\"\",\"Associated Company IDs\"\n{deals}"));
+}
+
+const MAP: &str = "[deals]\namount = \"monthly\"\n[stages]\n\"Appointment Scheduled\" = \"identified\"\n\"Closed Won\" = \"won\"\n[statuses]\n\"Customer\" = \"customer\"\n\"Lead\" = \"qualified_pool\"\n[fill]\nsource = \"outbound\"\n\"commit.plan\" = \"Pro\"\n";
+
+/// Runs an import that must be refused: exit 1, the problems (file:line: message, with
+/// `EXPORTS`/`TEST` for the folders) on stdout's last lines, nothing written.
+fn refused(env: &TestEnv, args: &[&str]) -> String {
+    let before = snapshot(env.path());
+    let head = env.git(&["rev-parse", "HEAD"]).stdout;
+    let mut all = vec!["-C", "crm", "import", "crm"];
+    all.extend(args);
+    let run = env.run(&all);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert!(snapshot(env.path()) == before, "{args:?} wrote something");
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head, "no commit");
+    let out = shown(env, &run.stdout);
+    let problems: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("nothing imported"))
+        .skip(1)
+        .collect();
+    problems.join("\n")
+}
+
+#[test]
+fn bad_exports_are_refused_at_their_file_and_line_and_write_nothing() {
+    let env = voilier();
+    env.write("map.toml", MAP);
+    let ok_companies =
+        "\"1\",\"Acme\",\"acme.io\",\"Camille Durand\",\"2024-01-02 10:00\",\"Customer\"\n";
+    let ok_deal = "\"10\",\"Acme Pro\",\"Closed Won\",\"900\",\"2024-02-01 12:00\",\"Camille Durand\",\"2024-01-03 10:00\",\"2024-01-03 10:00\",\"2024-02-01 12:00\",\"1\"\n";
+    // A good one imports, so that what follows fails only for its one fault.
+    small_hubspot(&env, ok_companies, ok_deal);
+    let dry = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "crm",
+        "--from",
+        "hubspot",
+        "export",
+        "--map",
+        "map.toml",
+        "--dry-run",
+    ]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(
+        dry.stdout.contains("would import: 1 accounts, 0 contacts, 1 opportunities, 0 leads, 0 activities; 3 commits from 2024-01-02 to 2024-02-01"),
+        "{}",
+        dry.stdout
+    );
+    let args = [
+        "--from", "hubspot", "export", "--map", "map.toml", "--commit",
+    ];
+
+    // A file without its name column.
+    env.write("export/companies.csv", "\"Record ID\",\"Company Domain Name\",\"Company owner\"\n\"1\",\"acme.io\",\"Camille Durand\"\n");
+    assert_eq!(
+        refused(&env, &args),
+        "export/companies.csv:1: companies of HubSpot without its `name` column\n   = help: export the file with every column (or map one in [columns] of the mapping file)\nexport/deals.csv:2: the deal's company `1` is a company which is not in the export\n   = help: export the companies with the deals, or fix the company"
+    );
+
+    // A deal pointing at a company that is not in the export.
+    small_hubspot(&env, ok_companies, &ok_deal.replace(",\"1\"\n", ",\"2\"\n"));
+    assert_eq!(
+        refused(&env, &args),
+        "export/deals.csv:2: the deal's company `2` is a company which is not in the export\n   = help: export the companies with the deals, or fix the company"
+    );
+
+    // Two companies with one domain; two files disagreeing on one company.
+    small_hubspot(&env, &format!("{ok_companies}\"2\",\"Acme Labs\",\"acme.io\",\"Lucas Martin\",\"2024-01-05 10:00\",\"Lead\"\n"), ok_deal);
+    assert_eq!(
+        refused(&env, &args),
+        "export/companies.csv:3: `acme.io` is also the domain of the company at export/companies.csv:2\n   = help: an account's domain is unique: merge the two companies, or clear one domain"
+    );
+    small_hubspot(&env, ok_companies, ok_deal);
+    env.write("export/companies-2.csv", "\"Record ID\",\"Company name\",\"Company Domain Name\",\"Company owner\"\n\"1\",\"Acme\",\"acme.com\",\"Camille Durand\"\n");
+    assert_eq!(
+        refused(&env, &args),
+        "export/companies.csv:2: company `1` is also at export/companies-2.csv:2, which says otherwise about its domain\n   = help: keep one export per record (the newer one), or make them agree"
+    );
+    std::fs::remove_file(env.path().join("export/companies-2.csv")).unwrap();
+
+    // Two people with one email.
+    env.write("export/contacts.csv", "\"Record ID\",\"First Name\",\"Last Name\",\"Email\",\"Associated Company IDs\"\n\"5\",\"Ana\",\"Ruiz\",\"ana@acme.io\",\"1\"\n\"6\",\"Ana\",\"Ruiz-Diaz\",\"ANA@acme.io\",\"1\"\n");
+    assert_eq!(
+        refused(&env, &args),
+        "export/contacts.csv:3: `ana@acme.io` is also the email of the person at export/contacts.csv:2\n   = help: a contact's email is unique: merge the two people"
+    );
+    std::fs::remove_file(env.path().join("export/contacts.csv")).unwrap();
+
+    // A mapping naming a stage and a member that do not exist, and an unmapped stage.
+    env.write(
+        "bad-map.toml",
+        MAP.replace("\"Closed Won\" = \"won\"", "\"Closed Won\" = \"wonn\"")
+            + "[owners]\n\"Camille Durand\" = \"camile\"\n",
+    );
+    assert_eq!(
+        refused(&env, &["--from", "hubspot", "export", "--map", "bad-map.toml", "--commit"]),
+        "bad-map.toml:5: `wonn` is not a stage of sloop.toml\n   = help: did you mean `won`? allowed: `identified`, `qualified`, `trial`, `closing`, `commit`, `won` or `lost`\nbad-map.toml:13: `camile` is not a team member\n   = help: did you mean `camille`? allowed: `camille`, `lucas` or `sofia`\nexport/deals.csv:2: stage `Closed Won` is not mapped to a stage of sloop.toml\n   = help: add it to [stages] of bad-map.toml"
+    );
+
+    // An owner nobody is, and an amount in a currency without a rate.
+    small_hubspot(
+        &env,
+        &ok_companies.replace("Camille Durand", "Nora Founder"),
+        &ok_deal.replace("\"900\"", "\"$900\""),
+    );
+    assert_eq!(
+        refused(&env, &args),
+        "export/companies.csv:2: owner `Nora Founder` is not a team member\n   = help: map it in [owners] of map.toml (`\"Nora Founder\" = \"member-id\"`), or add the member to sloop.toml\nexport/deals.csv:2: the deal's company `1` is a company which has a problem of its own\n   = help: export the companies with the deals, or fix the company"
+    );
+    small_hubspot(&env, ok_companies, &ok_deal.replace("\"900\"", "\"$900\""));
+    assert_eq!(
+        refused(&env, &args),
+        "export/deals.csv:2: the amount is in USD and sloop.toml's currency is EUR\n   = help: give the rate in [rates] of map.toml: `USD = …` (one USD in EUR)"
+    );
+
+    // --skip-invalid imports the rest and says what it left out.
+    small_hubspot(
+        &env,
+        ok_companies,
+        &format!(
+            "{ok_deal}{}",
+            ok_deal
+                .replace("\"10\",\"Acme Pro\"", "\"11\",\"Acme Max\"")
+                .replace("\"900\"", "\"$900\"")
+        ),
+    );
+    let mut skip = args.to_vec();
+    skip.push("--skip-invalid");
+    let mut all = vec!["-C", "crm", "import", "crm"];
+    all.extend(&skip);
+    let run = env.run(&all);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("imported: 1 accounts, 0 contacts, 1 opportunities, 0 leads, 0 activities; 3 commits from 2024-01-02 to 2024-02-01\nskipped (1 records with problems, and what depends on them):\n  export/deals.csv:3: the amount is in USD"),
+        "{}",
+        run.stdout
+    );
+    range_passes(&env);
+}
+
+#[test]
+fn a_100000_row_export_is_read_row_by_row() {
+    let env = voilier();
+    env.write("map.toml", MAP);
+    let mut companies = String::from("\"Record ID\",\"Company name\",\"Company Domain Name\",\"Company owner\",\"Create Date\",\"Lifecycle Stage\"\n");
+    for i in 0..100_000 {
+        companies.push_str(&format!(
+            "\"{i}\",\"Company {i}\",\"c{i}.io\",\"Sofia Rossi\",\"2024-0{}-1{} 10:00\",\"Lead\"\n",
+            1 + i % 9,
+            i % 10
+        ));
+    }
+    env.write("big/companies.csv", &companies);
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "import",
+        "crm",
+        "--from",
+        "hubspot",
+        "big",
+        "--map",
+        "map.toml",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["records"]["accounts"]["created"], 100_000);
+    assert_eq!(v["commits"], 90);
+    assert!(
+        !run.stderr.contains("read "),
+        "no progress line off a terminal: {}",
+        run.stderr
+    );
+}

@@ -770,6 +770,18 @@ type Steps = Vec<(NaiveDateTime, String, Option<f64>, Option<NaiveDate>)>;
 
 fn deals(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
     let config = p.config;
+    let person_at: HashMap<&str, usize> = export
+        .people
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.key.as_str(), i))
+        .collect();
+    let company_at: HashMap<&str, usize> = export
+        .companies
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.key.as_str(), i))
+        .collect();
     let initial = p
         .mapping
         .initial_stage
@@ -1022,13 +1034,13 @@ fn deals(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
         let people_sources: Vec<&str> = d
             .people
             .iter()
-            .filter_map(|k| export.people.iter().find(|x| &x.key == k))
+            .filter_map(|k| person_at.get(k.as_str()).map(|i| &export.people[*i]))
             .filter_map(|x| x.source.as_deref())
             .collect();
         let company_source = d
             .company
             .as_ref()
-            .and_then(|k| export.companies.iter().find(|c| &c.key == k))
+            .and_then(|k| company_at.get(k.as_str()).map(|i| &export.companies[*i]))
             .and_then(|c| c.source.as_deref());
         for raw in d
             .source
@@ -1231,6 +1243,15 @@ fn statuses(p: &mut Planner, export: &Export) {
                 .map(|s| s.name.clone())
         })
         .unwrap_or_default();
+    // Each account's deals, once (not a scan of every draft per account).
+    let mut deals_of: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, d) in p.drafts.iter().enumerate() {
+        if d.kind == Kind::Opportunity {
+            for n in d.needs.iter().filter(|n| n.0 == Kind::Account) {
+                deals_of.entry(n.1.clone()).or_default().push(i);
+            }
+        }
+    }
     for c in &export.companies {
         let Some(&ai) = p.by_key.get(&(Kind::Account, c.key.clone())) else {
             continue;
@@ -1238,9 +1259,8 @@ fn statuses(p: &mut Planner, export: &Export) {
         let account_id = p.drafts[ai].id.clone();
         let mut events: Vec<(NaiveDateTime, &str, Option<String>)> = Vec::new();
         let mut open = false;
-        for d in p.drafts.iter().filter(|d| {
-            d.kind == Kind::Opportunity && d.needs.contains(&(Kind::Account, account_id.clone()))
-        }) {
+        let on_account = deals_of.get(&account_id).cloned().unwrap_or_default();
+        for d in on_account.iter().map(|i| &p.drafts[*i]) {
             let first = &d.versions[0];
             let owner = match get(&first.fields, "owner") {
                 Some(FieldValue::Str(o)) => Some(o.clone()),
@@ -1835,17 +1855,19 @@ fn validate(p: &mut Planner, rendered: &[Rendered], plan: &mut Plan) {
                 .filter(|d| d.is_error())
                 .map(|d| d.message.clone())
                 .collect();
-            let mut one = Crm {
-                config: config.clone(),
-                ..Crm::default()
-            };
-            one.push(record.clone());
-            problems.extend(
-                check::requirements_of(&one)
-                    .into_iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| d.message),
-            );
+            match &record {
+                AnyRecord::Opportunity(o) => problems.extend(
+                    check::rules::opportunity_missing(config, o)
+                        .into_iter()
+                        .map(|(field, why)| format!("`{field}` is missing ({why})")),
+                ),
+                AnyRecord::Account(a) => problems.extend(
+                    check::rules::account_missing(config, a)
+                        .into_iter()
+                        .map(|(field, why, _)| format!("`{field}` ({why})")),
+                ),
+                _ => {}
+            }
             if !problems.is_empty() && !reported {
                 reported = true;
                 let msg = format!("{} would not be valid: {}", r.path, problems.join("; "));
