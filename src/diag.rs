@@ -74,6 +74,7 @@ codes! {
     DeletedRecord = "deleted-record", Error, "a record file was deleted (close it instead: nothing is lost)";
     StrayFile = "stray-file", Warning, "a file that is not a record where records live (or a misspelt folder)";
     Inconsistent = "inconsistent", Warning, "records that contradict each other (an open opportunity on an account in a pool…)";
+    StartBeforeClose = "start-before-close", Warning, "a won opportunity's `commit.start_date` is before its `close_date` (the reports count its MRR from the close date)";
 }
 
 impl std::fmt::Display for Code {

@@ -79,7 +79,7 @@ pub fn worktree(root: &Path) -> Result<Outcome, VerifyError> {
     for c in transition::pair(&olds, &news) {
         let pending = marker.as_ref().filter(|m| {
             m.files.get(c.path).is_some_and(|id| {
-                std::fs::read(root.join(c.path)).is_ok_and(|bytes| blob_id(&bytes) == *id)
+                std::fs::read(root.join(c.path)).is_ok_and(|bytes| blob_id(&bytes) == Some(*id))
             })
         });
         used |= pending.is_some();
@@ -238,7 +238,12 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
                     ));
                     removed.insert((kind, id.to_string()));
                 }
-                if let Some(new) = &change.new {
+                if let (Some(new), true) = (&change.new, change.link) {
+                    let text = repo.blob(*new)?;
+                    let target: String = String::from_utf8_lossy(&text).chars().take(200).collect();
+                    diagnostics.push(store::link_in_git_diagnostic(&change.path, &target));
+                    added.insert((kind, id.to_string()));
+                } else if let Some(new) = &change.new {
                     let bytes = repo.blob(*new)?;
                     let (record, diags) =
                         store::parse_bytes(kind, id, &change.path, &bytes, &config);

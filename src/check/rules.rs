@@ -21,6 +21,7 @@ pub fn check(crm: &Crm) -> Vec<Diagnostic> {
     uniqueness(crm, &mut out);
     requirements(crm, &mut out);
     consistency(crm, &index, &mut out);
+    dates(crm, &mut out);
     out
 }
 
@@ -33,6 +34,7 @@ pub fn check_some(crm: &Crm, resolver: &dyn Resolver) -> Vec<Diagnostic> {
     members(crm, &mut out);
     references(crm, resolver, &mut out);
     requirements(crm, &mut out);
+    dates(crm, &mut out);
     out
 }
 
@@ -328,6 +330,7 @@ pub fn account_has(a: &Account, field: &str) -> bool {
         "linkedin" => a.linkedin.is_some(),
         "country" => a.country.is_some(),
         "source" => a.source.is_some(),
+        "channel" => a.channel.is_some(),
         "tools" => !a.tools.is_empty(),
         "disqualified_reason" => a.disqualified_reason.is_some(),
         "tags" => !a.tags.is_empty(),
@@ -607,6 +610,30 @@ fn consistency(crm: &Crm, ix: &Index, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Dates that contradict each other within a record (warnings): a won deal whose MRR would
+/// start before it was won. The reports count such a deal from its `close_date`, so that a
+/// closed month is never restated; the warning asks for the real start.
+fn dates(crm: &Crm, out: &mut Vec<Diagnostic>) {
+    for o in crm.opportunities.iter().filter(|o| !o.meta.broken) {
+        if crm.config.outcome(&o.stage) != Some(crate::config::Outcome::Won) {
+            continue;
+        }
+        if let (Some(start), Some(close)) = (o.commit.start_date, o.close_date) {
+            if start < close {
+                out.push(
+                    at(
+                        &o.meta,
+                        "commit.start_date",
+                        Code::StartBeforeClose,
+                        format!("`commit.start_date` {start} is before `close_date` {close}: the reports count its MRR from {close}"),
+                    )
+                    .with_hint("set `commit.start_date` to the day the customer starts paying, on or after the close date"),
+                );
+            }
+        }
+    }
+}
+
 /// Location helper for callers building their own diagnostics.
 pub fn loc_of(meta: &Meta, field: &str) -> Loc {
     meta.loc(field)
@@ -715,6 +742,34 @@ mod tests {
                 "status `target` requires `owner`",
                 "status `backlog` requires `backlog_until`",
             ]
+        );
+    }
+
+    #[test]
+    fn a_won_deal_starting_before_its_close_date_is_a_warning() {
+        let deal = |stage: &str, start: &str| {
+            format!("name = \"O\"\naccount = \"a\"\nowner = \"al\"\nstage = \"{stage}\"\nsource = \"inbound\"\nmrr = 10\nclose_date = 2026-10-15\nlost_reason = \"price\"\n[commit]\nplan = \"pro\"\nstart_date = {start}\n")
+        };
+        let account = "name = \"A\"\nstatus = \"customer\"\nowner = \"al\"\n";
+        let found = |stage: &str, start: &str| {
+            let o = deal(stage, start);
+            run(&[("accounts/a.toml", account), ("opportunities/o.toml", &o)])
+                .into_iter()
+                .filter(|d| d.code == Code::StartBeforeClose)
+                .map(|d| (d.severity, d.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found("won", "2026-10-14"),
+            vec![(crate::diag::Severity::Warning, "`commit.start_date` 2026-10-14 is before `close_date` 2026-10-15: the reports count its MRR from 2026-10-15".to_string())]
+        );
+        assert!(
+            found("won", "2026-10-15").is_empty(),
+            "the same day is fine"
+        );
+        assert!(
+            found("lost", "2026-10-01").is_empty(),
+            "only won deals start"
         );
     }
 

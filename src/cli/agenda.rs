@@ -47,22 +47,24 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 .author
                 .as_ref()
                 .map(|a| a.email.clone())
-                .or_else(|| repo.as_ref().and_then(|r| r.user_email()))?
-                .to_lowercase();
-            crm.config
-                .team
-                .iter()
-                .find(|m| m.email.as_deref() == Some(email.as_str()))
-                .map(|m| m.id.to_string())
+                .or_else(|| repo.as_ref().and_then(|r| r.user_email()))?;
+            crm.config.member_by_email(&email).map(|m| m.id.to_string())
         })
     };
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
     let facts = match &repo {
-        Some(r) if r.head()?.is_some() => tick::facts(&located.root, r, &crm)?,
+        Some(r) if r.head()?.is_some() => {
+            let mut cache_warnings = Vec::new();
+            let facts = tick::facts(&located.root, r, &crm, &mut cache_warnings)?;
+            for w in &cache_warnings {
+                out.note(&format!("warning: {w}"))?;
+            }
+            facts
+        }
         _ => lifecycle::Facts::default(),
     };
     let alerts = lifecycle::plan(&crm, &facts, as_of)?.alerts;
-    let a = agenda::build(&crm, alerts, owner.as_deref(), as_of);
+    let a = agenda::build(&crm, &facts, alerts, owner.as_deref(), as_of);
     if args.format == Format::Json {
         out.json(&a)?;
         return Ok(Status::Ok);

@@ -72,6 +72,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 cache: true,
                 eager_snapshot: false,
             },
+            crate::report::metrics::PeriodName::Quarter,
         )?;
         let value = super::to_json(&built.context)?;
         for (template, file) in [

@@ -51,6 +51,9 @@ const EVENT_COLUMNS: [&str; 10] = [
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
     let mined = history::mine(&crm.root, &history::Options::default())?;
+    if let Some(w) = &mined.stats.cache_damage {
+        out.note(&format!("warning: {w}"))?;
+    }
     for w in &mined.warnings {
         out.note(&format!(
             "warning: commit {}: {}: {} (skipped)",

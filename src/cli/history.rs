@@ -17,6 +17,9 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let (kind, id) = super::record_ref(&args.record, "sloop history accounts/acme")?;
     let crm = locate(env, dir)?;
     let mined = history::mine(&crm.root, &history::Options::default())?;
+    if let Some(w) = &mined.stats.cache_damage {
+        out.note(&format!("warning: {w}"))?;
+    }
     let mut rows: Vec<[String; 6]> = Vec::new();
     for e in mined.events.iter().filter(|e| e.kind == kind && e.id == id) {
         let date = e.date.date_naive().to_string();

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use super::{locate, write, CliError, Env, Format, Out, Status};
 use crate::writes::import::table::{self, Encoding};
 use crate::writes::import::{self, Options};
+use crate::writes::index::Needs;
 
 /// Import data into the CRM.
 #[derive(Debug, clap::Args)]
@@ -124,7 +125,7 @@ fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             ))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, Needs::nothing())?;
     let path = env.cwd.join(&a.file);
     let shown = a.file.display().to_string();
     let bytes =

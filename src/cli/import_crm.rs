@@ -149,7 +149,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         ))?;
         return Ok(Status::Ok);
     }
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start_whole(&located, out)?;
     let (mapping, mut problems) = match &a.map {
         Some(path) => {
             let shown = path.display().to_string();

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use super::{locate, write, CliError, Env, Out, Status};
 use crate::model::Kind;
 use crate::writes;
+use crate::writes::index::Needs;
 use crate::writes::ingest;
 
 /// Record messages in the CRM.
@@ -34,7 +35,15 @@ pub struct EmailArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let What::Email(a) = args.what;
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(
+        &located,
+        out,
+        Needs {
+            whole: &[],
+            // Those a message is matched against (its id) and whose id it could take.
+            activities: &|a| a.message_id.is_some() || a.meta.id.contains("-email-"),
+        },
+    )?;
     let bytes = if a.file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()

@@ -3,6 +3,7 @@ use std::path::Path;
 use super::{locate, write, CliError, Env, Out, Status};
 use crate::model::Kind;
 use crate::writes;
+use crate::writes::index::Needs;
 
 /// Work on leads.
 #[derive(Debug, clap::Args)]
@@ -32,7 +33,14 @@ pub struct ConvertArgs {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let Action::Convert(a) = args.action;
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(
+        &located,
+        out,
+        Needs {
+            whole: &[(Kind::Lead, &a.id)],
+            activities: &|_| false,
+        },
+    )?;
     let path = match writes::find(&crm, Kind::Lead, &a.id) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),

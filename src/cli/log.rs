@@ -8,6 +8,7 @@ use crate::git::Repo;
 use crate::model::{ActivityKind, Kind};
 use crate::store::edit::FieldValue;
 use crate::writes;
+use crate::writes::index::Needs;
 
 /// Log an email, call, meeting, demo or note on an account.
 ///
@@ -72,22 +73,13 @@ pub struct Common {
 
 /// The team member whose `email` is the git author's.
 fn default_owner(env: &Env, located: &Located, crm: &Crm) -> Option<String> {
-    let email = env
-        .author
-        .as_ref()
-        .map(|a| a.email.clone())
-        .or_else(|| {
-            Repo::open(&located.root)
-                .ok()
-                .flatten()
-                .and_then(|r| r.user_email())
-        })?
-        .to_lowercase();
-    crm.config
-        .team
-        .iter()
-        .find(|m| m.email.as_deref() == Some(email.as_str()))
-        .map(|m| m.id.to_string())
+    let email = env.author.as_ref().map(|a| a.email.clone()).or_else(|| {
+        Repo::open(&located.root)
+            .ok()
+            .flatten()
+            .and_then(|r| r.user_email())
+    })?;
+    crm.config.member_by_email(&email).map(|m| m.id.to_string())
 }
 
 fn write_activity(
@@ -100,16 +92,21 @@ fn write_activity(
     extra: Vec<(String, FieldValue)>,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let date = c.date.unwrap_or(env.now.date_naive());
+    let base = crate::model::ids::slugify(&format!("{date}-{}-{account}", kind.as_str()));
+    // Of the activities, only those whose id the new one could take matter.
+    let needs = Needs {
+        whole: &[],
+        activities: &|a| a.meta.id.starts_with(&base),
+    };
+    let (session, crm) = write::start(&located, out, needs)?;
     if let Err(e) = writes::find(&crm, Kind::Account, account) {
         return write::refused(e, &located, out);
     }
-    let date = c.date.unwrap_or(env.now.date_naive());
     let owner = c
         .owner
         .clone()
         .or_else(|| default_owner(env, &located, &crm));
-    let base = crate::model::ids::slugify(&format!("{date}-{}-{account}", kind.as_str()));
     let id = writes::unique_id(&crm, Kind::Activity, &base);
     let mut fields = vec![
         ("kind".to_string(), FieldValue::Str(kind.as_str().into())),
@@ -206,7 +203,12 @@ pub fn done(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    // The task whole; the other tasks slim, for a did-you-mean.
+    let needs = Needs {
+        whole: &[(Kind::Activity, &args.task)],
+        activities: &|a| a.kind == ActivityKind::Task,
+    };
+    let (session, crm) = write::start(&located, out, needs)?;
     let path = match writes::find(&crm, Kind::Activity, &args.task) {
         Ok(p) => p,
         Err(e) => return write::refused(e, &located, out),

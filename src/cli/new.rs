@@ -3,6 +3,7 @@ use std::path::Path;
 use super::{locate, write, CliError, Env, Out, Status};
 use crate::diag::one_of;
 use crate::model::Kind;
+use crate::writes::index::Needs;
 use crate::writes::{self, typed_value};
 
 /// Create a record: an account, contact, opportunity or lead, in an entry status or stage,
@@ -61,7 +62,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         }
     };
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(&located, out, Needs::nothing())?;
     let mut fields = Vec::new();
     let named = [
         ("name", &args.name),

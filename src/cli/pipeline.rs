@@ -5,6 +5,8 @@ use crate::report::metrics;
 use crate::store::{self, WorkTree};
 
 /// The open pipeline per stage: count, MRR and weighted MRR (MRR × the stage's probability).
+///
+/// CSV carries raw numbers (`2000`, probability `10`), for a spreadsheet to compute with.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
@@ -19,14 +21,19 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         out.json(&p)?;
         return Ok(Status::Ok);
     }
-    let money = |x: f64| table::money(x);
+    let csv = args.format == TableFormat::Csv;
+    let money = |x: f64| if csv { x.to_string() } else { table::money(x) };
     let mut rows: Vec<Vec<String>> = p
         .by_stage
         .iter()
         .map(|s| {
             vec![
                 s.stage.clone(),
-                format!("{}%", s.probability),
+                if csv {
+                    s.probability.to_string()
+                } else {
+                    format!("{}%", s.probability)
+                },
                 s.count.to_string(),
                 money(s.mrr),
                 money(s.weighted),

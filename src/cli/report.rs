@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use super::{locate, CliError, Env, Format, Out, Status};
 use crate::history::snapshot;
 use crate::report;
+use crate::report::metrics::PeriodName;
 use crate::store;
 
 /// Render a report from the history: the dashboard (default), the weekly pipeline report, or
@@ -27,6 +28,31 @@ pub struct Args {
     /// `json` prints the template context.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The period the sales-floor and analytics figures of the templates cover: as_of's
+    /// quarter, its month, the 90 days ending on as_of, or all time. The JSON gives every
+    /// period either way.
+    #[arg(long, value_enum, default_value_t = PeriodArg::Quarter)]
+    pub period: PeriodArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodArg {
+    Quarter,
+    Month,
+    #[value(name = "90d")]
+    Days90,
+    All,
+}
+
+impl From<PeriodArg> for PeriodName {
+    fn from(p: PeriodArg) -> Self {
+        match p {
+            PeriodArg::Quarter => PeriodName::Quarter,
+            PeriodArg::Month => PeriodName::Month,
+            PeriodArg::Days90 => PeriodName::Days90,
+            PeriodArg::All => PeriodName::All,
+        }
+    }
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
@@ -37,8 +63,8 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         cache: true,
         eager_snapshot: false,
     };
-    let built = report::context(&crm.root, &options)?;
-    for w in &built.warnings {
+    let built = report::context(&crm.root, &options, args.period.into())?;
+    for w in built.cache_warnings.iter().chain(&built.warnings) {
         out.note(&format!("warning: {w}"))?;
     }
     let text = match args.format {

@@ -2,8 +2,10 @@ use std::path::Path;
 
 use super::{locate, write, CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
-use crate::model::Kind;
+use crate::model::{AnyRecord, Kind};
 use crate::store::edit::FieldValue;
+use crate::store::parse::parse_record;
+use crate::writes::index::Needs;
 use crate::writes::{self, typed_value};
 
 /// Move an opportunity to another stage, setting the fields that stage requires.
@@ -12,6 +14,8 @@ use crate::writes::{self, typed_value};
 /// the new stage requires is set, listing exactly what is missing.
 /// Example: `sloop move acme-pro qualified --set mrr=1200 --set close_date=2026-12-20
 /// --set bant.budget=yes --set bant.authority=CFO --set bant.need=… --set bant.timeline=Q1`.
+/// A move to won can hand the deal over to onboarding: `--handoff nina` also writes an open
+/// task for her on the deal, due on its onboarding meeting (else its start date).
 #[derive(Debug, clap::Args)]
 pub struct MoveArgs {
     pub opportunity: String,
@@ -19,6 +23,9 @@ pub struct MoveArgs {
     /// A field to set with the move, as FIELD=VALUE (repeat it).
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
+    /// With a move to won: an onboarding task for this member (the hand-off).
+    #[arg(long, value_name = "MEMBER")]
+    pub handoff: Option<String>,
     /// Commit the change (only that file) on top of HEAD.
     #[arg(long)]
     pub commit: bool,
@@ -60,7 +67,8 @@ fn changes(kind: Kind, items: &[String]) -> Result<Vec<(String, Option<FieldValu
         .collect()
 }
 
-/// `commit`: the commit message when `--commit` was given.
+/// `commit`: the commit message when `--commit` was given. `handoff`: the onboarding member
+/// to write a hand-off task for, with the edited (won) deal.
 #[allow(clippy::too_many_arguments)]
 fn apply(
     (session, crm): (write::Session, Crm),
@@ -71,6 +79,7 @@ fn apply(
     id: &str,
     list: Vec<(String, Option<FieldValue>)>,
     commit: Option<String>,
+    handoff: Option<&str>,
 ) -> Result<Status, CliError> {
     let path = match writes::find(&crm, kind, id) {
         Ok(p) => p,
@@ -82,19 +91,30 @@ fn apply(
         Ok(e) => e,
         Err(e) => return write::refused(e, located, out),
     };
-    if edited.new == edited.old {
+    let mut files = Vec::new();
+    if let Some(member) = handoff {
+        let (record, _) = parse_record(kind, id, &path, &edited.new, &crm.config);
+        let AnyRecord::Opportunity(deal) = record else {
+            return Err(CliError::usage("--handoff is for opportunities"));
+        };
+        match writes::handoff::handoff_task(&crm, &deal, member, env.now.date_naive()) {
+            Ok(task) => files.push((task.path, task.text)),
+            Err(e) => return write::refused(e, located, out),
+        }
+    }
+    if edited.new == edited.old && files.is_empty() {
         out.println(&format!("{} is unchanged", located.show(&path)))?;
         return Ok(Status::Ok);
     }
-    write::save(
-        session,
-        env,
-        located,
-        &[(path.clone(), edited.new)],
-        commit.as_deref(),
-        out,
-    )?;
+    let task = files.first().map(|(p, _)| p.clone());
+    if edited.new != edited.old {
+        files.insert(0, (path.clone(), edited.new));
+    }
+    write::save(session, env, located, &files, commit.as_deref(), out)?;
     out.println(&format!("Updated {}", located.show(&path)))?;
+    if let Some(task) = task {
+        out.println(&format!("Handed off: {}", located.show(&task)))?;
+    }
     Ok(Status::Ok)
 }
 
@@ -105,7 +125,14 @@ pub fn move_(
     out: &mut Out,
 ) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let (session, crm) = write::start(&located, out)?;
+    let (session, crm) = write::start(
+        &located,
+        out,
+        Needs {
+            whole: &[(Kind::Opportunity, &args.opportunity)],
+            activities: &|_| false,
+        },
+    )?;
     if let Err(e) = writes::known_stage(&crm, &args.stage) {
         return write::refused(e, &located, out);
     }
@@ -114,7 +141,10 @@ pub fn move_(
         Some(FieldValue::Str(args.stage.clone())),
     )];
     list.extend(changes(Kind::Opportunity, &args.set)?);
-    let message = format!("sloop move {} {}", args.opportunity, args.stage);
+    let mut message = format!("sloop move {} {}", args.opportunity, args.stage);
+    if let Some(member) = &args.handoff {
+        message.push_str(&format!(" --handoff {member}"));
+    }
     apply(
         (session, crm),
         env,
@@ -124,6 +154,7 @@ pub fn move_(
         &args.opportunity,
         list,
         args.commit.then_some(message),
+        args.handoff.as_deref(),
     )
 }
 
@@ -141,7 +172,14 @@ pub fn set(
         args.assignments.join(" ")
     );
     let located = locate(env, dir)?;
-    let started = write::start(&located, out)?;
+    let started = write::start(
+        &located,
+        out,
+        Needs {
+            whole: &[(kind, &id)],
+            activities: &|_| false,
+        },
+    )?;
     apply(
         started,
         env,
@@ -151,5 +189,6 @@ pub fn set(
         &id,
         list,
         args.commit.then_some(message),
+        None,
     )
 }

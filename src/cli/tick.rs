@@ -60,6 +60,9 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     if let Some(r) = &outcome.recovered {
         out.note(&format!("note: {r}"))?;
     }
+    for w in &outcome.cache_warnings {
+        out.note(&format!("warning: {w}"))?;
+    }
     match args.format {
         Format::Json => {
             #[derive(serde::Serialize)]

@@ -5,7 +5,8 @@ use super::{CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
 use crate::diag::{self, Style};
 use crate::git::{CommitError, CommitRequest, HistoryCommit, ObjectId, Repo, WriteLock};
-use crate::store::{self, WorkTree};
+use crate::store::{self, LoadError, Source, WorkTree};
+use crate::writes::index::{self, Needs};
 use crate::writes::WriteError;
 
 /// The CRM of the work tree. A write validates the record it writes; errors elsewhere in
@@ -23,9 +24,57 @@ pub struct Session {
     base: Option<ObjectId>,
 }
 
-/// Takes the write lock (reporting what it recovered from a killed writer), then loads the
-/// work tree's CRM.
-pub fn start(located: &Located, out: &mut Out) -> Result<(Session, Crm), CliError> {
+/// Takes the write lock (reporting what it recovered from a killed writer), then the CRM the
+/// write is judged against: in a repository with commits, the records slim from the write
+/// index (HEAD's records and the files written since without a commit; the activities
+/// `needs` asks for) and the records `needs.whole` names (those the command edits) read
+/// whole from the work tree; elsewhere, the whole work tree.
+pub fn start(located: &Located, out: &mut Out, needs: Needs) -> Result<(Session, Crm), CliError> {
+    let (repo, lock, base) = lock(located, out)?;
+    let crm = match (&repo, base) {
+        (Some(r), Some(head)) => {
+            let bytes = WorkTree::new(&located.root)
+                .read_config()
+                .map_err(LoadError::from)?
+                .ok_or_else(|| LoadError::NoConfig(located.root.display().to_string()))?;
+            let (config, _) = store::parse_config(&bytes);
+            index::crm(r, &located.root, head, config, &needs)?
+        }
+        _ => load(located)?,
+    };
+    Ok((
+        Session {
+            _lock: lock,
+            repo,
+            base,
+        },
+        crm,
+    ))
+}
+
+/// Like `start`, but the CRM is the whole work tree, every record whole: for `import crm`,
+/// which matches existing records by their `custom.import_id` (which the write index does
+/// not keep) and checks the CRM after the import across all its records, so it reads them
+/// all anyway.
+pub fn start_whole(located: &Located, out: &mut Out) -> Result<(Session, Crm), CliError> {
+    let (repo, lock, base) = lock(located, out)?;
+    let crm = load(located)?;
+    Ok((
+        Session {
+            _lock: lock,
+            repo,
+            base,
+        },
+        crm,
+    ))
+}
+
+/// Takes the write lock (reporting what it recovered from a killed writer) and reads HEAD.
+#[allow(clippy::type_complexity)]
+fn lock(
+    located: &Located,
+    out: &mut Out,
+) -> Result<(Option<Repo>, Option<WriteLock>, Option<ObjectId>), CliError> {
     let repo = Repo::open(&located.root)?;
     let lock = match &repo {
         Some(r) => Some(WriteLock::acquire(r)?),
@@ -38,15 +87,7 @@ pub fn start(located: &Located, out: &mut Out) -> Result<(Session, Crm), CliErro
         Some(r) => r.head()?,
         None => None,
     };
-    let crm = load(located)?;
-    Ok((
-        Session {
-            _lock: lock,
-            repo,
-            base,
-        },
-        crm,
-    ))
+    Ok((repo, lock, base))
 }
 
 /// Turns a refused write into output and an exit status.
@@ -116,6 +157,10 @@ pub fn save(
         None => {
             store::write_files(&located.root, &bytes)
                 .map_err(|(path, e)| CliError::io(format!("cannot write {}", path.display()), e))?;
+            if session.repo.is_some() {
+                let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+                index::note_pending(&located.root, &paths)?;
+            }
         }
     }
     drop(session);

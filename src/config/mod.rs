@@ -63,6 +63,8 @@ pub struct Lifecycle {
     pub backlog_days: u32,
     pub churn_cooldown_days: u32,
     pub opportunity_stale_days: u32,
+    /// A deal in the `trial` stage this many days raises a `trial-stale` alert.
+    pub trial_days: u32,
 }
 
 impl Default for Lifecycle {
@@ -72,6 +74,7 @@ impl Default for Lifecycle {
             backlog_days: 180,
             churn_cooldown_days: 90,
             opportunity_stale_days: 14,
+            trial_days: 10,
         }
     }
 }
@@ -195,6 +198,17 @@ impl Default for Config {
 impl Config {
     pub fn member(&self, id: &str) -> Option<&Member> {
         self.team.iter().find(|m| m.id.as_str() == id)
+    }
+
+    /// The member whose `email` is `email` (case-insensitive): a git author, an email
+    /// participant, a CSV owner column.
+    pub fn member_by_email(&self, email: &str) -> Option<&Member> {
+        let email = email.trim();
+        self.team.iter().find(|m| {
+            m.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
     }
 
     pub fn member_ids(&self) -> impl Iterator<Item = &str> {
@@ -415,6 +429,7 @@ fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
             "lifecycle.backlog_days",
             "lifecycle.churn_cooldown_days",
             "lifecycle.opportunity_stale_days",
+            "lifecycle.trial_days",
         ],
     );
     let mut days = |r: &mut FileReader, name: &'static str, default: u32| {
@@ -432,6 +447,7 @@ fn read_lifecycle(r: &mut FileReader, t: &DeTable) -> Lifecycle {
             "lifecycle.opportunity_stale_days",
             d.opportunity_stale_days,
         ),
+        trial_days: days(r, "lifecycle.trial_days", d.trial_days),
     };
     f.finish(r);
     l
@@ -720,6 +736,19 @@ fn validate_method(r: &mut FileReader, c: &Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_is_found_by_email_whatever_its_case() {
+        let text =
+            "[team.alice]\nname = \"A\"\nemail = \"Alice@Example.com\"\n[team.bob]\nname = \"B\"\n";
+        let (c, diags) = Config::parse(FILE, text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let id = |e: &str| c.member_by_email(e).map(|m| m.id.to_string());
+        assert_eq!(id("alice@example.com").as_deref(), Some("alice"));
+        assert_eq!(id(" ALICE@EXAMPLE.COM ").as_deref(), Some("alice"));
+        assert_eq!(id("bob@example.com"), None, "bob has no email");
+        assert_eq!(id(""), None);
+    }
 
     #[test]
     fn defaults_reproduce_the_design() {

@@ -266,6 +266,8 @@ struct Sim {
     records: HashMap<String, Record>,
     crm: Crm,
     facts: Facts,
+    /// The same dates as the report reads them from the commits, for the summary's MRR.
+    clock: crate::report::metrics::Clock,
     changed: Vec<String>,
     writer: HistoryWriter,
     commits: usize,
@@ -286,6 +288,8 @@ struct Sim {
     account_paths: HashMap<String, String>,
     /// Open tasks per opportunity id: (due, path).
     open_tasks: HashMap<String, Vec<(NaiveDate, String)>>,
+    /// Onboarding hand-off tasks of won deals, open: (due, path, onboarding member, account).
+    handoffs: Vec<(NaiveDate, String, &'static str, String)>,
     /// Batches waiting to be committed, oldest first.
     pending: Vec<Batch>,
 }
@@ -312,6 +316,14 @@ fn str_of(fields: &Fields, key: &str) -> Option<String> {
 impl Sim {
     fn set(&mut self, path: &str, field: &str, value: FieldValue) {
         let rec = self.records.get_mut(path).expect("known record");
+        if let (Kind::Opportunity, "stage", FieldValue::Str(stage)) = (rec.kind, field, &value) {
+            self.facts.stage_since.insert(rec.id.clone(), self.day);
+            self.clock
+                .stages
+                .entry(rec.id.clone())
+                .or_default()
+                .push((self.day, Some(stage.clone())));
+        }
         if state_field(rec.kind) == Some(field) {
             if let (Some(old), FieldValue::Str(new)) = (str_of(&rec.fields, field), &value) {
                 if let Some(set) = self.by_state.get_mut(&(rec.kind, old)) {
@@ -365,6 +377,11 @@ impl Sim {
             self.facts
                 .opportunity_added
                 .insert(id.to_string(), self.day);
+            self.facts.stage_since.insert(id.to_string(), self.day);
+            self.clock.added.insert(id.to_string(), self.day);
+            self.clock
+                .stages
+                .insert(id.to_string(), vec![(self.day, str_of(&fields, "stage"))]);
         }
         self.records.insert(
             path.clone(),
@@ -380,6 +397,13 @@ impl Sim {
 
     fn set_status(&mut self, path: &str, status: &str) {
         let id = self.records[path].id.clone();
+        if status == "churn" {
+            self.clock
+                .churns
+                .entry(id.clone())
+                .or_default()
+                .push(self.day);
+        }
         self.facts.status_since.insert(id, self.day);
         self.set(path, "status", FieldValue::Str(status.into()));
     }
@@ -642,6 +666,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
             ..Crm::default()
         },
         facts: Facts::default(),
+        clock: Default::default(),
         changed: Vec::new(),
         writer: HistoryWriter::create(dir)?,
         commits: 0,
@@ -655,6 +680,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         slots: HashMap::new(),
         account_paths: HashMap::new(),
         open_tasks: HashMap::new(),
+        handoffs: Vec::new(),
         pending: Vec::new(),
     };
     // The first commit: the rules and the team.
@@ -682,7 +708,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         day = day + Days::new(1);
     }
     let head = sim.writer.finish()?;
-    Ok(summary(&sim.crm, sim.commits, head, opts.end))
+    Ok(summary(&sim.crm, &sim.clock, sim.commits, head, opts.end))
 }
 
 fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
@@ -808,8 +834,11 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
                 FieldValue::Str(sim.rng.pick(COUNTRIES).to_string()),
             ),
         ];
-        if let Some(s) = str_of(&fields, "source") {
-            acc.push(("source".into(), FieldValue::Str(s)));
+        // `lead convert` carries the lead's attribution to the account.
+        for field in ["source", "channel"] {
+            if let Some(v) = str_of(&fields, field) {
+                acc.push((field.into(), FieldValue::Str(v)));
+            }
         }
         let tools = vec![
             sim.rng.pick(TOOLS).to_string(),
@@ -890,11 +919,12 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
         if !sim.rng.chance(0.12) {
             continue;
         }
-        let (account, source, sdr) = {
+        let (account, source, channel, sdr) = {
             let r = &sim.records[&path];
             (
                 r.id.clone(),
                 str_of(&r.fields, "source").unwrap_or_else(|| "outbound".into()),
+                str_of(&r.fields, "channel"),
                 str_of(&r.fields, "owner").unwrap_or_else(|| "lea".into()),
             )
         };
@@ -904,19 +934,20 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
             "{} — new",
             str_of(&sim.records[&path].fields, "name").unwrap_or_default()
         );
-        sim.create(
-            Kind::Opportunity,
-            &id,
-            vec![
-                ("name".into(), FieldValue::Str(name)),
-                ("account".into(), FieldValue::Str(account.clone())),
-                ("owner".into(), FieldValue::Str(owner.into())),
-                ("stage".into(), FieldValue::Str("identified".into())),
-                ("source".into(), FieldValue::Str(source)),
-                ("created".into(), FieldValue::Date(day)),
-                ("sdr".into(), FieldValue::Str(sdr)),
-            ],
-        );
+        // The opportunity inherits the account's attribution, as `sloop new` does.
+        let mut fields: Fields = vec![
+            ("name".into(), FieldValue::Str(name)),
+            ("account".into(), FieldValue::Str(account.clone())),
+            ("owner".into(), FieldValue::Str(owner.into())),
+            ("stage".into(), FieldValue::Str("identified".into())),
+            ("source".into(), FieldValue::Str(source)),
+        ];
+        if let Some(channel) = channel {
+            fields.push(("channel".into(), FieldValue::Str(channel)));
+        }
+        fields.push(("created".into(), FieldValue::Date(day)));
+        fields.push(("sdr".into(), FieldValue::Str(sdr)));
+        sim.create(Kind::Opportunity, &id, fields);
         sim.activity(
             "meeting",
             &account,
@@ -947,6 +978,7 @@ fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
     }
     progress_opportunities(sim)?;
     customers(sim)?;
+    kickoffs(sim)?;
     Ok(())
 }
 
@@ -1068,6 +1100,14 @@ fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
                     .any(|(k, _)| k == "commit.plan")
                 {
                     sim.set(&path, "commit.plan", FieldValue::Str(plan.into()));
+                }
+                // The start agreed at commit may have passed while the deal waited: the
+                // customer starts after signing, never before.
+                let agreed = sim.records[&path].fields.iter().find_map(|(k, v)| match v {
+                    FieldValue::Date(d) if k == "commit.start_date" => Some(*d),
+                    _ => None,
+                });
+                if agreed.is_none_or(|d| d < day) {
                     sim.set(&path, "commit.start_date", FieldValue::Date(day + start_in));
                 }
             }
@@ -1099,6 +1139,34 @@ fn progress_opportunities(sim: &mut Sim) -> Result<(), DemoError> {
         );
         if matches!(next, "won" | "lost") {
             complete_tasks(sim, &id);
+        }
+        if next == "won" {
+            // `sloop move … won --handoff`: a task for onboarding, due at the kickoff.
+            let fields = &sim.records[&path].fields;
+            let date = |key: &str| {
+                fields.iter().find_map(|(k, v)| match v {
+                    FieldValue::Date(d) if k == key => Some(*d),
+                    _ => None,
+                })
+            };
+            let due = date("commit.onboarding_meeting")
+                .or(date("commit.start_date"))
+                .unwrap_or(day)
+                .max(day);
+            let name = str_of(fields, "name").unwrap_or_default();
+            let who = sim.pick_member("onboarding");
+            let task = sim.activity(
+                "task",
+                &account,
+                who,
+                &format!("Onboarding hand-off: {name}"),
+                vec![
+                    ("opportunity".into(), FieldValue::Str(id.clone())),
+                    ("due".into(), FieldValue::Date(due)),
+                    ("done".into(), FieldValue::Bool(false)),
+                ],
+            );
+            sim.handoffs.push((due, task, who, account.clone()));
         }
         if next == "lost" {
             let reason = str_of(&sim.records[&path].fields, "lost_reason").unwrap_or_default();
@@ -1263,13 +1331,41 @@ fn follow_up(sim: &mut Sim, path: &str) -> Result<(), DemoError> {
 }
 
 /// Marks every open task of a deal done.
+/// Onboarding holds the kickoff of each won deal on the hand-off task's due day, and closes
+/// the task.
+fn kickoffs(sim: &mut Sim) -> Result<(), DemoError> {
+    let day = sim.day;
+    let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut sim.handoffs)
+        .into_iter()
+        .partition(|(d, ..)| *d <= day);
+    sim.handoffs = later;
+    for (_, task, who, account) in due {
+        sim.set(&task, "done", FieldValue::Bool(true));
+        sim.activity(
+            "meeting",
+            &account,
+            who,
+            "Onboarding kickoff",
+            vec![("duration_min".into(), FieldValue::Int(60))],
+        );
+        sim.commit(&format!("Onboarding kickoff with {account}"), who)?;
+    }
+    Ok(())
+}
+
 fn complete_tasks(sim: &mut Sim, opportunity: &str) {
     for (_, task) in sim.open_tasks.remove(opportunity).unwrap_or_default() {
         sim.set(&task, "done", FieldValue::Bool(true));
     }
 }
 
-fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> Summary {
+fn summary(
+    crm: &Crm,
+    clock: &crate::report::metrics::Clock,
+    commits: usize,
+    head: Option<String>,
+    end: NaiveDate,
+) -> Summary {
     let accounts_by_status = crm
         .config
         .statuses
@@ -1287,23 +1383,10 @@ fn summary(crm: &Crm, commits: usize, head: Option<String>, end: NaiveDate) -> S
         .iter()
         .filter(|o| crm.config.outcome(&o.stage) == Some(crate::config::Outcome::Won))
         .collect();
-    let churned: std::collections::HashSet<&str> = crm
-        .accounts
-        .iter()
-        .filter(|a| a.status == "churn")
-        .map(|a| a.meta.id.as_str())
-        .collect();
-    let mrr = won
-        .iter()
-        .filter(|o| {
-            crate::report::metrics::start_of(o).is_some_and(|s| s <= end)
-                && !o
-                    .account
-                    .as_ref()
-                    .is_some_and(|a| churned.contains(a.as_str()))
-        })
-        .map(|o| o.mrr.unwrap_or(0.0))
-        .sum();
+    // The report's MRR timeline, on the dates the commits will carry.
+    let contracts = crate::report::metrics::timeline::contracts(crm, clock);
+    let mrr =
+        crate::report::metrics::round2(crate::report::metrics::timeline::live_on(&contracts, end));
     Summary {
         commits,
         head,

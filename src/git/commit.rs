@@ -177,18 +177,19 @@ impl IndexLock {
     /// that a recovery can tell a lock a killed sloop left from another process's.
     fn acquire(git_dir: &Path, marker: &str) -> Result<IndexLock, GitError> {
         let path = git_dir.join("index.lock");
+        // The lock is created with its marker already in it: a hard link to a file written
+        // beforehand (linking fails when the name exists, as an exclusive create does), so
+        // there is no moment when the lock exists without saying whose it is.
+        let marked = sloop_dir(git_dir).join(format!("lock-{}", std::process::id()));
+        fs::write(&marked, marker.as_bytes())
+            .map_err(|e| GitError::new(format!("cannot write {}", marked.display()), e))?;
         let started = Instant::now();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let lock = IndexLock { path, held: true };
-                    f.write_all(marker.as_bytes())
-                        .map_err(|e| GitError::new("cannot write .git/index.lock", e))?;
-                    return Ok(lock);
-                }
+        let result = loop {
+            match fs::hard_link(&marked, &path) {
+                Ok(()) => break Ok(IndexLock { path, held: true }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if started.elapsed() >= lock_wait() {
-                        return Err(GitError::corrupt(
+                        break Err(GitError::corrupt(
                             "cannot commit",
                             "the index is locked by another git process (.git/index.lock exists)",
                         )
@@ -199,13 +200,15 @@ impl IndexLock {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => {
-                    return Err(GitError::new(
+                    break Err(GitError::new(
                         format!("cannot create {}", path.display()),
                         e,
                     ))
                 }
             }
-        }
+        };
+        let _ = fs::remove_file(&marked);
+        result
     }
 
     /// Puts `index` in place of the lock file (still holding the lock: git's lock is the
@@ -310,6 +313,8 @@ struct JournalFile {
 struct Journal {
     /// What this writer wrote in `index.lock` while holding it empty-handed.
     token: String,
+    /// The branch's ref (`refs/heads/main`), once read.
+    branch: Option<String>,
     head: Option<ObjectId>,
     files: Vec<JournalFile>,
     commit: Option<ObjectId>,
@@ -326,6 +331,7 @@ impl Journal {
             let (key, rest) = line.split_once(' ')?;
             match key {
                 "token" => j.token = rest.to_string(),
+                "branch" => j.branch = Some(rest.to_string()),
                 "head" => j.head = Some(rest.parse().ok()?),
                 "commit" => j.commit = Some(rest.parse().ok()?),
                 "file" => {
@@ -346,6 +352,9 @@ impl Journal {
     fn render(&self) -> String {
         let mut out = String::from("sloop journal 1\n");
         out.push_str(&format!("token {}\n", self.token));
+        if let Some(b) = &self.branch {
+            out.push_str(&format!("branch {b}\n"));
+        }
         if let Some(h) = self.head {
             out.push_str(&format!("head {h}\n"));
         }
@@ -552,6 +561,7 @@ impl Repo {
         );
         let mut journal = Journal {
             token: token.clone(),
+            branch: None,
             head: None,
             files: files
                 .iter()
@@ -597,6 +607,7 @@ impl Repo {
             }
         };
         journal.head = Some(head);
+        journal.branch = Some(branch.clone());
         if let Err(e) = save(&journal) {
             drop(lock);
             forget();
@@ -709,11 +720,27 @@ impl Repo {
     /// accepted, as the leftover of an interrupted run). Under the index lock, so nothing
     /// changes meanwhile.
     fn check_clean(&self, head: ObjectId, files: &[(&str, &[u8])]) -> Result<(), CommitError> {
-        let staged: std::collections::HashSet<String> = self
-            .staged_changes_at(head)?
-            .into_iter()
-            .map(|c| c.path)
-            .collect();
+        // What the index changes against HEAD, for these paths: named on the command line when
+        // they are few (git then compares only them), else the whole CRM in one pass.
+        let staged: std::collections::HashSet<String> = if files.len() <= 500 {
+            let base = head.to_string();
+            let mut args = vec!["diff-index", "--cached", "--name-only", "-z", &base, "--"];
+            let paths: Vec<String> = files
+                .iter()
+                .map(|(p, _)| format!("{}{p}", self.prefix))
+                .collect();
+            args.extend(paths.iter().map(String::as_str));
+            self.git_literal(&args)?
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| self.strip_prefix(&String::from_utf8_lossy(p)))
+                .collect()
+        } else {
+            self.staged_changes_at(head)?
+                .into_iter()
+                .map(|c| c.path)
+                .collect()
+        };
         let mut dirty = Vec::new();
         let mut tracked = Vec::new();
         for &(path, bytes) in files {
@@ -768,11 +795,13 @@ impl Repo {
     /// blobs hashed through git's filters, their stat data), as `git add` would.
     fn prepare_index(&self, next: &Path, repo_paths: &[String]) -> Result<(), GitError> {
         let index = self.repo.path().join("index");
-        match fs::copy(&index, next) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let _ = fs::remove_file(next);
-            }
+        // git update-index writes its result to a new file renamed over `next`, never into
+        // the file it read: a hard link to the index is as good as a copy of it, for free.
+        let _ = fs::remove_file(next);
+        let linked = fs::hard_link(&index, next).or_else(|_| fs::copy(&index, next).map(|_| ()));
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(GitError::new("cannot copy the index", e)),
         }
         let mut input = Vec::new();
@@ -990,6 +1019,21 @@ impl Repo {
                 if marked(&j) || (j.commit.is_some() && lock.exists()) {
                     let _ = fs::remove_file(&lock);
                 }
+                // Killed while moving the branch: the ref's own lock, made after the journal
+                // named the commit, is the writer's (while it held index.lock).
+                if let (Some(_), Some(branch)) = (j.commit, &j.branch) {
+                    let ref_lock = self.repo.path().join(format!("{branch}.lock"));
+                    let common = self.repo.commondir().join(format!("{branch}.lock"));
+                    let since = fs::metadata(&journal_path).and_then(|m| m.modified()).ok();
+                    for l in [ref_lock, common] {
+                        let made = fs::metadata(&l).and_then(|m| m.modified()).ok();
+                        if let (Some(made), Some(since)) = (made, since) {
+                            if made >= since {
+                                let _ = fs::remove_file(&l);
+                            }
+                        }
+                    }
+                }
                 Recovered::RolledBack
             }
             Some(j) => {
@@ -1002,6 +1046,15 @@ impl Repo {
             None => Recovered::Abandoned,
         };
         let _ = fs::remove_file(&next);
+        // What a killed writer's own git processes may have left beside it.
+        let _ = fs::remove_file(dir.join(format!("{NEXT_INDEX}.lock")));
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("lock-") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         fs::remove_file(&journal_path)
             .map_err(|e| GitError::new("cannot remove sloop's journal", e))?;
         Ok(Some(Recovery {
@@ -1071,6 +1124,7 @@ mod tests {
         let id = |c: char| -> ObjectId { c.to_string().repeat(40).parse().unwrap() };
         let j = Journal {
             token: "sloop 12 345".into(),
+            branch: Some("refs/heads/main".into()),
             head: Some(id('a')),
             files: vec![
                 JournalFile {

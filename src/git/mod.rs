@@ -32,7 +32,7 @@ pub use commit::{
     Recovery, WriteLock,
 };
 pub use fast_import::HistoryWriter;
-pub use marker::{blob_id, ImportMarker};
+pub use marker::ImportMarker;
 pub use object_id::{BadObjectId, ObjectId};
 pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
 pub use source::{IndexSource, TreeSource};
@@ -68,6 +68,9 @@ pub struct Change {
     pub new: Option<ObjectId>,
     /// The index holds an unresolved conflict for this path.
     pub unmerged: bool,
+    /// The new side is a symbolic link (its blob is the link's text; sloop never follows
+    /// a link stored in git).
+    pub link: bool,
 }
 
 /// Where git's environment puts the repository, when it does (`GIT_DIR`, `GIT_WORK_TREE`):
@@ -171,6 +174,13 @@ fn gitlink_top(path: &Path) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// The id git gives `bytes` as a blob (what `git hash-object` prints, without filters).
+pub fn blob_id(bytes: &[u8]) -> Option<ObjectId> {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .ok()
+        .map(ObjectId::from_oid)
 }
 
 /// The first 12 characters of a hex id, for messages.

@@ -358,6 +358,7 @@ impl Repo {
                 old,
                 new: (!deleted).then_some(ObjectId::NULL),
                 unmerged,
+                link: false,
             });
         }
         Ok(changes)
@@ -584,6 +585,7 @@ impl Repo {
                 old: blob(fields[2]),
                 new: blob(fields[3]),
                 unmerged: fields[4].starts_with('U'),
+                link: fields[1] == "120000",
             });
         }
         changes
@@ -653,6 +655,7 @@ fn diff_trees(
                 old: old_blob,
                 new: new_blob,
                 unmerged: false,
+                link: false,
             });
         }
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::GitError;
 use crate::config;
 use crate::model::Kind;
-use crate::store::{Entry, Source, SourceError, SourceFile};
+use crate::store::{Entry, Refusal, Source, SourceError, SourceFile};
 
 thread_local! {
     static REPOS: RefCell<Vec<(PathBuf, git2::Repository)>> = const { RefCell::new(Vec::new()) };
@@ -38,14 +38,41 @@ struct Item {
     oid: Option<git2::Oid>,
 }
 
+/// The mode git gives a symbolic link (its blob holds the link's text).
+const LINK: u32 = 0o120000;
+
+/// `sloop.toml` as git stores it: a file, or a link (never followed).
+#[derive(Clone, Copy)]
+enum ConfigBlob {
+    File(git2::Oid),
+    Link(git2::Oid),
+}
+
 /// Sorts a flat list of CRM-relative paths into what the loader lists.
-fn classify_items(raw: Vec<(String, git2::Oid, u32)>) -> (Vec<Item>, Option<git2::Oid>) {
+fn classify_items(raw: Vec<(String, git2::Oid, u32)>) -> (Vec<Item>, Option<ConfigBlob>) {
     let mut items = Vec::new();
     let mut config_blob = None;
     let mut top_dirs: Vec<String> = Vec::new();
     for (path, oid, mode) in raw {
         if path == config::FILE {
-            config_blob = Some(oid);
+            config_blob = Some(if mode == LINK {
+                ConfigBlob::Link(oid)
+            } else {
+                ConfigBlob::File(oid)
+            });
+            continue;
+        }
+        if let (None, Some(kind)) = (path.find('/'), Kind::from_folder(&path)) {
+            // A file (or a link) where a record folder should be: no record of the kind is
+            // read from it, and that is reported, as in the work tree.
+            items.push(Item {
+                entry: Entry::Unreadable(format!(
+                    "a file, not a folder: no record of `{}/` is read",
+                    kind.folder()
+                )),
+                path,
+                oid: None,
+            });
             continue;
         }
         let (top, rest) = match path.split_once('/') {
@@ -62,8 +89,9 @@ fn classify_items(raw: Vec<(String, git2::Oid, u32)>) -> (Vec<Item>, Option<git2
         if rest.is_none() && !path.ends_with(".toml") {
             continue;
         }
-        let entry = if mode == 0o120000 {
-            Entry::SymlinkEscape("a symlink committed to git".into())
+        let entry = if mode == LINK {
+            // The link's text is read only to say where it pointed.
+            Entry::SymlinkInGit(String::new())
         } else {
             Entry::File
         };
@@ -84,23 +112,37 @@ fn classify_items(raw: Vec<(String, git2::Oid, u32)>) -> (Vec<Item>, Option<git2
     (items, config_blob)
 }
 
-fn list_items(items: &[Item]) -> Vec<SourceFile> {
+fn list_items(git_dir: &Path, items: &[Item]) -> Vec<SourceFile> {
     items
         .iter()
         .enumerate()
         .map(|(i, it)| SourceFile {
             path: it.path.clone(),
-            entry: it.entry.clone(),
+            entry: match (&it.entry, it.oid) {
+                (Entry::SymlinkInGit(_), Some(oid)) => Entry::SymlinkInGit(link_text(git_dir, oid)),
+                (e, _) => e.clone(),
+            },
             token: i,
         })
         .collect()
+}
+
+/// What a link stored in git points to (its blob's text), shortened for a message.
+fn link_text(git_dir: &Path, oid: git2::Oid) -> String {
+    let bytes = read_blob(git_dir, oid).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
 }
 
 /// The CRM as git objects: a commit's tree or the index.
 pub struct BlobSource {
     git_dir: PathBuf,
     items: Vec<Item>,
-    config_blob: Option<git2::Oid>,
+    config_blob: Option<ConfigBlob>,
     describe: String,
 }
 
@@ -180,7 +222,7 @@ impl BlobSource {
 
 impl Source for BlobSource {
     fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
-        Ok(list_items(&self.items))
+        Ok(list_items(&self.git_dir, &self.items))
     }
 
     fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>> {
@@ -200,11 +242,15 @@ impl Source for BlobSource {
 
     fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
         match self.config_blob {
-            Some(oid) => read_blob(&self.git_dir, oid).map(Some).map_err(|e| {
+            Some(ConfigBlob::File(oid)) => read_blob(&self.git_dir, oid).map(Some).map_err(|e| {
                 SourceError::Git(format!(
                     "cannot read sloop.toml from {}: {e}",
                     self.describe
                 ))
+            }),
+            Some(ConfigBlob::Link(oid)) => Err(SourceError::Refused {
+                path: format!("{} in {}", config::FILE, self.describe),
+                to: Refusal::InGit(link_text(&self.git_dir, oid)),
             }),
             None => Ok(None),
         }

@@ -62,6 +62,21 @@ impl Walker {
         self.repo.workdir()
     }
 
+    /// The commits at the edge of a shallow clone (git's `shallow` file in the common git
+    /// dir), sorted; none when the clone is whole. `git fetch --deepen` or `--unshallow`
+    /// changes them.
+    pub fn shallow_boundary(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.common_dir().join("shallow")).unwrap_or_default();
+        let mut ids: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// The path of `dir` inside the work tree as a tree prefix: `""` for the root, `"crm/"`
     /// for a subfolder.
     pub fn prefix_of(&self, dir: &Path) -> Result<String, GitError> {
@@ -463,6 +478,7 @@ impl<'o> Differ<'o> {
                 old: old_file,
                 new: new_file,
                 unmerged: false,
+                link: false,
             });
         }
     }

@@ -2,19 +2,34 @@
 //! second run only mines the commits it has not seen.
 //!
 //! One append-only JSON Lines file per CRM folder of the repository (`crm-<hash>.jsonl`, the
-//! hash of the CRM's path in the repository). Each line is one commit: its id, the commit it
-//! was diffed against, and what it did, as compact arrays:
+//! hash of the CRM's path in the repository). The first line names what the file is for:
 //!
 //! ```text
-//! {"c":"<sha>","p":"<parent sha>","e":[["accounts/acme.toml",{"u":["status","target","working"]}],
+//! sloop history cache 2 <checksum> {"repository":"<id>","crm":"<folder>"}
+//! ```
+//!
+//! (the key of `integrity::Key::history`, and its checksum). Each line after it is one
+//! commit, its checksum first (16 hex digits: XXH3 of the rest of the line, seeded with the
+//! key), then its id, the commit it was diffed against, and what it did, as compact arrays:
+//!
+//! ```text
+//! 3f09c2e4d1b7a856 {"c":"<sha>","p":"<parent sha>","e":[["accounts/acme.toml",{"u":["status","target","working"]}],
 //!   ["accounts/old.toml","d"],["contacts/jo.toml",{"c":{"name":"Jo"}}]],"w":[["path","why"]]}
 //! ```
 //!
 //! (`c` created, `u` field changed, `d` deleted, `r` restored; the kind and id come from the
-//! path.) A commit id fixes its tree and its parents, so an entry can never be wrong: a
-//! rebased or amended commit has another id and is mined again. Lines that do not parse (a
-//! run interrupted mid-write) are ignored; the whole folder is safe to delete. The file is
-//! rewritten without stale entries when they outnumber the live ones.
+//! path.) A commit id fixes its tree and its parents, so an entry can never be stale: a
+//! rebased or amended commit has another id and is mined again, and so is the commit at the
+//! edge of a shallow clone once it is deepened (it was diffed against nothing).
+//!
+//! Each line is checked on its own, so that an append stays one write and a damaged line
+//! costs only its commit: a line that fails its check is ignored (its commit is mined again),
+//! the file is rewritten without it, and the run says so (`Stats::cache_damage`). A file
+//! with another key (another CRM's, another repository's) or of another format is ignored
+//! whole and rewritten, quietly; so are an unfinished last line (a run killed mid-append)
+//! and lines an older sloop appended (JSON without a checksum).
+//! The whole folder is safe to delete. The file is rewritten without stale entries when they
+//! outnumber the live ones.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
@@ -23,11 +38,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::integrity::{self, checksum};
 use super::{Change, Delta, Fields, PathWarning, RecordEvent, Value};
 use crate::store::{classify, PathClass};
 
-/// The cache folder below the git common dir. Bump the version when events change shape or
-/// meaning: old caches are then ignored.
+/// The cache folder below the git common dir.
 pub const DIR: &str = "sloop/history-v1";
 
 /// (commit id, id of the commit it was diffed against).
@@ -140,12 +155,34 @@ impl Line {
     }
 }
 
+/// The start of the first line; the number is the format's version. Bump it when events
+/// change shape or meaning: a file of another version is then replaced, quietly.
+const HEADER: &str = "sloop history cache 2 ";
+
+/// How the file is brought up to date once the new commits are mined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upkeep {
+    /// The file is sound: the new lines are appended.
+    Append,
+    /// Some lines failed their check, or the last is unfinished: the file is rewritten with
+    /// the lines that pass, and the new ones.
+    Repair,
+    /// No file, or one for another key or format, or a damaged header: written anew.
+    Replace,
+}
+
 pub struct Cache {
     file: PathBuf,
+    /// The key's JSON and the seed of the lines' checksums.
+    key: String,
+    seed: u64,
     entries: HashMap<Key, Delta>,
     lines: usize,
     /// Entries were slimmed when read: they must never be written back.
     slimmed: bool,
+    upkeep: Upkeep,
+    /// Lines that failed their check (`usize::MAX`: the header did).
+    damaged: usize,
 }
 
 impl Cache {
@@ -163,34 +200,66 @@ impl Cache {
     pub fn disabled() -> Self {
         Cache {
             file: PathBuf::new(),
+            key: String::new(),
+            seed: 0,
             entries: HashMap::new(),
             lines: 0,
             slimmed: false,
+            upkeep: Upkeep::Append,
+            damaged: 0,
         }
     }
 
-    /// Reads the cache file; a missing or unreadable file is an empty cache. `slim`, if
-    /// given, is applied to each entry as it is read (entries taken from such a cache are
-    /// not written back).
-    pub fn load(file: PathBuf, slim: Option<super::Filter>) -> Self {
+    /// Reads the cache file written for `key`; a missing or unreadable file, or one written
+    /// for another key, is an empty cache. `slim`, if given, is applied to each entry as it
+    /// is read (entries taken from such a cache are not written back).
+    pub fn load(file: PathBuf, key: &integrity::Key, slim: Option<super::Filter>) -> Self {
         let mut cache = Cache {
             file,
+            key: key.text().to_string(),
+            seed: key.seed(),
             entries: HashMap::new(),
             lines: 0,
             slimmed: slim.is_some(),
+            upkeep: Upkeep::Replace,
+            damaged: 0,
         };
         let Ok(file) = fs::File::open(&cache.file) else {
             return cache;
         };
         // Line by line: the file of a long history is over 100 MB, and only the entries
         // (slimmed, for a lean run) need to be held.
-        for line in io::BufReader::with_capacity(1 << 20, file).lines() {
-            let Ok(line) = line else {
+        let mut reader = io::BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::with_capacity(4096);
+        match reader.read_until(b'\n', &mut line) {
+            Ok(_) => match header(&line) {
+                Header::Key(k) if k == cache.key.as_bytes() => cache.upkeep = Upkeep::Append,
+                Header::Key(_) | Header::Other => return cache,
+                Header::Damaged => {
+                    cache.damaged = usize::MAX;
+                    return cache;
+                }
+            },
+            Err(_) => return cache,
+        }
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let Some(text) = line.strip_suffix(b"\n") else {
+                // Unfinished: the next append would be glued to it.
+                cache.upkeep = Upkeep::Repair;
                 break;
             };
-            let line = line.as_str();
             cache.lines += 1;
-            let entry = serde_json::from_str::<Line>(line)
+            let Some(json) = checked(text, cache.seed) else {
+                cache.damaged += usize::from(!older(text));
+                cache.upkeep = Upkeep::Repair;
+                continue;
+            };
+            let entry = serde_json::from_slice::<Line>(json)
                 .ok()
                 .and_then(Line::into_entry);
             if let Some((key, delta)) = entry {
@@ -204,6 +273,28 @@ impl Cache {
         cache
     }
 
+    /// The seed of this cache's line checksums (for `write_line`).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// What was damaged in the file, if anything: for a warning.
+    pub fn damage(&self) -> Option<String> {
+        let file = self.file.display();
+        match self.damaged {
+            0 => None,
+            usize::MAX => Some(format!(
+                "the history cache {file} is damaged (its first line fails its checksum): it was ignored, and is rebuilt"
+            )),
+            1 => Some(format!(
+                "the history cache {file} had a damaged line (it fails its checksum): its commit was mined again, and the file rewritten without it"
+            )),
+            n => Some(format!(
+                "the history cache {file} had {n} damaged lines (they fail their checksum): their commits were mined again, and the file rewritten without them"
+            )),
+        }
+    }
+
     pub fn contains(&self, key: &Key) -> bool {
         self.entries.contains_key(key)
     }
@@ -213,43 +304,203 @@ impl Cache {
     }
 
     /// Records newly mined commits, given as their lines (`line`): appended, or the whole
-    /// file rewritten with only `live` keys (those of the current walk) when stale lines
-    /// outnumber them.
+    /// file rewritten: with only `live` keys (those of the current walk) when stale lines
+    /// outnumber them, without the lines that failed their check, or anew when the file
+    /// was not this key's.
     pub fn save(&self, mined: &[u8], live: &HashSet<&Key>) -> io::Result<()> {
-        if self.file.as_os_str().is_empty() || (mined.is_empty() && !self.needs_compaction(live)) {
+        let compact = self.needs_compaction(live);
+        if self.file.as_os_str().is_empty()
+            || (mined.is_empty() && self.upkeep == Upkeep::Append && !compact)
+        {
             return Ok(());
         }
         if let Some(dir) = self.file.parent() {
             fs::create_dir_all(dir)?;
         }
-        if self.needs_compaction(live) {
-            let mut buf = Vec::new();
+        let mut buf = header_line(self.key.as_bytes());
+        if compact {
             for (key, delta) in self.entries.iter().filter(|(k, _)| live.contains(k)) {
-                write_line(&mut buf, key, delta)?;
+                write_line(&mut buf, self.seed, key, delta)?;
             }
-            buf.extend_from_slice(mined);
-            let tmp = self
-                .file
-                .with_extension(format!("tmp{}", std::process::id()));
-            fs::write(&tmp, &buf)?;
-            return fs::rename(&tmp, &self.file);
+        } else {
+            match self.upkeep {
+                // One write of whole lines: concurrent runs interleave lines, not bytes.
+                Upkeep::Append => {
+                    return OpenOptions::new()
+                        .append(true)
+                        .open(&self.file)?
+                        .write_all(mined);
+                }
+                Upkeep::Repair => self.sound_lines(&mut buf)?,
+                Upkeep::Replace => {}
+            }
         }
-        // One write of whole lines: concurrent runs interleave lines, not bytes.
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.file)?
-            .write_all(mined)
+        buf.extend_from_slice(mined);
+        let tmp = self
+            .file
+            .with_extension(format!("tmp{}", std::process::id()));
+        fs::write(&tmp, &buf)?;
+        fs::rename(&tmp, &self.file)
+    }
+
+    /// The lines of the file that pass their check, appended to `buf` (read again: only
+    /// after damage or an interrupted append).
+    fn sound_lines(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        let mut lines = Vec::new();
+        if let Scan::Key { key, .. } = scan(&self.file, &mut lines)? {
+            if key == self.key.as_bytes() {
+                buf.append(&mut lines);
+            }
+        }
+        Ok(())
     }
 
     fn needs_compaction(&self, live: &HashSet<&Key>) -> bool {
-        !self.slimmed && self.lines > 2 * live.len() + 100
+        !self.slimmed && self.upkeep != Upkeep::Replace && self.lines > 2 * live.len() + 100
     }
 }
 
-/// A commit's line, appended to `buf`.
-pub fn write_line(buf: &mut Vec<u8>, key: &Key, delta: &Delta) -> io::Result<()> {
+/// The first line of a file for `key`.
+fn header_line(key: &[u8]) -> Vec<u8> {
+    let mut line = HEADER.as_bytes().to_vec();
+    line.extend_from_slice(&integrity::hex(checksum(key, 0)));
+    line.push(b' ');
+    line.extend_from_slice(key);
+    line.push(b'\n');
+    line
+}
+
+/// What a file holds, read whole and checked line by line.
+enum Scan {
+    /// A sound header for `key`; the lines that fail their check, and whether the last is
+    /// unfinished.
+    Key {
+        key: Vec<u8>,
+        damaged: usize,
+        unfinished: bool,
+    },
+    /// A header that fails its checksum.
+    Damaged,
+    /// Not this format (or empty).
+    Other,
+}
+
+/// Reads `file`, appending the lines after the header that pass their check to `sound`.
+fn scan(file: &Path, sound: &mut Vec<u8>) -> io::Result<Scan> {
+    let mut reader = io::BufReader::with_capacity(1 << 20, fs::File::open(file)?);
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    let key = match header(&line) {
+        Header::Key(key) => key.to_vec(),
+        Header::Damaged => return Ok(Scan::Damaged),
+        Header::Other => return Ok(Scan::Other),
+    };
+    let seed = checksum(&key, 0);
+    let (mut damaged, mut unfinished) = (0, false);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(Scan::Key {
+                key,
+                damaged,
+                unfinished,
+            });
+        }
+        match line.strip_suffix(b"\n") {
+            Some(text) if checked(text, seed).is_some() => sound.extend_from_slice(&line),
+            Some(text) => damaged += usize::from(!older(text)),
+            None => unfinished = true,
+        }
+    }
+}
+
+/// What `check_file` found in a history cache file, and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Every line passes its check.
+    Sound,
+    /// Not a file of this format: left alone.
+    Other,
+    /// Its header fails its checksum: the file was removed.
+    Removed,
+    /// Lines failed their check (`damaged`), or the last was unfinished: the file was
+    /// rewritten without them.
+    Repaired { damaged: usize, unfinished: bool },
+}
+
+/// Checks a history cache file (whichever CRM's), removing it if its header is damaged and
+/// rewriting it without the lines that fail their check.
+pub fn check_file(file: &Path) -> io::Result<Checked> {
+    let mut lines = Vec::new();
+    let (key, damaged, unfinished) = match scan(file, &mut lines)? {
+        Scan::Other => return Ok(Checked::Other),
+        Scan::Damaged => {
+            fs::remove_file(file)?;
+            return Ok(Checked::Removed);
+        }
+        Scan::Key {
+            key,
+            damaged,
+            unfinished,
+        } => (key, damaged, unfinished),
+    };
+    if damaged == 0 && !unfinished {
+        return Ok(Checked::Sound);
+    }
+    let mut buf = header_line(&key);
+    buf.append(&mut lines);
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, &buf)?;
+    fs::rename(&tmp, file)?;
+    Ok(Checked::Repaired {
+        damaged,
+        unfinished,
+    })
+}
+
+/// What the first line of a file says.
+enum Header<'a> {
+    /// A sound header: the key the file was written for.
+    Key(&'a [u8]),
+    /// Ours, but failing its checksum.
+    Damaged,
+    /// Not a header of this format (an older version's file, or no file).
+    Other,
+}
+
+fn header(line: &[u8]) -> Header<'_> {
+    let Some(rest) = line
+        .strip_suffix(b"\n")
+        .and_then(|l| l.strip_prefix(HEADER.as_bytes()))
+    else {
+        return Header::Other;
+    };
+    match checked(rest, 0) {
+        Some(key) => Header::Key(key),
+        None => Header::Damaged,
+    }
+}
+
+/// Whether a line is one an older sloop wrote (JSON without a checksum: it appends to this
+/// file when run on the same repository): dropped like a damaged one, but not damage.
+fn older(line: &[u8]) -> bool {
+    line.first() == Some(&b'{')
+}
+
+/// The text after a line's checksum, if the checksum is right.
+fn checked(line: &[u8], seed: u64) -> Option<&[u8]> {
+    let (sum, text) = line.split_at_checked(17)?;
+    let sum = integrity::parse_hex(sum.strip_suffix(b" ")?)?;
+    (checksum(text, seed) == sum).then_some(text)
+}
+
+/// A commit's line, its checksum seeded with `seed` (`Cache::seed`), appended to `buf`.
+pub fn write_line(buf: &mut Vec<u8>, seed: u64, key: &Key, delta: &Delta) -> io::Result<()> {
+    let start = buf.len();
+    buf.extend_from_slice(&[b' '; 17]);
     serde_json::to_writer(&mut *buf, &LineRef::new(key, delta))?;
+    let sum = checksum(&buf[start + 17..], seed);
+    buf[start..start + 16].copy_from_slice(&integrity::hex(sum));
     buf.push(b'\n');
     Ok(())
 }

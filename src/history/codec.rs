@@ -34,6 +34,11 @@ impl<'a> Reader<'a> {
         self.buf.is_empty()
     }
 
+    /// How many bytes are left to read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
     /// What is left to read.
     pub fn rest(self) -> &'a [u8] {
         self.buf
@@ -421,7 +426,7 @@ macro_rules! struct_codec {
 
 struct_codec!(Account {
     meta, name, status, owner, domain, backlog_until, fit, industry, employees, revenue,
-    country, source, linkedin, tools, disqualified_reason, tags
+    country, source, channel, linkedin, tools, disqualified_reason, tags
 } custom: custom);
 struct_codec!(Contact {
     meta, name, account, email, title, role, persona, phone, linkedin, reports_to

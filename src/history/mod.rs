@@ -13,6 +13,7 @@
 mod cache;
 pub mod codec;
 mod fields;
+pub mod integrity;
 pub mod snapshot;
 mod state;
 
@@ -92,6 +93,8 @@ pub struct Stats {
     pub mined: usize,
     /// Why the cache could not be written, if it could not (the run still succeeds).
     pub cache_error: Option<String>,
+    /// What in the cache failed its check and was mined again, if anything: a warning.
+    pub cache_damage: Option<String>,
 }
 
 /// The events of a branch, oldest first.
@@ -122,7 +125,7 @@ pub struct Options {
 pub type Filter = fn(Kind, &mut Change) -> bool;
 
 /// What the lifecycle facts of `sloop tick` read: the status timeline of accounts, and when
-/// each opportunity was first seen.
+/// each opportunity was first seen and its stage timeline.
 pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
     match (kind, change) {
         (Kind::Account, Change::Created { fields } | Change::Restored { fields }) => {
@@ -132,9 +135,10 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
         (Kind::Account, Change::Changed { field, .. }) => field == "status",
         (Kind::Account, Change::Deleted) => true,
         (Kind::Opportunity, Change::Created { fields } | Change::Restored { fields }) => {
-            fields.clear();
+            fields.retain(|k, _| k == "stage");
             true
         }
+        (Kind::Opportunity, Change::Changed { field, .. }) => field == "stage",
         (Kind::Opportunity, Change::Deleted) => true,
         _ => false,
     }
@@ -144,13 +148,14 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
 /// `metrics::Inputs::events`): of accounts, their `name` and `status` when created, their
 /// `status` changes and their deletion; of opportunities, their `name`, `stage` and `mrr`
 /// when created, changes of `stage` and `mrr`, and their deletion; of contacts and leads,
-/// their `name` when created and their `status` changes. Activities are most of a history's
+/// their `name` and `status` when created and their `status` changes (the day a lead was
+/// first addressed). Activities are most of a history's
 /// events, and no metric reads them from the history.
 pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
     let (created, changed): (&[&str], &[&str]) = match kind {
         Kind::Account => (&["name", "status"], &["status"]),
         Kind::Opportunity => (&["name", "stage", "mrr"], &["stage", "mrr"]),
-        Kind::Contact | Kind::Lead => (&["name"], &["status"]),
+        Kind::Contact | Kind::Lead => (&["name", "status"], &["status"]),
         Kind::Activity => return false,
     };
     match change {
@@ -189,7 +194,9 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     let prefix = repo.prefix_of(crm_root)?;
     let commits = repo.first_parent_commits(&options.rev)?;
     let mut cache = if options.cache {
-        cache::Cache::load(cache::Cache::file(repo.common_dir(), &prefix), options.lean)
+        let key = integrity::Key::history(&repo, &prefix);
+        let file = cache::Cache::file(repo.common_dir(), &prefix);
+        cache::Cache::load(file, &key, options.lean)
     } else {
         cache::Cache::disabled()
     };
@@ -216,11 +223,12 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     };
     // Each delta's cache line is written as soon as it is mined, and the delta slimmed
     // then if the run is lean: a long history is never held whole in memory.
+    let seed = cache.seed();
     let finish = |job: &Job, delta: Delta| -> (Delta, Vec<u8>) {
         let mut line = Vec::new();
         if options.cache {
             // Serializing plain data into memory cannot fail.
-            let _ = cache::write_line(&mut line, &keys[job.index], &delta);
+            let _ = cache::write_line(&mut line, seed, &keys[job.index], &delta);
             line.shrink_to_fit();
         }
         let delta = match options.lean {
@@ -236,6 +244,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         cached: commits.len() - jobs.len(),
         mined: jobs.len(),
         cache_error: None,
+        cache_damage: cache.damage(),
     };
     let mut lines = Vec::new();
     let mut fresh: HashMap<usize, Delta> = HashMap::with_capacity(jobs.len());
@@ -255,6 +264,68 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         None => cache.take(&keys[i]).unwrap_or_default(),
     });
     Ok(assemble(commits, deltas, stats))
+}
+
+/// What `check_caches` did about one cache file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheFix {
+    pub file: std::path::PathBuf,
+    pub fix: Fix,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// A report snapshot or a history cache whose header failed its checksum: removed.
+    Removed,
+    /// A history cache rewritten without `damaged` lines that failed their check (and an
+    /// unfinished last line, if `unfinished`).
+    Repaired { damaged: usize, unfinished: bool },
+}
+
+/// Checks every cache file of the repository holding `crm_root` (every CRM's): a snapshot
+/// that fails a checksum is removed, a history cache is rewritten without its damaged lines
+/// (or removed, if its header is damaged). Files of other versions are left alone.
+pub fn check_caches(crm_root: &Path) -> Result<Vec<CacheFix>, GitError> {
+    let walker = git::Walker::open(crm_root)?;
+    let mut fixes = Vec::new();
+    let io = |file: &Path, e: std::io::Error| {
+        GitError::corrupt(format!("cannot check {}", file.display()), e.to_string())
+    };
+    let listed = |dir: &str, ext: &str| -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(walker.common_dir().join(dir))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        files.sort();
+        files
+    };
+    for file in listed(cache::DIR, "jsonl") {
+        let fix = match cache::check_file(&file).map_err(|e| io(&file, e))? {
+            cache::Checked::Sound | cache::Checked::Other => continue,
+            cache::Checked::Removed => Fix::Removed,
+            cache::Checked::Repaired {
+                damaged,
+                unfinished,
+            } => Fix::Repaired {
+                damaged,
+                unfinished,
+            },
+        };
+        fixes.push(CacheFix { file, fix });
+    }
+    for file in listed(snapshot::DIR, "bin") {
+        if snapshot::check_file(&file).map_err(|e| io(&file, e))? == Some(false) {
+            std::fs::remove_file(&file).map_err(|e| io(&file, e))?;
+            fixes.push(CacheFix {
+                file,
+                fix: Fix::Removed,
+            });
+        }
+    }
+    Ok(fixes)
 }
 
 /// The commits after `base` on the first-parent history of `options.rev`, mined without the
@@ -881,6 +952,64 @@ mod tests {
         assert_eq!(fourth.events, third.events);
     }
 
+    /// Issue 18, item 10: a line of the history cache edited (valid JSON, another value)
+    /// changed what `export`, `history` and the report read.
+    #[test]
+    fn an_edited_line_of_the_history_cache_is_mined_again() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        let dir = t.dir().join(".git").join(cache::DIR);
+        let file = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let edited = text.replace("\"working\"", "\"customer\"");
+        assert_ne!(edited, text);
+        std::fs::write(&file, &edited).unwrap();
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(second.events, first.events);
+        assert_eq!((second.stats.mined, second.stats.cached), (1, 1));
+        assert!(second.stats.cache_damage.is_some());
+        // The damaged line is gone: the next run reads every commit from the cache, quietly.
+        let third = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((third.stats.mined, third.stats.cached), (0, 2));
+        assert_eq!(third.stats.cache_damage, None);
+        assert_eq!(third.events, first.events);
+    }
+
+    /// An older sloop run on the same repository appends lines of its own format (no
+    /// checksum): they are not damage. They are dropped quietly, and their commits mined.
+    #[test]
+    fn lines_an_older_sloop_appended_are_dropped_quietly() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        let dir = t.dir().join(".git").join(cache::DIR);
+        let file = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        let old = format!("{text}{}\n", &line[17..]);
+        std::fs::write(&file, old).unwrap();
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(second.stats.cache_damage, None);
+        assert_eq!(second.events, first.events);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+
     /// A lean run keeps what the metrics read, and leaves the cache whole for the next full
     /// run, even when the cache is due to be compacted.
     #[test]
@@ -927,7 +1056,7 @@ mod tests {
             let Change::Created { fields } = &h.events[1].change else {
                 panic!("{:?}", h.events[1]);
             };
-            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name"]);
+            assert_eq!(fields.keys().collect::<Vec<_>>(), ["name", "status"]);
         }
         // Stale lines that would make a full run compact the file.
         let file = t.dir().join(".git").join(cache::DIR);
@@ -938,12 +1067,13 @@ mod tests {
             .unwrap()
             .path();
         let mut text = std::fs::read_to_string(&file).unwrap();
-        let stale = text
-            .lines()
-            .next()
-            .unwrap()
-            .replacen("\"c\":\"", "\"c\":\"0", 1)
-            + "\n";
+        let mut lines = text.lines();
+        // The key is the header's JSON; it seeds the checksum of every line.
+        let key = lines.next().unwrap().splitn(6, ' ').nth(5).unwrap();
+        let seed = integrity::checksum(key.as_bytes(), 0);
+        let json = lines.next().unwrap()[17..].replacen("\"c\":\"", "\"c\":\"0", 1);
+        let sum = integrity::hex(integrity::checksum(json.as_bytes(), seed));
+        let stale = format!("{} {json}\n", String::from_utf8_lossy(&sum));
         text.push_str(&stale.repeat(150));
         std::fs::write(&file, &text).unwrap();
         mine(t.dir(), &lean).unwrap();

@@ -7,7 +7,14 @@
 //! `codec` encoding, replaced atomically (write then rename). It is only ever used when the
 //! commit it describes is on the first-parent history of `HEAD`: after a rebase, an amend or a
 //! reset it is rebuilt from scratch. A changed `sloop.toml` or any change to a file that is not
-//! a record rebuilds the records. Safe to delete; an unreadable file is ignored.
+//! a record rebuilds the records. Safe to delete.
+//!
+//! It carries its key (`integrity::Key::snapshot`: the repository, the CRM's folder, the
+//! shallow boundary) and checksums: one over the key and everything before the records, one
+//! per block of records, each checked by the thread that decodes it. A file for another key
+//! (another CRM's, another repository's, a clone since deepened), of another version, or that
+//! cannot be read is ignored and rebuilt; one that fails a checksum is removed, rebuilt and
+//! reported (`Inputs::cache_warnings`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -21,6 +28,7 @@ use crate::crm::Crm;
 use crate::diag::Code;
 use crate::git::{self, CommitInfo, GitError, ObjectId, Repo};
 use crate::history::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
+use crate::history::integrity::{self, checksum};
 use crate::history::{self, Event, Warning};
 use crate::model::{Account, Activity, Contact, Kind, Lead, Opportunity};
 use crate::store::{self, classify, parse_config, PathClass};
@@ -45,8 +53,9 @@ pub enum SnapshotError {
     Load(#[from] store::LoadError),
 }
 
-const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 6\n";
+/// The snapshots' folder below the git common dir.
+pub const DIR: &str = "sloop/snapshot-v1";
+const MAGIC: &[u8] = b"sloop report snapshot 8\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// A snapshot is rewritten only once a report has had to mine more commits than this, or read
@@ -73,6 +82,8 @@ pub struct Inputs {
     pub errors: usize,
     /// How much of the snapshot was reused.
     pub reuse: Reuse,
+    /// What was found damaged in the caches (and was rebuilt): for warnings.
+    pub cache_warnings: Vec<String>,
 }
 
 /// What a run took from the snapshot.
@@ -135,21 +146,31 @@ struct Snapshot {
 /// The inputs for a report as of the newest commit on or before `opts.as_of` (`None`: there
 /// is none), with the caches if `opts.cache` (the snapshot, and the history cache).
 pub fn inputs(root: &Path, repo: &Repo, opts: &Options) -> Result<Option<Inputs>, SnapshotError> {
-    let place = Place::of(root)?;
+    let place = Place::of(root, opts.cache)?;
+    let mut warnings = Vec::new();
     let snapshot = if opts.cache {
-        read(&place.file, true)
+        place.read(true, &mut warnings)
     } else {
         None
     };
-    inputs_from(root, repo, opts, snapshot, &place, true)
+    let inputs = inputs_from(root, repo, opts, snapshot, &place, true)?;
+    Ok(inputs.map(|mut i| {
+        warnings.append(&mut i.cache_warnings);
+        i.cache_warnings = warnings;
+        i
+    }))
 }
 
 /// The inputs as of `HEAD` from the snapshot brought forward (and saved again when that is
 /// worth it, as a report does); `None` when there is no snapshot sharing `HEAD`'s recent
 /// history (nothing is computed then).
-pub fn head_inputs(root: &Path, repo: &Repo) -> Result<Option<Inputs>, SnapshotError> {
-    let place = Place::of(root)?;
-    let Some(snap) = read(&place.file, true) else {
+pub fn head_inputs(
+    root: &Path,
+    repo: &Repo,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Inputs>, SnapshotError> {
+    let place = Place::of(root, true)?;
+    let Some(snap) = place.read(true, warnings) else {
         return Ok(None);
     };
     let opts = Options {
@@ -183,6 +204,7 @@ fn inputs_from(
     let mut base: Option<(CommitInfo, Records)> = None;
     let mut commits_mined = None;
     let mut cut = false;
+    let mut cache_warnings = Vec::new();
     let (commits, events, warnings) = match snapshot {
         Some(snap) => {
             let Snapshot {
@@ -199,11 +221,11 @@ fn inputs_from(
                     base = last.map(|last| (last, records));
                     (f.commits, f.events, f.warnings)
                 }
-                None if rebuild => mine_all(root, &options)?,
+                None if rebuild => mine_all(root, &options, &mut cache_warnings)?,
                 None => return Ok(None),
             }
         }
-        None if rebuild => mine_all(root, &options)?,
+        None if rebuild => mine_all(root, &options, &mut cache_warnings)?,
         None => return Ok(None),
     };
     let Some(at) = commits
@@ -215,8 +237,11 @@ fn inputs_from(
 
     // The records at `at`: the snapshot's, brought to `at` by the files that differ between
     // the two trees, or all read again.
+    // A snapshot whose newest tree is gone (pruned after an amend) is read again whole.
     let caught_up = match base {
-        Some((from, records)) => catch_up(root, records, &from, &commits[at], &place.prefix)?,
+        Some((from, records)) => {
+            catch_up(root, records, &from, &commits[at], &place.prefix).unwrap_or(None)
+        }
         None => None,
     };
     let (records, files_read) = match caught_up {
@@ -237,9 +262,11 @@ fn inputs_from(
         && (worth_saving || (opts.eager_snapshot && anything_new))
     {
         // A cache that cannot be written only costs the next run its speed.
-        let _ = write(&place.file, &commits, &events, &warnings, &records);
+        let _ = write(place, &commits, &events, &warnings, &records);
     }
-    Ok(Some(finish(commits, events, warnings, at, records, reuse)))
+    let mut inputs = finish(commits, events, warnings, at, records, reuse);
+    inputs.cache_warnings = cache_warnings;
+    Ok(Some(inputs))
 }
 
 fn finish(
@@ -259,6 +286,7 @@ fn finish(
         crm: records.crm,
         errors,
         reuse,
+        cache_warnings: Vec::new(),
     }
 }
 
@@ -268,8 +296,13 @@ pub type History = (Vec<CommitInfo>, Vec<Event>);
 /// Commits, their events and the warnings of mining them.
 type Mined = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
 
-fn mine_all(root: &Path, options: &history::Options) -> Result<Mined, GitError> {
+fn mine_all(
+    root: &Path,
+    options: &history::Options,
+    cache_warnings: &mut Vec<String>,
+) -> Result<Mined, GitError> {
     let mined = history::mine(root, options)?;
+    cache_warnings.extend(mined.stats.cache_damage);
     Ok((mined.commits, mined.events, mined.warnings))
 }
 
@@ -388,19 +421,65 @@ fn catch_up(
     Ok(Some((records, changes.len())))
 }
 
-/// Where a CRM's snapshot is: the CRM's folder in its repository, and the snapshot file.
+/// Where a CRM's snapshot is: the CRM's folder in its repository, the snapshot file, and
+/// the key it must have been written for.
 struct Place {
     prefix: String,
     file: PathBuf,
+    key: integrity::Key,
+}
+
+/// Why a snapshot file was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rejected {
+    /// No file, or one that cannot be read.
+    Missing,
+    /// Another version's file, or written for another key: rebuilt, quietly.
+    Other,
+    /// It fails its checksum, or does not decode.
+    Damaged,
 }
 
 impl Place {
-    fn of(root: &Path) -> Result<Place, GitError> {
+    /// The place of the CRM at `root`; with the key only if `cache` (making the key may
+    /// write the repository's id).
+    fn of(root: &Path, cache: bool) -> Result<Place, GitError> {
         let walker = git::Walker::open(root)?;
         let prefix = walker.prefix_of(root)?;
         let file = file(walker.common_dir(), &prefix);
-        Ok(Place { prefix, file })
+        let key = if cache {
+            integrity::Key::snapshot(&walker, &prefix)
+        } else {
+            integrity::Key::none()
+        };
+        Ok(Place { prefix, file, key })
     }
+
+    /// The snapshot, if there is a sound one for this key. A damaged file is removed (the
+    /// next report writes a sound one), and said so in `warnings`.
+    fn read(&self, records: bool, warnings: &mut Vec<String>) -> Option<Snapshot> {
+        match read(&self.file, &self.key, records) {
+            Ok(snapshot) => Some(snapshot),
+            Err(Rejected::Damaged) => {
+                let _ = fs::remove_file(&self.file);
+                warnings.push(format!(
+                    "the report snapshot {} is damaged (it fails its checksum): it was removed, and is rebuilt",
+                    self.file.display()
+                ));
+                None
+            }
+            Err(Rejected::Missing | Rejected::Other) => None,
+        }
+    }
+}
+
+/// The history cache and the snapshot file of the CRM at `root` (for tests that damage them).
+#[cfg(test)]
+pub(crate) fn cache_files(root: &Path) -> (PathBuf, PathBuf) {
+    let place = Place::of(root, false).expect("a CRM in a repository");
+    let walker = git::Walker::open(root).expect("a repository");
+    let history = history::cache::Cache::file(walker.common_dir(), &place.prefix);
+    (history, place.file)
 }
 
 fn file(common_dir: &Path, prefix: &str) -> PathBuf {
@@ -411,30 +490,89 @@ fn file(common_dir: &Path, prefix: &str) -> PathBuf {
     common_dir.join(DIR).join(format!("crm-{hash:016x}.bin"))
 }
 
-/// The file is `MAGIC`, the length of the part before the records (8 bytes, little-endian),
-/// that part (commits, events, warnings), then the records: the events can be read alone.
-fn read(file: &Path, records: bool) -> Option<Snapshot> {
-    let f = fs::File::open(file).ok()?;
+/// The file is `MAGIC`; the checksum of what follows up to the records (8 bytes,
+/// little-endian); the key (length-prefixed); the length of the events part and of the whole
+/// part before the records (8 bytes each); that part (commits, events, warnings, then the
+/// config, the error count and the number of blocks); then the blocks of records, each its
+/// length, its checksum (8 bytes) and its bytes. The events can be read alone.
+fn read(file: &Path, key: &integrity::Key, records: bool) -> Result<Snapshot, Rejected> {
+    let f = fs::File::open(file).map_err(|_| Rejected::Missing)?;
     // SAFETY: the file is only ever replaced whole (written under another name, then
     // renamed over it), never written in place, so the mapped bytes do not change under us.
-    let map = unsafe { memmap2::Mmap::map(&f) }.ok()?;
-    let (head, body) = map.split_at_checked(MAGIC.len() + 8)?;
-    let (magic, len) = head.split_at(MAGIC.len());
-    if magic != MAGIC {
-        return None;
+    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|_| Rejected::Missing)?;
+    let rest = map.strip_prefix(MAGIC).ok_or(Rejected::Other)?;
+    let parts = Parts::of(rest).map_err(|_| Rejected::Damaged)?;
+    if parts.key != key.text().as_bytes() {
+        return Err(if parts.sound() {
+            Rejected::Other
+        } else {
+            Rejected::Damaged
+        });
     }
-    let events_len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
-    decode(body, events_len, records)
+    decode(&parts, records)
         .ok()
         .filter(|s| !s.commits.is_empty())
+        .ok_or(Rejected::Damaged)
+}
+
+/// A snapshot file's parts (after `MAGIC`).
+struct Parts<'a> {
+    sum: u64,
+    /// What `sum` covers: `lead`, then the history and the rest of the head.
+    covered: &'a [u8],
+    /// The key and the two lengths.
+    lead: &'a [u8],
+    key: &'a [u8],
+    /// Commits, events and warnings.
+    history: &'a [u8],
+    /// The config, the error count and the number of blocks (what `sum` covers after
+    /// `history`).
+    head_rest: &'a [u8],
+    /// `head_rest`, then the blocks.
+    records: &'a [u8],
+}
+
+impl<'a> Parts<'a> {
+    fn of(rest: &'a [u8]) -> codec::Result<Parts<'a>> {
+        let (sum, body) = rest.split_at_checked(8).ok_or(Corrupt)?;
+        let mut r = Reader::new(body);
+        let n = r.len()?;
+        let key = r.bytes(n)?;
+        let u64_le = |r: &mut Reader<'a>| -> codec::Result<usize> {
+            let b: [u8; 8] = r.bytes(8)?.try_into().map_err(|_| Corrupt)?;
+            usize::try_from(u64::from_le_bytes(b)).map_err(|_| Corrupt)
+        };
+        let events_len = u64_le(&mut r)?;
+        let head_len = u64_le(&mut r)?;
+        let before_head = body.len() - r.rest().len();
+        let mut r = Reader::new(&body[before_head..]);
+        let head = r.bytes(head_len)?;
+        if events_len > head.len() {
+            return Err(Corrupt);
+        }
+        Ok(Parts {
+            sum: u64::from_le_bytes(sum.try_into().map_err(|_| Corrupt)?),
+            covered: &body[..before_head + head_len],
+            lead: &body[..before_head],
+            key,
+            history: &head[..events_len],
+            head_rest: &head[events_len..],
+            records: &body[before_head + events_len..],
+        })
+    }
+
+    /// Whether the part before the records passes its checksum.
+    fn sound(&self) -> bool {
+        checksum(self.covered, 0) == self.sum
+    }
 }
 
 /// The first-parent commits of `HEAD` and their events as the metrics read them
 /// (`history::for_metrics`), from the report's snapshot brought forward to `HEAD`; `None`
 /// when there is no snapshot on `HEAD`'s history (the caller mines the history instead).
-pub fn history(root: &Path) -> Result<Option<History>, GitError> {
-    let place = Place::of(root)?;
-    let Some(snap) = read(&place.file, false) else {
+pub fn history(root: &Path, warnings: &mut Vec<String>) -> Result<Option<History>, GitError> {
+    let place = Place::of(root, true)?;
+    let Some(snap) = place.read(false, warnings) else {
         return Ok(None);
     };
     let options = history::Options {
@@ -502,18 +640,19 @@ fn forward(
 }
 
 fn write(
-    file: &Path,
+    place: &Place,
     commits: &[CommitInfo],
     events: &[Event],
     warnings: &[Warning],
     records: &Records,
 ) -> io::Result<()> {
+    let file = &place.file;
     if let Some(dir) = file.parent() {
         fs::create_dir_all(dir)?;
     }
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
     let mut out = io::BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?);
-    let written = encode(commits, events, warnings, records, &mut out)
+    let written = encode(&place.key, commits, events, warnings, records, &mut out)
         .and_then(|()| out.flush())
         .and_then(|()| fs::rename(&tmp, file));
     if written.is_err() {
@@ -557,6 +696,7 @@ fn get_commit(r: &mut Reader) -> codec::Result<CommitInfo> {
 }
 
 fn encode(
+    key: &integrity::Key,
     commits: &[CommitInfo],
     events: &[Event],
     warnings: &[Warning],
@@ -631,13 +771,22 @@ fn encode(
         &errors,
     ));
     put_varint(w, blocks.len() as u64);
+    let mut lead = Vec::new();
+    put_str(&mut lead, key.text());
+    lead.extend_from_slice(&events_len.to_le_bytes());
+    lead.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    let mut sum = xxhash_rust::xxh3::Xxh3::with_seed(0);
+    sum.update(&lead);
+    sum.update(&head);
     out.write_all(MAGIC)?;
-    out.write_all(&events_len.to_le_bytes())?;
+    out.write_all(&sum.digest().to_le_bytes())?;
+    out.write_all(&lead)?;
     out.write_all(&head)?;
     for b in &blocks {
         let mut len = Vec::new();
         put_varint(&mut len, b.len() as u64);
         out.write_all(&len)?;
+        out.write_all(&checksum(b, 0).to_le_bytes())?;
         out.write_all(b)?;
     }
     Ok(())
@@ -666,10 +815,18 @@ fn blocks_of<T: Codec + Sync>(
         .collect()
 }
 
-fn decode(body: &[u8], events_len: usize, records: bool) -> codec::Result<Snapshot> {
-    let (history, rest) = body.split_at_checked(events_len).ok_or(Corrupt)?;
+fn decode(parts: &Parts, records: bool) -> codec::Result<Snapshot> {
+    let history = |parts: &Parts| {
+        let mut sum = Follow::new(parts.history, parts.lead);
+        let decoded = decode_history(parts.history, &mut sum)?;
+        if sum.digest(parts.head_rest) == parts.sum {
+            Ok(decoded)
+        } else {
+            Err(Corrupt)
+        }
+    };
     if !records {
-        let (commits, events, warnings) = decode_history(history)?;
+        let (commits, events, warnings) = history(parts)?;
         return Ok(Snapshot {
             commits,
             events,
@@ -682,8 +839,10 @@ fn decode(body: &[u8], events_len: usize, records: bool) -> codec::Result<Snapsh
             },
         });
     }
-    // The history on one core while the records' blocks are decoded on the others.
-    let (history, records) = rayon::join(|| decode_history(history), || decode_records(rest));
+    // The history on one core while the records' blocks are decoded on the others (each
+    // checked by the thread that decodes it; what comes before them is checked with the
+    // history, and nothing decoded is used unless every check passed).
+    let (history, records) = rayon::join(|| history(parts), || decode_records(parts.records));
     let (commits, events, warnings) = history?;
     Ok(Snapshot {
         commits,
@@ -695,12 +854,54 @@ fn decode(body: &[u8], events_len: usize, records: bool) -> codec::Result<Snapsh
 
 type Decoded = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
 
-fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
+/// The checksum of the history, computed a slice at a time behind the decoder, while the
+/// bytes it just read are still in the processor's cache (the history of a long CRM is tens
+/// of megabytes: hashed apart, it would be read from memory twice). Nothing decoded is used
+/// before the checksum is known to match.
+struct Follow<'a> {
+    body: &'a [u8],
+    hashed: usize,
+    sum: xxhash_rust::xxh3::Xxh3,
+}
+
+impl<'a> Follow<'a> {
+    /// Bytes hashed at a time.
+    const SLICE: usize = 64 << 10;
+
+    fn new(body: &'a [u8], lead: &[u8]) -> Self {
+        let mut sum = xxhash_rust::xxh3::Xxh3::with_seed(0);
+        sum.update(lead);
+        Follow {
+            body,
+            hashed: 0,
+            sum,
+        }
+    }
+
+    /// Hashes what `r` (reading `body`) has read since the last slice, once it is a slice.
+    fn after(&mut self, r: &Reader) {
+        let read = self.body.len() - r.remaining();
+        if read - self.hashed >= Self::SLICE {
+            self.sum.update(&self.body[self.hashed..read]);
+            self.hashed = read;
+        }
+    }
+
+    /// The checksum of everything, `rest` (what follows `body`) included.
+    fn digest(mut self, rest: &[u8]) -> u64 {
+        self.sum.update(&self.body[self.hashed..]);
+        self.sum.update(rest);
+        self.sum.digest()
+    }
+}
+
+fn decode_history(body: &[u8], sum: &mut Follow) -> codec::Result<Decoded> {
     let mut r = Reader::new(body);
     let n = r.len()?;
     let mut commits = Vec::with_capacity(n);
     for _ in 0..n {
         commits.push(get_commit(&mut r)?);
+        sum.after(&r);
     }
     let commit = |i: u64| {
         commits
@@ -738,6 +939,7 @@ fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
             path,
             change: Codec::get(&mut r)?,
         });
+        sum.after(&r);
     }
     let n = r.len()?;
     let mut warnings = Vec::with_capacity(n);
@@ -755,17 +957,52 @@ fn decode_history(body: &[u8]) -> codec::Result<Decoded> {
     Ok((commits, events, warnings))
 }
 
-fn decode_records(body: &[u8]) -> codec::Result<Records> {
+/// The records part of a snapshot: the config's bytes, the error count, and the blocks (each
+/// its checksum and its bytes, not checked yet).
+type RecordsPart<'a> = (&'a [u8], u32, Vec<(u64, &'a [u8])>);
+
+fn split_records(body: &[u8]) -> codec::Result<RecordsPart<'_>> {
     let mut r = Reader::new(body);
     let n = r.len()?;
-    let config_bytes = r.bytes(n)?.to_vec();
+    let config = r.bytes(n)?;
     let other_errors = u32::get(&mut r)?;
     let n = r.len()?;
-    let (mut accounts, mut contacts, mut opportunities, mut leads, mut activities) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut blocks = Vec::with_capacity(n);
     for _ in 0..n {
         let len = r.len()?;
-        let mut block = Reader::new(r.bytes(len)?);
+        let sum: [u8; 8] = r.bytes(8)?.try_into().map_err(|_| Corrupt)?;
+        blocks.push((u64::from_le_bytes(sum), r.bytes(len)?));
+    }
+    if !r.is_empty() {
+        return Err(Corrupt);
+    }
+    Ok((config, other_errors, blocks))
+}
+
+/// Whether a snapshot file passes every check: `None` for a file of another version (not
+/// judged). Reads each byte once and decodes nothing (`sloop doctor`).
+pub fn check_file(file: &Path) -> io::Result<Option<bool>> {
+    let f = fs::File::open(file)?;
+    // SAFETY: as in `read`: snapshot files are replaced whole, never written in place.
+    let map = unsafe { memmap2::Mmap::map(&f) }?;
+    let Some(rest) = map.strip_prefix(MAGIC) else {
+        return Ok(None);
+    };
+    let Ok(parts) = Parts::of(rest) else {
+        return Ok(Some(false));
+    };
+    let blocks_sound = split_records(parts.records)
+        .is_ok_and(|(_, _, blocks)| blocks.iter().all(|(sum, b)| checksum(b, 0) == *sum));
+    Ok(Some(parts.sound() && blocks_sound))
+}
+
+fn decode_records(body: &[u8]) -> codec::Result<Records> {
+    let (config_bytes, other_errors, all) = split_records(body)?;
+    let config_bytes = config_bytes.to_vec();
+    let (mut accounts, mut contacts, mut opportunities, mut leads, mut activities) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (sum, bytes) in all {
+        let mut block = Reader::new(bytes);
         let kind = Kind::get(&mut block)?;
         let blocks = match kind {
             Kind::Account => &mut accounts,
@@ -774,10 +1011,11 @@ fn decode_records(body: &[u8]) -> codec::Result<Records> {
             Kind::Lead => &mut leads,
             Kind::Activity => &mut activities,
         };
-        blocks.push(block.rest());
-    }
-    if !r.is_empty() {
-        return Err(Corrupt);
+        blocks.push(Block {
+            sum,
+            bytes,
+            records: block.rest(),
+        });
     }
     let mut file_errors = HashMap::new();
     let crm = Crm {
@@ -801,15 +1039,27 @@ fn decode_records(body: &[u8]) -> codec::Result<Records> {
 }
 
 /// One kind's records from its blocks, decoded on every core, in order.
+/// A block of records of one kind, as read from the file.
+struct Block<'a> {
+    sum: u64,
+    /// The whole block, which `sum` covers.
+    bytes: &'a [u8],
+    /// Its records, after the kind.
+    records: &'a [u8],
+}
+
 fn decode_kind<T: Codec + Send>(
-    blocks: &[&[u8]],
+    blocks: &[Block],
     path: impl Fn(&T) -> &String,
     file_errors: &mut HashMap<String, u32>,
 ) -> codec::Result<Vec<T>> {
     let parts: Vec<Vec<(T, u32)>> = blocks
         .par_iter()
         .map(|b| {
-            let mut r = Reader::new(b);
+            if checksum(b.bytes, 0) != b.sum {
+                return Err(Corrupt);
+            }
+            let mut r = Reader::new(b.records);
             let n = r.len()?;
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {
@@ -830,4 +1080,93 @@ fn decode_kind<T: Codec + Send>(
         list.push(record);
     }
     Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file format is `MAGIC`'s: a snapshot written by one version is never decoded by
+    /// another with a different layout. This test encodes fixed inputs (a commit, its events,
+    /// a record of every kind) and pins the bytes' hash to the version. It fails when the
+    /// encoding changes (a new record field, a reordered value…) without `MAGIC` changing:
+    /// bump the version, then put the new pair here.
+    #[test]
+    fn the_layout_is_pinned_to_the_format_version() {
+        const PINNED: (&[u8], u64) = (b"sloop report snapshot 8\n", 0xba129433a19ca4fe);
+        let id = |c: char| -> git::ObjectId { c.to_string().repeat(40).parse().unwrap() };
+        let date = chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00+01:00").unwrap();
+        let commit = CommitInfo {
+            id: id('a'),
+            parent: Some(id('b')),
+            tree: id('c'),
+            author_name: "Léa".into(),
+            author_email: "lea@example.com".into(),
+            author_date: date,
+            committer_date: date,
+            summary: "sloop new account acme".into(),
+        };
+        let config_bytes = b"[team.lea]\nname = \"L\"\nrole = \"sdr\"\n".to_vec();
+        let (config, _) = store::parse_config(&config_bytes);
+        let files = [
+            (Kind::Account, "accounts/acme.toml", "name = \"Acme\"\nstatus = \"target\"\nowner = \"lea\"\ndomain = \"acme.com\"\nfit = \"high\"\nemployees = 12\ncountry = \"FR\"\ntools = [\"stripe\"]\n[custom]\nregion = \"west\"\n"),
+            (Kind::Contact, "contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.com\"\nrole = \"champion\"\n"),
+            (Kind::Opportunity, "opportunities/acme-pro.toml", "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"lea\"\nstage = \"won\"\nsource = \"outbound\"\nmrr = 500.5\nclose_date = 2026-11-20\n[bant]\nneed = \"speed\"\n[commit]\nstart_date = 2026-12-01\nusers = 3\ninvoice_scheduled = true\n"),
+            (Kind::Lead, "leads/ann.toml", "email = \"ann@x.io\"\nstatus = \"working\"\n"),
+            (Kind::Activity, "activities/2026/11/2026-11-20-call-acme.toml", "kind = \"call\"\ndate = 2026-11-20T10:30:00+01:00\naccount = \"acme\"\nduration_min = 20\nparticipants = [\"jo@acme.com\"]\n"),
+        ];
+        let mut crm = Crm {
+            config,
+            ..Crm::default()
+        };
+        for (kind, path, text) in files {
+            let stem = path.rsplit('/').next().unwrap().trim_end_matches(".toml");
+            let (record, _) = store::parse_bytes(kind, stem, path, text.as_bytes(), &crm.config);
+            crm.push(record);
+        }
+        let records = Records {
+            config_bytes,
+            crm,
+            file_errors: HashMap::from([("leads/ann.toml".to_string(), 1)]),
+            other_errors: 2,
+        };
+        let events = vec![Event {
+            commit: commit.id.to_string().into(),
+            author: "Léa".into(),
+            email: "lea@example.com".into(),
+            date,
+            kind: Kind::Opportunity,
+            id: "acme-pro".into(),
+            path: "opportunities/acme-pro.toml".into(),
+            change: history::Change::Changed {
+                field: "stage".into(),
+                old: Some(history::Value::Text("commit".into())),
+                new: Some(history::Value::Text("won".into())),
+            },
+        }];
+        let warnings = vec![Warning {
+            commit: commit.id.to_string(),
+            path: "leads/bad.toml".into(),
+            message: "invalid TOML".into(),
+        }];
+        let mut bytes = Vec::new();
+        encode(
+            &integrity::Key::none(),
+            &[commit],
+            &events,
+            &warnings,
+            &records,
+            &mut bytes,
+        )
+        .unwrap();
+        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
+        assert!(
+            MAGIC == PINNED.0 && hash == PINNED.1,
+            "the snapshot's layout or its version changed: when the layout changed, bump \
+             MAGIC's version; then pin the pair here: ({:?}, {hash:#x})",
+            String::from_utf8_lossy(MAGIC)
+        );
+    }
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::crm::Crm;
-use crate::lifecycle::Alert;
+use crate::lifecycle::{Alert, Facts};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
@@ -40,15 +40,22 @@ pub struct Agenda {
     /// Open tasks, overdue first, then by due date.
     pub tasks: Vec<Task>,
     pub alerts: Vec<Alert>,
-    /// `qualified_pool` accounts never touched since they entered the pool (owned by the
-    /// member, or by nobody).
+    /// `qualified_pool` accounts with no touchpoint on or after the day they entered the pool
+    /// (owned by the member, or by nobody): exactly those `first-touch` does not move.
     pub first_touch: Vec<Waiting>,
     /// Open opportunities with no open task on them or their account.
     pub no_next_step: Vec<NoNextStep>,
 }
 
-/// Builds the agenda of `owner` (everyone's when `None`).
-pub fn build(crm: &Crm, alerts: Vec<Alert>, owner: Option<&str>, as_of: NaiveDate) -> Agenda {
+/// Builds the agenda of `owner` (everyone's when `None`). `facts` dates when each account
+/// entered its status.
+pub fn build(
+    crm: &Crm,
+    facts: &Facts,
+    alerts: Vec<Alert>,
+    owner: Option<&str>,
+    as_of: NaiveDate,
+) -> Agenda {
     let mine = |o: Option<&str>| owner.is_none_or(|want| o == Some(want));
     let mut tasks: Vec<Task> = crm
         .activities
@@ -68,16 +75,27 @@ pub fn build(crm: &Crm, alerts: Vec<Alert>, owner: Option<&str>, as_of: NaiveDat
         })
         .collect();
     tasks.sort_by(|a, b| (!a.overdue, a.due, &a.id).cmp(&(!b.overdue, b.due, &b.id)));
-    let touched: std::collections::HashSet<&str> = crm
+    // The last touchpoint (on or before as_of) of each account.
+    let mut touched: std::collections::HashMap<&str, NaiveDate> = Default::default();
+    for a in crm
         .activities
         .iter()
-        .filter(|a| a.kind.is_touchpoint())
-        .filter_map(|a| a.account.as_ref().map(|x| x.as_str()))
-        .collect();
+        .filter(|a| a.kind.is_touchpoint() && a.date.date() <= as_of)
+    {
+        if let Some(account) = &a.account {
+            let last = touched.entry(account.as_str()).or_insert(a.date.date());
+            *last = (*last).max(a.date.date());
+        }
+    }
+    let waiting = |id: &str| match (touched.get(id), facts.status_since.get(id)) {
+        (None, _) => true,
+        (Some(last), Some(since)) => last < since,
+        (Some(_), None) => false,
+    };
     let first_touch = crm
         .accounts
         .iter()
-        .filter(|a| a.status == "qualified_pool" && !touched.contains(a.meta.id.as_str()))
+        .filter(|a| a.status == "qualified_pool" && waiting(a.meta.id.as_str()))
         .filter(|a| a.owner.is_none() || mine(a.owner.as_ref().map(|x| x.as_str())))
         .map(|a| Waiting {
             id: a.meta.id.clone(),

@@ -1,5 +1,5 @@
 //! What the lifecycle engine needs from the history: when each account entered its current
-//! status, and when each opportunity file was added. Pure: from the events of
+//! status, when each opportunity file was added and when it entered its current stage. Pure: from the events of
 //! `history::mine`; `tick::facts` reads them from git.
 
 use crate::crm::Crm;
@@ -36,10 +36,16 @@ pub fn from_records(crm: &Crm, by_record: &ByRecord, edge: Option<&str>) -> Fact
         }
     }
     for o in &crm.opportunities {
-        let Some(first) = by_record
-            .get(&(Kind::Opportunity, o.meta.id.as_str()))
-            .and_then(|ev| ev.first())
-        else {
+        let Some(events) = by_record.get(&(Kind::Opportunity, o.meta.id.as_str())) else {
+            continue;
+        };
+        let tl = history::timeline(events.iter().copied(), "stage");
+        if let Some((date, Some(_))) = tl.last() {
+            if edge.is_none() || commit_on(Kind::Opportunity, &o.meta.id, *date) != edge {
+                facts.stage_since.insert(o.meta.id.clone(), *date);
+            }
+        }
+        let Some(first) = events.first() else {
             continue;
         };
         if matches!(

@@ -1,8 +1,9 @@
 //! The sales loop's time-based moves (DESIGN.md §4), as a pure function:
 //! `plan(crm, facts, as_of) -> moves + alerts`. Thresholds come from `[lifecycle]`.
 //!
-//! Precedence, when several rules could move the same account (one move per account per
-//! tick; the first that applies wins):
+//! One function per rule; `PRECEDENCE` lists the account rules in the order they are tried
+//! when several could move the same account (one move per account per tick; the first that
+//! applies wins):
 //!
 //! 1. `opportunity-won`   — a deal won since the account entered its status makes a customer;
 //! 2. `opportunity-opened` — an open opportunity puts the account to `working`
@@ -14,8 +15,14 @@
 //!    (only an alert while an open task is due on or after as_of);
 //! 7. `churn-recycled`     — a churned account returns to the pool after `churn_cooldown_days`.
 //!
-//! `opportunity-stale` never moves anything: it alerts on open deals untouched for
-//! `opportunity_stale_days` or past their `close_date`.
+//! `OPPORTUNITY_RULES` never move anything; each alerts on its own: `opportunity-stale` on
+//! open deals untouched for `opportunity_stale_days` or past their `close_date`,
+//! `trial-stale` on deals in `trial` for `trial_days`, `handoff-missing` on won deals of
+//! customers that no `onboarding` member has a task for.
+//!
+//! A deal's win is dated by the later of its `close_date` and the commit that moved it to
+//! its won stage (`won_date`), so a close date written in the past does not make a fresh
+//! win look like a past cycle's.
 //!
 //! A move is planned only if `sloop.toml` allows it (the status's `next` list) and the new
 //! status's required fields hold, so a tick commit always passes `sloop check --range`;
@@ -26,10 +33,10 @@ use rustc_hash::FxHashMap as HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::config::{Config, Outcome};
+use crate::config::{Config, Outcome, Role};
 use crate::crm::Crm;
 use crate::model::dates::{self, DateError};
-use crate::model::{Account, Fit, Kind};
+use crate::model::{Account, ActivityKind, Fit, Kind, Opportunity};
 
 /// A rule of the loop, with its stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,10 +49,12 @@ pub enum Rule {
     TargetStale,
     ChurnRecycled,
     OpportunityStale,
+    TrialStale,
+    HandoffMissing,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 10] = [
         Rule::OpportunityWon,
         Rule::OpportunityOpened,
         Rule::OpportunitiesLost,
@@ -54,6 +63,8 @@ impl Rule {
         Rule::TargetStale,
         Rule::ChurnRecycled,
         Rule::OpportunityStale,
+        Rule::TrialStale,
+        Rule::HandoffMissing,
     ];
 
     pub fn id(self) -> &'static str {
@@ -66,6 +77,8 @@ impl Rule {
             Rule::BacklogExpired => "backlog-expired",
             Rule::ChurnRecycled => "churn-recycled",
             Rule::OpportunityStale => "opportunity-stale",
+            Rule::TrialStale => "trial-stale",
+            Rule::HandoffMissing => "handoff-missing",
         }
     }
 }
@@ -90,6 +103,9 @@ pub struct Facts {
     pub status_since: HashMap<String, NaiveDate>,
     /// Opportunity id → the date its file was added (when it has no `created`).
     pub opportunity_added: HashMap<String, NaiveDate>,
+    /// Opportunity id → the date it entered its current stage (author date of the commit
+    /// that set it). Absent when unknown.
+    pub stage_since: HashMap<String, NaiveDate>,
 }
 
 /// One field change planned by a rule.
@@ -135,11 +151,14 @@ impl Plan {
 /// Per-account view of the records the rules look at.
 #[derive(Default)]
 struct AccountFacts<'a> {
-    open: Vec<&'a crate::model::Opportunity>,
-    closed: Vec<(&'a crate::model::Opportunity, Outcome)>,
+    open: Vec<&'a Opportunity>,
+    closed: Vec<(&'a Opportunity, Outcome)>,
     /// Touchpoint dates (≤ as_of), with their owners.
     touches: Vec<(NaiveDate, Option<&'a str>)>,
     open_task_due_later: bool,
+    /// Tasks (open or done) owned by an `onboarding` member: the opportunity they are on,
+    /// and their date.
+    onboarding_tasks: Vec<(Option<&'a str>, NaiveDate)>,
 }
 
 /// Plans the moves and alerts of one tick. An as-of date outside the calendar sloop computes
@@ -147,6 +166,12 @@ struct AccountFacts<'a> {
 pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Result<Plan, DateError> {
     dates::in_range(as_of)?;
     let config = &crm.config;
+    let onboarding: Vec<&str> = config
+        .team
+        .iter()
+        .filter(|m| m.role == Some(Role::Onboarding))
+        .map(|m| m.id.as_str())
+        .collect();
     let mut per: HashMap<&str, AccountFacts> = HashMap::default();
     for o in &crm.opportunities {
         let Some(acc) = &o.account else { continue };
@@ -174,16 +199,170 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Result<Plan, DateErro
         if a.is_open_task() && a.due.is_some_and(|d| d >= as_of) {
             per.entry(acc.as_str()).or_default().open_task_due_later = true;
         }
+        if a.kind == ActivityKind::Task
+            && date <= as_of
+            && a.owner
+                .as_ref()
+                .is_some_and(|o| onboarding.contains(&o.as_str()))
+        {
+            per.entry(acc.as_str())
+                .or_default()
+                .onboarding_tasks
+                .push((a.opportunity.as_ref().map(|o| o.as_str()), date));
+        }
     }
     let empty = AccountFacts::default();
     let mut plan = Plan::default();
     for account in crm.accounts.iter().filter(|a| !a.meta.broken) {
         let f = per.get(account.meta.id.as_str()).unwrap_or(&empty);
-        let since = facts.status_since.get(&account.meta.id).copied();
-        account_rules(config, account, f, since, as_of, &mut plan)?;
+        let cx = AccountCx {
+            config,
+            facts,
+            account,
+            f,
+            since: facts.status_since.get(&account.meta.id).copied(),
+            as_of,
+        };
+        // The first rule of the precedence list that has something to say decides.
+        let mut verdict = None;
+        for rule in PRECEDENCE {
+            verdict = rule.judge(&cx)?;
+            if verdict.is_some() {
+                break;
+            }
+        }
+        match verdict {
+            Some(Verdict::Move(p)) => apply(config, account, p, &mut plan),
+            Some(Verdict::Alert { rule, message }) => plan.alerts.push(Alert {
+                kind: Kind::Account,
+                id: account.meta.id.clone(),
+                rule,
+                owner: account.owner.as_ref().map(|o| o.to_string()),
+                message,
+            }),
+            None => {}
+        }
     }
-    opportunity_alerts(crm, facts, &per, &opp_touch, as_of, &mut plan);
+    let status: HashMap<&str, &str> = crm
+        .accounts
+        .iter()
+        .map(|a| (a.meta.id.as_str(), a.status.as_str()))
+        .collect();
+    for o in crm.opportunities.iter().filter(|o| !o.meta.broken) {
+        let account = o.account.as_ref().map(|a| a.as_str());
+        let cx = OpportunityCx {
+            config,
+            facts,
+            o,
+            account: account.and_then(|a| per.get(a)),
+            account_status: account.and_then(|a| status.get(a).copied()),
+            touched: opp_touch.get(o.meta.id.as_str()).copied(),
+            onboarding: &onboarding,
+            as_of,
+        };
+        for rule in OPPORTUNITY_RULES {
+            if let Some(message) = rule.alert(&cx) {
+                plan.alerts.push(Alert {
+                    kind: Kind::Opportunity,
+                    id: o.meta.id.clone(),
+                    rule,
+                    owner: owner_of(o),
+                    message,
+                });
+            }
+        }
+    }
     Ok(plan)
+}
+
+/// The account rules, in precedence order: for each account, the first that has a verdict
+/// decides (so an open opportunity wins over staleness, and an account moves at most once
+/// per tick). `opportunity-stale` is not here: it looks at opportunities, never moves an
+/// account, and alerts beside whatever these decide (see `OPPORTUNITY_RULES`).
+pub const PRECEDENCE: [Rule; 7] = [
+    Rule::OpportunityWon,
+    Rule::OpportunityOpened,
+    Rule::OpportunitiesLost,
+    Rule::FirstTouch,
+    Rule::BacklogExpired,
+    Rule::TargetStale,
+    Rule::ChurnRecycled,
+];
+
+impl Rule {
+    /// What this rule says about one account, if it applies (an error when a date it
+    /// computes leaves the calendar).
+    fn judge(self, cx: &AccountCx) -> Result<Option<Verdict>, DateError> {
+        Ok(match self {
+            Rule::OpportunityWon => opportunity_won(cx),
+            Rule::OpportunityOpened => opportunity_opened(cx),
+            Rule::OpportunitiesLost => opportunities_lost(cx)?,
+            Rule::FirstTouch => first_touch(cx),
+            Rule::BacklogExpired => backlog_expired(cx),
+            Rule::TargetStale => target_stale(cx)?,
+            Rule::ChurnRecycled => churn_recycled(cx),
+            Rule::OpportunityStale | Rule::TrialStale | Rule::HandoffMissing => None,
+        })
+    }
+}
+
+/// What an account rule looks at.
+struct AccountCx<'a> {
+    config: &'a Config,
+    facts: &'a Facts,
+    account: &'a Account,
+    f: &'a AccountFacts<'a>,
+    /// When the account entered its status, if known.
+    since: Option<NaiveDate>,
+    as_of: NaiveDate,
+}
+
+impl AccountCx<'_> {
+    fn status(&self) -> &str {
+        self.account.status.as_str()
+    }
+
+    fn in_pool(&self) -> bool {
+        matches!(self.status(), "qualified_pool" | "unqualified_pool")
+    }
+
+    /// A deal won in this pass through the loop: won (`won_date`) on or after the day the
+    /// account entered its status (an old won deal of a churned-and-recycled account does
+    /// not count).
+    fn won_recently(&self) -> Option<&Opportunity> {
+        self.f
+            .closed
+            .iter()
+            .find(|(o, out)| {
+                *out == Outcome::Won
+                    && match (self.since, won_date(o, self.facts)) {
+                        (Some(s), Some(w)) => w >= s,
+                        _ => true,
+                    }
+            })
+            .map(|(o, _)| *o)
+    }
+
+    /// `owner` to set with a move: `who`, when the account has none.
+    fn owner_if_unset(&self, who: Option<String>) -> Option<String> {
+        if self.account.owner.is_none() {
+            who
+        } else {
+            None
+        }
+    }
+
+    fn backlog_until(&self) -> Result<NaiveDate, DateError> {
+        dates::add_days(self.as_of, u64::from(self.config.lifecycle.backlog_days))
+    }
+}
+
+/// A rule's decision about an account.
+enum Verdict {
+    /// Move it (or, if `sloop.toml` forbids the move, alert why).
+    Move(Proposal),
+    /// Leave it where it is, and tell its owner.
+    Alert { rule: Rule, message: String },
 }
 
 /// The status change a rule wants, with its side effects.
@@ -195,158 +374,152 @@ struct Proposal {
     why: String,
 }
 
-fn account_rules(
-    config: &Config,
-    a: &Account,
-    f: &AccountFacts,
-    since: Option<NaiveDate>,
-    as_of: NaiveDate,
-    plan: &mut Plan,
-) -> Result<(), DateError> {
-    let lc = &config.lifecycle;
-    let status = a.status.as_str();
-    let is_pool = matches!(status, "qualified_pool" | "unqualified_pool");
-    // Deals that belong to this pass through the loop: closed since the account entered its
-    // status (an old won deal of a churned-and-recycled account does not count).
-    let recent = |o: &crate::model::Opportunity| match (since, o.close_date) {
-        (Some(s), Some(c)) => c >= s,
-        _ => true,
-    };
-    let won_recently = f
-        .closed
-        .iter()
-        .find(|(o, out)| *out == Outcome::Won && recent(o));
-    let last_touch = f.touches.iter().map(|(d, _)| *d).max();
-    let owner_of = |o: &crate::model::Opportunity| o.owner.as_ref().map(|m| m.to_string());
-    let mut proposal = None;
-    if matches!(status, "working" | "target") {
-        if let Some((o, _)) = won_recently {
-            proposal = Some(Proposal {
-                rule: Rule::OpportunityWon,
-                to: "customer",
-                set_owner: if a.owner.is_none() { owner_of(o) } else { None },
-                backlog_until: None,
-                why: format!("opportunity `{}` is won", o.meta.id),
-            });
-        }
+fn owner_of(o: &Opportunity) -> Option<String> {
+    o.owner.as_ref().map(|m| m.to_string())
+}
+
+/// `opportunity-won`: a `working` or `target` account with a deal won since it entered that
+/// status becomes a customer.
+fn opportunity_won(cx: &AccountCx) -> Option<Verdict> {
+    if !matches!(cx.status(), "working" | "target") {
+        return None;
     }
-    if proposal.is_none() && (is_pool || matches!(status, "target" | "backlog")) {
-        if let Some(o) = f.open.first() {
-            proposal = Some(Proposal {
-                rule: Rule::OpportunityOpened,
-                to: "working",
-                set_owner: if a.owner.is_none() { owner_of(o) } else { None },
-                backlog_until: if a.backlog_until.is_some() {
-                    Some(None)
-                } else {
-                    None
-                },
-                why: format!("opportunity `{}` is open", o.meta.id),
-            });
-        }
+    let o = cx.won_recently()?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::OpportunityWon,
+        to: "customer",
+        set_owner: cx.owner_if_unset(owner_of(o)),
+        backlog_until: None,
+        why: format!("opportunity `{}` is won", o.meta.id),
+    }))
+}
+
+/// `opportunity-opened`: an account in a pool, `target` or `backlog` with an open deal is
+/// being worked.
+fn opportunity_opened(cx: &AccountCx) -> Option<Verdict> {
+    if !(cx.in_pool() || matches!(cx.status(), "target" | "backlog")) {
+        return None;
     }
-    if proposal.is_none()
-        && status == "working"
-        && f.open.is_empty()
-        && !f.closed.is_empty()
-        && won_recently.is_none()
+    let o = cx.f.open.first()?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::OpportunityOpened,
+        to: "working",
+        set_owner: cx.owner_if_unset(owner_of(o)),
+        backlog_until: cx.account.backlog_until.map(|_| None),
+        why: format!("opportunity `{}` is open", o.meta.id),
+    }))
+}
+
+/// `opportunities-lost`: a `working` account whose deals are all closed, none won in this
+/// pass, goes to backlog.
+fn opportunities_lost(cx: &AccountCx) -> Result<Option<Verdict>, DateError> {
+    let f = cx.f;
+    if cx.status() != "working"
+        || !f.open.is_empty()
+        || f.closed.is_empty()
+        || cx.won_recently().is_some()
     {
-        let until = dates::add_days(as_of, u64::from(lc.backlog_days))?;
-        proposal = Some(Proposal {
-            rule: Rule::OpportunitiesLost,
-            to: "backlog",
-            set_owner: None,
-            backlog_until: Some(Some(until)),
-            why: "every opportunity is closed and none is won".into(),
-        });
+        return Ok(None);
     }
-    if proposal.is_none() && is_pool {
-        let touched = f
-            .touches
+    Ok(Some(Verdict::Move(Proposal {
+        rule: Rule::OpportunitiesLost,
+        to: "backlog",
+        set_owner: None,
+        backlog_until: Some(Some(cx.backlog_until()?)),
+        why: "every opportunity is closed and none is won".into(),
+    })))
+}
+
+/// `first-touch`: a pool account with a touchpoint dated on or after the day it entered the
+/// pool becomes a target, owned by whoever touched it last if it has no owner. (Touchpoints
+/// carry a day, not a time: a call logged the day an account was created counts.)
+fn first_touch(cx: &AccountCx) -> Option<Verdict> {
+    if !cx.in_pool() {
+        return None;
+    }
+    let (date, owner) =
+        cx.f.touches
             .iter()
-            .filter(|(d, _)| since.is_none_or(|s| *d > s))
-            .max_by_key(|(d, _)| *d);
-        if let Some((date, owner)) = touched {
-            proposal = Some(Proposal {
-                rule: Rule::FirstTouch,
-                to: "target",
-                set_owner: if a.owner.is_none() {
-                    owner.map(str::to_string)
-                } else {
-                    None
-                },
-                backlog_until: None,
-                why: format!("touched on {date}"),
-            });
-        }
+            .filter(|(d, _)| cx.since.is_none_or(|s| *d >= s))
+            .max_by_key(|(d, _)| *d)?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::FirstTouch,
+        to: "target",
+        set_owner: cx.owner_if_unset(owner.map(str::to_string)),
+        backlog_until: None,
+        why: format!("touched on {date}"),
+    }))
+}
+
+/// `backlog-expired`: a backlog whose date has come returns to the pool its fit says.
+fn backlog_expired(cx: &AccountCx) -> Option<Verdict> {
+    if cx.status() != "backlog" {
+        return None;
     }
-    if proposal.is_none() && status == "backlog" {
-        if let Some(until) = a.backlog_until.filter(|u| *u <= as_of) {
-            let to = if a.fit == Some(Fit::High) {
-                "qualified_pool"
-            } else {
-                "unqualified_pool"
-            };
-            proposal = Some(Proposal {
-                rule: Rule::BacklogExpired,
-                to,
-                set_owner: None,
-                backlog_until: Some(None),
-                why: format!("backlog until {until}"),
-            });
-        }
+    let until = cx.account.backlog_until.filter(|u| *u <= cx.as_of)?;
+    Some(Verdict::Move(Proposal {
+        rule: Rule::BacklogExpired,
+        to: if cx.account.fit == Some(Fit::High) {
+            "qualified_pool"
+        } else {
+            "unqualified_pool"
+        },
+        set_owner: None,
+        backlog_until: Some(None),
+        why: format!("backlog until {until}"),
+    }))
+}
+
+/// `target-stale`: a target idle for `target_stale_days` (since its last touchpoint, or
+/// since it became a target if that is later) goes to backlog; only an alert while an open
+/// task on the account is due on or after as_of.
+fn target_stale(cx: &AccountCx) -> Result<Option<Verdict>, DateError> {
+    if cx.status() != "target" {
+        return Ok(None);
     }
-    if proposal.is_none() && status == "target" {
-        // Idle since the last touchpoint, or since it became a target if that is later.
-        let reference = last_touch.max(since);
-        if let Some(reference) = reference {
-            let idle = (as_of - reference).num_days();
-            if idle >= i64::from(lc.target_stale_days) {
-                let why = match last_touch {
-                    Some(d) if d == reference => format!("no touchpoint since {d} ({idle} days)"),
-                    _ => format!(
-                        "no touchpoint since it became a target on {reference} ({idle} days)"
-                    ),
-                };
-                if f.open_task_due_later {
-                    plan.alerts.push(Alert {
-                        kind: Kind::Account,
-                        id: a.meta.id.clone(),
-                        rule: Rule::TargetStale,
-                        owner: a.owner.as_ref().map(|o| o.to_string()),
-                        message: format!("{why}; kept as target because an open task is due"),
-                    });
-                } else {
-                    let until = dates::add_days(as_of, u64::from(lc.backlog_days))?;
-                    proposal = Some(Proposal {
-                        rule: Rule::TargetStale,
-                        to: "backlog",
-                        set_owner: None,
-                        backlog_until: Some(Some(until)),
-                        why,
-                    });
-                }
-            }
-        }
+    let last_touch = cx.f.touches.iter().map(|(d, _)| *d).max();
+    let Some(reference) = last_touch.max(cx.since) else {
+        return Ok(None);
+    };
+    let idle = (cx.as_of - reference).num_days();
+    if idle < i64::from(cx.config.lifecycle.target_stale_days) {
+        return Ok(None);
     }
-    if proposal.is_none() && status == "churn" {
-        if let Some(s) = since {
-            let days = (as_of - s).num_days();
-            if days >= i64::from(lc.churn_cooldown_days) {
-                proposal = Some(Proposal {
-                    rule: Rule::ChurnRecycled,
-                    to: "qualified_pool",
-                    set_owner: None,
-                    backlog_until: None,
-                    why: format!("churned on {s} ({days} days)"),
-                });
-            }
-        }
+    let why = match last_touch {
+        Some(d) if d == reference => format!("no touchpoint since {d} ({idle} days)"),
+        _ => format!("no touchpoint since it became a target on {reference} ({idle} days)"),
+    };
+    if cx.f.open_task_due_later {
+        return Ok(Some(Verdict::Alert {
+            rule: Rule::TargetStale,
+            message: format!("{why}; kept as target because an open task is due"),
+        }));
     }
-    if let Some(p) = proposal {
-        apply(config, a, p, plan);
+    Ok(Some(Verdict::Move(Proposal {
+        rule: Rule::TargetStale,
+        to: "backlog",
+        set_owner: None,
+        backlog_until: Some(Some(cx.backlog_until()?)),
+        why,
+    })))
+}
+
+/// `churn-recycled`: a churned account returns to the pool after `churn_cooldown_days`.
+fn churn_recycled(cx: &AccountCx) -> Option<Verdict> {
+    if cx.status() != "churn" {
+        return None;
     }
-    Ok(())
+    let s = cx.since?;
+    let days = (cx.as_of - s).num_days();
+    (days >= i64::from(cx.config.lifecycle.churn_cooldown_days)).then(|| {
+        Verdict::Move(Proposal {
+            rule: Rule::ChurnRecycled,
+            to: "qualified_pool",
+            set_owner: None,
+            backlog_until: None,
+            why: format!("churned on {s} ({days} days)"),
+        })
+    })
 }
 
 /// Turns a proposal into moves, or into an alert when the team's rules forbid it.
@@ -410,55 +583,124 @@ fn apply(config: &Config, a: &Account, p: Proposal, plan: &mut Plan) {
     }
 }
 
-fn opportunity_alerts(
-    crm: &Crm,
-    facts: &Facts,
-    per: &HashMap<&str, AccountFacts>,
-    opp_touch: &HashMap<&str, NaiveDate>,
+/// The opportunity rules: each may alert on any deal, beside the others and beside what
+/// the account rules decide. Nothing moves.
+pub const OPPORTUNITY_RULES: [Rule; 3] = [
+    Rule::OpportunityStale,
+    Rule::TrialStale,
+    Rule::HandoffMissing,
+];
+
+/// What an opportunity rule looks at.
+struct OpportunityCx<'a> {
+    config: &'a Config,
+    facts: &'a Facts,
+    o: &'a Opportunity,
+    /// The facts of its account.
+    account: Option<&'a AccountFacts<'a>>,
+    account_status: Option<&'a str>,
+    /// Its last touchpoint (on it, not its account).
+    touched: Option<NaiveDate>,
+    /// The team's `onboarding` members.
+    onboarding: &'a [&'a str],
     as_of: NaiveDate,
-    plan: &mut Plan,
-) {
-    let stale_days = i64::from(crm.config.lifecycle.opportunity_stale_days);
-    for o in &crm.opportunities {
-        if o.meta.broken || !crm.config.is_open_stage(&o.stage) {
-            continue;
+}
+
+impl Rule {
+    /// What this rule says about one opportunity, if anything.
+    fn alert(self, cx: &OpportunityCx) -> Option<String> {
+        match self {
+            Rule::OpportunityStale => opportunity_stale(cx),
+            Rule::TrialStale => trial_stale(cx),
+            Rule::HandoffMissing => handoff_missing(cx),
+            Rule::OpportunityWon
+            | Rule::OpportunityOpened
+            | Rule::OpportunitiesLost
+            | Rule::FirstTouch
+            | Rule::BacklogExpired
+            | Rule::TargetStale
+            | Rule::ChurnRecycled => None,
         }
-        let owner = o.owner.as_ref().map(|m| m.to_string());
-        let account_touch = o
-            .account
-            .as_ref()
-            .and_then(|a| per.get(a.as_str()))
-            .and_then(|f| f.touches.iter().map(|(d, _)| *d).max());
-        let last = [opp_touch.get(o.meta.id.as_str()).copied(), account_touch]
-            .into_iter()
-            .flatten()
-            .max();
-        let reference = last
-            .or(o.created)
-            .or_else(|| facts.opportunity_added.get(&o.meta.id).copied());
-        let mut reasons = Vec::new();
-        if let Some(r) = reference {
-            let idle = (as_of - r).num_days();
-            if idle >= stale_days {
-                reasons.push(match last {
-                    Some(d) => format!("no touchpoint since {d} ({idle} days)"),
-                    None => format!("no touchpoint since it was created on {r} ({idle} days)"),
-                });
-            }
-        }
-        if let Some(close) = o.close_date.filter(|c| *c < as_of) {
-            reasons.push(format!("close date {close} has passed"));
-        }
-        if !reasons.is_empty() {
-            plan.alerts.push(Alert {
-                kind: Kind::Opportunity,
-                id: o.meta.id.clone(),
-                rule: Rule::OpportunityStale,
-                owner,
-                message: format!("{} (stage `{}`)", reasons.join("; "), o.stage),
+    }
+}
+
+/// `opportunity-stale`: an open deal with no touchpoint on it or its account for
+/// `opportunity_stale_days` (counted from its creation when never touched), or past its
+/// `close_date`.
+fn opportunity_stale(cx: &OpportunityCx) -> Option<String> {
+    let o = cx.o;
+    if !cx.config.is_open_stage(&o.stage) {
+        return None;
+    }
+    let stale_days = i64::from(cx.config.lifecycle.opportunity_stale_days);
+    let account_touch = cx
+        .account
+        .and_then(|f| f.touches.iter().map(|(d, _)| *d).max());
+    let last = [cx.touched, account_touch].into_iter().flatten().max();
+    let reference = last
+        .or(o.created)
+        .or_else(|| cx.facts.opportunity_added.get(&o.meta.id).copied());
+    let mut reasons = Vec::new();
+    if let Some(r) = reference {
+        let idle = (cx.as_of - r).num_days();
+        if idle >= stale_days {
+            reasons.push(match last {
+                Some(d) => format!("no touchpoint since {d} ({idle} days)"),
+                None => format!("no touchpoint since it was created on {r} ({idle} days)"),
             });
         }
     }
+    if let Some(close) = o.close_date.filter(|c| *c < cx.as_of) {
+        reasons.push(format!("close date {close} has passed"));
+    }
+    (!reasons.is_empty()).then(|| format!("{} (stage `{}`)", reasons.join("; "), o.stage))
+}
+
+/// `trial-stale`: a deal in the `trial` stage for `trial_days` or more (since the commit
+/// that moved it there): the trial should be converted or stopped.
+fn trial_stale(cx: &OpportunityCx) -> Option<String> {
+    if cx.o.stage != "trial" {
+        return None;
+    }
+    let since = cx.facts.stage_since.get(&cx.o.meta.id).copied()?;
+    let days = (cx.as_of - since).num_days();
+    let limit = cx.config.lifecycle.trial_days;
+    (days >= i64::from(limit)).then(|| {
+        format!("in trial since {since} ({days} days, more than {limit}): close it or stop it")
+    })
+}
+
+/// `handoff-missing`: a won deal on a customer account with no task for an `onboarding`
+/// member (open or done) on the deal, or on its account dated on or after the win. Only
+/// when the team has an onboarding member to hand off to.
+fn handoff_missing(cx: &OpportunityCx) -> Option<String> {
+    let o = cx.o;
+    if cx.onboarding.is_empty()
+        || cx.config.outcome(&o.stage) != Some(Outcome::Won)
+        || cx.account_status != Some("customer")
+    {
+        return None;
+    }
+    let won_on = won_date(o, cx.facts);
+    let handed_off = cx.account.is_some_and(|f| {
+        f.onboarding_tasks.iter().any(|(opp, date)| {
+            *opp == Some(o.meta.id.as_str()) || (opp.is_none() && won_on.is_none_or(|w| *date >= w))
+        })
+    });
+    (!handed_off).then(|| {
+        format!(
+            "won{} with no onboarding task: hand it over to {}",
+            won_on.map(|d| format!(" on {d}")).unwrap_or_default(),
+            crate::diag::one_of(cx.onboarding),
+        )
+    })
+}
+
+/// The day a won deal was won: the later of its `close_date` and the day its stage became
+/// the current (won) one in git. A `close_date` written before the move must not make the
+/// win look older than the account's status.
+fn won_date(o: &Opportunity, facts: &Facts) -> Option<NaiveDate> {
+    o.close_date.max(facts.stage_since.get(&o.meta.id).copied())
 }
 
 #[cfg(test)]
@@ -567,8 +809,11 @@ mod tests {
             .moves
             .iter()
             .any(|m| m.field == "owner" && m.to.as_deref() == Some("bo")));
-        // a touch before it entered the pool does not count; nor does a note
+        // a touch the day it entered the pool counts (a call logged the day the account is
+        // created); a touch before does not; nor does a note
         let p = plan(&c, &since(&[("acme", "2026-11-10")]), d("2026-11-26"));
+        assert_eq!(status_moves(&p)[0].2, Rule::FirstTouch);
+        let p = plan(&c, &since(&[("acme", "2026-11-11")]), d("2026-11-26"));
         assert!(p.moves.is_empty());
         let c = crm(&[
             ("accounts/acme.toml", &account("qualified_pool", "")),
@@ -721,6 +966,149 @@ mod tests {
         ]);
         let p = plan(&c, &since(&[("acme", "2026-11-20")]), d("2026-11-26"));
         assert_eq!(status_moves(&p)[0].2, Rule::OpportunitiesLost);
+    }
+
+    #[test]
+    fn a_win_is_dated_by_the_later_of_close_date_and_the_move_to_won() {
+        // The account became `working` on 11-05; the deal was moved to won on 11-10 with a
+        // close date of 11-01 (the day the customer said yes): this cycle's win.
+        let c = crm(&[
+            (
+                "accounts/acme.toml",
+                &account("working", "owner = \"al\"\n"),
+            ),
+            ("opportunities/o.toml", &opp("won", WON)),
+        ]);
+        let mut facts = since(&[("acme", "2026-11-05")]);
+        facts.stage_since.insert("o".into(), d("2026-11-10"));
+        let p = plan(&c, &facts, d("2026-11-26"));
+        assert_eq!(
+            status_moves(&p),
+            vec![("acme".into(), Some("customer".into()), Rule::OpportunityWon)]
+        );
+        // without the move's date, the close date alone dates it: a past cycle's win
+        facts.stage_since.clear();
+        let p = plan(&c, &facts, d("2026-11-26"));
+        assert_eq!(status_moves(&p)[0].2, Rule::OpportunitiesLost);
+    }
+
+    const TEAM_WITH_ONBOARDING: &str =
+        "[team.al]\nname = \"Al\"\n[team.bo]\nname = \"Bo\"\n[team.nina]\nname = \"Nina\"\nrole = \"onboarding\"\n";
+
+    fn crm_with_onboarding(files: &[(&str, &str)]) -> Crm {
+        let mut c = crm(files);
+        let (config, diags) = Config::parse("sloop.toml", TEAM_WITH_ONBOARDING);
+        assert!(diags.is_empty(), "{diags:?}");
+        c.config = config;
+        c
+    }
+
+    fn alerts_of(p: &Plan, rule: Rule) -> Vec<(String, String)> {
+        p.alerts
+            .iter()
+            .filter(|a| a.rule == rule)
+            .map(|a| (a.id.clone(), a.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_trial_alerts_after_trial_days_in_the_stage() {
+        let c = crm(&[
+            (
+                "accounts/acme.toml",
+                &account("working", "owner = \"al\"\n"),
+            ),
+            (
+                "opportunities/o.toml",
+                &opp(
+                    "trial",
+                    "mrr = 100\nclose_date = 2026-12-31\nintegration = \"stripe\"\n",
+                ),
+            ),
+        ]);
+        let mut facts = Facts::default();
+        assert!(alerts_of(&plan(&c, &facts, d("2026-11-26")), Rule::TrialStale).is_empty());
+        facts.stage_since.insert("o".into(), d("2026-11-01"));
+        assert!(
+            alerts_of(&plan(&c, &facts, d("2026-11-10")), Rule::TrialStale).is_empty(),
+            "9 days"
+        );
+        let p = plan(&c, &facts, d("2026-11-11"));
+        assert_eq!(
+            alerts_of(&p, Rule::TrialStale),
+            vec![(
+                "o".into(),
+                "in trial since 2026-11-01 (10 days, more than 10): close it or stop it".into()
+            )]
+        );
+        assert_eq!(
+            p.alerts
+                .iter()
+                .find(|a| a.rule == Rule::TrialStale)
+                .unwrap()
+                .owner
+                .as_deref(),
+            Some("al")
+        );
+    }
+
+    #[test]
+    fn a_won_deal_of_a_customer_needs_an_onboarding_task() {
+        let customer = account("customer", "owner = \"al\"\n");
+        let won = opp("won", WON);
+        let task = |extra: &str, owner: &str, date: &str| {
+            format!("kind = \"task\"\ndate = {date}\naccount = \"acme\"\nowner = \"{owner}\"\ndue = 2026-11-30\n{extra}")
+        };
+        let handoff = |files: &[(&str, &str)]| {
+            let mut all = vec![
+                ("accounts/acme.toml", customer.as_str()),
+                ("opportunities/o.toml", won.as_str()),
+            ];
+            all.extend_from_slice(files);
+            alerts_of(
+                &plan(
+                    &crm_with_onboarding(&all),
+                    &Facts::default(),
+                    d("2026-11-26"),
+                ),
+                Rule::HandoffMissing,
+            )
+        };
+        assert_eq!(
+            handoff(&[]),
+            vec![(
+                "o".into(),
+                "won on 2026-11-01 with no onboarding task: hand it over to `nina`".into()
+            )]
+        );
+        let on_deal = task("opportunity = \"o\"\n", "nina", "2026-10-01");
+        assert!(handoff(&[("activities/2026/10/t.toml", &on_deal)]).is_empty());
+        let done = task("done = true\n", "nina", "2026-11-02");
+        assert!(
+            handoff(&[("activities/2026/11/t.toml", &done)]).is_empty(),
+            "a done task on the account after the win is a hand-off"
+        );
+        let before = task("", "nina", "2026-10-01");
+        assert_eq!(
+            handoff(&[("activities/2026/10/t.toml", &before)]).len(),
+            1,
+            "an account task from before the win is not this deal's"
+        );
+        let not_onboarding = task("opportunity = \"o\"\n", "bo", "2026-11-02");
+        assert_eq!(
+            handoff(&[("activities/2026/11/t.toml", &not_onboarding)]).len(),
+            1
+        );
+        // no onboarding member: nobody to hand off to, no alert
+        let c = crm(&[
+            ("accounts/acme.toml", &customer),
+            ("opportunities/o.toml", &won),
+        ]);
+        assert!(alerts_of(
+            &plan(&c, &Facts::default(), d("2026-11-26")),
+            Rule::HandoffMissing
+        )
+        .is_empty());
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Outcome {
     pub message: String,
     /// Planned from HEAD's tree (commit mode) or the work tree.
     pub from: String,
+    /// What was found damaged in the caches (and set aside): for warnings.
+    pub cache_warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,16 +128,21 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     };
     // Planning from HEAD with a report snapshot on its history: the snapshot has HEAD's
     // records typed and the events the facts read (and is saved again, brought forward).
+    let mut cache_warnings = Vec::new();
     let cached = match (&repo, &head) {
-        (Some(r), Some(_)) if commit_mode => crate::history::snapshot::head_inputs(root, r)
-            .map_err(|e| match e {
-                crate::history::snapshot::SnapshotError::Git(g) => TickError::Git(g),
-                crate::history::snapshot::SnapshotError::Load(l) => TickError::Load(l),
-            })?,
+        (Some(r), Some(_)) if commit_mode => {
+            crate::history::snapshot::head_inputs(root, r, &mut cache_warnings).map_err(
+                |e| match e {
+                    crate::history::snapshot::SnapshotError::Git(g) => TickError::Git(g),
+                    crate::history::snapshot::SnapshotError::Load(l) => TickError::Load(l),
+                },
+            )?
+        }
         _ => None,
     };
     let (crm, errors, known) = match cached {
-        Some(inputs) => {
+        Some(mut inputs) => {
+            cache_warnings.append(&mut inputs.cache_warnings);
             let known = repo
                 .as_ref()
                 .map(|r| facts_from_history(r, &inputs.crm, &inputs.commits, &inputs.events));
@@ -161,7 +168,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     }
     let facts = match (known, &repo) {
         (Some(known), _) => known,
-        (None, Some(r)) if head.is_some() => facts(root, r, &crm)?,
+        (None, Some(r)) if head.is_some() => facts(root, r, &crm, &mut cache_warnings)?,
         _ => Facts::default(),
     };
     let plan = lifecycle::plan(&crm, &facts, opts.as_of)?;
@@ -173,6 +180,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
         edited: Vec::new(),
         message,
         from,
+        cache_warnings,
     };
     if outcome.plan.moves.is_empty() || opts.mode == Mode::DryRun {
         return Ok(outcome);
@@ -290,11 +298,17 @@ fn apply(edit: &mut RecordEdit, m: &Move) -> Result<(), EditError> {
 
 /// `sloop tick 2026-11-26: 2 moves`, then one line per field change.
 /// Dates each account's current status and each opportunity's creation from the commits.
-pub fn facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
+/// What the caches were found to have damaged is added to `cache_warnings`.
+pub fn facts(
+    root: &Path,
+    repo: &Repo,
+    crm: &Crm,
+    cache_warnings: &mut Vec<String>,
+) -> Result<Facts, GitError> {
     // The report's snapshot holds the events the facts read (and more): brought forward to
     // HEAD, it spares reading the whole history cache. Without one, the history is mined,
     // keeping only what the facts read.
-    let (commits, events) = match crate::history::snapshot::history(root)? {
+    let (commits, events) = match crate::history::snapshot::history(root, cache_warnings)? {
         Some(history) => history,
         None => {
             let options = history::Options {
@@ -302,6 +316,7 @@ pub fn facts(root: &Path, repo: &Repo, crm: &Crm) -> Result<Facts, GitError> {
                 ..history::Options::default()
             };
             let mined = history::mine(root, &options)?;
+            cache_warnings.extend(mined.stats.cache_damage);
             (mined.commits, mined.events)
         }
     };

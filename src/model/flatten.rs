@@ -284,6 +284,7 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             revenue,
             country,
             source,
+            channel,
             linkedin,
             tools,
             disqualified_reason,
@@ -307,6 +308,7 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             f.float("revenue", *revenue);
             f.text("country", country.as_deref());
             f.text("source", source.as_deref());
+            f.text("channel", channel.as_deref());
             f.text("linkedin", linkedin.as_deref());
             f.list("tools", tools);
             f.text("disqualified_reason", disqualified_reason.as_deref());

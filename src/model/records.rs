@@ -75,6 +75,8 @@ pub struct Account {
     pub revenue: Option<f64>,
     pub country: Option<String>,
     pub source: Option<String>,
+    /// The inbound channel it came through (from `values.channels`).
+    pub channel: Option<String>,
     /// The company's LinkedIn page.
     pub linkedin: Option<String>,
     pub tools: Vec<String>,

@@ -9,7 +9,7 @@ use crate::crm::Crm;
 use crate::git::{GitError, Repo};
 use crate::history::Event;
 use crate::model::dates::{self, DateError};
-use crate::report::metrics::{self, Context, Inputs};
+use crate::report::metrics::{self, Context, Inputs, PeriodName};
 use crate::store::LoadError;
 
 use crate::history::snapshot::{self, Options, Reuse, SnapshotError};
@@ -23,6 +23,8 @@ pub struct Built {
     pub events: Vec<Event>,
     pub crm: Crm,
     pub reuse: Reuse,
+    /// What was found damaged in the caches, and rebuilt.
+    pub cache_warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +62,8 @@ impl ReportingError {
     }
 }
 
-/// Mines the history and computes the context for `as_of`.
-pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
+/// Mines the history and computes the context for `as_of`, the templates showing `period`.
+pub fn context(root: &Path, opts: &Options, period: PeriodName) -> Result<Built, ReportingError> {
     // Before mining: a date the metrics cannot compute with fails at once.
     dates::in_range(opts.as_of)?;
     let repo = Repo::open(root)?.ok_or(ReportingError::NotInRepo)?;
@@ -111,6 +113,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
         commits: dated.len(),
         first_commit: dated.first().copied(),
         shallow: repo.is_shallow(),
+        period,
     })?;
     Ok(Built {
         context,
@@ -118,6 +121,7 @@ pub fn context(root: &Path, opts: &Options) -> Result<Built, ReportingError> {
         events,
         crm: inputs.crm,
         reuse: inputs.reuse,
+        cache_warnings: inputs.cache_warnings,
     })
 }
 
@@ -126,6 +130,7 @@ mod tests {
     use super::*;
     use crate::git::testing::TestRepo;
     use crate::history;
+    use std::collections::HashSet;
 
     const CONFIG: &str = "[team.alice]\nname = \"Alice\"\nrole = \"ae\"\n";
 
@@ -160,7 +165,7 @@ mod tests {
                 cache,
                 eager_snapshot,
             };
-            let built = context(t.dir(), &options).unwrap();
+            let built = context(t.dir(), &options, PeriodName::Quarter).unwrap();
             let value = serde_json::to_value(&built.context).unwrap();
             (value, built.warnings, built.reuse)
         };
@@ -291,6 +296,145 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), bytes);
     }
 
+    /// A history whose stage durations depend on every stage event: a byte changed in one
+    /// of them changes the report.
+    fn stages(t: &mut TestRepo) {
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("sloop.toml", Some(CONFIG)),
+                ("accounts/acme.toml", Some(&account("Acme", "working"))),
+                ("opportunities/acme-new.toml", Some(&opp("identified", 500))),
+            ],
+        );
+        for (day, stage) in [("2026-01-09", "qualified"), ("2026-01-20", "trial")] {
+            t.commit(
+                day,
+                "progress",
+                &[("opportunities/acme-new.toml", Some(&opp(stage, 500)))],
+            );
+        }
+    }
+
+    /// Issue 18, item 10: a snapshot with a changed byte decoded fine and gave other stage
+    /// durations, and was kept.
+    #[test]
+    fn a_flipped_byte_in_the_snapshot_is_caught_and_the_snapshot_rebuilt() {
+        let mut t = TestRepo::new();
+        stages(&mut t);
+        assert_eq!(report(&t, "2026-12-31"), reuse(None, None));
+        let file = snapshot_file(&t);
+        let good = std::fs::read(&file).unwrap();
+        // `qualified` becomes `qualifief` in the first event that names it.
+        let at = good
+            .windows(9)
+            .position(|w| w == b"qualified")
+            .expect("a stage in the snapshot");
+        let mut bad = good.clone();
+        bad[at + 8] ^= 0x02;
+        std::fs::write(&file, &bad).unwrap();
+        assert_eq!(report(&t, "2026-12-31"), reuse(None, None), "rebuilt");
+        assert_eq!(std::fs::read(&file).unwrap(), good, "and written again");
+        assert_eq!(report(&t, "2026-12-31"), reuse(Some(0), Some(0)));
+    }
+
+    /// Issue 18, item 10: two CRMs of one repository, their snapshots swapped: each report
+    /// was the other CRM's.
+    #[test]
+    fn swapped_snapshots_of_two_crms_are_not_used() {
+        let mut t = TestRepo::new();
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("east/sloop.toml", Some(CONFIG)),
+                ("east/accounts/acme.toml", Some(&account("Acme", "working"))),
+                ("east/opportunities/acme-new.toml", Some(&opp("trial", 500))),
+                ("west/sloop.toml", Some(CONFIG)),
+                (
+                    "west/accounts/acme.toml",
+                    Some(&account("Acme", "customer")),
+                ),
+                ("west/opportunities/acme-new.toml", Some(&opp("won", 900))),
+            ],
+        );
+        let (east, west) = (t.dir().join("east"), t.dir().join("west"));
+        for crm in [&east, &west] {
+            std::fs::create_dir_all(crm).unwrap();
+        }
+        let json = |root: &Path, cache| {
+            let options = snapshot::Options {
+                as_of: "2026-12-31".parse().unwrap(),
+                cache,
+                eager_snapshot: true,
+            };
+            serde_json::to_value(
+                context(root, &options, PeriodName::Quarter)
+                    .unwrap()
+                    .context,
+            )
+            .unwrap()
+        };
+        for crm in [&east, &west] {
+            json(crm, true);
+        }
+        let dir = t.dir().join(".git/sloop/snapshot-v1");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 2);
+        let (a, b) = (
+            std::fs::read(&files[0]).unwrap(),
+            std::fs::read(&files[1]).unwrap(),
+        );
+        std::fs::write(&files[0], b).unwrap();
+        std::fs::write(&files[1], a).unwrap();
+        for crm in [&east, &west] {
+            assert_eq!(json(crm, true), json(crm, false), "{}", crm.display());
+        }
+    }
+
+    /// Issue 18, item 10: a snapshot copied from another repository that shares the first
+    /// commits: its newest tree is not in this repository, and the report failed.
+    #[test]
+    fn a_snapshot_from_another_repository_is_not_used() {
+        let mut one = TestRepo::new();
+        let mut two = TestRepo::new();
+        for t in [&mut one, &mut two] {
+            t.commit(
+                "2026-01-05",
+                "init",
+                &[
+                    ("sloop.toml", Some(CONFIG)),
+                    ("accounts/acme.toml", Some(&account("Acme", "working"))),
+                ],
+            );
+        }
+        one.commit(
+            "2026-01-06",
+            "one",
+            &[("opportunities/acme-new.toml", Some(&opp("trial", 500)))],
+        );
+        two.commit(
+            "2026-01-06",
+            "two",
+            &[("opportunities/acme-new.toml", Some(&opp("won", 900)))],
+        );
+        assert_eq!(report(&one, "2026-12-31"), reuse(None, None));
+        std::fs::create_dir_all(two.dir().join(".git/sloop/snapshot-v1")).unwrap();
+        let file = snapshot_file(&one);
+        std::fs::copy(
+            &file,
+            two.dir()
+                .join(".git/sloop/snapshot-v1")
+                .join(file.file_name().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(report(&two, "2026-12-31"), reuse(None, None));
+    }
+
     /// Without `eager_snapshot`, a small catch-up is not written back (the next report does
     /// it again); more than `SLACK_COMMITS` commits or `SLACK_FILES` files, a rebuild or a
     /// rewritten history is.
@@ -402,6 +546,7 @@ mod tests {
                     commits: at + 1,
                     first_commit: Some(start),
                     shallow: false,
+                    period: PeriodName::Quarter,
                 })
                 .unwrap();
                 serde_json::to_value(&context).unwrap()
@@ -507,6 +652,7 @@ mod tests {
                 cache: false,
                 eager_snapshot: false,
             },
+            PeriodName::Quarter,
         )
         .unwrap();
         assert_eq!(built.context.history.commits, 2);
@@ -516,5 +662,422 @@ mod tests {
         );
         assert!(built.events.is_empty(), "activity events are not kept");
         assert_eq!(built.crm.activities.len(), 1);
+    }
+
+    /// SplitMix64: a deterministic stream for generated histories and damage.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+    }
+
+    /// One commit's worth of generated changes to the CRM in `crm` (`"east/"`): accounts
+    /// and opportunities changing status, stage, name and MRR, calls (touchpoints for tick),
+    /// deletions, and now and then a file that does not parse (removed by the next commit).
+    fn generated(
+        rng: &mut Rng,
+        crm: &str,
+        day: NaiveDate,
+        broken: &mut Vec<String>,
+    ) -> Vec<(String, Option<String>)> {
+        const STATUSES: &[&str] = &[
+            "qualified_pool",
+            "target",
+            "working",
+            "customer",
+            "churn",
+            "backlog",
+        ];
+        const STAGES: &[&str] = &[
+            "identified",
+            "qualified",
+            "trial",
+            "closing",
+            "commit",
+            "won",
+            "lost",
+        ];
+        let mut out = Vec::new();
+        out.extend(broken.drain(..).map(|path| (path, None)));
+        for _ in 0..1 + rng.below(3) {
+            match rng.below(10) {
+                0..=2 => {
+                    let i = rng.below(8);
+                    let status = rng.pick(STATUSES);
+                    let mut text = format!(
+                        "name = \"A{i} {}\"\nstatus = \"{status}\"\nowner = \"alice\"\n",
+                        rng.below(3)
+                    );
+                    if status == "backlog" {
+                        text += &format!(
+                            "backlog_until = {}\nfit = \"high\"\n",
+                            day + chrono::Days::new(rng.below(60) as u64)
+                        );
+                    }
+                    out.push((format!("{crm}accounts/a{i}.toml"), Some(text)));
+                }
+                3..=5 => {
+                    let stage = rng.pick(STAGES);
+                    let mut text = format!(
+                        "name = \"O {}\"\naccount = \"a{}\"\nowner = \"alice\"\nstage = \"{stage}\"\nsource = \"inbound\"\nmrr = {}\nclose_date = {}\n",
+                        rng.below(3),
+                        rng.below(8),
+                        100 * rng.below(20),
+                        day + chrono::Days::new(rng.below(90) as u64),
+                    );
+                    match stage {
+                        "won" => {
+                            text += &format!("\n[commit]\nplan = \"pro\"\nstart_date = {day}\n")
+                        }
+                        "lost" => text += "lost_reason = \"price\"\n",
+                        _ => {}
+                    }
+                    out.push((
+                        format!("{crm}opportunities/o{}.toml", rng.below(6)),
+                        Some(text),
+                    ));
+                }
+                6 | 7 => {
+                    let text = format!(
+                        "kind = \"call\"\ndate = {day}\naccount = \"a{}\"\nowner = \"alice\"\nduration_min = 10\n",
+                        rng.below(8)
+                    );
+                    let path = format!("{crm}activities/2026/{day}-call-{}.toml", rng.below(1000));
+                    out.push((path, Some(text)));
+                }
+                8 => {
+                    let path = format!("{crm}leads/broken-{}.toml", rng.below(1000));
+                    out.push((path.clone(), Some("name = \"unclosed\n".into())));
+                    broken.push(path);
+                }
+                _ => out.push((format!("{crm}opportunities/o{}.toml", rng.below(6)), None)),
+            }
+        }
+        out
+    }
+
+    /// `bytes` damaged at random offsets: one bit flipped (half the time: what most often
+    /// still decodes), a few bytes changed, or the file cut short.
+    fn damaged(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        match rng.below(4) {
+            0 | 1 => {
+                let at = rng.below(out.len());
+                out[at] ^= 1 << rng.below(8);
+            }
+            2 => {
+                for _ in 0..2 + rng.below(3) {
+                    let at = rng.below(out.len());
+                    out[at] ^= 1 + rng.below(255) as u8;
+                }
+            }
+            _ => out.truncate(rng.below(out.len())),
+        }
+        out
+    }
+
+    /// The report (context and warnings) as of each date and tick's plan, computed with the
+    /// caches as they are on disk (or without them).
+    type Outputs = (
+        Vec<serde_json::Value>,
+        Result<crate::lifecycle::Plan, usize>,
+    );
+
+    fn outputs(
+        root: &Path,
+        report_dates: &[NaiveDate],
+        tick_date: NaiveDate,
+        cache: bool,
+    ) -> Outputs {
+        outputs_and_warnings(root, report_dates, tick_date, cache).0
+    }
+
+    /// `outputs`, and the warnings about damaged caches.
+    fn outputs_and_warnings(
+        root: &Path,
+        report_dates: &[NaiveDate],
+        tick_date: NaiveDate,
+        cache: bool,
+    ) -> (Outputs, Vec<String>) {
+        let mut cache_warnings = Vec::new();
+        let reports = report_dates
+            .iter()
+            .map(|&as_of| {
+                let options = snapshot::Options {
+                    as_of,
+                    cache,
+                    eager_snapshot: false,
+                };
+                let built = context(root, &options, PeriodName::Quarter).unwrap();
+                cache_warnings.extend(built.cache_warnings);
+                serde_json::json!({
+                    "context": serde_json::to_value(&built.context).unwrap(),
+                    "warnings": built.warnings,
+                })
+            })
+            .collect();
+        let plan = plan(root, tick_date, cache, &mut cache_warnings);
+        ((reports, plan), cache_warnings)
+    }
+
+    /// `tick --dry-run`'s plan, or the number of errors that stop it; without the caches,
+    /// computed from HEAD's records and the history mined from scratch.
+    fn plan(
+        root: &Path,
+        as_of: NaiveDate,
+        cache: bool,
+        cache_warnings: &mut Vec<String>,
+    ) -> Result<crate::lifecycle::Plan, usize> {
+        use crate::lifecycle::tick;
+        if cache {
+            let options = tick::Options {
+                as_of,
+                now: as_of
+                    .and_hms_opt(12, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .fixed_offset(),
+                mode: tick::Mode::DryRun,
+                author: None,
+                committer: None,
+            };
+            return match tick::run(root, &options) {
+                Ok(outcome) => {
+                    cache_warnings.extend(outcome.cache_warnings);
+                    Ok(outcome.plan)
+                }
+                Err(tick::TickError::Invalid { errors, .. }) => Err(errors),
+                Err(e) => panic!("{e}"),
+            };
+        }
+        let repo = Repo::open(root).unwrap().unwrap();
+        let head = repo.head().unwrap().unwrap();
+        let loaded = crate::store::load(&repo.tree_source(head).unwrap()).unwrap();
+        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            return Err(errors);
+        }
+        let options = history::Options {
+            cache: false,
+            lean: Some(history::for_lifecycle),
+            ..history::Options::default()
+        };
+        let mined = history::mine(root, &options).unwrap();
+        let facts = tick::facts_from_history(&repo, &loaded.crm, &mined.commits, &mined.events);
+        Ok(crate::lifecycle::plan(&loaded.crm, &facts, as_of).expect("a date in range"))
+    }
+
+    /// A CRM's two cache files (history cache, snapshot), as bytes: `None` when absent.
+    type Files = [Option<Vec<u8>>; 2];
+
+    fn cache_files(root: &Path) -> [std::path::PathBuf; 2] {
+        let (history, snapshot) = snapshot::cache_files(root);
+        [history, snapshot]
+    }
+
+    fn save(root: &Path) -> Files {
+        cache_files(root).map(|f| std::fs::read(f).ok())
+    }
+
+    fn put(root: &Path, files: &Files) {
+        for (file, bytes) in cache_files(root).iter().zip(files) {
+            match bytes {
+                Some(b) => {
+                    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                    std::fs::write(file, b).unwrap();
+                }
+                None => {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+        }
+    }
+
+    /// The caches written at HEAD for `root`: a report's snapshot, a full mining's history.
+    fn warm(root: &Path) -> Files {
+        let options = snapshot::Options {
+            as_of: "2030-01-01".parse().unwrap(),
+            cache: true,
+            eager_snapshot: true,
+        };
+        context(root, &options, PeriodName::Quarter).unwrap();
+        history::mine(root, &history::Options::default()).unwrap();
+        save(root)
+    }
+
+    /// Issue 18: a report (and tick's plan, and the mined history) with the caches in any
+    /// state equals the one computed without them. Over generated histories of two CRMs in one
+    /// repository, each of the CRM's two cache files is missing, current, stale (written at an
+    /// older commit; for the snapshot also at a commit since amended), damaged (bytes flipped,
+    /// cut short) or the other CRM's; and the whole cache folder is missing. Each state is
+    /// then used twice: the first run says once what it found damaged, the second is quiet.
+    #[test]
+    fn any_cache_state_gives_the_report_computed_from_scratch() {
+        for seed in 1..=2u64 {
+            let mut rng = Rng(seed);
+            let mut t = TestRepo::new();
+            let (east, west) = (t.dir().join("east"), t.dir().join("west"));
+            for crm in [&east, &west] {
+                std::fs::create_dir_all(crm).unwrap();
+            }
+            let mut day: NaiveDate = "2026-01-05".parse().unwrap();
+            let (mut broken_east, mut broken_west) = (Vec::new(), Vec::new());
+            let commits = 24;
+            let mut stale = None;
+            let mut rewritten = None;
+            let mut mid = day;
+            for i in 0..commits {
+                let mut changes = generated(&mut rng, "east/", day, &mut broken_east);
+                changes.extend(generated(&mut rng, "west/", day, &mut broken_west));
+                if i == 0 {
+                    for crm in ["east/", "west/"] {
+                        changes.push((format!("{crm}sloop.toml"), Some(CONFIG.into())));
+                    }
+                }
+                if i == commits / 2 {
+                    let config = format!("currency = \"USD\"\n{CONFIG}");
+                    changes.push(("east/sloop.toml".into(), Some(config)));
+                    mid = day;
+                }
+                if i == commits - 1 {
+                    // HEAD parses, so that tick plans.
+                    for b in broken_east.drain(..).chain(broken_west.drain(..)) {
+                        changes.push((b, None));
+                    }
+                }
+                let changes: Vec<(&str, Option<&str>)> = changes
+                    .iter()
+                    .map(|(p, c)| (p.as_str(), c.as_deref()))
+                    .collect();
+                t.commit(&day.to_string(), "work", &changes);
+                if i == commits / 3 {
+                    stale = Some(warm(&east));
+                }
+                if i == 2 * commits / 3 {
+                    rewritten = Some(warm(&east)[1].clone());
+                    let path = "east/accounts/a0.toml";
+                    let text = "name = \"Amended\"\nstatus = \"target\"\nowner = \"alice\"\n";
+                    t.amend(&day.to_string(), "work, amended", &[(path, Some(text))]);
+                }
+                day = day + chrono::Days::new(1 + rng.below(4) as u64);
+            }
+            let (stale, rewritten) = (stale.unwrap(), rewritten.unwrap());
+            let current = warm(&east);
+            let other = warm(&west);
+            let id_file = t.dir().join(".git/sloop/repository-id");
+            let id = std::fs::read(&id_file).unwrap();
+
+            let report_dates = [day, mid];
+            let tick_date = day + chrono::Days::new(40);
+            let fresh = outputs(&east, &report_dates, tick_date, false);
+            let fresh_events = history::mine(&east, &uncached_history()).unwrap().events;
+            assert!(fresh.1.is_ok(), "seed {seed}: tick plans at HEAD");
+
+            let histories = [
+                ("missing", None),
+                ("current", current[0].clone()),
+                ("stale", stale[0].clone()),
+                ("the other CRM's", other[0].clone()),
+            ];
+            let snapshots = [
+                ("missing", None),
+                ("current", current[1].clone()),
+                ("stale", stale[1].clone()),
+                ("rewritten", rewritten),
+                ("the other CRM's", other[1].clone()),
+            ];
+            // Each state, and which of its damaged files the first run must have rebuilt.
+            let mut states: Vec<(String, Files, [bool; 2])> = Vec::new();
+            for (h, history_file) in &histories {
+                for (s, snapshot_file) in &snapshots {
+                    let what = format!("history cache {h}, snapshot {s}");
+                    let files = [history_file.clone(), snapshot_file.clone()];
+                    states.push((what, files, [false; 2]));
+                }
+            }
+            // Damage, many times over: most of a file is records and events the report
+            // reads, so that most damage that still decodes changes the report.
+            let mut damage = |b: &Option<Vec<u8>>| Some(damaged(b.as_deref().unwrap(), &mut rng));
+            for k in 0..12 {
+                let files = if k % 3 == 2 { &stale } else { &current };
+                let what = if k % 3 == 2 { "stale" } else { "current" };
+                states.push((
+                    format!("history cache {what}, snapshot {what} damaged (#{k})"),
+                    [files[0].clone(), damage(&files[1])],
+                    [false, true],
+                ));
+                states.push((
+                    format!("history cache {what} damaged (#{k}), snapshot missing"),
+                    [damage(&files[0]), None],
+                    [true, false],
+                ));
+            }
+            let lines = |bytes: &Option<Vec<u8>>| -> HashSet<Vec<u8>> {
+                let bytes = bytes.as_deref().unwrap_or_default();
+                bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
+            };
+            for (what, state, rebuilt) in &states {
+                let what = format!("seed {seed}, {what}");
+                // The report and tick (twice after damage: the second run reads what the
+                // first left, and says nothing).
+                put(&east, state);
+                let first = outputs(&east, &report_dates, tick_date, true);
+                assert_eq!(first, fresh, "{what}");
+                // A damaged file is never used as it is: whatever damage the report would not
+                // show, the file is written again as it should be.
+                let [history_now, snapshot_now] = save(&east);
+                if rebuilt[0] {
+                    // Every line one the sound file has (the lines mined again are at its
+                    // end, and a damaged stale line is not mined again).
+                    let extra: Vec<_> = lines(&history_now)
+                        .difference(&lines(&current[0]))
+                        .map(|l| String::from_utf8_lossy(l).into_owned())
+                        .collect();
+                    assert!(extra.is_empty(), "{what}: {extra:?}");
+                }
+                if rebuilt[1] {
+                    assert_eq!(snapshot_now, current[1], "{what}: rebuilt");
+                }
+                if rebuilt.contains(&true) {
+                    let (again, warned) =
+                        outputs_and_warnings(&east, &report_dates, tick_date, true);
+                    assert_eq!(again, fresh, "{what}, again");
+                    assert_eq!(warned, Vec::<String>::new(), "{what}: said once");
+                }
+                // What export and history read (from the history cache alone).
+                if state[1].is_none() {
+                    put(&east, state);
+                    let mined = history::mine(&east, &history::Options::default()).unwrap();
+                    assert_eq!(mined.events, fresh_events, "{what}: mined");
+                    let quiet = history::mine(&east, &history::Options::default()).unwrap();
+                    assert_eq!(quiet.stats.cache_damage, None, "{what}: said once");
+                }
+            }
+            // No cache at all, not even the repository's id.
+            std::fs::remove_dir_all(t.dir().join(".git/sloop")).unwrap();
+            assert_eq!(outputs(&east, &report_dates, tick_date, true), fresh);
+            assert_ne!(std::fs::read(&id_file).unwrap(), id, "a new id");
+        }
+    }
+
+    fn uncached_history() -> history::Options {
+        history::Options {
+            cache: false,
+            ..history::Options::default()
+        }
     }
 }

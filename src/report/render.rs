@@ -404,10 +404,12 @@ mod tests {
         let mut ctx = fixture();
         empty(&mut ctx);
         ctx["mrr"]["target"] = serde_json::Value::Null;
-        ctx["mrr"]["by_owner"] = serde_json::json!({});
         ctx["mrr"]["target_by_member"] = serde_json::json!({});
-        ctx["win_loss"]["ratio"] = serde_json::Value::Null;
-        ctx["analytics"]["touchpoints_per_won"] = serde_json::Value::Null;
+        ctx["forecast"]["overdue"]["count"] = 0.into();
+        for period in ["quarter", "90d", "all"] {
+            ctx["win_loss"][period]["win_rate"] = serde_json::Value::Null;
+            ctx["analytics"]["touchpoints_per_won"][period] = serde_json::Value::Null;
+        }
         ctx
     }
 
@@ -457,7 +459,7 @@ mod tests {
     #[test]
     fn dashboard_escapes_values_drawn_in_svg() {
         let mut ctx = fixture();
-        ctx["lost_reasons"][0]["reason"] = EVIL.into();
+        ctx["lost_reasons"]["quarter"][0]["reason"] = EVIL.into();
         ctx["pipeline"]["by_stage"][0]["stage"] = EVIL.into();
         ctx["weekly_pipeline"][0]["week"] = EVIL.into();
         let html = render("dashboard.html", &ctx, None).unwrap();
@@ -524,6 +526,9 @@ mod tests {
         let mut ctx = fixture();
         poison(&mut ctx);
         assert_eq!(ctx["currency"], EVIL);
+        // `period` names which entry of the figures by period the template shows: a key of
+        // the context, not a text from the records.
+        ctx["period"] = "quarter".into();
         let md = render("weekly.md", &ctx, None).unwrap();
         let raw_angle = md.match_indices('<').any(|(i, _)| !md[..i].ends_with('\\'));
         assert!(!raw_angle, "an unescaped `<`:\n{md}");
@@ -607,7 +612,7 @@ mod tests {
             "None yet: no open opportunity.",
             "None yet: no history of the pipeline.",
             "None: no open opportunity has a close date.",
-            "None yet: no lost opportunity.",
+            "None: no opportunity lost in the period.",
         ] {
             assert!(html.contains(empty_chart), "missing {empty_chart}");
         }

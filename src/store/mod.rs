@@ -196,6 +196,9 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
                     "sloop never reads `.git` or hidden folders: copy the file in instead of linking it",
                 ),
             ),
+            (Entry::SymlinkInGit(target), _) => {
+                diagnostics.push(link_in_git_diagnostic(&file.path, target))
+            }
             (Entry::Unreadable(why), _) => diagnostics.push(Diagnostic::new(
                 Code::Unreadable,
                 file.path.clone(),
@@ -250,6 +253,19 @@ fn no_loc() -> Loc {
 }
 
 /// The warning for a file that is not a record where records live.
+/// A symlink stored in git where a record should be: never followed.
+pub fn link_in_git_diagnostic(path: &str, target: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::SymlinkEscape,
+        path,
+        no_loc(),
+        format!(
+            "a symlink (to `{target}`) is stored in git here: sloop follows no link stored in git"
+        ),
+    )
+    .with_hint("commit the record file itself, not a link to it")
+}
+
 pub fn stray_diagnostic(path: &str) -> Diagnostic {
     let (message, hint) = if path.contains('/') {
         (

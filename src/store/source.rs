@@ -19,6 +19,9 @@ pub enum Entry {
     /// A symlink that resolves into `.git` or another hidden folder of the CRM (where it
     /// points, relative to the CRM root). Hidden files are never read, linked or not.
     SymlinkHidden(String),
+    /// A symlink stored in git (a commit's tree, the index): never followed, wherever it
+    /// points (its text, the link's target).
+    SymlinkInGit(String),
     /// Something that cannot be read (permission denied, broken link, not a regular file).
     Unreadable(String),
 }
@@ -53,6 +56,8 @@ pub enum Refusal {
     Outside(PathBuf),
     /// Into a hidden folder of the CRM (`.git/config`): the target relative to the root.
     Hidden(String),
+    /// A link stored in git: its text (git stores a link's target, never what it points to).
+    InGit(String),
 }
 
 impl std::fmt::Display for Refusal {
@@ -60,6 +65,7 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Outside(target) => write!(f, "outside the CRM, to {}", target.display()),
             Refusal::Hidden(target) => write!(f, "into a hidden folder of the CRM, to {target}"),
+            Refusal::InGit(target) => write!(f, "to `{target}` (a link stored in git)"),
         }
     }
 }
@@ -186,6 +192,9 @@ impl Source for WorkTree {
                         Err(LinkError::Refused(Refusal::Hidden(target))) => {
                             Some(Entry::SymlinkHidden(target))
                         }
+                        Err(LinkError::Refused(Refusal::InGit(target))) => {
+                            Some(Entry::SymlinkInGit(target))
+                        }
                         Err(LinkError::Broken(e)) => {
                             Some(Entry::Unreadable(format!("broken symlink: {e}")))
                         }
@@ -264,6 +273,9 @@ impl Source for WorkTree {
                         }
                         Err(LinkError::Refused(Refusal::Hidden(target))) => {
                             Entry::SymlinkHidden(target)
+                        }
+                        Err(LinkError::Refused(Refusal::InGit(target))) => {
+                            Entry::SymlinkInGit(target)
                         }
                         Err(LinkError::Broken(e)) => {
                             Entry::Unreadable(format!("broken symlink: {e}"))

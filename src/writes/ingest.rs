@@ -99,12 +99,6 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     let contact = participants
         .iter()
         .find_map(|p| contacts.get(&p.to_ascii_lowercase()).copied());
-    let mut members: HashMap<&str, &crate::config::Member> = HashMap::new();
-    for m in &crm.config.team {
-        if let Some(e) = m.email.as_deref() {
-            members.entry(e).or_insert(m);
-        }
-    }
     let account = match contact.and_then(|c| c.account.as_ref()) {
         Some(a) => a.to_string(),
         None => {
@@ -118,7 +112,7 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
             }
             participants
                 .iter()
-                .filter(|p| !members.contains_key(p.as_str()))
+                .filter(|p| crm.config.member_by_email(p).is_none())
                 .filter_map(|p| p.rsplit_once('@').map(|(_, d)| d))
                 .filter(|d| !is_free_mail(d))
                 .find_map(|d| by_domain.get(&d.to_ascii_lowercase()).copied())
@@ -128,7 +122,7 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     };
     let owner = participants
         .iter()
-        .find_map(|p| members.get(p.as_str()))
+        .find_map(|p| crm.config.member_by_email(p))
         .map(|m| m.id.to_string());
     Ok(Email {
         message_id: message.message_id().map(str::to_string),

@@ -1,9 +1,13 @@
 //! What the write commands put on disk, decided before anything is written: new and edited
 //! records judged like `sloop check` (`validate`), leads planned from a CSV export
-//! (`import`), and email activities from messages (`ingest`). Pure: the shell writes.
+//! (`import`), email activities from messages (`ingest`), and the onboarding hand-off task of a
+//! won deal (`handoff`). Pure: the shell writes.
 
+pub mod handoff;
 pub mod import;
+pub mod index;
 pub mod ingest;
+pub mod slim;
 pub mod validate;
 
 pub use validate::{

@@ -232,6 +232,24 @@ pub fn new_record(
         }
         _ => {}
     }
+    // Attribution: a new opportunity inherits its account's source (the lead's, carried by
+    // `lead convert`) when it is not given its own, and the account's channel when its
+    // source is the account's (a channel says how an inbound source came in).
+    if kind == Kind::Opportunity {
+        let account = get(&fields, "account").and_then(|a| crm.account(&a).cloned());
+        if let Some(account) = account {
+            if let (false, Some(source)) = (has(&fields, "source"), &account.source) {
+                fields.push(("source".into(), FieldValue::Str(source.clone())));
+            }
+            let same_source =
+                get(&fields, "source").is_some_and(|s| Some(&s) == account.source.as_ref());
+            if let (false, true, Some(channel)) =
+                (has(&fields, "channel"), same_source, &account.channel)
+            {
+                fields.push(("channel".into(), FieldValue::Str(channel.clone())));
+            }
+        }
+    }
     // Uniqueness the full check would catch.
     if let (Kind::Account, Some(domain)) = (kind, get(&fields, "domain")) {
         if let Some(other) = crm.accounts.iter().find(|a| {
@@ -528,8 +546,10 @@ pub fn convert_lead(
             if let Some(d) = &domain {
                 fields.push(("domain".into(), FieldValue::Str(d.clone())));
             }
-            if let Some(s) = &lead.source {
-                fields.push(("source".into(), FieldValue::Str(s.clone())));
+            for (field, value) in [("source", &lead.source), ("channel", &lead.channel)] {
+                if let Some(v) = value {
+                    fields.push((field.into(), FieldValue::Str(v.clone())));
+                }
             }
             let new_id = unique_id(crm, Kind::Account, &ids::slugify(&name));
             let file = new_record(&work, Kind::Account, Some(&new_id), fields)?;

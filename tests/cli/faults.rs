@@ -74,8 +74,8 @@ fn writer(args: &[&str], proof: Option<&str>) -> Writer {
     }
 }
 
-/// Ten different writes that do not touch the same file, for round `r`: every write command
-/// with `--commit`.
+/// Eleven different writes that do not touch the same file, for round `r`: every write
+/// command with `--commit`.
 fn writers(env: &TestEnv, r: usize) -> Vec<Writer> {
     let csv = format!("leads-{r}.csv");
     env.write(
@@ -172,6 +172,23 @@ ben{r}@kite{r}.io,Ben,Ng,Kite {r}
             ],
             None,
         ),
+        // Back and forth between `identified` and `lost`, one move per round.
+        if r.is_multiple_of(2) {
+            writer(
+                &[
+                    "move",
+                    "verdant-events-new",
+                    "lost",
+                    "--set",
+                    "lost_reason=timing",
+                    "--set",
+                    "close_date=2026-11-20",
+                ],
+                None,
+            )
+        } else {
+            writer(&["move", "verdant-events-new", "identified"], None)
+        },
         writer(
             &["import", "leads", &csv.clone(), "--source", "inbound"],
             None,
@@ -218,7 +235,7 @@ fn concurrent_writers_never_corrupt_the_index_nor_lose_a_write() {
         }
         assert_consistent(&env, &format!("round {round}"));
     }
-    // 3 rounds × 9 commits at least (tick commits only when something moves).
+    // 3 rounds × 10 commits at least (tick commits only when something moves).
     let n = env.git(&["rev-list", "--count", "HEAD"]);
     assert!(n.stdout.trim().parse::<u32>().unwrap() > 27, "{}", n.stdout);
 }
@@ -497,6 +514,36 @@ fn a_full_disk_leaves_nothing_half_written() {
         let status = git(&["status", "--porcelain", "--", "crm"]);
         assert_eq!(String::from_utf8_lossy(&status.stdout), "");
         assert!(!disk.join(".git/index.lock").exists());
+    }
+    // The pre-commit hook is never left empty or not executable: installed whole, or not
+    // at all (it is a few hundred bytes: fill the disk to the last block first).
+    let top = disk.join("top");
+    let _ = std::fs::write(&top, vec![0u8; free(&disk) as usize]);
+    let hook = disk.join(".git/hooks/pre-commit");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sloop"));
+    let out = c
+        .current_dir(&disk)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args(["-C", "crm", "hooks", "install"])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let text = std::fs::read_to_string(&hook).unwrap();
+        assert!(
+            text.contains("sloop check --staged") || text.contains("check --staged"),
+            "{text}"
+        );
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("No space left"), "{stderr}");
+        assert!(!hook.exists(), "a half-written hook was left");
+        let leftovers: Vec<_> = std::fs::read_dir(disk.join(".git/hooks"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("sloop-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
 
@@ -846,4 +893,28 @@ fn a_history_is_committed_on_top_of_head_with_its_dates_and_authors() {
         "the private ref is removed"
     );
     assert_eq!(env.git(&["fsck", "--no-dangling"]).code, 0);
+}
+
+#[test]
+fn a_writer_killed_while_moving_the_branch_leaves_no_lock_behind() {
+    let env = committed();
+    let args: Vec<String> = ["new", "account", "cas", "--name", "Cas"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = spawn(&env, &args, &[("SLOOP_CRASH_AT", "commit")])
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    // As if killed inside the branch update: libgit2's lock on the ref is left.
+    let ref_lock = env.path().join(".git/refs/heads/main.lock");
+    std::fs::write(&ref_lock, "").unwrap();
+    let next = env.run(&[
+        "-C", "crm", "new", "account", "next", "--name", "Next", "--commit",
+    ]);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert!(!ref_lock.exists());
+    assert!(in_head(&env, "crm/accounts/next.toml"));
+    assert!(!in_head(&env, "crm/accounts/cas.toml"));
+    assert_consistent(&env, "after a kill inside the branch update");
 }

@@ -147,6 +147,7 @@ fn pure_modules_read_no_git_file_process_or_environment() {
         "history/state.rs",
         "report/metrics",
         "writes/validate.rs",
+        "writes/slim.rs",
         "writes/import",
         "writes/ingest.rs",
         "store/parse.rs",

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against real folders and git repositories.
 
+mod attribution;
 mod check;
 mod demo;
 mod docs;
@@ -9,6 +10,7 @@ mod help;
 mod inbound;
 mod init;
 mod layout;
+mod lifecycle;
 mod limits;
 mod ls;
 mod moving_in;

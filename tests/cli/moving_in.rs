@@ -153,15 +153,18 @@ fn durations(timelines: &[Vec<(NaiveDate, String)>]) -> BTreeMap<String, (u64, f
 }
 
 fn reported_durations(report: &serde_json::Value) -> BTreeMap<String, (u64, f64)> {
-    report["stage_durations"]
+    report["stage_durations"]["all"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["n"].as_u64().unwrap() > 0)
+        .filter(|s| s["left"].as_u64().unwrap() > 0)
         .map(|s| {
             (
                 s["stage"].as_str().unwrap().to_string(),
-                (s["n"].as_u64().unwrap(), s["mean_days"].as_f64().unwrap()),
+                (
+                    s["left"].as_u64().unwrap(),
+                    s["mean_days"].as_f64().unwrap(),
+                ),
             )
         })
         .collect()
@@ -169,8 +172,8 @@ fn reported_durations(report: &serde_json::Value) -> BTreeMap<String, (u64, f64)
 
 fn win_loss(report: &serde_json::Value) -> (u64, u64) {
     (
-        report["win_loss"]["won"].as_u64().unwrap(),
-        report["win_loss"]["lost"].as_u64().unwrap(),
+        report["win_loss"]["all"]["won"].as_u64().unwrap(),
+        report["win_loss"]["all"]["lost"].as_u64().unwrap(),
     )
 }
 

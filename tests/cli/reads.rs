@@ -292,3 +292,68 @@ fn a_file_name_that_is_not_utf8_is_named_with_its_bytes() {
          `-`\n1 record: 1 error, 0 warnings\n"
     );
 }
+
+#[test]
+fn links_and_files_stored_in_git_where_records_belong_are_reported() {
+    let env = crm_with_secret();
+    let git = |args: &[&str]| {
+        let mut all = vec!["-C", "crm"];
+        all.extend_from_slice(args);
+        let run = env.git(&all);
+        assert_eq!(run.code, 0, "git {args:?}: {}", run.stderr);
+    };
+    // A staged link where a record belongs: reported as a link, its text named.
+    symlink(
+        "../../secret.env",
+        env.path().join("crm/accounts/leak.toml"),
+    )
+    .unwrap();
+    git(&["add", "-A"]);
+    let staged = env.run(&["-C", "crm", "check", "--staged"]);
+    assert_eq!(staged.code, 1, "{}{}", staged.stdout, staged.stderr);
+    assert!(
+        staged.stdout.contains(
+            "crm/accounts/leak.toml: error[symlink-escape]: a symlink (to `../../secret.env`) is stored in git here: sloop follows no link stored in git"
+        ),
+        "{}",
+        staged.stdout
+    );
+    assert_no_secret(&staged);
+    git(&["commit", "-qm", "a link", "--no-verify"]);
+    // The record folder `leads` committed as a file.
+    std::fs::remove_dir_all(env.path().join("crm/leads")).unwrap();
+    env.write("crm/leads", "not a folder\n");
+    // sloop.toml committed as a link.
+    std::fs::remove_file(env.path().join("crm/sloop.toml")).unwrap();
+    symlink("../secret.env", env.path().join("crm/sloop.toml")).unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "breakage", "--no-verify"]);
+    let range = env.run(&["-C", "crm", "check", "--range", "HEAD~2..HEAD"]);
+    assert_eq!(range.code, 2, "{}{}", range.stdout, range.stderr);
+    assert!(
+        range.stderr.contains("is a symlink that points to `../secret.env` (a link stored in git): sloop does not read it"),
+        "{}",
+        range.stderr
+    );
+    assert_no_secret(&range);
+    // With sloop.toml a file again, the folder-as-a-file is reported from the commit.
+    std::fs::remove_file(env.path().join("crm/sloop.toml")).unwrap();
+    env.run(&["init", "other"]);
+    std::fs::copy(
+        env.path().join("other/sloop.toml"),
+        env.path().join("crm/sloop.toml"),
+    )
+    .unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "config back", "--no-verify"]);
+    let range = env.run(&["-C", "crm", "check", "--range", "HEAD~1..HEAD"]);
+    assert!(
+        range.stdout.contains("crm/leads: error[unreadable]")
+            && range
+                .stdout
+                .contains("a file, not a folder: no record of `leads/` is read"),
+        "{}{}",
+        range.stdout,
+        range.stderr
+    );
+}

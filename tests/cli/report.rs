@@ -16,8 +16,20 @@ fn every_stable_key_to_the_unit() {
     assert_eq!(env.run(&["check", "--range", "HEAD~7..HEAD"]).code, 0);
     let c = context(&env, "2026-03-15");
     assert_eq!(c["as_of"], "2026-03-15");
+    assert_eq!(c["period"], "quarter");
+    assert_eq!(
+        c["periods"],
+        serde_json::json!({
+            "quarter": {"name": "quarter", "label": "2026-Q1", "from": "2026-01-01", "to": "2026-03-15"},
+            "90d": {"name": "90d", "label": "90 days", "from": "2025-12-16", "to": "2026-03-15"},
+            "all": {"name": "all", "label": "all time", "from": null, "to": "2026-03-15"}
+        })
+    );
     assert_eq!(c["mrr"]["total"], 500.0);
-    assert_eq!(c["mrr"]["by_owner"], serde_json::json!({"al": 500.0}));
+    assert_eq!(
+        c["mrr"]["by_owner"],
+        serde_json::json!([{"owner": "al", "mrr": 500.0, "new_this_quarter": 500.0, "target": null}])
+    );
     let stages: Vec<(String, u64, f64, f64)> = c["pipeline"]["by_stage"]
         .as_array()
         .unwrap()
@@ -42,80 +54,66 @@ fn every_stable_key_to_the_unit() {
         ]
     );
     assert_eq!(
-        c["forecast"]["by_month"],
-        serde_json::json!([{"month": "2026-04", "count": 1, "mrr": 2000.0, "weighted": 200.0}])
+        c["forecast"],
+        serde_json::json!({
+            "overdue": {"count": 0, "mrr": 0.0, "weighted": 0.0},
+            "this_month": {"month": "2026-03", "count": 0, "mrr": 0.0, "weighted": 0.0},
+            "by_month": [{"month": "2026-04", "count": 1, "mrr": 2000.0, "weighted": 200.0}],
+            "by_quarter": [{"quarter": "2026-Q2", "count": 1, "mrr": 2000.0, "weighted": 200.0}],
+            "by_owner": [{"owner": "bo", "count": 1, "mrr": 2000.0, "weighted": 200.0}]
+        })
     );
     assert_eq!(
         c["win_loss"],
-        serde_json::json!({"won": 1, "lost": 1, "ratio": 0.5})
-    );
-    let durations: Vec<(String, u64, Option<f64>, Option<f64>)> = c["stage_durations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["stage"].as_str().unwrap().into(),
-                d["n"].as_u64().unwrap(),
-                d["mean_days"].as_f64(),
-                d["median_days"].as_f64(),
-            )
+        serde_json::json!({
+            "quarter": {"won": 1, "lost": 1, "win_rate": 0.5},
+            "90d": {"won": 1, "lost": 1, "win_rate": 0.5},
+            "all": {"won": 1, "lost": 1, "win_rate": 0.5}
         })
-        .collect();
+    );
+    // one clock: the commits that changed the stage; initech-1 has been in identified
+    // since 03-10
     assert_eq!(
-        durations,
-        vec![
-            ("identified".into(), 1, Some(10.0), Some(10.0)),
-            ("qualified".into(), 1, Some(27.0), Some(27.0)),
-            ("trial".into(), 1, Some(27.0), Some(27.0)),
-            ("closing".into(), 1, Some(18.0), Some(18.0)),
-            ("commit".into(), 0, None, None),
-            ("won".into(), 0, None, None),
-            ("lost".into(), 0, None, None),
-        ]
+        c["stage_durations"]["quarter"],
+        serde_json::json!([
+            {"stage": "identified", "left": 1, "mean_days": 10.0, "median_days": 10.0, "in_progress": 1, "mean_age_days": 5.0, "max_age_days": 5.0},
+            {"stage": "qualified", "left": 1, "mean_days": 27.0, "median_days": 27.0, "in_progress": 0, "mean_age_days": null, "max_age_days": null},
+            {"stage": "trial", "left": 1, "mean_days": 27.0, "median_days": 27.0, "in_progress": 0, "mean_age_days": null, "max_age_days": null},
+            {"stage": "closing", "left": 1, "mean_days": 18.0, "median_days": 18.0, "in_progress": 0, "mean_age_days": null, "max_age_days": null},
+            {"stage": "commit", "left": 0, "mean_days": null, "median_days": null, "in_progress": 0, "mean_age_days": null, "max_age_days": null}
+        ])
     );
     assert_eq!(
-        c["lost_reasons"],
+        c["lost_reasons"]["quarter"],
         serde_json::json!([{"reason": "price", "count": 1}])
     );
-    let source = |name: &str| {
-        c["by_source"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["source"] == name)
-            .unwrap()
-            .clone()
-    };
     assert_eq!(
-        source("outbound"),
-        serde_json::json!({"source": "outbound", "opportunities": 1, "won": 0, "lost": 1, "win_rate": 0.0})
+        c["by_source"]["quarter"],
+        serde_json::json!([
+            {"source": "outbound", "opened": 1, "won": 0, "lost": 1, "win_rate": 0.0},
+            {"source": "inbound", "opened": 1, "won": 1, "lost": 0, "win_rate": 1.0},
+            {"source": "referral", "opened": 1, "won": 0, "lost": 0, "win_rate": null}
+        ])
     );
-    assert_eq!(
-        source("inbound"),
-        serde_json::json!({"source": "inbound", "opportunities": 1, "won": 1, "lost": 0, "win_rate": 1.0})
-    );
-    assert_eq!(source("referral")["win_rate"], serde_json::Value::Null);
 }
 
 #[test]
 fn main_metrics_of_each_family() {
     let env = timeline();
     let c = context(&env, "2026-03-15");
-    // base
+    // the MRR timeline
     assert_eq!(c["mrr"]["quarter"], "2026-Q1");
     assert_eq!(c["mrr"]["new_this_quarter"], 500.0);
     assert_eq!(c["mrr"]["target"], 1000.0);
-    let feb = c["mrr"]["by_month"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["month"] == "2026-02")
-        .unwrap();
+    let months = c["mrr"]["by_month"].as_array().unwrap();
     assert_eq!(
-        (feb["new"].as_f64(), feb["total"].as_f64()),
-        (Some(500.0), Some(500.0))
+        months[10..],
+        [
+            serde_json::json!({"month": "2026-02", "opening": 0.0, "new": 500.0, "upsell": 0.0, "churned": 0.0, "total": 500.0}),
+            serde_json::json!({"month": "2026-03", "opening": 500.0, "new": 0.0, "upsell": 0.0, "churned": 0.0, "total": 500.0}),
+        ]
     );
+    assert_eq!(months[11]["total"], c["mrr"]["total"]);
     let status = |s: &str| {
         c["accounts_by_status"]
             .as_array()
@@ -136,57 +134,74 @@ fn main_metrics_of_each_family() {
         (Some("2026-03-09"), Some(1))
     );
     // sales floor
-    let al = c["members"]
+    let member = |id: &str| {
+        c["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let al = member("al");
+    assert_eq!(
+        al["periods"]["quarter"],
+        serde_json::json!({
+            "new_mrr": 500.0, "won": 1, "lost": 1, "win_rate": 0.5, "activities": 1,
+            "touchpoints": 1, "calls": 1, "call_minutes": 30, "tasks_done": 0, "demos": 0,
+            "demos_sourced": 0, "opportunities_created": 2, "leads_addressed": 0
+        })
+    );
+    let pipe: Vec<(String, u64)> = al["pipe"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["id"] == "al")
-        .unwrap();
-    assert_eq!(
-        (
-            al["calls"].as_u64(),
-            al["call_minutes"].as_u64(),
-            al["won"].as_u64(),
-            al["lost"].as_u64()
-        ),
-        (Some(1), Some(30), Some(1), Some(1))
-    );
-    assert_eq!(al["won_mrr_quarter"], 500.0);
+        .filter(|s| s["count"] != 0)
+        .map(|s| {
+            (
+                s["status"].as_str().unwrap().into(),
+                s["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pipe, vec![("customer".into(), 1), ("backlog".into(), 1)]);
+    assert_eq!(member("bo")["periods"]["quarter"]["demos"], 1);
     // analytics
     let a = &c["analytics"];
     assert_eq!(
-        a["sales_cycle"],
+        a["sales_cycle"]["quarter"],
         serde_json::json!({"n": 1, "mean_days": 27.0, "median_days": 27.0})
     );
     assert_eq!(
-        a["onboarding_delay"],
+        a["onboarding_delay"]["quarter"],
         serde_json::json!({"n": 1, "mean_days": 9.0, "median_days": 9.0})
     );
-    let conv = c["conversion"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["from"] == "identified" && x["to"] == "qualified")
-        .unwrap();
+    // conversion counts the deals that left a stage; initech-1 is still in identified
     assert_eq!(
-        (
-            conv["entered"].as_u64(),
-            conv["converted"].as_u64(),
-            conv["rate"].as_f64()
-        ),
-        (Some(2), Some(1), Some(0.5))
+        c["conversion"]["quarter"][0],
+        serde_json::json!({
+            "stage": "identified", "left": 1, "in_progress": 1,
+            "exits": [{"to": "qualified", "count": 1, "rate": 1.0}, {"to": "lost", "count": 0, "rate": 0.0}]
+        })
     );
     assert_eq!(
         a["geography"],
         serde_json::json!([{"zone": "FR", "accounts": 1, "customers": 0}, {"zone": "US", "accounts": 1, "customers": 1}, {"zone": "other", "accounts": 1, "customers": 0}])
     );
     assert_eq!(
-        a["inbound_by_channel"],
+        a["inbound_by_channel"]["quarter"],
         serde_json::json!([{"channel": "seo", "count": 1}])
     );
     assert_eq!(
-        a["onboardings_by_integration"],
+        a["onboardings_by_integration"]["quarter"],
         serde_json::json!([{"tool": "Stripe", "count": 1}])
+    );
+    assert_eq!(
+        a["ltv"],
+        serde_json::json!({
+            "window": {"from": "2025-03-01", "to": "2026-02-28", "months": 12},
+            "arpa": 500.0, "monthly_churn_rate": null, "months": null, "value": null
+        })
     );
     // the weekly pipeline: 2,000 open at the end, 1,000 + 500 open in January
     let wp = c["weekly_pipeline"].as_array().unwrap();
@@ -208,6 +223,66 @@ fn main_metrics_of_each_family() {
     let jan = context(&env, "2026-01-31");
     assert_eq!(jan["mrr"]["total"], 0.0);
     assert_eq!(jan["pipeline"]["total"]["mrr"], 1500.0);
+    // after its close date, initech-1 is overdue
+    let may = context(&env, "2026-05-05");
+    assert_eq!(
+        may["forecast"]["overdue"],
+        serde_json::json!({"count": 1, "mrr": 2000.0, "weighted": 200.0})
+    );
+    assert_eq!(may["forecast"]["by_month"], serde_json::json!([]));
+}
+
+/// `--period` picks what the templates show, and both say which period it is.
+#[test]
+fn the_period_is_chosen_and_shown() {
+    let env = timeline();
+    let run = env.run(&[
+        "report",
+        "--as-of",
+        "2026-03-15",
+        "--period",
+        "month",
+        "--format",
+        "json",
+    ]);
+    let c: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(c["period"], "month");
+    assert_eq!(c["periods"]["month"]["label"], "2026-03");
+    assert_eq!(
+        c["win_loss"]["month"],
+        serde_json::json!({"won": 0, "lost": 1, "win_rate": 0.0})
+    );
+    let md = env.run(&[
+        "report",
+        "--as-of",
+        "2026-03-15",
+        "--period",
+        "90d",
+        "--template",
+        "weekly.md",
+    ]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(
+        md.stdout
+            .contains("Win rates and the team's figures cover 90 days (2025-12-16 to 2026-03-15)."),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("| Win rate, 90 days | 50% (1 won, 1 lost) |"),
+        "{}",
+        md.stdout
+    );
+    let html = env.run(&["report", "--as-of", "2026-03-15", "--period", "all"]);
+    assert!(
+        html.stdout
+            .contains("<h2 id=\"floor\">Sales floor</h2>\n<p class=\"meta\">all time (to 2026-03-15): what each member did"),
+        "{}",
+        html.stdout
+    );
+    let bad = env.run(&["report", "--period", "year"]);
+    assert_eq!(bad.code, 2);
 }
 
 #[test]
@@ -336,4 +411,109 @@ fn unparseable_records_are_skipped_with_a_warning_and_shallow_clones_warn() {
     );
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["history"]["shallow"], true);
+}
+
+/// Issue 18, item 10: `sloop doctor` checks the caches, removes a snapshot that fails its
+/// checksum and rewrites the history cache without its damaged lines; the report is then the
+/// same as before.
+#[test]
+fn doctor_removes_damaged_caches() {
+    let env = timeline();
+    let before = context(&env, "2026-03-15");
+    let snapshot = env
+        .path()
+        .join(".git/sloop/snapshot-v1/crm-cbf29ce484222325.bin");
+    let history = env
+        .path()
+        .join(".git/sloop/history-v1/crm-cbf29ce484222325.jsonl");
+    // One bit flipped in the last block of records; one changed value in a line.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    std::fs::write(&snapshot, bytes).unwrap();
+    let text = std::fs::read_to_string(&history).unwrap();
+    std::fs::write(&history, text.replacen("\"qualified\"", "\"closing\"", 1)).unwrap();
+
+    let run = env.run(&["doctor"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert_eq!(
+        run.stdout,
+        "Repaired .git/sloop/history-v1/crm-cbf29ce484222325.jsonl: removed 1 line that fails its checksum (the commits are mined again when needed)\n\
+         Removed .git/sloop/snapshot-v1/crm-cbf29ce484222325.bin (a cache file that fails its checksum; it is rebuilt when needed)\n"
+    );
+    let run = env.run(&["doctor"]);
+    assert_eq!(
+        run.stdout,
+        "Nothing to clean: no interrupted write, no temporary file, no damaged cache.\n"
+    );
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.stderr, "", "a rebuild after doctor is quiet");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap(),
+        before
+    );
+}
+
+/// Issue 18, item 10: a damaged snapshot is reported once, on stderr, and rebuilt.
+#[test]
+fn a_damaged_snapshot_is_reported_once() {
+    let env = timeline();
+    let before = context(&env, "2026-03-15");
+    let snapshot = ".git/sloop/snapshot-v1/crm-cbf29ce484222325.bin";
+    let mut bytes = std::fs::read(env.path().join(snapshot)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(env.path().join(snapshot), bytes).unwrap();
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.code, 0);
+    let file = env.path().join(snapshot);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: the report snapshot {} is damaged (it fails its checksum): it was removed, and is rebuilt\n",
+            file.display()
+        )
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap(),
+        before
+    );
+    let run = env.run(&["report", "--format", "json", "--as-of", "2026-03-15"]);
+    assert_eq!(run.stderr, "");
+}
+
+/// The README's "Report metrics" table defines every key of the context: each top-level
+/// key, each key of `mrr`, `pipeline`, `forecast` and `analytics`, and each figure of a
+/// member's period.
+#[test]
+fn the_readme_defines_every_key_of_the_context() {
+    let readme = std::fs::read_to_string(crate::util::repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("### Report metrics")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("the Report metrics section");
+    let env = timeline();
+    let c = context(&env, "2026-03-15");
+    let mut keys = Vec::new();
+    for (k, v) in c.as_object().unwrap() {
+        match k.as_str() {
+            "mrr" | "pipeline" | "forecast" | "analytics" => {
+                keys.extend(v.as_object().unwrap().keys().map(|s| format!("{k}.{s}")))
+            }
+            _ => keys.push(k.clone()),
+        }
+    }
+    keys.extend(
+        c["members"][0]["periods"]["quarter"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned(),
+    );
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !section.contains(&format!("`{k}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
 }

@@ -551,3 +551,40 @@ fn a_shallow_clone_dates_nothing_at_its_edge() {
     assert!(env.path().join("shallow/.git/sloop/snapshot-v1").is_dir());
     assert!(churn_moves("shallow").is_empty());
 }
+
+/// Issue 18, item 10: after `git fetch --unshallow` or `--deepen`, the report and tick kept the
+/// shallow history the caches were written with. Each cache is keyed by the shallow boundary:
+/// with the caches, both give what they give without them.
+#[test]
+fn after_unshallow_or_deepen_the_caches_give_what_a_fresh_run_gives() {
+    let env = repo();
+    env.write(
+        "activities/2026/09/later.toml",
+        act("winning", "email", "2026-09-25", ""),
+    );
+    env.commit_all("later", "2026-09-25T10:00:00Z");
+    let outputs = |dir: &str| -> (String, String) {
+        let run = |args: &[&str]| {
+            let mut all = vec!["-C", dir];
+            all.extend_from_slice(args);
+            let run = env.run(&all);
+            assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+            run.stdout
+        };
+        let as_of = ["--format", "json", "--as-of", "2026-12-31"];
+        let report = run(&[&["report"][..], &as_of].concat());
+        let tick = run(&[&["tick", "--dry-run"][..], &as_of].concat());
+        (report, tick)
+    };
+    for (dir, fetch) in [("unshallow", "--unshallow"), ("deepen", "--deepen=1")] {
+        env.shallow_clone(dir, 1);
+        // Warm: the report writes its snapshot, tick reads it.
+        let shallow = outputs(dir);
+        let fetched = env.git(&["-C", dir, "fetch", "-q", fetch]);
+        assert_eq!(fetched.code, 0, "{}", fetched.stderr);
+        let cached = outputs(dir);
+        assert_ne!(cached.0, shallow.0, "{dir}: the history is longer");
+        std::fs::remove_dir_all(env.path().join(dir).join(".git/sloop")).unwrap();
+        assert_eq!(cached, outputs(dir), "{dir}");
+    }
+}

@@ -308,7 +308,7 @@ fn range_names_the_bad_commit_then_checks_the_end() {
             "[bant]",
             r#"[commit]
 plan = "pro"
-start_date = 2026-12-01
+start_date = 2026-12-21
 
 [bant]"#,
         ),

@@ -218,13 +218,14 @@ fn pipeline_and_forecast() {
     assert_eq!(
         run.stdout,
         r#"stage,probability,count,mrr,weighted
-identified,10%,1,"2,000",200
-qualified,20%,0,0,0
-trial,40%,0,0,0
-closing,50%,0,0,0
-commit,95%,0,0,0
-total,,1,"2,000",200
-"#
+identified,10,1,2000,200
+qualified,20,0,0,0
+trial,40,0,0,0
+closing,50,0,0,0
+commit,95,0,0,0
+total,,1,2000,200
+"#,
+        "raw numbers in CSV"
     );
     let run = env.run(&["forecast", "--by", "owner", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -232,8 +233,35 @@ total,,1,"2,000",200
         v,
         serde_json::json!([{"owner": "bo", "count": 1, "mrr": 2000.0, "weighted": 200.0}])
     );
-    let run = env.run(&["forecast", "--by", "quarter"]);
+    let run = env.run(&["forecast", "--by", "quarter", "--as-of", "2026-03-15"]);
     assert!(run.stdout.contains("2026-Q2"), "{}", run.stdout);
+    // initech-1 closes on 04-30: in April until then, overdue after, never in a month over
+    let by_month = |as_of: &str| {
+        let run = env.run(&["forecast", "--as-of", as_of, "--format", "csv"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    assert_eq!(
+        by_month("2026-04-30"),
+        "month,count,mrr,weighted\noverdue,0,0,0\n2026-04,1,2000,200\n"
+    );
+    assert_eq!(
+        by_month("2026-05-01"),
+        "month,count,mrr,weighted\noverdue,1,2000,200\n"
+    );
+    let run = env.run(&[
+        "forecast",
+        "--by",
+        "quarter",
+        "--as-of",
+        "2026-07-01",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        run.stdout, "quarter,count,mrr,weighted\n2026-Q3,1,2000,200\n",
+        "overdue: in the current quarter"
+    );
 }
 
 #[test]

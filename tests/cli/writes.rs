@@ -634,3 +634,61 @@ accounts/globex.toml
         "?? notes.md\n"
     );
 }
+
+/// Writes judge against the write index (HEAD's records, slim, and the files written since
+/// without a commit): what one write leaves uncommitted, the next one sees; a commit made
+/// by git moves the index forward; a damaged index is rebuilt.
+#[test]
+fn writes_see_earlier_uncommitted_writes_and_commits_made_by_git() {
+    let env = example();
+    assert_eq!(env.git(&["init", "-q", "-b", "main"]).code, 0);
+    env.commit_all("the CRM", "2026-11-01T09:00:00+01:00");
+    let new = |id: &str, domain: &str| {
+        env.run(&[
+            "-C", "crm", "new", "account", id, "--name", id, "--domain", domain,
+        ])
+    };
+    assert_eq!(new("first-co", "first.example").code, 0);
+    let dup = new("second-co", "first.example");
+    assert_eq!(dup.code, 2, "{}{}", dup.stdout, dup.stderr);
+    assert!(
+        dup.stderr
+            .contains("account `first-co` already has the domain `first.example`"),
+        "{}",
+        dup.stderr
+    );
+    // Committed by git (not sloop): the index follows HEAD.
+    env.commit_all("first-co", "2026-11-02T09:00:00+01:00");
+    let contact = env.run(&[
+        "-C",
+        "crm",
+        "new",
+        "contact",
+        "jo",
+        "--name",
+        "Jo",
+        "--account",
+        "first-co",
+    ]);
+    assert_eq!(contact.code, 0, "{}", contact.stderr);
+    // A damaged index file is rebuilt, and judges the same.
+    let dir = env.path().join(".git/sloop/write-index-v1");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .expect("the write index");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+    let dup = new("third-co", "first.example");
+    assert_eq!(dup.code, 2, "{}{}", dup.stdout, dup.stderr);
+    assert!(
+        dup.stderr
+            .contains("already has the domain `first.example`"),
+        "{}",
+        dup.stderr
+    );
+}

@@ -1,0 +1,295 @@
+//! The sales floor: what each team member has in hand (their accounts per status, their
+//! open tasks and queues) and what they did in each period.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::timeline::Contract;
+use super::{ratio, round2, ByPeriod, Clock, Period, StatusCount};
+use crate::crm::Crm;
+use crate::model::{Activity, ActivityKind, LeadStatus, MemberId, Opportunity};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub role: Option<String>,
+    /// The member's accounts (as owner) per status, in `sloop.toml` order.
+    pub pipe: Vec<StatusCount>,
+    pub tasks_open: usize,
+    pub accounts_in_queue: usize,
+    pub leads_in_queue: usize,
+    pub periods: ByPeriod<Figures>,
+}
+
+/// What a member did in a period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// MRR of their deals (as owner) that started in the period.
+    pub new_mrr: f64,
+    pub won: usize,
+    pub lost: usize,
+    pub win_rate: Option<f64>,
+    pub activities: usize,
+    pub touchpoints: usize,
+    pub calls: usize,
+    pub call_minutes: u64,
+    pub tasks_done: usize,
+    /// Demos they held (the activity's owner).
+    pub demos: usize,
+    /// Demos on opportunities they sourced (as the opportunity's `sdr`).
+    pub demos_sourced: usize,
+    pub opportunities_created: usize,
+    pub leads_addressed: usize,
+}
+
+fn is(o: &Option<MemberId>, id: &str) -> bool {
+    o.as_ref().is_some_and(|x| x.as_str() == id)
+}
+
+/// Every team member's sales floor figures.
+pub fn members(
+    crm: &Crm,
+    clock: &Clock,
+    contracts: &[Contract],
+    periods: &ByPeriod<Period>,
+    as_of: NaiveDate,
+) -> Vec<Member> {
+    let config = &crm.config;
+    // Activities by owner, in one pass (a scan per member is team size x 200,000), and the
+    // sdr of each opportunity for the demos they sourced.
+    let mut by_owner: HashMap<&str, Vec<&Activity>> = HashMap::default();
+    let mut by_sdr: HashMap<&str, Vec<&Activity>> = HashMap::default();
+    let sdr_of: HashMap<&str, &str> = crm
+        .opportunities
+        .iter()
+        .filter_map(|o| o.sdr.as_ref().map(|s| (o.meta.id.as_str(), s.as_str())))
+        .collect();
+    for a in crm.activities.iter().filter(|a| a.date.date() <= as_of) {
+        if let Some(owner) = &a.owner {
+            by_owner.entry(owner.as_str()).or_default().push(a);
+        }
+        if a.kind == ActivityKind::Demo {
+            if let Some(sdr) = a.opportunity.as_ref().and_then(|o| sdr_of.get(o.as_str())) {
+                by_sdr.entry(sdr).or_default().push(a);
+            }
+        }
+    }
+    let won_on: HashMap<&str, Option<NaiveDate>> = crm
+        .opportunities
+        .iter()
+        .map(|o| (o.meta.id.as_str(), clock.won_on(crm, o)))
+        .collect();
+    config
+        .team
+        .iter()
+        .map(|m| {
+            let id = m.id.as_str();
+            let acts: &[&Activity] = by_owner.get(id).map(Vec::as_slice).unwrap_or_default();
+            let sourced: &[&Activity] = by_sdr.get(id).map(Vec::as_slice).unwrap_or_default();
+            let owned: Vec<&Opportunity> = crm
+                .opportunities
+                .iter()
+                .filter(|o| is(&o.owner, id))
+                .collect();
+            let created: Vec<&Opportunity> = crm
+                .opportunities
+                .iter()
+                .filter(|o| {
+                    if o.sdr.is_some() {
+                        is(&o.sdr, id)
+                    } else {
+                        is(&o.owner, id)
+                    }
+                })
+                .collect();
+            let figures = |p: &Period| {
+                let acts = acts.iter().filter(|a| p.contains(a.date.date()));
+                let of = |k: ActivityKind| acts.clone().filter(move |a| a.kind == k);
+                let won = owned
+                    .iter()
+                    .filter(|o| p.has(won_on[o.meta.id.as_str()]))
+                    .count();
+                let lost = owned
+                    .iter()
+                    .filter(|o| p.has(clock.lost_on(crm, o)))
+                    .count();
+                Figures {
+                    new_mrr: round2(
+                        contracts
+                            .iter()
+                            .filter(|c| c.owner == id && c.goes_live() && p.contains(c.start))
+                            .map(|c| c.mrr)
+                            .sum(),
+                    ),
+                    won,
+                    lost,
+                    win_rate: ratio(won, won + lost),
+                    activities: acts
+                        .clone()
+                        .filter(|a| a.kind != ActivityKind::Task)
+                        .count(),
+                    touchpoints: acts.clone().filter(|a| a.kind.is_touchpoint()).count(),
+                    calls: of(ActivityKind::Call).count(),
+                    call_minutes: of(ActivityKind::Call).filter_map(|a| a.duration_min).sum(),
+                    tasks_done: of(ActivityKind::Task)
+                        .filter(|a| a.done == Some(true))
+                        .count(),
+                    demos: of(ActivityKind::Demo).count(),
+                    demos_sourced: sourced.iter().filter(|a| p.contains(a.date.date())).count(),
+                    opportunities_created: created
+                        .iter()
+                        .filter(|o| p.has(clock.opened_on(o)))
+                        .count(),
+                    leads_addressed: crm
+                        .leads
+                        .iter()
+                        .filter(|l| is(&l.owner, id) && l.status != LeadStatus::New)
+                        .filter(|l| p.has(clock.addressed.get(&l.meta.id).copied().or(l.created)))
+                        .count(),
+                }
+            };
+            Member {
+                id: id.to_string(),
+                name: m.name.clone(),
+                role: m.role.map(|r| {
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                }),
+                pipe: config
+                    .statuses
+                    .iter()
+                    .map(|s| StatusCount {
+                        status: s.name.clone(),
+                        count: crm
+                            .accounts
+                            .iter()
+                            .filter(|a| a.status == s.name && is(&a.owner, id))
+                            .count(),
+                    })
+                    .collect(),
+                tasks_open: acts.iter().filter(|a| a.is_open_task()).count(),
+                accounts_in_queue: crm
+                    .accounts
+                    .iter()
+                    .filter(|a| {
+                        is(&a.owner, id) && matches!(a.status.as_str(), "qualified_pool" | "target")
+                    })
+                    .count(),
+                leads_in_queue: crm
+                    .leads
+                    .iter()
+                    .filter(|l| {
+                        is(&l.owner, id)
+                            && matches!(l.status, LeadStatus::New | LeadStatus::Working)
+                    })
+                    .count(),
+                periods: periods.map(figures),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{account, crm, d, opp};
+    use super::super::{period, timeline, PeriodName};
+    use super::*;
+
+    #[test]
+    fn demos_count_for_who_held_them_and_for_who_sourced_the_deal() {
+        let (ap, at) = account("acme", "working");
+        let demo = |date: &str, owner: &str| {
+            format!("kind = \"demo\"\ndate = {date}\naccount = \"acme\"\nopportunity = \"o\"\nowner = \"{owner}\"\nduration_min = 30\n")
+        };
+        let crm = crm(&[
+            (ap.as_str(), at),
+            ("opportunities/o.toml", opp("trial", "sdr = \"bo\"\n")),
+            ("activities/2026/10/a.toml", demo("2026-10-05", "al")),
+            ("activities/2026/11/b.toml", demo("2026-11-05", "al")),
+            ("activities/2026/06/c.toml", demo("2026-06-05", "al")),
+            (
+                "activities/2026/11/t.toml",
+                "kind = \"call\"\ndate = 2026-11-06\naccount = \"acme\"\nowner = \"bo\"\nduration_min = 12\n".into(),
+            ),
+            (
+                "activities/2026/11/x.toml",
+                "kind = \"task\"\ndate = 2026-11-07\naccount = \"acme\"\nowner = \"bo\"\ndue = 2026-11-08\ndone = true\n".into(),
+            ),
+        ]);
+        let as_of = d("2026-11-26");
+        let periods = period::periods(as_of, PeriodName::Quarter);
+        let mut clock = Clock::default();
+        clock.added.insert("o".into(), d("2026-09-20"));
+        let ms = members(&crm, &clock, &[], &periods, as_of);
+        let fig = |m: &str, p: PeriodName| {
+            ms.iter()
+                .find(|x| x.id == m)
+                .unwrap()
+                .periods
+                .get(p)
+                .unwrap()
+                .clone()
+        };
+        let al = fig("al", PeriodName::Quarter);
+        assert_eq!((al.demos, al.demos_sourced, al.touchpoints), (2, 0, 2));
+        let bo = fig("bo", PeriodName::Quarter);
+        assert_eq!(
+            bo,
+            Figures {
+                demos_sourced: 2,
+                activities: 1,
+                touchpoints: 1,
+                calls: 1,
+                call_minutes: 12,
+                tasks_done: 1,
+                ..Figures::default()
+            }
+        );
+        assert_eq!(fig("bo", PeriodName::All).demos_sourced, 3);
+        assert_eq!(
+            fig("bo", PeriodName::Days90).opportunities_created,
+            1,
+            "opened 09-20, as sdr"
+        );
+        assert_eq!(fig("bo", PeriodName::Quarter).opportunities_created, 0);
+        let pipe: Vec<(&str, usize)> = ms[0]
+            .pipe
+            .iter()
+            .filter(|s| s.count > 0)
+            .map(|s| (s.status.as_str(), s.count))
+            .collect();
+        assert_eq!(pipe, vec![("working", 1)], "al's accounts per status");
+    }
+
+    #[test]
+    fn new_mrr_is_the_members_mrr_that_started_in_the_period() {
+        let c = |id, owner, start: &str| Contract {
+            id,
+            account: id,
+            owner,
+            group: "inbound",
+            upsell: false,
+            mrr: 100.0,
+            start: d(start),
+            end: None,
+        };
+        let cs = vec![
+            c("a", "al", "2026-10-02"),
+            c("b", "al", "2026-07-01"),
+            c("x", "bo", "2026-11-01"),
+        ];
+        let crm = crm(&[]);
+        let as_of = d("2026-11-26");
+        let periods = period::periods(as_of, PeriodName::Quarter);
+        let ms = members(&crm, &Clock::default(), &cs, &periods, as_of);
+        let q = |i: usize| ms[i].periods.get(PeriodName::Quarter).unwrap().new_mrr;
+        assert_eq!((q(0), q(1)), (100.0, 100.0));
+        assert_eq!(ms[0].periods.get(PeriodName::All).unwrap().new_mrr, 200.0);
+        assert_eq!(timeline::new_within(&cs, d("2026-10-01"), as_of), 200.0);
+    }
+}

@@ -1,0 +1,347 @@
+//! The write index: every record of HEAD's tree in its slim form (`writes::slim`), cached in
+//! `<git common dir>/sloop/write-index-v1/crm-<hash>.bin`, so that a write command reads one
+//! file instead of every record. The file is keyed like the history cache (the repository and
+//! the CRM's folder) and by the commit tree it describes, and checksummed whole: a file that
+//! fails its check, or belongs to another CRM, is rebuilt. When HEAD has moved, the index is
+//! brought forward by diffing the two trees and re-reading only the record files that
+//! changed (a full rebuild past `REBUILD_FILES` of them).
+//!
+//! HEAD is not the work tree: the files a write wrote without `--commit` are remembered
+//! (`<git dir>/sloop/write-index-v1/pending-<hash>`) and read again from disk on top of HEAD
+//! until they are committed. Other uncommitted edits are `sloop check`'s business.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::crm::Crm;
+use crate::git::{GitError, ObjectId, Repo, Walker};
+use crate::history::codec::{put_varint, Codec, Reader};
+use crate::history::integrity::{self, Key};
+use crate::history::permissive_config;
+use crate::model::{Activity, AnyRecord, Kind};
+use crate::store::{self, classify, PathClass};
+use crate::writes::slim::slim;
+
+const DIR: &str = "sloop/write-index-v1";
+const MAGIC: &[u8] = b"sloop write index 3\n";
+
+/// Past this many changed files between the index's tree and HEAD's, the index is rebuilt
+/// from HEAD (reading every record in parallel is then as cheap).
+const REBUILD_FILES: usize = 20_000;
+
+/// What a write command needs of the CRM besides the slim accounts, contacts, opportunities
+/// and leads: the records it edits, whole (kind, id), and which activities (most writes
+/// need none of the hundreds of thousands a CRM gathers: `log` only those whose id could
+/// collide with the one it makes).
+pub struct Needs<'a> {
+    pub whole: &'a [(Kind, &'a str)],
+    pub activities: &'a dyn Fn(&Activity) -> bool,
+}
+
+impl Needs<'_> {
+    /// No record whole, no activity.
+    pub fn nothing() -> Needs<'static> {
+        Needs {
+            whole: &[],
+            activities: &|_| false,
+        }
+    }
+}
+
+/// The CRM a write validates against: `config`, and every record of HEAD's tree and of the
+/// files written since without a commit, slim (activities only as `needs` says), and the
+/// records `needs.whole` names read whole from the work tree (those the command edits).
+pub fn crm(
+    repo: &Repo,
+    root: &Path,
+    head: ObjectId,
+    config: Config,
+    needs: &Needs,
+) -> Result<Crm, GitError> {
+    let whole = needs.whole;
+    let walker = Walker::open(root)?;
+    let prefix = walker.prefix_of(root)?;
+    let place = Place::new(&walker, &prefix);
+    let tree = repo.commit_info(head)?.tree;
+    let mut crm = match read(&place, needs.activities) {
+        Some((cached, crm)) if cached == tree => crm,
+        Some((cached, _)) => {
+            let Some((_, mut crm)) = read(&place, &|_| true) else {
+                return Err(GitError::corrupt(
+                    "cannot read the write index",
+                    "it changed while read",
+                ));
+            };
+            let changes = walker.changed_files(Some(cached), tree, &prefix)?;
+            if changes.len() > REBUILD_FILES {
+                build(repo, head)?
+            } else {
+                let permissive = permissive_config();
+                for c in changes {
+                    let PathClass::Record(kind, id) = classify(&c.path) else {
+                        continue;
+                    };
+                    let record = match c.new {
+                        Some(blob) => {
+                            let bytes = walker.read_blob(blob)?;
+                            let (record, _) =
+                                store::parse_bytes(kind, id, &c.path, &bytes, &permissive);
+                            Some(slim(record))
+                        }
+                        None => None,
+                    };
+                    put(&mut crm, kind, &c.path, record);
+                }
+                let _ = write(&place, tree, &crm);
+                crm
+            }
+        }
+        None => {
+            let crm = build(repo, head)?;
+            let _ = write(&place, tree, &crm);
+            crm
+        }
+    };
+    // The index read from a current file kept only the activities needed; one brought
+    // forward or rebuilt was written whole first.
+    crm.activities.retain(|a| (needs.activities)(a));
+    overlay_pending(repo, root, head, &place, &mut crm);
+    // The records the command edits, whole, as the work tree has them.
+    for (kind, id) in whole {
+        let found = match kind {
+            // Activities may have been left out: find the file by id from the index.
+            Kind::Activity => find_activity(&place, id),
+            _ => crm
+                .ids(*kind)
+                .into_iter()
+                .find(|(_, i)| i == id)
+                .map(|(p, _)| p.to_string()),
+        };
+        if let Some(path) = found {
+            if let Ok(bytes) = fs::read(root.join(&path)) {
+                let (record, _) = store::parse_bytes(*kind, id, &path, &bytes, &config);
+                put(&mut crm, *kind, &path, Some(record));
+            }
+        }
+    }
+    crm.config = config;
+    Ok(crm)
+}
+
+/// Puts `record` at `path` in its kind's list (kept in path order), replacing what was
+/// there; `None` removes it.
+fn put(crm: &mut Crm, kind: Kind, path: &str, record: Option<AnyRecord>) {
+    fn at<T>(list: &mut Vec<T>, path: &str, meta: fn(&T) -> &str, new: Option<T>) {
+        match (list.binary_search_by(|r| meta(r).cmp(path)), new) {
+            (Ok(i), Some(r)) => list[i] = r,
+            (Ok(i), None) => {
+                list.remove(i);
+            }
+            (Err(i), Some(r)) => list.insert(i, r),
+            (Err(_), None) => {}
+        }
+    }
+    match (kind, record) {
+        (Kind::Account, Some(AnyRecord::Account(r))) => {
+            at(&mut crm.accounts, path, |r| &r.meta.path, Some(r))
+        }
+        (Kind::Contact, Some(AnyRecord::Contact(r))) => {
+            at(&mut crm.contacts, path, |r| &r.meta.path, Some(r))
+        }
+        (Kind::Opportunity, Some(AnyRecord::Opportunity(r))) => {
+            at(&mut crm.opportunities, path, |r| &r.meta.path, Some(r))
+        }
+        (Kind::Lead, Some(AnyRecord::Lead(r))) => {
+            at(&mut crm.leads, path, |r| &r.meta.path, Some(r))
+        }
+        (Kind::Activity, Some(AnyRecord::Activity(r))) => {
+            at(&mut crm.activities, path, |r| &r.meta.path, Some(r))
+        }
+        (Kind::Account, _) => at(&mut crm.accounts, path, |r| &r.meta.path, None),
+        (Kind::Contact, _) => at(&mut crm.contacts, path, |r| &r.meta.path, None),
+        (Kind::Opportunity, _) => at(&mut crm.opportunities, path, |r| &r.meta.path, None),
+        (Kind::Lead, _) => at(&mut crm.leads, path, |r| &r.meta.path, None),
+        (Kind::Activity, _) => at(&mut crm.activities, path, |r| &r.meta.path, None),
+    }
+}
+
+/// Remembers files a write wrote without committing, so that the next writes see them.
+pub fn note_pending(root: &Path, paths: &[String]) -> Result<(), GitError> {
+    let walker = Walker::open(root)?;
+    let prefix = walker.prefix_of(root)?;
+    let file = pending_file(walker.git_dir(), &prefix);
+    let mut text = fs::read_to_string(&file).unwrap_or_default();
+    for p in paths {
+        if !text.lines().any(|l| l == p) {
+            text.push_str(p);
+            text.push('\n');
+        }
+    }
+    write_atomic(&file, text.as_bytes())
+        .map_err(|e| GitError::corrupt("cannot remember the uncommitted files", e.to_string()))
+}
+
+/// Where the index of a CRM lives, and its key.
+struct Place {
+    file: PathBuf,
+    pending: PathBuf,
+    key: Key,
+}
+
+impl Place {
+    fn new(walker: &Walker, prefix: &str) -> Place {
+        Place {
+            file: index_file(walker.common_dir(), prefix),
+            pending: pending_file(walker.git_dir(), prefix),
+            key: Key::history(walker, prefix),
+        }
+    }
+}
+
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn index_file(common_dir: &Path, prefix: &str) -> PathBuf {
+    common_dir
+        .join(DIR)
+        .join(format!("crm-{:016x}.bin", fnv(prefix)))
+}
+
+fn pending_file(git_dir: &Path, prefix: &str) -> PathBuf {
+    git_dir
+        .join(DIR)
+        .join(format!("pending-{:016x}", fnv(prefix)))
+}
+
+/// Every record of HEAD's tree, slim, with the one loader (each list in path order).
+fn build(repo: &Repo, head: ObjectId) -> Result<Crm, GitError> {
+    let source = repo.tree_source(head)?;
+    let loaded =
+        store::load(&source).map_err(|e| GitError::corrupt("cannot read HEAD", e.to_string()))?;
+    let mut crm = Crm::default();
+    for r in loaded.crm.into_records() {
+        crm.push(slim(r));
+    }
+    Ok(crm)
+}
+
+/// The files remembered as written without a commit, read again on top of HEAD; those now
+/// committed as they are (or gone) are forgotten.
+fn overlay_pending(repo: &Repo, root: &Path, head: ObjectId, place: &Place, crm: &mut Crm) {
+    let Ok(text) = fs::read_to_string(&place.pending) else {
+        return;
+    };
+    let permissive = permissive_config();
+    let mut keep = String::new();
+    for path in text.lines().filter(|l| !l.is_empty()) {
+        let PathClass::Record(kind, id) = classify(path) else {
+            continue;
+        };
+        let Ok(bytes) = fs::read(root.join(path)) else {
+            // Gone from the work tree: HEAD's version (if any) stands.
+            continue;
+        };
+        let committed = repo.blob_at(head, path).ok().flatten();
+        let same = committed.is_some_and(|b| crate::git::blob_id(&bytes) == Some(b));
+        if same {
+            continue;
+        }
+        let (record, _) = store::parse_bytes(kind, id, path, &bytes, &permissive);
+        put(crm, kind, path, Some(slim(record)));
+        keep.push_str(path);
+        keep.push('\n');
+    }
+    if keep != text {
+        let _ = write_atomic(&place.pending, keep.as_bytes());
+    }
+}
+
+fn write_atomic(file: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = file.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, file));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// `MAGIC`, the key's length and text, the tree, then each kind's records (their number,
+/// then each, in path order), then the checksum of all that (seeded with the key) as 8
+/// bytes.
+fn write(place: &Place, tree: ObjectId, crm: &Crm) -> io::Result<()> {
+    let mut out = Vec::with_capacity(crm.len() * 96);
+    out.extend_from_slice(MAGIC);
+    let key = place.key.text().as_bytes();
+    put_varint(&mut out, key.len() as u64);
+    out.extend_from_slice(key);
+    tree.put(&mut out);
+    fn list<T: Codec>(out: &mut Vec<u8>, items: &[T]) {
+        put_varint(out, items.len() as u64);
+        for i in items {
+            i.put(out);
+        }
+    }
+    list(&mut out, &crm.accounts);
+    list(&mut out, &crm.contacts);
+    list(&mut out, &crm.opportunities);
+    list(&mut out, &crm.leads);
+    list(&mut out, &crm.activities);
+    let sum = integrity::checksum(&out, place.key.seed());
+    out.extend_from_slice(&sum.to_le_bytes());
+    write_atomic(&place.file, &out)
+}
+
+/// The path of an activity by id, from the index file.
+fn find_activity(place: &Place, id: &str) -> Option<String> {
+    let (_, crm) = read(place, &|a: &Activity| a.meta.id == id)?;
+    crm.activities.into_iter().next().map(|a| a.meta.path)
+}
+
+/// The cached tree and records (the activities `keep` accepts), if the file is there,
+/// whole, and this CRM's.
+fn read(place: &Place, keep: &dyn Fn(&Activity) -> bool) -> Option<(ObjectId, Crm)> {
+    let bytes = fs::read(&place.file).ok()?;
+    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    let sum = u64::from_le_bytes(sum.try_into().ok()?);
+    if integrity::checksum(body, place.key.seed()) != sum {
+        return None;
+    }
+    let rest = body.strip_prefix(MAGIC)?;
+    let mut r = Reader::new(rest);
+    let key_len = usize::try_from(r.varint().ok()?).ok()?;
+    if r.bytes(key_len).ok()? != place.key.text().as_bytes() {
+        return None;
+    }
+    let tree = ObjectId::get(&mut r).ok()?;
+    fn list<T: Codec>(r: &mut Reader) -> Option<Vec<T>> {
+        let n = r.len().ok()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(T::get(r).ok()?);
+        }
+        Some(out)
+    }
+    let mut crm = Crm {
+        accounts: list(&mut r)?,
+        contacts: list(&mut r)?,
+        opportunities: list(&mut r)?,
+        leads: list(&mut r)?,
+        ..Crm::default()
+    };
+    let n = r.len().ok()?;
+    for _ in 0..n {
+        let a = Activity::get(&mut r).ok()?;
+        if keep(&a) {
+            crm.activities.push(a);
+        }
+    }
+    Some((tree, crm))
+}
