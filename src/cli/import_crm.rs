@@ -240,12 +240,12 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 out.println(&format!("    {} → {}", c.column, c.became))?;
             }
             let c = &plan.counts;
-            let verb = if written {
-                "imported"
-            } else if blocked {
+            let verb = if blocked {
                 "nothing imported"
-            } else {
+            } else if a.dry_run {
                 "would import"
+            } else {
+                "imported"
             };
             let mut line = format!(
                 "{verb}: {} accounts, {} contacts, {} opportunities, {} leads, {} activities",
@@ -263,6 +263,9 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                     first.when.date(),
                     last.when.date()
                 ));
+            }
+            if plan.commits.is_empty() && !blocked {
+                line.push_str("; nothing new: the CRM already holds this export");
             }
             out.println(&line)?;
             if !plan.skipped.is_empty() {

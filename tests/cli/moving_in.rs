@@ -452,8 +452,34 @@ fn a_spreadsheet_moves_in_and_its_bad_cells_are_named() {
     assert_eq!(reported_durations(&r), durations(&timelines));
     let count = |s: &str| kept.iter().filter(|d| d["Stage"] == s).count() as u64;
     assert_eq!(win_loss(&r), (count("Won"), count("Lost")));
-    // MRR is monthly here; Brightline's `$800` churned (its status says so).
-    assert_eq!(r["mrr"]["total"].as_f64().unwrap(), 1200.0);
+    // MRR is monthly here (`€1,200`, `$800`, `CHF 500`: the digits, at the mapping's rate);
+    // won deals count unless their company's status says it churned.
+    let churned: Vec<String> = rows("spreadsheet/accounts.csv")
+        .into_iter()
+        .filter(|a| a["Status"] == "Churned")
+        .map(|a| a["Company"].clone())
+        .collect();
+    let map: toml::Table =
+        toml::from_str(&std::fs::read_to_string(fixture("maps/csv.toml")).unwrap()).unwrap();
+    let rate = |c: &str| map["rates"][c].as_float().unwrap();
+    let money = |s: &str| {
+        let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+        let rate = if s.contains('$') {
+            rate("USD")
+        } else if s.contains("CHF") {
+            rate("CHF")
+        } else {
+            1.0
+        };
+        digits.parse::<f64>().unwrap() * rate
+    };
+    let mrr: f64 = kept
+        .iter()
+        .filter(|d| d["Stage"] == "Won" && !churned.contains(&d["Company"]))
+        .map(|d| money(&d["MRR"]))
+        .sum();
+    assert_eq!(r["mrr"]["total"].as_f64().unwrap(), mrr);
+    assert_eq!(mrr, 1200.0);
     let ls = env.run(&["-C", "crm", "ls", "opportunities", "--format", "csv"]);
     expect_file("moving-in/spreadsheet-opportunities.csv", &ls.stdout);
 }
@@ -523,6 +549,17 @@ fn bad_exports_are_refused_at_their_file_and_line_and_write_nothing() {
     assert_eq!(
         refused(&env, &args),
         "export/companies.csv:1: companies of HubSpot without its `name` column\n   = help: export the file with every column (or map one in [columns] of the mapping file)\nexport/deals.csv:2: the deal's company `1` is a company which is not in the export\n   = help: export the companies with the deals, or fix the company"
+    );
+
+    // A file without its id column.
+    small_hubspot(&env, ok_companies, ok_deal);
+    env.write(
+        "export/deals.csv",
+        "\"Deal Name\",\"Deal Stage\",\"Amount\",\"Associated Company IDs\"\n\"Acme Pro\",\"Closed Won\",\"900\",\"1\"\n",
+    );
+    assert_eq!(
+        refused(&env, &args),
+        "export/deals.csv:1: deals of HubSpot without its id column\n   = help: export the file with every column (or map one in [columns] of the mapping file)"
     );
 
     // A deal pointing at a company that is not in the export.
@@ -642,4 +679,119 @@ fn a_100000_row_export_is_read_row_by_row() {
         "no progress line off a terminal: {}",
         run.stderr
     );
+}
+
+#[test]
+fn a_newer_export_adds_only_what_changed_as_new_commits() {
+    let env = voilier();
+    env.write("map.toml", MAP);
+    let acme = "\"1\",\"Acme\",\"acme.io\",\"Camille Durand\",\"2024-01-02 10:00\",\"Lead\"\n";
+    let open = "\"10\",\"Acme Pro\",\"Appointment Scheduled\",\"900\",\"2024-02-01 12:00\",\"Camille Durand\",\"2024-01-03 10:00\",\"2024-01-03 10:00\",\"\",\"1\"\n";
+    small_hubspot(&env, acme, open);
+    let args = [
+        "-C", "crm", "import", "crm", "--from", "hubspot", "export", "--map", "map.toml",
+        "--commit",
+    ];
+    let first = env.run(&args);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let head = env.git(&["rev-parse", "HEAD"]).stdout;
+    let files_before = snapshot(env.path());
+    // The same export again: nothing to do, no commit.
+    let same = env.run(&args);
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    assert!(
+        same.stdout.contains(
+            "imported: 0 accounts, 0 contacts, 0 opportunities, 0 leads, 0 activities; nothing new: the CRM already holds this export\n"
+        ),
+        "{}",
+        same.stdout
+    );
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head);
+    assert!(snapshot(env.path()) == files_before, "nothing rewritten");
+    // A person edits the account between the exports: the import keeps the edit.
+    let account = env.read("crm/accounts/acme.toml");
+    env.write(
+        "crm/accounts/acme.toml",
+        format!("{account}# met them at the fair\n"),
+    );
+    env.commit_all("a note by hand", "2024-01-10T09:00:00+01:00");
+    let hand = env.git(&["rev-parse", "HEAD"]).stdout;
+    // The newer export: the deal was won on 2024-02-01, a company was added on 2024-02-05.
+    let won = open
+        .replace(
+            "\"Appointment Scheduled\",\"900\"",
+            "\"Closed Won\",\"900\"",
+        )
+        .replace(
+            "\"2024-01-03 10:00\",\"\",\"1\"",
+            "\"2024-01-03 10:00\",\"2024-02-01 12:00\",\"1\"",
+        );
+    small_hubspot(
+        &env,
+        &format!(
+            "{acme}\"2\",\"Beta\",\"beta.io\",\"Lucas Martin\",\"2024-02-05 10:00\",\"Lead\"\n"
+        ),
+        &won,
+    );
+    let newer = env.run(&args);
+    assert_eq!(newer.code, 0, "{}{}", newer.stdout, newer.stderr);
+    assert!(
+        newer.stdout.contains("imported: 1 accounts, 0 contacts, 0 opportunities, 0 leads, 0 activities; 2 records changed; 2 commits from 2024-02-01 to 2024-02-05"),
+        "{}",
+        newer.stdout
+    );
+    // The earlier history is untouched: the two new commits sit on top of it.
+    assert_eq!(
+        env.git(&["rev-parse", "HEAD~2"]).stdout,
+        hand,
+        "{}",
+        log(&env)
+    );
+    let shown = env.git(&[
+        "show",
+        "--stat",
+        "--format=%ad %s",
+        "--date=short",
+        "HEAD~1",
+    ]);
+    assert!(
+        shown
+            .stdout
+            .starts_with("2024-02-01 sloop import hubspot: 2024-02-01\n"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("crm/accounts/acme.toml"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("crm/opportunities/acme-pro.toml"),
+        "{}",
+        shown.stdout
+    );
+    let shown = env.git(&["show", "--stat", "--format=%ad %s", "--date=short", "HEAD"]);
+    assert!(
+        shown
+            .stdout
+            .starts_with("2024-02-05 sloop import hubspot: 2024-02-05\n"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("crm/accounts/beta.toml"),
+        "{}",
+        shown.stdout
+    );
+    assert!(env
+        .read("crm/accounts/acme.toml")
+        .ends_with("# met them at the fair\n"));
+    assert!(env
+        .read("crm/accounts/acme.toml")
+        .contains("status = \"customer\""));
+    assert!(env
+        .read("crm/opportunities/acme-pro.toml")
+        .contains("stage = \"won\""));
+    range_passes(&env);
 }

@@ -13,16 +13,18 @@ pub const SPEC: Spec = Spec {
     title: "HubSpot",
 };
 
+/// The kind of a file from its labels. `Record ID` is not required here: a file exported
+/// without it is still recognised, so that its missing id is reported rather than the file
+/// left out. A contact's labels come before a company's (contacts carry `Company Name`).
 fn kind_of(header: &[String]) -> Option<FileKind> {
     let has = |h: &str| header.iter().any(|c| c == h);
-    if !has("record id") {
-        return None;
-    }
     if has("deal name") || has("deal stage") {
         Some(FileKind::Deals)
+    } else if has("first name") || has("last name") {
+        Some(FileKind::People)
     } else if has("company name") || has("company domain name") {
         Some(FileKind::Companies)
-    } else if has("email") || has("first name") || has("last name") {
+    } else if has("email") {
         Some(FileKind::People)
     } else if has("activity date") || has("call title") || has("meeting name") || has("task title")
     {
@@ -145,6 +147,18 @@ mod tests {
             kind_of(&["record id".into(), "deal name".into()]),
             Some(FileKind::Deals)
         );
-        assert_eq!(kind_of(&["id".into(), "deal name".into()]), None);
+        assert_eq!(
+            kind_of(&["deal name".into(), "amount".into()]),
+            Some(FileKind::Deals)
+        );
+        assert_eq!(
+            kind_of(&[
+                "record id".into(),
+                "first name".into(),
+                "company name".into()
+            ]),
+            Some(FileKind::People)
+        );
+        assert_eq!(kind_of(&["id".into(), "title".into()]), None);
     }
 }

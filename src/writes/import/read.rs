@@ -281,7 +281,10 @@ pub fn read(
             .filter(|alts| !alts.iter().any(|f| s.has(f)))
             .map(|alts| {
                 alts.iter()
-                    .map(|f| format!("`{f}`"))
+                    .map(|f| match *f {
+                        "key" => "id".to_string(),
+                        f => format!("`{f}`"),
+                    })
                     .collect::<Vec<_>>()
                     .join(" or ")
             })

@@ -17,9 +17,7 @@ pub const SPEC: Spec = Spec {
 
 fn kind_of(header: &[String]) -> Option<FileKind> {
     let has = |h: &str| header.iter().any(|c| c == h);
-    if !has("id") {
-        return None;
-    }
+    // `Id` is not required to recognise a file: one exported without it is reported.
     if has("opportunityid") && has("stagename") {
         Some(FileKind::StageHistory)
     } else if has("stagename") {
