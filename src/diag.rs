@@ -320,7 +320,13 @@ impl<'a> LineIndex<'a> {
         let start = span.start.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= start) - 1;
         let line_start = self.starts[line];
-        let line_end = self.line_end(line);
+        // The line as shown (`line_text`), without the CR of a CRLF: a span that starts on
+        // the line break points just past the last character, as it does with LF.
+        let line_end = line_start
+            + self.text[line_start..self.line_end(line)]
+                .trim_end_matches('\r')
+                .len();
+        let start = start.min(line_end);
         let column = self.text[line_start..floor_char(self.text, start)]
             .chars()
             .count()
@@ -413,6 +419,22 @@ mod tests {
         let arr = text.find('[').unwrap();
         assert_eq!(idx.loc(arr..text.len()).len, 1);
         assert_eq!(idx.line_text(2), Some("namé = \"x\""));
+    }
+
+    #[test]
+    fn a_span_on_a_crlf_line_break_stays_on_the_line_shown() {
+        // Found by the fuzz harness: the CR counted as a character, so the caret of an
+        // error at the line break sat one column past the line as printed.
+        let text = "kind = \"call\"\r\naccount = \"\r\nx\"\r\n";
+        let idx = LineIndex::new(text);
+        let at = text.find("\"\r\nx").unwrap() + 1;
+        let loc = idx.loc(at..at + 1);
+        assert_eq!((loc.line, loc.column), (2, 12));
+        assert_eq!(idx.line_text(2).unwrap().chars().count(), 11);
+        // A lone CR ending the file: the caret is where the CR is.
+        let text = "name = \"A\"\r";
+        let loc = LineIndex::new(text).loc(text.len()..text.len());
+        assert_eq!((loc.line, loc.column), (1, 11));
     }
 
     #[test]

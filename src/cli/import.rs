@@ -199,6 +199,13 @@ fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             .map(|(_, p, t)| (p.clone(), t.clone()))
             .collect();
         let message = format!("sloop import leads {shown}: {} leads", files.len());
+        // A lead file already on disk with exactly these bytes, unknown to the CRM, is what
+        // an interrupted run of this import left (sloop remembers its uncommitted files only
+        // once they are all written): this run finishes the job, and says so.
+        let left = files
+            .iter()
+            .filter(|(p, t)| std::fs::read(located.root.join(p)).is_ok_and(|d| d == t.as_bytes()))
+            .count();
         write::save(
             session,
             env,
@@ -207,6 +214,13 @@ fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             a.commit.then_some(message.as_str()),
             out,
         )?;
+        if left > 0 {
+            out.note(&format!(
+                "{left} of these {} leads were already on disk, left by an interrupted import: \
+                 the import is now complete",
+                files.len()
+            ))?;
+        }
     }
     // What the import did, or (--dry-run) would do.
     let imported = if blocked { 0 } else { plan.leads.len() };

@@ -352,8 +352,11 @@ impl AccountCx<'_> {
         }
     }
 
+    /// The day a backlog ends: `backlog_days` from the as-of date, or the last day a TOML
+    /// file can hold when that is past it (a backlog that lasts "for ever").
     fn backlog_until(&self) -> Result<NaiveDate, DateError> {
         dates::add_days(self.as_of, u64::from(self.config.lifecycle.backlog_days))
+            .map(|until| until.min(dates::LAST))
     }
 }
 

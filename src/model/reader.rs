@@ -583,9 +583,14 @@ impl<'t, 'i> Fields<'t, 'i> {
         }
     }
 
-    /// The `[custom]` table, as plain TOML.
+    /// The `[custom]` table, as plain TOML. Its values are not checked, but a number TOML
+    /// cannot hold (an integer beyond 64 bits, a float beyond ±1.8e308) is an error as it is
+    /// anywhere else: the editor refuses such a file, so no command could edit the record.
     pub fn custom(&mut self, r: &mut FileReader, name: &'static str) -> Option<toml::Table> {
         let t = self.table(r, name)?;
+        for (key, value) in t.iter() {
+            out_of_range(r, &format!("{name}.{}", key.get_ref()), value);
+        }
         Some(to_toml_table(t))
     }
 
@@ -635,6 +640,43 @@ impl<'t, 'i> Fields<'t, 'i> {
                 .with_hint_opt(hint),
             );
         }
+    }
+}
+
+/// Reports every number in `value` (recursively) that TOML cannot hold.
+fn out_of_range(r: &mut FileReader, name: &str, value: &Spanned<DeValue>) {
+    let bad = match value.get_ref() {
+        DeValue::Integer(i) => {
+            i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).is_err()
+        }
+        DeValue::Float(f) => {
+            let text = f.as_str().replace('_', "");
+            // `inf` and `nan` are TOML; `1e400` is a finite literal that overflows.
+            !text.contains("inf")
+                && !text.contains("nan")
+                && !text.parse::<f64>().is_ok_and(f64::is_finite)
+        }
+        DeValue::Array(items) => {
+            for item in items.iter() {
+                out_of_range(r, name, item);
+            }
+            false
+        }
+        DeValue::Table(t) => {
+            for (k, v) in t.iter() {
+                out_of_range(r, &format!("{name}.{}", k.get_ref()), v);
+            }
+            false
+        }
+        _ => false,
+    };
+    if bad {
+        r.error_hint(
+            Code::InvalidValue,
+            value.span(),
+            format!("`{name}` is out of range: TOML numbers are 64-bit"),
+            "write it as a string if it is an identifier (`\"…\"`)",
+        );
     }
 }
 

@@ -84,10 +84,11 @@ impl From<Vec<String>> for FieldValue {
 }
 
 impl FieldValue {
-    /// The TOML value, with default formatting.
-    fn to_toml(&self, field: &str) -> Result<Value, EditError> {
+    /// The TOML value, with default formatting. `crlf`: the document's lines end in CRLF,
+    /// so strings are written on one line (see `string_value`).
+    fn to_toml(&self, field: &str, crlf: bool) -> Result<Value, EditError> {
         Ok(match self {
-            FieldValue::Str(s) => string_value(s),
+            FieldValue::Str(s) => string_value(s, crlf),
             FieldValue::Date(d) => {
                 let year = u16::try_from(d.year())
                     .ok()
@@ -110,7 +111,9 @@ impl FieldValue {
             FieldValue::Int(i) => Value::from(*i),
             FieldValue::Float(f) => Value::from(*f),
             FieldValue::Bool(b) => Value::from(*b),
-            FieldValue::Strings(v) => Value::Array(v.iter().map(String::as_str).collect()),
+            FieldValue::Strings(v) => {
+                Value::Array(v.iter().map(|s| string_value(s, crlf)).collect())
+            }
         })
     }
 
@@ -135,7 +138,11 @@ impl FieldValue {
 /// A TOML string as toml_edit writes it (`"…"`, `'…'` to avoid escapes, `"""…"""` over several
 /// lines), except that a one-line string stays on one line: toml_edit would write
 /// `it's "quoted"` as a multi-line string, which reads as a mistake in a record.
-fn string_value(s: &str) -> Value {
+///
+/// With `one_line`, a string with line breaks is written on one line too (`"a\nb"`): in a
+/// CRLF file the breaks of a multi-line string would become CRLF with the rest of the
+/// document, and read back as `"a\r\nb"`.
+fn string_value(s: &str, one_line: bool) -> Value {
     let value = Value::from(s);
     let multi_line = match &value {
         Value::String(f) => {
@@ -144,7 +151,7 @@ fn string_value(s: &str) -> Value {
         }
         _ => false,
     };
-    if s.contains('\n') || !multi_line {
+    if (s.contains('\n') && !one_line) || !multi_line {
         return value;
     }
     let mut basic = String::with_capacity(s.len() + 8);
@@ -154,6 +161,8 @@ fn string_value(s: &str) -> Value {
             '"' => basic.push_str("\\\""),
             '\\' => basic.push_str("\\\\"),
             '\t' => basic.push_str("\\t"),
+            '\n' => basic.push_str("\\n"),
+            '\r' => basic.push_str("\\r"),
             c if c.is_control() => basic.push_str(&format!("\\u{:04X}", u32::from(c))),
             c => basic.push(c),
         }
@@ -280,6 +289,13 @@ impl RecordEdit {
         self.changed
     }
 
+    /// Whether the original's lines end in CRLF (its first line decides, as git's does).
+    fn is_crlf(&self) -> bool {
+        self.original
+            .find('\n')
+            .is_some_and(|i| self.original[..i].ends_with('\r'))
+    }
+
     /// Sets a field (`status`, `bant.budget`…), keeping the formatting around it; returns
     /// whether the text changed (setting the value a field already has changes nothing).
     ///
@@ -290,7 +306,7 @@ impl RecordEdit {
     pub fn set(&mut self, field: &str, value: impl Into<FieldValue>) -> Result<bool, EditError> {
         let path = FieldPath::parse(field)?;
         let value = value.into();
-        let new = value.to_toml(field)?;
+        let new = value.to_toml(field, self.is_crlf())?;
         let changed = match path.table {
             None => set_in_table(self.doc.as_table_mut(), field, path.key, &value, new)?,
             Some(name) => {
@@ -447,22 +463,28 @@ impl fmt::Display for RecordEdit {
             f.write_str("\u{feff}")?;
         }
         let out = self.doc.to_string();
-        let crlf = self
-            .original
-            .find('\n')
-            .is_some_and(|i| self.original[..i].ends_with('\r'));
-        if !crlf {
+        if !self.is_crlf() {
             return f.write_str(&out);
         }
+        let mut crlf = String::with_capacity(out.len() + out.len() / 16);
         let mut prev = '\0';
         for c in out.chars() {
             if c == '\n' && prev != '\r' {
-                f.write_str("\r")?;
+                crlf.push('\r');
             }
-            fmt::Write::write_char(f, c)?;
+            crlf.push(c);
             prev = c;
         }
-        Ok(())
+        // A CRLF file may still hold an LF inside a multi-line string, which the conversion
+        // would turn into CRLF, changing a value nobody edited: such a file keeps toml_edit's
+        // line endings.
+        let mixed = self.original.matches('\n').count() != self.original.matches("\r\n").count();
+        if mixed
+            && toml::from_str::<toml::Table>(&crlf).ok() != toml::from_str::<toml::Table>(&out).ok()
+        {
+            return f.write_str(&out);
+        }
+        f.write_str(&crlf)
     }
 }
 
@@ -1165,6 +1187,48 @@ close_date = 2026-12-18
         let out = e.finish();
         assert!(out.starts_with("\u{feff}name"));
         assert_eq!(out.matches("\r\n").count(), out.matches('\n').count());
+    }
+
+    #[test]
+    fn a_line_break_in_a_value_survives_a_crlf_file() {
+        // Found by the fuzz harness: the break of a multi-line string became CRLF with the
+        // rest of the file, and `"a\nb"` read back as `"a\r\nb"`.
+        for value in [
+            FieldValue::Str("a\nb".into()),
+            FieldValue::Strings(vec!["\n".into(), "x\r\ny".into()]),
+        ] {
+            let mut e = edit("name = \"A\"\r\n");
+            e.set("name", value.clone()).unwrap();
+            let out = e.finish();
+            assert_eq!(
+                out.matches("\r\n").count(),
+                out.matches('\n').count(),
+                "{out:?}"
+            );
+            assert_eq!(edit(&out).get("name"), Some(value), "{out:?}");
+        }
+        // In an LF file a multi-line value is still written over several lines.
+        let mut e = edit("name = \"A\"\n");
+        e.set("name", "a\nb").unwrap();
+        assert_eq!(e.finish(), "name = \"\"\"\na\nb\"\"\"\n");
+    }
+
+    #[test]
+    fn a_file_with_mixed_line_endings_keeps_its_values() {
+        // Found by the fuzz harness: an LF inside a multi-line string of a CRLF file became
+        // CRLF when another field was edited, changing the untouched value.
+        let text = "name = \"A\"\r\nbody = \"\"\"\r\none\ntwo\"\"\"\r\n";
+        let before = edit(text).get("body");
+        assert_eq!(before, Some(FieldValue::Str("one\ntwo".into())));
+        let mut e = edit(text);
+        e.set("name", "B").unwrap();
+        let out = e.finish();
+        assert_eq!(edit(&out).get("body"), before, "{out:?}");
+        assert!(out.starts_with("name = \"B\""), "{out:?}");
+        // Without an LF inside a value, a CRLF file with a stray LF line stays CRLF.
+        let mut e = edit("name = \"A\"\r\nfit = \"low\"\n");
+        e.set("name", "B").unwrap();
+        assert_eq!(e.finish(), "name = \"B\"\r\nfit = \"low\"\r\n");
     }
 
     #[test]

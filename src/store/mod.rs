@@ -302,12 +302,15 @@ fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Box<Diagnostic>> {
     std::str::from_utf8(bytes).map_err(|e| {
         let before = &bytes[..e.valid_up_to()];
         let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
-        let column = (before.len()
-            - before
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map(|i| i + 1)
-                .unwrap_or(0)) as u32
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        // Columns count characters, like every other diagnostic's: `before` is valid UTF-8.
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count() as u32
             + 1;
         Box::new(
             Diagnostic::new(
@@ -494,6 +497,22 @@ mod tests {
         assert!(codes.contains(&("accounts/latin.toml", Code::NotUtf8)));
         assert!(codes.contains(&("accounts/x/acme.toml", Code::DuplicateId)));
         assert!(codes.contains(&("accounts/Bad_Id.toml", Code::InvalidId)));
+    }
+
+    #[test]
+    fn a_not_utf8_column_counts_characters() {
+        // Found by the fuzz harness: bytes were counted, so `éé\xff` pointed past the line.
+        let (_, diags) = load_file(
+            Kind::Account,
+            "x",
+            "accounts/x.toml",
+            b"name = \"\xc3\xa9\xc3\xa9\xff\"\n",
+            &Config::default(),
+        );
+        assert_eq!(
+            (diags[0].code, diags[0].line, diags[0].column),
+            (Code::NotUtf8, 1, 11)
+        );
     }
 
     #[test]

@@ -613,3 +613,61 @@ impl AnyRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_number_toml_cannot_hold_is_an_error() {
+        // Found by the fuzz harness: `[custom]` accepted `99999999999999999999` and `1e400`
+        // (kept as text), but the editor refuses such a file, so `set` and `tick` failed on a
+        // record that passed the check.
+        let text = "name = \"A\"\nstatus = \"qualified_pool\"\n[custom]\nsiret = 99999999999999999999\nx = [1e400, inf, 1.5]\nt = { n = -9223372036854775809 }\nok = 9223372036854775807\n";
+        let (_, diags) = parse_record(
+            Kind::Account,
+            "a",
+            "accounts/a.toml",
+            text,
+            &Config::default(),
+        );
+        let found: Vec<(Code, u32, u32)> =
+            diags.iter().map(|d| (d.code, d.line, d.column)).collect();
+        assert_eq!(
+            found,
+            [
+                (Code::InvalidValue, 4, 9),
+                (Code::InvalidValue, 5, 6),
+                (Code::InvalidValue, 6, 11)
+            ]
+        );
+        assert!(diags[0].message.contains("`custom.siret`"), "{diags:?}");
+        assert!(crate::store::edit::RecordEdit::parse(text).is_err());
+    }
+
+    #[test]
+    fn mrr_is_bounded() {
+        // Issue 18 #15, found again by the fuzz harness: two `mrr = 1.797e308` summed to
+        // infinity in the pipeline, the forecast and the MRR figures.
+        let text = "name = \"X\"\naccount = \"a\"\nowner = \"al\"\nstage = \"identified\"\nsource = \"inbound\"\nmrr = 1.797e308\n";
+        let (record, diags) = parse_record(
+            Kind::Opportunity,
+            "x",
+            "opportunities/x.toml",
+            text,
+            &Config::default(),
+        );
+        let AnyRecord::Opportunity(o) = record else {
+            panic!("an opportunity")
+        };
+        assert_eq!(o.mrr, None);
+        let found: Vec<(Code, u32, u32)> =
+            diags.iter().map(|d| (d.code, d.line, d.column)).collect();
+        assert_eq!(found, [(Code::InvalidValue, 6, 7)]);
+        let ok = text.replace("1.797e308", "1e12");
+        let (record, diags) =
+            parse_record(Kind::Opportunity, "x", "o/x.toml", &ok, &Config::default());
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(matches!(record, AnyRecord::Opportunity(o) if o.mrr == Some(1e12)));
+    }
+}

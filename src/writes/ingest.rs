@@ -65,14 +65,24 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     if std::str::from_utf8(&bytes[..head_end]).is_err() {
         return Err(IngestError::NotUtf8Headers);
     }
+    let padded = pad_date_lines(bytes, head_end);
+    let bytes: &[u8] = &padded;
     let message = mail_parser::MessageParser::default()
         .parse(bytes)
         .ok_or(IngestError::NotEmail)?;
-    let raw = |name: HeaderName<'static>| raw_headers(&message, bytes, name);
+    // Unfolded (RFC 5322 §2.2.3): a line break before white space is not part of a value,
+    // even inside quotes, so LF and CRLF messages read the same.
+    let raw = |name: HeaderName<'static>| {
+        raw_headers(&message, bytes, name)
+            .into_iter()
+            .map(unfold)
+            .collect::<Vec<_>>()
+    };
     if raw(HeaderName::From).is_empty() && raw(HeaderName::To).is_empty() {
         return Err(IngestError::NotEmail);
     }
-    let date_header = *raw(HeaderName::Date).first().ok_or(IngestError::NoDate)?;
+    let date_headers = raw(HeaderName::Date);
+    let date_header: &str = date_headers.first().ok_or(IngestError::NoDate)?;
     let date = rfc5322_date(date_header).map_err(|why| IngestError::BadDate {
         header: escape::excerpt(date_header.trim(), 80).into_owned(),
         why,
@@ -81,7 +91,7 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
     let mut seen: HashSet<String> = HashSet::new();
     for header in [HeaderName::From, HeaderName::To, HeaderName::Cc] {
         for text in raw(header) {
-            for a in addresses(text) {
+            for a in addresses(&text) {
                 let a = a.to_lowercase();
                 if seen.insert(a.clone()) {
                     participants.push(a);
@@ -125,14 +135,82 @@ pub fn read(crm: &Crm, bytes: &[u8]) -> Result<Email, IngestError> {
         .find_map(|p| crm.config.member_by_email(p))
         .map(|m| m.id.to_string());
     Ok(Email {
-        message_id: message.message_id().map(str::to_string),
+        message_id: message.message_id().and_then(one_line),
         date,
-        subject: message.subject().map(str::to_string),
+        subject: message.subject().and_then(one_line),
         participants,
         account,
         contact: contact.map(|c| c.meta.id.clone()),
         owner,
     })
+}
+
+/// The message with two spaces before the line break of each line of its Date header.
+///
+/// mail-parser 0.11 reads the two bytes after the first letter of an alphabetic time zone
+/// whatever they are, so a zone shorter than three letters (`UT` before LF, `Z`) eats the
+/// line break and the next header with it: `Date: … UT\nFrom: …` had no From. The spaces
+/// give it something harmless to eat (trailing white space means nothing in a date).
+fn pad_date_lines(bytes: &[u8], head_end: usize) -> std::borrow::Cow<'_, [u8]> {
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    let (mut in_date, mut padded) = (false, false);
+    let mut rest = &bytes[..head_end];
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let line = &rest[..end];
+        rest = &rest[end..];
+        in_date = match line.first() {
+            Some(b' ' | b'\t') => in_date,
+            _ => line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"date:"),
+        };
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        out.extend_from_slice(body);
+        if in_date {
+            out.extend_from_slice(b"  ");
+            padded = true;
+        }
+        out.extend_from_slice(&line[body.len()..]);
+    }
+    if !padded {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    out.extend_from_slice(&bytes[head_end..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A header's text without its folding: CRLF or LF before a space or a tab is removed.
+fn unfold(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let before = rest[..i].strip_suffix('\r').unwrap_or(&rest[..i]);
+        out.push_str(before);
+        rest = &rest[i + 1..];
+        if !rest.starts_with([' ', '\t']) {
+            out.push('\n');
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A header value as the activity keeps it: on one line (a folded header mail-parser did
+/// not unfold keeps its CR and LF), trimmed, and absent when blank (an activity's `subject`
+/// and `message_id` may not be blank).
+fn one_line(value: &str) -> Option<String> {
+    let v: String = value
+        .chars()
+        .filter(|c| !matches!(c, '\r' | '\n'))
+        .collect();
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
 }
 
 /// The raw text of every header named `name`, in order: mail-parser's own reading of dates
@@ -354,6 +432,10 @@ pub fn rfc5322_date(text: &str) -> Result<chrono::DateTime<FixedOffset>, String>
     if year < 1900 {
         return Err(format!("the year {year:04} is before 1900"));
     }
+    // An activity's date is a TOML date: four digits.
+    if year > 9999 {
+        return Err(format!("the year {year} is after 9999"));
+    }
     let mut hms = time.split(':');
     let hour = number(hms.next().unwrap_or(""), "time", 2..=2)?;
     let minute = number(hms.next().unwrap_or(""), "time", 2..=2)?;
@@ -482,6 +564,80 @@ mod tests {
     }
 
     const DATE: &str = "Date: Tue, 24 Nov 2026 10:15:00 +0100\r\n";
+
+    #[test]
+    fn a_short_time_zone_does_not_swallow_the_next_header() {
+        // Found by the fuzz harness (LF and CRLF must read the same): mail-parser's header
+        // boundaries, which `raw_headers` cuts by, took the line after `UT` (before LF) or `Z`
+        // into the date.
+        for mail in [
+            "Date: Tue, 1 Dec 2026 09:00:00 UT\nFrom: rachel@kestrel.io\n\nHi\n",
+            "Date: Tue, 1 Dec 2026 09:00:00 Z\r\nFrom: rachel@kestrel.io\r\n\r\nHi\r\n",
+            "From: rachel@kestrel.io\nDate: Tue, 1 Dec 2026 09:00:00 Z\n\nHi\n",
+            "Date: Tue,\r\n 1 Dec 2026 09:00:00 Z\r\nFrom: rachel@kestrel.io\r\n\r\nHi\r\n",
+        ] {
+            let email = read(&crm(), mail.as_bytes()).unwrap_or_else(|e| panic!("{mail:?}: {e}"));
+            assert_eq!(email.participants, ["rachel@kestrel.io"], "{mail:?}");
+            assert_eq!(
+                email.date.date_naive().to_string(),
+                "2026-12-01",
+                "{mail:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_or_folded_ids_and_subjects_still_record_the_message() {
+        // Found by the fuzz harness: a Message-ID of one NEL (U+0085) was kept and the
+        // activity refused as having a blank `message_id`; a folded Message-ID that
+        // mail-parser cannot parse kept its line break, CR and all.
+        let head = format!("From: rachel@kestrel.io\r\n{DATE}");
+        let mail = format!("{head}Message-ID: \u{85}\r\nSubject: \u{2028}\r\n\r\nHi\r\n");
+        let email = read(&crm(), mail.as_bytes()).unwrap();
+        assert_eq!((email.message_id, email.subject), (None, None));
+        for nl in ["\r\n", "\n"] {
+            let mail = format!("{head}Message-ID: a{nl} bc@x{nl}{nl}Hi{nl}").replace("\r\n", nl);
+            let email = read(&crm(), mail.as_bytes()).unwrap();
+            assert_eq!(email.message_id.as_deref(), Some("a bc@x"), "{nl:?}");
+        }
+    }
+
+    #[test]
+    fn folded_addresses_read_the_same_with_lf_and_crlf() {
+        // Found by the fuzz harness: a quoted local part over a folded line kept the CR LF.
+        for nl in ["\r\n", "\n"] {
+            let mail = format!(
+                "From: rachel@kestrel.io{nl}Cc: \"x,{nl} y\"@kestrel.io{nl}{}{nl}Hi{nl}",
+                DATE.replace("\r\n", nl)
+            );
+            let email = read(&crm(), mail.as_bytes()).unwrap();
+            assert!(
+                email.participants.iter().all(|p| !p.contains(['\r', '\n'])),
+                "{nl:?}: {:?}",
+                email.participants
+            );
+        }
+    }
+
+    #[test]
+    fn a_year_past_9999_is_a_bad_date() {
+        // Found by the fuzz harness: `26 Nov 65535` was read, then the activity could not be
+        // written ("the year of +65535-11-26 is outside 0000–9999").
+        let mail = message(
+            "rachel@kestrel.io",
+            "Date: Mon, 26 Nov 65535 10:30:00 +0000\r\n",
+        );
+        let e = read(&crm(), mail.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&e, IngestError::BadDate { why, .. } if why.contains("after 9999")),
+            "{e:?}"
+        );
+        let mail = message(
+            "rachel@kestrel.io",
+            "Date: Fri, 31 Dec 9999 23:59:59 -1200\r\n",
+        );
+        assert!(read(&crm(), mail.as_bytes()).is_ok());
+    }
 
     #[test]
     fn dates_are_read_as_rfc_5322_writes_them() {

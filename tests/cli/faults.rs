@@ -364,6 +364,83 @@ fn an_interrupted_import_is_rolled_back_and_the_rerun_imports_everything() {
     assert_consistent(&env, "import re-run");
 }
 
+/// An import without `--commit` writes its files, then remembers them (so the next writes see
+/// them). Killed between the two, it leaves some of its files on disk that nothing remembers:
+/// the re-run writes the same files, finishes the job, and says so, instead of skipping the
+/// leads as duplicates or writing them twice.
+#[test]
+fn an_interrupted_import_without_commit_is_finished_by_the_rerun() {
+    let env = committed();
+    let mut csv = String::from("Email,First Name,Last Name,Company\n");
+    for i in 0..40 {
+        csv.push_str(&format!("p{i}@co{i}.example,P{i},L{i},Co {i}\n"));
+    }
+    env.write("big.csv", &csv);
+    let import = [
+        "-C", "crm", "import", "leads", "big.csv", "--source", "inbound",
+    ];
+    let leads_dir = env.path().join("crm/leads");
+    let files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&leads_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    let before = files();
+    let first = env.run(&import);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let mut written: Vec<_> = files()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    written.sort();
+    assert_eq!(written.len(), 40);
+    let finished: Vec<(std::path::PathBuf, Vec<u8>)> = written
+        .iter()
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
+    // The state a kill after the 25th file leaves: 25 files, nothing remembered.
+    for p in &written[25..] {
+        std::fs::remove_file(p).unwrap();
+    }
+    for e in std::fs::read_dir(env.path().join(".git/sloop/write-index-v1")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("pending-")
+        {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let again = env.run(&import);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stdout.contains("imported 40 leads, 0 duplicates"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stderr.contains(
+            "25 of these 40 leads were already on disk, left by an interrupted import: \
+             the import is now complete"
+        ),
+        "{}",
+        again.stderr
+    );
+    for (p, bytes) in &finished {
+        assert_eq!(&std::fs::read(p).unwrap(), bytes, "{}", p.display());
+    }
+    assert_eq!(files().len(), before.len() + finished.len());
+    // Remembered now: a third run skips them all.
+    let third = env.run(&import);
+    assert!(
+        third.stdout.contains("imported 0 leads, 40 duplicates"),
+        "{}",
+        third.stdout
+    );
+}
+
 #[test]
 fn a_held_index_lock_makes_writers_wait_then_fail_without_writing() {
     let env = committed();

@@ -835,6 +835,27 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_row_is_reported_at_its_line_of_the_file() {
+        // Found with the fuzz harness's seeds: a quoted cell over two lines shifted every
+        // later row's line by one.
+        let csv = "Email,Company,Title\n\"a@x.io\",Acme,\"Head of\nSales\"\nbad-email,Beta,CEO\n";
+        let p = plan(&crm(), csv.as_bytes(), &opts(), |_| {}).unwrap();
+        assert_eq!(p.leads.len(), 1);
+        assert_eq!(p.rejected.len(), 1);
+        assert_eq!(p.rejected[0].line, 4);
+        // Blank lines, CRLF and lone CRs count as lines too.
+        for (csv, line) in [
+            ("Email\n\nbad-email\n", 3),
+            ("Email\r\n\r\nbad-email\r\n", 3),
+            ("Email\rx@y.io\rbad-email\r", 3),
+            ("Email;Company\r;Acme\nbad-email;Beta\n", 3),
+        ] {
+            let p = plan(&crm(), csv.as_bytes(), &opts(), |_| {}).unwrap();
+            assert_eq!(p.rejected[0].line, line, "{csv:?}");
+        }
+    }
+
+    #[test]
     fn empty_binary_and_unmapped_files_are_errors() {
         assert!(matches!(
             plan(&crm(), b"", &opts(), |_| {}),

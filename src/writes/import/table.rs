@@ -367,19 +367,32 @@ impl<'t> LineCounter<'t> {
             .iter()
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count()];
-        let ended = byte > 0 && bytes.get(byte - 1) == Some(&b'\n');
-        let breaks = skipped.iter().filter(|b| **b == b'\n').count() + usize::from(ended);
+        let ended = byte > 0 && is_break(bytes, byte - 1);
+        let breaks = (byte..byte + skipped.len())
+            .filter(|i| is_break(bytes, *i))
+            .count()
+            + usize::from(ended);
         (self.line_at(byte + skipped.len()), breaks >= 2)
     }
 
     fn line_at(&mut self, byte: usize) -> u64 {
         let byte = byte.min(self.text.len());
         if byte > self.byte {
-            let skipped = &self.text.as_bytes()[self.byte..byte];
-            self.line += skipped.iter().filter(|b| **b == b'\n').count() as u64;
+            let bytes = self.text.as_bytes();
+            self.line += (self.byte..byte).filter(|i| is_break(bytes, *i)).count() as u64;
             self.byte = byte;
         }
         self.line
+    }
+}
+
+/// Whether the byte at `i` ends a line: LF, or a CR not followed by LF (old Mac files, and
+/// the CSV reader reads a lone CR as a row's end).
+fn is_break(bytes: &[u8], i: usize) -> bool {
+    match bytes.get(i) {
+        Some(b'\n') => true,
+        Some(b'\r') => bytes.get(i + 1) != Some(&b'\n'),
+        _ => false,
     }
 }
 
