@@ -160,6 +160,8 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         None => (Mapping::default(), Vec::new()),
     };
     let export = read::read(spec(vendor), &inputs, &mapping.columns, &mut progress);
+    // The export holds what it needs of the files: their bytes can go (memory, on a big one).
+    drop(inputs);
     if show_progress {
         eprint!("\r\x1b[K");
     }
@@ -301,9 +303,10 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 .and_then(|r| r.user_email())
                 .unwrap_or_default(),
         });
-        let commits: Vec<HistoryCommit> = plan
-            .commits
-            .iter()
+        let planned = std::mem::take(&mut plan.commits);
+        let days: Vec<chrono::NaiveDate> = planned.iter().map(|c| c.when.date()).collect();
+        let commits: Vec<HistoryCommit> = planned
+            .into_iter()
             .map(|c| {
                 let author = c
                     .author
@@ -323,10 +326,10 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 HistoryCommit {
                     files: c
                         .files
-                        .iter()
-                        .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
+                        .into_iter()
+                        .map(|(p, t)| (p, t.into_bytes()))
                         .collect(),
-                    message: c.message.clone(),
+                    message: c.message,
                     author,
                     when,
                 }
@@ -337,21 +340,20 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             out.note(&format!(
                 "Committed {} commits ({}…{}), the last {}",
                 commits.len(),
-                plan.commits[0].when.date(),
-                plan.commits[plan.commits.len() - 1].when.date(),
+                days[0],
+                days[days.len() - 1],
                 tip.short()
             ))?;
         }
     } else {
-        let files: Vec<(String, Vec<u8>)> = plan
-            .files
+        let texts: Vec<(String, String)> = plan.final_files();
+        let files: Vec<(String, Vec<u8>)> = texts
             .iter()
             .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
             .collect();
         if let Some(repo) = session.repo() {
             repo.mark_import(vendor.name(), &files)?;
         }
-        let texts: Vec<(String, String)> = plan.files.clone();
         write::save(session, env, &located, &texts, None, out)?;
         out.note(&format!(
             "wrote the final state of {} files, without their history: `--commit` writes the history (commit these with the trailer `{}: {}`)",

@@ -59,8 +59,6 @@ pub struct Counts {
 #[derive(Debug, Default)]
 pub struct Plan {
     pub commits: Vec<PlannedCommit>,
-    /// The last text of every path written.
-    pub files: Vec<(String, String)>,
     /// What is wrong: nothing may be written while there is any (unless `skip_invalid`,
     /// which leaves those records out and lists them in `skipped`).
     pub problems: Vec<Problem>,
@@ -71,6 +69,21 @@ pub struct Plan {
     pub counts: Counts,
     /// The day the export was taken.
     pub export_date: Option<NaiveDate>,
+}
+
+impl Plan {
+    /// The last text of every path the commits write, by path.
+    pub fn final_files(&self) -> Vec<(String, String)> {
+        let mut last: BTreeMap<&str, &str> = BTreeMap::new();
+        for c in &self.commits {
+            for (p, t) in &c.files {
+                last.insert(p, t);
+            }
+        }
+        last.into_iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()
+    }
 }
 
 /// A record being planned: its id, path and versions.
@@ -412,9 +425,7 @@ fn plan_once(
     let drafts = std::mem::take(&mut p.drafts);
     let rendered = render(&mut p, drafts, existing, &mut plan.counts);
     validate(&mut p, &rendered, &mut plan);
-    let (commits, files) = commits(&p, rendered);
-    plan.commits = commits;
-    plan.files = files;
+    plan.commits = commits(&p, rendered);
     plan.problems = std::mem::take(&mut p.problems);
     let bad = std::mem::take(&mut p.bad);
     (plan, bad)
@@ -763,7 +774,16 @@ fn people(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) 
 type Mapped = (Stamp, Option<String>, Option<String>, Option<Stamp>);
 
 /// A version of a day, for the day's commit: when, by whom, path, text, kind, creation.
-type DayVersion<'r> = (NaiveDateTime, Option<String>, &'r str, &'r str, Kind, bool);
+/// One version of a record on a day: when, who, its path (shared), its text, kind, and
+/// whether it creates the record.
+type DayVersion = (
+    NaiveDateTime,
+    Option<String>,
+    std::rc::Rc<str>,
+    String,
+    Kind,
+    bool,
+);
 
 /// A deal's stage over time: (when, our stage, mrr, close date), oldest first.
 type Steps = Vec<(NaiveDateTime, String, Option<f64>, Option<NaiveDate>)>;
@@ -1875,6 +1895,10 @@ fn validate(p: &mut Planner, rendered: &[Rendered], plan: &mut Plan) {
                 p.bad.insert((r.kind, r.key.clone()));
             }
             if i + 1 == r.versions.len() {
+                // The rules across records read fields, not where they are in the file: the
+                // positions would be a third of the memory of a big import.
+                let mut record = record;
+                record.meta_mut().locs = Vec::new();
                 last.push(record);
             }
         }
@@ -1910,21 +1934,23 @@ fn validate(p: &mut Planner, rendered: &[Rendered], plan: &mut Plan) {
 /// One commit per day: each record's last version of the day, authored by the member with
 /// the most of the day's versions (the first of them on a tie), dated at the day's last
 /// version.
-fn commits(p: &Planner, rendered: Vec<Rendered>) -> (Vec<PlannedCommit>, Vec<(String, String)>) {
+///
+/// The texts are moved, not copied, from `rendered` into the commits: on an export the size
+/// of the benchmark CRM they are most of the memory the import takes.
+fn commits(p: &Planner, rendered: Vec<Rendered>) -> Vec<PlannedCommit> {
     let mut days: BTreeMap<NaiveDate, Vec<DayVersion>> = BTreeMap::new();
-    let mut finals: BTreeMap<&str, &str> = BTreeMap::new();
-    for r in &rendered {
-        for (i, (at, who, text)) in r.versions.iter().enumerate() {
+    for r in rendered {
+        let path: std::rc::Rc<str> = r.path.into();
+        for (i, (at, who, text)) in r.versions.into_iter().enumerate() {
             let creation = i == 0 && r.created;
             days.entry(at.date()).or_default().push((
-                *at,
-                who.clone(),
-                &r.path,
+                at,
+                who,
+                path.clone(),
                 text,
                 r.kind,
                 creation,
             ));
-            finals.insert(&r.path, text);
         }
     }
     let mut out = Vec::with_capacity(days.len());
@@ -1944,13 +1970,13 @@ fn commits(p: &Planner, rendered: Vec<Rendered>) -> (Vec<PlannedCommit>, Vec<(St
             .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))
             .map(|t| t.0.clone());
         let when = versions.last().map(|v| v.0).unwrap_or_default();
-        let mut files: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut files: BTreeMap<std::rc::Rc<str>, String> = BTreeMap::new();
         let mut created: BTreeMap<Kind, usize> = BTreeMap::new();
         let mut changed = 0usize;
-        for (_, _, path, text, kind, creation) in &versions {
+        for (_, _, path, text, kind, creation) in versions {
             if files.insert(path, text).is_none() {
-                if *creation {
-                    *created.entry(*kind).or_default() += 1;
+                if creation {
+                    *created.entry(kind).or_default() += 1;
                 } else {
                     changed += 1;
                 }
@@ -1973,18 +1999,11 @@ fn commits(p: &Planner, rendered: Vec<Rendered>) -> (Vec<PlannedCommit>, Vec<(St
             when,
             offset: p.offset,
             author,
-            files: files
-                .into_iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
+            files: files.into_iter().map(|(a, b)| (a.to_string(), b)).collect(),
             message,
         });
     }
-    let files = finals
-        .into_iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    (out, files)
+    out
 }
 
 /// Whether a deal is open at the end of the export (for tests and the summary).
