@@ -389,6 +389,126 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// One diagnostic as a GitHub Actions workflow command, which annotates the file and line in
+/// a pull request: `::error file=crm/accounts/acme.toml,line=3,col=9,title=unknown-value::…`.
+/// `repo_path` is the file's path from the top of the repository (what GitHub matches with
+/// the pull request's files). The message carries the hint and, for `--range`, the commit;
+/// `%`, CR and LF are encoded as the runner decodes them (and `:` and `,` in properties).
+pub fn render_github(d: &Diagnostic, repo_path: &str) -> String {
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut props = vec![format!("file={}", property(repo_path))];
+    if d.line > 0 {
+        props.push(format!("line={}", d.line));
+        if d.column > 0 {
+            props.push(format!("col={}", d.column));
+            if d.underline > 1 {
+                props.push(format!("endColumn={}", d.column + d.underline));
+            }
+        }
+    }
+    props.push(format!(
+        "title={}",
+        property(&format!("sloop {level}[{}]", d.code.as_str()))
+    ));
+    let mut message = d.message.clone();
+    if let Some(hint) = &d.hint {
+        message.push_str("\nhelp: ");
+        message.push_str(hint);
+    }
+    if let Some(commit) = &d.commit {
+        message.push_str("\nin commit ");
+        message.push_str(commit);
+    }
+    format!("::{level} {}::{}\n", props.join(","), data(&message))
+}
+
+/// Diagnostics as a SARIF 2.1.0 log, for GitHub code scanning and other SARIF viewers: one
+/// rule per diagnostic code (its summary from the README's table), one result per
+/// diagnostic. `repo_path` gives each diagnostic's path from the top of the repository
+/// (SARIF's `%SRCROOT%`).
+pub fn sarif(
+    diags: &[Diagnostic],
+    repo_path: impl Fn(&Diagnostic) -> String,
+    version: &str,
+) -> serde_json::Value {
+    use serde_json::json;
+    let level = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let rules: Vec<serde_json::Value> = Code::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.as_str(),
+                "shortDescription": {"text": c.summary()},
+                "defaultConfiguration": {"level": level(c.severity())},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(hint) = &d.hint {
+                text.push_str("\nhelp: ");
+                text.push_str(hint);
+            }
+            let mut location = json!({
+                "artifactLocation": {"uri": repo_path(d), "uriBaseId": "%SRCROOT%"},
+            });
+            if d.line > 0 {
+                let mut region = json!({"startLine": d.line});
+                if d.column > 0 {
+                    region["startColumn"] = json!(d.column);
+                    if d.underline > 0 {
+                        region["endColumn"] = json!(d.column + d.underline);
+                    }
+                }
+                if let Some(line) = &d.source_line {
+                    region["snippet"] = json!({"text": line});
+                }
+                location["region"] = region;
+            }
+            let mut result = json!({
+                "ruleId": d.code.as_str(),
+                "ruleIndex": Code::ALL.iter().position(|c| *c == d.code),
+                "level": level(d.severity),
+                "message": {"text": text},
+                "locations": [{"physicalLocation": location}],
+            });
+            if let Some(commit) = &d.commit {
+                result["properties"] = json!({"commit": commit});
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "sloop",
+                "version": version,
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
 /// "`a`, `b` or `c`" for messages.
 pub fn one_of<S: AsRef<str>>(items: &[S]) -> String {
     let quoted: Vec<String> = items.iter().map(|s| format!("`{}`", s.as_ref())).collect();
@@ -399,9 +519,58 @@ pub fn one_of<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
+/// `36500` → `36,500`.
+pub fn grouped(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+/// ASCII digits in groups of three: `"1234567"` → `"1,234,567"`.
+pub fn group_digits(digits: &str) -> String {
+    let lead = match digits.len() % 3 {
+        0 => 3.min(digits.len()),
+        n => n,
+    };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    out.push_str(&digits[..lead]);
+    for group in digits.as_bytes()[lead..].chunks(3) {
+        out.push(',');
+        out.push_str(std::str::from_utf8(group).unwrap_or_default());
+    }
+    out
+}
+
+/// `n` and a noun, singular for one and plural otherwise, the number grouped by thousands:
+/// `1 lead`, `0 errors`, `2 opportunities`, `1,200 records`.
+pub fn count(n: usize, noun: &str) -> String {
+    let n_text = group_digits(&n.to_string());
+    if n == 1 {
+        return format!("{n_text} {noun}");
+    }
+    let consonant_y =
+        noun.ends_with('y') && !noun[..noun.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']);
+    let plural = if consonant_y {
+        format!("{}ies", &noun[..noun.len() - 1])
+    } else if noun.ends_with(['s', 'x']) || noun.ends_with("ch") || noun.ends_with("sh") {
+        format!("{noun}es")
+    } else {
+        format!("{noun}s")
+    };
+    format!("{n_text} {plural}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_says_one_thing_and_many_things() {
+        assert_eq!(count(1, "lead"), "1 lead");
+        assert_eq!(count(0, "lead"), "0 leads");
+        assert_eq!(count(2, "opportunity"), "2 opportunities");
+        assert_eq!(count(3, "day"), "3 days");
+        assert_eq!(count(2, "match"), "2 matches");
+        assert_eq!(count(1200, "record"), "1,200 records");
+    }
 
     #[test]
     fn loc_counts_characters_and_clips_to_the_line() {

@@ -25,6 +25,14 @@ fn main() -> ExitCode {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     // Before any thread exists, as libgit2's global options require.
     sloop::git::limit_mapped_memory();
+    // `COMPLETE=bash sloop -- …` (what `sloop completions` registers with the shell):
+    // complete from the CRM of the current folder, print the candidates and exit.
+    if let Ok(folder) = std::env::current_dir() {
+        cli::complete::set_folder(folder);
+    }
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(cli::completions::COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -103,10 +111,19 @@ fn main() -> ExitCode {
             email: std::env::var(email).ok()?,
         })
     };
+    // A terminal of no size (a pty nobody sized) is a terminal of unknown width.
+    let width = if tty {
+        terminal_size::terminal_size_of(std::io::stdout())
+            .map(|(w, _)| usize::from(w.0))
+            .filter(|&w| w > 0)
+    } else {
+        None
+    };
     let env = Env {
         cwd,
         color,
         tty,
+        width,
         now,
         author: identity("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"),
         committer: identity("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"),

@@ -221,6 +221,8 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
     // New paths (duplicate ids are checked for these) and deleted ones (a move is not one).
     let mut new_paths: Vec<(Kind, &str, &str)> = Vec::new();
     let mut deleted_paths: HashSet<&str> = HashSet::new();
+    // The staged text of each record, for the source line of its diagnostics.
+    let mut staged_text: HashMap<&str, Vec<u8>> = HashMap::new();
     for change in &changes {
         match store::classify(&change.path) {
             PathClass::Record(kind, id) => {
@@ -248,6 +250,7 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
                     let (record, diags) =
                         store::parse_bytes(kind, id, &change.path, &bytes, &config);
                     diagnostics.extend(diags);
+                    staged_text.insert(change.path.as_str(), bytes);
                     if let Err(e) = crate::model::ids::validate(id) {
                         diagnostics.push(Diagnostic::new(
                             crate::diag::Code::InvalidId,
@@ -300,6 +303,19 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
             Some(m) => transition::judge_import(&config, &c, &m.source),
             None => transition::judge(&config, &c),
         });
+    }
+    // Every diagnostic quotes its line as the index holds it, as `sloop check` quotes the
+    // work tree's.
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.source_line.is_none() && d.line > 0)
+    {
+        if let Some(text) = staged_text.get(d.path.as_str()) {
+            d.source_line = String::from_utf8_lossy(text)
+                .lines()
+                .nth(d.line as usize - 1)
+                .map(str::to_string);
+        }
     }
     let mut out = Outcome {
         diagnostics,
@@ -492,7 +508,8 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
     }
     let end = match spec.split_once("..") {
         Some((_, b)) if !b.is_empty() => b.to_string(),
-        _ => "HEAD".to_string(),
+        Some(_) => "HEAD".to_string(),
+        None => spec.to_string(),
     };
     let end_id = match commits.last() {
         Some(last) => *last,
@@ -504,8 +521,8 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
     out.diagnostics.extend(loaded.diagnostics);
     out.diagnostics.extend(check::check(&loaded.crm));
     out.notes.push(format!(
-        "checked {} commit(s) of {spec}, then the CRM at {}",
-        commits.len(),
+        "checked {} of {spec}, then the CRM at {}",
+        crate::diag::count(commits.len(), "commit"),
         end_id.short()
     ));
     Ok(out)

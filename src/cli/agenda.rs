@@ -2,7 +2,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
+use super::table::{Column, Table, Value};
+use super::{locate, CliError, Env, Format, Out, Status, TableFormat};
 use crate::git::Repo;
 use crate::lifecycle::{self, agenda, tick};
 
@@ -14,7 +15,7 @@ use crate::lifecycle::{self, agenda, tick};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A team member (default: you).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::members))]
     pub owner: Option<String>,
     /// Everyone's agenda.
     #[arg(long, conflicts_with = "owner")]
@@ -76,75 +77,55 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let section = |out: &mut Out, title: &str, n: usize| out.println(&format!("\n{title} ({n})"));
     section(out, "Open tasks", a.tasks.len())?;
     if !a.tasks.is_empty() {
-        let rows = a
-            .tasks
-            .iter()
-            .map(|t| {
-                vec![
-                    t.due.map(|d| d.to_string()).unwrap_or_default(),
-                    if t.overdue {
-                        "overdue".into()
-                    } else {
-                        String::new()
-                    },
-                    t.account.clone(),
-                    t.subject.clone(),
-                    t.id.clone(),
-                ]
-            })
-            .collect();
-        table::print(
-            out,
-            env,
-            TableFormat::Text,
-            &["due", "", "account", "task", "id"],
-            &[],
-            rows,
-        )?;
+        let mut t = Table::new(vec![
+            Column::token("due"),
+            Column::token("overdue").optional(2),
+            Column::token("account").optional(1),
+            Column::text("task"),
+            Column::token("id"),
+        ]);
+        for task in &a.tasks {
+            t.row(vec![
+                task.due.as_ref().into(),
+                Value::Bool(task.overdue),
+                task.account.as_str().into(),
+                task.subject.as_str().into(),
+                task.id.as_str().into(),
+            ]);
+        }
+        t.print(out, env, TableFormat::Text)?;
     }
     section(out, "Alerts", a.alerts.len())?;
     if !a.alerts.is_empty() {
-        let rows = a
-            .alerts
-            .iter()
-            .map(|x| {
-                vec![
-                    format!("{}/{}", x.kind.folder(), x.id),
-                    x.rule.to_string(),
-                    x.message.clone(),
-                ]
-            })
-            .collect();
-        table::print(
-            out,
-            env,
-            TableFormat::Text,
-            &["record", "rule", "why"],
-            &[],
-            rows,
-        )?;
+        let mut t = Table::new(vec![
+            Column::token("record"),
+            Column::token("rule").optional(1),
+            Column::text("why"),
+        ]);
+        for x in &a.alerts {
+            t.row(vec![
+                format!("{}/{}", x.kind.folder(), x.id).into(),
+                x.rule.to_string().into(),
+                x.message.as_str().into(),
+            ]);
+        }
+        t.print(out, env, TableFormat::Text)?;
     }
     section(out, "Waiting for a first touch", a.first_touch.len())?;
     if !a.first_touch.is_empty() {
-        let rows = a
-            .first_touch
-            .iter()
-            .map(|w| {
-                vec![
-                    w.id.clone(),
-                    w.name.clone(),
-                    w.owner.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table::print(
-            out,
-            env,
-            TableFormat::Text,
-            &["account", "name", "owner"],
-            &[],
-            rows,
-        )?;
+        let mut t = Table::new(vec![
+            Column::token("account"),
+            Column::text("name"),
+            Column::token("owner").optional(1),
+        ]);
+        for w in &a.first_touch {
+            t.row(vec![
+                w.id.as_str().into(),
+                w.name.as_str().into(),
+                w.owner.as_ref().into(),
+            ]);
+        }
+        t.print(out, env, TableFormat::Text)?;
     }
     section(
         out,
@@ -152,26 +133,21 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         a.no_next_step.len(),
     )?;
     if !a.no_next_step.is_empty() {
-        let rows = a
-            .no_next_step
-            .iter()
-            .map(|o| {
-                vec![
-                    o.id.clone(),
-                    o.stage.clone(),
-                    o.account.clone(),
-                    o.owner.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table::print(
-            out,
-            env,
-            TableFormat::Text,
-            &["opportunity", "stage", "account", "owner"],
-            &[],
-            rows,
-        )?;
+        let mut t = Table::new(vec![
+            Column::token("opportunity"),
+            Column::token("stage"),
+            Column::token("account").optional(2),
+            Column::token("owner").optional(1),
+        ]);
+        for o in &a.no_next_step {
+            t.row(vec![
+                o.id.as_str().into(),
+                o.stage.as_str().into(),
+                o.account.as_str().into(),
+                o.owner.as_ref().into(),
+            ]);
+        }
+        t.print(out, env, TableFormat::Text)?;
     }
     Ok(Status::Ok)
 }

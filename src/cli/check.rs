@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use super::{locate, CliError, Env, Format, Located, Out, Status};
+use super::{locate, CliError, Env, Located, Out, Status};
 use crate::check::modes;
 use crate::diag::{self, Diagnostic, Style};
 use crate::store::{self, Source, WorkTree};
@@ -11,7 +11,7 @@ use crate::store::{self, Source, WorkTree};
 /// Default: the work tree, plus the transitions of uncommitted changes against HEAD.
 /// `--staged`: exactly what the index would commit, against HEAD (the pre-commit hook).
 /// `--range A..B`: every commit in the range against its first parent, then the CRM at B
-/// (CI on a pull request).
+/// (CI on a pull request); `--range B`: every commit B reaches, the first one included.
 ///
 /// Reports every problem in one run, as `path:line:col: error[code]: message` with the source
 /// line and a hint. Exit 0 when there are no errors (warnings allowed), 1 when there are,
@@ -21,12 +21,27 @@ pub struct Args {
     /// Check what the index would commit (unstaged edits are ignored).
     #[arg(long, conflicts_with = "range")]
     pub staged: bool,
-    /// Check every commit of a range such as `origin/main..HEAD`, then its end.
+    /// Check every commit of a range such as `origin/main..HEAD` (or every commit of `HEAD`,
+    /// the first included), then its end.
     #[arg(long, value_name = "A..B")]
     pub range: Option<String>,
-    /// Output format. JSON: {"errors": N, "warnings": N, "diagnostics": [...]}.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format. JSON: {"errors": N, "warnings": N, "diagnostics": [...]}; `github`:
+    /// workflow commands that annotate the files and lines of a pull request; `sarif`: a
+    /// SARIF 2.1.0 log for code scanning.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+/// How `check` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum CheckFormat {
+    #[default]
+    Text,
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`).
+    Github,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
@@ -47,6 +62,19 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         attach_source_lines(&WorkTree::new(&crm.root), &mut diags);
     }
     print(&diags, &crm, args.format, out, Some(outcome.records))
+}
+
+/// `110 records: 1 error, 0 warnings`.
+fn summary(records: Option<usize>, errors: usize, warnings: usize) -> String {
+    let what = match records {
+        Some(n) => format!("{}: ", diag::count(n, "record")),
+        None => String::new(),
+    };
+    format!(
+        "{what}{}, {}",
+        diag::count(errors, "error"),
+        diag::count(warnings, "warning")
+    )
 }
 
 /// Fills in the source line of diagnostics found after parsing (references, requirements),
@@ -79,13 +107,31 @@ pub fn attach_source_lines(source: &dyn Source, diags: &mut [Diagnostic]) {
 pub fn print(
     diags: &[Diagnostic],
     crm: &Located,
-    format: Format,
+    format: CheckFormat,
     out: &mut Out,
     records: Option<usize>,
 ) -> Result<Status, CliError> {
     let (errors, warnings) = diag::counts(diags);
+    // GitHub matches annotations with the files of a pull request by their path from the top
+    // of the repository.
+    let repo_prefix = match format {
+        CheckFormat::Github | CheckFormat::Sarif => crate::git::Repo::open(&crm.root)?
+            .map(|r| r.prefix().to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let repo_path = |d: &Diagnostic| format!("{repo_prefix}{}", d.path);
     match format {
-        Format::Json => {
+        CheckFormat::Github => {
+            for d in diags {
+                out.print(&diag::render_github(d, &repo_path(d)))?;
+            }
+            out.println(&summary(records, errors, warnings))?;
+        }
+        CheckFormat::Sarif => {
+            out.json(&diag::sarif(diags, repo_path, env!("CARGO_PKG_VERSION")))?;
+        }
+        CheckFormat::Json => {
             let shown: Vec<Diagnostic> = diags
                 .iter()
                 .map(|d| Diagnostic {
@@ -106,23 +152,13 @@ pub fn print(
             };
             out.json(&report)?;
         }
-        Format::Text => {
+        CheckFormat::Text => {
             let style = Style { color: out.color };
             for d in diags {
                 let text = diag::render_text(d, &crm.show(&d.path), style);
                 out.print(&text)?;
             }
-            let plural =
-                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            let what = match records {
-                Some(n) => format!("{}: ", plural(n, "record")),
-                None => String::new(),
-            };
-            out.println(&format!(
-                "{what}{}, {}",
-                plural(errors, "error"),
-                plural(warnings, "warning")
-            ))?;
+            out.println(&summary(records, errors, warnings))?;
         }
     }
     Ok(if errors > 0 {

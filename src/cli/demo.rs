@@ -87,8 +87,8 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     }
     let shown = args.path.display();
     out.println(&format!(
-        "Created {shown}: {} commits, ending {end}",
-        summary.commits
+        "Created {shown}: {}, ending {end}",
+        crate::diag::count(summary.commits, "commit")
     ))?;
     let statuses: Vec<String> = summary
         .accounts_by_status

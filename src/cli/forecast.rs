@@ -2,7 +2,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::{locate, table, CliError, Env, Out, Status, TableFormat};
+use super::table::{Column, Table, Value};
+use super::{locate, CliError, Env, Out, Status, TableFormat};
 use crate::report::metrics::{self, Bucket};
 use crate::store::{self, WorkTree};
 
@@ -51,27 +52,21 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         out.json(&buckets)?;
         return Ok(Status::Ok);
     }
-    let csv = args.format == TableFormat::Csv;
-    let money = |x: f64| if csv { x.to_string() } else { table::money(x) };
-    let rows = buckets
-        .iter()
-        .map(|b| {
-            let key = b
-                .month
-                .clone()
-                .or(b.quarter.clone())
-                .or(b.owner.clone())
-                .unwrap_or_default();
-            vec![key, b.count.to_string(), money(b.mrr), money(b.weighted)]
-        })
-        .collect();
-    table::print(
-        out,
-        env,
-        args.format,
-        &[name, "count", "mrr", "weighted"],
-        &[1, 2, 3],
-        rows,
-    )?;
+    let mut t = Table::new(vec![
+        Column::token(name),
+        Column::number("count"),
+        Column::number("mrr"),
+        Column::number("weighted"),
+    ]);
+    for b in &buckets {
+        let key = b.month.clone().or(b.quarter.clone()).or(b.owner.clone());
+        t.row(vec![
+            key.into(),
+            Value::Count(b.count as u64),
+            Value::Money(b.mrr),
+            Value::Money(b.weighted),
+        ]);
+    }
+    t.print(out, env, args.format)?;
     Ok(Status::Ok)
 }

@@ -66,9 +66,14 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         "" => ".".to_string(),
         p => p.to_string(),
     };
+    let where_ = if crm_dir == "." {
+        "git runs hooks from the top of the work tree, where the CRM is".to_string()
+    } else {
+        format!("git runs hooks from the top of the work tree; the CRM is in {crm_dir}/")
+    };
     let script = format!(
         "#!/bin/sh\n{MARKER}: refuse commits that break the CRM's rules.\n\
-         # git runs hooks from the top of the work tree; the CRM is in {crm_dir}.\n\
+         # {where_}.\n\
          if command -v sloop >/dev/null 2>&1; then SLOOP=sloop; else SLOOP={exe}; fi\n\
          exec \"$SLOOP\" -C {dir} check --staged\n",
         exe = shell_quote(&exe),

@@ -39,10 +39,10 @@ pub struct LeadsArgs {
     pub file: PathBuf,
     /// The acquisition source of every lead (else the file's source column, which must be
     /// one of sloop.toml's sources or mapped with --value).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::sources))]
     pub source: Option<String>,
     /// Team members to assign leads to, round-robin: `--assign lea,tom`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', add = super::complete::with(super::complete::members))]
     pub assign: Vec<String>,
     /// Map a column to a lead field: `--map "Société=company"`, `--map "Lead ID=custom.sf_id"`,
     /// `--map "OwnerId="` to leave a column out (repeat it).
@@ -198,7 +198,11 @@ fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             .iter()
             .map(|(_, p, t)| (p.clone(), t.clone()))
             .collect();
-        let message = format!("sloop import leads {shown}: {} leads", files.len());
+        let message = format!(
+            "sloop import leads {}: {}",
+            write::message_path(env, &located, &path),
+            crate::diag::count(files.len(), "lead")
+        );
         // A lead file already on disk with exactly these bytes, unknown to the CRM, is what
         // an interrupted run of this import left (sloop remembers its uncommitted files only
         // once they are all written): this run finishes the job, and says so.
@@ -260,9 +264,10 @@ fn leads(a: LeadsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 "imported"
             };
             out.println(&format!(
-                "{verb} {imported} leads, {} duplicates skipped, {} rows rejected",
-                plan.duplicates,
-                plan.rejected.len()
+                "{verb} {}, {} skipped, {} rejected",
+                crate::diag::count(imported, "lead"),
+                crate::diag::count(plan.duplicates, "duplicate"),
+                crate::diag::count(plan.rejected.len(), "row")
             ))?;
             for r in plan.rejected.iter().take(10) {
                 out.println(&format!("  {shown}:{}: {}", r.line, r.reason))?;

@@ -55,6 +55,8 @@ pub fn run(args: Args, env: &Env, base: Option<&Path>, out: &mut Out) -> Result<
                 .map_err(|e| CliError::io(format!("cannot write {}", keep.display()), e))?;
         }
     }
+    // The editor's schemas, from the config written below.
+    super::schema::write(&dir, &config::Config::default())?;
     write_new(&config_path, config::DEFAULT_TOML)?;
     if !in_repo {
         crate::git::init(&dir)?;

@@ -21,6 +21,7 @@ pub enum Action {
 
 #[derive(Debug, clap::Args)]
 pub struct ConvertArgs {
+    #[arg(add = super::complete::with(super::complete::leads))]
     pub id: String,
     /// The pool a new account enters.
     #[arg(long, value_parser = ["qualified_pool", "unqualified_pool"], default_value = "qualified_pool")]

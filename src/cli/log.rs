@@ -17,8 +17,10 @@ use crate::writes::index::Needs;
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
     /// email, call, meeting, demo or note.
+    #[arg(add = super::complete::with(super::complete::log_kinds))]
     pub kind: String,
     /// The account.
+    #[arg(add = super::complete::with(super::complete::accounts))]
     pub account: String,
     #[command(flatten)]
     pub common: Common,
@@ -33,6 +35,7 @@ pub struct LogArgs {
 #[derive(Debug, clap::Args)]
 pub struct TaskArgs {
     /// The account.
+    #[arg(add = super::complete::with(super::complete::accounts))]
     pub account: String,
     /// When it is due (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
@@ -45,6 +48,7 @@ pub struct TaskArgs {
 #[derive(Debug, clap::Args)]
 pub struct DoneArgs {
     /// The task's id.
+    #[arg(add = super::complete::with(super::complete::activities))]
     pub task: String,
     /// Commit the change (only that file) on top of HEAD.
     #[arg(long)]
@@ -56,15 +60,15 @@ pub struct Common {
     /// What happened (the activity's subject).
     #[arg(short = 'm', long = "message", value_name = "TEXT")]
     pub message: String,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::contacts))]
     pub contact: Option<String>,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::opportunities))]
     pub opportunity: Option<String>,
     /// The day it happened (YYYY-MM-DD). Default: today.
     #[arg(long, value_name = "DATE")]
     pub date: Option<NaiveDate>,
     /// A team member. Default: the member whose email is git's user.email.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::members))]
     pub owner: Option<String>,
     /// Commit the new file (only it) on top of HEAD.
     #[arg(long)]

@@ -1,7 +1,6 @@
 use std::path::Path;
 
-use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
-
+use super::table::{Column, Table, Value};
 use super::{locate, CliError, Env, Out, Status, TableFormat};
 use crate::crm::Crm;
 use crate::diag::{one_of, suggest};
@@ -15,29 +14,27 @@ use crate::store::{self, WorkTree};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// accounts, contacts, opportunities, leads or activities (singular works too).
+    #[arg(add = super::complete::with(super::complete::kinds))]
     pub kind: String,
     /// Accounts and leads: only this status.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::statuses))]
     pub status: Option<String>,
     /// Opportunities: only this stage (or `open`, `closed`).
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::stage_filters))]
     pub stage: Option<String>,
     /// Only records owned by this team member.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::members))]
     pub owner: Option<String>,
     /// Contacts, opportunities, activities: only those of this account.
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::accounts))]
     pub account: Option<String>,
     #[arg(long, value_enum, default_value_t = TableFormat::Text)]
     pub format: TableFormat,
 }
 
-/// A list of rows with a header, rendered as a table, CSV or JSON.
+/// The records as a table (text or CSV) and as JSON.
 struct Rows {
-    header: Vec<&'static str>,
-    /// Columns aligned right (numbers).
-    right: Vec<usize>,
-    rows: Vec<Vec<String>>,
+    table: Table,
     json: Vec<serde_json::Value>,
 }
 
@@ -61,47 +58,26 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
         out.note(&format!(
-            "warning: {errors} files have errors and may show incomplete values; run `sloop check`"
+            "warning: {} and may show incomplete values; run `sloop check`",
+            match errors {
+                1 => "1 file has errors".to_string(),
+                n => format!("{} have errors", crate::diag::count(n, "file")),
+            }
         ))?;
     }
     let rows = rows(&args, kind, crm);
     match args.format {
         TableFormat::Json => out.json(&rows.json)?,
-        TableFormat::Csv => {
-            out.data(&super::table::csv_text(&rows.header, &rows.rows)?)?;
-        }
+        TableFormat::Csv => rows.table.print(out, env, TableFormat::Csv)?,
         TableFormat::Text => {
-            if rows.rows.is_empty() {
+            if rows.table.is_empty() {
                 out.note(&format!("no {} match", kind.folder()))?;
             } else {
-                out.print(&render_table(&rows, env.tty))?;
-                out.println("")?;
+                rows.table.print(out, env, TableFormat::Text)?;
             }
         }
     }
     Ok(Status::Ok)
-}
-
-fn render_table(rows: &Rows, tty: bool) -> String {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(if tty {
-            ContentArrangement::Dynamic
-        } else {
-            ContentArrangement::Disabled
-        })
-        .set_header(rows.header.iter().map(Cell::new));
-    for r in &rows.rows {
-        t.add_row(r.iter().enumerate().map(|(i, v)| {
-            let c = Cell::new(crate::escape::terminal(v));
-            if rows.right.contains(&i) {
-                c.set_alignment(CellAlignment::Right)
-            } else {
-                c
-            }
-        }));
-    }
-    t.to_string()
 }
 
 fn validate_filters(args: &Args, kind: Kind, crm: &Crm) -> Result<(), CliError> {
@@ -159,18 +135,6 @@ fn check_value(flag: &str, value: &str, allowed: &[String]) -> Result<(), CliErr
     ))
 }
 
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(T::to_string).unwrap_or_default()
-}
-
-fn money(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.fract() == 0.0 => format!("{x:.0}"),
-        Some(x) => format!("{x:.2}"),
-        None => String::new(),
-    }
-}
-
 fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("records serialize")
 }
@@ -178,67 +142,79 @@ fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
 fn rows(args: &Args, kind: Kind, crm: &Crm) -> Rows {
     let owner_ok = |o: Option<&str>| args.owner.as_deref().is_none_or(|want| o == Some(want));
     let account_ok = |a: Option<&str>| args.account.as_deref().is_none_or(|want| a == Some(want));
-    let mut rows = Vec::new();
     let mut out = Vec::new();
-    let (header, right): (Vec<&'static str>, Vec<usize>) = match kind {
+    let table = match kind {
         Kind::Account => {
+            let mut t = Table::new(vec![
+                Column::token("id"),
+                Column::text("name"),
+                Column::token("status"),
+                Column::token("owner").optional(5),
+                Column::token("domain").optional(3),
+                Column::token("country").optional(2),
+                Column::text("industry").optional(1),
+                Column::token("backlog until").optional(4),
+            ]);
             for a in &crm.accounts {
                 if args.status.as_deref().is_some_and(|s| s != a.status)
                     || !owner_ok(a.owner.as_ref().map(|o| o.as_str()))
                 {
                     continue;
                 }
-                rows.push(vec![
-                    a.meta.id.clone(),
-                    a.name.clone(),
-                    a.status.clone(),
-                    opt(&a.owner),
-                    opt(&a.domain),
-                    opt(&a.country),
-                    opt(&a.industry),
-                    opt(&a.backlog_until),
+                t.row(vec![
+                    a.meta.id.as_str().into(),
+                    a.name.as_str().into(),
+                    a.status.as_str().into(),
+                    a.owner.as_ref().into(),
+                    a.domain.as_ref().into(),
+                    a.country.as_ref().into(),
+                    a.industry.as_ref().into(),
+                    a.backlog_until.as_ref().into(),
                 ]);
                 out.push(json(a));
             }
-            (
-                vec![
-                    "id",
-                    "name",
-                    "status",
-                    "owner",
-                    "domain",
-                    "country",
-                    "industry",
-                    "backlog until",
-                ],
-                vec![],
-            )
+            t
         }
         Kind::Contact => {
+            let mut t = Table::new(vec![
+                Column::token("id"),
+                Column::text("name"),
+                Column::token("account"),
+                Column::text("title").optional(1),
+                Column::token("role").optional(2),
+                Column::token("email").optional(3),
+            ]);
             for c in &crm.contacts {
                 if !account_ok(c.account.as_ref().map(|a| a.as_str())) {
                     continue;
                 }
                 let role = c
                     .role
-                    .map(|r| json(&r).as_str().unwrap_or_default().to_string())
-                    .unwrap_or_default();
-                rows.push(vec![
-                    c.meta.id.clone(),
-                    c.name.clone(),
-                    opt(&c.account),
-                    opt(&c.title),
-                    role,
-                    opt(&c.email),
+                    .map(|r| json(&r).as_str().unwrap_or_default().to_string());
+                t.row(vec![
+                    c.meta.id.as_str().into(),
+                    c.name.as_str().into(),
+                    c.account.as_ref().into(),
+                    c.title.as_ref().into(),
+                    role.into(),
+                    c.email.as_ref().into(),
                 ]);
                 out.push(json(c));
             }
-            (
-                vec!["id", "name", "account", "title", "role", "email"],
-                vec![],
-            )
+            t
         }
         Kind::Opportunity => {
+            let mut t = Table::new(vec![
+                Column::token("id"),
+                Column::text("name").optional(4),
+                Column::token("account").optional(3),
+                Column::token("stage"),
+                Column::number("probability").optional(1),
+                Column::number("mrr"),
+                Column::token("close date").optional(6),
+                Column::token("owner").optional(5),
+                Column::token("source").optional(2),
+            ]);
             for o in &crm.opportunities {
                 let stage_ok = match args.stage.as_deref() {
                     None => true,
@@ -252,40 +228,35 @@ fn rows(args: &Args, kind: Kind, crm: &Crm) -> Rows {
                 {
                     continue;
                 }
-                let prob = crm
+                let probability = crm
                     .config
                     .stage(&o.stage)
-                    .map(|s| format!("{}%", s.probability))
-                    .unwrap_or_default();
-                rows.push(vec![
-                    o.meta.id.clone(),
-                    o.name.clone(),
-                    opt(&o.account),
-                    o.stage.clone(),
-                    prob,
-                    money(o.mrr),
-                    opt(&o.close_date),
-                    opt(&o.owner),
-                    o.source.clone(),
+                    .map_or(Value::Empty, |s| Value::Percent(f64::from(s.probability)));
+                t.row(vec![
+                    o.meta.id.as_str().into(),
+                    o.name.as_str().into(),
+                    o.account.as_ref().into(),
+                    o.stage.as_str().into(),
+                    probability,
+                    o.mrr.map_or(Value::Empty, Value::Money),
+                    o.close_date.as_ref().into(),
+                    o.owner.as_ref().into(),
+                    o.source.as_str().into(),
                 ]);
                 out.push(json(o));
             }
-            (
-                vec![
-                    "id",
-                    "name",
-                    "account",
-                    "stage",
-                    "prob.",
-                    "mrr",
-                    "close date",
-                    "owner",
-                    "source",
-                ],
-                vec![4, 5],
-            )
+            t
         }
         Kind::Lead => {
+            let mut t = Table::new(vec![
+                Column::token("id"),
+                Column::text("name").optional(2),
+                Column::text("company"),
+                Column::token("email").optional(3),
+                Column::token("status"),
+                Column::token("owner").optional(4),
+                Column::token("source").optional(1),
+            ]);
             for l in &crm.leads {
                 if args
                     .status
@@ -295,25 +266,31 @@ fn rows(args: &Args, kind: Kind, crm: &Crm) -> Rows {
                 {
                     continue;
                 }
-                rows.push(vec![
-                    l.meta.id.clone(),
-                    opt(&l.name),
-                    opt(&l.company),
-                    opt(&l.email),
-                    l.status.as_str().to_string(),
-                    opt(&l.owner),
-                    opt(&l.source),
+                t.row(vec![
+                    l.meta.id.as_str().into(),
+                    l.name.as_ref().into(),
+                    l.company.as_ref().into(),
+                    l.email.as_ref().into(),
+                    l.status.as_str().into(),
+                    l.owner.as_ref().into(),
+                    l.source.as_ref().into(),
                 ]);
                 out.push(json(l));
             }
-            (
-                vec![
-                    "id", "name", "company", "email", "status", "owner", "source",
-                ],
-                vec![],
-            )
+            t
         }
         Kind::Activity => {
+            let mut t = Table::new(vec![
+                Column::token("date"),
+                Column::token("kind").optional(6),
+                Column::token("account").optional(5),
+                Column::token("owner").optional(4),
+                Column::text("subject"),
+                Column::number("minutes").optional(1),
+                Column::token("due").optional(3),
+                Column::token("done").optional(2),
+                Column::token("id"),
+            ]);
             let mut acts: Vec<_> = crm
                 .activities
                 .iter()
@@ -324,35 +301,26 @@ fn rows(args: &Args, kind: Kind, crm: &Crm) -> Rows {
                 .collect();
             acts.sort_by(|a, b| (a.date.date(), &a.meta.id).cmp(&(b.date.date(), &b.meta.id)));
             for a in acts {
-                let state = match (a.kind, a.done) {
-                    (crate::model::ActivityKind::Task, Some(true)) => "done".to_string(),
-                    (crate::model::ActivityKind::Task, _) => format!("due {}", opt(&a.due)),
-                    _ => a
-                        .duration_min
-                        .map(|m| format!("{m} min"))
-                        .unwrap_or_default(),
-                };
-                rows.push(vec![
-                    a.date.date().to_string(),
-                    a.kind.as_str().to_string(),
-                    opt(&a.account),
-                    opt(&a.owner),
-                    opt(&a.subject),
-                    state,
-                    a.meta.id.clone(),
+                let task = a.kind == crate::model::ActivityKind::Task;
+                t.row(vec![
+                    a.date.date().to_string().into(),
+                    a.kind.as_str().into(),
+                    a.account.as_ref().into(),
+                    a.owner.as_ref().into(),
+                    a.subject.as_ref().into(),
+                    a.duration_min.map_or(Value::Empty, Value::Count),
+                    a.due.as_ref().into(),
+                    if task {
+                        Value::Bool(a.done == Some(true))
+                    } else {
+                        Value::Empty
+                    },
+                    a.meta.id.as_str().into(),
                 ]);
                 out.push(json(a));
             }
-            (
-                vec!["date", "kind", "account", "owner", "subject", "", "id"],
-                vec![],
-            )
+            t
         }
     };
-    Rows {
-        header,
-        right,
-        rows,
-        json: out,
-    }
+    Rows { table, json: out }
 }

@@ -2,7 +2,8 @@
 
 mod agenda;
 mod check;
-mod completions;
+pub mod complete;
+pub mod completions;
 mod demo;
 mod doctor;
 mod export;
@@ -20,6 +21,7 @@ mod new;
 mod output;
 mod pipeline;
 mod report;
+mod schema;
 mod set;
 mod table;
 mod tick;
@@ -31,8 +33,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use output::Out;
 
-/// sloop — a git-backed, plain-text CRM. Records are TOML files in a git repository; sloop
-/// validates them, applies the sales loop's moves as commits and reports from the history.
+/// A git-backed, plain-text CRM.
+///
+/// Records are TOML files in a git repository; sloop validates them, applies the sales
+/// loop's moves as commits and reports from the history.
 #[derive(Debug, Parser)]
 #[command(
     name = "sloop",
@@ -77,6 +81,7 @@ pub enum Command {
     Import(import::Args),
     Ingest(ingest::Args),
     Demo(demo::Args),
+    Schema(schema::Args),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
     Report(report::Args),
@@ -213,6 +218,9 @@ pub struct Env {
     pub color: bool,
     /// stdout is a terminal.
     pub tty: bool,
+    /// The terminal's width in columns, when stdout is a terminal of known, non-zero size:
+    /// tables fit it. `None` prints every value whole.
+    pub width: Option<usize>,
     /// The current time (`SLOOP_NOW` overrides the clock, for tests and reproducible runs).
     pub now: chrono::DateTime<chrono::FixedOffset>,
     /// Commit identities from `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and the committer's, when set.
@@ -330,8 +338,9 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Import(args) => import::run(args, env, dir, out),
         Command::Ingest(args) => ingest::run(args, env, dir, out),
         Command::Demo(args) => demo::run(args, env, dir, out),
+        Command::Schema(args) => schema::run(args, env, dir, out),
         Command::Completions(args) => completions::completions(args, out),
-        Command::Man(args) => completions::man(args, out),
+        Command::Man(args) => completions::man(args, env, out),
         Command::Report(args) => report::run(args, env, dir, out),
         Command::Pipeline(args) => pipeline::run(args, env, dir, out),
         Command::Forecast(args) => forecast::run(args, env, dir, out),

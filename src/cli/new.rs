@@ -15,24 +15,25 @@ use crate::writes::{self, typed_value};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// account, contact, opportunity or lead.
+    #[arg(add = super::complete::with(super::complete::new_kinds))]
     pub kind: String,
     /// The id (the file name). Default: made from the name.
     pub id: Option<String>,
     #[arg(long)]
     pub name: Option<String>,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::accounts))]
     pub account: Option<String>,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::members))]
     pub owner: Option<String>,
     #[arg(long)]
     pub email: Option<String>,
     #[arg(long)]
     pub domain: Option<String>,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::statuses))]
     pub status: Option<String>,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::stages))]
     pub stage: Option<String>,
-    #[arg(long)]
+    #[arg(long, add = super::complete::with(super::complete::sources))]
     pub source: Option<String>,
     #[arg(long)]
     pub mrr: Option<String>,

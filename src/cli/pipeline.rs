@@ -1,6 +1,7 @@
 use std::path::Path;
 
-use super::{locate, table, CliError, Env, Out, Status, TableFormat};
+use super::table::{Column, Table, Value};
+use super::{locate, CliError, Env, Out, Status, TableFormat};
 use crate::report::metrics;
 use crate::store::{self, WorkTree};
 
@@ -21,39 +22,29 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         out.json(&p)?;
         return Ok(Status::Ok);
     }
-    let csv = args.format == TableFormat::Csv;
-    let money = |x: f64| if csv { x.to_string() } else { table::money(x) };
-    let mut rows: Vec<Vec<String>> = p
-        .by_stage
-        .iter()
-        .map(|s| {
-            vec![
-                s.stage.clone(),
-                if csv {
-                    s.probability.to_string()
-                } else {
-                    format!("{}%", s.probability)
-                },
-                s.count.to_string(),
-                money(s.mrr),
-                money(s.weighted),
-            ]
-        })
-        .collect();
-    rows.push(vec![
-        "total".into(),
-        String::new(),
-        p.total.count.to_string(),
-        money(p.total.mrr),
-        money(p.total.weighted),
+    let mut t = Table::new(vec![
+        Column::token("stage"),
+        Column::number("probability"),
+        Column::number("count"),
+        Column::number("mrr"),
+        Column::number("weighted"),
     ]);
-    table::print(
-        out,
-        env,
-        args.format,
-        &["stage", "probability", "count", "mrr", "weighted"],
-        &[1, 2, 3, 4],
-        rows,
-    )?;
+    for s in &p.by_stage {
+        t.row(vec![
+            s.stage.as_str().into(),
+            Value::Percent(f64::from(s.probability)),
+            Value::Count(s.count as u64),
+            Value::Money(s.mrr),
+            Value::Money(s.weighted),
+        ]);
+    }
+    t.row(vec![
+        "total".into(),
+        Value::Empty,
+        Value::Count(p.total.count as u64),
+        Value::Money(p.total.mrr),
+        Value::Money(p.total.weighted),
+    ]);
+    t.print(out, env, args.format)?;
     Ok(Status::Ok)
 }

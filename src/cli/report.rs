@@ -17,7 +17,7 @@ use crate::store;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Template to render: a built-in name or a file name in the CRM's templates/ folder.
-    #[arg(long, default_value = "dashboard.html")]
+    #[arg(long, default_value = "dashboard.html", add = super::complete::with(super::complete::templates))]
     pub template: String,
     /// Write the report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
@@ -93,7 +93,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
 
 /// The CRM's `templates/` folder, if there is one. A link is followed only when it stays
 /// inside the CRM (and out of `.git`): a template is printed when it does not parse.
-fn user_templates(root: &Path) -> Result<Option<PathBuf>, CliError> {
+pub(super) fn user_templates(root: &Path) -> Result<Option<PathBuf>, CliError> {
     let dir = root.join("templates");
     let is_link = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
     if is_link {

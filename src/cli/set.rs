@@ -18,13 +18,15 @@ use crate::writes::{self, typed_value};
 /// task for her on the deal, due on its onboarding meeting (else its start date).
 #[derive(Debug, clap::Args)]
 pub struct MoveArgs {
+    #[arg(add = super::complete::with(super::complete::opportunities))]
     pub opportunity: String,
+    #[arg(add = super::complete::with(super::complete::stages))]
     pub stage: String,
     /// A field to set with the move, as FIELD=VALUE (repeat it).
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
     /// With a move to won: an onboarding task for this member (the hand-off).
-    #[arg(long, value_name = "MEMBER")]
+    #[arg(long, value_name = "MEMBER", add = super::complete::with(super::complete::members))]
     pub handoff: Option<String>,
     /// Commit the change (only that file) on top of HEAD.
     #[arg(long)]
@@ -38,6 +40,7 @@ pub struct MoveArgs {
 #[derive(Debug, clap::Args)]
 pub struct SetArgs {
     /// The record, as `<kind>/<id>`.
+    #[arg(add = super::complete::with(super::complete::records))]
     pub record: String,
     /// FIELD=VALUE assignments.
     #[arg(value_name = "FIELD=VALUE", required = true)]

@@ -2,7 +2,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::{locate, table, CliError, Env, Format, Out, Status, TableFormat};
+use super::table::{Column, Table};
+use super::{locate, CliError, Env, Format, Out, Status, TableFormat};
 use crate::lifecycle::tick::{self, Mode, Options};
 use crate::model::dates;
 
@@ -82,52 +83,41 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             if outcome.plan.moves.is_empty() {
                 out.println(&format!("Nothing to move as of {}.", opts.as_of))?;
             } else {
-                let rows = outcome
-                    .plan
-                    .moves
-                    .iter()
-                    .map(|m| {
-                        vec![
-                            format!("{}/{}", m.kind.folder(), m.id),
-                            m.field.clone(),
-                            m.from.clone().unwrap_or_else(|| "—".into()),
-                            m.to.clone().unwrap_or_else(|| "(removed)".into()),
-                            m.rule.to_string(),
-                        ]
-                    })
-                    .collect();
-                table::print(
-                    out,
-                    env,
-                    TableFormat::Text,
-                    &["record", "field", "from", "to", "rule"],
-                    &[],
-                    rows,
-                )?;
+                let mut t = Table::new(vec![
+                    Column::token("record"),
+                    Column::token("field"),
+                    Column::token("from"),
+                    Column::token("to"),
+                    Column::token("rule").optional(1),
+                ]);
+                for m in &outcome.plan.moves {
+                    t.row(vec![
+                        format!("{}/{}", m.kind.folder(), m.id).into(),
+                        m.field.as_str().into(),
+                        m.from.as_deref().unwrap_or("—").into(),
+                        m.to.as_deref().unwrap_or("(removed)").into(),
+                        m.rule.to_string().into(),
+                    ]);
+                }
+                t.print(out, env, TableFormat::Text)?;
             }
             if !outcome.plan.alerts.is_empty() {
-                let rows = outcome
-                    .plan
-                    .alerts
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            a.owner.clone().unwrap_or_else(|| "—".into()),
-                            format!("{}/{}", a.kind.folder(), a.id),
-                            a.rule.to_string(),
-                            a.message.clone(),
-                        ]
-                    })
-                    .collect();
+                let mut t = Table::new(vec![
+                    Column::token("owner").optional(2),
+                    Column::token("record"),
+                    Column::token("rule").optional(1),
+                    Column::text("why"),
+                ]);
+                for a in &outcome.plan.alerts {
+                    t.row(vec![
+                        a.owner.as_deref().unwrap_or("—").into(),
+                        format!("{}/{}", a.kind.folder(), a.id).into(),
+                        a.rule.to_string().into(),
+                        a.message.as_str().into(),
+                    ]);
+                }
                 out.println("Alerts:")?;
-                table::print(
-                    out,
-                    env,
-                    TableFormat::Text,
-                    &["owner", "record", "rule", "why"],
-                    &[],
-                    rows,
-                )?;
+                t.print(out, env, TableFormat::Text)?;
             }
             let moved = outcome
                 .plan
@@ -146,8 +136,8 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                     outcome.from
                 ))?,
                 (None, Mode::NoCommit) if moved > 0 => out.println(&format!(
-                    "Edited {} file(s); nothing committed.",
-                    outcome.edited.len()
+                    "Edited {}; nothing committed.",
+                    crate::diag::count(outcome.edited.len(), "file")
                 ))?,
                 _ => {}
             }

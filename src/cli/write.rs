@@ -15,6 +15,21 @@ pub fn load(located: &Located) -> Result<Crm, CliError> {
     Ok(store::load(&WorkTree::new(&located.root))?.crm)
 }
 
+/// How a commit message names a file a command read (a CSV, a mailbox): its path relative
+/// to the CRM when it lies inside it, else its file name alone. A commit is shared with the
+/// team, so it never carries where a file happened to be on one person's machine.
+pub fn message_path(env: &Env, located: &Located, path: &std::path::Path) -> String {
+    let full = env.cwd.join(path);
+    let norm = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    match norm(&full).strip_prefix(norm(&located.root)) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().replace('\\', "/"),
+        _ => full
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string_lossy().into_owned()),
+    }
+}
+
 /// A write command in progress: it holds sloop's write lock (in a git repository) from
 /// before it reads the CRM until it has written, so two writers never interleave, and it
 /// remembers the commit it read, for `--commit`.
@@ -102,7 +117,10 @@ pub fn refused(e: WriteError, located: &Located, out: &mut Out) -> Result<Status
                     Style { color: out.color },
                 ))?;
             }
-            out.println(&format!("{} problem(s): nothing was written", diags.len()))?;
+            out.println(&format!(
+                "{}: nothing was written",
+                diag::count(diags.len(), "problem")
+            ))?;
             Ok(Status::Problems)
         }
         WriteError::Usage { message, hint } => Err(CliError::Usage { message, hint }),

@@ -79,7 +79,8 @@ impl Default for Lifecycle {
     }
 }
 
-/// New MRR to win per quarter (`"2026-Q4"`), for the team and per member.
+/// New MRR per quarter (`"2026-Q4"`): the MRR of won deals that starts in the quarter, for the
+/// team and per member.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Targets {
     pub team: BTreeMap<String, f64>,

@@ -366,16 +366,19 @@ impl Repo {
 
     /// Commits of `A..B` (reachable from B, not from A), oldest first.
     pub fn range(&self, spec: &str) -> Result<Vec<ObjectId>, GitError> {
+        // `A..B`, or a lone revision `B`: every commit it reaches, the first one included.
         let (from, to) = match spec.split_once("..") {
-            Some((a, b)) if !b.starts_with('.') => (a, if b.is_empty() { "HEAD" } else { b }),
+            Some((a, b)) if !b.starts_with('.') => (Some(a), if b.is_empty() { "HEAD" } else { b }),
+            None if !spec.is_empty() => (None, spec),
             _ => {
-                return Err(
-                    GitError::new(format!("`{spec}` is not a range"), "expected A..B")
-                        .with_hint("for example `--range origin/main..HEAD`"),
-                );
+                return Err(GitError::new(
+                    format!("`{spec}` is not a range"),
+                    "expected A..B, or a revision",
+                )
+                .with_hint("for example `--range origin/main..HEAD`, or `--range HEAD`"));
             }
         };
-        let from = if from.is_empty() { "HEAD" } else { from };
+        let from = from.map(|f| if f.is_empty() { "HEAD" } else { f });
         let resolve = |rev: &str| -> Result<git2::Oid, GitError> {
             let obj = self.repo.revparse_single(rev).map_err(|e| {
                 let err = GitError::new(format!("unknown revision `{rev}`"), e.message());
@@ -389,14 +392,17 @@ impl Repo {
                 .map(|c| c.id())
                 .map_err(|e| GitError::new(format!("`{rev}` is not a commit"), e.message()))
         };
-        let (a, b) = (resolve(from)?, resolve(to)?);
+        let b = resolve(to)?;
+        let a = from.map(resolve).transpose()?;
         let mut walk = self
             .repo
             .revwalk()
             .map_err(|e| GitError::new("cannot walk history", e.message()))?;
         walk.push(b)
             .map_err(|e| GitError::new("cannot walk history", e.message()))?;
-        walk.hide(a).map_err(|e| self.shallow_walk_error(e))?;
+        if let Some(a) = a {
+            walk.hide(a).map_err(|e| self.shallow_walk_error(e))?;
+        }
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
             .map_err(|e| GitError::new("cannot walk history", e.message()))?;
         let mut ids = Vec::new();

@@ -16,25 +16,7 @@ use crate::model::When;
 /// no report prints a figure that overflowed.
 pub const MAX_AMOUNT: f64 = 1e12;
 
-/// `36500` → `36,500`.
-pub fn grouped(n: u64) -> String {
-    group_digits(&n.to_string())
-}
-
-/// ASCII digits in groups of three: `"1234567"` → `"1,234,567"`.
-pub fn group_digits(digits: &str) -> String {
-    let lead = match digits.len() % 3 {
-        0 => 3.min(digits.len()),
-        n => n,
-    };
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    out.push_str(&digits[..lead]);
-    for group in digits.as_bytes()[lead..].chunks(3) {
-        out.push(',');
-        out.push_str(std::str::from_utf8(group).unwrap_or_default());
-    }
-    out
-}
+pub use crate::diag::{group_digits, grouped};
 
 /// One file being read: its path, its text (for positions) and what was found so far.
 pub struct FileReader<'a> {

@@ -90,9 +90,9 @@ pub fn context(root: &Path, opts: &Options, period: PeriodName) -> Result<Built,
     let commit = &inputs.commits[inputs.at];
     if inputs.errors > 0 {
         warnings.push(format!(
-            "the CRM at {} has {} error(s) (`sloop check`): those records may count wrongly",
+            "the CRM at {} has {} (`sloop check`): those records may count wrongly",
             commit.id.short(),
-            inputs.errors
+            crate::diag::count(inputs.errors, "error")
         ));
     }
     let events: Vec<Event> = inputs

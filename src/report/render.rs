@@ -30,8 +30,10 @@
 //! - `maxof`: the largest number in a list, of `attribute` when given, and never below 0:
 //!   `weekly_pipeline | maxof(attribute="mrr")`. Charts divide by `[…, 1] | maxof`, never 0.
 //! - `minof`: the smallest number in a list (0 for an empty one).
-//! - `nice`: rounds a positive number up to a round axis maximum (1, 1.2, 1.6, 2, 2.4, 3,
-//!   4, 6 or 8 × 10ⁿ), whose quarters are round too.
+//! - `nice`: rounds a number up to a round axis maximum, four whole steps of 1, 2, 3, 4, 5,
+//!   6 or 8 × 10ⁿ (0 → 4: gridlines 0, 1, 2, 3, 4).
+//! - `code`: a message written for the terminal as HTML, escaped, its `` `spans` `` as
+//!   `<code>` (the alerts).
 
 use std::path::{Path, PathBuf};
 
@@ -236,7 +238,7 @@ fn template_error(
     }
 }
 
-/// Registers `md`, `money`, `pct`, `num`, `maxof`, `minof` and `nice`.
+/// Registers `md`, `money`, `pct`, `num`, `maxof`, `minof`, `nice` and `code`.
 fn register_filters(tera: &mut Tera) {
     tera.register_filter("md", |v: Value, _: Kwargs, _: &State| md_cell(&v));
     tera.register_filter(
@@ -292,21 +294,58 @@ fn register_filters(tera: &mut Tera) {
             .unwrap_or(0.0)
     });
     tera.register_filter("nice", |v: f64, _: Kwargs, _: &State| nice(v));
+    tera.register_filter("code", |v: &str, _: Kwargs, _: &State| {
+        Value::safe_string(&code_spans(v))
+    });
 }
 
-/// The smallest of 1, 1.2, 1.6, 2, 2.4, 3, 4, 6, 8 × 10ⁿ that is at least `v`, for an axis
-/// whose four gridlines fall on round numbers: 16,523 → 20,000 (5k steps), 23,850 →
-/// 24,000 (6k steps); 0 or less → 1.
-fn nice(v: f64) -> f64 {
-    if !v.is_finite() || v <= 0.0 {
-        return 1.0;
+/// HTML for a message written for the terminal: every character escaped, then each
+/// `` `span` `` (a field, a stage, a command) shown as `<code>span</code>` instead of raw
+/// Markdown; an unpaired backtick stays as it is.
+fn code_spans(text: &str) -> String {
+    let mut escaped = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = tera::escape_html(text, &mut escaped);
+    let escaped = String::from_utf8_lossy(&escaped);
+    let parts: Vec<&str> = escaped.split('`').collect();
+    let mut out = String::with_capacity(escaped.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        let is_code = i % 2 == 1 && i + 1 < parts.len();
+        match (is_code, i) {
+            (true, _) => {
+                out.push_str("<code>");
+                out.push_str(part);
+                out.push_str("</code>");
+            }
+            (false, 0) => out.push_str(part),
+            // The text after a closing backtick, or after an unpaired one.
+            (false, _) if i % 2 == 0 => out.push_str(part),
+            (false, _) => {
+                out.push('`');
+                out.push_str(part);
+            }
+        }
     }
-    let magnitude = 10f64.powf(v.log10().floor());
-    [1.0, 1.2, 1.6, 2.0, 2.4, 3.0, 4.0, 6.0, 8.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|n| *n >= v * (1.0 - 1e-9))
-        .unwrap_or(10.0 * magnitude)
+    out
+}
+
+/// A round axis maximum for four gridlines at least `v`: four steps of 1, 2, 3, 4, 5, 6 or
+/// 8 × 10ⁿ, a step never below 1 (counts and amounts are whole), so every gridline is a
+/// round whole number: 16,523 → 20,000 (5k steps), 23,850 → 24,000 (6k steps), 1 or 0 →
+/// 4 (0, 1, 2, 3, 4).
+fn nice(v: f64) -> f64 {
+    let step = if !v.is_finite() || v <= 4.0 {
+        1.0
+    } else {
+        let quarter = v / 4.0;
+        let magnitude = 10f64.powf(quarter.log10().floor());
+        [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+            .into_iter()
+            .map(|m| m * magnitude)
+            .find(|n| *n >= quarter * (1.0 - 1e-9))
+            .unwrap_or(10.0 * magnitude)
+    };
+    4.0 * step
 }
 
 /// The number in a value, if it is one.
@@ -562,6 +601,16 @@ mod tests {
     }
 
     #[test]
+    fn code_spans_escape_then_mark_code() {
+        assert_eq!(
+            code_spans("`acme` <b> in `target` & a ` left"),
+            "<code>acme</code> &lt;b&gt; in <code>target</code> &amp; a ` left"
+        );
+        assert_eq!(code_spans("`<script>`"), "<code>&lt;script&gt;</code>");
+        assert_eq!(code_spans("none"), "none");
+    }
+
+    #[test]
     fn md_escapes_newlines_and_null() {
         assert_eq!(md_cell(&Value::from("a\r\nb\nc")), "a b c");
         assert_eq!(md_cell(&Value::none()), "—");
@@ -587,8 +636,10 @@ mod tests {
         assert_eq!(nice(16523.0), 20000.0);
         assert_eq!(nice(2100.0), 2400.0);
         assert_eq!(nice(23850.0), 24000.0);
-        assert_eq!(nice(1.0), 1.0);
-        assert_eq!(nice(0.0), 1.0);
+        assert_eq!(nice(1.0), 4.0);
+        assert_eq!(nice(0.0), 4.0);
+        assert_eq!(nice(7.0), 8.0);
+        assert_eq!(nice(13.0), 16.0);
         let ctx = serde_json::json!({"r": 0.4236, "n": null, "m": 12000, "d": 21.0});
         let mut tera = Tera::new();
         register_filters(&mut tera);

@@ -3,6 +3,7 @@
 
 pub mod edit;
 pub mod parse;
+pub mod schema;
 mod source;
 mod write;
 
@@ -74,7 +75,10 @@ pub fn classify(path: &str) -> PathClass<'_> {
     }
     let file_name = path.rsplit('/').next().unwrap_or(path);
     let Some((top, _)) = path.split_once('/') else {
-        return if file_name.ends_with(".toml") {
+        // A hidden file at the top (`.taplo.toml`, an editor's) is not a misplaced record.
+        return if file_name.starts_with('.') {
+            PathClass::Hidden
+        } else if file_name.ends_with(".toml") {
             PathClass::Stray
         } else {
             PathClass::Other
@@ -454,6 +458,7 @@ mod tests {
         assert_eq!(classify("accounts/.gitkeep"), PathClass::Hidden);
         assert_eq!(classify("accounts/notes.md"), PathClass::Stray);
         assert_eq!(classify("stray.toml"), PathClass::Stray);
+        assert_eq!(classify(".taplo.toml"), PathClass::Hidden);
         assert_eq!(classify("README.md"), PathClass::Other);
         assert_eq!(classify("templates/x.html"), PathClass::Template);
         assert_eq!(classify("docs/x.toml"), PathClass::Other);

@@ -18,7 +18,7 @@ use crate::store::{self, parse::parse_record};
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The record would break the CRM's rules: what `sloop check` would say.
-    #[error("{} problem(s): nothing was written", .0.len())]
+    #[error("{}: nothing was written", crate::diag::count(.0.len(), "problem"))]
     Invalid(Vec<Diagnostic>),
     #[error("{message}")]
     Usage {

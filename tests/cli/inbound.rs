@@ -60,6 +60,37 @@ fn imports_a_hubspot_export_with_dedupe_and_round_robin() {
     assert_clean(&env);
 }
 
+/// A commit names the CSV by its path in the CRM, or by its name alone: never by where it
+/// lies on the machine that imported it.
+#[test]
+fn the_import_commit_names_the_file_without_its_local_path() {
+    let env = example();
+    assert_eq!(env.git(&["init", "-q", "-b", "main"]).code, 0);
+    env.commit_all("the example", "2026-11-01T10:00:00Z");
+    env.write("exports/week.csv", "Email,Company\nzed@zed.io,Zed\n");
+    env.write("crm/imports/inside.csv", "Email,Company\nyan@yan.io,Yan\n");
+    let outside = env.path().join("exports/week.csv");
+    for (file, message) in [
+        (
+            outside.to_str().unwrap(),
+            "sloop import leads week.csv: 1 lead",
+        ),
+        (
+            "crm/imports/inside.csv",
+            "sloop import leads imports/inside.csv: 1 lead",
+        ),
+    ] {
+        let run = env.run(&["-C", "crm", "import", "leads", file, "--commit"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.stdout,
+            "imported 1 lead, 0 duplicates skipped, 0 rows rejected\n"
+        );
+        let subject = env.git(&["log", "-1", "--format=%s"]).stdout;
+        assert_eq!(subject.trim(), message);
+    }
+}
+
 #[test]
 fn round_robin_over_assign_semicolons_and_crlf() {
     let env = example();
@@ -273,7 +304,7 @@ fn bad_csv_files_are_refused_and_write_nothing() {
         if message.is_empty() {
             assert_eq!(run.code, 0);
             assert!(
-                run.stdout.contains("would import 1 leads"),
+                run.stdout.contains("would import 1 lead,"),
                 "{}",
                 run.stdout
             );

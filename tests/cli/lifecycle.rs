@@ -54,12 +54,9 @@ fn a_call_logged_the_day_the_account_is_created_makes_it_a_target() {
     assert_eq!(
         tick,
         "\
-┌────────────────┬────────┬────────────────┬────────┬─────────────┐
-│ record         ┆ field  ┆ from           ┆ to     ┆ rule        │
-╞════════════════╪════════╪════════════════╪════════╪═════════════╡
-│ accounts/fresh ┆ status ┆ qualified_pool ┆ target ┆ first-touch │
-│ accounts/fresh ┆ owner  ┆ —              ┆ bo     ┆ first-touch │
-└────────────────┴────────┴────────────────┴────────┴─────────────┘
+record          field   from            to      rule
+accounts/fresh  status  qualified_pool  target  first-touch
+accounts/fresh  owner   —               bo      first-touch
 Dry run (planned from HEAD): nothing was changed.
 "
     );
@@ -96,11 +93,8 @@ fn a_win_with_an_earlier_close_date_makes_a_customer() {
     assert_eq!(
         tick,
         "\
-┌───────────────┬────────┬─────────┬──────────┬─────────────────┐
-│ record        ┆ field  ┆ from    ┆ to       ┆ rule            │
-╞═══════════════╪════════╪═════════╪══════════╪═════════════════╡
-│ accounts/acme ┆ status ┆ working ┆ customer ┆ opportunity-won │
-└───────────────┴────────┴─────────┴──────────┴─────────────────┘
+record         field   from     to        rule
+accounts/acme  status  working  customer  opportunity-won
 Dry run (planned from HEAD): nothing was changed.
 "
     );
@@ -157,11 +151,8 @@ fn a_won_deal_is_handed_off_to_onboarding() {
         "\
 Nothing to move as of 2026-09-21.
 Alerts:
-┌───────┬──────────────────────────┬─────────────────┬───────────────────────────────────────────────────────────────────┐
-│ owner ┆ record                   ┆ rule            ┆ why                                                               │
-╞═══════╪══════════════════════════╪═════════════════╪═══════════════════════════════════════════════════════════════════╡
-│ al    ┆ opportunities/acme-seats ┆ handoff-missing ┆ won on 2026-09-20 with no onboarding task: hand it over to `nina` │
-└───────┴──────────────────────────┴─────────────────┴───────────────────────────────────────────────────────────────────┘
+owner  record                    rule             why
+al     opportunities/acme-seats  handoff-missing  won on 2026-09-20 with no onboarding task: hand it over to `nina`
 "
     );
 }

@@ -517,3 +517,36 @@ fn the_readme_defines_every_key_of_the_context() {
         .collect();
     assert!(missing.is_empty(), "not in the README: {missing:?}");
 }
+
+/// An empty CRM's dashboard says what to do next and draws no chart; the demo's alerts show
+/// their `fields` as `<code>`, never as Markdown backticks.
+#[test]
+fn the_dashboard_of_an_empty_crm_and_alerts_as_html() {
+    let env = TestEnv::new();
+    assert_eq!(env.run(&["init", "crm"]).code, 0);
+    env.git(&["-C", "crm", "add", "-A"]);
+    env.git(&["-C", "crm", "commit", "-qm", "init"]);
+    let empty = env.run(&["-C", "crm", "report"]);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    assert!(empty
+        .stdout
+        .contains("<h2 id=\"start\">Nothing to show yet</h2>"));
+    assert!(empty.stdout.contains("<code>sloop new account"));
+    assert!(!empty.stdout.contains("<svg"), "an empty CRM draws charts");
+    assert!(!empty.stdout.contains("class=\"kpis\""));
+
+    assert_eq!(
+        env.run(&["demo", "demo", "--months", "3", "--seed", "3"])
+            .code,
+        0
+    );
+    let html = std::fs::read_to_string(env.path().join("demo/report.html")).unwrap();
+    let alerts = html
+        .split("<h3 style=\"margin-top:16px\">Alerts</h3>")
+        .nth(1)
+        .unwrap();
+    let alerts = &alerts[..alerts.find("</table>").unwrap()];
+    assert!(alerts.contains("<code>"), "{alerts}");
+    assert!(!alerts.contains('`'), "{alerts}");
+    assert!(!html.contains("Nothing to show yet"));
+}

@@ -335,7 +335,7 @@ owner = "al"
         .as_str()
         .unwrap()
         .contains("from stage `qualified` to `won`"));
-    assert!(run.stderr.contains("checked 3 commit(s)"), "{}", run.stderr);
+    assert!(run.stderr.contains("checked 3 commits"), "{}", run.stderr);
     let text = env.run(&["check", "--range", &range]);
     assert!(
         text.stdout.contains(&format!("(commit {})", &bad[..12])),
@@ -388,9 +388,18 @@ fn range_errors_are_clear() {
         "{}",
         run.stderr
     );
-    let run = env.run(&["check", "--range", "HEAD"]);
+    let run = env.run(&["check", "--range", "HEAD...HEAD~1"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("is not a range"), "{}", run.stderr);
+    // A lone revision: every commit it reaches, the first one included.
+    assert_eq!(env.git(&["rev-list", "--count", "HEAD"]).stdout, "1\n");
+    let run = env.run(&["check", "--range", "HEAD"]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("checked 1 commit of HEAD,"),
+        "{}",
+        run.stderr
+    );
     let run = env.run(&["check", "--range", "HEAD..HEAD"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("has no commits"), "{}", run.stderr);

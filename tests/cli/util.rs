@@ -124,7 +124,7 @@ impl TestEnv {
     }
 }
 
-fn hermetic(c: &mut Command, home: &Path) {
+pub fn hermetic(c: &mut Command, home: &Path) {
     c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
