@@ -702,8 +702,11 @@ impl Repo {
         head: ObjectId,
         files: &[(&str, &[u8])],
     ) -> Result<(), CommitError> {
-        for (path, _) in files {
-            if self.blob_at(base, path)? != self.blob_at(head, path)? {
+        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let before = self.blobs_at(base, &paths)?;
+        let after = self.blobs_at(head, &paths)?;
+        for ((path, b), a) in paths.iter().zip(before).zip(after) {
+            if b != a {
                 return Err(GitError::corrupt(
                     "cannot commit",
                     format!("{path} was changed by a commit made while sloop was working"),
@@ -743,9 +746,11 @@ impl Repo {
         };
         let mut dirty = Vec::new();
         let mut tracked = Vec::new();
-        for &(path, bytes) in files {
+        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let in_heads = self.blobs_at(head, &paths)?;
+        for (&(path, bytes), in_head) in files.iter().zip(in_heads) {
             let disk = self.workdir.join(format!("{}{path}", self.prefix));
-            let in_head = self.blob_at(head, path)?.is_some();
+            let in_head = in_head.is_some();
             let on_disk = fs::symlink_metadata(&disk).is_ok();
             if staged.contains(path) {
                 dirty.push(path.to_string());

@@ -1,6 +1,7 @@
 //! An open repository and the reads of the check and write paths: HEAD, commits, trees,
 //! blobs, the staged diff and the work tree status.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -230,6 +231,63 @@ impl Repo {
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(GitError::new(format!("cannot look up {full}"), e.message())),
         }
+    }
+
+    /// The blob ids of many CRM-relative paths in a commit's tree, in their order: what
+    /// `blob_at` gives for each, reading each folder's tree once. (libgit2 does not cache a
+    /// tree over 4 KiB, so looking up 100,000 files of one 30,000-entry folder one by one
+    /// unpacked that folder 100,000 times.)
+    pub fn blobs_at(
+        &self,
+        commit: ObjectId,
+        paths: &[&str],
+    ) -> Result<Vec<Option<ObjectId>>, GitError> {
+        let c = self.commit(commit)?;
+        let root = c
+            .tree()
+            .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
+        let mut folders: HashMap<String, Option<HashMap<String, ObjectId>>> = HashMap::new();
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let full = format!("{}{path}", self.prefix);
+            let (folder, name) = full.rsplit_once('/').unwrap_or(("", full.as_str()));
+            if !folders.contains_key(folder) {
+                let tree = if folder.is_empty() {
+                    Some(root.clone())
+                } else {
+                    match root.get_path(Path::new(folder)) {
+                        Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => {
+                            Some(self.repo.find_tree(e.id()).map_err(|e| {
+                                GitError::new(format!("cannot read {folder}"), e.message())
+                            })?)
+                        }
+                        Ok(_) => None,
+                        Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+                        Err(e) => {
+                            return Err(GitError::new(
+                                format!("cannot look up {folder}"),
+                                e.message(),
+                            ))
+                        }
+                    }
+                };
+                let blobs = tree.map(|t| {
+                    t.iter()
+                        .filter(|e| e.kind() == Some(git2::ObjectType::Blob))
+                        .filter_map(|e| {
+                            Some((e.name().ok()?.to_string(), ObjectId::from_oid(e.id())))
+                        })
+                        .collect()
+                });
+                folders.insert(folder.to_string(), blobs);
+            }
+            out.push(
+                folders[folder]
+                    .as_ref()
+                    .and_then(|blobs| blobs.get(name).copied()),
+            );
+        }
+        Ok(out)
     }
 
     /// The file names (not paths) under a CRM folder of a commit, recursively: used to resolve
@@ -677,5 +735,48 @@ pub fn limit_mapped_memory() {
     unsafe {
         let _ = git2::opts::set_mwindow_size(32 << 20);
         let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Repo;
+    use crate::git::testing::TestRepo;
+    use crate::git::ObjectId;
+
+    #[test]
+    fn blobs_at_gives_what_blob_at_gives_for_each_path() {
+        let mut t = TestRepo::new();
+        let head = t.commit(
+            "2026-11-26",
+            "records",
+            &[
+                ("sloop.toml", Some("")),
+                ("accounts/acme.toml", Some("name = \"Acme\"\n")),
+                ("accounts/ac/deep.toml", Some("name = \"Deep\"\n")),
+                ("leads/l1.toml", Some("name = \"L1\"\n")),
+                ("leads/l2.toml", Some("name = \"L2\"\n")),
+            ],
+        );
+        let repo = Repo::open(t.dir()).unwrap().unwrap();
+        let head: ObjectId = head.parse().unwrap();
+        let paths = [
+            "sloop.toml",
+            "accounts/acme.toml",
+            "accounts/ac/deep.toml",
+            "accounts/ac",
+            "accounts/none.toml",
+            "leads/l2.toml",
+            "leads/l1.toml",
+            "nothing/here.toml",
+            "sloop.toml/under-a-file",
+            "leads/l1.toml",
+        ];
+        let one_by_one: Vec<Option<ObjectId>> = paths
+            .iter()
+            .map(|p| repo.blob_at(head, p).unwrap())
+            .collect();
+        assert_eq!(one_by_one.iter().filter(|b| b.is_some()).count(), 6);
+        assert_eq!(repo.blobs_at(head, &paths).unwrap(), one_by_one);
     }
 }
