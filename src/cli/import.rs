@@ -21,6 +21,21 @@ pub enum What {
     /// import write nothing (exit 1) unless --skip-invalid; rejected rows go to
     /// `<FILE>.rejected.csv` with the reason.
     Leads(LeadsArgs),
+    /// Calls from a phone system's call-log export (Aircall, Ringover, or a generic CSV with
+    /// date, direction, from, to, duration_seconds, agent_email, outcome) become `call`
+    /// activities with duration, direction and outcome, matched to contacts by phone number
+    /// (E.164; a national number is read in the country of each account) and to the team
+    /// member who took them. Read a row at a time, written in one commit; a call already
+    /// recorded (its id) is skipped; unmatched numbers are listed, never guessed.
+    Calls(CallsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CallsArgs {
+    /// The call log (.csv).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: super::ingest::Common,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +66,10 @@ pub struct LeadsArgs {
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
-    let What::Leads(a) = args.what;
+    let a = match args.what {
+        What::Leads(a) => a,
+        What::Calls(a) => return super::ingest::calls(a.file, a.common, env, dir, out),
+    };
     let located = locate(env, dir)?;
     let (session, crm) = write::start(&located, out, Needs::nothing())?;
     let path = env.cwd.join(&a.file);

@@ -145,6 +145,24 @@ pub struct Config {
     pub statuses: Vec<Status>,
     /// The webhooks `sloop serve` accepts (`[hooks.<name>]`), in file order.
     pub hooks: Vec<Hook>,
+    /// How captured activities are filed (`[ingest]`).
+    pub ingest: Ingest,
+}
+
+/// `[ingest]`: how messages, calendars and call logs become activities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ingest {
+    /// A calendar event whose summary holds one of these words (whole, case-insensitive) is
+    /// a `demo`; the others are meetings.
+    pub demo_words: Vec<String>,
+}
+
+impl Default for Ingest {
+    fn default() -> Self {
+        Ingest {
+            demo_words: vec!["demo".into(), "démo".into()],
+        }
+    }
 }
 
 /// Fields a stage may require (`requires`), with the kind of value for `require_true`.
@@ -277,6 +295,7 @@ const TOP: &[&str] = &[
     "stages",
     "statuses",
     "hooks",
+    "ingest",
 ];
 
 fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
@@ -316,6 +335,19 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         .table(r, "targets")
         .map(|t| read_targets(r, t, &team))
         .unwrap_or_default();
+    let ingest = f
+        .table(r, "ingest")
+        .map(|t| {
+            let mut f = Fields::new(t, "ingest.", "[ingest]", &["ingest.demo_words"]);
+            let words = f
+                .has("ingest.demo_words")
+                .then(|| f.strings(r, "ingest.demo_words"));
+            f.finish(r);
+            Ingest {
+                demo_words: words.unwrap_or_else(|| Ingest::default().demo_words),
+            }
+        })
+        .unwrap_or_default();
     let stages_present = f.has("stages");
     let stages = f.table(r, "stages").map(|t| read_stages(r, t));
     let statuses = f.table(r, "statuses").map(|t| read_statuses(r, t));
@@ -334,6 +366,7 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         stages: stages.unwrap_or_default(),
         statuses: statuses.unwrap_or_default(),
         hooks,
+        ingest,
     };
     if config.stages.is_empty() || config.statuses.is_empty() {
         // A CRM without its own method uses the built-in one; say so only when a table was

@@ -457,7 +457,8 @@ struct_codec!(Lead {
 } custom: custom);
 struct_codec!(Activity {
     meta, kind, date, account, contact, opportunity, owner, subject, body, duration_min, due,
-    done, message_id, participants
+    done, message_id, participants, direction, outcome, call_id, attachments, uid, sequence,
+    recurrence_id, cancelled
 } custom: custom);
 
 /// The record's kind (as `Kind` encodes it), then its fields.
@@ -632,6 +633,49 @@ mod tests {
         assert_eq!(from_slice::<Option<u64>>(&[7]), Err(Corrupt));
         // Trailing bytes: not what was written.
         assert_eq!(from_slice::<u64>(&[1, 1]), Err(Corrupt));
+    }
+
+    /// The fields only captured activities carry (calls, ingested emails, calendar events)
+    /// survive the trip too: the example CRM has none of them.
+    #[test]
+    fn captured_activities_round_trip() {
+        let config = crate::config::Config::default();
+        let texts = [
+            "kind = \"call\"\ndate = 2026-11-20T10:30:00+01:00\naccount = \"acme\"\nduration_min = 20\ndirection = \"outbound\"\noutcome = \"voicemail\"\ncall_id = \"aircall:42\"\nparticipants = [\"+33612345678\"]\n",
+            "kind = \"email\"\ndate = 2026-11-20\naccount = \"acme\"\ndirection = \"inbound\"\nmessage_id = \"<m1@acme.com>\"\nattachments = [\"deck.pdf (1024 bytes)\", \"a.png (3 bytes)\"]\n",
+            "kind = \"demo\"\ndate = 2026-11-27T10:00:00\naccount = \"acme\"\nduration_min = 30\ncancelled = true\nuid = \"evt-1@google.com\"\nsequence = 2\nrecurrence_id = \"2026-11-27T10:00:00+01:00\"\n",
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let id = format!("a{i}");
+            let path = format!("activities/2026/11/{id}.toml");
+            let (record, diags) = crate::store::parse::parse_record(
+                crate::model::Kind::Activity,
+                &id,
+                &path,
+                text,
+                &config,
+            );
+            assert!(diags.is_empty(), "{diags:?}");
+            let bytes = to_vec(&vec![record.clone()]);
+            let back: Vec<AnyRecord> = from_slice(&bytes).unwrap();
+            let strip = |r: &AnyRecord| {
+                let mut r = r.clone();
+                r.meta_mut().locs.clear();
+                format!("{r:?}")
+            };
+            assert_eq!(strip(&record), strip(&back[0]));
+            for set in [
+                "call_id",
+                "attachments",
+                "cancelled",
+                "recurrence_id",
+                "outcome",
+            ] {
+                if text.contains(set) {
+                    assert!(!strip(&back[0]).contains(&format!("{set}: None")), "{set}");
+                }
+            }
+        }
     }
 
     /// Every field of every record of the example CRM survives the trip, custom tables and

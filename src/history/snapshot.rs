@@ -55,7 +55,7 @@ pub enum SnapshotError {
 
 /// The snapshots' folder below the git common dir.
 pub const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 7\n";
+const MAGIC: &[u8] = b"sloop report snapshot 8\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// A snapshot is rewritten only once a report has had to mine more commits than this, or read
@@ -1093,7 +1093,7 @@ mod tests {
     /// bump the version, then put the new pair here.
     #[test]
     fn the_layout_is_pinned_to_the_format_version() {
-        const PINNED: (&[u8], u64) = (b"sloop report snapshot 7\n", 0x9859519b84cd54da);
+        const PINNED: (&[u8], u64) = (b"sloop report snapshot 8\n", 0x43dd4cad94728506);
         let id = |c: char| -> git::ObjectId { c.to_string().repeat(40).parse().unwrap() };
         let date = chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00+01:00").unwrap();
         let commit = CommitInfo {
@@ -1113,7 +1113,9 @@ mod tests {
             (Kind::Contact, "contacts/jo.toml", "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.com\"\nrole = \"champion\"\n"),
             (Kind::Opportunity, "opportunities/acme-pro.toml", "name = \"Acme Pro\"\naccount = \"acme\"\nowner = \"lea\"\nstage = \"won\"\nsource = \"outbound\"\nmrr = 500.5\nclose_date = 2026-11-20\n[bant]\nneed = \"speed\"\n[commit]\nstart_date = 2026-12-01\nusers = 3\ninvoice_scheduled = true\n"),
             (Kind::Lead, "leads/ann.toml", "email = \"ann@x.io\"\nstatus = \"working\"\n"),
-            (Kind::Activity, "activities/2026/11/2026-11-20-call-acme.toml", "kind = \"call\"\ndate = 2026-11-20T10:30:00+01:00\naccount = \"acme\"\nduration_min = 20\nparticipants = [\"jo@acme.com\"]\n"),
+            (Kind::Activity, "activities/2026/11/2026-11-20-call-acme.toml", "kind = \"call\"\ndate = 2026-11-20T10:30:00+01:00\naccount = \"acme\"\nduration_min = 20\ndirection = \"outbound\"\noutcome = \"answered\"\ncall_id = \"aircall:42\"\nparticipants = [\"+33612345678\"]\n"),
+            (Kind::Activity, "activities/2026/11/2026-11-20-email-acme.toml", "kind = \"email\"\ndate = 2026-11-20\naccount = \"acme\"\ndirection = \"inbound\"\nmessage_id = \"<m1@acme.com>\"\nparticipants = [\"jo@acme.com\"]\nattachments = [\"deck.pdf (1024 bytes)\"]\n"),
+            (Kind::Activity, "activities/2026/11/2026-11-27-meeting-acme.toml", "kind = \"meeting\"\ndate = 2026-11-27T10:00:00+01:00\naccount = \"acme\"\nduration_min = 30\ncancelled = true\nuid = \"evt-1@google.com\"\nsequence = 2\nrecurrence_id = \"2026-11-27T10:00:00+01:00\"\n"),
         ];
         let mut crm = Crm {
             config,

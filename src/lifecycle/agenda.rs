@@ -80,7 +80,7 @@ pub fn build(
     for a in crm
         .activities
         .iter()
-        .filter(|a| a.kind.is_touchpoint() && a.date.date() <= as_of)
+        .filter(|a| a.is_touchpoint() && a.date.date() <= as_of)
     {
         if let Some(account) = &a.account {
             let last = touched.entry(account.as_str()).or_insert(a.date.date());

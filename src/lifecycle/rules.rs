@@ -186,7 +186,7 @@ pub fn plan(crm: &Crm, facts: &Facts, as_of: NaiveDate) -> Result<Plan, DateErro
     for a in &crm.activities {
         let Some(acc) = &a.account else { continue };
         let date = a.date.date();
-        if a.kind.is_touchpoint() && date <= as_of {
+        if a.is_touchpoint() && date <= as_of {
             per.entry(acc.as_str())
                 .or_default()
                 .touches

@@ -456,6 +456,14 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             done,
             message_id,
             participants,
+            direction,
+            outcome,
+            call_id,
+            attachments,
+            uid,
+            sequence,
+            recurrence_id,
+            cancelled,
             custom,
         }) => {
             f.text("kind", Some(kind.as_str()));
@@ -476,6 +484,14 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             f.bool("done", *done);
             f.text("message_id", message_id.as_deref());
             f.list("participants", participants);
+            f.text("direction", direction.as_deref());
+            f.text("outcome", outcome.as_deref());
+            f.text("call_id", call_id.as_deref());
+            f.list("attachments", attachments);
+            f.text("uid", uid.as_deref());
+            f.int("sequence", *sequence);
+            f.text("recurrence_id", recurrence_id.as_deref());
+            f.bool("cancelled", *cancelled);
             f.custom(custom);
         }
     }

@@ -255,8 +255,9 @@ impl ActivityKind {
     pub fn as_str(self) -> &'static str {
         Self::NAMES[self as usize]
     }
-    /// Emails, calls, meetings and demos are touchpoints; notes and tasks are not.
-    pub fn is_touchpoint(self) -> bool {
+    /// Emails, calls, meetings and demos are touchpoints; notes and tasks are not. (An
+    /// activity's own answer, `Activity::is_touchpoint`, also leaves out cancelled meetings.)
+    pub fn touches(self) -> bool {
         matches!(self, Self::Email | Self::Call | Self::Meeting | Self::Demo)
     }
     /// Kinds that may carry `duration_min`.
@@ -308,15 +309,45 @@ pub struct Activity {
     pub done: Option<bool>,
     /// `Message-ID` of an ingested email, so the same message is recorded once.
     pub message_id: Option<String>,
-    /// Addresses of an ingested email's participants.
+    /// Addresses of an ingested email's participants, a meeting's attendees, a call's number.
     pub participants: Vec<String>,
+    /// Calls and emails: `inbound` or `outbound` (`DIRECTIONS`).
+    pub direction: Option<String>,
+    /// Calls: `answered`, `missed`, `voicemail` or `failed` (`OUTCOMES`).
+    pub outcome: Option<String>,
+    /// Calls: the phone system's id of the call, so the same call is recorded once.
+    pub call_id: Option<String>,
+    /// Emails: the attachments, `name (N bytes)` (the files are not stored).
+    pub attachments: Vec<String>,
+    /// Meetings and demos from a calendar: the event's `UID`, its `SEQUENCE`, and for one
+    /// occurrence of a recurring event its original start (`RECURRENCE-ID`, RFC 3339).
+    pub uid: Option<String>,
+    pub sequence: Option<u64>,
+    pub recurrence_id: Option<String>,
+    /// Meetings and demos: the event was cancelled; it no longer counts as a touchpoint.
+    pub cancelled: Option<bool>,
     pub custom: Custom,
 }
+
+/// The values of an activity's `direction`.
+pub const DIRECTIONS: &[&str] = &["inbound", "outbound"];
+/// The values of a call's `outcome`.
+pub const OUTCOMES: &[&str] = &["answered", "missed", "voicemail", "failed"];
 
 impl Activity {
     /// An open task: a task not marked done.
     pub fn is_open_task(&self) -> bool {
         self.kind == ActivityKind::Task && self.done != Some(true)
+    }
+
+    /// A touchpoint: an email, call, meeting or demo that was not cancelled.
+    pub fn is_touchpoint(&self) -> bool {
+        self.kind.touches() && self.cancelled != Some(true)
+    }
+
+    /// A call, meeting or demo that took place (or will): not cancelled.
+    pub fn held(&self, kind: ActivityKind) -> bool {
+        self.kind == kind && self.cancelled != Some(true)
     }
 }
 

@@ -39,6 +39,9 @@ pub enum FieldValue {
     Bool(bool),
     /// An array of strings (`tools`, `tags`).
     Strings(Vec<String>),
+    /// An activity's date with its time: a TOML offset date-time (`2026-12-01T10:00:00+01:00`)
+    /// or, for a floating time, a local date-time; a `When::Date` is a local date.
+    When(crate::model::When),
 }
 
 impl From<&str> for FieldValue {
@@ -113,6 +116,25 @@ impl FieldValue {
             FieldValue::Bool(b) => Value::from(*b),
             FieldValue::Strings(v) => {
                 Value::Array(v.iter().map(|s| string_value(s, crlf)).collect())
+            }
+            FieldValue::When(w) => {
+                use crate::model::When;
+                let text = match w {
+                    When::Date(d) => return FieldValue::Date(*d).to_toml(field, crlf),
+                    When::Local(dt) => dt.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    When::Offset(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                };
+                let unrepresentable = || EditError::Unrepresentable {
+                    field: field.to_string(),
+                    reason: format!("{text} is not a TOML date-time of the years 0000–9999"),
+                };
+                if !(0..=9999).contains(&w.date().year()) {
+                    return Err(unrepresentable());
+                }
+                Value::from(
+                    text.parse::<toml_edit::Datetime>()
+                        .map_err(|_| unrepresentable())?,
+                )
             }
         })
     }

@@ -8,7 +8,7 @@ use crate::diag::{Code, Diagnostic, Loc};
 use crate::model::reader::{Fields, FileReader};
 use crate::model::{
     Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Kind,
-    Lead, LeadStatus, Meta, OppType, Opportunity,
+    Lead, LeadStatus, Meta, OppType, Opportunity, DIRECTIONS, OUTCOMES,
 };
 
 /// The most `employees` or `commit.users` a record may hold: ten million (more than any
@@ -111,6 +111,14 @@ pub const ACTIVITY_KEYS: &[&str] = &[
     "done",
     "message_id",
     "participants",
+    "direction",
+    "outcome",
+    "call_id",
+    "attachments",
+    "uid",
+    "sequence",
+    "recurrence_id",
+    "cancelled",
     "custom",
 ];
 
@@ -405,6 +413,14 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
         done: f.bool(r, "done"),
         message_id: f.text(r, "message_id"),
         participants: f.strings(r, "participants"),
+        direction: f.one_of(r, "direction", DIRECTIONS),
+        outcome: f.one_of(r, "outcome", OUTCOMES),
+        call_id: f.text(r, "call_id"),
+        attachments: f.strings(r, "attachments"),
+        uid: f.text(r, "uid"),
+        sequence: f.count(r, "sequence"),
+        recurrence_id: f.text(r, "recurrence_id"),
+        cancelled: f.bool(r, "cancelled"),
         custom: f.custom(r, "custom"),
     };
     if let Some(kind) = kind {
@@ -419,12 +435,30 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
                 .with_hint("add `due = YYYY-MM-DD`"),
             );
         }
-        let not_allowed: &[(&str, bool)] = &[
-            ("due", kind != ActivityKind::Task),
-            ("done", kind != ActivityKind::Task),
-            ("duration_min", !kind.has_duration()),
+        use ActivityKind::{Call, Demo, Email, Meeting, Task};
+        let calendar = matches!(kind, Meeting | Demo);
+        let not_allowed: &[(&str, bool, &str)] = &[
+            ("due", kind != Task, "tasks"),
+            ("done", kind != Task, "tasks"),
+            (
+                "duration_min",
+                !kind.has_duration(),
+                "calls, meetings and demos",
+            ),
+            (
+                "direction",
+                !matches!(kind, Call | Email),
+                "calls and emails",
+            ),
+            ("outcome", kind != Call, "calls"),
+            ("call_id", kind != Call, "calls"),
+            ("attachments", kind != Email, "emails"),
+            ("uid", !calendar, "meetings and demos"),
+            ("sequence", !calendar, "meetings and demos"),
+            ("recurrence_id", !calendar, "meetings and demos"),
+            ("cancelled", !calendar, "meetings and demos"),
         ];
-        for (field, forbidden) in not_allowed {
+        for (field, forbidden, allowed_on) in not_allowed {
             if *forbidden && f.has(field) {
                 let loc = r
                     .locs
@@ -432,11 +466,6 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
                     .find(|(k, _)| k == field)
                     .map(|(_, l)| *l)
                     .unwrap_or(Loc::START);
-                let allowed_on = if *field == "duration_min" {
-                    "calls, meetings and demos"
-                } else {
-                    "tasks"
-                };
                 let d = Diagnostic::new(
                     Code::FieldNotAllowed,
                     r.path,

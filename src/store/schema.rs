@@ -16,7 +16,7 @@ use super::parse::{
 };
 use crate::config::{Config, Role};
 use crate::model::reader::MAX_AMOUNT;
-use crate::model::{ActivityKind, ContactRole, Kind, LeadStatus};
+use crate::model::{ActivityKind, ContactRole, Kind, LeadStatus, DIRECTIONS, OUTCOMES};
 
 /// The JSON Schema dialect: taplo validates draft 7.
 const DIALECT: &str = "http://json-schema.org/draft-07/schema#";
@@ -252,7 +252,39 @@ const ACTIVITY: &[Field] = &[
     f("due", Ty::Date, "tasks only, and required on them"),
     f("done", Ty::Bool, "tasks only"),
     f("message_id", Ty::Text, "ingested emails"),
-    f("participants", Ty::Strings, "ingested emails"),
+    f(
+        "participants",
+        Ty::Strings,
+        "captured emails, meetings and demos (addresses) and calls (numbers)",
+    ),
+    f("direction", Ty::OneOf(DIRECTIONS), "calls and emails only"),
+    f("outcome", Ty::OneOf(OUTCOMES), "calls only"),
+    f(
+        "call_id",
+        Ty::Text,
+        "calls only: the phone system's id (`aircall:…`, `ringover:…`, `sloop:…`)",
+    ),
+    f(
+        "attachments",
+        Ty::Strings,
+        "emails only: `name (N bytes)`, the files are not stored",
+    ),
+    f(
+        "uid",
+        Ty::Text,
+        "meetings and demos only: the calendar event's UID",
+    ),
+    f(
+        "sequence",
+        Ty::Count(i64::MAX as u64),
+        "meetings and demos only: the event's SEQUENCE",
+    ),
+    f(
+        "recurrence_id",
+        Ty::Text,
+        "meetings and demos only: the original start of one occurrence of a recurring event",
+    ),
+    f("cancelled", Ty::Bool, "meetings and demos only"),
     CUSTOM,
 ];
 
@@ -465,6 +497,22 @@ pub fn record(kind: Kind, config: &Config) -> Value {
                 "if": {"required": ["duration_min"]},
                 "then": {"properties": {"kind": {"enum": ["call", "meeting", "demo"]}}},
             }));
+            // As `store::parse` allows them: each captured field on its kinds only.
+            for (field, kinds) in [
+                ("direction", &["call", "email"][..]),
+                ("outcome", &["call"][..]),
+                ("call_id", &["call"][..]),
+                ("attachments", &["email"][..]),
+                ("uid", &["meeting", "demo"][..]),
+                ("sequence", &["meeting", "demo"][..]),
+                ("recurrence_id", &["meeting", "demo"][..]),
+                ("cancelled", &["meeting", "demo"][..]),
+            ] {
+                all_of.push(json!({
+                    "if": {"required": [field]},
+                    "then": {"properties": {"kind": {"enum": kinds}}},
+                }));
+            }
         }
         Kind::Contact => {}
     }
@@ -504,10 +552,12 @@ pub fn config_schema(config: &Config) -> Value {
     let status_names: Vec<String> = list(config, List::Statuses);
     let money = json!({"type": "number", "minimum": 0, "maximum": MAX_AMOUNT});
     let quarter = "^[0-9]{4}-Q[1-4]$";
+    let dotted = json!({"type": "string", "pattern": "^[^.\\s]+(\\.[^.\\s]+)*$",
+        "description": "a dotted path in the JSON payload (`data.contact.email`)"});
     json!({
         "$schema": DIALECT,
         "title": "sloop.toml",
-        "description": "The CRM's configuration: team, allowed values, stages, statuses, lifecycle, targets",
+        "description": "The CRM's configuration: team, allowed values, stages, statuses, lifecycle, targets, ingest, hooks",
         "type": "object",
         "additionalProperties": false,
         "properties": {
@@ -580,6 +630,38 @@ pub fn config_schema(config: &Config) -> Value {
                         "next": {"type": "array", "items": {"type": "string", "enum": status_names}},
                         "requires": {"type": "array", "items": {"type": "string", "enum": crate::config::ACCOUNT_FIELDS}},
                         "exclusive": {"type": "array", "items": {"type": "string", "enum": crate::config::ACCOUNT_FIELDS}},
+                    },
+                },
+            },
+            "ingest": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {"demo_words": names},
+            },
+            "hooks": {
+                "type": "object",
+                "description": "the webhooks of `sloop serve`: `[hooks.<name>]`, delivered to `POST /hooks/<name>`",
+                "propertyNames": {"pattern": "^[a-z0-9][a-z0-9-]*$"},
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["creates", "auth"],
+                    "properties": {
+                        "creates": {"type": "string", "enum": ["lead"]},
+                        "auth": {"type": "string", "enum": ["bearer", "hmac-sha256"]},
+                        "signature_header": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+                        "secret_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                            "description": "the environment variable holding the secret"},
+                        "secret_file": {"type": "string", "pattern": "^/",
+                            "description": "the file holding the secret, outside the repository"},
+                        "id": dotted,
+                        "max_body": {"type": "integer", "minimum": 1, "maximum": crate::config::hooks::MAX_MAX_BODY},
+                        "source": {"type": "string"},
+                        "channel": {"type": "string"},
+                        "fields": {"type": "object", "propertyNames": {"enum": crate::config::hooks::LEAD_FIELDS},
+                            "additionalProperties": dotted},
+                        "defaults": {"type": "object", "propertyNames": {"enum": crate::config::hooks::LEAD_FIELDS},
+                            "additionalProperties": {"type": "string"}},
                     },
                 },
             },

@@ -173,8 +173,10 @@ pub fn note_pending(root: &Path, paths: &[String]) -> Result<(), GitError> {
     let prefix = walker.prefix_of(root)?;
     let file = pending_file(walker.git_dir(), &prefix);
     let mut text = fs::read_to_string(&file).unwrap_or_default();
+    // A set, not a scan of the text per path: a capture run notes tens of thousands.
+    let mut known: std::collections::HashSet<String> = text.lines().map(str::to_string).collect();
     for p in paths {
-        if !text.lines().any(|l| l == p) {
+        if known.insert(p.clone()) {
             text.push_str(p);
             text.push('\n');
         }

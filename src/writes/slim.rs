@@ -12,7 +12,9 @@ use crate::model::{Account, Activity, AnyRecord, Contact, Lead, Meta, Opportunit
 
 /// The record with only what writes read from records they do not write: identity and path,
 /// account domains, source and channel (attribution), contact emails and accounts,
-/// opportunity accounts, lead emails, companies and domains, activity message ids.
+/// opportunity accounts, lead emails, companies and domains, and what makes a captured
+/// activity the same as one already recorded (`writes::ingest::Key`): message ids, call ids,
+/// and a calendar event's uid, recurrence id and sequence (an update must be newer).
 pub fn slim(record: AnyRecord) -> AnyRecord {
     let meta = |m: Meta| Meta {
         id: m.id,
@@ -130,12 +132,24 @@ pub fn slim(record: AnyRecord) -> AnyRecord {
             done: _,
             message_id,
             participants: _,
+            direction: _,
+            outcome: _,
+            call_id,
+            attachments: _,
+            uid,
+            sequence,
+            recurrence_id,
+            cancelled: _,
             custom: _,
         }) => AnyRecord::Activity(Activity {
             meta: meta(m),
             kind,
             account,
             message_id,
+            call_id,
+            uid,
+            sequence,
+            recurrence_id,
             ..Activity::default()
         }),
     }
@@ -393,8 +407,9 @@ mod tests {
                 rng.pick(&emails),
                 rng.pick(&emails)
             );
-            let full = ingest::read(&crm, message.as_bytes());
-            let s = ingest::read(&slim_all, message.as_bytes());
+            let opts = ingest::email::Options::default();
+            let full = ingest::read(&ingest::Matcher::new(&crm), message.as_bytes(), &opts);
+            let s = ingest::read(&ingest::Matcher::new(&slim_all), message.as_bytes(), &opts);
             assert_eq!(
                 format!("{full:?}"),
                 format!("{s:?}"),

@@ -458,7 +458,7 @@ fn headers_are_read_as_rfc_5322_writes_them() {
             run.stderr,
             format!(
                 "error: the Date header `{date}` is not a date: {why}\nhint: RFC 5322 dates read \
-                 like `Thu, 26 Nov 2026 10:30:00 +0100`\n"
+                 like `Thu, 26 Nov 2026 10:30:00 +0100`; `--date` dates the message yourself\n"
             )
         );
         assert!(snapshot(env.path()) == before, "{date}: wrote something");

@@ -150,7 +150,7 @@ fn pure_modules_read_no_git_file_process_or_environment() {
         "writes/validate.rs",
         "writes/slim.rs",
         "writes/import.rs",
-        "writes/ingest.rs",
+        "writes/ingest",
         "store/parse.rs",
         "store/schema.rs",
         "store/edit.rs",

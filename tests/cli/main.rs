@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary against real folders and git repositories.
 
 mod attribution;
+mod capture;
 mod check;
 mod demo;
 mod docs;

@@ -148,7 +148,7 @@ fn main_metrics_of_each_family() {
         al["periods"]["quarter"],
         serde_json::json!({
             "new_mrr": 500.0, "won": 1, "lost": 1, "win_rate": 0.5, "activities": 1,
-            "touchpoints": 1, "calls": 1, "call_minutes": 30, "tasks_done": 0, "demos": 0,
+            "touchpoints": 1, "calls": 1, "call_minutes": 30, "tasks_done": 0, "meetings": 0, "demos": 0,
             "demos_sourced": 0, "opportunities_created": 2, "leads_addressed": 0
         })
     );

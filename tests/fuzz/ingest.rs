@@ -1,5 +1,6 @@
-//! Email ingestion: `writes::ingest::read` (mail-parser, then matching to the CRM) and the
-//! activity it becomes (`writes::new_record`, what `sloop ingest email` writes).
+//! Email ingestion: `writes::ingest::email::read` (mail-parser, then matching to the CRM)
+//! and the activities it becomes (`writes::ingest::Batch`, what `sloop ingest email` and the
+//! mailbox commands write: an email, or the meetings of an invitation).
 
 use std::sync::{Arc, OnceLock};
 
@@ -8,7 +9,7 @@ use proptest::prelude::*;
 use sloop::crm::Crm;
 use sloop::model::Kind;
 use sloop::store::{self, Memory};
-use sloop::writes::{self, ingest};
+use sloop::writes::ingest::{email, Batch, Capture, Matcher, Outcome};
 
 use crate::engine::{self, Bytes};
 use crate::gen;
@@ -49,7 +50,7 @@ const MIME_TOKENS: &[&[u8]] = &[
     b"marc.delacroix@tidewater.io",
 ];
 
-fn crm() -> &'static Crm {
+pub fn crm() -> &'static Crm {
     static C: OnceLock<Crm> = OnceLock::new();
     C.get_or_init(|| {
         let files = engine::files_under(&engine::manifest_dir().join("example-crm"));
@@ -65,91 +66,95 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
 
 pub fn check(mail: &Bytes) -> Result<(), String> {
     let crm = crm();
-    let read = ingest::read(crm, &mail.bytes);
+    let matcher = Matcher::new(crm);
+    let opts = email::Options::default();
+    let read = |bytes: &[u8]| email::read(&matcher, bytes, &opts);
+    let first = read(&mail.bytes);
     // What is read does not depend on a byte order mark or on the line endings.
     if !mail.bytes.starts_with(b"\xef\xbb\xbf") {
         let bom = [b"\xef\xbb\xbf".as_slice(), &mail.bytes].concat();
-        let with_bom = ingest::read(crm, &bom);
-        ensure(with_bom == read, || {
-            format!("with a BOM the message reads as {with_bom:?}, without as {read:?}")
+        let with_bom = read(&bom);
+        ensure(with_bom == first, || {
+            format!("with a BOM the message reads as {with_bom:?}, without as {first:?}")
         })?;
     }
     let lf = lf(&mail.bytes);
     if !lf.contains(&b'\r') {
-        let (from_lf, from_crlf) = (ingest::read(crm, &lf), ingest::read(crm, &crlf(&lf)));
+        let (from_lf, from_crlf) = (read(&lf), read(&crlf(&lf)));
         ensure(from_lf == from_crlf, || {
             format!("with LF the message reads as {from_lf:?}, with CRLF as {from_crlf:?}")
         })?;
     }
-    let Ok(email) = read else {
-        return Ok(());
+    let captures = match first {
+        Ok(Outcome::Email(c)) => vec![*c],
+        Ok(Outcome::Events(cs)) => cs,
+        _ => return Ok(()),
     };
-    // It is matched to records that exist.
-    let account = crm.account(&email.account).ok_or_else(|| {
-        format!(
-            "matched to account `{}`, which does not exist",
-            email.account
-        )
-    })?;
-    if let Some(c) = &email.contact {
+    let mut batch = Batch::new(crm);
+    for c in &captures {
+        matched(crm, c)?;
+        // A message that is read is recorded: the activity written is valid.
+        if let Err(diags) = batch.apply(c, &|_| None) {
+            return Err(format!(
+                "a message that reads fine cannot be recorded: {diags:?}\n{c:?}"
+            ));
+        }
+    }
+    for (path, text) in batch.into_files() {
+        let id = path
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".toml"))
+            .unwrap_or(&path);
+        let (_, diags) = store::load_file(Kind::Activity, id, &path, text.as_bytes(), &crm.config);
+        ensure(!diags.iter().any(|d| d.is_error()), || {
+            format!("the activity written has errors: {diags:?}\n{text}")
+        })?;
+    }
+    Ok(())
+}
+
+/// The capture is matched to records that exist, its participants distinct and lowercase.
+pub fn matched(crm: &Crm, c: &Capture) -> Result<(), String> {
+    let account = crm
+        .account(&c.account)
+        .ok_or_else(|| format!("matched to account `{}`, which does not exist", c.account))?;
+    if let Some(id) = &c.contact {
         let contact = crm
-            .contact(c)
-            .ok_or_else(|| format!("matched to contact `{c}`, which does not exist"))?;
+            .contact(id)
+            .ok_or_else(|| format!("matched to contact `{id}`, which does not exist"))?;
         ensure(
             contact.account.as_ref().map(|a| a.as_str()) == Some(account.meta.id.as_str()),
-            || format!("contact `{c}` is not at account `{}`", email.account),
+            || format!("contact `{id}` is not at account `{}`", c.account),
         )?;
     }
-    if let Some(o) = &email.owner {
+    if let Some(o) = &c.owner {
         ensure(crm.config.member(o).is_some(), || {
             format!("owner `{o}` is not a member")
         })?;
     }
     let mut seen = std::collections::HashSet::new();
-    for p in &email.participants {
+    for p in &c.participants {
         ensure(
             !p.is_empty() && *p == p.to_lowercase() && seen.insert(p.clone()),
             || {
                 format!(
                     "participants are not distinct, lowercase addresses: {:?}",
-                    email.participants
+                    c.participants
                 )
             },
         )?;
     }
-    // A message that is read is recorded: the activity `sloop ingest email` writes is valid.
-    let base = sloop::model::ids::slugify(&format!(
-        "{}-email-{}",
-        email.date.date_naive(),
-        email.account
-    ));
-    let id = writes::unique_id(crm, Kind::Activity, &base);
-    match writes::new_record(crm, Kind::Activity, Some(&id), email.fields()) {
-        Ok(file) => {
-            let (_, diags) = store::load_file(
-                Kind::Activity,
-                &id,
-                &file.path,
-                file.text.as_bytes(),
-                &crm.config,
-            );
-            ensure(!diags.iter().any(|d| d.is_error()), || {
-                format!("the activity written has errors: {diags:?}\n{}", file.text)
-            })
-        }
-        Err(e) => Err(format!(
-            "a message that reads fine cannot be recorded: {e}\n{email:?}"
-        )),
-    }
+    Ok(())
 }
 
-fn lf(b: &[u8]) -> Vec<u8> {
+pub fn lf(b: &[u8]) -> Vec<u8> {
     let mut out = b.to_vec();
     engine::Mutation::AllLf.apply(&mut out, &[], &[]);
     out
 }
 
-fn crlf(b: &[u8]) -> Vec<u8> {
+pub fn crlf(b: &[u8]) -> Vec<u8> {
     let mut out = b.to_vec();
     engine::Mutation::AllCrlf.apply(&mut out, &[], &[]);
     out

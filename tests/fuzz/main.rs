@@ -12,32 +12,33 @@
 //! | records | `store::load_file`, `history::parse_fields`, `store::edit::RecordEdit` | `records` |
 //! | config | `store::parse_config` (`Config::parse`), then `check` and `lifecycle::plan` | `config` |
 //! | import | `writes::import::plan` (CSV) | `import` |
-//! | ingest | `writes::ingest::read` (email, mail-parser) and `writes::new_record` | `ingest` |
+//! | ingest | `writes::ingest::email::read` (email, mail-parser) and `writes::ingest::Batch` | `ingest` |
+//! | ics | `writes::ingest::ics::read` (calendars: folding, time zones, recurrences) and `writes::ingest::Batch` | `ics` |
 //! | pipeline | `store::load` → `check` → `lifecycle::plan` → `report::metrics::compute` → templates | `pipeline` |
 //!
 //! `cargo test --test fuzz` runs a fixed number of cases per target (about half a minute in
 //! a debug build on two cores). Longer: `SLOOP_FUZZ_SECONDS=600 SLOOP_FUZZ_SEED=$RANDOM
 //! cargo test --release --test fuzz` (`engine::Budget` lists the variables).
 //!
-//! Adding a target (say `.ics` files, once `sloop ingest ics` exists) is one module with
-//! one check function and three tests:
+//! Adding a target (say call logs) is one module with one check function and its tests
+//! (`ics` is the shortest example):
 //!
 //! ```ignore
 //! pub fn check(file: &Bytes) -> Result<(), String> {
-//!     let Ok(events) = sloop::writes::ics::read(crm(), &file.bytes) else { return Ok(()) };
+//!     let Ok(calls) = /* the parser */ else { return Ok(()) };
 //!     /* what must hold for what was read */
 //!     Ok(())
 //! }
-//! #[test] fn ics_seeds() { engine::run_seeds("ics", &bytes_of(engine::corpus("ics")), check) }
-//! #[test] fn ics_mutated() { engine::run("ics", "mutated", 500, engine::mutated(Arc::new(engine::corpus("ics")), ICS_TOKENS), check) }
-//! #[test] fn ics_structured() { engine::run("ics", "structured", 500, gen_ics(), check) }
+//! #[test] fn calls_seeds() { engine::run_seeds("calls", &bytes_of(engine::corpus("calls")), check) }
+//! #[test] fn calls_mutated() { engine::run("calls", "mutated", 500, engine::mutated(Arc::new(engine::corpus("calls")), TOKENS), check) }
 //! ```
 //!
-//! with seeds in `tests/fuzz/corpus/ics/`.
+//! with seeds in `tests/fuzz/corpus/calls/`.
 
 mod config;
 mod engine;
 mod gen;
+mod ics;
 mod import;
 mod ingest;
 mod pipeline;

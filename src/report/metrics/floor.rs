@@ -37,6 +37,9 @@ pub struct Figures {
     pub calls: usize,
     pub call_minutes: u64,
     pub tasks_done: usize,
+    /// Meetings they held (the activity's owner; a cancelled one is not held), logged or
+    /// captured from a calendar.
+    pub meetings: usize,
     /// Demos they held (the activity's owner).
     pub demos: usize,
     /// Demos on opportunities they sourced (as the opportunity's `sdr`).
@@ -71,7 +74,7 @@ pub fn members(
         if let Some(owner) = &a.owner {
             by_owner.entry(owner.as_str()).or_default().push(a);
         }
-        if a.kind == ActivityKind::Demo {
+        if a.held(ActivityKind::Demo) {
             if let Some(sdr) = a.opportunity.as_ref().and_then(|o| sdr_of.get(o.as_str())) {
                 by_sdr.entry(sdr).or_default().push(a);
             }
@@ -131,13 +134,17 @@ pub fn members(
                         .clone()
                         .filter(|a| a.kind != ActivityKind::Task)
                         .count(),
-                    touchpoints: acts.clone().filter(|a| a.kind.is_touchpoint()).count(),
+                    touchpoints: acts.clone().filter(|a| a.is_touchpoint()).count(),
                     calls: of(ActivityKind::Call).count(),
                     call_minutes: of(ActivityKind::Call).filter_map(|a| a.duration_min).sum(),
                     tasks_done: of(ActivityKind::Task)
                         .filter(|a| a.done == Some(true))
                         .count(),
-                    demos: of(ActivityKind::Demo).count(),
+                    meetings: acts
+                        .clone()
+                        .filter(|a| a.held(ActivityKind::Meeting))
+                        .count(),
+                    demos: acts.clone().filter(|a| a.held(ActivityKind::Demo)).count(),
                     demos_sourced: sourced.iter().filter(|a| p.contains(a.date.date())).count(),
                     opportunities_created: created
                         .iter()
@@ -264,6 +271,68 @@ mod tests {
             .map(|s| (s.status.as_str(), s.count))
             .collect();
         assert_eq!(pipe, vec![("working", 1)], "al's accounts per status");
+    }
+
+    /// Captured meetings and demos count as held, with the logged ones; a cancelled one is
+    /// neither held, nor a touchpoint, nor a demo sourced (it stays an activity on file).
+    #[test]
+    fn cancelled_meetings_and_demos_are_not_held() {
+        let (ap, at) = account("acme", "working");
+        let act = |kind: &str, extra: &str| {
+            format!("kind = \"{kind}\"\ndate = 2026-11-05T10:00:00+01:00\naccount = \"acme\"\nopportunity = \"o\"\nowner = \"al\"\nduration_min = 30\n{extra}")
+        };
+        let crm = crm(&[
+            (ap.as_str(), at),
+            ("opportunities/o.toml", opp("trial", "sdr = \"bo\"\n")),
+            (
+                "activities/2026/11/m1.toml",
+                act("meeting", "uid = \"e1@google.com\"\nsequence = 1\n"),
+            ),
+            ("activities/2026/11/m2.toml", act("meeting", "")),
+            (
+                "activities/2026/11/m3.toml",
+                act("meeting", "uid = \"e2@google.com\"\ncancelled = true\n"),
+            ),
+            (
+                "activities/2026/11/d1.toml",
+                act("demo", "uid = \"e3@google.com\"\n"),
+            ),
+            (
+                "activities/2026/11/d2.toml",
+                act("demo", "uid = \"e4@google.com\"\ncancelled = true\n"),
+            ),
+            (
+                "activities/2026/11/c1.toml",
+                act(
+                    "call",
+                    "direction = \"inbound\"\noutcome = \"missed\"\ncall_id = \"aircall:1\"\n",
+                ),
+            ),
+        ]);
+        let as_of = d("2026-11-26");
+        let periods = period::periods(as_of, PeriodName::Quarter);
+        let ms = members(&crm, &Clock::default(), &[], &periods, as_of);
+        let fig = |m: &str| {
+            ms.iter()
+                .find(|x| x.id == m)
+                .unwrap()
+                .periods
+                .get(PeriodName::Quarter)
+                .unwrap()
+                .clone()
+        };
+        let al = fig("al");
+        assert_eq!(
+            (
+                al.meetings,
+                al.demos,
+                al.calls,
+                al.touchpoints,
+                al.activities
+            ),
+            (2, 1, 1, 4, 6)
+        );
+        assert_eq!(fig("bo").demos_sourced, 1);
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn weeks(crm: &Crm, clock: &Clock, as_of: NaiveDate) -> Result<Vec<Week>, Da
                 demos: crm
                     .activities
                     .iter()
-                    .filter(|a| a.kind == ActivityKind::Demo && within(&a.date.date()))
+                    .filter(|a| a.held(ActivityKind::Demo) && within(&a.date.date()))
                     .count(),
                 won: won.iter().filter(|d| within(d)).count(),
                 lost: lost.iter().filter(|d| within(d)).count(),
@@ -246,5 +246,25 @@ mod tests {
             .collect();
         assert_eq!(won, vec![("2026-11-16", 1)]);
         assert_eq!(w.last().unwrap().week, "2026-11-23");
+    }
+
+    #[test]
+    fn a_cancelled_demo_is_not_held() {
+        let (ap, at) = account("acme", "working");
+        let demo = |extra: &str| {
+            format!("kind = \"demo\"\ndate = 2026-11-17T15:00:00+01:00\naccount = \"acme\"\nduration_min = 45\nuid = \"e@x\"\n{extra}")
+        };
+        let crm = crm(&[
+            (ap.as_str(), at),
+            ("activities/2026/11/a.toml", demo("")),
+            ("activities/2026/11/b.toml", demo("cancelled = true\n")),
+        ]);
+        let w = weeks(&crm, &Clock::default(), d("2026-11-26")).unwrap();
+        let demos: Vec<(&str, usize)> = w
+            .iter()
+            .filter(|x| x.demos > 0)
+            .map(|x| (x.week.as_str(), x.demos))
+            .collect();
+        assert_eq!(demos, vec![("2026-11-16", 1)]);
     }
 }

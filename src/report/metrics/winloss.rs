@@ -40,7 +40,7 @@ impl<'a> Deals<'a> {
         // One pass over the activities, then a binary search per won deal (a scan per deal
         // is quadratic at 200,000 activities).
         let mut touches: HashMap<&str, Vec<NaiveDate>> = HashMap::default();
-        for a in crm.activities.iter().filter(|a| a.kind.is_touchpoint()) {
+        for a in crm.activities.iter().filter(|a| a.is_touchpoint()) {
             if let Some(account) = &a.account {
                 touches
                     .entry(account.as_str())
