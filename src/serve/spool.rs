@@ -71,7 +71,7 @@ pub fn event_id(hook: &str, key: Option<&str>, received_nanos: i128) -> String {
             format!("k-{hex}")
         }
         None => format!(
-            "t-{:020}-{}-{}",
+            "t-{:020}-{}-{:012}",
             received_nanos.max(0),
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)

@@ -172,6 +172,36 @@ fn request(
     (status, body.to_string())
 }
 
+/// A request whose body is sent in chunks (`Transfer-Encoding: chunked`), with no length.
+fn chunked(addr: &str, path: &str, headers: &[(&str, &str)], chunks: &[&[u8]]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    for c in chunks {
+        let _ = s.write_all(format!("{:x}\r\n", c.len()).as_bytes());
+        let _ = s.write_all(c);
+        let _ = s.write_all(b"\r\n");
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    (
+        head.split(' ').nth(1).unwrap().parse().unwrap(),
+        body.to_string(),
+    )
+}
+
 fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
@@ -360,6 +390,14 @@ fn bad_deliveries_are_refused_with_their_reason_and_nothing_is_spooled() {
             "{\"error\":\"the body is over 1024 bytes (`max_body` of hook `form`)\"}\n".to_string()
         )
     );
+    // Without a Content-Length (chunked), the limit holds as the body is read.
+    assert_eq!(
+        chunked(&server.addr, "/hooks/form", &a, &[big.as_bytes()]),
+        (
+            413,
+            "{\"error\":\"the body is over 1024 bytes (`max_body` of hook `form`)\"}\n".to_string()
+        )
+    );
     assert_eq!(
         server.post("form", &a, "{\"company\": "),
         (
@@ -506,7 +544,7 @@ fn an_invalid_payload_is_accepted_then_rejected_with_its_reason() {
 }
 
 #[test]
-fn an_event_accepted_before_kill_9_is_committed_after_a_restart() {
+fn an_event_accepted_before_kill_9_is_committed_after_a_restart_and_never_twice() {
     use sloop::git::{Repo, WriteLock};
     let env = crm();
     let before = head(&env);
@@ -523,6 +561,12 @@ fn an_event_accepted_before_kill_9_is_committed_after_a_restart() {
     assert_eq!(status, 202, "{answer}");
     let id = id_of(&answer);
     assert_eq!(spooled(&env, "form", "pending"), vec![format!("{id}.json")]);
+    let pending = std::fs::read(
+        env.path()
+            .join(".git/sloop/spool/form/pending")
+            .join(format!("{id}.json")),
+    )
+    .unwrap();
     server.kill();
     drop(lock);
     assert_eq!(head(&env), before);
@@ -534,6 +578,56 @@ fn an_event_accepted_before_kill_9_is_committed_after_a_restart() {
         .stdout
         .contains(&format!("lead lee-park (event {id})")));
     assert_eq!(spooled(&env, "form", "pending"), Vec::<String>::new());
+    assert_consistent(&env);
+
+    // A crash after the commit and before the spool's bookkeeping: the event is pending
+    // again and the batch is recorded, but its commit is on the branch, so a restart marks
+    // it done and commits nothing twice.
+    let spool = env.path().join(".git/sloop/spool");
+    std::fs::write(
+        spool.join("form/pending").join(format!("{id}.json")),
+        &pending,
+    )
+    .unwrap();
+    std::fs::remove_file(spool.join("form/done").join(&id)).unwrap();
+    let subject = env.git(&["log", "-1", "--format=%s"]).stdout;
+    let batch = subject
+        .trim()
+        .rsplit("batch ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
+    std::fs::write(
+        spool.join("batch.json"),
+        format!("{{\"id\":\"{batch}\",\"hook\":\"form\",\"events\":[\"{id}\"]}}"),
+    )
+    .unwrap();
+    let server = start(&env);
+    let start_wait = Instant::now();
+    while spooled(&env, "form", "done").is_empty() {
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(20),
+            "not recovered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.stop();
+    assert!(
+        log.contains(&format!(
+            "recovered batch {batch}: its commit is on the branch"
+        )),
+        "{log}"
+    );
+    assert_eq!(head(&env), after, "committed twice");
+    assert_eq!(spooled(&env, "form", "pending"), Vec::<String>::new());
+    assert!(!spool.join("batch.json").exists());
+    assert_eq!(
+        leads(&env)
+            .iter()
+            .filter(|l| l.starts_with("lee-park"))
+            .count(),
+        1
+    );
     assert_consistent(&env);
 }
 
@@ -578,6 +672,32 @@ fn sloop_check_reports_a_bad_hook_table_and_serve_does_not_start() {
             2,
             "",
             "error: sloop.toml has 2 problems: the server does not start on a broken method\nhint: `sloop check` shows them\n"
+        )
+    );
+}
+
+#[test]
+fn a_secret_file_inside_the_repository_is_refused() {
+    let env = example();
+    let inside = env.path().join("crm/form.secret");
+    env.write("crm/form.secret", "s3cret\n");
+    let mut toml = env.read("crm/sloop.toml");
+    toml.push_str(&format!(
+        "\n[hooks.form]\ncreates = \"lead\"\nauth = \"bearer\"\nsecret_file = \"{}\"\n\n[hooks.form.fields]\nemail = \"email\"\n",
+        inside.display()
+    ));
+    env.write("crm/sloop.toml", toml);
+    assert_eq!(env.git(&["init", "-q", "-b", "main"]).code, 0);
+    let run = env.run(&["-C", "crm", "serve", "--bind", "127.0.0.1:0"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr),
+        (
+            2,
+            "",
+            format!(
+                "error: hook `form`: the secret file {} is inside the repository\nhint: keep secrets out of git: move it, e.g. to /etc/sloop/\n",
+                inside.display()
+            )
         )
     );
 }
