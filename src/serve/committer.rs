@@ -141,6 +141,7 @@ impl Committer {
             return Ok(Round::default());
         };
         events.truncate(MAX_BATCH);
+        let started = Instant::now();
         let head = repo.head().map_err(|e| e.to_string())?;
         let mut crm = load(&repo, &self.root, head)?;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -203,6 +204,7 @@ impl Committer {
                 events: ids.clone(),
             })
             .map_err(io("record the batch"))?;
+        let judged = started.elapsed();
         let author = hook_identity(&hook.name);
         let result = repo.commit_files(&CommitRequest {
             files: &files,
@@ -219,10 +221,12 @@ impl Committer {
                     .map_err(io("mark events done"))?;
                 spool.end().map_err(io("clear the spool's batch"))?;
                 (self.log)(&format!(
-                    "committed {}: {} {noun} from hook {}",
+                    "committed {}: {} {noun} from hook {} (loaded and judged in {} ms, committed in {} ms)",
                     id.short(),
                     files.len(),
-                    hook.name
+                    hook.name,
+                    judged.as_millis(),
+                    (started.elapsed() - judged).as_millis()
                 ));
                 round.committed = ids.len();
                 round.commit = Some(id);

@@ -164,11 +164,21 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // The handlers are in place before the address is printed: a supervisor (or a test)
+    // that stops the server as soon as it listens gets a clean stop, not a killed process.
+    let signals = {
+        let _context = runtime.enter();
+        use tokio::signal::unix::{signal, SignalKind};
+        [SignalKind::terminate(), SignalKind::interrupt()]
+            .into_iter()
+            .map(signal)
+            .collect::<Result<Vec<_>, _>>()?
+    };
     listening(addr);
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
         axum::serve(listener, http::router(app))
-            .with_graceful_shutdown(shutdown())
+            .with_graceful_shutdown(shutdown(signals))
             .await
     });
     tx.send(Signal::Stop).ok();
@@ -179,17 +189,14 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
 }
 
 /// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
-async fn shutdown() {
-    use tokio::signal::unix::{signal, SignalKind};
+async fn shutdown(signals: Vec<tokio::signal::unix::Signal>) {
     let notify = Arc::new(tokio::sync::Notify::new());
-    for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
-        if let Ok(mut s) = signal(kind) {
-            let n = notify.clone();
-            tokio::spawn(async move {
-                s.recv().await;
-                n.notify_one();
-            });
-        }
+    for mut s in signals {
+        let n = notify.clone();
+        tokio::spawn(async move {
+            s.recv().await;
+            n.notify_one();
+        });
     }
     notify.notified().await;
 }

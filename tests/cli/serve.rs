@@ -314,7 +314,11 @@ fn serve_commits_a_bearer_hooks_lead_authored_by_the_hook() {
     assert_eq!(spooled(&env, "form", "pending"), Vec::<String>::new());
     assert_eq!(spooled(&env, "form", "done"), vec![id]);
     let log = server.stop();
-    assert!(log.contains("from hook form\n"), "{log}");
+    assert!(
+        log.contains("committed ")
+            && log.contains(": 1 lead from hook form (loaded and judged in "),
+        "{log}"
+    );
     assert_consistent(&env);
 }
 
@@ -700,4 +704,13 @@ fn a_secret_file_inside_the_repository_is_refused() {
             )
         )
     );
+}
+
+#[test]
+fn sigterm_right_after_the_address_is_printed_is_a_clean_stop() {
+    let env = crm();
+    for _ in 0..3 {
+        let log = start(&env).stop();
+        assert_eq!(log, "sloop serve: stopped\n");
+    }
 }
