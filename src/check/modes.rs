@@ -11,7 +11,7 @@ use crate::check::{self, Resolver};
 use crate::config::{self, Config};
 use crate::crm::Crm;
 use crate::diag::Diagnostic;
-use crate::git::{Change, GitError, ObjectId, Repo};
+use crate::git::{blob_id, Change, GitError, ObjectId, Repo};
 use crate::model::AnyRecord;
 use crate::model::Kind;
 use crate::store::{self, LoadError, PathClass, WorkTree};
@@ -74,8 +74,22 @@ pub fn worktree(root: &Path) -> Result<Outcome, VerifyError> {
     let (olds, news) = versions(&repo, &changes, config, |change, _, _| {
         Ok(by_path.get(change.path.as_str()).cloned())
     })?;
+    let marker = repo.import_marker();
+    let mut used = false;
     for c in transition::pair(&olds, &news) {
-        out.diagnostics.extend(transition::judge(config, &c));
+        let pending = marker.as_ref().filter(|m| {
+            m.files.get(c.path).is_some_and(|id| {
+                std::fs::read(root.join(c.path)).is_ok_and(|bytes| blob_id(&bytes) == Some(*id))
+            })
+        });
+        used |= pending.is_some();
+        out.diagnostics.extend(match pending {
+            Some(m) => transition::judge_import(config, &c, &m.source),
+            None => transition::judge(config, &c),
+        });
+    }
+    if used {
+        note_pending_import(&marker, &mut out);
     }
     Ok(out)
 }
@@ -270,8 +284,25 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
     };
     diagnostics.extend(check::check_some(&subset, &resolver));
     diagnostics.extend(staged_duplicates(&resolver, &new_paths, &deleted_paths));
+    // An import that wrote files (not commits) marked them: their entry points and moves
+    // are the export's, exactly as written (a file edited since is judged as ever).
+    let marker = repo.import_marker();
+    let staged_blobs: HashMap<&str, ObjectId> = changes
+        .iter()
+        .filter_map(|c| Some((c.path.as_str(), c.new?)))
+        .collect();
+    let mut used = false;
     for c in transition::pair(&olds, &news) {
-        diagnostics.extend(transition::judge(&config, &c));
+        let pending = marker.as_ref().filter(|m| {
+            m.files
+                .get(c.path)
+                .is_some_and(|id| staged_blobs.get(c.path) == Some(id))
+        });
+        used |= pending.is_some();
+        diagnostics.extend(match pending {
+            Some(m) => transition::judge_import(&config, &c, &m.source),
+            None => transition::judge(&config, &c),
+        });
     }
     // Every diagnostic quotes its line as the index holds it, as `sloop check` quotes the
     // work tree's.
@@ -286,11 +317,15 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
                 .map(str::to_string);
         }
     }
-    Ok(Outcome {
+    let mut out = Outcome {
         diagnostics,
         records: news.len(),
         notes: Vec::new(),
-    })
+    };
+    if used {
+        note_pending_import(&marker, &mut out);
+    }
+    Ok(out)
 }
 
 /// `duplicate-id` for each staged new path whose id another staged new path has, or a file
@@ -455,8 +490,15 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
                 None => Ok(None),
             }
         })?;
+        // An import commit (`Sloop-Import: <name>`) may add records in any stage or
+        // status and move them as its export says.
+        let message = repo.commit_message(commit)?;
+        let import = transition::import_trailer(&message);
         for c in transition::pair(&olds, &news) {
-            let mut found = transition::judge(config, &c);
+            let mut found = match import {
+                Some(source) => transition::judge_import(config, &c, source),
+                None => transition::judge(config, &c),
+            };
             found.extend(entered_without_requirements(config, &c));
             for mut d in found {
                 d.commit = Some(commit.to_string());
@@ -484,6 +526,17 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
         end_id.short()
     ));
     Ok(out)
+}
+
+/// Reminds that files an import wrote must be committed with its trailer.
+fn note_pending_import(marker: &Option<crate::git::ImportMarker>, out: &mut Outcome) {
+    if let Some(m) = marker {
+        out.notes.push(format!(
+            "files written by `sloop import crm --from {0}` are not committed yet: commit them with the trailer `{1}: {0}` in the message (`git commit -m \"Import from {0}\" -m \"{1}: {0}\"`), or `sloop check --range` will refuse their entry points",
+            m.source,
+            transition::IMPORT_TRAILER
+        ));
+    }
 }
 
 /// A record that entered a stage or status (or was created) in a commit without the fields

@@ -326,6 +326,8 @@ pub fn account_has(a: &Account, field: &str) -> bool {
         "fit" => a.fit.is_some(),
         "industry" => a.industry.is_some(),
         "employees" => a.employees.is_some(),
+        "revenue" => a.revenue.is_some(),
+        "linkedin" => a.linkedin.is_some(),
         "country" => a.country.is_some(),
         "source" => a.source.is_some(),
         "channel" => a.channel.is_some(),

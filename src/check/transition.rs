@@ -69,6 +69,50 @@ pub fn pair<'a>(
         .collect()
 }
 
+/// The trailer an import commit carries (`Sloop-Import: hubspot`), and the `[custom]` key
+/// of the records it adds (`import_id = "hubspot:9281736401"`).
+pub const IMPORT_TRAILER: &str = "Sloop-Import";
+pub const IMPORT_ID: &str = "import_id";
+
+/// The import a commit message declares in its trailer (`Sloop-Import: hubspot`), if any.
+pub fn import_trailer(message: &str) -> Option<&str> {
+    message
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix(IMPORT_TRAILER)?.strip_prefix(':'))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether a record was added by the import `source`: its `custom.import_id` is
+/// `<source>:…`.
+pub fn imported_by(record: &AnyRecord, source: &str) -> bool {
+    record
+        .custom()
+        .as_ref()
+        .and_then(|c| c.get(IMPORT_ID))
+        .and_then(|v| v.as_str())
+        .and_then(|id| id.strip_prefix(source))
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
+/// `judge`, for a change an import made: a record the import added (in this change or an
+/// earlier one) may start in any stage or status and move as the export says, since the
+/// history is the export's; every other rule applies, and to every other record.
+pub fn judge_import(config: &Config, change: &RecordChange, source: &str) -> Vec<Diagnostic> {
+    let ours = match (change.old, change.new) {
+        (None, Some(new)) => imported_by(new, source),
+        (Some(old), Some(new)) => imported_by(old, source) && imported_by(new, source),
+        _ => false,
+    };
+    let mut out = judge(config, change);
+    if ours {
+        out.retain(|d| !matches!(d.code, Code::NotEntry | Code::IllegalTransition));
+    }
+    out
+}
+
 /// Diagnostics for one change under a CRM's rules.
 pub fn judge(config: &Config, change: &RecordChange) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -328,5 +372,48 @@ mod tests {
         let changes = pair(&olds, &news);
         assert_eq!(changes.len(), 1);
         assert!(judge(&Config::default(), &changes[0]).is_empty());
+    }
+
+    #[test]
+    fn an_import_commit_excuses_the_moves_of_the_records_it_added_and_only_those() {
+        assert_eq!(
+            import_trailer(
+                "sloop import hubspot: 2024-01-15\n\n2 accounts\n\nSloop-Import: hubspot\n"
+            ),
+            Some("hubspot")
+        );
+        assert_eq!(import_trailer("fix: Sloop-Import is a trailer\n"), None);
+        let config = Config::default();
+        let opp = |stage: &str, custom: &str| {
+            let text = format!("name = \"X\"\naccount = \"a\"\nowner = \"o\"\nstage = \"{stage}\"\nsource = \"inbound\"\n{custom}");
+            parse_record(
+                Kind::Opportunity,
+                "x",
+                "opportunities/x.toml",
+                &text,
+                &config,
+            )
+            .0
+        };
+        let imported = "[custom]\nimport_id = \"hubspot:42\"\n";
+        let (new, old) = (opp("closing", imported), opp("identified", imported));
+        fn change<'a>(old: Option<&'a AnyRecord>, new: Option<&'a AnyRecord>) -> RecordChange<'a> {
+            RecordChange {
+                kind: Kind::Opportunity,
+                id: "x",
+                path: "opportunities/x.toml",
+                old,
+                new,
+            }
+        }
+        // Created in `closing` and moved from identified to closing: excused.
+        assert!(!judge(&config, &change(None, Some(&new))).is_empty());
+        assert!(judge_import(&config, &change(None, Some(&new)), "hubspot").is_empty());
+        assert!(judge_import(&config, &change(Some(&old), Some(&new)), "hubspot").is_empty());
+        // Another import, a record without the id, a deletion: judged as ever.
+        assert!(!judge_import(&config, &change(None, Some(&new)), "pipedrive").is_empty());
+        let hand = opp("closing", "");
+        assert!(!judge_import(&config, &change(None, Some(&hand)), "hubspot").is_empty());
+        assert!(!judge_import(&config, &change(Some(&old), None), "hubspot").is_empty());
     }
 }

@@ -11,6 +11,7 @@ mod forecast;
 mod history;
 mod hooks;
 mod import;
+mod import_crm;
 mod ingest;
 mod init;
 mod lead;

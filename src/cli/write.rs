@@ -4,7 +4,7 @@
 use super::{CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
 use crate::diag::{self, Style};
-use crate::git::{CommitError, CommitRequest, ObjectId, Repo, WriteLock};
+use crate::git::{CommitError, CommitRequest, HistoryCommit, ObjectId, Repo, WriteLock};
 use crate::store::{self, LoadError, Source, WorkTree};
 use crate::writes::index::{self, Needs};
 use crate::writes::WriteError;
@@ -45,18 +45,7 @@ pub struct Session {
 /// `needs` asks for) and the records `needs.whole` names (those the command edits) read
 /// whole from the work tree; elsewhere, the whole work tree.
 pub fn start(located: &Located, out: &mut Out, needs: Needs) -> Result<(Session, Crm), CliError> {
-    let repo = Repo::open(&located.root)?;
-    let lock = match &repo {
-        Some(r) => Some(WriteLock::acquire(r)?),
-        None => None,
-    };
-    if let Some(done) = lock.as_ref().and_then(|l| l.recovered.as_ref()) {
-        out.note(&format!("note: {done}"))?;
-    }
-    let base = match &repo {
-        Some(r) => r.head()?,
-        None => None,
-    };
+    let (repo, lock, base) = lock(located, out)?;
     let crm = match (&repo, base) {
         (Some(r), Some(head)) => {
             let bytes = WorkTree::new(&located.root)
@@ -76,6 +65,44 @@ pub fn start(located: &Located, out: &mut Out, needs: Needs) -> Result<(Session,
         },
         crm,
     ))
+}
+
+/// Like `start`, but the CRM is the whole work tree, every record whole: for `import crm`,
+/// which matches existing records by their `custom.import_id` (which the write index does
+/// not keep) and checks the CRM after the import across all its records, so it reads them
+/// all anyway.
+pub fn start_whole(located: &Located, out: &mut Out) -> Result<(Session, Crm), CliError> {
+    let (repo, lock, base) = lock(located, out)?;
+    let crm = load(located)?;
+    Ok((
+        Session {
+            _lock: lock,
+            repo,
+            base,
+        },
+        crm,
+    ))
+}
+
+/// Takes the write lock (reporting what it recovered from a killed writer) and reads HEAD.
+#[allow(clippy::type_complexity)]
+fn lock(
+    located: &Located,
+    out: &mut Out,
+) -> Result<(Option<Repo>, Option<WriteLock>, Option<ObjectId>), CliError> {
+    let repo = Repo::open(&located.root)?;
+    let lock = match &repo {
+        Some(r) => Some(WriteLock::acquire(r)?),
+        None => None,
+    };
+    if let Some(done) = lock.as_ref().and_then(|l| l.recovered.as_ref()) {
+        out.note(&format!("note: {done}"))?;
+    }
+    let base = match &repo {
+        Some(r) => r.head()?,
+        None => None,
+    };
+    Ok((repo, lock, base))
 }
 
 /// Turns a refused write into output and an exit status.
@@ -156,4 +183,36 @@ pub fn save(
     }
     drop(session);
     Ok(())
+}
+
+impl Session {
+    /// The repository the session writes to, when the CRM is in one.
+    pub fn repo(&self) -> Option<&Repo> {
+        self.repo.as_ref()
+    }
+}
+
+/// Commits a dated history on top of HEAD (an import), through the same path as every
+/// sloop commit; then releases the session's lock.
+pub fn save_history(
+    session: Session,
+    commits: &[HistoryCommit],
+) -> Result<Option<ObjectId>, CliError> {
+    let repo = session.repo.as_ref().ok_or_else(|| {
+        CliError::usage_hint(
+            "--commit needs a git repository",
+            "run `git init`, or leave out --commit",
+        )
+    })?;
+    let tip = repo
+        .commit_history(commits, session.base)
+        .map_err(|e| match e {
+            CommitError::Dirty(paths) => CliError::usage_hint(
+                format!("{} has uncommitted changes", paths.join(", ")),
+                "commit them first, or leave out --commit",
+            ),
+            CommitError::Git(g) => g.into(),
+        })?;
+    drop(session);
+    Ok(tip)
 }

@@ -8,10 +8,12 @@
 //! - `walk`: the history read path (first-parent commits, batched tree diffs);
 //! - `source`: a commit's tree or the index as a `store::Source`;
 //! - `fast_import`: a whole history written from memory (`sloop demo`);
+//! - `marker`: what an import that wrote files (not commits) leaves for the checks;
 //! - `object_id`: the id of every object.
 
 mod commit;
 mod fast_import;
+mod marker;
 mod object_id;
 mod repo;
 mod source;
@@ -30,6 +32,7 @@ pub use commit::{
     Recovery, WriteLock,
 };
 pub use fast_import::HistoryWriter;
+pub use marker::ImportMarker;
 pub use object_id::{BadObjectId, ObjectId};
 pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
 pub use source::{IndexSource, TreeSource};

@@ -425,8 +425,8 @@ macro_rules! struct_codec {
 }
 
 struct_codec!(Account {
-    meta, name, status, owner, domain, backlog_until, fit, industry, employees, country,
-    source, channel, tools, disqualified_reason, tags
+    meta, name, status, owner, domain, backlog_until, fit, industry, employees, revenue,
+    country, source, channel, linkedin, tools, disqualified_reason, tags
 } custom: custom);
 struct_codec!(Contact {
     meta, name, account, email, title, role, persona, phone, linkedin, reports_to

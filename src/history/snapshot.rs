@@ -55,7 +55,7 @@ pub enum SnapshotError {
 
 /// The snapshots' folder below the git common dir.
 pub const DIR: &str = "sloop/snapshot-v1";
-const MAGIC: &[u8] = b"sloop report snapshot 8\n";
+const MAGIC: &[u8] = b"sloop report snapshot 9\n";
 /// A snapshot further back than this many commits is rebuilt rather than caught up with.
 const CATCH_UP_MAX: usize = 5_000;
 /// A snapshot is rewritten only once a report has had to mine more commits than this, or read
@@ -1093,7 +1093,7 @@ mod tests {
     /// bump the version, then put the new pair here.
     #[test]
     fn the_layout_is_pinned_to_the_format_version() {
-        const PINNED: (&[u8], u64) = (b"sloop report snapshot 8\n", 0x43dd4cad94728506);
+        const PINNED: (&[u8], u64) = (b"sloop report snapshot 9\n", 0x694346bc21d91890);
         let id = |c: char| -> git::ObjectId { c.to_string().repeat(40).parse().unwrap() };
         let date = chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00+01:00").unwrap();
         let commit = CommitInfo {

@@ -281,9 +281,11 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             fit,
             industry,
             employees,
+            revenue,
             country,
             source,
             channel,
+            linkedin,
             tools,
             disqualified_reason,
             tags,
@@ -303,9 +305,11 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             );
             f.text("industry", industry.as_deref());
             f.int("employees", *employees);
+            f.float("revenue", *revenue);
             f.text("country", country.as_deref());
             f.text("source", source.as_deref());
             f.text("channel", channel.as_deref());
+            f.text("linkedin", linkedin.as_deref());
             f.list("tools", tools);
             f.text("disqualified_reason", disqualified_reason.as_deref());
             f.list("tags", tags);

@@ -71,10 +71,14 @@ pub struct Account {
     pub fit: Option<Fit>,
     pub industry: Option<String>,
     pub employees: Option<u64>,
+    /// Annual revenue, in the CRM's currency.
+    pub revenue: Option<f64>,
     pub country: Option<String>,
     pub source: Option<String>,
     /// The inbound channel it came through (from `values.channels`).
     pub channel: Option<String>,
+    /// The company's LinkedIn page.
+    pub linkedin: Option<String>,
     pub tools: Vec<String>,
     pub disqualified_reason: Option<String>,
     pub tags: Vec<String>,
@@ -362,6 +366,17 @@ pub enum AnyRecord {
 }
 
 impl AnyRecord {
+    /// The record's `[custom]` table.
+    pub fn custom(&self) -> &Custom {
+        match self {
+            AnyRecord::Account(r) => &r.custom,
+            AnyRecord::Contact(r) => &r.custom,
+            AnyRecord::Opportunity(r) => &r.custom,
+            AnyRecord::Lead(r) => &r.custom,
+            AnyRecord::Activity(r) => &r.custom,
+        }
+    }
+
     pub fn meta(&self) -> &Meta {
         match self {
             AnyRecord::Account(r) => &r.meta,

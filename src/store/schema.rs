@@ -112,6 +112,11 @@ const ACCOUNT: &[Field] = &[
     ),
     f("employees", Ty::Count(MAX_PEOPLE), ""),
     f(
+        "revenue",
+        Ty::Amount,
+        "annual revenue, in the CRM's currency",
+    ),
+    f(
         "country",
         Ty::Country,
         "ISO 3166 alpha-2, uppercase (`FR`, `US`)",
@@ -126,6 +131,7 @@ const ACCOUNT: &[Field] = &[
         Ty::Listed(List::Channels),
         "inbound channel, from `values.channels`; `lead convert` copies the lead's",
     ),
+    f("linkedin", Ty::Text, "the company's LinkedIn page"),
     f("tools", Ty::Strings, "tools met at the account"),
     f("disqualified_reason", Ty::Text, ""),
     f("tags", Ty::Strings, ""),

@@ -25,7 +25,7 @@ use crate::store::{self, classify, PathClass};
 use crate::writes::slim::slim;
 
 const DIR: &str = "sloop/write-index-v1";
-const MAGIC: &[u8] = b"sloop write index 2\n";
+const MAGIC: &[u8] = b"sloop write index 4\n";
 
 /// Past this many changed files between the index's tree and HEAD's, the index is rebuilt
 /// from HEAD (reading every record in parallel is then as cheap).

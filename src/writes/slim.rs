@@ -33,9 +33,11 @@ pub fn slim(record: AnyRecord) -> AnyRecord {
             fit: _,
             industry: _,
             employees: _,
+            revenue: _,
             country,
             source,
             channel,
+            linkedin: _,
             tools: _,
             disqualified_reason: _,
             tags: _,
@@ -388,6 +390,8 @@ mod tests {
                 source: None,
                 assign: Vec::new(),
                 map: Vec::new(),
+                values: Vec::new(),
+                encoding: None,
                 today: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
             };
             let full = import::plan(&crm, csv.as_bytes(), &opts, |_| {});

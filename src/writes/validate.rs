@@ -55,7 +55,7 @@ fn field_type(kind: Kind, field: &str) -> &'static str {
         (Kind::Account, "employees")
         | (Kind::Opportunity, "commit.users")
         | (Kind::Activity, "duration_min") => "int",
-        (Kind::Opportunity, "mrr") => "number",
+        (Kind::Opportunity, "mrr") | (Kind::Account, "revenue") => "number",
         (Kind::Opportunity, "commit.invoice_scheduled") | (Kind::Activity, "done") => "bool",
         (Kind::Account, "tools" | "tags") | (Kind::Activity, "participants") => "list",
         _ => "string",

@@ -29,7 +29,10 @@ fn every_command_has_help() {
             vec!["lead", "convert"],
             "Turn a lead into an account and a contact",
         ),
-        (vec!["import", "leads"], "Leads from a CSV export"),
+        (
+            vec!["import", "leads"],
+            "Leads from a lead list or a CRM's export",
+        ),
         (vec!["import", "calls"], "Calls from a phone system"),
         (vec!["ingest", "email"], "One email message"),
         (vec!["ingest", "maildir"], "Every message of a Maildir"),

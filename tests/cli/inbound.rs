@@ -142,7 +142,7 @@ not-an-email,Broken
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("line 3: `email` `not-an-email` is not an email address"),
+            .contains("  l.csv:3: `email` `not-an-email` is not an email address\n"),
         "{}",
         run.stdout
     );
@@ -240,7 +240,7 @@ fn short_rejected_rows_are_written_and_skipped() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains(
-            "line 3: `email` `=hyperlink(\"http://evil.example\")` is not an email address"
+            "  l.csv.rejected.csv:3: `email` `=hyperlink(\"http://evil.example\")` is not an email address"
         ),
         "{}",
         run.stdout
@@ -268,7 +268,7 @@ fn an_unmapped_header_is_quoted_in_part() {
     );
     assert!(
         run.stderr.starts_with(&format!(
-            "error: no column maps to a lead field (header: {}… (940 more characters), c0, \
+            "error: wide.csv: no column maps to a lead email or company (header: {}… (940 more characters), c0, \
                  c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, \
                  c18, … and 999980 more columns)\n",
             "x".repeat(60)
@@ -288,7 +288,7 @@ fn bad_csv_files_are_refused_and_write_nothing() {
         (
             "colours.csv",
             b"Colour,Size\nred,3\n",
-            "no column maps to a lead field (header: Colour, Size)",
+            "colours.csv: no column maps to a lead email or company (header: Colour, Size)",
         ),
         ("dry.csv", b"Email\nx@y.io\n", ""),
     ];

@@ -149,7 +149,7 @@ fn pure_modules_read_no_git_file_process_or_environment() {
         "report/metrics",
         "writes/validate.rs",
         "writes/slim.rs",
-        "writes/import.rs",
+        "writes/import",
         "writes/ingest",
         "store/parse.rs",
         "store/schema.rs",

@@ -14,6 +14,7 @@ mod layout;
 mod lifecycle;
 mod limits;
 mod ls;
+mod moving_in;
 mod pullrequest;
 mod reads;
 mod report;

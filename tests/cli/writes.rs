@@ -423,6 +423,44 @@ fn move_and_set_apply_only_legal_complete_changes() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_clean(&env);
+    // An account's annual revenue and LinkedIn page.
+    let out = refused(
+        &env,
+        &["-C", "crm", "set", "accounts/helio-solaire", "revenue=lots"],
+        2,
+    );
+    assert!(
+        out.contains("`revenue` must be a number, not `lots`"),
+        "{out}"
+    );
+    let run = env.run(&[
+        "-C",
+        "crm",
+        "set",
+        "accounts/helio-solaire",
+        "revenue=2400000.5",
+        "linkedin=https://www.linkedin.com/company/helio-solaire",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = env.read("crm/accounts/helio-solaire.toml");
+    assert!(
+        text.contains("revenue = 2400000.5\n")
+            && text.contains("linkedin = \"https://www.linkedin.com/company/helio-solaire\"\n"),
+        "{text}"
+    );
+    assert_clean(&env);
+    env.write(
+        "crm/accounts/helio-solaire.toml",
+        text.replace("revenue = 2400000.5", "revenue = -3"),
+    );
+    let run = env.run(&["-C", "crm", "check"]);
+    assert!(
+        run.stdout.contains(
+            "error[invalid-value]: `revenue` must be a number from 0 to 1,000,000,000,000"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -135,6 +135,8 @@ pub fn check(case: &Case) -> Result<(), String> {
         source: case.source.as_deref(),
         assign: case.assign.clone(),
         map: case.map.clone(),
+        values: Vec::new(),
+        encoding: None,
         today: case.today,
     };
     let mut last = 0;
@@ -144,8 +146,10 @@ pub fn check(case: &Case) -> Result<(), String> {
         last = line;
     });
     ensure(progress_ok, || "progress went backwards".into())?;
-    // A byte order mark changes nothing.
-    if !case.csv.bytes.starts_with(b"\xef\xbb\xbf") {
+    // A byte order mark changes nothing on a UTF-8 file (one that is not UTF-8 is read as
+    // Windows-1252 without a mark, and refused with a UTF-8 mark that its bytes belie).
+    if !case.csv.bytes.starts_with(b"\xef\xbb\xbf") && std::str::from_utf8(&case.csv.bytes).is_ok()
+    {
         let bom = [b"\xef\xbb\xbf".as_slice(), &case.csv.bytes].concat();
         let with_bom = plan(crm, &bom, &opts, |_| {});
         ensure(summary(&with_bom) == summary(&result), || {
@@ -155,7 +159,11 @@ pub fn check(case: &Case) -> Result<(), String> {
     let Ok(p) = result else {
         return Ok(());
     };
-    let text = crate::props::text_of(&case.csv.bytes);
+    // The text as the import decoded it (Windows-1252 when the bytes are not UTF-8).
+    let text = match sloop::writes::import::table::decode(&case.csv.bytes, None) {
+        Ok(d) => d.text,
+        Err(_) => crate::props::text_of(&case.csv.bytes),
+    };
     // Lines as people count them: ended by CRLF, LF or a lone CR.
     let normal = text.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = normal.split('\n').collect();
