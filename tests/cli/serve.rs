@@ -116,8 +116,9 @@ impl Server {
     /// Stops it as systemd does (SIGTERM) and returns its log.
     fn stop(mut self) -> String {
         let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+        // The shell's own `kill`: no procps needed.
+        let status = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
             .status()
             .unwrap();
         assert!(status.success());
