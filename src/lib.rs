@@ -18,5 +18,6 @@ pub mod history;
 pub mod lifecycle;
 pub mod model;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod writes;

@@ -127,6 +127,12 @@ fn main() -> ExitCode {
         now,
         author: identity("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"),
         committer: identity("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"),
+        clock: if std::env::var_os("SLOOP_NOW").is_some() {
+            std::sync::Arc::new(move || now)
+        } else {
+            std::sync::Arc::new(|| chrono::Local::now().fixed_offset())
+        },
+        var: std::sync::Arc::new(|name| std::env::var(name).ok()),
     };
     let mut out = Out {
         stdout: Box::new(std::io::BufWriter::new(std::io::stdout().lock())),

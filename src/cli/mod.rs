@@ -22,12 +22,14 @@ mod output;
 mod pipeline;
 mod report;
 mod schema;
+mod serve;
 mod set;
 mod table;
 mod tick;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -91,6 +93,7 @@ pub enum Command {
     Export(export::Args),
     Tick(tick::Args),
     Doctor(doctor::Args),
+    Serve(serve::Args),
 }
 
 /// Output formats of commands that print data.
@@ -226,7 +229,18 @@ pub struct Env {
     /// Commit identities from `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and the committer's, when set.
     pub author: Option<crate::git::Identity>,
     pub committer: Option<crate::git::Identity>,
+    /// The clock, for a long-running command (`sloop serve`): `now` again and again when
+    /// `SLOOP_NOW` fixes the time.
+    pub clock: Clock,
+    /// Looks up an environment variable a command is told to read (a hook's secret).
+    pub var: Vars,
 }
+
+/// Environment variables by name.
+pub type Vars = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The time now, each time it is called.
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<chrono::FixedOffset> + Send + Sync>;
 
 impl Env {
     /// The directory the command works in: `-C DIR` resolved against the cwd.
@@ -348,6 +362,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
         Command::Export(args) => export::run(args, env, dir, out),
         Command::Tick(args) => tick::run(args, env, dir, out),
         Command::Doctor(args) => doctor::run(args, env, dir, out),
+        Command::Serve(args) => serve::run(args, env, dir, out),
     }
 }
 

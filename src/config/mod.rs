@@ -11,6 +11,9 @@ use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
 use crate::model::reader::{grouped, Fields, FileReader, MAX_AMOUNT};
 use crate::model::MemberId;
 
+pub mod hooks;
+pub use hooks::Hook;
+
 /// The file that marks a CRM's root.
 pub const FILE: &str = "sloop.toml";
 
@@ -140,6 +143,8 @@ pub struct Config {
     pub stages: Vec<Stage>,
     /// Account statuses in file order.
     pub statuses: Vec<Status>,
+    /// The webhooks `sloop serve` accepts (`[hooks.<name>]`), in file order.
+    pub hooks: Vec<Hook>,
     /// How captured activities are filed (`[ingest]`).
     pub ingest: Ingest,
 }
@@ -289,6 +294,7 @@ const TOP: &[&str] = &[
     "targets",
     "stages",
     "statuses",
+    "hooks",
     "ingest",
 ];
 
@@ -345,6 +351,10 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
     let stages_present = f.has("stages");
     let stages = f.table(r, "stages").map(|t| read_stages(r, t));
     let statuses = f.table(r, "statuses").map(|t| read_statuses(r, t));
+    let hooks = f
+        .table(r, "hooks")
+        .map(|t| hooks::read_hooks(r, t, &values, &team))
+        .unwrap_or_default();
     f.finish(r);
     let mut config = Config {
         currency,
@@ -355,6 +365,7 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         targets,
         stages: stages.unwrap_or_default(),
         statuses: statuses.unwrap_or_default(),
+        hooks,
         ingest,
     };
     if config.stages.is_empty() || config.statuses.is_empty() {

@@ -558,10 +558,12 @@ pub fn config_schema(config: &Config) -> Value {
     let status_names: Vec<String> = list(config, List::Statuses);
     let money = json!({"type": "number", "minimum": 0, "maximum": MAX_AMOUNT});
     let quarter = "^[0-9]{4}-Q[1-4]$";
+    let dotted = json!({"type": "string", "pattern": "^[^.\\s]+(\\.[^.\\s]+)*$",
+        "description": "a dotted path in the JSON payload (`data.contact.email`)"});
     json!({
         "$schema": DIALECT,
         "title": "sloop.toml",
-        "description": "The CRM's configuration: team, allowed values, stages, statuses, lifecycle, targets",
+        "description": "The CRM's configuration: team, allowed values, stages, statuses, lifecycle, targets, ingest, hooks",
         "type": "object",
         "additionalProperties": false,
         "properties": {
@@ -634,6 +636,38 @@ pub fn config_schema(config: &Config) -> Value {
                         "next": {"type": "array", "items": {"type": "string", "enum": status_names}},
                         "requires": {"type": "array", "items": {"type": "string", "enum": crate::config::ACCOUNT_FIELDS}},
                         "exclusive": {"type": "array", "items": {"type": "string", "enum": crate::config::ACCOUNT_FIELDS}},
+                    },
+                },
+            },
+            "ingest": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {"demo_words": names},
+            },
+            "hooks": {
+                "type": "object",
+                "description": "the webhooks of `sloop serve`: `[hooks.<name>]`, delivered to `POST /hooks/<name>`",
+                "propertyNames": {"pattern": "^[a-z0-9][a-z0-9-]*$"},
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["creates", "auth"],
+                    "properties": {
+                        "creates": {"type": "string", "enum": ["lead"]},
+                        "auth": {"type": "string", "enum": ["bearer", "hmac-sha256"]},
+                        "signature_header": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+                        "secret_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                            "description": "the environment variable holding the secret"},
+                        "secret_file": {"type": "string", "pattern": "^/",
+                            "description": "the file holding the secret, outside the repository"},
+                        "id": dotted,
+                        "max_body": {"type": "integer", "minimum": 1, "maximum": crate::config::hooks::MAX_MAX_BODY},
+                        "source": {"type": "string"},
+                        "channel": {"type": "string"},
+                        "fields": {"type": "object", "propertyNames": {"enum": crate::config::hooks::LEAD_FIELDS},
+                            "additionalProperties": dotted},
+                        "defaults": {"type": "object", "propertyNames": {"enum": crate::config::hooks::LEAD_FIELDS},
+                            "additionalProperties": {"type": "string"}},
                     },
                 },
             },

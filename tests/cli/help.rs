@@ -40,6 +40,7 @@ fn every_command_has_help() {
         (vec!["ingest", "ics"], "The events of a calendar"),
         (vec!["demo"], "Create a demo CRM"),
         (vec!["schema"], "Print the JSON Schema of a record kind"),
+        (vec!["serve"], "Run the CRM's server"),
         (vec!["man"], "write one page per command"),
         (vec!["completions"], "from the CRM in the current folder"),
     ] {

@@ -19,6 +19,7 @@ mod pullrequest;
 mod reads;
 mod report;
 mod schema;
+mod serve;
 mod terminal;
 mod tick;
 mod transitions;

@@ -1,0 +1,89 @@
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{locate, CliError, Env, Out, Status};
+use crate::git::Repo;
+use crate::serve::{self, ServeError};
+use crate::store::{self, Source, WorkTree};
+
+/// Run the CRM's server: webhooks in, every accepted event a commit.
+///
+/// `POST /hooks/<name>` takes a delivery for `[hooks.<name>]` of sloop.toml: it is written to
+/// the spool before its `202`, then validated like `sloop new lead` and committed (one commit
+/// a second at most, authored by the hook). `GET /healthz` answers `ok`. Stops on SIGTERM or
+/// Ctrl-C, after committing what it accepted.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The address and port to listen on: loopback unless told otherwise (port 0 picks a
+    /// free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    pub bind: SocketAddr,
+}
+
+pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
+    let located = locate(env, dir)?;
+    let repo = Repo::open(&located.root)?.ok_or_else(|| {
+        CliError::usage_hint(
+            "`sloop serve` needs the CRM in a git repository",
+            "run `git init`, then commit the CRM",
+        )
+    })?;
+    let bytes = WorkTree::new(&located.root)
+        .read_config()
+        .map_err(store::LoadError::from)?
+        .ok_or_else(|| store::LoadError::NoConfig(located.root.display().to_string()))?;
+    let (config, diags) = store::parse_config(&bytes);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return Err(CliError::usage_hint(
+            format!(
+                "sloop.toml has {}: the server does not start on a broken method",
+                crate::diag::count(errors, "problem")
+            ),
+            "`sloop check` shows them",
+        ));
+    }
+    let hooks = serve::arm(&config.hooks, &*env.var, repo.workdir()).map_err(setup)?;
+    let names: Vec<String> = hooks.iter().map(|h| h.hook.name.clone()).collect();
+    let git_dir = repo.git_dir().to_path_buf();
+    drop(repo);
+    let log: serve::committer::Log = Arc::new(|line: &str| {
+        eprintln!("{}", crate::escape::terminal_lines(line));
+    });
+    let result = serve::run(
+        serve::Options {
+            root: located.root.clone(),
+            git_dir,
+            bind: args.bind,
+            hooks,
+            clock: env.clock.clone(),
+            committer: env.committer.clone(),
+            log,
+        },
+        |addr| {
+            let hooks = if names.is_empty() {
+                "no hooks in sloop.toml".to_string()
+            } else {
+                format!("hooks: {}", names.join(", "))
+            };
+            // Printed and flushed at once: a supervisor or a test reads the port from it.
+            println!("sloop serve: listening on http://{addr} ({hooks})");
+            if !addr.ip().is_loopback() {
+                eprintln!(
+                    "note: {addr} is reachable from other machines: put a TLS proxy in front (README: sloop serve)"
+                );
+            }
+        },
+    );
+    result.map_err(setup)?;
+    out.note("sloop serve: stopped")?;
+    Ok(Status::Ok)
+}
+
+fn setup(e: ServeError) -> CliError {
+    match e {
+        ServeError::Setup { message, hint } => CliError::Usage { message, hint },
+        other => CliError::io("sloop serve", std::io::Error::other(other.to_string())),
+    }
+}

@@ -1,0 +1,286 @@
+//! The committer: it takes the spooled events of one hook at a time, judges each like
+//! `sloop new lead` against the CRM at HEAD (the write index, under sloop's write lock), and
+//! commits the valid ones in one commit authored by the hook, through the one commit path;
+//! an event that fails moves to `rejected/` with its reason. At most one commit a second.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+use sha2::{Digest, Sha256};
+
+use super::mapping;
+use super::spool::{Batch, Event, Spool};
+use crate::config::Hook;
+use crate::crm::Crm;
+use crate::git::{CommitError, CommitRequest, Identity, ObjectId, Repo, WriteLock};
+use crate::model::Kind;
+use crate::store::{self, parse::parse_record, Source, WorkTree};
+use crate::writes::index::{self, Needs};
+
+/// The most events in one commit.
+pub const MAX_BATCH: usize = 1000;
+/// The least time between two commits.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What wakes the committer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// An event was spooled.
+    Wake,
+    /// Commit what is spooled, then return.
+    Stop,
+}
+
+pub type Clock = Arc<dyn Fn() -> DateTime<FixedOffset> + Send + Sync>;
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct Committer {
+    pub root: PathBuf,
+    pub git_dir: PathBuf,
+    pub hooks: Vec<Hook>,
+    pub clock: Clock,
+    /// The committer of the commits (the author is the hook); `None`: the hook too.
+    pub committer: Option<Identity>,
+    pub log: Log,
+}
+
+/// What one round did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub committed: usize,
+    pub rejected: usize,
+    pub commit: Option<ObjectId>,
+}
+
+/// The identity a hook's commits are authored by.
+pub fn hook_identity(hook: &str) -> Identity {
+    Identity {
+        name: format!("{hook} (sloop serve)"),
+        email: format!("{hook}@hooks.sloop.invalid"),
+    }
+}
+
+impl Committer {
+    /// Runs until told to stop: a round when woken and every second (which replays what a
+    /// previous run left in the spool), no two commits within [`MIN_INTERVAL`].
+    pub fn run(&self, signals: Receiver<Signal>) {
+        let mut last_commit: Option<Instant> = None;
+        loop {
+            let stop = match signals.recv_timeout(MIN_INTERVAL) {
+                Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => true,
+                Ok(Signal::Wake) | Err(RecvTimeoutError::Timeout) => false,
+            };
+            loop {
+                if let Some(t) = last_commit {
+                    if let Some(rest) = MIN_INTERVAL.checked_sub(t.elapsed()) {
+                        std::thread::sleep(rest);
+                    }
+                }
+                match self.round() {
+                    Ok(r) => {
+                        if r.commit.is_some() {
+                            last_commit = Some(Instant::now());
+                        }
+                        if r.committed == 0 && r.rejected == 0 {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        (self.log)(&format!("error: {e} (the events stay in the spool)"));
+                        break;
+                    }
+                }
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+
+    /// One round: finish an interrupted batch, then judge and commit the oldest hook's
+    /// pending events.
+    pub fn round(&self) -> Result<Round, String> {
+        let spool = Spool::new(&self.git_dir);
+        let repo = Repo::open(&self.root)
+            .map_err(|e| e.to_string())?
+            .ok_or("the CRM is not in a git repository")?;
+        let lock = WriteLock::acquire(&repo).map_err(|e| e.to_string())?;
+        if let Some(done) = &lock.recovered {
+            (self.log)(&format!("note: {done}"));
+        }
+        if let Some(batch) = spool.unfinished().map_err(io("read the spool's batch"))? {
+            if committed(&repo, &batch.id)? {
+                spool
+                    .done(&batch.hook, &batch.events)
+                    .map_err(io("mark events done"))?;
+                (self.log)(&format!(
+                    "recovered batch {}: its commit is on the branch",
+                    batch.id
+                ));
+            }
+            spool.end().map_err(io("clear the spool's batch"))?;
+        }
+        // The hook whose oldest pending event is the oldest.
+        let mut oldest: Option<(&Hook, Vec<Event>)> = None;
+        for hook in &self.hooks {
+            let pending = spool.pending(&hook.name).map_err(io("read the spool"))?;
+            let Some(first) = pending.first() else {
+                continue;
+            };
+            if oldest
+                .as_ref()
+                .is_none_or(|(_, o)| first.received < o[0].received)
+            {
+                oldest = Some((hook, pending));
+            }
+        }
+        let Some((hook, mut events)) = oldest else {
+            return Ok(Round::default());
+        };
+        events.truncate(MAX_BATCH);
+        let started = Instant::now();
+        let head = repo.head().map_err(|e| e.to_string())?;
+        let mut crm = load(&repo, &self.root, head)?;
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut lines = Vec::new();
+        let mut ids = Vec::new();
+        let mut round = Round::default();
+        for event in &events {
+            let today = DateTime::parse_from_rfc3339(&event.received)
+                .map(|d| d.date_naive())
+                .unwrap_or_else(|_| (self.clock)().date_naive());
+            match mapping::record(hook, &crm, &event.payload, today) {
+                Ok(file) => {
+                    let (record, _) =
+                        parse_record(Kind::Lead, &file.id, &file.path, &file.text, &crm.config);
+                    crm.push(record);
+                    lines.push(format!(
+                        "{} {} (event {})",
+                        file.kind.as_str(),
+                        file.id,
+                        event.id
+                    ));
+                    files.push((file.path, file.text.into_bytes()));
+                    ids.push(event.id.clone());
+                }
+                Err(reason) => {
+                    spool
+                        .reject(event, &reason)
+                        .map_err(io("reject an event"))?;
+                    (self.log)(&format!(
+                        "rejected event {} of hook {}: {reason}",
+                        event.id, hook.name
+                    ));
+                    round.rejected += 1;
+                }
+            }
+        }
+        if files.is_empty() {
+            return Ok(round);
+        }
+        let mut h = Sha256::new();
+        for id in &ids {
+            h.update(id.as_bytes());
+            h.update([0]);
+        }
+        let batch_id: String = h.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let noun = if files.len() == 1 { "lead" } else { "leads" };
+        let message = format!(
+            "sloop serve: {} {noun} from hook {} (batch {batch_id})\n\n{}\n",
+            files.len(),
+            hook.name,
+            lines.join("\n")
+        );
+        spool
+            .begin(&Batch {
+                id: batch_id.clone(),
+                hook: hook.name.clone(),
+                events: ids.clone(),
+            })
+            .map_err(io("record the batch"))?;
+        let judged = started.elapsed();
+        let author = hook_identity(&hook.name);
+        let result = repo.commit_files(&CommitRequest {
+            files: &files,
+            message: &message,
+            when: (self.clock)(),
+            author: Some(author.clone()),
+            committer: Some(self.committer.clone().unwrap_or(author)),
+            base: head,
+        });
+        match result {
+            Ok(id) => {
+                spool
+                    .done(&hook.name, &ids)
+                    .map_err(io("mark events done"))?;
+                spool.end().map_err(io("clear the spool's batch"))?;
+                (self.log)(&format!(
+                    "committed {}: {} {noun} from hook {} (loaded and judged in {} ms, committed in {} ms)",
+                    id.short(),
+                    files.len(),
+                    hook.name,
+                    judged.as_millis(),
+                    (started.elapsed() - judged).as_millis()
+                ));
+                round.committed = ids.len();
+                round.commit = Some(id);
+                drop(lock);
+                Ok(round)
+            }
+            Err(e) => {
+                spool.end().map_err(io("clear the spool's batch"))?;
+                Err(match e {
+                    CommitError::Dirty(paths) => format!(
+                        "cannot commit: {} has uncommitted changes",
+                        paths.join(", ")
+                    ),
+                    CommitError::Git(g) => format!("cannot commit: {g}"),
+                })
+            }
+        }
+    }
+}
+
+fn io(what: &'static str) -> impl Fn(std::io::Error) -> String {
+    move |e| format!("cannot {what}: {e}")
+}
+
+/// The CRM events are judged against: HEAD's records through the write index (the files
+/// written since without a commit too), or the work tree before the first commit.
+fn load(repo: &Repo, root: &std::path::Path, head: Option<ObjectId>) -> Result<Crm, String> {
+    let work = WorkTree::new(root);
+    match head {
+        Some(head) => {
+            let bytes = work
+                .read_config()
+                .map_err(|e| format!("cannot read sloop.toml: {e}"))?
+                .ok_or("the CRM has no sloop.toml")?;
+            let (config, _) = store::parse_config(&bytes);
+            index::crm(repo, root, head, config, &Needs::nothing()).map_err(|e| e.to_string())
+        }
+        None => store::load(&work).map(|l| l.crm).map_err(|e| e.to_string()),
+    }
+}
+
+/// Whether a commit of the batch is on the branch (among the last 100 first-parent commits).
+fn committed(repo: &Repo, batch: &str) -> Result<bool, String> {
+    let needle = format!("(batch {batch})");
+    let mut at = repo.head().map_err(|e| e.to_string())?;
+    for _ in 0..100 {
+        let Some(id) = at else {
+            return Ok(false);
+        };
+        let info = repo.commit_info(id).map_err(|e| e.to_string())?;
+        if info.summary.ends_with(&needle) {
+            return Ok(true);
+        }
+        at = info.parent;
+    }
+    Ok(false)
+}

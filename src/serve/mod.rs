@@ -1,0 +1,202 @@
+//! `sloop serve`: the CRM's one long-running process. Webhooks in (`POST /hooks/<name>`),
+//! each accepted event spooled durably before its `202`, then judged and committed by the
+//! committer through the one commit path.
+//!
+//! `mapping` (a payload into a record) and `auth` (token and signature checks) are pure;
+//! `spool` (the events on disk), `committer` (spool to commits) and `http` (the routes) do
+//! the I/O; this file arms the hooks and runs them on tokio.
+
+pub mod auth;
+pub mod committer;
+pub mod http;
+pub mod mapping;
+pub mod spool;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+
+use crate::config::hooks::SecretOrigin;
+use crate::config::Hook;
+use crate::git::Identity;
+use committer::{Clock, Committer, Log, Signal};
+use http::{App, Armed};
+use spool::Spool;
+
+/// Why the server cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{message}")]
+    Setup {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn setup(message: impl Into<String>, hint: impl Into<String>) -> ServeError {
+    ServeError::Setup {
+        message: message.into(),
+        hint: Some(hint.into()),
+    }
+}
+
+/// Each hook with its secret: from the environment variable it names (through `var`), or
+/// from the file it names, which must lie outside the repository's work tree. A secret is
+/// used without surrounding whitespace (a file's last newline); an empty one is refused.
+pub fn arm(
+    hooks: &[Hook],
+    var: &dyn Fn(&str) -> Option<String>,
+    work_tree: &Path,
+) -> Result<Vec<Armed>, ServeError> {
+    let work_tree = work_tree
+        .canonicalize()
+        .unwrap_or_else(|_| work_tree.to_path_buf());
+    let mut out = Vec::new();
+    for hook in hooks {
+        let secret = match &hook.secret {
+            SecretOrigin::Env(name) => var(name).ok_or_else(|| {
+                setup(
+                    format!(
+                        "hook `{}`: the environment variable {name} is not set",
+                        hook.name
+                    ),
+                    format!("set {name} to the hook's secret before `sloop serve`"),
+                )
+            })?,
+            SecretOrigin::File(path) => {
+                let p = PathBuf::from(path);
+                let real = p.canonicalize().map_err(|e| {
+                    setup(
+                        format!(
+                            "hook `{}`: cannot read the secret file {path}: {e}",
+                            hook.name
+                        ),
+                        "create it, readable by the server's user only (chmod 600)",
+                    )
+                })?;
+                if real.starts_with(&work_tree) {
+                    return Err(setup(
+                        format!(
+                            "hook `{}`: the secret file {path} is inside the repository",
+                            hook.name
+                        ),
+                        "keep secrets out of git: move it, e.g. to /etc/sloop/",
+                    ));
+                }
+                std::fs::read_to_string(&real).map_err(|e| {
+                    setup(
+                        format!(
+                            "hook `{}`: cannot read the secret file {path}: {e}",
+                            hook.name
+                        ),
+                        "it must be text, readable by the server's user",
+                    )
+                })?
+            }
+        };
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Err(setup(
+                format!("hook `{}`: its secret is empty", hook.name),
+                "generate one, e.g. `openssl rand -hex 32`",
+            ));
+        }
+        out.push(Armed {
+            hook: hook.clone(),
+            secret: secret.as_bytes().to_vec(),
+        });
+    }
+    Ok(out)
+}
+
+pub struct Options {
+    pub root: PathBuf,
+    pub git_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub hooks: Vec<Armed>,
+    pub clock: Clock,
+    pub committer: Option<Identity>,
+    pub log: Log,
+}
+
+/// Binds, tells `listening` the address, then serves until SIGTERM or SIGINT; the committer
+/// commits what is spooled before this returns.
+pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let std_listener =
+        std::net::TcpListener::bind(opts.bind).map_err(|source| ServeError::Bind {
+            addr: opts.bind,
+            source,
+        })?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    let (tx, rx) = mpsc::channel();
+    let committer = Committer {
+        root: opts.root.clone(),
+        git_dir: opts.git_dir.clone(),
+        hooks: opts.hooks.iter().map(|a| a.hook.clone()).collect(),
+        clock: opts.clock.clone(),
+        committer: opts.committer.clone(),
+        log: opts.log.clone(),
+    };
+    // The first round replays what a previous run left in the spool.
+    tx.send(Signal::Wake).ok();
+    let worker = std::thread::Builder::new()
+        .name("sloop-committer".into())
+        .spawn(move || committer.run(rx))?;
+    let app = Arc::new(App {
+        hooks: opts
+            .hooks
+            .into_iter()
+            .map(|a| (a.hook.name.clone(), a))
+            .collect::<BTreeMap<_, _>>(),
+        spool: Arc::new(Spool::new(&opts.git_dir)),
+        wake: Mutex::new(tx.clone()),
+        clock: opts.clock,
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // The handlers are in place before the address is printed: a supervisor (or a test)
+    // that stops the server as soon as it listens gets a clean stop, not a killed process.
+    let signals = {
+        let _context = runtime.enter();
+        use tokio::signal::unix::{signal, SignalKind};
+        [SignalKind::terminate(), SignalKind::interrupt()]
+            .into_iter()
+            .map(signal)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    listening(addr);
+    let served = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        axum::serve(listener, http::router(app))
+            .with_graceful_shutdown(shutdown(signals))
+            .await
+    });
+    tx.send(Signal::Stop).ok();
+    drop(tx);
+    let _ = worker.join();
+    served?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
+async fn shutdown(signals: Vec<tokio::signal::unix::Signal>) {
+    let notify = Arc::new(tokio::sync::Notify::new());
+    for mut s in signals {
+        let n = notify.clone();
+        tokio::spawn(async move {
+            s.recv().await;
+            n.notify_one();
+        });
+    }
+    notify.notified().await;
+}
