@@ -795,3 +795,98 @@ fn a_newer_export_adds_only_what_changed_as_new_commits() {
         .contains("stage = \"won\""));
     range_passes(&env);
 }
+
+/// The fixture export `what` copied into the test's `export/`, with `column` left out of
+/// `file` (a real CSV rewrite: quoted cells with commas and line breaks stay whole).
+fn without_column(env: &TestEnv, what: &str, file: &str, column: &str) {
+    let from = std::path::PathBuf::from(fixture(what));
+    let to = env.path().join("export");
+    let _ = std::fs::remove_dir_all(&to);
+    crate::util::copy_dir(&from, &to);
+    let path = to.join(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(&path)
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let drop = rows[0]
+        .iter()
+        .position(|h| h == column)
+        .unwrap_or_else(|| panic!("{file} has no column {column}"));
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    for row in rows {
+        let kept: Vec<&str> = row
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != drop)
+            .map(|(_, c)| c)
+            .collect();
+        writer.write_record(kept).unwrap();
+    }
+    writer.flush().unwrap();
+}
+
+#[test]
+fn pipedrive_and_salesforce_files_without_their_id_or_name_column_are_refused_and_named() {
+    let env = voilier();
+    for (from, what, file, column, expected) in [
+        (
+            "pipedrive",
+            "pipedrive",
+            "organizations.csv",
+            "Organization - ID",
+            "export/organizations.csv:1: companies of Pipedrive without its id column",
+        ),
+        (
+            "pipedrive",
+            "pipedrive",
+            "organizations.csv",
+            "Organization - Name",
+            "export/organizations.csv:1: companies of Pipedrive without its `name` column",
+        ),
+        (
+            "salesforce",
+            "salesforce/data-export",
+            "Account.csv",
+            "Id",
+            "export/Account.csv:1: companies of Salesforce data without its id column",
+        ),
+        (
+            "salesforce",
+            "salesforce/data-export",
+            "Account.csv",
+            "Name",
+            // Salesforce's files are told apart by their columns: without `Name` this one is
+            // no longer an Account file, and the accounts its contacts and deals name are
+            // missing (refused above).
+            "export/Account.csv: not read: not a Salesforce data export file (header: Id, ",
+        ),
+    ] {
+        without_column(&env, what, file, column);
+        let map = fixture(&format!("maps/{from}.toml"));
+        let problems = refused(&env, &["--from", from, "export", "--map", &map, "--commit"]);
+        // What is refused, with nothing written; then where the file is named.
+        let problems = if expected.contains("not read") {
+            let run = env.run(&[
+                "-C",
+                "crm",
+                "import",
+                "crm",
+                "--from",
+                from,
+                "export",
+                "--map",
+                &map,
+                "--dry-run",
+            ]);
+            shown(&env, &run.stdout)
+        } else {
+            problems
+        };
+        assert!(
+            problems.lines().any(|l| l.starts_with(expected)),
+            "{from} without {column}: {problems}"
+        );
+    }
+}
