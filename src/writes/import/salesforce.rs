@@ -30,7 +30,12 @@ fn kind_of(header: &[String]) -> Option<FileKind> {
         None
     } else if has("lastname") && has("accountid") {
         Some(FileKind::People)
-    } else if has("name") && (has("billingcountry") || has("website") || has("accountsource")) {
+    } else if (has("billingcountry") || has("website") || has("accountsource"))
+        && !has("accountid")
+        && !has("opportunityid")
+    {
+        // An Account, whether or not it kept its `Name` (one without is reported); Quote,
+        // Order and Contract carry billing addresses too, but name their account.
         Some(FileKind::Companies)
     } else {
         None
@@ -160,6 +165,36 @@ fn role_of(kind: FileKind, h: &str) -> Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_orders_and_contracts_are_not_accounts() {
+        let h = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        for other in [
+            &[
+                "id",
+                "name",
+                "opportunityid",
+                "accountid",
+                "quotenumber",
+                "billingcountry",
+            ][..],
+            &["id", "accountid", "ordernumber", "billingcountry", "status"],
+            &[
+                "id",
+                "accountid",
+                "contractnumber",
+                "billingcountry",
+                "status",
+            ],
+        ] {
+            assert_eq!(kind_of(&h(other)), None, "{other:?}");
+        }
+        assert_eq!(
+            kind_of(&h(&["id", "type", "billingcountry", "accountsource"])),
+            Some(FileKind::Companies),
+            "an Account without its Name is still one"
+        );
+    }
 
     #[test]
     fn objects_by_their_api_names() {
