@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use chrono::{FixedOffset, TimeZone};
+use chrono::{FixedOffset, Offset, TimeZone};
 
 use super::{locate, write, CliError, Env, Format, Out, Status};
 use crate::git::{HistoryCommit, Identity};
@@ -317,8 +317,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                         email: m.email.clone().unwrap_or_default(),
                     })
                     .unwrap_or_else(|| fallback.clone());
-                let zone = FixedOffset::east_opt(c.offset)
-                    .unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
+                let zone = FixedOffset::east_opt(c.offset).unwrap_or(chrono::Utc.fix());
                 let when = zone
                     .from_local_datetime(&c.when)
                     .single()

@@ -93,8 +93,12 @@ pub(super) fn write(root: &Path, config: &crate::config::Config) -> Result<(), C
         .map_err(|e| CliError::io(format!("cannot create {}", dir.display()), e))?;
     for (name, _) in schema::files() {
         let path = dir.join(format!("{name}.json"));
-        let mut text =
-            serde_json::to_string_pretty(&named(name, config)).expect("a schema serialises");
+        let mut text = serde_json::to_string_pretty(&named(name, config)).map_err(|e| {
+            CliError::io(
+                format!("cannot write {}", path.display()),
+                std::io::Error::other(e),
+            )
+        })?;
         text.push('\n');
         std::fs::write(&path, text)
             .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
