@@ -1,7 +1,8 @@
 //! Text from records on its way out, where it could be taken for something other than
 //! text: control sequences on a terminal, formulas in a spreadsheet. Every place that shows
 //! record text on a terminal goes through [`terminal`] (or [`terminal_lines`] for text of
-//! several lines), and every CSV cell sloop writes goes through [`csv_cell`].
+//! several lines), every CSV cell sloop writes goes through [`csv_cell`], and every value on
+//! a page `sloop serve` renders goes through [`html`].
 
 use std::borrow::Cow;
 
@@ -84,6 +85,26 @@ pub fn csv_cell_read(s: &str) -> &str {
     }
 }
 
+/// `s` as HTML text or a quoted attribute value: `&`, `<`, `>`, `"` and `'` as character
+/// references, so a record value can neither open a tag nor close an attribute.
+pub fn html(s: &str) -> Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// At most `max` characters of `s` for a message that quotes input, with how much was left
 /// out: an error never echoes a whole megabyte of someone's file.
 pub fn excerpt(s: &str, max: usize) -> Cow<'_, str> {
@@ -114,6 +135,15 @@ fn is_plain_number(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escapes_what_could_open_a_tag_or_close_an_attribute() {
+        assert_eq!(
+            html("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert!(matches!(html("Acme GmbH"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn control_characters_are_shown_escaped() {

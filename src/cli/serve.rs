@@ -7,12 +7,16 @@ use crate::git::Repo;
 use crate::serve::{self, ServeError};
 use crate::store::{self, Source, WorkTree};
 
-/// Run the CRM's server: webhooks in, every accepted event a commit.
+/// Run the CRM's server: webhooks in, every accepted event a commit; the dashboard and the
+/// records out.
 ///
 /// `POST /hooks/<name>` takes a delivery for `[hooks.<name>]` of sloop.toml: it is written to
 /// the spool before its `202`, then validated like `sloop new lead` and committed (one commit
-/// a second at most, authored by the hook). `GET /healthz` answers `ok`. Stops on SIGTERM or
-/// Ctrl-C, after committing what it accepted.
+/// a second at most, authored by the hook). `GET /` is the dashboard, `/pipeline` the open
+/// deals by stage, `/accounts/<id>` (and each kind) a record and its history,
+/// `/agenda/<member>` an agenda: for the readers of `[serve]` (required off loopback).
+/// `GET /healthz` answers `ok`. Stops on SIGTERM or Ctrl-C, after committing what it
+/// accepted.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The address and port to listen on: loopback unless told otherwise (port 0 picks a
@@ -45,6 +49,28 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         ));
     }
     let hooks = serve::arm(&config.hooks, &*env.var, repo.workdir()).map_err(setup)?;
+    let readers = match &config.serve.readers {
+        Some(origin) => Some(
+            serve::readers::arm(origin, &*env.var, repo.workdir())
+                .map_err(|(message, hint)| CliError::usage_hint(message, hint))?,
+        ),
+        None if !args.bind.ip().is_loopback() => {
+            return Err(CliError::usage_hint(
+                format!(
+                    "{} is reachable from other machines, and no reader of the pages is configured",
+                    args.bind
+                ),
+                "add `[serve] readers_env = \"SLOOP_READERS\"` (or `readers_file = \"/etc/sloop/readers\"`) to sloop.toml, holding `user:password` or a team token a line; or bind to 127.0.0.1 behind a proxy",
+            ));
+        }
+        None => None,
+    };
+    let pages = serve::pages::Pages::new(
+        located.root.clone(),
+        super::report::user_templates(&located.root)?,
+        env.clock.clone(),
+        readers,
+    );
     let names: Vec<String> = hooks.iter().map(|h| h.hook.name.clone()).collect();
     let git_dir = repo.git_dir().to_path_buf();
     drop(repo);
@@ -60,6 +86,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             clock: env.clock.clone(),
             committer: env.committer.clone(),
             log,
+            pages,
         },
         |addr| {
             let hooks = if names.is_empty() {

@@ -12,6 +12,7 @@ use crate::model::reader::{grouped, Fields, FileReader, MAX_AMOUNT};
 use crate::model::MemberId;
 
 pub mod hooks;
+pub mod serve;
 pub use hooks::Hook;
 
 /// The file that marks a CRM's root.
@@ -147,6 +148,8 @@ pub struct Config {
     pub hooks: Vec<Hook>,
     /// How captured activities are filed (`[ingest]`).
     pub ingest: Ingest,
+    /// What `sloop serve` needs besides its hooks (`[serve]`).
+    pub serve: serve::Serve,
 }
 
 /// `[ingest]`: how messages, calendars and call logs become activities.
@@ -296,6 +299,7 @@ const TOP: &[&str] = &[
     "statuses",
     "hooks",
     "ingest",
+    "serve",
 ];
 
 fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
@@ -355,6 +359,10 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         .table(r, "hooks")
         .map(|t| hooks::read_hooks(r, t, &values, &team))
         .unwrap_or_default();
+    let serve = f
+        .table(r, "serve")
+        .map(|t| serve::read_serve(r, t))
+        .unwrap_or_default();
     f.finish(r);
     let mut config = Config {
         currency,
@@ -367,6 +375,7 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         statuses: statuses.unwrap_or_default(),
         hooks,
         ingest,
+        serve,
     };
     if config.stages.is_empty() || config.statuses.is_empty() {
         // A CRM without its own method uses the built-in one; say so only when a table was

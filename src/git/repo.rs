@@ -600,6 +600,71 @@ impl Repo {
         }
     }
 
+    /// The first-parent commits from `head` that changed the CRM-relative file `path`
+    /// (added, modified or deleted it), oldest first, each with the file's blob after it
+    /// (`None`: deleted). A commit whose folder tree is its parent's is skipped without
+    /// reading the folder, so a file's history costs a walk of the commits plus one lookup
+    /// per commit that touched its folder.
+    pub fn file_versions(
+        &self,
+        head: ObjectId,
+        path: &str,
+    ) -> Result<Vec<(CommitInfo, Option<ObjectId>)>, GitError> {
+        let full = format!("{}{path}", self.prefix);
+        let (folder, name) = full.rsplit_once('/').unwrap_or(("", full.as_str()));
+        let walk_err = |e: git2::Error| GitError::new("cannot walk the history", e.message());
+        let mut walk = self.repo.revwalk().map_err(walk_err)?;
+        walk.simplify_first_parent().map_err(walk_err)?;
+        walk.push(head.to_oid()).map_err(walk_err)?;
+        let mut ids = Vec::new();
+        for id in walk {
+            match id {
+                Ok(id) => ids.push(id),
+                // A shallow clone's walk stops at its boundary.
+                Err(_) if self.is_shallow() => break,
+                Err(e) => return Err(walk_err(e)),
+            }
+        }
+        let mut out = Vec::new();
+        let mut last_folder: Option<Option<git2::Oid>> = None;
+        let mut last_blob: Option<git2::Oid> = None;
+        for id in ids.into_iter().rev() {
+            let c = self.commit(ObjectId::from_oid(id))?;
+            let tree = c
+                .tree()
+                .map_err(|e| GitError::new("cannot read a commit's tree", e.message()))?;
+            let folder_id = if folder.is_empty() {
+                Some(tree.id())
+            } else {
+                match tree.get_path(Path::new(folder)) {
+                    Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => Some(e.id()),
+                    _ => None,
+                }
+            };
+            if last_folder == Some(folder_id) {
+                continue;
+            }
+            last_folder = Some(folder_id);
+            let blob = match folder_id {
+                None => None,
+                Some(f) => {
+                    let t = self
+                        .repo
+                        .find_tree(f)
+                        .map_err(|e| GitError::new(format!("cannot read {folder}"), e.message()))?;
+                    t.get_name(name)
+                        .filter(|e| e.kind() == Some(git2::ObjectType::Blob))
+                        .map(|e| e.id())
+                }
+            };
+            if blob != last_blob {
+                last_blob = blob;
+                out.push((walk::commit_info(&c), blob.map(ObjectId::from_oid)));
+            }
+        }
+        Ok(out)
+    }
+
     /// git's `user.email`, if set.
     pub fn user_email(&self) -> Option<String> {
         self.repo.config().ok()?.get_string("user.email").ok()

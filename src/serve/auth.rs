@@ -72,6 +72,17 @@ pub fn verify<'h>(
     }
 }
 
+/// Whether `given` is `expected`, in a time that depends on neither's content nor length:
+/// both go through the same MAC and the MACs are compared in constant time.
+pub fn same(expected: &[u8], given: &[u8]) -> Result<bool, AuthError> {
+    let mut e = keyed(b"sloop constant-time comparison")?;
+    e.update(expected);
+    let e = e.finalize().into_bytes();
+    let mut g = keyed(b"sloop constant-time comparison")?;
+    g.update(given);
+    Ok(g.verify_slice(&e).is_ok())
+}
+
 /// The HMAC-SHA256 of `body` under `secret`, in lower-case hex: what a sender puts in the
 /// signature header (after `sha256=`).
 pub fn sign(secret: &[u8], body: &[u8]) -> Result<String, AuthError> {

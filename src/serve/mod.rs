@@ -4,12 +4,15 @@
 //!
 //! `mapping` (a payload into a record) and `auth` (token and signature checks) are pure;
 //! `spool` (the events on disk), `committer` (spool to commits) and `http` (the routes) do
-//! the I/O; this file arms the hooks and runs them on tokio.
+//! the I/O; `pages` serves the dashboard and the records to the `readers`; this file arms
+//! the hooks and runs them on tokio.
 
 pub mod auth;
 pub mod committer;
 pub mod http;
 pub mod mapping;
+pub mod pages;
+pub mod readers;
 pub mod spool;
 
 use std::collections::BTreeMap;
@@ -125,6 +128,8 @@ pub struct Options {
     pub clock: Clock,
     pub committer: Option<Identity>,
     pub log: Log,
+    /// The pages (`/`, `/pipeline`, the records, the agendas).
+    pub pages: pages::Pages,
 }
 
 /// Binds, tells `listening` the address, then serves until SIGTERM or SIGINT; the committer
@@ -177,7 +182,8 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
     listening(addr);
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
-        axum::serve(listener, http::router(app))
+        let routes = http::router(app).merge(pages::router(Arc::new(opts.pages)));
+        axum::serve(listener, routes)
             .with_graceful_shutdown(shutdown(signals))
             .await
     });

@@ -560,10 +560,22 @@ pub fn config_schema(config: &Config) -> Value {
     let quarter = "^[0-9]{4}-Q[1-4]$";
     let dotted = json!({"type": "string", "pattern": "^[^.\\s]+(\\.[^.\\s]+)*$",
         "description": "a dotted path in the JSON payload (`data.contact.email`)"});
-    json!({
+    // Apart: one json! of the whole schema is over the macro's recursion limit.
+    let serve = json!({
+        "type": "object",
+        "description": "`sloop serve`: where the pages' readers are listed (one `user:password` or team token a line), never in git",
+        "additionalProperties": false,
+        "properties": {
+            "readers_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                "description": "the environment variable holding the readers"},
+            "readers_file": {"type": "string", "pattern": "^/",
+                "description": "the file holding the readers, outside the repository"},
+        },
+    });
+    let mut schema = json!({
         "$schema": DIALECT,
         "title": "sloop.toml",
-        "description": "The CRM's configuration: team, allowed values, stages, statuses, lifecycle, targets, ingest, hooks",
+        "description": "The CRM's configuration: team, allowed values, stages, statuses, lifecycle, targets, ingest, hooks, serve",
         "type": "object",
         "additionalProperties": false,
         "properties": {
@@ -672,7 +684,9 @@ pub fn config_schema(config: &Config) -> Value {
                 },
             },
         },
-    })
+    });
+    schema["properties"]["serve"] = serve;
+    schema
 }
 
 /// The schema files `sloop schema --write` writes, in `.taplo.toml`'s order: `(name, the

@@ -20,6 +20,7 @@ mod reads;
 mod report;
 mod schema;
 mod serve;
+mod serve_pages;
 mod terminal;
 mod tick;
 mod transitions;
