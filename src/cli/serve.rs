@@ -60,6 +60,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             clock: env.clock.clone(),
             committer: env.committer.clone(),
             log,
+            limits: config.serve.clone(),
         },
         |addr| {
             let hooks = if names.is_empty() {

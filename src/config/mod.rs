@@ -147,6 +147,8 @@ pub struct Config {
     pub hooks: Vec<Hook>,
     /// How captured activities are filed (`[ingest]`).
     pub ingest: Ingest,
+    /// `sloop serve`'s limits per client (`[serve]`).
+    pub serve: hooks::ServeSettings,
 }
 
 /// `[ingest]`: how messages, calendars and call logs become activities.
@@ -295,6 +297,7 @@ const TOP: &[&str] = &[
     "stages",
     "statuses",
     "hooks",
+    "serve",
     "ingest",
 ];
 
@@ -355,6 +358,10 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         .table(r, "hooks")
         .map(|t| hooks::read_hooks(r, t, &values, &team))
         .unwrap_or_default();
+    let serve = f
+        .table(r, "serve")
+        .map(|t| hooks::read_serve(r, t))
+        .unwrap_or_default();
     f.finish(r);
     let mut config = Config {
         currency,
@@ -367,6 +374,7 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         statuses: statuses.unwrap_or_default(),
         hooks,
         ingest,
+        serve,
     };
     if config.stages.is_empty() || config.statuses.is_empty() {
         // A CRM without its own method uses the built-in one; say so only when a table was
