@@ -227,6 +227,8 @@ impl Committer {
             }
             files = batch
                 .into_files()
+                .to_vec()
+                .map_err(io("read the planned files"))?
                 .into_iter()
                 .map(|(p, t)| (p, t.into_bytes()))
                 .collect();
