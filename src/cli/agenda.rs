@@ -66,8 +66,35 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     };
     let alerts = lifecycle::plan(&crm, &facts, as_of)?.alerts;
     let a = agenda::build(&crm, &facts, alerts, owner.as_deref(), as_of);
+    // What `sloop serve` could not record: shown only when there is some.
+    let rejected = match &repo {
+        Some(r) => crate::serve::spool::Spool::new(r.git_dir())
+            .rejected_summary()
+            .map_err(|e| CliError::io("cannot read the webhook spool", e))?,
+        None => Vec::new(),
+    };
     if args.format == Format::Json {
-        out.json(&a)?;
+        if rejected.is_empty() {
+            out.json(&a)?;
+        } else {
+            let mut v = serde_json::to_value(&a).map_err(|e| CliError::usage(e.to_string()))?;
+            v["rejected_webhooks"] = rejected
+                .iter()
+                .map(|(hook, n, newest)| {
+                    serde_json::json!({
+                        "hook": hook,
+                        "rejected": n,
+                        "newest": {
+                            "id": newest.event.id,
+                            "received": newest.event.received,
+                            "reason": newest.reason,
+                        },
+                        "list": format!("GET /hooks/{hook}/rejected"),
+                    })
+                })
+                .collect();
+            out.json(&v)?;
+        }
         return Ok(Status::Ok);
     }
     out.println(&format!(
@@ -148,6 +175,17 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             ]);
         }
         t.print(out, env, TableFormat::Text)?;
+    }
+    if !rejected.is_empty() {
+        let total: usize = rejected.iter().map(|(_, n, _)| n).sum();
+        section(out, "Rejected webhook events", total)?;
+        for (hook, n, newest) in &rejected {
+            out.println(&format!(
+                "  {hook}: {n} rejected (GET /hooks/{hook}/rejected); newest, {}: {}",
+                newest.event.received,
+                crate::escape::excerpt(&newest.reason, 200)
+            ))?;
+        }
     }
     Ok(Status::Ok)
 }

@@ -86,6 +86,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             clock: env.clock.clone(),
             committer: env.committer.clone(),
             log,
+            limits: config.serve.clone(),
             pages,
         },
         |addr| {

@@ -13,9 +13,70 @@ use super::{Member, Values};
 
 /// What a hook's payload becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Creates {
+    /// A new lead.
     Lead,
+    /// A new activity on the account (and contact) the payload's `email` or `domain` matches.
+    Activity,
+    /// A field update on the account the payload's `domain` or `email` matches.
+    AccountUpdate,
+    /// Inbound mail at `POST /hooks/<name>/email`, ingested like `sloop ingest email`.
+    Email,
+}
+
+/// How an `email` hook's deliveries are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailFormat {
+    /// The RFC 822 message itself (`message/rfc822` or `text/plain`).
+    Raw,
+    /// Postmark's inbound webhook JSON.
+    Postmark,
+}
+
+impl MailFormat {
+    pub const NAMES: &'static [&'static str] = &["raw", "postmark"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailFormat::Raw => "raw",
+            MailFormat::Postmark => "postmark",
+        }
+    }
+}
+
+impl Creates {
+    pub const NAMES: &'static [&'static str] = &["lead", "activity", "account-update", "email"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Creates::Lead => "lead",
+            Creates::Activity => "activity",
+            Creates::AccountUpdate => "account-update",
+            Creates::Email => "email",
+        }
+    }
+
+    /// The fields a hook of this kind maps, in the record's order. For an activity and an
+    /// account update, `email` and `domain` find the account; they are not written.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Creates::Lead => LEAD_FIELDS,
+            Creates::Activity => ACTIVITY_FIELDS,
+            Creates::AccountUpdate => ACCOUNT_FIELDS,
+            Creates::Email => &[],
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Creates::Lead => "a lead field",
+            Creates::Activity => "an activity field",
+            Creates::AccountUpdate => "an account field a hook can set",
+            Creates::Email => "an email hook's",
+        }
+    }
 }
 
 /// How a delivery proves it comes from the sender.
@@ -24,6 +85,9 @@ pub enum Creates {
 pub enum Auth {
     /// `Authorization: Bearer <secret>`.
     Bearer,
+    /// `Authorization: Basic <base64 of user:secret>`, any user: the credentials a mail
+    /// service sends from a `https://user:secret@…` webhook address.
+    Basic,
     /// The named header holds the HMAC-SHA256 of the body under the secret, in hex, with or
     /// without a `sha256=` prefix (GitHub's `X-Hub-Signature-256: sha256=<hex>`).
     HmacSha256 { header: String },
@@ -60,6 +124,8 @@ pub struct Hook {
     pub fields: Vec<FieldMap>,
     /// Values for fields the payload does not give (after `fields`).
     pub defaults: Vec<(String, String)>,
+    /// Keys of the record's `[custom]` table taken from the payload (leads and activities).
+    pub custom: Vec<FieldMap>,
     /// The acquisition source and channel every record of this hook implies (unless the
     /// payload maps its own).
     pub source: Option<String>,
@@ -69,6 +135,81 @@ pub struct Hook {
     pub id_path: Option<String>,
     /// The largest body accepted, in bytes.
     pub max_body: u64,
+    /// How an `email` hook's deliveries are written (`raw` for the others).
+    pub format: MailFormat,
+}
+
+/// `[serve]`: how `sloop serve` protects itself from one client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServeSettings {
+    /// Requests a second one client (by its address) may make, on average.
+    pub rate_limit: u64,
+    /// How many it may make at once above the average.
+    pub rate_burst: u64,
+    /// Seconds a client has to send a request's head (its line and headers).
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's whole body.
+    pub body_timeout: u64,
+    /// Where the pages' readers are listed (`readers_env`, `readers_file`): one a line, a
+    /// `user:password` (HTTP basic auth) or a team token (`Authorization: Bearer`).
+    pub readers: Option<SecretOrigin>,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            rate_limit: 100,
+            rate_burst: 200,
+            header_timeout: 10,
+            body_timeout: 30,
+            readers: None,
+        }
+    }
+}
+
+const SERVE_KEYS: &[&str] = &[
+    "serve.rate_limit",
+    "serve.rate_burst",
+    "serve.header_timeout",
+    "serve.body_timeout",
+    "serve.readers_env",
+    "serve.readers_file",
+    "serve.readers",
+    "serve.token",
+    "serve.password",
+    "serve.secret",
+];
+
+pub(super) fn read_serve(r: &mut FileReader, t: &DeTable) -> ServeSettings {
+    let mut f = Fields::new(t, "serve.", "[serve]", SERVE_KEYS);
+    let d = ServeSettings::default();
+    let mut at_least_one = |f: &mut Fields, key: &'static str, max: u64, unit: &str| match f
+        .count_up_to(r, key, max, Code::Config, unit)
+    {
+        Some(0) => {
+            let span = span_of(t, key.trim_start_matches("serve."));
+            r.error(
+                Code::Config,
+                span.unwrap_or(0..0),
+                format!("`{key}` must be at least 1"),
+            );
+            None
+        }
+        n => n,
+    };
+    let rate_limit = at_least_one(&mut f, "serve.rate_limit", 1_000_000, " requests a second");
+    let rate_burst = at_least_one(&mut f, "serve.rate_burst", 1_000_000, " requests");
+    let header_timeout = at_least_one(&mut f, "serve.header_timeout", 3600, " seconds");
+    let body_timeout = at_least_one(&mut f, "serve.body_timeout", 3600, " seconds");
+    let readers = super::serve::read_readers(r, t, &mut f);
+    f.finish(r);
+    ServeSettings {
+        rate_limit: rate_limit.unwrap_or(d.rate_limit),
+        rate_burst: rate_burst.unwrap_or(d.rate_burst),
+        header_timeout: header_timeout.unwrap_or(d.header_timeout),
+        body_timeout: body_timeout.unwrap_or(d.body_timeout),
+        readers,
+    }
 }
 
 /// The default `max_body`: 64 KiB, ample for a form or a chatbot's lead.
@@ -83,6 +224,35 @@ pub const LEAD_FIELDS: &[&str] = &[
     "name", "email", "company", "domain", "phone", "title", "source", "channel", "owner", "status",
 ];
 
+/// The activity fields a hook can fill (`email` and `domain` find the account and contact).
+pub const ACTIVITY_FIELDS: &[&str] = &[
+    "email",
+    "domain",
+    "kind",
+    "date",
+    "owner",
+    "subject",
+    "duration_min",
+    "body",
+];
+
+/// The account fields an `account-update` hook can set (`domain` and `email` find the
+/// account): what enrichment and billing tools know. Name, status and owner stay the team's.
+pub const ACCOUNT_FIELDS: &[&str] = &[
+    "domain",
+    "email",
+    "fit",
+    "industry",
+    "employees",
+    "revenue",
+    "country",
+    "source",
+    "channel",
+    "linkedin",
+    "tools",
+    "tags",
+];
+
 const HOOK_KEYS: &[&str] = &[
     "creates",
     "auth",
@@ -91,10 +261,12 @@ const HOOK_KEYS: &[&str] = &[
     "secret_file",
     "id",
     "max_body",
+    "format",
     "source",
     "channel",
     "fields",
     "defaults",
+    "custom",
     "secret",
     "token",
     "password",
@@ -165,7 +337,10 @@ fn read_hook(
         // Read (and so not reported again as unknown): the error above says it all.
         let _ = f.str(r, k);
     }
-    let creates = match f.one_of(r, "creates", &["lead"]) {
+    let creates = match f.one_of(r, "creates", Creates::NAMES).as_deref() {
+        Some("activity") => Some(Creates::Activity),
+        Some("account-update") => Some(Creates::AccountUpdate),
+        Some("email") => Some(Creates::Email),
         Some(_) => Some(Creates::Lead),
         None => {
             if !f.has("creates") {
@@ -180,8 +355,11 @@ fn read_hook(
         }
     };
     let header = f.text(r, "signature_header");
-    let auth = match f.one_of(r, "auth", &["bearer", "hmac-sha256"]).as_deref() {
-        Some("bearer") => {
+    let auth = match f
+        .one_of(r, "auth", &["bearer", "basic", "hmac-sha256"])
+        .as_deref()
+    {
+        Some(scheme @ ("bearer" | "basic")) => {
             if let Some(span) = header.as_ref().and(span_of(t, "signature_header")) {
                 r.error(
                     Code::Config,
@@ -189,7 +367,11 @@ fn read_hook(
                     format!("hook `{name}`: `signature_header` is for `auth = \"hmac-sha256\"`"),
                 );
             }
-            Some(Auth::Bearer)
+            Some(if scheme == "basic" {
+                Auth::Basic
+            } else {
+                Auth::Bearer
+            })
         }
         Some(_) => {
             let header = header.unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.to_string());
@@ -290,11 +472,35 @@ fn read_hook(
     };
     let source = f.one_of(r, "source", &values.sources);
     let channel = f.one_of(r, "channel", &values.channels);
+    // What the fields are checked against (a lead's until `creates` is known).
+    let kind = creates.unwrap_or(Creates::Lead);
+    let format = match f.one_of(r, "format", MailFormat::NAMES).as_deref() {
+        Some("postmark") => MailFormat::Postmark,
+        _ => MailFormat::Raw,
+    };
+    if let (false, Some(span)) = (kind == Creates::Email, span_of(t, "format")) {
+        r.error(
+            Code::Config,
+            span,
+            format!("hook `{name}`: `format` is for `creates = \"email\"`"),
+        );
+    }
+    for k in ["source", "channel"] {
+        if let (false, Some(span)) = (kind.fields().contains(&k), span_of(t, k)) {
+            r.error(
+                Code::Config,
+                span,
+                format!(
+                    "hook `{name}`: an activity has no `{k}` (it is for leads and account updates)"
+                ),
+            );
+        }
+    }
     let mut fields = Vec::new();
     if let Some(ft) = f.table(r, "fields") {
         for (k, v) in ft.iter() {
             let field = k.get_ref().to_string();
-            if !known_field(r, name, "fields", &field, k.span()) {
+            if !known_field(r, name, kind, "fields", &field, k.span()) {
                 continue;
             }
             match v.get_ref() {
@@ -322,7 +528,7 @@ fn read_hook(
     if let Some(dt) = f.table(r, "defaults") {
         for (k, v) in dt.iter() {
             let field = k.get_ref().to_string();
-            if !known_field(r, name, "defaults", &field, k.span()) {
+            if !known_field(r, name, kind, "defaults", &field, k.span()) {
                 continue;
             }
             match v.get_ref() {
@@ -340,6 +546,11 @@ fn read_hook(
                                 one_of(&team.iter().map(|m| m.id.as_str()).collect::<Vec<_>>())
                             )
                         }),
+                        "kind" => {
+                            (!crate::model::ActivityKind::NAMES.contains(&s.as_str())).then(|| {
+                                format!("allowed: {}", one_of(crate::model::ActivityKind::NAMES))
+                            })
+                        }
                         _ => None,
                     };
                     match bad {
@@ -363,7 +574,71 @@ fn read_hook(
             }
         }
     }
-    if fields.is_empty() && !f.has("fields") {
+    let mut custom = Vec::new();
+    if let Some(ct) = f.table(r, "custom") {
+        if matches!(kind, Creates::AccountUpdate | Creates::Email) {
+            r.error(
+                Code::Config,
+                span_of(t, "custom").unwrap_or(name_span.clone()),
+                format!("hook `{name}`: `custom` is for leads and activities"),
+            );
+        }
+        for (k, v) in ct.iter() {
+            let key = k.get_ref().to_string();
+            let bare = !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !bare {
+                r.error_hint(
+                    Code::Config,
+                    k.span(),
+                    format!("hook `{name}`: `custom.{key}` is not a plain key"),
+                    "a `[custom]` key is letters, digits, `_` and `-`",
+                );
+                continue;
+            }
+            match v.get_ref() {
+                DeValue::String(p) => {
+                    if check_path(r, name, &format!("custom.{key}"), p, v.span()) {
+                        custom.push(FieldMap {
+                            field: key,
+                            path: p.to_string(),
+                        });
+                    }
+                }
+                other => r.error(
+                    Code::WrongType,
+                    v.span(),
+                    format!(
+                        "`hooks.{name}.custom.{key}` must be a string (a dotted path in the payload), found {}",
+                        type_name(other)
+                    ),
+                ),
+            }
+        }
+    }
+    if matches!(kind, Creates::Activity | Creates::AccountUpdate)
+        && f.has("fields")
+        && !fields
+            .iter()
+            .any(|m| m.field == "email" || m.field == "domain")
+    {
+        r.error_hint(
+            Code::Config,
+            span_of(t, "fields").unwrap_or(name_span.clone()),
+            format!(
+                "hook `{name}` maps neither `email` nor `domain`: an {} finds its account by them",
+                if kind == Creates::Activity {
+                    "activity"
+                } else {
+                    "account update"
+                }
+            ),
+            "e.g. `email = \"data.email\"` or `domain = \"company.domain\"`",
+        );
+    }
+    if fields.is_empty() && !f.has("fields") && kind != Creates::Email {
         r.error_hint(
             Code::Config,
             name_span.clone(),
@@ -382,31 +657,50 @@ fn read_hook(
         secret: secret?,
         fields,
         defaults,
+        custom,
         source,
         channel,
         id_path,
         max_body,
+        format,
     })
 }
 
 fn known_field(
     r: &mut FileReader,
     hook: &str,
+    kind: Creates,
     table: &str,
     field: &str,
     span: std::ops::Range<usize>,
 ) -> bool {
-    if LEAD_FIELDS.contains(&field) {
+    let known = kind.fields();
+    if known.contains(&field) {
         return true;
     }
-    let hint = match crate::diag::suggest(field, LEAD_FIELDS.iter().copied()) {
-        Some(c) => format!("did you mean `{c}`? lead fields: {}", one_of(LEAD_FIELDS)),
-        None => format!("lead fields: {}", one_of(LEAD_FIELDS)),
+    if known.is_empty() {
+        r.error_hint(
+            Code::Config,
+            span,
+            format!("hook `{hook}`: an email hook maps no field (`{table}.{field}`)"),
+            format!("the message gives them: remove `[hooks.{hook}.{table}]`"),
+        );
+        return false;
+    }
+    let what = match kind {
+        Creates::Lead => "lead fields",
+        Creates::Activity => "activity fields",
+        Creates::AccountUpdate => "account fields",
+        Creates::Email => "fields",
+    };
+    let hint = match crate::diag::suggest(field, known.iter().copied()) {
+        Some(c) => format!("did you mean `{c}`? {what}: {}", one_of(known)),
+        None => format!("{what}: {}", one_of(known)),
     };
     r.error_hint(
         Code::Config,
         span,
-        format!("hook `{hook}`: `{table}.{field}` is not a lead field"),
+        format!("hook `{hook}`: `{table}.{field}` is not {}", kind.noun()),
         hint,
     );
     false
@@ -501,10 +795,10 @@ mod tests {
             vec!["config: hook `x`: a secret is never written in sloop.toml (it is in git) (hint: name where it is read: `secret_env = \"VARIABLE\"` or `secret_file = \"/etc/sloop/NAME.secret\"`)"]
         );
         assert_eq!(
-            problems("[hooks.x]\ncreates = \"deal\"\nauth = \"basic\"\nsecret_file = \"form.secret\"\nmax_body = 0\nsource = \"tv\"\n[hooks.x.fields]\nemails = \"e\"\nname = 3\nphone = \"a..b\"\n[hooks.x.defaults]\nowner = \"ghost\"\n"),
+            problems("[hooks.x]\ncreates = \"deal\"\nauth = \"digest\"\nsecret_file = \"form.secret\"\nmax_body = 0\nsource = \"tv\"\n[hooks.x.fields]\nemails = \"e\"\nname = 3\nphone = \"a..b\"\n[hooks.x.defaults]\nowner = \"ghost\"\n"),
             vec![
-                "unknown-value: unknown creates `deal` (hint: allowed: `lead`)",
-                "unknown-value: unknown auth `basic` (hint: allowed: `bearer` or `hmac-sha256`)",
+                "unknown-value: unknown creates `deal` (hint: allowed: `lead`, `activity`, `account-update` or `email`)",
+                "unknown-value: unknown auth `digest` (hint: allowed: `bearer`, `basic` or `hmac-sha256`)",
                 "config: hook `x`: `secret_file` must be an absolute path (hint: the secret lives outside the repository, e.g. `/etc/sloop/NAME.secret`)",
                 "config: hook `x`: `max_body` must be at least 1 byte",
                 "unknown-value: unknown source `tv` (hint: allowed: `outbound`, `inbound`, `referral`, `partnership` or `upsell`)",
@@ -530,5 +824,95 @@ mod tests {
                 "unknown-key: unknown key `signed` in a hook"
             ]
         );
+    }
+
+    #[test]
+    fn activity_and_account_update_hooks_check_their_own_fields() {
+        let base = "auth = \"bearer\"\nsecret_env = \"T\"\n";
+        assert_eq!(
+            problems(&format!(
+                "[hooks.w]\ncreates = \"activity\"\nsource = \"inbound\"\n{base}[hooks.w.fields]\nsubject = \"topic\"\nstatus = \"x\"\n[hooks.w.defaults]\nkind = \"webinar\"\n[hooks.w.custom]\n\"a b\" = \"x\"\n"
+            )),
+            vec![
+                "config: hook `w`: an activity has no `source` (it is for leads and account updates)",
+                "config: hook `w`: `fields.status` is not an activity field (hint: activity fields: `email`, `domain`, `kind`, `date`, `owner`, `subject`, `duration_min` or `body`)",
+                "unknown-value: hook `w`: unknown kind `webinar` (hint: allowed: `email`, `call`, `meeting`, `demo`, `note` or `task`)",
+                "config: hook `w`: `custom.a b` is not a plain key (hint: a `[custom]` key is letters, digits, `_` and `-`)",
+                "config: hook `w` maps neither `email` nor `domain`: an activity finds its account by them (hint: e.g. `email = \"data.email\"` or `domain = \"company.domain\"`)",
+            ]
+        );
+        assert_eq!(
+            problems(&format!(
+                "[hooks.e]\ncreates = \"account-update\"\n{base}[hooks.e.fields]\ndomain = \"domain\"\nowner = \"o\"\n[hooks.e.custom]\nx = \"y\"\n"
+            )),
+            vec![
+                "config: hook `e`: `fields.owner` is not an account field a hook can set (hint: account fields: `domain`, `email`, `fit`, `industry`, `employees`, `revenue`, `country`, `source`, `channel`, `linkedin`, `tools` or `tags`)",
+                "config: hook `e`: `custom` is for leads and activities",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_serve_table_reads_its_limits_and_refuses_bad_ones() {
+        let parse = |extra: &str| {
+            let text = format!("{}\n{extra}", crate::config::DEFAULT_TOML);
+            let (config, diags) = Config::parse("sloop.toml", &text);
+            let msgs: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+            (config.serve, msgs)
+        };
+        let (serve, msgs) = parse("[serve]\nrate_limit = 20\nbody_timeout = 5\n");
+        assert!(msgs.is_empty(), "{msgs:?}");
+        assert_eq!(
+            serve,
+            super::ServeSettings {
+                rate_limit: 20,
+                rate_burst: 200,
+                header_timeout: 10,
+                body_timeout: 5,
+                readers: None,
+            }
+        );
+        let (serve, msgs) = parse(
+            "[serve]\nrate_limit = 0\nrate_burst = -1\nheader_timeout = \"10s\"\nbody_timeout = 7200\nlimit = 1\n",
+        );
+        assert_eq!(serve, super::ServeSettings::default());
+        assert_eq!(
+            msgs,
+            vec![
+                "`serve.rate_limit` must be at least 1",
+                "`serve.rate_burst` must be from 0 to 1,000,000 requests",
+                "`serve.header_timeout` must be a whole number, found a string",
+                "`serve.body_timeout` must be from 0 to 3,600 seconds",
+                "unknown key `serve.limit` in [serve]",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_email_hook_maps_no_field_and_format_is_its_own() {
+        let base = "auth = \"basic\"\nsecret_env = \"T\"\n";
+        assert_eq!(
+            problems(&format!(
+                "[hooks.m]\ncreates = \"email\"\nformat = \"mailgun\"\n{base}[hooks.m.fields]\nemail = \"from\"\n"
+            )),
+            vec![
+                "unknown-value: unknown format `mailgun` (hint: allowed: `raw` or `postmark`)",
+                "config: hook `m`: an email hook maps no field (`fields.email`) (hint: the message gives them: remove `[hooks.m.fields]`)",
+            ]
+        );
+        assert_eq!(
+            problems(&format!(
+                "[hooks.f]\ncreates = \"lead\"\nformat = \"raw\"\n{base}[hooks.f.fields]\nemail = \"e\"\n"
+            )),
+            vec!["config: hook `f`: `format` is for `creates = \"email\"`"]
+        );
+        let text = format!(
+            "{}\n[hooks.m]\ncreates = \"email\"\nformat = \"postmark\"\n{base}",
+            crate::config::DEFAULT_TOML
+        );
+        let (config, diags) = Config::parse("sloop.toml", &text);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(config.hooks[0].format, super::MailFormat::Postmark);
+        assert_eq!(config.hooks[0].auth, super::Auth::Basic);
     }
 }

@@ -148,8 +148,8 @@ pub struct Config {
     pub hooks: Vec<Hook>,
     /// How captured activities are filed (`[ingest]`).
     pub ingest: Ingest,
-    /// What `sloop serve` needs besides its hooks (`[serve]`).
-    pub serve: serve::Serve,
+    /// `sloop serve`'s limits per client and its pages' readers (`[serve]`).
+    pub serve: hooks::ServeSettings,
 }
 
 /// `[ingest]`: how messages, calendars and call logs become activities.
@@ -298,8 +298,8 @@ const TOP: &[&str] = &[
     "stages",
     "statuses",
     "hooks",
-    "ingest",
     "serve",
+    "ingest",
 ];
 
 fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
@@ -361,7 +361,7 @@ fn read_config(r: &mut FileReader, doc: &DeTable) -> Config {
         .unwrap_or_default();
     let serve = f
         .table(r, "serve")
-        .map(|t| serve::read_serve(r, t))
+        .map(|t| hooks::read_serve(r, t))
         .unwrap_or_default();
     f.finish(r);
     let mut config = Config {

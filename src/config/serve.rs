@@ -1,6 +1,6 @@
-//! `[serve]` in `sloop.toml`: what `sloop serve` needs besides its hooks. For now, where the
-//! readers of the pages are listed (`readers_env` or `readers_file`): like a hook's secret,
-//! never a value in git.
+//! `[serve]` in `sloop.toml`, its pages' part: where the readers of the pages are listed
+//! (`readers_env` or `readers_file`), like a hook's secret never a value in git. The rest of
+//! `[serve]` (rate limit, timeouts) is read by `hooks::read_serve`.
 
 use toml::de::DeTable;
 
@@ -9,30 +9,19 @@ use crate::model::reader::{Fields, FileReader};
 
 use super::hooks::SecretOrigin;
 
-/// `[serve]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Serve {
-    /// Where the readers' credentials are read when the server starts: one per line, a
-    /// `user:password` (HTTP basic auth) or a team token (`Authorization: Bearer`).
-    pub readers: Option<SecretOrigin>,
-}
-
-const KEYS: &[&str] = &[
-    "serve.readers_env",
-    "serve.readers_file",
-    "serve.readers",
-    "serve.token",
-    "serve.password",
-    "serve.secret",
-];
-
 fn span_of(t: &DeTable, key: &str) -> Option<std::ops::Range<usize>> {
     t.iter()
         .find(|(k, _)| k.get_ref() == key)
         .map(|(_, v)| v.span())
 }
 
-pub(super) fn read_serve(r: &mut FileReader, t: &DeTable) -> Serve {
+/// `readers_env` or `readers_file` of `[serve]` (whose other keys `hooks::read_serve`
+/// reads, through the same `f`).
+pub(super) fn read_readers(
+    r: &mut FileReader,
+    t: &DeTable,
+    f: &mut Fields,
+) -> Option<SecretOrigin> {
     // Credentials written into sloop.toml would be in git for good: refuse them by name.
     let refused = ["readers", "token", "password", "secret"];
     for k in refused {
@@ -45,7 +34,6 @@ pub(super) fn read_serve(r: &mut FileReader, t: &DeTable) -> Serve {
             );
         }
     }
-    let mut f = Fields::new(t, "serve.", "[serve]", KEYS);
     for k in [
         "serve.readers",
         "serve.token",
@@ -95,8 +83,7 @@ pub(super) fn read_serve(r: &mut FileReader, t: &DeTable) -> Serve {
         }
         (None, None) => None,
     };
-    f.finish(r);
-    Serve { readers }
+    readers
 }
 
 #[cfg(test)]

@@ -54,6 +54,31 @@ pub fn verify<'h>(
                 .verify_slice(&expected)
                 .map_err(|_| AuthError::Wrong(what()))
         }
+        Auth::Basic => {
+            let what = || {
+                "credentials (Authorization: Basic <base64 of user:secret>, from https://user:secret@… in the service's webhook address)".to_string()
+            };
+            let value = header("authorization").ok_or_else(|| AuthError::Missing(what()))?;
+            let encoded = value
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+                .map(|(_, t)| t.trim())
+                .ok_or_else(|| AuthError::Missing(what()))?;
+            let decoded =
+                super::mail::base64_decode(encoded).ok_or_else(|| AuthError::Wrong(what()))?;
+            let password = match decoded.iter().position(|b| *b == b':') {
+                Some(i) => &decoded[i + 1..],
+                None => return Err(AuthError::Wrong(what())),
+            };
+            let mut expected = keyed(b"sloop basic password")?;
+            expected.update(secret);
+            let expected = expected.finalize().into_bytes();
+            let mut given = keyed(b"sloop basic password")?;
+            given.update(password);
+            given
+                .verify_slice(&expected)
+                .map_err(|_| AuthError::Wrong(what()))
+        }
         Auth::HmacSha256 { header: name } => {
             let what =
                 || format!("signature ({name}: sha256=<hex of the HMAC-SHA256 of the body>)");

@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 
-use super::mapping;
 use super::spool::{Batch, Event, Spool};
+use super::{mail, mapping};
+use crate::config::hooks::Creates;
 use crate::config::Hook;
 use crate::crm::Crm;
 use crate::git::{CommitError, CommitRequest, Identity, ObjectId, Repo, WriteLock};
-use crate::model::Kind;
 use crate::store::{self, parse::parse_record, Source, WorkTree};
 use crate::writes::index::{self, Needs};
+use crate::writes::ingest::{self, Matcher};
 
 /// The most events in one commit.
 pub const MAX_BATCH: usize = 1000;
@@ -143,27 +144,127 @@ impl Committer {
         events.truncate(MAX_BATCH);
         let started = Instant::now();
         let head = repo.head().map_err(|e| e.to_string())?;
-        let mut crm = load(&repo, &self.root, head)?;
+        let mut crm = load(&repo, &self.root, head, hook.creates)?;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut lines = Vec::new();
         let mut ids = Vec::new();
         let mut round = Round::default();
-        for event in &events {
+        if hook.creates == Creates::Email {
+            // As `sloop ingest email`: matched, automated mail skipped, each message once.
+            let matcher = Matcher::new(&crm);
+            let mut batch = ingest::Batch::new(&crm);
+            let read = |path: &str| -> Option<String> {
+                let bytes = match head {
+                    Some(h) => repo.blob(repo.blob_at(h, path).ok()??).ok()?,
+                    None => std::fs::read(self.root.join(path)).ok()?,
+                };
+                String::from_utf8(bytes).ok()
+            };
+            for event in &events {
+                let outcome = mail::message(&event.payload)
+                    .and_then(|bytes| {
+                        ingest::email::read(&matcher, &bytes, &ingest::email::Options::default())
+                            .map_err(|e| e.to_string())
+                    })
+                    .and_then(|o| match o {
+                        ingest::email::Outcome::Unmatched(who) => {
+                            Err(ingest::email::IngestError::Unmatched(who).to_string())
+                        }
+                        o => Ok(o),
+                    });
+                let captures = match outcome {
+                    Ok(ingest::email::Outcome::Email(c)) => vec![*c],
+                    Ok(ingest::email::Outcome::Events(cs)) => cs,
+                    Ok(ingest::email::Outcome::Skipped(why)) => {
+                        (self.log)(&format!(
+                            "skipped event {} of hook {}: {why}; not a touchpoint",
+                            event.id, hook.name
+                        ));
+                        ids.push(event.id.clone());
+                        continue;
+                    }
+                    Ok(ingest::email::Outcome::Unmatched(_)) => continue,
+                    Err(reason) => {
+                        spool
+                            .reject(event, &reason)
+                            .map_err(io("reject an event"))?;
+                        (self.log)(&format!(
+                            "rejected event {} of hook {}: {reason}",
+                            event.id, hook.name
+                        ));
+                        round.rejected += 1;
+                        continue;
+                    }
+                };
+                let mut refused = None;
+                for c in &captures {
+                    match batch.apply(c, &read) {
+                        Ok(ingest::Applied::Recorded(p) | ingest::Applied::Updated(p)) => {
+                            lines.push(format!("activity {p} (event {})", event.id))
+                        }
+                        Ok(_) => {}
+                        Err(diags) => {
+                            refused = Some(
+                                diags
+                                    .iter()
+                                    .map(|d| format!("{}: {}", d.code.as_str(), d.message))
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            );
+                            break;
+                        }
+                    }
+                }
+                match refused {
+                    None => ids.push(event.id.clone()),
+                    Some(reason) => {
+                        spool
+                            .reject(event, &reason)
+                            .map_err(io("reject an event"))?;
+                        round.rejected += 1;
+                    }
+                }
+            }
+            files = batch
+                .into_files()
+                .to_vec()
+                .map_err(io("read the planned files"))?
+                .into_iter()
+                .map(|(p, t)| (p, t.into_bytes()))
+                .collect();
+        }
+        for event in events.iter().filter(|_| hook.creates != Creates::Email) {
             let today = DateTime::parse_from_rfc3339(&event.received)
                 .map(|d| d.date_naive())
                 .unwrap_or_else(|_| (self.clock)().date_naive());
-            match mapping::record(hook, &crm, &event.payload, today) {
-                Ok(file) => {
+            // A record's text: as this batch left it, else HEAD's (the work tree's before
+            // the first commit).
+            let read = |path: &str| -> Option<String> {
+                if let Some((_, bytes)) = files.iter().find(|(p, _)| p == path) {
+                    return String::from_utf8(bytes.clone()).ok();
+                }
+                let bytes = match head {
+                    Some(h) => repo.blob(repo.blob_at(h, path).ok()??).ok()?,
+                    None => std::fs::read(self.root.join(path)).ok()?,
+                };
+                String::from_utf8(bytes).ok()
+            };
+            match mapping::record(hook, &crm, &event.payload, today, &read) {
+                Ok(write) => {
                     let (record, _) =
-                        parse_record(Kind::Lead, &file.id, &file.path, &file.text, &crm.config);
+                        parse_record(write.kind, &write.id, &write.path, &write.text, &crm.config);
+                    if write.edit {
+                        crm.accounts.retain(|a| a.meta.id != write.id);
+                    }
                     crm.push(record);
                     lines.push(format!(
                         "{} {} (event {})",
-                        file.kind.as_str(),
-                        file.id,
+                        write.kind.as_str(),
+                        write.id,
                         event.id
                     ));
-                    files.push((file.path, file.text.into_bytes()));
+                    files.retain(|(p, _)| *p != write.path);
+                    files.push((write.path, write.text.into_bytes()));
                     ids.push(event.id.clone());
                 }
                 Err(reason) => {
@@ -178,7 +279,25 @@ impl Committer {
                 }
             }
         }
+        // An update that changes nothing is done without a commit.
+        files.retain(|(path, bytes)| {
+            let unchanged = head
+                .and_then(|h| repo.blob_at(h, path).ok().flatten())
+                .is_some_and(|id| Some(id) == crate::git::blob_id(bytes));
+            !unchanged
+        });
         if files.is_empty() {
+            if !ids.is_empty() {
+                spool
+                    .done(&hook.name, &ids)
+                    .map_err(io("mark events done"))?;
+                (self.log)(&format!(
+                    "{} event(s) of hook {} change nothing",
+                    ids.len(),
+                    hook.name
+                ));
+                round.committed = ids.len();
+            }
             return Ok(round);
         }
         let mut h = Sha256::new();
@@ -190,7 +309,14 @@ impl Committer {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let noun = if files.len() == 1 { "lead" } else { "leads" };
+        let noun = match (hook.creates, files.len()) {
+            (Creates::Lead, 1) => "lead",
+            (Creates::Lead, _) => "leads",
+            (Creates::Activity | Creates::Email, 1) => "activity",
+            (Creates::Activity | Creates::Email, _) => "activities",
+            (Creates::AccountUpdate, 1) => "account update",
+            (Creates::AccountUpdate, _) => "account updates",
+        };
         let message = format!(
             "sloop serve: {} {noun} from hook {} (batch {batch_id})\n\n{}\n",
             files.len(),
@@ -253,7 +379,29 @@ fn io(what: &'static str) -> impl Fn(std::io::Error) -> String {
 
 /// The CRM events are judged against: HEAD's records through the write index (the files
 /// written since without a commit too), or the work tree before the first commit.
-fn load(repo: &Repo, root: &std::path::Path, head: Option<ObjectId>) -> Result<Crm, String> {
+fn load(
+    repo: &Repo,
+    root: &std::path::Path,
+    head: Option<ObjectId>,
+    creates: Creates,
+) -> Result<Crm, String> {
+    // A new activity's id (`2026-11-25-meeting-acme`) must not be one already taken: the
+    // activities whose id has that form are loaded (slim), and those a capture is keyed by.
+    fn dated(a: &crate::model::Activity) -> bool {
+        a.message_id.is_some()
+            || a.call_id.is_some()
+            || a.uid.is_some()
+            || crate::model::ActivityKind::NAMES
+                .iter()
+                .any(|k| a.meta.id.contains(&format!("-{k}-")))
+    }
+    let needs = match creates {
+        Creates::Activity | Creates::Email => Needs {
+            whole: &[],
+            activities: &dated,
+        },
+        _ => Needs::nothing(),
+    };
     let work = WorkTree::new(root);
     match head {
         Some(head) => {
@@ -262,7 +410,7 @@ fn load(repo: &Repo, root: &std::path::Path, head: Option<ObjectId>) -> Result<C
                 .map_err(|e| format!("cannot read sloop.toml: {e}"))?
                 .ok_or("the CRM has no sloop.toml")?;
             let (config, _) = store::parse_config(&bytes);
-            index::crm(repo, root, head, config, &Needs::nothing()).map_err(|e| e.to_string())
+            index::crm(repo, root, head, config, &needs).map_err(|e| e.to_string())
         }
         None => store::load(&work).map(|l| l.crm).map_err(|e| e.to_string()),
     }

@@ -17,7 +17,7 @@ use super::auth::{self, AuthError};
 use super::committer::{Clock, Signal};
 use super::mapping;
 use super::spool::{event_id, Event, Spool};
-use crate::config::hooks::Auth;
+use crate::config::hooks::{Auth, Creates};
 use crate::config::Hook;
 
 /// A hook and its secret, read at start.
@@ -31,12 +31,15 @@ pub struct App {
     pub spool: Arc<Spool>,
     pub wake: Mutex<Sender<Signal>>,
     pub clock: Clock,
+    /// How long a client has to send a whole body.
+    pub body_timeout: std::time::Duration,
 }
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/hooks/{name}", post(deliver))
+        .route("/hooks/{name}/email", post(deliver_mail))
         .route("/hooks/{name}/rejected", get(rejected))
         .fallback(not_found)
         .with_state(app)
@@ -63,6 +66,18 @@ async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such page")
 }
 
+/// `429`: the client is over `[serve] rate_limit`; `Retry-After` says when to come back.
+pub fn too_many(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many requests from this client (`[serve] rate_limit`)",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    r
+}
+
 fn unknown_hook(name: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -72,9 +87,14 @@ fn unknown_hook(name: &str) -> Response {
 
 fn unauthorized(armed: &Armed, e: AuthError) -> Response {
     let mut r = error(StatusCode::UNAUTHORIZED, e.to_string());
-    if armed.hook.auth == Auth::Bearer {
+    let scheme = match armed.hook.auth {
+        Auth::Bearer => Some("Bearer"),
+        Auth::Basic => Some("Basic realm=\"sloop\""),
+        Auth::HmacSha256 { .. } => None,
+    };
+    if let Some(s) = scheme {
         r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(s));
     }
     r
 }
@@ -97,9 +117,45 @@ async fn deliver(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    accept(app, name, headers, body, false).await
+}
+
+/// `POST /hooks/<name>/email`: inbound mail for a `creates = "email"` hook, answered as
+/// `POST /hooks/<name>` is; a body that is not mail of the hook's format is a `400`.
+async fn deliver_mail(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    accept(app, name, headers, body, true).await
+}
+
+async fn accept(
+    app: Arc<App>,
+    name: String,
+    headers: HeaderMap,
+    body: Body,
+    mail: bool,
+) -> Response {
     let Some(armed) = app.hooks.get(&name) else {
         return unknown_hook(&name);
     };
+    match (mail, armed.hook.creates == Creates::Email) {
+        (true, false) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("hook `{name}` takes no mail (it is not `creates = \"email\"`)"),
+            )
+        }
+        (false, true) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("hook `{name}` takes mail at /hooks/{name}/email"),
+            )
+        }
+        _ => {}
+    }
     let max = armed.hook.max_body;
     let too_large = || {
         error(
@@ -114,22 +170,47 @@ async fn deliver(
     if declared.is_some_and(|n| n > max) {
         return too_large();
     }
-    if armed.hook.auth == Auth::Bearer {
+    if matches!(armed.hook.auth, Auth::Bearer | Auth::Basic) {
         // A token is checked before the body is read.
         if let Err(e) = check(armed, &headers, b"") {
             return unauthorized(armed, e);
         }
     }
-    let bytes = match axum::body::to_bytes(body, max as usize).await {
-        Ok(b) => b,
-        Err(_) => return too_large(),
+    let bytes = match tokio::time::timeout(
+        app.body_timeout,
+        axum::body::to_bytes(body, max as usize),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} s (`[serve] body_timeout`)",
+                    app.body_timeout.as_secs()
+                ),
+            )
+        }
     };
     if let Err(e) = check(armed, &headers, &bytes) {
         return unauthorized(armed, e);
     }
-    let payload = match mapping::parse_payload(&bytes) {
-        Ok(p) => p,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
+    let payload = if mail {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Err(reason) = super::mail::check(armed.hook.format, content_type, &bytes) {
+            return error(StatusCode::BAD_REQUEST, reason);
+        }
+        super::mail::payload(armed.hook.format, content_type, &bytes)
+    } else {
+        match mapping::parse_payload(&bytes) {
+            Ok(p) => p,
+            Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
+        }
     };
     let key = match headers.get("idempotency-key") {
         Some(v) => match v.to_str().map(str::trim) {
@@ -144,6 +225,14 @@ async fn deliver(
                 )
             }
         },
+        // A service retries a delivery with the same bytes.
+        None if mail => Some(format!(
+            "sha256:{}",
+            <sha2::Sha256 as sha2::Digest>::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )),
         None => match mapping::payload_id(&armed.hook, &payload) {
             Ok(k) => k,
             Err(reason) => return error(StatusCode::BAD_REQUEST, reason),

@@ -1,15 +1,17 @@
 //! What a webhook's payload becomes: the JSON body read by the hook's dotted paths into the
-//! fields of a new record, judged like `sloop new lead`. Pure: a payload and a CRM in, a new
-//! file or the reason it is refused out.
+//! fields of a new lead or activity (judged like `sloop new`), or into a field update of the
+//! account it names (judged like `sloop set`). Pure: a payload and a CRM in, a file or the
+//! reason it is refused out.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
 
-use crate::config::hooks::{Creates, Hook, LEAD_FIELDS};
+use crate::config::hooks::{Creates, Hook};
 use crate::crm::Crm;
-use crate::model::Kind;
+use crate::model::{ids, Kind, When};
 use crate::store::edit::FieldValue;
-use crate::writes::{self, NewFile, WriteError};
+use crate::writes::ingest::Matcher;
+use crate::writes::{self, WriteError};
 
 /// The longest idempotency key or payload id accepted, in bytes.
 pub const MAX_KEY: usize = 200;
@@ -98,7 +100,20 @@ pub fn fields(hook: &Hook, payload: &Value) -> Result<Vec<(String, String)>, Str
         if out.iter().any(|(f, _)| *f == m.field) {
             continue;
         }
-        if let Some(v) = text_at(payload, &m.path)? {
+        let list = matches!(m.field.as_str(), "tools" | "tags");
+        if let (true, Some(Value::Array(items))) = (list, lookup(payload, &m.path)) {
+            // A list field takes a JSON array of text too.
+            let mut texts = Vec::new();
+            for i in 0..items.len() {
+                let path = format!("{}.{i}", m.path);
+                if let Some(t) = text_at(payload, &path)? {
+                    texts.push(t);
+                }
+            }
+            if !texts.is_empty() {
+                out.push((m.field.clone(), texts.join(", ")));
+            }
+        } else if let Some(v) = text_at(payload, &m.path)? {
             out.push((m.field.clone(), normalise(&m.field, v)));
         }
     }
@@ -112,8 +127,34 @@ pub fn fields(hook: &Hook, payload: &Value) -> Result<Vec<(String, String)>, Str
             out.push((field.to_string(), v.clone()));
         }
     }
-    // In the lead's own order, whatever the order of the hook's tables.
-    out.sort_by_key(|(f, _)| LEAD_FIELDS.iter().position(|l| l == f));
+    // In the record's own order, whatever the order of the hook's tables.
+    let order = hook.creates.fields();
+    out.sort_by_key(|(f, _)| order.iter().position(|l| l == f));
+    Ok(out)
+}
+
+/// The `[custom]` values from the payload, typed as the payload wrote them (a string, a
+/// whole number, a number, a boolean); missing and null values are left out.
+pub fn custom(hook: &Hook, payload: &Value) -> Result<Vec<(String, FieldValue)>, String> {
+    let mut out = Vec::new();
+    for m in &hook.custom {
+        let value = match lookup(payload, &m.path) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) => FieldValue::Int(i),
+                None => match n.as_f64() {
+                    Some(x) => FieldValue::Float(x),
+                    None => FieldValue::Str(n.to_string()),
+                },
+            },
+            Some(Value::Bool(b)) => FieldValue::Bool(*b),
+            Some(_) => match text_at(payload, &m.path)? {
+                Some(t) => FieldValue::Str(t),
+                None => continue,
+            },
+        };
+        out.push((format!("custom.{}", m.field), value));
+    }
     Ok(out)
 }
 
@@ -132,33 +173,172 @@ fn normalise(field: &str, v: String) -> String {
     }
 }
 
-/// The new record a payload becomes in `crm`, received on `today`, judged exactly as
-/// `sloop new lead` judges one; or the reason it is rejected, in one line per problem.
+/// What an event writes: a new record's file, or the new text of an existing one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub kind: Kind,
+    pub id: String,
+    pub path: String,
+    pub text: String,
+    /// An existing record's file (an account update), not a new one.
+    pub edit: bool,
+}
+
+/// What a payload becomes in `crm`, received on `today`: a lead judged exactly as `sloop new
+/// lead` judges one, an activity judged like `sloop log`, an account's fields set like `sloop
+/// set`; or the reason it is rejected, in one line per problem. `read` gives the current
+/// text of a record's file.
 pub fn record(
     hook: &Hook,
     crm: &Crm,
     payload: &Value,
     today: NaiveDate,
-) -> Result<NewFile, String> {
-    let kind = match hook.creates {
-        Creates::Lead => Kind::Lead,
-    };
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Result<Write, String> {
     let raw = fields(hook, payload)?;
-    if !raw
-        .iter()
-        .any(|(f, _)| matches!(f.as_str(), "email" | "company" | "name"))
-    {
-        return Err("the payload gives no email, company or name".to_string());
+    let new = |kind: Kind, id: Option<&str>, typed| {
+        let file = writes::new_record(crm, kind, id, typed).map_err(reason)?;
+        Ok(Write {
+            kind,
+            id: file.id,
+            path: file.path,
+            text: file.text,
+            edit: false,
+        })
+    };
+    match hook.creates {
+        Creates::Email => Err("an email hook's deliveries are messages, not JSON payloads".into()),
+        Creates::Lead => {
+            if !raw
+                .iter()
+                .any(|(f, _)| matches!(f.as_str(), "email" | "company" | "name"))
+            {
+                return Err("the payload gives no email, company or name".to_string());
+            }
+            let mut typed = typed(Kind::Lead, &raw)?;
+            typed.push(("created".to_string(), FieldValue::Date(today)));
+            typed.extend(custom(hook, payload)?);
+            new(Kind::Lead, None, typed)
+        }
+        Creates::Activity => {
+            let found = matched(crm, &raw)?;
+            let mut rest: Vec<(String, String)> = raw
+                .into_iter()
+                .filter(|(f, _)| f != "email" && f != "domain")
+                .collect();
+            if !rest.iter().any(|(f, _)| f == "kind") {
+                rest.insert(0, ("kind".to_string(), "note".to_string()));
+            }
+            let date = match rest.iter().position(|(f, _)| f == "date") {
+                Some(i) => when(&rest.remove(i).1)?,
+                None => When::Date(today),
+            };
+            let kind = rest[0].1.clone();
+            let mut typed: Vec<(String, FieldValue)> = vec![
+                ("kind".to_string(), FieldValue::Str(kind.clone())),
+                ("date".to_string(), FieldValue::When(date)),
+                (
+                    "account".to_string(),
+                    FieldValue::Str(found.account.clone()),
+                ),
+            ];
+            if let Some(c) = &found.contact {
+                typed.push(("contact".to_string(), FieldValue::Str(c.clone())));
+            }
+            typed.extend(self::typed(Kind::Activity, &rest[1..])?);
+            typed.extend(custom(hook, payload)?);
+            let base = ids::slugify(&format!("{}-{kind}-{}", date.date(), found.account));
+            let id = writes::unique_id(crm, Kind::Activity, &base);
+            new(Kind::Activity, Some(&id), typed)
+        }
+        Creates::AccountUpdate => {
+            let found = matched(crm, &raw)?;
+            let changes: Vec<(String, Option<FieldValue>)> = typed(
+                Kind::Account,
+                &raw.into_iter()
+                    .filter(|(f, _)| f != "email" && f != "domain")
+                    .collect::<Vec<_>>(),
+            )?
+            .into_iter()
+            .map(|(f, v)| (f, Some(v)))
+            .collect();
+            if changes.is_empty() {
+                return Err("the payload gives no field to set".to_string());
+            }
+            let id = found.account;
+            let path = writes::find(crm, Kind::Account, &id).map_err(reason)?;
+            let old = read(&path).ok_or_else(|| format!("cannot read {path}"))?;
+            let edited = writes::edit_record(crm, Kind::Account, &id, &path, &old, &changes)
+                .map_err(reason)?;
+            Ok(Write {
+                kind: Kind::Account,
+                id,
+                path,
+                text: edited.new,
+                edit: true,
+            })
+        }
     }
-    let mut typed = Vec::with_capacity(raw.len() + 1);
-    for (field, value) in &raw {
-        typed.push((
-            field.clone(),
-            writes::typed_value(kind, field, value).map_err(reason)?,
-        ));
+}
+
+/// Each field's text typed as `sloop set` types it.
+fn typed(kind: Kind, raw: &[(String, String)]) -> Result<Vec<(String, FieldValue)>, String> {
+    raw.iter()
+        .map(|(field, value)| {
+            Ok((
+                field.clone(),
+                writes::typed_value(kind, field, value).map_err(reason)?,
+            ))
+        })
+        .collect()
+}
+
+/// A date (`2026-11-30`) or a time with its offset (RFC 3339, `2026-11-30T10:00:00Z`).
+fn when(text: &str) -> Result<When, String> {
+    if let Ok(d) = text.parse::<NaiveDate>() {
+        return Ok(When::Date(d));
     }
-    typed.push(("created".to_string(), FieldValue::Date(today)));
-    writes::new_record(crm, kind, None, typed).map_err(reason)
+    DateTime::parse_from_rfc3339(text)
+        .map(When::Offset)
+        .map_err(|_| {
+            format!("`date` must be a date (YYYY-MM-DD) or an RFC 3339 time, not `{text}`")
+        })
+}
+
+/// The account (and contact) the payload's `email` and `domain` name, as `sloop ingest email`
+/// matches an address: the contact with that email, else the account at the address's
+/// domain or a parent of it (not for free mail or a team member's address); else the account
+/// at `domain` or a parent of it. Never guessed: no match is the reason, with the address.
+fn matched(crm: &Crm, raw: &[(String, String)]) -> Result<writes::ingest::Match, String> {
+    let get = |k: &str| raw.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+    let m = Matcher::new(crm);
+    if let Some(email) = get("email") {
+        if let Some(found) = m.by_addresses(&[email.to_string()]) {
+            return Ok(found);
+        }
+    }
+    if let Some(domain) = get("domain") {
+        if let Some(a) = m.account_of_domain(domain) {
+            return Ok(writes::ingest::Match {
+                account: a.to_string(),
+                contact: None,
+            });
+        }
+    }
+    let mut tried = Vec::new();
+    if let Some(email) = get("email") {
+        tried.push(format!("`{email}`"));
+    }
+    if let Some(domain) = get("domain") {
+        tried.push(format!("`{domain}`"));
+    }
+    if tried.is_empty() {
+        return Err("the payload gives no email or domain to find the account by".to_string());
+    }
+    Err(format!(
+        "no account matches {}: no contact has the email, and no account has the domain or a parent of it",
+        tried.join(" or ")
+    ))
 }
 
 /// A refused write as one reason: each problem's code and message, `; `-separated.
@@ -241,6 +421,7 @@ mod tests {
             &crm,
             &serde_json::json!({"email": "jo@acme.com", "name": "Jo Martin"}),
             today,
+            &|_| None,
         )
         .unwrap();
         assert_eq!(f.path, "leads/jo-martin.toml");
@@ -253,10 +434,14 @@ mod tests {
             &crm,
             &serde_json::json!({"email": "jo@acme.com", "owner": "nobody"}),
             today,
+            &|_| None,
         )
         .unwrap_err();
         assert!(e.contains("nobody"), "{e}");
-        let e = record(&h, &crm, &serde_json::json!({"phone": "1"}), today).unwrap_err();
+        let e = record(&h, &crm, &serde_json::json!({"phone": "1"}), today, &|_| {
+            None
+        })
+        .unwrap_err();
         assert_eq!(e, "the payload gives no email, company or name");
     }
 

@@ -4,23 +4,28 @@
 //!
 //! `mapping` (a payload into a record) and `auth` (token and signature checks) are pure;
 //! `spool` (the events on disk), `committer` (spool to commits) and `http` (the routes) do
-//! the I/O; `pages` serves the dashboard and the records to the `readers`; this file arms
-//! the hooks and runs them on tokio.
+//! the I/O; this file arms the hooks and runs them on tokio.
 
 pub mod auth;
 pub mod committer;
 pub mod http;
+pub mod limits;
+pub mod mail;
 pub mod mapping;
 pub mod pages;
 pub mod readers;
 pub mod spool;
 
 use std::collections::BTreeMap;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::sync::{mpsc, Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
 
-use crate::config::hooks::SecretOrigin;
+use crate::config::hooks::{SecretOrigin, ServeSettings};
 use crate::config::Hook;
 use crate::git::Identity;
 use committer::{Clock, Committer, Log, Signal};
@@ -128,6 +133,8 @@ pub struct Options {
     pub clock: Clock,
     pub committer: Option<Identity>,
     pub log: Log,
+    /// The rate limit and timeouts per client (`[serve]`).
+    pub limits: ServeSettings,
     /// The pages (`/`, `/pipeline`, the records, the agendas).
     pub pages: pages::Pages,
 }
@@ -165,6 +172,7 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
         spool: Arc::new(Spool::new(&opts.git_dir)),
         wake: Mutex::new(tx.clone()),
         clock: opts.clock,
+        body_timeout: Duration::from_secs(opts.limits.body_timeout),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -180,17 +188,96 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
             .collect::<Result<Vec<_>, _>>()?
     };
     listening(addr);
+    let limits = opts.limits;
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
         let routes = http::router(app).merge(pages::router(Arc::new(opts.pages)));
-        axum::serve(listener, routes)
-            .with_graceful_shutdown(shutdown(signals))
-            .await
+        serve(listener, routes, &limits, shutdown(signals)).await
     });
     tx.send(Signal::Stop).ok();
     drop(tx);
     let _ = worker.join();
     served?;
+    Ok(())
+}
+
+/// Serves HTTP/1 connections until `stop` resolves, then lets the requests in flight finish
+/// (for at most 10 s). A client has `header_timeout` to send a request's head (a stalled one
+/// is cut off, its connection closed) and `rate_limit` requests a second (`429` past it).
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: &ServeSettings,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let rate = Arc::new(limits::RateLimit::new(limits.rate_limit, limits.rate_burst));
+    let header_timeout = Duration::from_secs(limits.header_timeout);
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stop = pin!(stop);
+    loop {
+        // The next connection, unless told to stop first.
+        let next = poll_fn(|cx| {
+            if stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            listener.poll_accept(cx).map(Some)
+        })
+        .await;
+        let Some(accepted) = next else {
+            break;
+        };
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            // Out of file descriptors, a connection reset before it was accepted…: the
+            // server goes on.
+            Err(_) => continue,
+        };
+        let router = router.clone();
+        let rate = rate.clone();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                let client = limits::client(
+                    peer,
+                    req.headers()
+                        .get("x-forwarded-for")
+                        .and_then(|v| v.to_str().ok()),
+                );
+                let mut router = router.clone();
+                let allowed = rate.take(client, std::time::Instant::now());
+                async move {
+                    match allowed {
+                        Ok(()) => tower_service::Service::call(&mut router, req).await,
+                        Err(wait) => Ok(http::too_many(wait)),
+                    }
+                }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Some(header_timeout));
+            let mut conn =
+                pin!(builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+            let mut told = false;
+            let mut changed = pin!(stopped.changed());
+            let _ = poll_fn(|cx| {
+                if !told && changed.as_mut().poll(cx).is_ready() {
+                    told = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+                conn.as_mut().poll(cx)
+            })
+            .await;
+        });
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
     Ok(())
 }
 

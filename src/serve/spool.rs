@@ -266,6 +266,19 @@ impl Spool {
         Ok(out)
     }
 
+    /// Per hook with rejected events: how many, and the newest.
+    pub fn rejected_summary(&self) -> io::Result<Vec<(String, usize, Rejected)>> {
+        let mut out = Vec::new();
+        for hook in self.hooks()? {
+            let mut list = self.rejected(&hook)?;
+            let n = list.len();
+            if let Some(newest) = list.pop() {
+                out.push((hook, n, newest));
+            }
+        }
+        Ok(out)
+    }
+
     fn batch_path(&self) -> PathBuf {
         self.root.join("batch.json")
     }

@@ -563,9 +563,13 @@ pub fn config_schema(config: &Config) -> Value {
     // Apart: one json! of the whole schema is over the macro's recursion limit.
     let serve = json!({
         "type": "object",
-        "description": "`sloop serve`: where the pages' readers are listed (one `user:password` or team token a line), never in git",
+        "description": "`sloop serve`: its limits per client, and where the pages' readers are listed (one `user:password` or team token a line), never in git",
         "additionalProperties": false,
         "properties": {
+            "rate_limit": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+            "rate_burst": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+            "header_timeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+            "body_timeout": {"type": "integer", "minimum": 1, "maximum": 3600},
             "readers_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
                 "description": "the environment variable holding the readers"},
             "readers_file": {"type": "string", "pattern": "^/",

@@ -281,13 +281,14 @@ pub fn new_record(
             ));
         }
     }
-    let date = fields.iter().find(|(f, _)| f == "date").and_then(|(_, v)| {
-        if let FieldValue::Date(d) = v {
-            Some(*d)
-        } else {
-            None
-        }
-    });
+    let date = fields
+        .iter()
+        .find(|(f, _)| f == "date")
+        .and_then(|(_, v)| match v {
+            FieldValue::Date(d) => Some(*d),
+            FieldValue::When(w) => Some(w.date()),
+            _ => None,
+        });
     let path = match (kind, date) {
         (Kind::Activity, Some(d)) => store::activity_path(&id, d),
         _ => store::record_path(kind, &id, crm.config.shard),

@@ -42,13 +42,68 @@ name = "visitor.name"
 [hooks.chatbot.defaults]
 source = "inbound"
 owner = "lea"
+
+[hooks.chatbot.custom]
+page = "visitor.page"
+score = "visitor.score"
+
+[hooks.webinar]
+creates = "activity"
+auth = "bearer"
+secret_env = "FORM_TOKEN"
+id = "payload.object.participant.participant_uuid"
+
+[hooks.webinar.fields]
+email = "payload.object.participant.email"
+date = "payload.object.participant.join_time"
+subject = "payload.object.topic"
+duration_min = "payload.object.duration"
+
+[hooks.webinar.defaults]
+kind = "meeting"
+
+[hooks.webinar.custom]
+webinar_id = "payload.object.id"
+
+[hooks.mail]
+creates = "email"
+format = "raw"
+auth = "basic"
+secret_env = "FORM_TOKEN"
+max_body = 1048576
+
+[hooks.postmark]
+creates = "email"
+format = "postmark"
+auth = "basic"
+secret_env = "CHATBOT_SECRET"
+max_body = 1048576
+
+[hooks.enrich]
+creates = "account-update"
+auth = "hmac-sha256"
+secret_env = "CHATBOT_SECRET"
+
+[hooks.enrich.fields]
+domain = "domain"
+industry = "category.industry"
+employees = "metrics.employees"
+revenue = "metrics.annualRevenue"
+country = "geo.countryCode"
+tools = "tech"
 "#;
 
 /// The example CRM with the hooks, committed in a repository.
 fn crm() -> TestEnv {
+    crm_with("")
+}
+
+/// The same with more of `sloop.toml` (a `[serve]` table).
+fn crm_with(extra: &str) -> TestEnv {
     let env = example();
     let mut toml = env.read("crm/sloop.toml");
     toml.push_str(HOOKS);
+    toml.push_str(extra);
     env.write("crm/sloop.toml", toml);
     assert_eq!(env.git(&["init", "-q", "-b", "main"]).code, 0);
     env.commit_all("the CRM", "2026-11-01T12:00:00Z");
@@ -93,7 +148,9 @@ fn start(env: &TestEnv) -> Server {
         .to_string();
     assert_eq!(
         first,
-        format!("sloop serve: listening on http://{addr} (hooks: form, chatbot)\n")
+        format!(
+            "sloop serve: listening on http://{addr} (hooks: form, chatbot, webinar, mail, postmark, enrich)\n"
+        )
     );
     Server { child, addr, log }
 }
@@ -446,7 +503,7 @@ fn retries_and_concurrent_deliveries_of_one_key_make_one_lead() {
     let body = r#"{"contact": {"email": "ana@initech.example", "name": "Ana Ruiz"}}"#;
     let addr = server.addr.clone();
     let answers: Vec<(u16, String)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
+        let handles: Vec<_> = (0..20)
             .map(|_| {
                 let (addr, auth) = (&addr, &auth);
                 s.spawn(move || {
@@ -545,6 +602,28 @@ fn an_invalid_payload_is_accepted_then_rejected_with_its_reason() {
     server.stop();
     assert_eq!(head(&env), before);
     assert!(!leads(&env).iter().any(|l| l.starts_with("kim")));
+    // `sloop agenda` shows it: a line per hook, its count, the newest reason, where to look.
+    let received = rejected["received"].as_str().unwrap();
+    let agenda = env.run(&["-C", "crm", "agenda", "--all"]);
+    assert_eq!(agenda.code, 0, "{}", agenda.stderr);
+    assert!(
+        agenda.stdout.ends_with(&format!(
+            "\nRejected webhook events (1)\n  form: 1 rejected (GET /hooks/form/rejected); newest, {received}: {reason}\n"
+        )),
+        "{}",
+        agenda.stdout
+    );
+    let json = env.run(&["-C", "crm", "agenda", "--all", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        v["rejected_webhooks"],
+        serde_json::json!([{
+            "hook": "form",
+            "rejected": 1,
+            "newest": {"id": id, "received": received, "reason": reason},
+            "list": "GET /hooks/form/rejected",
+        }])
+    );
     assert_consistent(&env);
 }
 
@@ -714,4 +793,550 @@ fn sigterm_right_after_the_address_is_printed_is_a_clean_stop() {
         let log = start(&env).stop();
         assert_eq!(log, "sloop serve: stopped\n");
     }
+}
+
+/// Waits (at most 20 s) until the hook's spool has no pending event.
+fn settled(env: &TestEnv, hook: &str) {
+    let start = Instant::now();
+    while !spooled(env, hook, "pending").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "still pending");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn rejected_reasons(server: &Server, hook: &str, auth: (&str, &str)) -> Vec<String> {
+    let (status, list) = server.request("GET", &format!("/hooks/{hook}/rejected"), &[auth], b"");
+    assert_eq!(status, 200, "{list}");
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    v["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Zoom's `webinar.participant_joined` event, as its webhook posts it.
+fn zoom_joined(uuid: &str, email: &str) -> String {
+    format!(
+        r#"{{"event": "webinar.participant_joined", "event_ts": 1764320700000, "payload": {{"account_id": "AAAAAABBBB", "object": {{"uuid": "4444AAAiAAAAAiAiAiiAii==", "id": "81234567890", "host_id": "z8yCxjabcdEFGHfp8uQ", "topic": "Month-end close without spreadsheets", "type": 5, "start_time": "2026-11-25T16:00:00Z", "timezone": "Europe/Paris", "duration": 45, "participant": {{"user_id": "16778240", "user_name": "Somebody", "id": "iFxeBPYun6SAiWUzBcEkX", "participant_uuid": "{uuid}", "join_time": "2026-11-25T16:02:11Z", "email": "{email}"}}}}}}}}"#
+    )
+}
+
+#[test]
+fn an_activity_hook_records_on_the_account_and_contact_its_email_matches() {
+    let env = crm();
+    let before = head(&env);
+    let server = start(&env);
+    let auth = bearer();
+    let post = |uuid: &str, email: &str| {
+        let (status, answer) = server.post(
+            "webinar",
+            &[("Authorization", &auth)],
+            &zoom_joined(uuid, email),
+        );
+        assert_eq!(status, 202, "{answer}");
+    };
+    // A contact's address: its account and the contact.
+    post("p-1", "Ben@KestrelAnalytics.io");
+    let after = next_commit(&env, &before);
+    settled(&env, "webinar");
+    // The same contact again, the same day: a new id, not the committed activity's.
+    post("p-1b", "ben@kestrelanalytics.io");
+    // At a subdomain of an account's domain: the account, no contact (as `ingest email`).
+    post("p-2", "ops@eu.brightpathlogistics.com");
+    // Free mail and an unknown company: rejected with the address, never guessed.
+    post("p-3", "someone@gmail.com");
+    post("p-4", "x@unknown-company.example");
+    next_commit(&env, &after);
+    settled(&env, "webinar");
+    let log = server.stop();
+    let log_of = env.git(&["log", "--format=%an%n%s", &format!("{before}..HEAD")]);
+    assert!(
+        log_of
+            .stdout
+            .contains("webinar (sloop serve)\nsloop serve: 1 activity from hook webinar"),
+        "{}",
+        log_of.stdout
+    );
+    assert_eq!(
+        env.read("crm/activities/2026/11/2026-11-25-meeting-kestrel-analytics.toml"),
+        "kind = \"meeting\"\ndate = 2026-11-25T16:02:11Z\naccount = \"kestrel-analytics\"\ncontact = \"ben-carter\"\nsubject = \"Month-end close without spreadsheets\"\nduration_min = 45\n\n[custom]\nwebinar_id = \"81234567890\"\n"
+    );
+    let again = env.read("crm/activities/2026/11/2026-11-25-meeting-kestrel-analytics-2.toml");
+    assert!(again.contains("contact = \"ben-carter\"\n"), "{again}");
+    let second = env.read("crm/activities/2026/11/2026-11-25-meeting-brightpath-logistics.toml");
+    assert!(
+        second.contains("account = \"brightpath-logistics\"\n"),
+        "{second}"
+    );
+    assert!(!second.contains("contact ="), "{second}");
+    let server = start(&env);
+    assert_eq!(
+        rejected_reasons(&server, "webinar", ("Authorization", &auth)),
+        vec![
+            "no account matches `someone@gmail.com`: no contact has the email, and no account has the domain or a parent of it",
+            "no account matches `x@unknown-company.example`: no contact has the email, and no account has the domain or a parent of it",
+        ]
+    );
+    server.stop();
+    assert!(log.contains("rejected event"), "{log}");
+    assert_consistent(&env);
+}
+
+/// Clearbit's Company enrichment object (the fields this hook maps, as Clearbit nests them).
+const CLEARBIT_GRANITE: &str = r#"{"id": "3f5d6a4e-c284-4f78-bfdf-7669b45af907", "name": "Granite HR Partners", "legalName": null, "domain": "granitehr.com", "domainAliases": [], "category": {"sector": "Industrials", "industryGroup": "Commercial & Professional Services", "industry": "Professional Services", "subIndustry": "Human Resource & Employment Services"}, "tags": ["B2B", "Consulting"], "geo": {"city": "Austin", "state": "Texas", "countryCode": "US"}, "metrics": {"employees": 25, "employeesRange": "11-50", "annualRevenue": 3100000, "estimatedAnnualRevenue": "$1M-$10M"}, "tech": ["google_apps", "hubspot"], "linkedin": {"handle": "company/granite-hr"}}"#;
+
+#[test]
+fn an_account_update_hook_sets_fields_of_the_account_its_domain_matches() {
+    let env = crm();
+    let before = head(&env);
+    let server = start(&env);
+    let sign = |body: &str| {
+        let sig = signature(body);
+        let (status, answer) = server.post("enrich", &[("X-Hub-Signature-256", &sig)], body);
+        assert_eq!(status, 202, "{answer}");
+    };
+    sign(CLEARBIT_GRANITE);
+    let after = next_commit(&env, &before);
+    settled(&env, "enrich");
+    // An unknown company, and a value `sloop set` refuses: rejected, the account untouched.
+    sign(&CLEARBIT_GRANITE.replace("granitehr.com", "granite-hr.example"));
+    sign(&CLEARBIT_GRANITE.replace("\"employees\": 25", "\"employees\": -3"));
+    settled(&env, "enrich");
+    let reasons = rejected_reasons(&server, "enrich", ("X-Hub-Signature-256", &signature("")));
+    server.stop();
+    assert_eq!(head(&env), after, "a rejected update commits nothing");
+    let log = env.git(&["log", "-1", "--format=%an%n%s%n%n%b", &after]);
+    assert!(
+        log.stdout.starts_with(
+            "enrich (sloop serve)\nsloop serve: 1 account update from hook enrich (batch "
+        ),
+        "{}",
+        log.stdout
+    );
+    assert!(
+        log.stdout.contains("\naccount granite-hr (event "),
+        "{}",
+        log.stdout
+    );
+    assert_eq!(
+        env.read("crm/accounts/granite-hr.toml"),
+        "name = \"Granite HR Partners\"\nstatus = \"backlog\"\nowner = \"sofia\"\nbacklog_until = 2027-02-24\ndomain = \"granitehr.com\"\nfit = \"low\"\nindustry = \"Professional Services\"\nemployees = 25\ncountry = \"US\"\nsource = \"outbound\"\ntools = [\"google_apps\", \"hubspot\"]\nrevenue = 3100000\n"
+    );
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(
+        reasons[0],
+        "no account matches `granite-hr.example`: no contact has the email, and no account has the domain or a parent of it"
+    );
+    assert!(reasons[1].contains("employees"), "{reasons:?}");
+    assert_consistent(&env);
+}
+
+#[test]
+fn custom_paths_fill_the_records_custom_table() {
+    let env = crm();
+    let before = head(&env);
+    let server = start(&env);
+    let body = r#"{"conversation": {"id": "c-77"}, "visitor": {"email": "nina@globex.example", "name": "Nina Park", "page": "/pricing", "score": 87}}"#;
+    let sig = signature(body);
+    let (status, answer) = server.post("chatbot", &[("X-Hub-Signature-256", &sig)], body);
+    assert_eq!(status, 202, "{answer}");
+    next_commit(&env, &before);
+    server.stop();
+    assert_eq!(
+        env.read("crm/leads/nina-park.toml"),
+        "name = \"Nina Park\"\nemail = \"nina@globex.example\"\nsource = \"inbound\"\nowner = \"lea\"\ncreated = 2026-11-26\nstatus = \"new\"\n\n[custom]\npage = \"/pricing\"\nscore = 87\n"
+    );
+    assert_consistent(&env);
+}
+
+/// A whole raw response (head and body) to `bytes` sent on a new connection.
+fn raw(addr: &str, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn delivery(key: &str, extra_header: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST /hooks/form HTTP/1.1\r\nHost: crm\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nIdempotency-Key: {key}\r\n{extra_header}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_flooding_client_gets_429_with_retry_after_and_nothing_of_it_is_spooled() {
+    let env = crm_with("\n[serve]\nrate_limit = 1\nrate_burst = 3\n");
+    let before = head(&env);
+    let server = start(&env);
+    let body = r#"{"company": "Flood Inc"}"#;
+    let mut answers = Vec::new();
+    for i in 0..10 {
+        let a = raw(&server.addr, &delivery(&format!("flood-{i}"), "", body));
+        let limited = a.starts_with("HTTP/1.1 429");
+        answers.push(a);
+        if limited {
+            break;
+        }
+    }
+    let accepted = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 202"))
+        .count();
+    // The burst, then (within the second that refills one) a refusal.
+    assert!(accepted >= 3, "{answers:#?}");
+    let refused = answers.last().unwrap();
+    assert!(
+        refused.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{answers:#?}"
+    );
+    let lower = refused.to_ascii_lowercase();
+    assert!(lower.contains("\r\nretry-after: 1\r\n"), "{refused}");
+    assert!(
+        refused.ends_with(
+            "\r\n\r\n{\"error\":\"too many requests from this client (`[serve] rate_limit`)\"}\n"
+        ),
+        "{refused}"
+    );
+    // Another client (behind the same loopback proxy) is not held back.
+    let other = raw(
+        &server.addr,
+        &delivery("other-client", "X-Forwarded-For: 203.0.113.9\r\n", body),
+    );
+    assert!(other.starts_with("HTTP/1.1 202"), "{other}");
+    // A second later the client may deliver again.
+    std::thread::sleep(Duration::from_millis(1100));
+    let again = raw(&server.addr, &delivery("after-a-second", "", body));
+    assert!(again.starts_with("HTTP/1.1 202"), "{again}");
+    next_commit(&env, &before);
+    settled(&env, "form");
+    server.stop();
+    // What was accepted is committed; what was refused left nothing.
+    let done = spooled(&env, "form", "done").len() + spooled(&env, "form", "pending").len();
+    assert_eq!(done, accepted + 2);
+    let flood = leads(&env)
+        .iter()
+        .filter(|l| l.starts_with("flood-inc"))
+        .count();
+    assert_eq!(flood, accepted + 2);
+    assert_consistent(&env);
+}
+
+#[test]
+fn a_stalled_client_is_cut_off_while_others_are_served() {
+    let env = crm_with("\n[serve]\nheader_timeout = 1\nbody_timeout = 2\n");
+    let before = head(&env);
+    let server = start(&env);
+    // Half a body, then nothing.
+    let body = r#"{"company": "Stalled Ltd", "owner": "lea"}"#;
+    let mut half_body = TcpStream::connect(&server.addr).unwrap();
+    let full = delivery("stalled", "", body);
+    half_body.write_all(&full[..full.len() - 20]).unwrap();
+    // Half a head, then nothing.
+    let mut half_head = TcpStream::connect(&server.addr).unwrap();
+    half_head
+        .write_all(b"POST /hooks/form HTTP/1.1\r\nHost: crm\r\nContent-Le")
+        .unwrap();
+    let started = Instant::now();
+    // Meanwhile another client is served at once.
+    let (status, answer) = server.post(
+        "form",
+        &[("Authorization", &bearer())],
+        r#"{"company": "Prompt SA"}"#,
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The stalled body is refused once its time is up.
+    half_body
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = half_body.read_to_end(&mut buf);
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n")
+            && answer.ends_with(
+                "{\"error\":\"the body did not arrive within 2 s (`[serve] body_timeout`)\"}\n"
+            ),
+        "{answer}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(15),
+        "{waited:?}"
+    );
+    // The stalled head's connection was closed (after a second), with no answer to it.
+    half_head
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let closed = half_head.read_to_end(&mut buf);
+    assert!(closed.is_ok(), "{closed:?}");
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(!answer.contains(" 202 "), "{answer}");
+    next_commit(&env, &before);
+    settled(&env, "form");
+    server.stop();
+    assert_eq!(spooled(&env, "form", "done").len(), 1);
+    assert!(leads(&env).iter().any(|l| l.starts_with("prompt-sa")));
+    assert!(!leads(&env).iter().any(|l| l.starts_with("stalled")));
+    assert_consistent(&env);
+}
+
+fn inbound(rel: &str) -> Vec<u8> {
+    std::fs::read(
+        crate::util::repo_root()
+            .join("tests/fixtures/inbound")
+            .join(rel),
+    )
+    .unwrap()
+}
+
+/// `Authorization: Basic` for `user:secret`, as a mail service sends the credentials of a
+/// `https://user:secret@…` webhook address.
+fn basic(secret: &str) -> String {
+    format!(
+        "Basic {}",
+        sloop::serve::mail::base64_encode(format!("inbound:{secret}").as_bytes())
+    )
+}
+
+/// Every activity file under crm/activities/ (path, text).
+fn activities(env: &TestEnv) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let root = env.path().join("crm");
+    let mut stack = vec![root.join("activities")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn raw_mail_is_ingested_exactly_like_sloop_ingest_email() {
+    // What `sloop ingest email` makes of the message.
+    let reference = crm();
+    let before: Vec<_> = activities(&reference);
+    let run = reference.run(&[
+        "-C",
+        "crm",
+        "ingest",
+        "email",
+        &crate::util::repo_root()
+            .join("tests/fixtures/inbound/email/03-apple-mail-reply.eml")
+            .to_string_lossy(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let expected: Vec<_> = activities(&reference)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(expected.len(), 1, "{expected:?}");
+
+    let env = crm();
+    let head0 = head(&env);
+    let server = start(&env);
+    let auth = basic(TOKEN);
+    let post = |ct: &str, body: &[u8]| {
+        server.request(
+            "POST",
+            "/hooks/mail/email",
+            &[("Authorization", &auth), ("Content-Type", ct)],
+            body,
+        )
+    };
+    let message = inbound("email/03-apple-mail-reply.eml");
+    let (status, answer) = post("message/rfc822", &message);
+    assert_eq!(status, 202, "{answer}");
+    let after = next_commit(&env, &head0);
+    settled(&env, "mail");
+    // The same bytes again (a retried delivery): a no-op.
+    let (status, again) = post("message/rfc822", &message);
+    assert_eq!((status, id_of(&again)), (202, id_of(&answer)));
+    assert!(again.contains("\"duplicate\":true"), "{again}");
+    // An auto-reply is skipped as `ingest email` skips it: done, nothing recorded.
+    let (status, _) = post("text/plain", &inbound("email/14-ooo-sieve-vacation.eml"));
+    assert_eq!(status, 202);
+    // A message no one in the CRM is part of: rejected with its addresses.
+    let stranger = b"From: Someone <someone@stranger.example>\r\nTo: lea.fournier@tidewater.io\r\nSubject: Hello\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <x1@stranger.example>\r\n\r\nHi\r\n";
+    let (status, _) = post("message/rfc822", stranger);
+    assert_eq!(status, 202);
+    // Not mail: refused before the spool.
+    let (status, refused) = post("application/json", b"{\"a\": 1}");
+    assert_eq!(
+        (status, refused.as_str()),
+        (
+            400,
+            "{\"error\":\"a raw message is sent as message/rfc822 or text/plain, not application/json\"}\n"
+        )
+    );
+    let (status, _) = server.request(
+        "POST",
+        "/hooks/mail/email",
+        &[("Authorization", "Basic aW5ib3VuZDp3cm9uZw==")],
+        &message,
+    );
+    assert_eq!(status, 401);
+    // A mail hook takes mail at /email only, and a JSON hook takes no mail.
+    assert_eq!(
+        post("message/rfc822", &message).0,
+        202,
+        "the same message again is still a duplicate"
+    );
+    assert_eq!(
+        server.request("POST", "/hooks/mail", &[("Authorization", &auth)], &message),
+        (
+            404,
+            "{\"error\":\"hook `mail` takes mail at /hooks/mail/email\"}\n".to_string()
+        )
+    );
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "/hooks/form/email",
+                &[("Authorization", &bearer())],
+                &message
+            )
+            .0,
+        404
+    );
+    let start_wait = Instant::now();
+    while spooled(&env, "mail", "rejected").is_empty()
+        || !spooled(&env, "mail", "pending").is_empty()
+    {
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(20),
+            "not settled"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reasons = rejected_reasons(&server, "mail", ("Authorization", &auth));
+    let log = server.stop();
+    assert_eq!(
+        head(&env),
+        after,
+        "the skip and the rejection commit nothing"
+    );
+    let got: Vec<_> = activities(&env)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        reasons,
+        vec!["no participant of the message is a contact, and no address is at an account's domain (someone@stranger.example, lea.fournier@tidewater.io)"]
+    );
+    assert!(log.contains("not a touchpoint"), "{log}");
+    let subject = env.git(&["log", "-1", "--format=%an%n%s", &after]).stdout;
+    assert!(
+        subject.starts_with("mail (sloop serve)\nsloop serve: 1 activity from hook mail (batch "),
+        "{subject}"
+    );
+    assert_consistent(&env);
+}
+
+/// Postmark's inbound webhook JSON for a reply (the fields and nesting of Postmark's
+/// documented example: FromFull, ToFull, CcFull, Headers as Name/Value pairs, Attachments).
+const POSTMARK_REPLY: &str = r#"{
+  "FromName": "Claire Dubois",
+  "MessageStream": "inbound",
+  "From": "claire@atelier-lumen.fr",
+  "FromFull": {"Email": "claire@atelier-lumen.fr", "Name": "Claire Dubois", "MailboxHash": ""},
+  "To": "\"Marc Delacroix\" <marc.delacroix@tidewater.io>",
+  "ToFull": [{"Email": "marc.delacroix@tidewater.io", "Name": "Marc Delacroix", "MailboxHash": ""}],
+  "Cc": "",
+  "CcFull": [],
+  "Bcc": "451d9b70cf9364d23ff6f9d51d870251@inbound.postmarkapp.com",
+  "BccFull": [{"Email": "451d9b70cf9364d23ff6f9d51d870251@inbound.postmarkapp.com", "Name": "", "MailboxHash": ""}],
+  "OriginalRecipient": "451d9b70cf9364d23ff6f9d51d870251@inbound.postmarkapp.com",
+  "Subject": "Re: Proposal for the studio",
+  "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+  "ReplyTo": "",
+  "MailboxHash": "",
+  "Date": "Wed, 25 Nov 2026 09:14:02 +0100",
+  "TextBody": "Hi Marc,\n\nThe proposal looks good; we can sign next week.\n\nClaire\n\nOn Tue, 24 Nov 2026 at 18:00, Marc Delacroix <marc.delacroix@tidewater.io> wrote:\n> Here is the proposal.\n",
+  "HtmlBody": "<p>Hi Marc,</p><p>The proposal looks good; we can sign next week.</p><p>Claire</p>",
+  "StrippedTextReply": "Hi Marc,\n\nThe proposal looks good; we can sign next week.\n\nClaire",
+  "Tag": "",
+  "Headers": [
+    {"Name": "X-Spam-Checker-Version", "Value": "SpamAssassin 3.3.1 (2010-03-16) onrs-ord-pm-inbound1.wildbit.com"},
+    {"Name": "X-Spam-Status", "Value": "No"},
+    {"Name": "X-Spam-Score", "Value": "-0.1"},
+    {"Name": "X-Spam-Tests", "Value": "DKIM_SIGNED,DKIM_VALID,DKIM_VALID_AU,SPF_PASS"},
+    {"Name": "Received-SPF", "Value": "Pass (sender SPF authorized) identity=mailfrom; client-ip=209.85.160.180"},
+    {"Name": "MIME-Version", "Value": "1.0"},
+    {"Name": "Message-ID", "Value": "<CAGXpo2WKfxHWZ5UFYCR3H_J9SNMG+5AXUovfEFL6DjWBJSyZaA@mail.gmail.com>"}
+  ],
+  "Attachments": [
+    {"Name": "proposal-signed.pdf", "Content": "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCg==", "ContentType": "application/pdf", "ContentLength": 52}
+  ]
+}"#;
+
+#[test]
+fn postmark_inbound_json_is_ingested_like_the_message_it_describes() {
+    let env = crm();
+    let before = head(&env);
+    let server = start(&env);
+    let auth = basic(SIGNING);
+    let (status, answer) = server.request(
+        "POST",
+        "/hooks/postmark/email",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        POSTMARK_REPLY.as_bytes(),
+    );
+    assert_eq!(status, 202, "{answer}");
+    // Postmark retries a delivery it got no 200 for with the same body: a no-op.
+    let (_, again) = server.request(
+        "POST",
+        "/hooks/postmark/email",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        POSTMARK_REPLY.as_bytes(),
+    );
+    assert!(again.contains("\"duplicate\":true"), "{again}");
+    let (status, refused) = server.request(
+        "POST",
+        "/hooks/postmark/email",
+        &[("Authorization", &auth)],
+        b"{\"Subject\": \"no sender\"}",
+    );
+    assert_eq!(
+        (status, refused.as_str()),
+        (
+            400,
+            "{\"error\":\"the body is not Postmark's inbound JSON (it has no `From`)\"}\n"
+        )
+    );
+    next_commit(&env, &before);
+    settled(&env, "postmark");
+    server.stop();
+    assert_eq!(
+        env.read("crm/activities/2026/11/2026-11-25-email-atelier-lumen.toml"),
+        "kind = \"email\"\ndate = 2026-11-25\naccount = \"atelier-lumen\"\ncontact = \"claire-dubois\"\nowner = \"marc\"\nsubject = \"Re: Proposal for the studio\"\ndirection = \"inbound\"\nmessage_id = \"CAGXpo2WKfxHWZ5UFYCR3H_J9SNMG+5AXUovfEFL6DjWBJSyZaA@mail.gmail.com\"\nparticipants = [\"claire@atelier-lumen.fr\", \"marc.delacroix@tidewater.io\"]\nattachments = [\"proposal-signed.pdf (52 bytes)\"]\nbody = \"\"\"\nHi Marc,\n\nThe proposal looks good; we can sign next week.\n\nClaire\"\"\"\n"
+    );
+    assert_consistent(&env);
 }

@@ -256,7 +256,9 @@ impl<'a> Matcher<'a> {
             })
     }
 
-    fn account_of_domain(&self, domain: &str) -> Option<&'a str> {
+    /// The account whose `domain` is this domain or a parent of it (`eu.acme.com` is at
+    /// `acme.com`), never a bare top-level domain.
+    pub fn account_of_domain(&self, domain: &str) -> Option<&'a str> {
         let mut d = domain;
         loop {
             if let Some(a) = self.domains.get(d) {
