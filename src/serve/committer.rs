@@ -4,7 +4,7 @@
 //! an event that fails moves to `rejected/` with its reason. At most one commit a second.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::mapping;
 use super::spool::{Batch, Event, Spool};
+use super::tick::Ticker;
 use crate::config::Hook;
 use crate::crm::Crm;
 use crate::git::{CommitError, CommitRequest, Identity, ObjectId, Repo, WriteLock};
@@ -45,6 +46,10 @@ pub struct Committer {
     /// The committer of the commits (the author is the hook); `None`: the hook too.
     pub committer: Option<Identity>,
     pub log: Log,
+    /// Woken after each commit (`--push`).
+    pub pusher: Option<Sender<Signal>>,
+    /// The daily tick (`--tick-at`).
+    pub ticker: Option<Ticker>,
 }
 
 /// What one round did.
@@ -65,7 +70,8 @@ pub fn hook_identity(hook: &str) -> Identity {
 
 impl Committer {
     /// Runs until told to stop: a round when woken and every second (which replays what a
-    /// previous run left in the spool), no two commits within [`MIN_INTERVAL`].
+    /// previous run left in the spool), no two commits within [`MIN_INTERVAL`]; then the
+    /// daily tick when it is due. Wakes the pusher after each commit.
     pub fn run(&self, signals: Receiver<Signal>) {
         let mut last_commit: Option<Instant> = None;
         loop {
@@ -83,6 +89,7 @@ impl Committer {
                     Ok(r) => {
                         if r.commit.is_some() {
                             last_commit = Some(Instant::now());
+                            self.pushed();
                         }
                         if r.committed == 0 && r.rejected == 0 {
                             break;
@@ -94,9 +101,20 @@ impl Committer {
                     }
                 }
             }
+            if let Some(t) = &self.ticker {
+                if t.run_if_due((self.clock)()).is_some() {
+                    self.pushed();
+                }
+            }
             if stop {
                 return;
             }
+        }
+    }
+
+    fn pushed(&self) {
+        if let Some(p) = &self.pusher {
+            p.send(Signal::Wake).ok();
         }
     }
 
@@ -144,59 +162,24 @@ impl Committer {
         let started = Instant::now();
         let head = repo.head().map_err(|e| e.to_string())?;
         let mut crm = load(&repo, &self.root, head)?;
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut lines = Vec::new();
-        let mut ids = Vec::new();
-        let mut round = Round::default();
-        for event in &events {
-            let today = DateTime::parse_from_rfc3339(&event.received)
-                .map(|d| d.date_naive())
-                .unwrap_or_else(|_| (self.clock)().date_naive());
-            match mapping::record(hook, &crm, &event.payload, today) {
-                Ok(file) => {
-                    let (record, _) =
-                        parse_record(Kind::Lead, &file.id, &file.path, &file.text, &crm.config);
-                    crm.push(record);
-                    lines.push(format!(
-                        "{} {} (event {})",
-                        file.kind.as_str(),
-                        file.id,
-                        event.id
-                    ));
-                    files.push((file.path, file.text.into_bytes()));
-                    ids.push(event.id.clone());
-                }
-                Err(reason) => {
-                    spool
-                        .reject(event, &reason)
-                        .map_err(io("reject an event"))?;
-                    (self.log)(&format!(
-                        "rejected event {} of hook {}: {reason}",
-                        event.id, hook.name
-                    ));
-                    round.rejected += 1;
-                }
-            }
+        let judged = judge(hook, &mut crm, &events, &self.clock);
+        for (event, reason) in &judged.rejected {
+            spool.reject(event, reason).map_err(io("reject an event"))?;
+            (self.log)(&format!(
+                "rejected event {} of hook {}: {reason}",
+                event.id, hook.name
+            ));
         }
-        if files.is_empty() {
+        let mut round = Round {
+            rejected: judged.rejected.len(),
+            ..Round::default()
+        };
+        if judged.files.is_empty() {
             return Ok(round);
         }
-        let mut h = Sha256::new();
-        for id in &ids {
-            h.update(id.as_bytes());
-            h.update([0]);
-        }
-        let batch_id: String = h.finalize()[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let (batch_id, message) = batch_message(&hook.name, &judged);
+        let Judged { files, ids, .. } = judged;
         let noun = if files.len() == 1 { "lead" } else { "leads" };
-        let message = format!(
-            "sloop serve: {} {noun} from hook {} (batch {batch_id})\n\n{}\n",
-            files.len(),
-            hook.name,
-            lines.join("\n")
-        );
         spool
             .begin(&Batch {
                 id: batch_id.clone(),
@@ -266,6 +249,90 @@ fn load(repo: &Repo, root: &std::path::Path, head: Option<ObjectId>) -> Result<C
         }
         None => store::load(&work).map(|l| l.crm).map_err(|e| e.to_string()),
     }
+}
+
+/// What a hook's events come to, judged one after the other against `crm` (which takes
+/// each new record, so the next event sees it).
+pub struct Judged {
+    /// The new files (CRM-relative paths).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// One line per file for the commit message.
+    pub lines: Vec<String>,
+    /// The ids of the events that became the files.
+    pub ids: Vec<String>,
+    /// The events that failed, with the reason.
+    pub rejected: Vec<(Event, String)>,
+}
+
+/// Judges `events` of `hook` like `sloop new lead`, each on the day it was received.
+pub fn judge(hook: &Hook, crm: &mut Crm, events: &[Event], clock: &Clock) -> Judged {
+    let mut out = Judged {
+        files: Vec::new(),
+        lines: Vec::new(),
+        ids: Vec::new(),
+        rejected: Vec::new(),
+    };
+    for event in events {
+        let today = DateTime::parse_from_rfc3339(&event.received)
+            .map(|d| d.date_naive())
+            .unwrap_or_else(|_| clock().date_naive());
+        match mapping::record(hook, crm, &event.payload, today) {
+            Ok(file) => {
+                let (record, _) =
+                    parse_record(Kind::Lead, &file.id, &file.path, &file.text, &crm.config);
+                crm.push(record);
+                out.lines.push(format!(
+                    "{} {} (event {})",
+                    file.kind.as_str(),
+                    file.id,
+                    event.id
+                ));
+                out.files.push((file.path, file.text.into_bytes()));
+                out.ids.push(event.id.clone());
+            }
+            Err(reason) => out.rejected.push((event.clone(), reason)),
+        }
+    }
+    out
+}
+
+/// The batch id (from the events' ids) and the commit message of judged events.
+pub fn batch_message(hook: &str, judged: &Judged) -> (String, String) {
+    let mut h = Sha256::new();
+    for id in &judged.ids {
+        h.update(id.as_bytes());
+        h.update([0]);
+    }
+    let batch_id: String = h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let noun = if judged.files.len() == 1 {
+        "lead"
+    } else {
+        "leads"
+    };
+    let message = format!(
+        "sloop serve: {} {noun} from hook {hook} (batch {batch_id})\n\n{}\n",
+        judged.files.len(),
+        judged.lines.join("\n")
+    );
+    (batch_id, message)
+}
+
+/// The hook and event ids of a commit `batch_message` wrote; `None` for any other commit.
+pub fn parse_batch_message(message: &str) -> Option<(String, Vec<String>)> {
+    let (summary, body) = message.split_once('\n').unwrap_or((message, ""));
+    let rest = summary.strip_prefix("sloop serve: ")?;
+    let (_, rest) = rest.split_once(" from hook ")?;
+    let (hook, batch) = rest.split_once(" (batch ")?;
+    batch.strip_suffix(')')?;
+    let ids = body
+        .lines()
+        .filter_map(|l| l.trim_end().strip_suffix(')')?.rsplit_once(" (event "))
+        .map(|(_, id)| id.to_string())
+        .collect();
+    Some((hook.to_string(), ids))
 }
 
 /// Whether a commit of the batch is on the branch (among the last 100 first-parent commits).
