@@ -62,11 +62,11 @@ struct Server {
 }
 
 fn start(env: &TestEnv) -> Server {
-    start_with(env, &[])
+    start_with(env, &[], &[])
 }
 
 /// The server with more options (`--push`, `--tick-at`).
-fn start_with(env: &TestEnv, extra: &[&str]) -> Server {
+fn start_with(env: &TestEnv, extra: &[&str], vars: &[(&str, &str)]) -> Server {
     let log = env.path().join(".git").join(format!(
         "serve-{}.log",
         std::time::SystemTime::now()
@@ -77,6 +77,7 @@ fn start_with(env: &TestEnv, extra: &[&str]) -> Server {
     let mut c = env.sloop();
     c.args(["-C", "crm", "serve", "--bind", "127.0.0.1:0"])
         .args(extra)
+        .envs(vars.iter().copied())
         .env("FORM_TOKEN", TOKEN)
         .env("CHATBOT_SECRET", SIGNING)
         .stdin(Stdio::null())
@@ -772,7 +773,7 @@ fn push_races_a_second_clone_and_rebases_rejudging_the_events() {
     assert_eq!(env.git(&["push", "-q", "origin", "main"]).code, 0);
     let start_head = head(&env);
 
-    let server = start_with(&env, &["--push", "origin"]);
+    let server = start_with(&env, &["--push", "origin"], &[]);
     let auth = bearer();
     let lead = |email: &str, name: &str, owner: &str| {
         format!(
@@ -920,4 +921,81 @@ fn server_rejected(env: &TestEnv, id: &str) -> String {
             .join(format!("{id}.json")),
     )
     .unwrap()
+}
+
+#[test]
+fn tick_at_ticks_once_a_day_from_its_time_commits_and_pushes() {
+    let env = crm();
+    let remote = TestEnv::new();
+    git_in(
+        remote.path(),
+        &["init", "-q", "--bare", "-b", "main", "crm.git"],
+    );
+    let bare = remote.path().join("crm.git");
+    assert_eq!(
+        env.git(&["remote", "add", "origin", bare.to_str().unwrap()])
+            .code,
+        0
+    );
+    let before = head(&env);
+    // 08:00 on a day with a move to make: not due before 09:00…
+    let morning = [("SLOOP_NOW", "2027-01-15T08:00:00+01:00")];
+    let server = start_with(&env, &["--tick-at", "09:00"], &morning);
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = server.stop();
+    assert!(!log.contains("ticked"), "{log}");
+    assert_eq!(head(&env), before);
+    // …due from 07:30: the server ticks at start, commits like `sloop tick`, and pushes.
+    let server = start_with(&env, &["--tick-at", "07:30", "--push", "origin"], &morning);
+    let ticked = next_commit(&env, &before);
+    let remote_head = || git_in(&bare, &["rev-parse", "main"]).trim().to_string();
+    wait_for(&server, "the tick pushed", || remote_head() == ticked);
+    let log = server.stop();
+    let subject = env.git(&["log", "-1", "--format=%s", &ticked]).stdout;
+    assert_eq!(subject, "sloop tick 2027-01-15: 1 move\n");
+    assert!(
+        log.contains(&format!(
+            "ticked 2027-01-15: committed {} (sloop tick 2027-01-15: 1 move)",
+            &ticked[..12]
+        )),
+        "{log}"
+    );
+    assert!(env
+        .read("crm/accounts/oakridge-property.toml")
+        .contains("status = \"backlog\""));
+    // A restart the same day does not tick again.
+    let server = start_with(&env, &["--tick-at", "07:30"], &morning);
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = server.stop();
+    assert!(!log.contains("ticked"), "{log}");
+    assert_eq!(head(&env), ticked);
+    assert_consistent(&env);
+    let refused = |args: &[&str]| {
+        let out = env
+            .sloop()
+            .args(["-C", "crm", "serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("FORM_TOKEN", TOKEN)
+            .env("CHATBOT_SECRET", SIGNING)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = refused(&["--tick-at", "7:00"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`7:00` is not a time of day as HH:MM (24-hour clock, e.g. 07:00)"),
+        "{stderr}"
+    );
+    let (code, stderr) = refused(&["--push", "nowhere"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: --push nowhere: no such remote\nhint: name one of `git remote -v`, or give its URL"),
+        "{stderr}"
+    );
+    assert_eq!(head(&env), ticked);
+    assert!(!env.path().join(".git/sloop/spool/batch.json").exists());
 }
