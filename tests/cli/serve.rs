@@ -999,3 +999,39 @@ fn tick_at_ticks_once_a_day_from_its_time_commits_and_pushes() {
     assert_eq!(head(&env), ticked);
     assert!(!env.path().join(".git/sloop/spool/batch.json").exists());
 }
+
+#[path = "../../examples/loadgen/load.rs"]
+#[allow(dead_code)]
+mod load;
+
+#[test]
+fn the_load_generator_runs_a_bounded_signed_load_and_sees_every_event_committed() {
+    let env = crm();
+    let server = start(&env);
+    let report = load::hooks(&load::Hooks {
+        addr: server.addr.clone(),
+        hook: "chatbot".into(),
+        secret: SIGNING.as_bytes().to_vec(),
+        auth: load::Auth::Hmac("X-Hub-Signature-256".into()),
+        n: 200,
+        concurrency: 4,
+        body: r#"{"conversation": {"id": "c-{i}"}, "visitor": {"email": "v{i}@load.example", "name": "Visitor {i}"}}"#.into(),
+        repo: Some(env.path().to_path_buf()),
+    })
+    .unwrap();
+    assert_eq!(report.ok, 200);
+    assert!(report.committed_after.is_some());
+    assert!(report.percentile(0.5) <= report.percentile(0.99));
+    let line = report.render("POST /hooks/chatbot");
+    assert!(
+        line.starts_with("POST /hooks/chatbot: 200 ok in "),
+        "{line}"
+    );
+    assert!(line.contains(", all committed "), "{line}");
+    let pages = load::pages(&server.addr, "/healthz", 50, 2, Vec::new()).unwrap();
+    assert_eq!(pages.ok, 50);
+    server.stop();
+    assert_eq!(leads(&env).len(), 9 + 200);
+    assert_eq!(spooled(&env, "chatbot", "done").len(), 200);
+    assert_consistent(&env);
+}
