@@ -173,6 +173,7 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
         committer: opts.committer.clone(),
         log: opts.log.clone(),
         failed_on: std::cell::Cell::new(None),
+        ticked_on: std::cell::Cell::new(None),
     });
     let committer = Committer {
         root: opts.root.clone(),

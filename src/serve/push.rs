@@ -8,7 +8,10 @@
 //! events, judged anew against the remote's records (an event now invalid goes to
 //! `rejected/` with its reason); any other commit (a tick, a commit made by hand on the
 //! server's clone) is replayed with its files as they are. The branch then moves through the
-//! commit path (`Repo::rebase_onto`), and the push is tried again.
+//! commit path (`Repo::rebase_onto`), and the push is tried again. The events found invalid
+//! move from `done/` to `rejected/` once the branch has moved: a crash in between leaves
+//! them in `done/` (a retried delivery stays a no-op) without a commit, and says so nowhere
+//! but in the history: a window of a few file operations.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

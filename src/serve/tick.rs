@@ -26,6 +26,8 @@ pub struct Ticker {
     pub log: Log,
     /// The day a tick failed on: not tried again that day.
     pub failed_on: Cell<Option<NaiveDate>>,
+    /// The last day known to have ticked (saves reading the history every second).
+    pub ticked_on: Cell<Option<NaiveDate>>,
 }
 
 /// Parses `HH:MM` (24-hour clock).
@@ -76,14 +78,16 @@ impl Ticker {
     /// Ticks when due at `now`; the commit made, if any.
     pub fn run_if_due(&self, now: DateTime<FixedOffset>) -> Option<ObjectId> {
         let today = now.date_naive();
-        if self.failed_on.get() == Some(today) || now.time() < self.at {
+        if self.failed_on.get() == Some(today) || !due(now, self.at, self.ticked_on.get()) {
             return None;
         }
         let repo = match Repo::open(&self.root) {
             Ok(Some(r)) => r,
             _ => return None,
         };
-        if !due(now, self.at, self.last(&repo)) {
+        let last = self.last(&repo);
+        self.ticked_on.set(last);
+        if !due(now, self.at, last) {
             return None;
         }
         drop(repo);
@@ -96,6 +100,7 @@ impl Ticker {
         };
         match tick::run(&self.root, &opts) {
             Ok(outcome) => {
+                self.ticked_on.set(Some(today));
                 if let Err(e) = std::fs::write(state(&self.git_dir), format!("{today}\n")) {
                     (self.log)(&format!("warning: cannot record the tick of {today}: {e}"));
                 }
