@@ -490,7 +490,7 @@ fn small_hubspot(env: &TestEnv, companies: &str, deals: &str) {
     env.write("export/deals.csv", format!("\"Record ID\",\"Deal Name\",\"Deal Stage\",\"Amount\",\"Close Date\",\"Deal owner\",\"Create Date\",\"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\",\"Date entered \"\"Closed Won (Sales Pipeline)\"\"\",\"Associated Company IDs\"\n{deals}"));
 }
 
-const MAP: &str = "[deals]\namount = \"monthly\"\n[stages]\n\"Appointment Scheduled\" = \"identified\"\n\"Closed Won\" = \"won\"\n[statuses]\n\"Customer\" = \"customer\"\n\"Lead\" = \"qualified_pool\"\n[fill]\nsource = \"outbound\"\n\"commit.plan\" = \"Pro\"\n";
+pub const MAP: &str = "[deals]\namount = \"monthly\"\n[stages]\n\"Appointment Scheduled\" = \"identified\"\n\"Closed Won\" = \"won\"\n[statuses]\n\"Customer\" = \"customer\"\n\"Lead\" = \"qualified_pool\"\n[fill]\nsource = \"outbound\"\n\"commit.plan\" = \"Pro\"\n";
 
 /// Runs an import that must be refused: exit 1, the problems (file:line: message, with
 /// `EXPORTS`/`TEST` for the folders) on stdout's last lines, nothing written.
