@@ -101,6 +101,13 @@ fn main() -> ExitCode {
             }
         }
     }
+    // For the tests of long capture runs only: spill planned files to disk past this size.
+    if let Some(bytes) = std::env::var("SLOOP_SPILL_AT")
+        .ok()
+        .and_then(|b| b.parse::<usize>().ok())
+    {
+        sloop::store::files::set_spill_at(bytes);
+    }
     // For the fault-injection tests only: die (abort) at a named point of the commit path.
     if let Ok(point) = std::env::var("SLOOP_CRASH_AT") {
         sloop::git::crash_at(point);

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use super::{locate, write, CliError, Env, Format, Located, Out, Status};
 use crate::crm::Crm;
 use crate::model::{Activity, When};
+use crate::store::{FileSet, Spill};
 use crate::writes::index::Needs;
 use crate::writes::ingest::{
     email, ics, mailbox, Applied, Batch, Capture, Item, Key, Matcher, Summary,
@@ -135,9 +136,9 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(crm: &'a Crm, root: &'a Path) -> Self {
+    fn new(crm: &'a Crm, root: &'a Path, files: Spill) -> Self {
         Run {
-            batch: Batch::new(crm),
+            batch: Batch::spilling(crm, files),
             summary: Summary::default(),
             root,
         }
@@ -233,7 +234,7 @@ fn finish(
     }
     match common.format {
         Format::Json => {
-            let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+            let paths: Vec<&str> = files.paths();
             out.json(&serde_json::json!({
                 "recorded": summary.recorded,
                 "updated": summary.updated,
@@ -341,7 +342,7 @@ fn mailbox(
         date: None,
         keep_quotes: a.common.keep_quotes,
     };
-    let mut run = Run::new(&crm, &located.root);
+    let mut run = Run::new(&crm, &located.root, session.spill());
     match source {
         Source::Maildir => {
             let mut names: Vec<(String, PathBuf)> = Vec::new();
@@ -458,7 +459,7 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
             "a calendar file starts with BEGIN:VCALENDAR",
         )
     })?;
-    let mut run = Run::new(&crm, &located.root);
+    let mut run = Run::new(&crm, &located.root, session.spill());
     for e in cal.events {
         match e {
             ics::Event::Matched(c) => {
@@ -515,7 +516,7 @@ pub fn calls(
     let (session, crm) = write::start(&located, out, needs())?;
     let mut log = CallLog::new(&head, counted).map_err(refuse)?;
     let matcher = Matcher::new(&crm);
-    let mut run = Run::new(&crm, &located.root);
+    let mut run = Run::new(&crm, &located.root, session.spill());
     let mut progress = Progress::new(total, "of the call log");
     while let Some(row) = log.next_call(&matcher) {
         progress.show(read.get());

@@ -5,7 +5,7 @@ use super::{CliError, Env, Located, Out, Status};
 use crate::crm::Crm;
 use crate::diag::{self, Style};
 use crate::git::{CommitError, CommitRequest, HistoryCommit, ObjectId, Repo, WriteLock};
-use crate::store::{self, LoadError, Source, WorkTree};
+use crate::store::{self, FileSet, LoadError, Source, Spill, WorkTree};
 use crate::writes::index::{self, Needs};
 use crate::writes::WriteError;
 
@@ -134,14 +134,10 @@ pub fn save(
     session: Session,
     env: &Env,
     located: &Located,
-    files: &[(String, String)],
+    files: &dyn FileSet,
     commit: Option<&str>,
     out: &mut Out,
 ) -> Result<(), CliError> {
-    let bytes: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
-        .collect();
     match commit {
         Some(message) => {
             let repo = session.repo.as_ref().ok_or_else(|| {
@@ -152,7 +148,7 @@ pub fn save(
             })?;
             let id = repo
                 .commit_files(&CommitRequest {
-                    files: &bytes,
+                    files,
                     message,
                     when: env.now,
                     author: env.author.clone(),
@@ -173,10 +169,10 @@ pub fn save(
             ))?;
         }
         None => {
-            store::write_files(&located.root, &bytes)
+            store::write_files(&located.root, files)
                 .map_err(|(path, e)| CliError::io(format!("cannot write {}", path.display()), e))?;
             if session.repo.is_some() {
-                let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+                let paths: Vec<String> = files.paths().into_iter().map(str::to_string).collect();
                 index::note_pending(&located.root, &paths)?;
             }
         }
@@ -189,6 +185,13 @@ impl Session {
     /// The repository the session writes to, when the CRM is in one.
     pub fn repo(&self) -> Option<&Repo> {
         self.repo.as_ref()
+    }
+
+    /// Where a long run keeps the files it plans: past a few MiB, a file in `.git/sloop/`
+    /// (removed when the run ends); in memory when the CRM is not in a repository.
+    pub fn spill(&self) -> Spill {
+        let folder = self.repo.as_ref().map(|r| r.git_dir().join("sloop"));
+        Spill::new(folder.as_deref())
     }
 }
 

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset};
 
 use super::{GitError, ObjectId, Repo};
-use crate::store::write_file;
+use crate::store::{write_file, FileSet};
 
 /// A name and an email for a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +50,8 @@ pub struct Identity {
 
 /// A commit sloop writes: files of the CRM replaced on top of HEAD's tree.
 pub struct CommitRequest<'a> {
-    /// CRM-relative paths and their new contents.
-    pub files: &'a [(String, Vec<u8>)],
+    /// CRM-relative paths and their new contents, read one at a time.
+    pub files: &'a dyn FileSet,
     pub message: &'a str,
     pub when: DateTime<FixedOffset>,
     /// Author and committer; `None`: git's `user.name` / `user.email`.
@@ -472,15 +472,10 @@ impl Repo {
     /// Writes the files into the work tree and commits them on the current branch, on top of
     /// HEAD, in the order the module documentation gives. The caller holds a `WriteLock`.
     pub fn commit_files(&self, req: &CommitRequest) -> Result<ObjectId, CommitError> {
-        let files: Vec<(&str, &[u8])> = req
-            .files
-            .iter()
-            .map(|(p, b)| (p.as_str(), b.as_slice()))
-            .collect();
         let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
             self.write_commit(req, head, paths, blobs)
         };
-        self.publish(&files, req.base, req.message, Make::FromBlobs(&make))
+        self.publish(req.files, req.base, req.message, Make::FromBlobs(&make))
     }
 
     /// Writes `commits` on top of HEAD as they are, dates and authors kept (one `git
@@ -554,14 +549,15 @@ impl Repo {
     /// branch moves from HEAD to it last.
     fn publish(
         &self,
-        files: &[(&str, &[u8])],
+        files: &dyn FileSet,
         base: Option<ObjectId>,
         message: &str,
         make: Make,
     ) -> Result<ObjectId, CommitError> {
         let repo_paths: Vec<String> = files
+            .paths()
             .iter()
-            .map(|(p, _)| format!("{}{p}", self.prefix))
+            .map(|p| format!("{}{p}", self.prefix))
             .collect();
         if let Some(bad) = repo_paths.iter().find(|p| p.contains(['\n', '\r'])) {
             return Err(GitError::corrupt(
@@ -584,19 +580,22 @@ impl Repo {
                 .map(|d| d.as_nanos())
                 .unwrap_or_default()
         );
+        let mut journal_files = Vec::with_capacity(repo_paths.len());
+        for (i, path) in repo_paths.iter().enumerate() {
+            let bytes = files.bytes(i).map_err(|e| {
+                GitError::new(format!("cannot read the planned {}", files.path(i)), e)
+            })?;
+            journal_files.push(JournalFile {
+                path: path.clone(),
+                written: hash_bytes(&bytes),
+                existed: fs::symlink_metadata(self.workdir.join(path)).is_ok(),
+            });
+        }
         let mut journal = Journal {
             token: token.clone(),
             branch: None,
             head: None,
-            files: files
-                .iter()
-                .zip(&repo_paths)
-                .map(|((_, bytes), path)| JournalFile {
-                    path: path.clone(),
-                    written: hash_bytes(bytes),
-                    existed: fs::symlink_metadata(self.workdir.join(path)).is_ok(),
-                })
-                .collect(),
+            files: journal_files,
             commit: None,
         };
         let save = |j: &Journal| {
@@ -659,15 +658,15 @@ impl Repo {
             let _ = fs::remove_file(dir.join(NEXT_INDEX));
             let _ = fs::remove_file(&journal_path);
         };
-        for ((path, bytes), f) in files.iter().zip(&journal.files) {
-            let disk = self.workdir.join(format!("{}{path}", self.prefix));
+        for (i, f) in journal.files.iter().enumerate() {
+            let disk = self.workdir.join(&f.path);
             let before = if f.existed {
                 fs::read(&disk).ok()
             } else {
                 None
             };
             previous.push((disk.clone(), before));
-            if let Err(e) = write_file(&disk, bytes) {
+            if let Err(e) = files.bytes(i).and_then(|bytes| write_file(&disk, &bytes)) {
                 undo(&previous);
                 return Err(GitError::new(format!("cannot write {}", disk.display()), e).into());
             }
@@ -739,9 +738,9 @@ impl Repo {
         &self,
         base: ObjectId,
         head: ObjectId,
-        files: &[(&str, &[u8])],
+        files: &dyn FileSet,
     ) -> Result<(), CommitError> {
-        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let paths = files.paths();
         let before = self.blobs_at(base, &paths)?;
         let after = self.blobs_at(head, &paths)?;
         for ((path, b), a) in paths.iter().zip(before).zip(after) {
@@ -761,15 +760,16 @@ impl Repo {
     /// on disk (or absent from all three; an untracked file identical to the new contents is
     /// accepted, as the leftover of an interrupted run). Under the index lock, so nothing
     /// changes meanwhile.
-    fn check_clean(&self, head: ObjectId, files: &[(&str, &[u8])]) -> Result<(), CommitError> {
+    fn check_clean(&self, head: ObjectId, files: &dyn FileSet) -> Result<(), CommitError> {
         // What the index changes against HEAD, for these paths: named on the command line when
         // they are few (git then compares only them), else the whole CRM in one pass.
-        let staged: std::collections::HashSet<String> = if files.len() <= 500 {
+        let staged: std::collections::HashSet<String> = if files.count() <= 500 {
             let base = head.to_string();
             let mut args = vec!["diff-index", "--cached", "--name-only", "-z", &base, "--"];
             let paths: Vec<String> = files
+                .paths()
                 .iter()
-                .map(|(p, _)| format!("{}{p}", self.prefix))
+                .map(|p| format!("{}{p}", self.prefix))
                 .collect();
             args.extend(paths.iter().map(String::as_str));
             self.git_literal(&args)?
@@ -785,18 +785,23 @@ impl Repo {
         };
         let mut dirty = Vec::new();
         let mut tracked = Vec::new();
-        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let paths = files.paths();
         let in_heads = self.blobs_at(head, &paths)?;
-        for (&(path, bytes), in_head) in files.iter().zip(in_heads) {
+        for (i, (path, in_head)) in paths.iter().zip(in_heads).enumerate() {
             let disk = self.workdir.join(format!("{}{path}", self.prefix));
             let in_head = in_head.is_some();
             let on_disk = fs::symlink_metadata(&disk).is_ok();
-            if staged.contains(path) {
+            if staged.contains(*path) {
                 dirty.push(path.to_string());
             } else if in_head {
                 tracked.push(format!("{}{path}", self.prefix));
-            } else if on_disk && fs::read(&disk).ok().as_deref() != Some(bytes) {
-                dirty.push(path.to_string());
+            } else if on_disk {
+                let planned = files
+                    .bytes(i)
+                    .map_err(|e| GitError::new(format!("cannot read the planned {path}"), e))?;
+                if fs::read(&disk).ok().as_deref() != Some(&planned[..]) {
+                    dirty.push(path.to_string());
+                }
             }
         }
         // Tracked files: what git itself says of the work tree against the index.

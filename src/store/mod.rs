@@ -2,6 +2,7 @@
 //! per-file problem as a diagnostic.
 
 pub mod edit;
+pub mod files;
 pub mod parse;
 pub mod schema;
 mod source;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+pub use files::{FileSet, Spill};
 pub use source::{
     resolve_inside, Entry, LinkError, Memory, Refusal, Source, SourceError, SourceFile, WorkTree,
 };

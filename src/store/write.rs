@@ -6,6 +6,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::files::FileSet;
+
 /// The suffix of the temporary files.
 pub const TEMP_SUFFIX: &str = ".sloop-tmp";
 
@@ -35,27 +37,28 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// written to its temporary file first, and only when all of them are complete are they
 /// renamed into place. On a failure nothing is left changed (the files renamed already are
 /// put back) and the error names the file.
-pub fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<(), (PathBuf, io::Error)> {
-    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+pub fn write_files(root: &Path, files: &dyn FileSet) -> Result<(), (PathBuf, io::Error)> {
+    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.count());
     let clean = |temps: &[(PathBuf, PathBuf)]| {
         for (_, t) in temps {
             let _ = fs::remove_file(t);
         }
     };
-    for (rel, bytes) in files {
-        let path = root.join(rel);
+    for i in 0..files.count() {
+        let path = root.join(files.path(i));
         let tmp = temp_path(&path);
         let written = path
             .parent()
             .map_or(Ok(()), fs::create_dir_all)
-            .and_then(|()| fs::write(&tmp, bytes));
+            .and_then(|()| files.bytes(i))
+            .and_then(|bytes| fs::write(&tmp, bytes));
         temps.push((path.clone(), tmp));
         if let Err(e) = written {
             clean(&temps);
             return Err((path, e));
         }
     }
-    let mut done: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::with_capacity(files.len());
+    let mut done: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::with_capacity(files.count());
     for (i, (path, tmp)) in temps.iter().enumerate() {
         let before = fs::read(path).ok();
         if let Err(e) = fs::rename(tmp, path) {

@@ -274,6 +274,45 @@ fn a_maildir_written_by_real_mail_tools_is_ingested_in_one_commit_once() {
 }
 
 #[test]
+fn a_run_that_spills_its_planned_files_to_disk_commits_the_same_tree() {
+    // A long run keeps the files it plans on disk past a threshold (4 MiB; 0 here, so from
+    // the first file): the commit is the same, and nothing is left in .git/sloop.
+    let mut trees = Vec::new();
+    for spill_at in [None, Some("0")] {
+        let env = committed();
+        real_maildir(&env);
+        let mut c = env.sloop();
+        c.args([
+            "-C",
+            "crm",
+            "ingest",
+            "maildir",
+            "Maildir",
+            "--commit",
+            "--skip-invalid",
+        ]);
+        if let Some(bytes) = spill_at {
+            c.env("SLOOP_SPILL_AT", bytes);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        trees.push(env.git(&["rev-parse", "HEAD^{tree}"]).stdout);
+        let left: Vec<String> = std::fs::read_dir(env.path().join(".git/sloop"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("spill-"))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+        assert_eq!(env.git(&["status", "--porcelain", "crm"]).stdout, "");
+    }
+    assert_eq!(trees[0], trees[1]);
+}
+
+#[test]
 fn corrupt_and_huge_messages_in_a_maildir() {
     let env = committed();
     let maildir = env.path().join("Maildir");

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use sloop::model::Kind;
-use sloop::store;
+use sloop::store::{self, Spill};
 use sloop::writes::ingest::{ics, Batch, Matcher};
 
 use crate::engine::{self, Bytes};
@@ -84,7 +84,11 @@ pub fn check(file: &Bytes) -> Result<(), String> {
     };
     // Every matched event is matched to records that exist and is recorded: the activities
     // written are valid (an event that cannot be recorded is invalid, never written).
+    // The same events planned in memory and in a batch spilling to disk from its first byte
+    // (updates of a series read their planned text back): the same files.
     let mut batch = Batch::new(crm);
+    let folder = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut spilled = Batch::spilling(crm, Spill::with_threshold(Some(folder.path()), 0));
     for event in &calendar.events {
         let ics::Event::Matched(c) = event else {
             continue;
@@ -93,13 +97,22 @@ pub fn check(file: &Bytes) -> Result<(), String> {
         ensure(c.date.is_some(), || {
             format!("an event without a date: {c:?}")
         })?;
-        if let Err(diags) = batch.apply(c, &|_| None) {
+        let applied = batch.apply(c, &|_| None);
+        ensure(spilled.apply(c, &|_| None) == applied, || {
+            format!("a spilling batch answers otherwise for {c:?}")
+        })?;
+        if let Err(diags) = applied {
             return Err(format!(
                 "an event that reads fine cannot be recorded: {diags:?}\n{c:?}"
             ));
         }
     }
-    for (path, text) in batch.into_files() {
+    let files = batch.into_files().to_vec().map_err(|e| e.to_string())?;
+    let from_disk = spilled.into_files().to_vec().map_err(|e| e.to_string())?;
+    ensure(files == from_disk, || {
+        "a spilling batch planned other files".to_string()
+    })?;
+    for (path, text) in files {
         let id = path
             .rsplit('/')
             .next()

@@ -100,7 +100,7 @@ pub fn check(mail: &Bytes) -> Result<(), String> {
             ));
         }
     }
-    for (path, text) in batch.into_files() {
+    for (path, text) in batch.into_files().to_vec().unwrap() {
         let id = path
             .rsplit('/')
             .next()

@@ -23,7 +23,7 @@ use crate::crm::Crm;
 use crate::diag::Diagnostic;
 use crate::model::{ids, ActivityKind, Contact, Kind, When};
 use crate::store::edit::{FieldValue, RecordEdit};
-use crate::store::{self, parse::parse_record};
+use crate::store::{self, parse::parse_record, Spill};
 use crate::writes::is_free_mail;
 
 pub use email::*;
@@ -352,8 +352,10 @@ pub struct Batch<'a> {
     keys: HashMap<Key, Recorded>,
     /// Events by UID, for a cancellation or update of a whole series.
     series: HashMap<String, Vec<Key>>,
-    /// The files to write, in the order they were planned (CRM-relative path, text).
-    files: Vec<(String, String)>,
+    /// The files to write, in the order they were planned (CRM-relative path, text): in
+    /// memory, or past a few MiB on disk, so that a long run's memory does not grow with the
+    /// text of what it records.
+    files: Spill,
     planned: HashMap<String, usize>,
 }
 
@@ -365,7 +367,13 @@ struct Recorded {
 }
 
 impl<'a> Batch<'a> {
+    /// A batch that keeps its planned files in memory.
     pub fn new(crm: &'a Crm) -> Self {
+        Batch::spilling(crm, Spill::new(None))
+    }
+
+    /// A batch that keeps its planned files in `files` (e.g. a spill to a folder of `.git`).
+    pub fn spilling(crm: &'a Crm, files: Spill) -> Self {
         let mut keys = HashMap::new();
         let mut series: HashMap<String, Vec<Key>> = HashMap::new();
         for a in &crm.activities {
@@ -398,7 +406,7 @@ impl<'a> Batch<'a> {
                 .collect(),
             keys,
             series,
-            files: Vec::new(),
+            files,
             planned: HashMap::new(),
         }
     }
@@ -460,8 +468,11 @@ impl<'a> Batch<'a> {
                 },
             );
         }
-        self.planned.insert(path.clone(), self.files.len());
-        self.files.push((path.clone(), text));
+        let i = self
+            .files
+            .push(path.clone(), &text)
+            .map_err(|e| vec![spill_diag(&path, e)])?;
+        self.planned.insert(path.clone(), i);
         Ok(Applied::Recorded(path))
     }
 
@@ -477,7 +488,10 @@ impl<'a> Batch<'a> {
         read: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), Vec<Diagnostic>> {
         let old = match self.planned.get(&r.path) {
-            Some(i) => self.files[*i].1.clone(),
+            Some(i) => self
+                .files
+                .text(*i)
+                .map_err(|e| vec![spill_diag(&r.path, e)])?,
             None => read(&r.path).ok_or_else(|| {
                 vec![Diagnostic::new(
                     crate::diag::Code::Unreadable,
@@ -501,14 +515,13 @@ impl<'a> Batch<'a> {
         }
         let text = edit.finish();
         self.judge(&r.id, &r.path, &text)?;
-        match self.planned.get(&r.path) {
-            Some(i) => self.files[*i].1 = text,
-            None => {
-                self.planned.insert(r.path.clone(), self.files.len());
-                self.files.push((r.path.clone(), text));
-            }
-        }
-        Ok(())
+        let kept = match self.planned.get(&r.path) {
+            Some(i) => self.files.replace(*i, &text),
+            None => self.files.push(r.path.clone(), &text).map(|i| {
+                self.planned.insert(r.path.clone(), i);
+            }),
+        };
+        kept.map_err(|e| vec![spill_diag(&r.path, e)])
     }
 
     /// The errors `sloop check` would report for this activity (schema, references, members).
@@ -531,13 +544,22 @@ impl<'a> Batch<'a> {
     }
 
     /// The planned files (CRM-relative path, text), new and edited.
-    pub fn files(&self) -> &[(String, String)] {
+    pub fn files(&self) -> &Spill {
         &self.files
     }
 
-    pub fn into_files(self) -> Vec<(String, String)> {
+    pub fn into_files(self) -> Spill {
         self.files
     }
+}
+
+fn spill_diag(path: &str, e: std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        crate::diag::Code::Unreadable,
+        path,
+        crate::diag::Loc::START,
+        format!("cannot keep the planned file aside: {e}"),
+    )
 }
 
 fn edit_diag(path: &str, e: crate::store::edit::EditError) -> Diagnostic {
