@@ -15,7 +15,11 @@
 //!    `git update-index`, so that `core.autocrlf`, `.gitattributes` filters, split and sparse
 //!    indexes behave exactly as after `git add`);
 //! 5. build the tree (HEAD's, with only these paths replaced: whatever else the user staged
-//!    stays staged and out of the commit) and the commit from objects;
+//!    stays staged and out of the commit) and the commit from objects; a history (an
+//!    import, `Repo::commit_history`) is written instead right after the journal, before the
+//!    files, by `git fast-import` onto a private ref, so that its pack already holds the
+//!    blobs step 4 hashes (git then writes no loose object for them), and its last tree is
+//!    checked here against the blobs git hashed;
 //! 6. put the new index in place of `index.lock`, move the branch from the HEAD read in step
 //!    2 to the new commit (compare-and-swap: refused if anything else moved it), and only
 //!    then rename `index.lock` to `index`.
@@ -82,6 +86,25 @@ pub struct Replay {
 
 /// Builds the commit of a publish from HEAD, the files' repository paths and their blobs.
 type MakeCommit<'a> = dyn Fn(ObjectId, &[String], &[ObjectId]) -> Result<ObjectId, GitError> + 'a;
+
+/// Checks a commit written ahead: `(head, commit, repository paths, blobs)`.
+type CheckCommit<'a> =
+    dyn Fn(ObjectId, ObjectId, &[String], &[ObjectId]) -> Result<(), GitError> + 'a;
+
+/// The commit of a publish from the files' blobs, HEAD and paths known.
+type FinishCommit<'a> = Box<dyn Fn(&[ObjectId]) -> Result<ObjectId, GitError> + 'a>;
+
+/// How a publish gets its commit.
+enum Make<'a> {
+    /// Built from HEAD and the files' blobs, once the files are written and recorded.
+    FromBlobs(&'a MakeCommit<'a>),
+    /// Written from HEAD alone before the files (a history through `git fast-import`), then
+    /// checked (`check(head, commit, repository paths, blobs)`) once git hashed the files.
+    Ahead {
+        write: &'a dyn Fn(ObjectId) -> Result<ObjectId, GitError>,
+        check: &'a CheckCommit<'a>,
+    },
+}
 
 /// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
 /// giving up: 10 s unless `set_lock_wait` says otherwise.
@@ -463,13 +486,20 @@ impl Repo {
         let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
             self.write_commit(req, head, paths, blobs)
         };
-        self.publish(req.files, &[], req.base, req.message, &make)
+        self.publish(
+            req.files,
+            &[],
+            req.base,
+            req.message,
+            Make::FromBlobs(&make),
+        )
     }
 
     /// Writes `commits` on top of HEAD as they are, dates and authors kept (one `git
-    /// fast-import` run onto a private ref), then publishes the last one as `commit_files`
-    /// does: the files it leaves changed are written, recorded in the index the way `git
-    /// add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
+    /// fast-import` run onto a private ref, before the files: its pack then holds their
+    /// blobs, and recording 285,000 new files writes no loose object), then publishes the
+    /// last one as `commit_files` does: the files it leaves changed are written, recorded in
+    /// the index the way `git add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
     /// holds a `WriteLock`.
     pub fn commit_history(
         &self,
@@ -487,19 +517,16 @@ impl Repo {
         }
         let files: Vec<(&str, &[u8])> = last.into_iter().collect();
         let private = format!("refs/sloop/import-{}", std::process::id());
-        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+        let write = |head: ObjectId| {
             let mut writer = super::HistoryWriter::onto(self, private.clone(), head)?;
             for c in commits {
-                let changed: Vec<(String, Vec<u8>)> = c
-                    .files
-                    .iter()
-                    .map(|(p, b)| (format!("{}{p}", self.prefix), b.clone()))
-                    .collect();
-                writer.commit(&changed, &c.message, &c.author, c.when)?;
+                writer.commit_prefixed(&self.prefix, &c.files, &c.message, &c.author, c.when)?;
             }
-            let tip = writer
+            writer
                 .finish_ref(self)?
-                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))?;
+                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))
+        };
+        let check = |head: ObjectId, tip: ObjectId, paths: &[String], blobs: &[ObjectId]| {
             // The history must end exactly where the work tree and index will be.
             let expected = {
                 let parent = self.commit(head)?;
@@ -520,10 +547,14 @@ impl Repo {
                     "a git filter (.gitattributes) changes the imported files, so the history would not match the work tree",
                 ));
             }
-            Ok(tip)
+            Ok(())
         };
         let message = commits.last().map(|c| c.message.as_str()).unwrap_or("");
-        let published = self.publish(&files, &[], base, message, &make);
+        let make = Make::Ahead {
+            write: &write,
+            check: &check,
+        };
+        let published = self.publish(&files, &[], base, message, make);
         if let Ok(mut r) = self.repo.find_reference(&private) {
             let _ = r.delete();
         }
@@ -670,7 +701,13 @@ impl Repo {
             .iter()
             .map(|(p, b)| (p.as_str(), b.as_slice()))
             .collect();
-        self.publish(&refs, &removed, Some(base), "rebase onto the remote", &make)
+        self.publish(
+            &refs,
+            &removed,
+            Some(base),
+            "rebase onto the remote",
+            Make::FromBlobs(&make),
+        )
     }
 
     /// Whether `path` (a repository path) is absent from the merge base of `theirs` and
@@ -697,7 +734,7 @@ impl Repo {
         removed: &[String],
         base: Option<ObjectId>,
         message: &str,
-        make: &MakeCommit,
+        make: Make,
     ) -> Result<ObjectId, CommitError> {
         let repo_paths: Vec<String> = files
             .paths()
@@ -783,6 +820,20 @@ impl Repo {
             return Err(e.into());
         }
         crash_point("journal");
+        // What makes the commit once git hashed the files: built from their blobs, or the
+        // history written now, checked against them.
+        let paths = &repo_paths;
+        let finish: FinishCommit = match make {
+            Make::FromBlobs(make) => Box::new(move |blobs| make(head, paths, blobs)),
+            Make::Ahead { write, check } => match write(head) {
+                Ok(c) => Box::new(move |blobs| check(head, c, paths, blobs).map(|()| c)),
+                Err(e) => {
+                    drop(lock);
+                    forget();
+                    return Err(e.into());
+                }
+            },
+        };
         let mut previous: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
         let undo = |previous: &[(PathBuf, Option<Vec<u8>>)]| {
             restore(previous);
@@ -818,7 +869,7 @@ impl Repo {
         };
         crash_point("index");
 
-        let commit = match make(head, &repo_paths, &blobs) {
+        let commit = match finish(&blobs) {
             Ok(c) => c,
             Err(e) => {
                 undo(&previous);
