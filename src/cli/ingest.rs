@@ -5,6 +5,7 @@ use super::{locate, write, CliError, Env, Format, Located, Out, Status};
 use crate::crm::Crm;
 use crate::model::{Activity, When};
 use crate::store::{FileSet, Spill};
+use crate::writes::import::table;
 use crate::writes::index::Needs;
 use crate::writes::ingest::{
     email, ics, mailbox, Applied, Batch, Capture, Item, Key, Matcher, Summary,
@@ -513,8 +514,26 @@ pub fn calls(
         message: format!("{}: {e}", file.display()),
         hint: e.hint(),
     };
+    // Excel re-saves a log as Windows-1252 ("CSV") or UTF-16 ("Unicode text"): read as
+    // UTF-8, a buffer at a time.
+    let (encoding, bom) = table::detect(&head);
+    let head = if encoding == table::Encoding::Utf8 {
+        head
+    } else {
+        let mut text = Vec::new();
+        table::Utf8Reader::new(&head[..], encoding, bom)
+            .read_to_end(&mut text)
+            .ok();
+        text
+    };
+    let skip = if encoding == table::Encoding::Utf8 {
+        0
+    } else {
+        bom
+    };
+    let input = table::Utf8Reader::new(counted, encoding, skip);
     let (session, crm) = write::start(&located, out, needs())?;
-    let mut log = CallLog::new(&head, counted).map_err(refuse)?;
+    let mut log = CallLog::new(&head, input).map_err(refuse)?;
     let matcher = Matcher::new(&crm);
     let mut run = Run::new(&crm, &located.root, session.spill());
     let mut progress = Progress::new(total, "of the call log");

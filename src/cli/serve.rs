@@ -16,13 +16,22 @@ use crate::store::{self, Source, WorkTree};
 /// deals by stage, `/accounts/<id>` (and each kind) a record and its history,
 /// `/agenda/<member>` an agenda: for the readers of `[serve]` (required off loopback).
 /// `GET /healthz` answers `ok`. Stops on SIGTERM or Ctrl-C, after committing what it
-/// accepted.
+/// accepted (and pushing it, with --push).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The address and port to listen on: loopback unless told otherwise (port 0 picks a
     /// free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:7700")]
     pub bind: SocketAddr,
+    /// Push the branch to this remote (a name from `git remote`, or a URL) after each
+    /// commit; a failed push is retried with back-off, a refused one (the remote moved)
+    /// rebases the server's commits onto it first.
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
+    /// Run `sloop tick` every day at this local time (HH:MM) and commit it; at start too
+    /// when today's tick is due and has not run.
+    #[arg(long, value_name = "HH:MM", value_parser = crate::serve::tick::parse_at)]
+    pub tick_at: Option<chrono::NaiveTime>,
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
@@ -72,6 +81,14 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         readers,
     );
     let names: Vec<String> = hooks.iter().map(|h| h.hook.name.clone()).collect();
+    if let Some(remote) = &args.push {
+        if !repo.knows_remote(remote) {
+            return Err(CliError::usage_hint(
+                format!("--push {remote}: no such remote"),
+                "name one of `git remote -v`, or give its URL",
+            ));
+        }
+    }
     let git_dir = repo.git_dir().to_path_buf();
     drop(repo);
     let log: serve::committer::Log = Arc::new(|line: &str| {
@@ -84,10 +101,13 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             bind: args.bind,
             hooks,
             clock: env.clock.clone(),
+            author: env.author.clone(),
             committer: env.committer.clone(),
             log,
             limits: config.serve.clone(),
             pages,
+            push: args.push.clone(),
+            tick_at: args.tick_at,
         },
         |addr| {
             let hooks = if names.is_empty() {

@@ -15,7 +15,11 @@
 //!    `git update-index`, so that `core.autocrlf`, `.gitattributes` filters, split and sparse
 //!    indexes behave exactly as after `git add`);
 //! 5. build the tree (HEAD's, with only these paths replaced: whatever else the user staged
-//!    stays staged and out of the commit) and the commit from objects;
+//!    stays staged and out of the commit) and the commit from objects; a history (an
+//!    import, `Repo::commit_history`) is written instead right after the journal, before the
+//!    files, by `git fast-import` onto a private ref, so that its pack already holds the
+//!    blobs step 4 hashes (git then writes no loose object for them), and its last tree is
+//!    checked here against the blobs git hashed;
 //! 6. put the new index in place of `index.lock`, move the branch from the HEAD read in step
 //!    2 to the new commit (compare-and-swap: refused if anything else moved it), and only
 //!    then rename `index.lock` to `index`.
@@ -69,8 +73,38 @@ pub struct HistoryCommit {
     pub when: DateTime<FixedOffset>,
 }
 
+/// One commit `Repo::rebase_onto` writes: CRM files (whole contents) on top of the previous
+/// commit, with its message, author, committer and date.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub message: String,
+    pub author: Identity,
+    pub committer: Identity,
+    pub when: DateTime<FixedOffset>,
+}
+
 /// Builds the commit of a publish from HEAD, the files' repository paths and their blobs.
 type MakeCommit<'a> = dyn Fn(ObjectId, &[String], &[ObjectId]) -> Result<ObjectId, GitError> + 'a;
+
+/// Checks a commit written ahead: `(head, commit, repository paths, blobs)`.
+type CheckCommit<'a> =
+    dyn Fn(ObjectId, ObjectId, &[String], &[ObjectId]) -> Result<(), GitError> + 'a;
+
+/// The commit of a publish from the files' blobs, HEAD and paths known.
+type FinishCommit<'a> = Box<dyn Fn(&[ObjectId]) -> Result<ObjectId, GitError> + 'a>;
+
+/// How a publish gets its commit.
+enum Make<'a> {
+    /// Built from HEAD and the files' blobs, once the files are written and recorded.
+    FromBlobs(&'a MakeCommit<'a>),
+    /// Written from HEAD alone before the files (a history through `git fast-import`), then
+    /// checked (`check(head, commit, repository paths, blobs)`) once git hashed the files.
+    Ahead {
+        write: &'a dyn Fn(ObjectId) -> Result<ObjectId, GitError>,
+        check: &'a CheckCommit<'a>,
+    },
+}
 
 /// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
 /// giving up: 10 s unless `set_lock_wait` says otherwise.
@@ -452,13 +486,20 @@ impl Repo {
         let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
             self.write_commit(req, head, paths, blobs)
         };
-        self.publish(req.files, req.base, req.message, &make)
+        self.publish(
+            req.files,
+            &[],
+            req.base,
+            req.message,
+            Make::FromBlobs(&make),
+        )
     }
 
     /// Writes `commits` on top of HEAD as they are, dates and authors kept (one `git
-    /// fast-import` run onto a private ref), then publishes the last one as `commit_files`
-    /// does: the files it leaves changed are written, recorded in the index the way `git
-    /// add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
+    /// fast-import` run onto a private ref, before the files: its pack then holds their
+    /// blobs, and recording 285,000 new files writes no loose object), then publishes the
+    /// last one as `commit_files` does: the files it leaves changed are written, recorded in
+    /// the index the way `git add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
     /// holds a `WriteLock`.
     pub fn commit_history(
         &self,
@@ -476,19 +517,16 @@ impl Repo {
         }
         let files: Vec<(&str, &[u8])> = last.into_iter().collect();
         let private = format!("refs/sloop/import-{}", std::process::id());
-        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+        let write = |head: ObjectId| {
             let mut writer = super::HistoryWriter::onto(self, private.clone(), head)?;
             for c in commits {
-                let changed: Vec<(String, Vec<u8>)> = c
-                    .files
-                    .iter()
-                    .map(|(p, b)| (format!("{}{p}", self.prefix), b.clone()))
-                    .collect();
-                writer.commit(&changed, &c.message, &c.author, c.when)?;
+                writer.commit_prefixed(&self.prefix, &c.files, &c.message, &c.author, c.when)?;
             }
-            let tip = writer
+            writer
                 .finish_ref(self)?
-                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))?;
+                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))
+        };
+        let check = |head: ObjectId, tip: ObjectId, paths: &[String], blobs: &[ObjectId]| {
             // The history must end exactly where the work tree and index will be.
             let expected = {
                 let parent = self.commit(head)?;
@@ -509,25 +547,194 @@ impl Repo {
                     "a git filter (.gitattributes) changes the imported files, so the history would not match the work tree",
                 ));
             }
-            Ok(tip)
+            Ok(())
         };
         let message = commits.last().map(|c| c.message.as_str()).unwrap_or("");
-        let published = self.publish(&files, base, message, &make);
+        let make = Make::Ahead {
+            write: &write,
+            check: &check,
+        };
+        let published = self.publish(&files, &[], base, message, make);
         if let Ok(mut r) = self.repo.find_reference(&private) {
             let _ = r.delete();
         }
         published.map(Some)
     }
 
+    /// Replays `commits` (each: CRM files on top of the previous one) onto `onto` (a commit
+    /// fetched from the remote), then moves the branch from `base` (what HEAD was when the
+    /// caller computed the commits) to the last one through the commit path: the files that
+    /// differ between `base` and the result are written and recorded as `commit_files` does
+    /// (each must be clean), the branch moves last by compare-and-swap. Refused when the
+    /// remote's commits delete a file, or change one outside the CRM folder: the work tree
+    /// would not match the branch. The caller holds a `WriteLock`.
+    pub fn rebase_onto(
+        &self,
+        onto: ObjectId,
+        commits: &[Replay],
+        base: ObjectId,
+    ) -> Result<ObjectId, CommitError> {
+        let mut tip = onto;
+        for c in commits {
+            let parent = self.commit(tip)?;
+            let tree = parent
+                .tree()
+                .map_err(|e| GitError::new("cannot read a tree", e.message()))?;
+            let mut leaves_owned: Vec<(String, git2::Oid)> = Vec::new();
+            for (path, bytes) in &c.files {
+                let blob = self
+                    .repo
+                    .blob(bytes)
+                    .map_err(|e| GitError::new("cannot write a blob", e.message()))?;
+                leaves_owned.push((format!("{}{path}", self.prefix), blob));
+            }
+            let leaves: Vec<(Vec<&str>, git2::Oid)> = leaves_owned
+                .iter()
+                .map(|(p, o)| (p.split('/').collect(), *o))
+                .collect();
+            let new_tree = write_tree(&self.repo, Some(&tree), &leaves)?;
+            let new_tree = self
+                .repo
+                .find_tree(new_tree)
+                .map_err(|e| GitError::new("cannot read the new tree", e.message()))?;
+            let time = git2::Time::new(c.when.timestamp(), c.when.offset().local_minus_utc() / 60);
+            let sig = |i: &Identity| {
+                git2::Signature::new(&i.name, &i.email, &time)
+                    .map_err(|e| GitError::new("bad identity", e.message()))
+            };
+            let id = self
+                .repo
+                .commit(
+                    None,
+                    &sig(&c.author)?,
+                    &sig(&c.committer)?,
+                    &c.message,
+                    &new_tree,
+                    &[&parent],
+                )
+                .map_err(|e| GitError::new("cannot write the commit", e.message()))?;
+            tip = ObjectId::from_oid(id);
+        }
+        let tree_of = |id: ObjectId| -> Result<git2::Tree<'_>, GitError> {
+            self.commit(id)?
+                .tree()
+                .map_err(|e| GitError::new("cannot read a tree", e.message()))
+        };
+        let (base_tree, tip_tree) = (tree_of(base)?, tree_of(tip)?);
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&base_tree), Some(&tip_tree), None)
+            .map_err(|e| GitError::new("cannot compare trees", e.message()))?;
+        let refuse = |path: &str, why: &str| -> CommitError {
+            GitError::corrupt(
+                "cannot rebase onto the remote",
+                format!("its commits {why} {path}"),
+            )
+            .with_hint("pull and merge by hand on the server's clone, then restart `sloop serve`")
+            .into()
+        };
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut removed: Vec<String> = Vec::new();
+        let theirs_tree = tree_of(onto)?;
+        for delta in diff.deltas() {
+            let path = delta
+                .new_file()
+                .path()
+                .or(delta.old_file().path())
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            // A file of ours that the replay no longer makes (an event rejected on the way),
+            // not in the remote's tree: it goes.
+            if delta.status() == git2::Delta::Deleted
+                && path.starts_with(&self.prefix)
+                && theirs_tree.get_path(Path::new(&path)).is_err()
+                && self.added_since(onto, base, &path)
+            {
+                removed.push(path);
+                continue;
+            }
+            let plain = matches!(
+                delta.new_file().mode(),
+                git2::FileMode::Blob | git2::FileMode::BlobExecutable
+            );
+            if !matches!(delta.status(), git2::Delta::Added | git2::Delta::Modified) || !plain {
+                return Err(refuse(&path, "delete, rename or link"));
+            }
+            let Some(rel) = path.strip_prefix(&self.prefix) else {
+                return Err(refuse(&path, "change a file outside the CRM folder:"));
+            };
+            let blob = self
+                .repo
+                .find_blob(delta.new_file().id())
+                .map_err(|e| GitError::new("cannot read a blob", e.message()))?;
+            files.push((rel.to_string(), blob.content().to_vec()));
+        }
+        for path in &removed {
+            let on_disk = fs::read(self.workdir.join(path))
+                .ok()
+                .map(|b| hash_bytes(&b));
+            let committed = base_tree.get_path(Path::new(path)).map(|e| e.id()).ok();
+            if on_disk.map(|o| o.to_oid()) != committed {
+                return Err(CommitError::Dirty(vec![path.clone()]));
+            }
+        }
+        let make = |head: ObjectId, paths: &[String], blobs: &[ObjectId]| {
+            if head != base {
+                return Err(GitError::corrupt(
+                    "cannot rebase onto the remote",
+                    "the branch moved meanwhile",
+                ));
+            }
+            // The files as git hashed them from the work tree are the result's.
+            for (p, b) in paths.iter().zip(blobs) {
+                let in_tip = tip_tree.get_path(Path::new(p)).map(|e| e.id()).ok();
+                if in_tip != Some(b.to_oid()) {
+                    return Err(GitError::corrupt(
+                        "cannot rebase onto the remote",
+                        "a git filter (.gitattributes) changes the files, so the branch would not match the work tree",
+                    ));
+                }
+            }
+            Ok(tip)
+        };
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect();
+        self.publish(
+            &refs,
+            &removed,
+            Some(base),
+            "rebase onto the remote",
+            Make::FromBlobs(&make),
+        )
+    }
+
+    /// Whether `path` (a repository path) is absent from the merge base of `theirs` and
+    /// `ours`: a file the branch's own commits added.
+    fn added_since(&self, theirs: ObjectId, ours: ObjectId, path: &str) -> bool {
+        let Ok(base) = self.repo.merge_base(theirs.to_oid(), ours.to_oid()) else {
+            return false;
+        };
+        self.repo
+            .find_commit(base)
+            .and_then(|c| c.tree())
+            .map(|t| t.get_path(Path::new(path)).is_err())
+            .unwrap_or(false)
+    }
+
     /// The commit path proper (see the module documentation): `files` (CRM-relative) are
     /// written and recorded, `make` builds the commit from HEAD and the files' blobs, and the
-    /// branch moves from HEAD to it last.
+    /// branch moves from HEAD to it last. `removed` (repository paths, files the server
+    /// itself added in commits a rebase drops) leave the new index, and the work tree once
+    /// the branch has moved: a crash in between leaves such a file untracked, nothing else.
     fn publish(
         &self,
         files: &dyn FileSet,
+        removed: &[String],
         base: Option<ObjectId>,
         message: &str,
-        make: &MakeCommit,
+        make: Make,
     ) -> Result<ObjectId, CommitError> {
         let repo_paths: Vec<String> = files
             .paths()
@@ -613,6 +820,20 @@ impl Repo {
             return Err(e.into());
         }
         crash_point("journal");
+        // What makes the commit once git hashed the files: built from their blobs, or the
+        // history written now, checked against them.
+        let paths = &repo_paths;
+        let finish: FinishCommit = match make {
+            Make::FromBlobs(make) => Box::new(move |blobs| make(head, paths, blobs)),
+            Make::Ahead { write, check } => match write(head) {
+                Ok(c) => Box::new(move |blobs| check(head, c, paths, blobs).map(|()| c)),
+                Err(e) => {
+                    drop(lock);
+                    forget();
+                    return Err(e.into());
+                }
+            },
+        };
         let mut previous: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
         let undo = |previous: &[(PathBuf, Option<Vec<u8>>)]| {
             restore(previous);
@@ -637,7 +858,7 @@ impl Repo {
         // The index, prepared aside by git itself; the blobs as git add would hash them.
         let next = dir.join(NEXT_INDEX);
         let prepared = self
-            .prepare_index(&next, &repo_paths)
+            .prepare_index(&next, &repo_paths, removed)
             .and_then(|()| self.hash_files(&repo_paths));
         let blobs = match prepared {
             Ok(b) => b,
@@ -648,7 +869,7 @@ impl Repo {
         };
         crash_point("index");
 
-        let commit = match make(head, &repo_paths, &blobs) {
+        let commit = match finish(&blobs) {
             Ok(c) => c,
             Err(e) => {
                 undo(&previous);
@@ -690,6 +911,9 @@ impl Repo {
             .into());
         }
         let _ = fs::remove_file(&journal_path);
+        for path in removed {
+            let _ = fs::remove_file(self.workdir.join(path));
+        }
         crash_point("done");
         Ok(commit)
     }
@@ -803,7 +1027,12 @@ impl Repo {
 
     /// Copies the index to `next` and lets `git update-index` record the files there (their
     /// blobs hashed through git's filters, their stat data), as `git add` would.
-    fn prepare_index(&self, next: &Path, repo_paths: &[String]) -> Result<(), GitError> {
+    fn prepare_index(
+        &self,
+        next: &Path,
+        repo_paths: &[String],
+        removed: &[String],
+    ) -> Result<(), GitError> {
         let index = self.repo.path().join("index");
         // git update-index writes its result to a new file renamed over `next`, never into
         // the file it read: a hard link to the index is as good as a copy of it, for free.
@@ -819,11 +1048,26 @@ impl Repo {
             input.extend_from_slice(p.as_bytes());
             input.push(0);
         }
+        let mut gone = Vec::new();
+        for p in removed {
+            gone.extend_from_slice(p.as_bytes());
+            gone.push(0);
+        }
         self.git_with_input(
             &["update-index", "--add", "-z", "--stdin"],
             Some(next),
             &input,
         )
+        .and_then(|_| {
+            if removed.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.git_with_input(
+                &["update-index", "--force-remove", "-z", "--stdin"],
+                Some(next),
+                &gone,
+            )
+        })
         .map(|_| ())
         .inspect_err(|_| {
             let _ = fs::remove_file(next);

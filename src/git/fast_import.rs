@@ -94,15 +94,35 @@ impl HistoryWriter {
         who: &Identity,
         when: DateTime<FixedOffset>,
     ) -> Result<(), GitError> {
+        self.commit_prefixed("", changed, message, who, when)
+    }
+
+    /// `commit`, each path written after `prefix` (the CRM's folder in its repository).
+    pub fn commit_prefixed(
+        &mut self,
+        prefix: &str,
+        changed: &[(String, Vec<u8>)],
+        message: &str,
+        who: &Identity,
+        when: DateTime<FixedOffset>,
+    ) -> Result<(), GitError> {
         use std::io::Write;
         let mut buf = Vec::with_capacity(
             256 + changed
                 .iter()
-                .map(|(p, b)| p.len() + b.len() + 40)
+                .map(|(p, b)| prefix.len() + p.len() + b.len() + 40)
                 .sum::<usize>(),
         );
         let from = if self.commits == 0 { self.from } else { None };
-        fast_import_commit(&mut buf, &self.branch, from, changed, message, who, when);
+        fast_import_commit(
+            &mut buf,
+            &self.branch,
+            from,
+            (prefix, changed),
+            message,
+            who,
+            when,
+        );
         let written = match self.stream.as_mut() {
             Some(w) => w.write_all(&buf),
             None => Err(std::io::Error::other("the stream is closed")),
@@ -205,7 +225,7 @@ fn fast_import_commit(
     out: &mut Vec<u8>,
     branch: &str,
     from: Option<ObjectId>,
-    changed: &[(String, Vec<u8>)],
+    (prefix, changed): (&str, &[(String, Vec<u8>)]),
     message: &str,
     who: &Identity,
     when: DateTime<FixedOffset>,
@@ -230,7 +250,11 @@ fn fast_import_commit(
         let _ = writeln!(out, "from {from}");
     }
     for (path, bytes) in changed {
-        let _ = write!(out, "M 100644 inline {path}\ndata {}\n", bytes.len());
+        let _ = write!(
+            out,
+            "M 100644 inline {prefix}{path}\ndata {}\n",
+            bytes.len()
+        );
         out.extend_from_slice(bytes);
         out.push(b'\n');
     }

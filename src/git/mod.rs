@@ -8,6 +8,7 @@
 //! - `walk`: the history read path (first-parent commits, batched tree diffs);
 //! - `source`: a commit's tree or the index as a `store::Source`;
 //! - `fast_import`: a whole history written from memory (`sloop demo`);
+//! - `remote`: push and fetch (`sloop serve --push`) through the `git` binary;
 //! - `marker`: what an import that wrote files (not commits) leaves for the checks;
 //! - `object_id`: the id of every object.
 
@@ -15,6 +16,7 @@ mod commit;
 mod fast_import;
 mod marker;
 mod object_id;
+mod remote;
 mod repo;
 mod source;
 mod walk;
@@ -29,11 +31,12 @@ use chrono::{DateTime, FixedOffset};
 
 pub use commit::{
     crash_at, set_lock_wait, CommitError, CommitRequest, HistoryCommit, Identity, Recovered,
-    Recovery, WriteLock,
+    Recovery, Replay, WriteLock,
 };
 pub use fast_import::HistoryWriter;
 pub use marker::ImportMarker;
 pub use object_id::{BadObjectId, ObjectId};
+pub use remote::Pushed;
 pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree

@@ -268,6 +268,33 @@ impl ActivityKind {
     pub fn has_duration(self) -> bool {
         matches!(self, Self::Call | Self::Meeting | Self::Demo)
     }
+    /// The fields only some kinds may carry: each with whether this kind may not, and the
+    /// kinds it belongs to (for the message).
+    pub fn kind_only_fields(self) -> [(&'static str, bool, &'static str); 11] {
+        use ActivityKind::{Call, Demo, Email, Meeting, Task};
+        let calendar = matches!(self, Meeting | Demo);
+        [
+            ("due", self != Task, "tasks"),
+            ("done", self != Task, "tasks"),
+            (
+                "duration_min",
+                !self.has_duration(),
+                "calls, meetings and demos",
+            ),
+            (
+                "direction",
+                !matches!(self, Call | Email),
+                "calls and emails",
+            ),
+            ("outcome", self != Call, "calls"),
+            ("call_id", self != Call, "calls"),
+            ("attachments", self != Email, "emails"),
+            ("uid", !calendar, "meetings and demos"),
+            ("sequence", !calendar, "meetings and demos"),
+            ("recurrence_id", !calendar, "meetings and demos"),
+            ("cancelled", !calendar, "meetings and demos"),
+        ]
+    }
 }
 
 /// An activity's date: a day, optionally with a time (and offset).

@@ -4,7 +4,7 @@
 //! an event that fails moves to `rejected/` with its reason. At most one commit a second.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 
 use super::spool::{Batch, Event, Spool};
+use super::tick::Ticker;
 use super::{mail, mapping};
 use crate::config::hooks::Creates;
 use crate::config::Hook;
@@ -46,6 +47,10 @@ pub struct Committer {
     /// The committer of the commits (the author is the hook); `None`: the hook too.
     pub committer: Option<Identity>,
     pub log: Log,
+    /// Woken after each commit (`--push`).
+    pub pusher: Option<Sender<Signal>>,
+    /// The daily tick (`--tick-at`).
+    pub ticker: Option<Ticker>,
 }
 
 /// What one round did.
@@ -66,7 +71,8 @@ pub fn hook_identity(hook: &str) -> Identity {
 
 impl Committer {
     /// Runs until told to stop: a round when woken and every second (which replays what a
-    /// previous run left in the spool), no two commits within [`MIN_INTERVAL`].
+    /// previous run left in the spool), no two commits within [`MIN_INTERVAL`]; then the
+    /// daily tick when it is due. Wakes the pusher after each commit.
     pub fn run(&self, signals: Receiver<Signal>) {
         let mut last_commit: Option<Instant> = None;
         loop {
@@ -84,6 +90,7 @@ impl Committer {
                     Ok(r) => {
                         if r.commit.is_some() {
                             last_commit = Some(Instant::now());
+                            self.pushed();
                         }
                         if r.committed == 0 && r.rejected == 0 {
                             break;
@@ -95,9 +102,20 @@ impl Committer {
                     }
                 }
             }
+            if let Some(t) = &self.ticker {
+                if t.run_if_due((self.clock)()).is_some() {
+                    self.pushed();
+                }
+            }
             if stop {
                 return;
             }
+        }
+    }
+
+    fn pushed(&self) {
+        if let Some(p) = &self.pusher {
+            p.send(Signal::Wake).ok();
         }
     }
 
@@ -145,184 +163,64 @@ impl Committer {
         let started = Instant::now();
         let head = repo.head().map_err(|e| e.to_string())?;
         let mut crm = load(&repo, &self.root, head, hook.creates)?;
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut lines = Vec::new();
-        let mut ids = Vec::new();
-        let mut round = Round::default();
-        if hook.creates == Creates::Email {
-            // As `sloop ingest email`: matched, automated mail skipped, each message once.
-            let matcher = Matcher::new(&crm);
-            let mut batch = ingest::Batch::new(&crm);
-            let read = |path: &str| -> Option<String> {
-                let bytes = match head {
-                    Some(h) => repo.blob(repo.blob_at(h, path).ok()??).ok()?,
-                    None => std::fs::read(self.root.join(path)).ok()?,
-                };
-                String::from_utf8(bytes).ok()
+        // A record's text at HEAD (the work tree's before the first commit).
+        let base = |path: &str| -> Option<String> {
+            let bytes = match head {
+                Some(h) => repo.blob(repo.blob_at(h, path).ok()??).ok()?,
+                None => std::fs::read(self.root.join(path)).ok()?,
             };
-            for event in &events {
-                let outcome = mail::message(&event.payload)
-                    .and_then(|bytes| {
-                        ingest::email::read(&matcher, &bytes, &ingest::email::Options::default())
-                            .map_err(|e| e.to_string())
-                    })
-                    .and_then(|o| match o {
-                        ingest::email::Outcome::Unmatched(who) => {
-                            Err(ingest::email::IngestError::Unmatched(who).to_string())
-                        }
-                        o => Ok(o),
-                    });
-                let captures = match outcome {
-                    Ok(ingest::email::Outcome::Email(c)) => vec![*c],
-                    Ok(ingest::email::Outcome::Events(cs)) => cs,
-                    Ok(ingest::email::Outcome::Skipped(why)) => {
-                        (self.log)(&format!(
-                            "skipped event {} of hook {}: {why}; not a touchpoint",
-                            event.id, hook.name
-                        ));
-                        ids.push(event.id.clone());
-                        continue;
-                    }
-                    Ok(ingest::email::Outcome::Unmatched(_)) => continue,
-                    Err(reason) => {
-                        spool
-                            .reject(event, &reason)
-                            .map_err(io("reject an event"))?;
-                        (self.log)(&format!(
-                            "rejected event {} of hook {}: {reason}",
-                            event.id, hook.name
-                        ));
-                        round.rejected += 1;
-                        continue;
-                    }
-                };
-                let mut refused = None;
-                for c in &captures {
-                    match batch.apply(c, &read) {
-                        Ok(ingest::Applied::Recorded(p) | ingest::Applied::Updated(p)) => {
-                            lines.push(format!("activity {p} (event {})", event.id))
-                        }
-                        Ok(_) => {}
-                        Err(diags) => {
-                            refused = Some(
-                                diags
-                                    .iter()
-                                    .map(|d| format!("{}: {}", d.code.as_str(), d.message))
-                                    .collect::<Vec<_>>()
-                                    .join("; "),
-                            );
-                            break;
-                        }
-                    }
-                }
-                match refused {
-                    None => ids.push(event.id.clone()),
-                    Some(reason) => {
-                        spool
-                            .reject(event, &reason)
-                            .map_err(io("reject an event"))?;
-                        round.rejected += 1;
-                    }
-                }
-            }
-            files = batch
-                .into_files()
-                .to_vec()
-                .map_err(io("read the planned files"))?
-                .into_iter()
-                .map(|(p, t)| (p, t.into_bytes()))
+            String::from_utf8(bytes).ok()
+        };
+        let judged = judge(hook, &mut crm, &events, &self.clock, &base);
+        for (event, reason) in &judged.rejected {
+            spool.reject(event, reason).map_err(io("reject an event"))?;
+            (self.log)(&format!(
+                "rejected event {} of hook {}: {reason}",
+                event.id, hook.name
+            ));
+        }
+        for (id, why) in &judged.skipped {
+            (self.log)(&format!(
+                "skipped event {id} of hook {}: {why}; not a touchpoint",
+                hook.name
+            ));
+        }
+        let mut round = Round {
+            rejected: judged.rejected.len(),
+            ..Round::default()
+        };
+        if judged.files.is_empty() {
+            // Skipped events and updates that change nothing are done without a commit.
+            let ids: Vec<String> = judged
+                .ids
+                .iter()
+                .cloned()
+                .chain(judged.skipped.iter().map(|(id, _)| id.clone()))
                 .collect();
-        }
-        for event in events.iter().filter(|_| hook.creates != Creates::Email) {
-            let today = DateTime::parse_from_rfc3339(&event.received)
-                .map(|d| d.date_naive())
-                .unwrap_or_else(|_| (self.clock)().date_naive());
-            // A record's text: as this batch left it, else HEAD's (the work tree's before
-            // the first commit).
-            let read = |path: &str| -> Option<String> {
-                if let Some((_, bytes)) = files.iter().find(|(p, _)| p == path) {
-                    return String::from_utf8(bytes.clone()).ok();
-                }
-                let bytes = match head {
-                    Some(h) => repo.blob(repo.blob_at(h, path).ok()??).ok()?,
-                    None => std::fs::read(self.root.join(path)).ok()?,
-                };
-                String::from_utf8(bytes).ok()
-            };
-            match mapping::record(hook, &crm, &event.payload, today, &read) {
-                Ok(write) => {
-                    let (record, _) =
-                        parse_record(write.kind, &write.id, &write.path, &write.text, &crm.config);
-                    if write.edit {
-                        crm.accounts.retain(|a| a.meta.id != write.id);
-                    }
-                    crm.push(record);
-                    lines.push(format!(
-                        "{} {} (event {})",
-                        write.kind.as_str(),
-                        write.id,
-                        event.id
-                    ));
-                    files.retain(|(p, _)| *p != write.path);
-                    files.push((write.path, write.text.into_bytes()));
-                    ids.push(event.id.clone());
-                }
-                Err(reason) => {
-                    spool
-                        .reject(event, &reason)
-                        .map_err(io("reject an event"))?;
-                    (self.log)(&format!(
-                        "rejected event {} of hook {}: {reason}",
-                        event.id, hook.name
-                    ));
-                    round.rejected += 1;
-                }
-            }
-        }
-        // An update that changes nothing is done without a commit.
-        files.retain(|(path, bytes)| {
-            let unchanged = head
-                .and_then(|h| repo.blob_at(h, path).ok().flatten())
-                .is_some_and(|id| Some(id) == crate::git::blob_id(bytes));
-            !unchanged
-        });
-        if files.is_empty() {
             if !ids.is_empty() {
                 spool
                     .done(&hook.name, &ids)
                     .map_err(io("mark events done"))?;
-                (self.log)(&format!(
-                    "{} event(s) of hook {} change nothing",
-                    ids.len(),
-                    hook.name
-                ));
+                if !judged.ids.is_empty() {
+                    (self.log)(&format!(
+                        "{} event(s) of hook {} change nothing",
+                        judged.ids.len(),
+                        hook.name
+                    ));
+                }
                 round.committed = ids.len();
             }
             return Ok(round);
         }
-        let mut h = Sha256::new();
-        for id in &ids {
-            h.update(id.as_bytes());
-            h.update([0]);
-        }
-        let batch_id: String = h.finalize()[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let noun = match (hook.creates, files.len()) {
-            (Creates::Lead, 1) => "lead",
-            (Creates::Lead, _) => "leads",
-            (Creates::Activity | Creates::Email, 1) => "activity",
-            (Creates::Activity | Creates::Email, _) => "activities",
-            (Creates::AccountUpdate, 1) => "account update",
-            (Creates::AccountUpdate, _) => "account updates",
-        };
-        let message = format!(
-            "sloop serve: {} {noun} from hook {} (batch {batch_id})\n\n{}\n",
-            files.len(),
-            hook.name,
-            lines.join("\n")
-        );
+        let (batch_id, message) = batch_message(hook, &judged);
+        let noun = noun(hook.creates, judged.files.len());
+        let Judged {
+            files,
+            mut ids,
+            skipped,
+            ..
+        } = judged;
+        ids.extend(skipped.into_iter().map(|(id, _)| id));
         spool
             .begin(&Batch {
                 id: batch_id.clone(),
@@ -414,6 +312,212 @@ fn load(
         }
         None => store::load(&work).map(|l| l.crm).map_err(|e| e.to_string()),
     }
+}
+
+/// What a hook's events come to, judged one after the other against `crm` (which takes
+/// each new record, so the next event sees it).
+pub struct Judged {
+    /// The new and edited files (CRM-relative paths), each different from the base's.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// One line per file for the commit message.
+    pub lines: Vec<String>,
+    /// The ids of the events that became the files (or changed nothing).
+    pub ids: Vec<String>,
+    /// The events that failed, with the reason.
+    pub rejected: Vec<(Event, String)>,
+    /// The ids of inbound messages that are not touchpoints (auto-replies, bounces, list
+    /// mail), with the reason: done, never a record.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Judges `events` of `hook`, each on the day it was received: a lead like `sloop new lead`,
+/// an activity like `sloop log`, an account update like `sloop set`, a message like `sloop
+/// ingest email`. `base` gives a record file's text in the commit the files go on top of
+/// (HEAD, or the remote's head when a rebase judges the events again).
+pub fn judge(
+    hook: &Hook,
+    crm: &mut Crm,
+    events: &[Event],
+    clock: &Clock,
+    base: &dyn Fn(&str) -> Option<String>,
+) -> Judged {
+    let mut out = Judged {
+        files: Vec::new(),
+        lines: Vec::new(),
+        ids: Vec::new(),
+        rejected: Vec::new(),
+        skipped: Vec::new(),
+    };
+    if hook.creates == Creates::Email {
+        judge_mail(crm, events, base, &mut out);
+    } else {
+        for event in events {
+            let today = DateTime::parse_from_rfc3339(&event.received)
+                .map(|d| d.date_naive())
+                .unwrap_or_else(|_| clock().date_naive());
+            // A record's text: as this batch left it, else the base's.
+            let files = &out.files;
+            let read = |path: &str| -> Option<String> {
+                match files.iter().find(|(p, _)| p == path) {
+                    Some((_, bytes)) => String::from_utf8(bytes.clone()).ok(),
+                    None => base(path),
+                }
+            };
+            match mapping::record(hook, crm, &event.payload, today, &read) {
+                Ok(write) => {
+                    let (record, _) =
+                        parse_record(write.kind, &write.id, &write.path, &write.text, &crm.config);
+                    if write.edit {
+                        crm.accounts.retain(|a| a.meta.id != write.id);
+                    }
+                    crm.push(record);
+                    out.lines.push(format!(
+                        "{} {} (event {})",
+                        write.kind.as_str(),
+                        write.id,
+                        event.id
+                    ));
+                    out.files.retain(|(p, _)| *p != write.path);
+                    out.files.push((write.path, write.text.into_bytes()));
+                    out.ids.push(event.id.clone());
+                }
+                Err(reason) => out.rejected.push((event.clone(), reason)),
+            }
+        }
+    }
+    // An update that changes nothing is no file to commit.
+    out.files
+        .retain(|(path, bytes)| base(path).map(String::into_bytes).as_ref() != Some(bytes));
+    out
+}
+
+/// Inbound messages, as `sloop ingest email` takes them: matched, automated mail skipped,
+/// each message once.
+fn judge_mail(
+    crm: &Crm,
+    events: &[Event],
+    base: &dyn Fn(&str) -> Option<String>,
+    out: &mut Judged,
+) {
+    let matcher = Matcher::new(crm);
+    let mut batch = ingest::Batch::new(crm);
+    for event in events {
+        let outcome = mail::message(&event.payload)
+            .and_then(|bytes| {
+                ingest::email::read(&matcher, &bytes, &ingest::email::Options::default())
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|o| match o {
+                ingest::email::Outcome::Unmatched(who) => {
+                    Err(ingest::email::IngestError::Unmatched(who).to_string())
+                }
+                o => Ok(o),
+            });
+        let captures = match outcome {
+            Ok(ingest::email::Outcome::Email(c)) => vec![*c],
+            Ok(ingest::email::Outcome::Events(cs)) => cs,
+            Ok(ingest::email::Outcome::Skipped(why)) => {
+                out.skipped.push((event.id.clone(), why));
+                continue;
+            }
+            Ok(ingest::email::Outcome::Unmatched(_)) => continue,
+            Err(reason) => {
+                out.rejected.push((event.clone(), reason));
+                continue;
+            }
+        };
+        let mut refused = None;
+        for c in &captures {
+            match batch.apply(c, base) {
+                Ok(ingest::Applied::Recorded(p) | ingest::Applied::Updated(p)) => {
+                    out.lines.push(format!("activity {p} (event {})", event.id))
+                }
+                Ok(_) => {}
+                Err(diags) => {
+                    refused = Some(
+                        diags
+                            .iter()
+                            .map(|d| format!("{}: {}", d.code.as_str(), d.message))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    );
+                    break;
+                }
+            }
+        }
+        match refused {
+            None => out.ids.push(event.id.clone()),
+            Some(reason) => out.rejected.push((event.clone(), reason)),
+        }
+    }
+    match batch.into_files().to_vec() {
+        Ok(files) => out
+            .files
+            .extend(files.into_iter().map(|(p, t)| (p, t.into_bytes()))),
+        // An in-memory batch cannot fail to give its files back; if it did, no event of
+        // the round is lost: each is rejected with the reason, to be delivered again.
+        Err(e) => {
+            let ids = std::mem::take(&mut out.ids);
+            for event in events.iter().filter(|e| ids.contains(&e.id)) {
+                out.rejected
+                    .push((event.clone(), format!("cannot read the planned files: {e}")));
+            }
+            out.lines.clear();
+        }
+    }
+}
+
+/// The commit message's noun for `n` files of a hook.
+fn noun(creates: Creates, n: usize) -> &'static str {
+    match (creates, n) {
+        (Creates::Lead, 1) => "lead",
+        (Creates::Lead, _) => "leads",
+        (Creates::Activity | Creates::Email, 1) => "activity",
+        (Creates::Activity | Creates::Email, _) => "activities",
+        (Creates::AccountUpdate, 1) => "account update",
+        (Creates::AccountUpdate, _) => "account updates",
+    }
+}
+
+/// The batch id (from the events' ids) and the commit message of judged events.
+pub fn batch_message(hook: &Hook, judged: &Judged) -> (String, String) {
+    let mut h = Sha256::new();
+    for id in &judged.ids {
+        h.update(id.as_bytes());
+        h.update([0]);
+    }
+    let batch_id: String = h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let message = format!(
+        "sloop serve: {} {} from hook {} (batch {batch_id})\n\n{}\n",
+        judged.files.len(),
+        noun(hook.creates, judged.files.len()),
+        hook.name,
+        judged.lines.join("\n")
+    );
+    (batch_id, message)
+}
+
+/// The hook and event ids of a commit `batch_message` wrote; `None` for any other commit.
+pub fn parse_batch_message(message: &str) -> Option<(String, Vec<String>)> {
+    let (summary, body) = message.split_once('\n').unwrap_or((message, ""));
+    let rest = summary.strip_prefix("sloop serve: ")?;
+    let (_, rest) = rest.split_once(" from hook ")?;
+    let (hook, batch) = rest.split_once(" (batch ")?;
+    batch.strip_suffix(')')?;
+    let mut ids: Vec<String> = Vec::new();
+    for (_, id) in body
+        .lines()
+        .filter_map(|l| l.trim_end().strip_suffix(')')?.rsplit_once(" (event "))
+    {
+        // A message with an invitation makes several activities of one event.
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    Some((hook.to_string(), ids))
 }
 
 /// Whether a commit of the batch is on the branch (among the last 100 first-parent commits).

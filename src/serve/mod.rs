@@ -13,8 +13,10 @@ pub mod limits;
 pub mod mail;
 pub mod mapping;
 pub mod pages;
+pub mod push;
 pub mod readers;
 pub mod spool;
+pub mod tick;
 
 use std::collections::BTreeMap;
 use std::future::{poll_fn, Future};
@@ -131,12 +133,17 @@ pub struct Options {
     pub bind: SocketAddr,
     pub hooks: Vec<Armed>,
     pub clock: Clock,
+    pub author: Option<Identity>,
     pub committer: Option<Identity>,
     pub log: Log,
     /// The rate limit and timeouts per client (`[serve]`).
     pub limits: ServeSettings,
     /// The pages (`/`, `/pipeline`, the records, the agendas).
     pub pages: pages::Pages,
+    /// `--push`: the remote to push the branch to after each commit.
+    pub push: Option<String>,
+    /// `--tick-at`: the time of day of the daily tick.
+    pub tick_at: Option<chrono::NaiveTime>,
 }
 
 /// Binds, tells `listening` the address, then serves until SIGTERM or SIGINT; the committer
@@ -150,13 +157,45 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
     let (tx, rx) = mpsc::channel();
+    let hooks: Vec<Hook> = opts.hooks.iter().map(|a| a.hook.clone()).collect();
+    let pusher = match &opts.push {
+        Some(remote) => {
+            let (ptx, prx) = mpsc::channel();
+            let pusher = push::Pusher {
+                root: opts.root.clone(),
+                git_dir: opts.git_dir.clone(),
+                remote: remote.clone(),
+                hooks: hooks.clone(),
+                clock: opts.clock.clone(),
+                committer: opts.committer.clone(),
+                log: opts.log.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name("sloop-pusher".into())
+                .spawn(move || pusher.run(prx))?;
+            Some((ptx, thread))
+        }
+        None => None,
+    };
+    let ticker = opts.tick_at.map(|at| tick::Ticker {
+        root: opts.root.clone(),
+        git_dir: opts.git_dir.clone(),
+        at,
+        author: opts.author.clone(),
+        committer: opts.committer.clone(),
+        log: opts.log.clone(),
+        failed_on: std::cell::Cell::new(None),
+        ticked_on: std::cell::Cell::new(None),
+    });
     let committer = Committer {
         root: opts.root.clone(),
         git_dir: opts.git_dir.clone(),
-        hooks: opts.hooks.iter().map(|a| a.hook.clone()).collect(),
+        hooks,
         clock: opts.clock.clone(),
         committer: opts.committer.clone(),
         log: opts.log.clone(),
+        pusher: pusher.as_ref().map(|(p, _)| p.clone()),
+        ticker,
     };
     // The first round replays what a previous run left in the spool.
     tx.send(Signal::Wake).ok();
@@ -197,6 +236,11 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
     tx.send(Signal::Stop).ok();
     drop(tx);
     let _ = worker.join();
+    // The committer is done (its last commit woke the pusher): one last push, then stop.
+    if let Some((ptx, thread)) = pusher {
+        ptx.send(push::Signal::Stop).ok();
+        let _ = thread.join();
+    }
     served?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The spool: every accepted event on disk, durably, before the server answers `202`.
 //!
 //! `<git dir>/sloop/spool/<hook>/` holds `pending/<id>.json` (accepted, not yet committed),
-//! `rejected/<id>.json` (failed validation, with the reason), `done/<id>` (committed: an
-//! empty marker, so that a retried delivery stays a no-op) and `tmp/`. A file appears in a
+//! `rejected/<id>.json` (failed validation, with the reason), `done/<id>` (committed: the
+//! event as it was pending, a hard link to its pending file, so that a retried delivery stays
+//! a no-op and `--push` can judge it again on a rebase) and `tmp/`. A file appears in a
 //! folder whole: written to `tmp/`, flushed to disk, then linked into place and the folder
 //! flushed too. Linking fails when the name exists, which is what makes two concurrent
 //! deliveries of one idempotency key spool one event.
@@ -204,22 +205,58 @@ impl Spool {
         Ok(out)
     }
 
-    /// Marks events committed, then removes their pending files.
+    /// Marks events committed (`done/<id>`, the pending file linked there), then removes
+    /// their pending files.
     pub fn done(&self, hook: &str, ids: &[String]) -> io::Result<()> {
         let done = self.dir(hook, "done")?;
+        let pending = self.dir(hook, "pending")?;
         for id in ids {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(done.join(id))
-            {
-                Ok(f) => f.sync_all()?,
+            match fs::hard_link(pending.join(format!("{id}.json")), done.join(id)) {
+                Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                // No pending file (a recovery found it done already): an empty marker.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    match OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(done.join(id))
+                    {
+                        Ok(f) => f.sync_all()?,
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(e),
+                    }
+                }
                 Err(e) => return Err(e),
             }
         }
         sync_dir(&done)?;
         self.remove_pending(hook, ids)
+    }
+
+    /// A committed event as it was accepted; `None` when only its marker is left (committed
+    /// by a version that kept none) or it is not done.
+    pub fn done_event(&self, hook: &str, id: &str) -> io::Result<Option<Event>> {
+        let path = self.root.join(hook).join("done").join(id);
+        match fs::read(&path) {
+            Ok(b) if b.is_empty() => Ok(None),
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(io::Error::other),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Moves a committed event to `rejected/` with its reason (a rebase found it invalid
+    /// on top of the remote's commits).
+    pub fn reject_done(&self, event: &Event, reason: &str) -> io::Result<()> {
+        self.reject(event, reason)?;
+        let done = self.dir(&event.hook, "done")?;
+        match fs::remove_file(done.join(&event.id)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        sync_dir(&done)
     }
 
     fn remove_pending(&self, hook: &str, ids: &[String]) -> io::Result<()> {

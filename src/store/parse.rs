@@ -439,30 +439,8 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
                 .with_hint("add `due = YYYY-MM-DD`"),
             );
         }
-        use ActivityKind::{Call, Demo, Email, Meeting, Task};
-        let calendar = matches!(kind, Meeting | Demo);
-        let not_allowed: &[(&str, bool, &str)] = &[
-            ("due", kind != Task, "tasks"),
-            ("done", kind != Task, "tasks"),
-            (
-                "duration_min",
-                !kind.has_duration(),
-                "calls, meetings and demos",
-            ),
-            (
-                "direction",
-                !matches!(kind, Call | Email),
-                "calls and emails",
-            ),
-            ("outcome", kind != Call, "calls"),
-            ("call_id", kind != Call, "calls"),
-            ("attachments", kind != Email, "emails"),
-            ("uid", !calendar, "meetings and demos"),
-            ("sequence", !calendar, "meetings and demos"),
-            ("recurrence_id", !calendar, "meetings and demos"),
-            ("cancelled", !calendar, "meetings and demos"),
-        ];
-        for (field, forbidden, allowed_on) in not_allowed {
+        let not_allowed = kind.kind_only_fields();
+        for (field, forbidden, allowed_on) in &not_allowed {
             if *forbidden && f.has(field) {
                 let loc = r
                     .locs

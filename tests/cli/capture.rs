@@ -510,11 +510,71 @@ fn call_logs_of_two_vendors_and_a_generic_one_become_calls() {
 }
 
 #[test]
+fn call_logs_saved_again_by_excel_read_as_the_export() {
+    // Excel re-saves a CSV as Windows-1252 with semicolons ("CSV (séparateur: point-virgule)")
+    // or as UTF-16LE with a byte order mark and tabs ("Texte Unicode"): the same calls.
+    let source = std::fs::read_to_string(fixture("calls/aircall-calls-export.csv")).unwrap();
+    assert!(!source.is_ascii(), "the fixture has accents to decode");
+    let resave = |sep: u8| -> String {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(source.as_bytes());
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(sep)
+            .flexible(true)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        for rec in r.records() {
+            w.write_record(&rec.unwrap()).unwrap();
+        }
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    };
+    let cp1252 = encoding_rs::WINDOWS_1252
+        .encode(&resave(b';'))
+        .0
+        .into_owned();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in resave(b'\t').encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let mut seen = Vec::new();
+    for (name, bytes) in [
+        ("export.csv", source.into_bytes()),
+        ("export-cp1252.csv", cp1252),
+        ("export-unicode.txt", utf16),
+    ] {
+        let env = committed();
+        let before = snapshot(env.path());
+        env.write(name, &bytes);
+        let run = env.run(&["-C", "crm", "import", "calls", name, "--commit"]);
+        assert_eq!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        let mut snap = before.clone();
+        snap.push((env.path().join(name), bytes));
+        seen.push((name, run.stdout, new_activities(&env, &snap)));
+        assert_clean(&env);
+    }
+    assert!(seen[0].2.contains("kind = \"call\""), "{}", seen[0].2);
+    for (name, stdout, files) in &seen[1..] {
+        assert_eq!(stdout, &seen[0].1, "{name}");
+        assert_eq!(files, &seen[0].2, "{name}");
+    }
+}
+
+#[test]
 fn call_logs_that_cannot_be_read_write_nothing() {
     let env = committed();
     let before = snapshot(env.path());
     for (name, bytes, message) in [
-        ("latin1.csv", b"date,direction,from,to\n2026-11-24T09:15:00+01:00,inbound,caf\xe9,x\n".to_vec(), "error: latin1.csv: the file is not UTF-8 (line 2)\nhint: export it again as CSV UTF-8 (in a spreadsheet: \"CSV UTF-8\")\n"),
+        // UTF-8 for its first 64 KiB (so read as UTF-8), then a Latin-1 byte on line 1,002.
+        ("latin1.csv", {
+            let mut b = b"date,direction,from,to\n".to_vec();
+            for _ in 0..1000 {
+                b.extend_from_slice(b"2026-11-24T09:15:00+01:00,inbound,+33 6 12 48 90 31,+33 1 84 60 12 00 padding padding padding\n");
+            }
+            b.extend_from_slice(b"2026-11-24T09:15:00+01:00,inbound,caf\xe9,x\n");
+            b
+        }, "error: latin1.csv: the file is not UTF-8 (line 1002)\nhint: export it again as CSV UTF-8 (in a spreadsheet: \"CSV UTF-8\")\n"),
         ("other.csv", b"name,email\nA,a@b.c\n".to_vec(), "error: other.csv: the columns are not a call log this reads (Aircall, Ringover, or date, direction, from, to…): name, email\nhint: a generic log has the columns date, direction, from, to, duration_seconds, agent_email, outcome\n"),
         ("empty.csv", b"".to_vec(), "error: empty.csv: the file is empty\n"),
     ] {

@@ -490,7 +490,7 @@ fn small_hubspot(env: &TestEnv, companies: &str, deals: &str) {
     env.write("export/deals.csv", format!("\"Record ID\",\"Deal Name\",\"Deal Stage\",\"Amount\",\"Close Date\",\"Deal owner\",\"Create Date\",\"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\",\"Date entered \"\"Closed Won (Sales Pipeline)\"\"\",\"Associated Company IDs\"\n{deals}"));
 }
 
-const MAP: &str = "[deals]\namount = \"monthly\"\n[stages]\n\"Appointment Scheduled\" = \"identified\"\n\"Closed Won\" = \"won\"\n[statuses]\n\"Customer\" = \"customer\"\n\"Lead\" = \"qualified_pool\"\n[fill]\nsource = \"outbound\"\n\"commit.plan\" = \"Pro\"\n";
+pub const MAP: &str = "[deals]\namount = \"monthly\"\n[stages]\n\"Appointment Scheduled\" = \"identified\"\n\"Closed Won\" = \"won\"\n[statuses]\n\"Customer\" = \"customer\"\n\"Lead\" = \"qualified_pool\"\n[fill]\nsource = \"outbound\"\n\"commit.plan\" = \"Pro\"\n";
 
 /// Runs an import that must be refused: exit 1, the problems (file:line: message, with
 /// `EXPORTS`/`TEST` for the folders) on stdout's last lines, nothing written.
@@ -868,4 +868,104 @@ fn pipedrive_and_salesforce_files_without_their_id_or_name_column_are_refused() 
             "{from} without {column}: {problems}"
         );
     }
+}
+
+#[test]
+fn an_activity_whose_kind_changed_in_the_newer_export_is_a_new_commit() {
+    let env = voilier();
+    let export = env.path().join("export");
+    crate::util::copy_dir(&PathBuf::from(fixture("salesforce/data-export")), &export);
+    let map = fixture("maps/salesforce.toml");
+    let args = [
+        "-C",
+        "crm",
+        "import",
+        "crm",
+        "--from",
+        "salesforce",
+        "export",
+        "--map",
+        &map,
+        "--commit",
+    ];
+    let first = env.run(&args);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let head = env.git(&["rev-parse", "HEAD"]).stdout;
+    // The call 00T5Q00000T0001UAB (30 minutes, on 2024-01-15) is a plain task in the newer
+    // export: Salesforce's TaskSubtype `Call` became `Task`, without a call duration.
+    let holding = |env: &TestEnv| -> String {
+        let found: Vec<PathBuf> = snapshot(&env.path().join("crm/activities"))
+            .into_iter()
+            .filter(|(_, bytes)| String::from_utf8_lossy(bytes).contains("00T5Q00000T0001UAB"))
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        found[0]
+            .strip_prefix(env.path())
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let call = holding(&env);
+    let before = env.read(&call);
+    assert!(before.contains("kind = \"call\""), "{before}");
+    assert!(before.contains("duration_min = 30"), "{before}");
+    let path = export.join("Task.csv");
+    let rows: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(&path)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    let (subtype, duration) = (col("TaskSubtype"), col("CallDurationInSeconds"));
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_path(&path)
+        .unwrap();
+    let mut changed = 0;
+    for row in &rows {
+        let mut cells: Vec<String> = row.iter().map(str::to_string).collect();
+        if cells[0] == "00T5Q00000T0001UAB" {
+            assert_eq!(cells[subtype], "Call");
+            cells[subtype] = "Task".into();
+            cells[duration] = String::new();
+            changed += 1;
+        }
+        writer.write_record(&cells).unwrap();
+    }
+    writer.flush().unwrap();
+    assert_eq!(changed, 1);
+    let newer = env.run(&args);
+    assert_eq!(newer.code, 0, "{}{}", newer.stdout, newer.stderr);
+    assert!(
+        newer.stdout.contains("imported: 0 accounts, 0 contacts, 0 opportunities, 0 leads, 0 activities; 1 records changed; 1 commits from 2024-01-15 to 2024-01-15\n"),
+        "{}",
+        newer.stdout
+    );
+    assert_eq!(env.git(&["rev-parse", "HEAD~1"]).stdout, head);
+    let shown = env.git(&[
+        "show",
+        "--name-only",
+        "--format=%ad %s",
+        "--date=short",
+        "HEAD",
+    ]);
+    assert_eq!(
+        shown.stdout,
+        format!("2024-01-15 sloop import salesforce: 2024-01-15\n\n{call}\n")
+    );
+    assert_eq!(holding(&env), call, "the record keeps its file");
+    let after = env.read(&call);
+    assert!(after.contains("kind = \"task\""), "{after}");
+    assert!(after.contains("due = 2024-01-15"), "{after}");
+    assert!(after.contains("done = true"), "{after}");
+    assert!(!after.contains("duration_min"), "{after}");
+    range_passes(&env);
+    // The same export once more: nothing new.
+    let again = env.run(&args);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("nothing new"), "{}", again.stdout);
+    assert_eq!(env.git(&["rev-parse", "HEAD~1"]).stdout, head);
 }

@@ -117,6 +117,11 @@ struct Server {
 }
 
 fn start(env: &TestEnv) -> Server {
+    start_with(env, &[], &[])
+}
+
+/// The server with more options (`--push`, `--tick-at`).
+fn start_with(env: &TestEnv, extra: &[&str], vars: &[(&str, &str)]) -> Server {
     let log = env.path().join(".git").join(format!(
         "serve-{}.log",
         std::time::SystemTime::now()
@@ -126,6 +131,8 @@ fn start(env: &TestEnv) -> Server {
     ));
     let mut c = env.sloop();
     c.args(["-C", "crm", "serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .envs(vars.iter().copied())
         .env("FORM_TOKEN", TOKEN)
         .env("CHATBOT_SECRET", SIGNING)
         .stdin(Stdio::null())
@@ -1338,5 +1345,318 @@ fn postmark_inbound_json_is_ingested_like_the_message_it_describes() {
         env.read("crm/activities/2026/11/2026-11-25-email-atelier-lumen.toml"),
         "kind = \"email\"\ndate = 2026-11-25\naccount = \"atelier-lumen\"\ncontact = \"claire-dubois\"\nowner = \"marc\"\nsubject = \"Re: Proposal for the studio\"\ndirection = \"inbound\"\nmessage_id = \"CAGXpo2WKfxHWZ5UFYCR3H_J9SNMG+5AXUovfEFL6DjWBJSyZaA@mail.gmail.com\"\nparticipants = [\"claire@atelier-lumen.fr\", \"marc.delacroix@tidewater.io\"]\nattachments = [\"proposal-signed.pdf (52 bytes)\"]\nbody = \"\"\"\nHi Marc,\n\nThe proposal looks good; we can sign next week.\n\nClaire\"\"\"\n"
     );
+    assert_consistent(&env);
+}
+
+/// `git` in another folder, with the tests' environment.
+fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let mut c = std::process::Command::new("git");
+    c.current_dir(dir);
+    crate::util::hermetic(&mut c, dir);
+    let out = c.args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits (at most 20 s) until `check` holds; the server's log tells why not.
+fn wait_for(server: &Server, what: &str, check: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what}: not after 20 s\n{}",
+            std::fs::read_to_string(&server.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn push_races_a_second_clone_and_rebases_rejudging_the_events() {
+    let env = crm();
+    // Zoé is on the team when the server accepts her lead; the other clone removes her.
+    let mut toml = env.read("crm/sloop.toml");
+    toml = toml.replace(
+        "[team.nina]",
+        "[team.zoe]\nname = \"Zoé Martin\"\nrole = \"sdr\"\n\n[team.nina]",
+    );
+    env.write("crm/sloop.toml", &toml);
+    let first = env.commit_all("Zoé joins", "2026-11-02T12:00:00Z");
+    let _ = first;
+    let remote = TestEnv::new();
+    let bare = remote.path().join("crm.git");
+    git_in(
+        remote.path(),
+        &["init", "-q", "--bare", "-b", "main", "crm.git"],
+    );
+    let bare_s = bare.to_str().unwrap();
+    assert_eq!(env.git(&["remote", "add", "origin", bare_s]).code, 0);
+    assert_eq!(env.git(&["push", "-q", "origin", "main"]).code, 0);
+    let start_head = head(&env);
+
+    let server = start_with(&env, &["--push", "origin"], &[]);
+    let auth = bearer();
+    let lead = |email: &str, name: &str, owner: &str| {
+        format!(
+            r#"{{"contact": {{"email": "{email}", "name": "{name}"}}, "company": "{name} Ltd", "owner": "{owner}"}}"#
+        )
+    };
+    let remote_head = || git_in(&bare, &["rev-parse", "main"]).trim().to_string();
+    let (status, a) = server.post(
+        "form",
+        &[("Authorization", &auth)],
+        &lead("ann@a.example", "Ann Abbot", "lea"),
+    );
+    assert_eq!(status, 202, "{a}");
+    let after_a = next_commit(&env, &start_head);
+    wait_for(&server, "the first commit pushed", || {
+        remote_head() == after_a
+    });
+
+    // Someone pushes from another clone meanwhile: a lead by hand, and Zoé leaves.
+    let other = TestEnv::new();
+    git_in(other.path(), &["clone", "-q", bare_s, "."]);
+    std::fs::write(
+        other.path().join("crm/leads/by-hand.toml"),
+        "name = \"By Hand\"\nemail = \"by@hand.example\"\nsource = \"outbound\"\nowner = \"marc\"\ncreated = 2026-11-26\nstatus = \"new\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        other.path().join("crm/sloop.toml"),
+        env.read("crm/sloop.toml")
+            .replace("[team.zoe]\nname = \"Zoé Martin\"\nrole = \"sdr\"\n\n", ""),
+    )
+    .unwrap();
+    git_in(other.path(), &["add", "-A"]);
+    git_in(
+        other.path(),
+        &["commit", "-q", "-m", "by hand: a lead, and Zoé leaves"],
+    );
+    git_in(other.path(), &["push", "-q", "origin", "main"]);
+    let theirs = remote_head();
+
+    // The remote is away while the server commits two more leads on its own HEAD: the
+    // pushes fail and are retried; back, it refuses them (not a fast-forward) and the
+    // server rebases both leads onto the other clone's commit, judging them again.
+    let away = remote.path().join("away.git");
+    std::fs::rename(&bare, &away).unwrap();
+    let (status, b) = server.post(
+        "form",
+        &[("Authorization", &auth)],
+        &lead("bob@b.example", "Bob Brown", "marc"),
+    );
+    assert_eq!(status, 202, "{b}");
+    let (status, z) = server.post(
+        "form",
+        &[("Authorization", &auth)],
+        &lead("zed@z.example", "Zed Zimmer", "zoe"),
+    );
+    assert_eq!(status, 202, "{z}");
+    let (b, z) = (id_of(&b), id_of(&z));
+    wait_for(&server, "both leads committed locally", || {
+        spooled(&env, "form", "done").len() == 3
+    });
+    wait_for(&server, "a failed push logged", || {
+        std::fs::read_to_string(&server.log)
+            .unwrap()
+            .contains("push to origin failed: cannot push to origin")
+    });
+    std::fs::rename(&away, &bare).unwrap();
+    wait_for(&server, "the rejection of Zoé's lead", || {
+        spooled(&env, "form", "rejected") == vec![format!("{z}.json")]
+    });
+    wait_for(&server, "the rebased commit pushed", || {
+        let local = head(&env);
+        remote_head() == local && local != theirs
+    });
+    let log = server.stop();
+    assert!(log.contains("(retrying in 1 s)"), "{log}");
+    assert!(
+        log.contains(" onto ") && log.contains("2 events judged again, 1 rejected)"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("rejected event {z} of hook form on rebase: ")),
+        "{log}"
+    );
+
+    // Linear: the server's first commit, the other clone's, the rebased one.
+    let history = git_in(
+        &bare,
+        &[
+            "log",
+            "--format=%s",
+            "--first-parent",
+            &format!("{start_head}..main"),
+        ],
+    );
+    let subjects: Vec<&str> = history.lines().collect();
+    assert_eq!(subjects.len(), 3, "{history}");
+    assert!(
+        subjects[0].starts_with("sloop serve: 1 lead from hook form (batch "),
+        "{history}"
+    );
+    assert_eq!(subjects[1], "by hand: a lead, and Zoé leaves");
+    assert!(
+        subjects[2].starts_with("sloop serve: 1 lead from hook form (batch "),
+        "{history}"
+    );
+    let merges = git_in(&bare, &["rev-list", "--merges", "main"]);
+    assert_eq!(merges, "");
+    // Every accepted event committed once; Zoé's lead rejected with its reason.
+    let bodies = git_in(&bare, &["log", "--format=%b", "main"]);
+    for id in [id_of(&a), b.clone()] {
+        assert_eq!(
+            bodies.matches(&format!("(event {id})")).count(),
+            1,
+            "{bodies}"
+        );
+    }
+    assert!(!bodies.contains(&z), "{bodies}");
+    let rejected = server_rejected(&env, &z);
+    assert!(
+        rejected.contains("unknown-member") || rejected.contains("zoe"),
+        "{rejected}"
+    );
+    assert!(!spooled(&env, "form", "done").contains(&z));
+    // The local branch is the remote's, the work tree has the other clone's files.
+    assert_eq!(head(&env), remote_head());
+    assert!(env.path().join("crm/leads/by-hand.toml").exists());
+    assert!(!env.read("crm/sloop.toml").contains("team.zoe"));
+    let range = env.run(&[
+        "-C",
+        "crm",
+        "check",
+        "--range",
+        &format!("{start_head}..HEAD"),
+    ]);
+    assert_eq!(range.code, 0, "{}", range.stdout);
+    assert_consistent(&env);
+}
+
+/// The reason a rejected event was kept with.
+fn server_rejected(env: &TestEnv, id: &str) -> String {
+    std::fs::read_to_string(
+        env.path()
+            .join(".git/sloop/spool/form/rejected")
+            .join(format!("{id}.json")),
+    )
+    .unwrap()
+}
+
+#[test]
+fn tick_at_ticks_once_a_day_from_its_time_commits_and_pushes() {
+    let env = crm();
+    let remote = TestEnv::new();
+    git_in(
+        remote.path(),
+        &["init", "-q", "--bare", "-b", "main", "crm.git"],
+    );
+    let bare = remote.path().join("crm.git");
+    assert_eq!(
+        env.git(&["remote", "add", "origin", bare.to_str().unwrap()])
+            .code,
+        0
+    );
+    let before = head(&env);
+    // 08:00 on a day with a move to make: not due before 09:00…
+    let morning = [("SLOOP_NOW", "2027-01-15T08:00:00+01:00")];
+    let server = start_with(&env, &["--tick-at", "09:00"], &morning);
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = server.stop();
+    assert!(!log.contains("ticked"), "{log}");
+    assert_eq!(head(&env), before);
+    // …due from 07:30: the server ticks at start, commits like `sloop tick`, and pushes.
+    let server = start_with(&env, &["--tick-at", "07:30", "--push", "origin"], &morning);
+    let ticked = next_commit(&env, &before);
+    let remote_head = || git_in(&bare, &["rev-parse", "main"]).trim().to_string();
+    wait_for(&server, "the tick pushed", || remote_head() == ticked);
+    let log = server.stop();
+    let subject = env.git(&["log", "-1", "--format=%s", &ticked]).stdout;
+    assert_eq!(subject, "sloop tick 2027-01-15: 1 move\n");
+    assert!(
+        log.contains(&format!(
+            "ticked 2027-01-15: committed {} (sloop tick 2027-01-15: 1 move)",
+            &ticked[..12]
+        )),
+        "{log}"
+    );
+    assert!(env
+        .read("crm/accounts/oakridge-property.toml")
+        .contains("status = \"backlog\""));
+    // A restart the same day does not tick again.
+    let server = start_with(&env, &["--tick-at", "07:30"], &morning);
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = server.stop();
+    assert!(!log.contains("ticked"), "{log}");
+    assert_eq!(head(&env), ticked);
+    assert_consistent(&env);
+    let refused = |args: &[&str]| {
+        let out = env
+            .sloop()
+            .args(["-C", "crm", "serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("FORM_TOKEN", TOKEN)
+            .env("CHATBOT_SECRET", SIGNING)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = refused(&["--tick-at", "7:00"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`7:00` is not a time of day as HH:MM (24-hour clock, e.g. 07:00)"),
+        "{stderr}"
+    );
+    let (code, stderr) = refused(&["--push", "nowhere"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: --push nowhere: no such remote\nhint: name one of `git remote -v`, or give its URL"),
+        "{stderr}"
+    );
+    assert_eq!(head(&env), ticked);
+    assert!(!env.path().join(".git/sloop/spool/batch.json").exists());
+}
+
+#[path = "../../examples/loadgen/load.rs"]
+#[allow(dead_code)]
+mod load;
+
+#[test]
+fn the_load_generator_runs_a_bounded_signed_load_and_sees_every_event_committed() {
+    let env = crm();
+    let server = start(&env);
+    let report = load::hooks(&load::Hooks {
+        addr: server.addr.clone(),
+        hook: "chatbot".into(),
+        secret: SIGNING.as_bytes().to_vec(),
+        auth: load::Auth::Hmac("X-Hub-Signature-256".into()),
+        n: 200,
+        concurrency: 4,
+        body: r#"{"conversation": {"id": "c-{i}"}, "visitor": {"email": "v{i}@load.example", "name": "Visitor {i}"}}"#.into(),
+        repo: Some(env.path().to_path_buf()),
+    })
+    .unwrap();
+    assert_eq!(report.ok, 200);
+    assert!(report.committed_after.is_some());
+    assert!(report.percentile(0.5) <= report.percentile(0.99));
+    let line = report.render("POST /hooks/chatbot");
+    assert!(
+        line.starts_with("POST /hooks/chatbot: 200 ok in "),
+        "{line}"
+    );
+    assert!(line.contains(", all committed "), "{line}");
+    let pages = load::pages(&server.addr, "/healthz", 50, 2, Vec::new()).unwrap();
+    assert_eq!(pages.ok, 50);
+    server.stop();
+    assert_eq!(leads(&env).len(), 9 + 200);
+    assert_eq!(spooled(&env, "chatbot", "done").len(), 200);
     assert_consistent(&env);
 }

@@ -4,11 +4,17 @@
 
 use std::process::Command;
 
-use crate::util::{example, TestEnv};
+use crate::util::{example, hermetic, repo_root, TestEnv};
 
 /// Runs sloop with `args` on a pseudo-terminal `cols` wide (0: a terminal of no size) and
 /// returns what the terminal received, without carriage returns.
 fn on_terminal(env: &TestEnv, cols: u16, args: &[&str]) -> String {
+    on_terminal_raw(env, cols, args).replace('\r', "")
+}
+
+/// What the terminal received, carriage returns kept (a progress line rewrites itself with
+/// them). The environment is the tests' own (`util::hermetic`), with a dumb terminal.
+fn on_terminal_raw(env: &TestEnv, cols: u16, args: &[&str]) -> String {
     let sloop = env!("CARGO_BIN_EXE_sloop");
     let quoted: Vec<String> = args
         .iter()
@@ -19,19 +25,13 @@ fn on_terminal(env: &TestEnv, cols: u16, args: &[&str]) -> String {
         quoted.join(" ")
     );
     let mut c = Command::new("script");
+    hermetic(&mut c, env.path());
     c.args(["-qec", &inner, "/dev/null"])
         .current_dir(env.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_COLOR", "1")
-        .env("TERM", "dumb")
-        .env("SLOOP_NOW", "2026-11-26T15:00:00+01:00");
+        .env("TERM", "dumb");
     let out = c.output().expect("script (util-linux) runs");
     assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap().replace('\r', "")
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The same command's CSV: every id (`ids`) or every id and date it lists.
@@ -155,4 +155,92 @@ fn a_terminal_of_no_size_gets_every_value_whole() {
     let piped = env.run(&args).stdout;
     assert_eq!(shown, piped);
     assert!(!shown.contains('…'));
+}
+
+/// A progress line is for a person at a terminal: `import crm`, `import leads` and `ingest
+/// mbox` draw one on a pseudo-terminal (rewritten in place with carriage returns, cleared at
+/// the end), and never when stderr is a pipe (a CI log, `2>file`).
+#[test]
+fn progress_lines_show_on_a_terminal_and_never_in_a_pipe() {
+    let env = crate::moving_in::voilier();
+    env.write("map.toml", crate::moving_in::MAP);
+    let mut companies = String::from("\"Record ID\",\"Company name\",\"Company Domain Name\",\"Company owner\",\"Create Date\",\"Lifecycle Stage\"\n");
+    let mut leads = String::from("Email,First Name,Last Name,Company\n");
+    for i in 0..2500 {
+        companies.push_str(&format!(
+            "\"{i}\",\"Company {i}\",\"c{i}.io\",\"Sofia Rossi\",\"2024-01-1{} 10:00\",\"Lead\"\n",
+            i % 10
+        ));
+        leads.push_str(&format!("p{i}@co{i}.example,P{i},L{i},Co {i}\n"));
+    }
+    env.write("big/companies.csv", &companies);
+    env.write("leads.csv", &leads);
+    let mbox = repo_root()
+        .join("tests/fixtures/inbound/mbox/sample.mbox")
+        .display()
+        .to_string();
+    let runs: [(&[&str], &[&str]); 3] = [
+        (
+            &[
+                "-C",
+                "crm",
+                "import",
+                "crm",
+                "--from",
+                "hubspot",
+                "big",
+                "--map",
+                "map.toml",
+                "--dry-run",
+            ],
+            &["\rread 1000 rows…", "\rread 2000 rows…"],
+        ),
+        (
+            &[
+                "-C",
+                "crm",
+                "import",
+                "leads",
+                "leads.csv",
+                "--source",
+                "inbound",
+                "--dry-run",
+            ],
+            &["\rread 1000 lines…", "\rread 2000 lines…"],
+        ),
+        (
+            &[
+                "-C",
+                "crm",
+                "ingest",
+                "mbox",
+                &mbox,
+                "--skip-invalid",
+                "--dry-run",
+            ],
+            &["\r[##############################] 100% of the mbox"],
+        ),
+    ];
+    for (args, shown) in runs {
+        let terminal = on_terminal_raw(&env, 120, args);
+        for line in shown {
+            assert!(
+                terminal.contains(line),
+                "{args:?}: {line:?} in {terminal:?}"
+            );
+        }
+        assert!(
+            terminal.contains("\r\x1b[K"),
+            "{args:?}: the line is cleared: {terminal:?}"
+        );
+        let piped = env.run(args);
+        assert_eq!(piped.code, 0, "{args:?}: {}{}", piped.stdout, piped.stderr);
+        assert!(
+            !piped.stderr.contains('\r')
+                && !piped.stderr.contains("read ")
+                && !piped.stderr.contains('['),
+            "{args:?}: no progress in a pipe: {:?}",
+            piped.stderr
+        );
+    }
 }

@@ -1835,6 +1835,22 @@ fn render(
                             p.problems.push(Problem::new(key.clone(), err.to_string()));
                         }
                     }
+                    // An activity whose kind changed in the export (a call became a
+                    // task): what only its old kind may carry goes (`duration_min`,
+                    // `outcome`…), what the import sets for the new kind stays.
+                    if d.kind == Kind::Activity {
+                        let new_kind = match get(&v.fields, "kind") {
+                            Some(FieldValue::Str(k)) => crate::model::ActivityKind::parse(k),
+                            _ => None,
+                        };
+                        for (field, forbidden, _) in
+                            new_kind.map(|k| k.kind_only_fields()).into_iter().flatten()
+                        {
+                            if forbidden && get(&v.fields, field).is_none() {
+                                e.remove(field);
+                            }
+                        }
+                    }
                     let next = e.finish();
                     if next != text {
                         versions.push((v.at, v.author.clone(), next.clone()));

@@ -143,6 +143,104 @@ pub fn decode(bytes: &[u8], forced: Option<Encoding>) -> Result<Decoded, TableEr
     })
 }
 
+/// The encoding of a file read as a stream, from its first bytes, and the length of its byte
+/// order mark. As `decode` decides for a whole file, except that without a mark only `head`
+/// tells UTF-8 from Windows-1252 (a UTF-8 sequence cut by the end of `head` is not held
+/// against it).
+pub fn detect(head: &[u8]) -> (Encoding, usize) {
+    if let Some((e, n)) = encoding_rs::Encoding::for_bom(head) {
+        let enc = if e == encoding_rs::UTF_16LE {
+            Encoding::Utf16Le
+        } else if e == encoding_rs::UTF_16BE {
+            Encoding::Utf16Be
+        } else {
+            Encoding::Utf8
+        };
+        return (enc, n);
+    }
+    match sniff(head) {
+        Encoding::Utf8 => match std::str::from_utf8(head) {
+            Ok(_) => (Encoding::Utf8, 0),
+            Err(e) if e.error_len().is_none() => (Encoding::Utf8, 0),
+            Err(_) => (Encoding::Windows1252, 0),
+        },
+        other => (other, 0),
+    }
+}
+
+/// The UTF-8 text of a stream in another encoding (UTF-8 passes through untouched), decoded
+/// a buffer at a time by `encoding_rs`, after the `skip` bytes of its byte order mark. A
+/// malformed UTF-16 sequence is an `InvalidData` error.
+pub struct Utf8Reader<R> {
+    inner: R,
+    decoder: Option<encoding_rs::Decoder>,
+    skip: usize,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl<R: std::io::Read> Utf8Reader<R> {
+    pub fn new(inner: R, encoding: Encoding, skip: usize) -> Self {
+        Utf8Reader {
+            inner,
+            decoder: (encoding != Encoding::Utf8)
+                .then(|| encoding.codec().new_decoder_without_bom_handling()),
+            skip,
+            raw: vec![0; 1 << 16],
+            out: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Utf8Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.skip > 0 {
+            let mut mark = [0u8; 4];
+            let want = self.skip.min(mark.len());
+            let n = self.inner.read(&mut mark[..want])?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.skip -= n;
+        }
+        let Some(decoder) = self.decoder.as_mut() else {
+            return self.inner.read(buf);
+        };
+        loop {
+            if self.at < self.out.len() {
+                let n = buf.len().min(self.out.len() - self.at);
+                buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+                self.at += n;
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.raw)?;
+            let last = n == 0;
+            let room = decoder.max_utf8_buffer_length(n).unwrap_or(4 * n + 16);
+            self.out.clear();
+            self.out.resize(room, 0);
+            self.at = 0;
+            let (_, read, written, replaced) =
+                decoder.decode_to_utf8(&self.raw[..n], &mut self.out, last);
+            debug_assert_eq!(read, n);
+            if replaced {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "a byte sequence that is not text in the file's encoding",
+                ));
+            }
+            self.out.truncate(written);
+            self.done = last;
+        }
+    }
+}
+
 /// The encoding of a file without a byte order mark: UTF-16 when most of its first bytes
 /// pair a zero with an ASCII byte, else UTF-8 (which falls back to Windows-1252 when it is
 /// not valid UTF-8).
@@ -498,6 +596,63 @@ impl Iterator for Rows<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_is_detected_from_its_head_and_decoded_a_buffer_at_a_time() {
+        use std::io::Read;
+        let text = "date;from;note\r\n2026-11-24;+33 6 12;Rappeler Hélène, « devis » €\r\n";
+        let cp1252 = encoding_rs::WINDOWS_1252.encode(text).0.into_owned();
+        let mut utf16le = vec![0xFF, 0xFE];
+        let mut utf16be = vec![0xFE, 0xFF];
+        for u in text.encode_utf16() {
+            utf16le.extend_from_slice(&u.to_le_bytes());
+            utf16be.extend_from_slice(&u.to_be_bytes());
+        }
+        let mut utf8_bom = b"\xEF\xBB\xBF".to_vec();
+        utf8_bom.extend_from_slice(text.as_bytes());
+        for (bytes, encoding, bom, read) in [
+            (
+                text.as_bytes().to_vec(),
+                Encoding::Utf8,
+                0,
+                text.to_string(),
+            ),
+            (
+                utf8_bom.clone(),
+                Encoding::Utf8,
+                3,
+                format!("\u{feff}{text}"),
+            ),
+            (cp1252, Encoding::Windows1252, 0, text.to_string()),
+            (utf16le, Encoding::Utf16Le, 2, text.to_string()),
+            (utf16be, Encoding::Utf16Be, 2, text.to_string()),
+        ] {
+            assert_eq!(detect(&bytes), (encoding, bom), "{read}");
+            let skip = if encoding == Encoding::Utf8 { 0 } else { bom };
+            // One byte a read from the source: the decoder keeps its state across buffers.
+            struct OneByte<'a>(&'a [u8]);
+            impl std::io::Read for OneByte<'_> {
+                fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                    let n = self.0.len().min(buf.len()).min(1);
+                    buf[..n].copy_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                    Ok(n)
+                }
+            }
+            let mut out = String::new();
+            Utf8Reader::new(OneByte(&bytes), encoding, skip)
+                .read_to_string(&mut out)
+                .unwrap();
+            assert_eq!(out, read);
+        }
+        // A UTF-8 sequence cut by the end of the head is still UTF-8.
+        let cut = &"é".as_bytes()[..1];
+        assert_eq!(detect(&[b"date,from\n", cut].concat()).0, Encoding::Utf8);
+        // An odd trailing byte of UTF-16 is not text.
+        let mut bad = Utf8Reader::new(&b"a\0b"[..], Encoding::Utf16Le, 0);
+        let mut out = String::new();
+        assert!(bad.read_to_string(&mut out).is_err());
+    }
 
     fn any(_: &[String]) -> bool {
         false

@@ -9,7 +9,7 @@
 //! are found by name, case-insensitively, in any order.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::rc::Rc;
 
@@ -169,7 +169,17 @@ pub struct CallLog<R: Read> {
     /// The next row, read ahead to join the legs of one call.
     ahead: Option<(u64, Raw)>,
     done: bool,
+    /// Numbers already matched (a log calls the same customers again and again; parsing a
+    /// number is most of a row's cost): by number and region, at most `NUMBERS_KEPT`.
+    numbers: RefCell<HashMap<(String, Option<String>), Matched>>,
 }
+
+/// What `match_number` found for a number.
+type Matched = (Option<super::Match>, Option<String>);
+
+/// How many matched numbers a call log keeps (the cache is emptied when full, so a run's
+/// memory does not grow with the log).
+const NUMBERS_KEPT: usize = 50_000;
 
 /// One row's values.
 #[derive(Debug, Clone)]
@@ -306,6 +316,7 @@ impl<R: Read> CallLog<R> {
             cols,
             record: csv::ByteRecord::new(),
             ahead: None,
+            numbers: RefCell::new(HashMap::new()),
             done: false,
         })
     }
@@ -403,7 +414,20 @@ impl<R: Read> CallLog<R> {
             };
         };
         let number = raw.number.trim();
-        let (found, e164) = match_number(m, number, raw.region.as_deref());
+        let key = (number.to_string(), raw.region.clone());
+        let cached = self.numbers.borrow().get(&key).cloned();
+        let (found, e164) = match cached {
+            Some(hit) => hit,
+            None => {
+                let hit = match_number(m, number, raw.region.as_deref());
+                let mut numbers = self.numbers.borrow_mut();
+                if numbers.len() >= NUMBERS_KEPT {
+                    numbers.clear();
+                }
+                numbers.insert(key, hit.clone());
+                hit
+            }
+        };
         let Some(found) = found else {
             let shown = match &e164 {
                 Some(e) if e != number => format!("{number} ({e})"),

@@ -1,0 +1,306 @@
+//! The load generator's engine (`examples/loadgen`), also run by the test suite
+//! (`tests/cli/serve.rs`) so that it cannot rot. Plain HTTP/1.1 over keep-alive
+//! `TcpStream`s, one thread per connection: bounded in requests (`n`) and in time (each
+//! request times out after 10 s, the commit wait after 60 s).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a delivery proves itself.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    Bearer,
+    /// HMAC-SHA256 of the body, `sha256=<hex>` in this header.
+    Hmac(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Hooks {
+    pub addr: String,
+    pub hook: String,
+    pub secret: Vec<u8>,
+    pub auth: Auth,
+    pub n: usize,
+    pub concurrency: usize,
+    /// The JSON body; `{i}` is replaced by the request's number.
+    pub body: String,
+    /// The CRM's git repository, polled for the commits; `None`: not waited for.
+    pub repo: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Answers with the expected status (202, or 200 for pages).
+    pub ok: usize,
+    pub elapsed: Duration,
+    /// Sorted.
+    pub latencies: Vec<Duration>,
+    /// From the last 202 until every accepted event is in a commit.
+    pub committed_after: Option<Duration>,
+}
+
+impl Report {
+    pub fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len());
+        self.latencies[i - 1]
+    }
+
+    pub fn render(&self, what: &str) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let mut s = format!(
+            "{what}: {} ok in {:.2} s: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+            self.ok,
+            self.elapsed.as_secs_f64(),
+            self.per_second(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.99))
+        );
+        if let Some(c) = self.committed_after {
+            s.push_str(&format!(
+                ", all committed {:.0} ms after the last 202",
+                ms(c)
+            ));
+        }
+        s
+    }
+}
+
+/// One keep-alive connection.
+struct Conn {
+    addr: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl Conn {
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
+        if self.stream.is_none() {
+            let s = TcpStream::connect(&self.addr)
+                .map_err(|e| format!("connect {}: {e}", self.addr))?;
+            s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+            s.set_nodelay(true).ok();
+            self.stream = Some(BufReader::new(s));
+        }
+        let r = self.exchange(method, path, headers, body);
+        if r.is_err() {
+            self.stream = None;
+        }
+        r
+    }
+
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
+        let reader = self.stream.as_mut().ok_or("no connection")?;
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        reader
+            .get_mut()
+            .write_all(&bytes)
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("not an HTTP answer: {line:?}"))?;
+        let mut length = 0usize;
+        let mut close = false;
+        loop {
+            line.clear();
+            reader.read_line(&mut line).map_err(|e| e.to_string())?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let lower = l.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().map_err(|_| format!("bad length: {l}"))?;
+            } else if lower.starts_with("transfer-encoding:") {
+                return Err("chunked answers are not read".into());
+            } else if lower == "connection: close" {
+                close = true;
+            }
+        }
+        let mut out = vec![0; length];
+        reader.read_exact(&mut out).map_err(|e| e.to_string())?;
+        if close {
+            self.stream = None;
+        }
+        Ok((status, out))
+    }
+}
+
+/// A request: method, path, headers, body.
+type Request = (String, String, Vec<(String, String)>, Vec<u8>);
+/// Makes request `i`.
+type MakeRequest = Arc<dyn Fn(usize) -> Request + Send + Sync>;
+
+/// Runs `n` requests over `concurrency` connections; `make(i)` gives request `i`.
+fn run(
+    addr: &str,
+    n: usize,
+    concurrency: usize,
+    expect: u16,
+    make: MakeRequest,
+) -> Result<(Report, Instant), String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency.max(1))
+        .map(|_| {
+            let (next, make, addr) = (next.clone(), make.clone(), addr.to_string());
+            std::thread::spawn(move || -> Result<(Vec<Duration>, Instant), String> {
+                let mut conn = Conn { addr, stream: None };
+                let mut lat = Vec::new();
+                let mut last = Instant::now();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return Ok((lat, last));
+                    }
+                    let (method, path, headers, body) = make(i);
+                    let t = Instant::now();
+                    let (status, answer) = conn.request(&method, &path, &headers, &body)?;
+                    if status != expect {
+                        return Err(format!(
+                            "request {i}: {status} {}",
+                            String::from_utf8_lossy(&answer)
+                        ));
+                    }
+                    last = Instant::now();
+                    lat.push(last - t);
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(n);
+    let mut last = started;
+    for w in workers {
+        let (l, t) = w.join().map_err(|_| "a worker panicked".to_string())??;
+        latencies.extend(l);
+        last = last.max(t);
+    }
+    latencies.sort();
+    Ok((
+        Report {
+            ok: latencies.len(),
+            elapsed: last - started,
+            latencies,
+            committed_after: None,
+        },
+        last,
+    ))
+}
+
+/// How many events the commits after `from` name.
+fn events_committed(repo: &std::path::Path, from: &str) -> Result<usize, String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["log", "--format=%b", &format!("{from}..HEAD")])
+        .output()
+        .map_err(|e| format!("git log: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .matches(" (event ")
+        .count())
+}
+
+fn head(repo: &std::path::Path) -> Result<String, String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .map_err(|e| format!("git rev-parse: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `n` signed deliveries to a hook, each body unique; then (with `repo`) the wait until
+/// every one is committed.
+pub fn hooks(cfg: &Hooks) -> Result<Report, String> {
+    let from = match &cfg.repo {
+        Some(r) => Some(head(r)?),
+        None => None,
+    };
+    let c = cfg.clone();
+    let make = Arc::new(move |i: usize| {
+        let body = c.body.replace("{i}", &i.to_string());
+        let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        match &c.auth {
+            Auth::Bearer => headers.push((
+                "Authorization".into(),
+                format!("Bearer {}", String::from_utf8_lossy(&c.secret)),
+            )),
+            Auth::Hmac(header) => headers.push((
+                header.clone(),
+                format!(
+                    "sha256={}",
+                    sloop::serve::auth::sign(&c.secret, body.as_bytes()).unwrap_or_default()
+                ),
+            )),
+        }
+        (
+            "POST".to_string(),
+            format!("/hooks/{}", c.hook),
+            headers,
+            body.into_bytes(),
+        )
+    });
+    let (mut report, last) = run(&cfg.addr, cfg.n, cfg.concurrency, 202, make)?;
+    if let (Some(repo), Some(from)) = (&cfg.repo, from) {
+        loop {
+            if events_committed(repo, &from)? >= report.ok {
+                report.committed_after = Some(last.elapsed());
+                break;
+            }
+            if last.elapsed() > Duration::from_secs(60) {
+                return Err("not every event committed 60 s after the last 202".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    Ok(report)
+}
+
+/// `n` GETs of `path` (answered 200).
+pub fn pages(
+    addr: &str,
+    path: &str,
+    n: usize,
+    concurrency: usize,
+    headers: Vec<(String, String)>,
+) -> Result<Report, String> {
+    let path = path.to_string();
+    let make = Arc::new(move |_| ("GET".to_string(), path.clone(), headers.clone(), Vec::new()));
+    run(addr, n, concurrency, 200, make).map(|(r, _)| r)
+}
