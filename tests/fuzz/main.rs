@@ -14,6 +14,7 @@
 //! | import | `writes::import::plan` (CSV) | `import` |
 //! | ingest | `writes::ingest::email::read` (email, mail-parser) and `writes::ingest::Batch` | `ingest` |
 //! | ics | `writes::ingest::ics::read` (calendars: folding, time zones, recurrences) and `writes::ingest::Batch` | `ics` |
+//! | calls | `writes::import::table::detect`/`Utf8Reader` and `writes::ingest::calls::CallLog` (call logs) and `writes::ingest::Batch` | `calls` |
 //! | pipeline | `store::load` → `check` → `lifecycle::plan` → `report::metrics::compute` → templates | `pipeline` |
 //!
 //! `cargo test --test fuzz` runs a fixed number of cases per target (about half a minute in
@@ -35,6 +36,7 @@
 //!
 //! with seeds in `tests/fuzz/corpus/calls/`.
 
+mod calls;
 mod config;
 mod engine;
 mod gen;
