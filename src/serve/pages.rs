@@ -5,7 +5,7 @@
 //! ([`crate::escape::html`]), the dashboard's Content-Security-Policy on every answer.
 //!
 //! Everything is computed from HEAD (the committed CRM) as of the server's today, once per
-//! HEAD and day: a [`View`] holds the rendered dashboard and the loaded CRM; the agenda's
+//! HEAD and day: a `View` holds the rendered dashboard and the loaded CRM; the agenda's
 //! history facts and each record's timeline are computed on first use and kept with it.
 
 use std::collections::HashMap;
