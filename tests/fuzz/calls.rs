@@ -6,14 +6,12 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use sloop::model::Kind;
-use sloop::store;
 use sloop::writes::import::table::{self, Encoding, Utf8Reader};
 use sloop::writes::ingest::calls::{CallLog, CallsError, Row};
 use sloop::writes::ingest::{Batch, Matcher};
 
 use crate::engine::{self, Bytes};
-use crate::ingest::{crm, matched};
+use crate::ingest::{crm, matched, planned_activities_are_valid};
 use crate::props::ensure;
 
 const CALL_TOKENS: &[&[u8]] = &[
@@ -121,18 +119,7 @@ pub fn check(file: &Bytes) -> Result<(), String> {
             ));
         }
     }
-    for (path, text) in batch.into_files().to_vec().map_err(|e| e.to_string())? {
-        let id = path
-            .rsplit('/')
-            .next()
-            .and_then(|f| f.strip_suffix(".toml"))
-            .unwrap_or(&path);
-        let (_, diags) = store::load_file(Kind::Activity, id, &path, text.as_bytes(), &crm.config);
-        ensure(!diags.iter().any(|d| d.is_error()), || {
-            format!("the activity written has errors: {diags:?}\n{text}")
-        })?;
-    }
-    Ok(())
+    planned_activities_are_valid(crm, batch.into_files().to_vec().map_err(|e| e.to_string())?)
 }
 
 fn seeds() -> Vec<(String, Vec<u8>)> {

@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use sloop::model::Kind;
-use sloop::store::{self, Spill};
+use sloop::store::Spill;
 use sloop::writes::ingest::{ics, Batch, Matcher};
 
 use crate::engine::{self, Bytes};
-use crate::ingest::{crlf, crm, lf, matched};
+use crate::ingest::{crlf, crm, lf, matched, planned_activities_are_valid};
 use crate::props::ensure;
 
 const ICS_TOKENS: &[&[u8]] = &[
@@ -112,18 +111,7 @@ pub fn check(file: &Bytes) -> Result<(), String> {
     ensure(files == from_disk, || {
         "a spilling batch planned other files".to_string()
     })?;
-    for (path, text) in files {
-        let id = path
-            .rsplit('/')
-            .next()
-            .and_then(|f| f.strip_suffix(".toml"))
-            .unwrap_or(&path);
-        let (_, diags) = store::load_file(Kind::Activity, id, &path, text.as_bytes(), &crm.config);
-        ensure(!diags.iter().any(|d| d.is_error()), || {
-            format!("the activity written has errors: {diags:?}\n{text}")
-        })?;
-    }
-    Ok(())
+    planned_activities_are_valid(crm, files)
 }
 
 fn seeds() -> Vec<(String, Vec<u8>)> {

@@ -100,18 +100,7 @@ pub fn check(mail: &Bytes) -> Result<(), String> {
             ));
         }
     }
-    for (path, text) in batch.into_files().to_vec().unwrap() {
-        let id = path
-            .rsplit('/')
-            .next()
-            .and_then(|f| f.strip_suffix(".toml"))
-            .unwrap_or(&path);
-        let (_, diags) = store::load_file(Kind::Activity, id, &path, text.as_bytes(), &crm.config);
-        ensure(!diags.iter().any(|d| d.is_error()), || {
-            format!("the activity written has errors: {diags:?}\n{text}")
-        })?;
-    }
-    Ok(())
+    planned_activities_are_valid(crm, batch.into_files().to_vec().map_err(|e| e.to_string())?)
 }
 
 /// The capture is matched to records that exist, its participants distinct and lowercase.
@@ -144,6 +133,22 @@ pub fn matched(crm: &Crm, c: &Capture) -> Result<(), String> {
                 )
             },
         )?;
+    }
+    Ok(())
+}
+
+/// Every activity file a batch planned loads without an error, as `sloop check` reads it.
+pub fn planned_activities_are_valid(crm: &Crm, files: Vec<(String, String)>) -> Result<(), String> {
+    for (path, text) in files {
+        let id = path
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".toml"))
+            .unwrap_or(&path);
+        let (_, diags) = store::load_file(Kind::Activity, id, &path, text.as_bytes(), &crm.config);
+        ensure(!diags.iter().any(|d| d.is_error()), || {
+            format!("the activity written has errors: {diags:?}\n{text}")
+        })?;
     }
     Ok(())
 }
