@@ -388,6 +388,40 @@ fn serve_commits_a_bearer_hooks_lead_authored_by_the_hook() {
 }
 
 #[test]
+fn a_commit_made_by_hand_between_two_rounds_is_judged_against() {
+    // The committer keeps the CRM of its last commit for the next round; a commit someone
+    // else made meanwhile must be seen (here: the id the next lead would have taken).
+    let env = crm();
+    let before = head(&env);
+    let server = start(&env);
+    let auth = bearer();
+    let lead = |email: &str| {
+        format!(
+            r#"{{"contact": {{"email": "{email}", "name": "Jo Martin"}}, "company": "Acme", "owner": "lea"}}"#
+        )
+    };
+    let (status, answer) = server.post("form", &[("Authorization", &auth)], &lead("jo@a.example"));
+    assert_eq!(status, 202, "{answer}");
+    next_commit(&env, &before);
+    let by_hand = "name = \"Jo Martin\"\nemail = \"jo@b.example\"\nsource = \"outbound\"\nowner = \"marc\"\ncreated = 2026-11-26\nstatus = \"new\"\n";
+    env.write("crm/leads/jo-martin-2.toml", by_hand);
+    let hand = env.commit_all("by hand: another Jo Martin", "2026-11-26T12:00:00Z");
+    let (status, answer) = server.post("form", &[("Authorization", &auth)], &lead("jo@c.example"));
+    assert_eq!(status, 202, "{answer}");
+    let after = next_commit(&env, &hand);
+    assert_eq!(
+        env.git(&["show", "--name-only", "--format=", &after])
+            .stdout,
+        "crm/leads/jo-martin-3.toml\n"
+    );
+    assert_eq!(env.read("crm/leads/jo-martin-2.toml"), by_hand);
+    assert!(env
+        .read("crm/leads/jo-martin-3.toml")
+        .contains("jo@c.example"));
+    assert_consistent(&env);
+}
+
+#[test]
 fn signed_hooks_check_the_signature_of_the_body() {
     let env = crm();
     let before = head(&env);
