@@ -33,15 +33,21 @@ pub enum MailFormat {
     Raw,
     /// Postmark's inbound webhook JSON.
     Postmark,
+    /// Mailgun's Routes `forward()` form post: the parsed fields, or `body-mime`.
+    Mailgun,
+    /// SendGrid's Inbound Parse form post: the parsed fields, or the raw `email`.
+    Sendgrid,
 }
 
 impl MailFormat {
-    pub const NAMES: &'static [&'static str] = &["raw", "postmark"];
+    pub const NAMES: &'static [&'static str] = &["raw", "postmark", "mailgun", "sendgrid"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MailFormat::Raw => "raw",
             MailFormat::Postmark => "postmark",
+            MailFormat::Mailgun => "mailgun",
+            MailFormat::Sendgrid => "sendgrid",
         }
     }
 }
@@ -91,7 +97,14 @@ pub enum Auth {
     /// The named header holds the HMAC-SHA256 of the body under the secret, in hex, with or
     /// without a `sha256=` prefix (GitHub's `X-Hub-Signature-256: sha256=<hex>`).
     HmacSha256 { header: String },
+    /// Mailgun's signature in the form fields: `signature` is the hex HMAC-SHA256 of
+    /// `timestamp` followed by `token` under the webhook signing key; a `timestamp` over
+    /// [`MAILGUN_MAX_AGE`] seconds from the server's clock is refused.
+    Mailgun,
 }
+
+/// How far (in seconds, either way) a Mailgun `timestamp` may be from the server's clock.
+pub const MAILGUN_MAX_AGE: i64 = 15 * 60;
 
 /// Where the secret is read when `sloop serve` starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -356,10 +369,10 @@ fn read_hook(
     };
     let header = f.text(r, "signature_header");
     let auth = match f
-        .one_of(r, "auth", &["bearer", "basic", "hmac-sha256"])
+        .one_of(r, "auth", &["bearer", "basic", "hmac-sha256", "mailgun"])
         .as_deref()
     {
-        Some(scheme @ ("bearer" | "basic")) => {
+        Some(scheme @ ("bearer" | "basic" | "mailgun")) => {
             if let Some(span) = header.as_ref().and(span_of(t, "signature_header")) {
                 r.error(
                     Code::Config,
@@ -367,10 +380,10 @@ fn read_hook(
                     format!("hook `{name}`: `signature_header` is for `auth = \"hmac-sha256\"`"),
                 );
             }
-            Some(if scheme == "basic" {
-                Auth::Basic
-            } else {
-                Auth::Bearer
+            Some(match scheme {
+                "basic" => Auth::Basic,
+                "mailgun" => Auth::Mailgun,
+                _ => Auth::Bearer,
             })
         }
         Some(_) => {
@@ -476,8 +489,18 @@ fn read_hook(
     let kind = creates.unwrap_or(Creates::Lead);
     let format = match f.one_of(r, "format", MailFormat::NAMES).as_deref() {
         Some("postmark") => MailFormat::Postmark,
+        Some("mailgun") => MailFormat::Mailgun,
+        Some("sendgrid") => MailFormat::Sendgrid,
         _ => MailFormat::Raw,
     };
+    if let (Some(Auth::Mailgun), false) = (&auth, format == MailFormat::Mailgun) {
+        r.error_hint(
+            Code::Config,
+            span_of(t, "auth").unwrap_or(name_span.clone()),
+            format!("hook `{name}`: `auth = \"mailgun\"` is for `format = \"mailgun\"`"),
+            "Mailgun signs the fields of its form post; add `creates = \"email\"` and `format = \"mailgun\"`",
+        );
+    }
     if let (false, Some(span)) = (kind == Creates::Email, span_of(t, "format")) {
         r.error(
             Code::Config,
