@@ -775,6 +775,24 @@ mod tests {
     }
 
     #[test]
+    fn mailguns_signature_is_for_mailguns_form_posts() {
+        assert_eq!(
+            problems("[hooks.mail]\ncreates = \"email\"\nformat = \"sendgrid\"\nauth = \"mailgun\"\nsecret_env = \"KEY\"\n"),
+            ["config: hook `mail`: `auth = \"mailgun\"` is for `format = \"mailgun\"` (hint: Mailgun signs the fields of its form post; add `creates = \"email\"` and `format = \"mailgun\"`)"]
+        );
+        let text = format!(
+            "{}\n[hooks.mail]\ncreates = \"email\"\nformat = \"mailgun\"\nauth = \"mailgun\"\nsecret_env = \"MAILGUN_KEY\"\n",
+            crate::config::DEFAULT_TOML
+        );
+        let (config, diags) = Config::parse("sloop.toml", &text);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            (config.hooks[0].auth.clone(), config.hooks[0].format),
+            (super::Auth::Mailgun, super::MailFormat::Mailgun)
+        );
+    }
+
+    #[test]
     fn a_good_hook_reads_whole() {
         let text = format!(
             "{}\n[hooks.form]\ncreates = \"lead\"\nauth = \"hmac-sha256\"\nsecret_file = \"/etc/sloop/form.secret\"\nid = \"data.id\"\nmax_body = 2048\nsource = \"inbound\"\nchannel = \"ads\"\n[hooks.form.fields]\nemail = \"data.email\"\n[hooks.form.defaults]\nowner = \"lea\"\n",
@@ -821,7 +839,7 @@ mod tests {
             problems("[hooks.x]\ncreates = \"deal\"\nauth = \"digest\"\nsecret_file = \"form.secret\"\nmax_body = 0\nsource = \"tv\"\n[hooks.x.fields]\nemails = \"e\"\nname = 3\nphone = \"a..b\"\n[hooks.x.defaults]\nowner = \"ghost\"\n"),
             vec![
                 "unknown-value: unknown creates `deal` (hint: allowed: `lead`, `activity`, `account-update` or `email`)",
-                "unknown-value: unknown auth `digest` (hint: allowed: `bearer`, `basic` or `hmac-sha256`)",
+                "unknown-value: unknown auth `digest` (hint: allowed: `bearer`, `basic`, `hmac-sha256` or `mailgun`)",
                 "config: hook `x`: `secret_file` must be an absolute path (hint: the secret lives outside the repository, e.g. `/etc/sloop/NAME.secret`)",
                 "config: hook `x`: `max_body` must be at least 1 byte",
                 "unknown-value: unknown source `tv` (hint: allowed: `outbound`, `inbound`, `referral`, `partnership` or `upsell`)",
@@ -916,10 +934,10 @@ mod tests {
         let base = "auth = \"basic\"\nsecret_env = \"T\"\n";
         assert_eq!(
             problems(&format!(
-                "[hooks.m]\ncreates = \"email\"\nformat = \"mailgun\"\n{base}[hooks.m.fields]\nemail = \"from\"\n"
+                "[hooks.m]\ncreates = \"email\"\nformat = \"mandrill\"\n{base}[hooks.m.fields]\nemail = \"from\"\n"
             )),
             vec![
-                "unknown-value: unknown format `mailgun` (hint: allowed: `raw` or `postmark`)",
+                "unknown-value: unknown format `mandrill` (hint: allowed: `raw`, `postmark`, `mailgun` or `sendgrid`)",
                 "config: hook `m`: an email hook maps no field (`fields.email`) (hint: the message gives them: remove `[hooks.m.fields]`)",
             ]
         );
