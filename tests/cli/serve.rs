@@ -1867,6 +1867,16 @@ fn mailgun_parsed_and_mime_posts_are_ingested_like_the_raw_message() {
     let (status, again) = post("/hooks/mailgun/email", &ct, &body);
     assert_eq!((status, id_of(&again)), (202, id_of(&answer)));
     assert!(again.contains("\"duplicate\":true"), "{again}");
+    // A captured signature replayed on another message: the token was seen, a no-op too.
+    let altered = mailgun_parsed(
+        &PDF_MESSAGE_HEADERS.replace("Bon de commande", "Facture"),
+        now - 5,
+        token,
+        &mailgun_signature(MAILGUN_KEY, now - 5, token),
+    );
+    let (status, replayed) = post("/hooks/mailgun/email", &ct, &altered);
+    assert_eq!((status, id_of(&replayed)), (202, id_of(&answer)));
+    assert!(replayed.contains("\"duplicate\":true"), "{replayed}");
     let spool_after = spool_files(&env, "mailgun");
     assert_eq!(spool_after.len(), 1, "{spool_after:?}");
 
