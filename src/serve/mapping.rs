@@ -405,10 +405,7 @@ mod tests {
     }
 
     fn crm(config: Config) -> Crm {
-        Crm {
-            config,
-            ..Crm::default()
-        }
+        Crm::empty(config)
     }
 
     #[test]

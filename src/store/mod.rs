@@ -225,10 +225,7 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
             (record.map(Box::new), diags)
         })
         .collect();
-    let mut crm = Crm {
-        config,
-        ..Crm::default()
-    };
+    let mut crm = Crm::empty(config);
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
     for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
         diagnostics.extend(diags);

@@ -145,10 +145,7 @@ pub fn validate_in(
             format!("invalid id: {e}"),
         ));
     }
-    let mut one = Crm {
-        config: crm.config.clone(),
-        ..Crm::default()
-    };
+    let mut one = Crm::empty(crm.config.clone());
     one.push(record.clone());
     diags.extend(check::check_some(&one, known));
     diags.retain(|d| d.is_error());

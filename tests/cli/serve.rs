@@ -1694,10 +1694,15 @@ fn the_load_generator_runs_a_bounded_signed_load_and_sees_every_event_committed(
         concurrency: 4,
         body: r#"{"conversation": {"id": "c-{i}"}, "visitor": {"email": "v{i}@load.example", "name": "Visitor {i}"}}"#.into(),
         repo: Some(env.path().to_path_buf()),
+        rate: Some(400.0),
     })
     .unwrap();
     assert_eq!(report.ok, 200);
     assert!(report.committed_after.is_some());
+    // Paced at 400 a second: the 200 deliveries take at least half a second.
+    assert!(report.elapsed >= Duration::from_millis(490), "{report:?}");
+    // Every event's commit was seen, and none before its 202 was answered.
+    assert_eq!(report.commit_lags.len(), 200);
     assert!(report.percentile(0.5) <= report.percentile(0.99));
     let line = report.render("POST /hooks/chatbot");
     assert!(
@@ -1705,6 +1710,7 @@ fn the_load_generator_runs_a_bounded_signed_load_and_sees_every_event_committed(
         "{line}"
     );
     assert!(line.contains(", all committed "), "{line}");
+    assert!(line.contains("; 202 to commit: p50 "), "{line}");
     let pages = load::pages(&server.addr, "/healthz", 50, 2, Vec::new()).unwrap();
     assert_eq!(pages.ok, 50);
     server.stop();
