@@ -8,7 +8,7 @@ use crate::store::{FileSet, Spill};
 use crate::writes::import::table;
 use crate::writes::index::Needs;
 use crate::writes::ingest::{
-    email, ics, mailbox, Applied, Batch, Capture, Item, Key, Matcher, Summary,
+    email, ics, mailbox, Applied, Batch, Capture, Item, Items, Key, Matcher, Summary,
 };
 
 /// Record the conversation: messages, mailboxes and calendars.
@@ -134,14 +134,24 @@ struct Run<'a> {
     batch: Batch<'a>,
     summary: Summary,
     root: &'a Path,
+    /// The first list item that could not be kept aside (the run then stops, exit 2).
+    failed: Option<std::io::Error>,
 }
 
 impl<'a> Run<'a> {
     fn new(crm: &'a Crm, root: &'a Path, files: Spill) -> Self {
         Run {
+            summary: Summary::spilling(files.folder()),
             batch: Batch::spilling(crm, files),
-            summary: Summary::default(),
             root,
+            failed: None,
+        }
+    }
+
+    /// Adds an item to one of the summary's lists.
+    fn push(&mut self, list: fn(&mut Summary) -> &mut Items, item: Item) {
+        if self.failed.is_none() {
+            self.failed = list(&mut self.summary).push(item).err();
         }
     }
 
@@ -152,7 +162,7 @@ impl<'a> Run<'a> {
             Ok(Applied::Recorded(_)) => self.summary.recorded += 1,
             Ok(Applied::Updated(_)) => self.summary.updated += 1,
             Ok(Applied::Duplicate(_) | Applied::Older(_)) => self.summary.duplicates += 1,
-            Err(diags) => self.summary.invalid.push(Item {
+            Err(diags) => self.push(|s| &mut s.invalid, Item {
                 item: item.to_string(),
                 reason: diags
                     .iter()
@@ -167,7 +177,7 @@ impl<'a> Run<'a> {
         let msg = match email::parse(bytes, opts) {
             Ok(msg) => msg,
             Err(e) => {
-                self.summary.invalid.push(Item {
+                self.push(|s| &mut s.invalid, Item {
                     item: item.to_string(),
                     reason: e.to_string(),
                 });
@@ -190,11 +200,11 @@ impl<'a> Run<'a> {
                     self.apply(item, c);
                 }
             }
-            email::Outcome::Skipped(why) => self.summary.skipped.push(Item {
+            email::Outcome::Skipped(why) => self.push(|s| &mut s.skipped, Item {
                 item: item.to_string(),
                 reason: why,
             }),
-            email::Outcome::Unmatched(who) => self.summary.unmatched.push(Item {
+            email::Outcome::Unmatched(who) => self.push(|s| &mut s.unmatched, Item {
                 item: item.to_string(),
                 reason: who,
             }),
@@ -213,7 +223,15 @@ fn finish(
     what: &str,
     out: &mut Out,
 ) -> Result<Status, CliError> {
-    let Run { batch, summary, .. } = run;
+    let Run {
+        batch,
+        summary,
+        failed,
+        ..
+    } = run;
+    if let Some(e) = failed {
+        return Err(CliError::io("cannot keep the run's list of items aside", e));
+    }
     let blocked = !summary.invalid.is_empty() && !common.skip_invalid;
     let files = batch.into_files();
     let written = !blocked && !common.dry_run && !files.is_empty();
@@ -267,9 +285,10 @@ fn finish(
                 ("skipped", &summary.skipped),
                 ("invalid", &summary.invalid),
             ] {
-                for i in items {
-                    out.println(&format!("  {label}: {}: {}", i.item, i.reason))?;
-                }
+                items.each(|item, reason| -> Result<(), CliError> {
+                    out.println(&format!("  {label}: {item}: {reason}"))?;
+                    Ok(())
+                })?;
             }
         }
     }
@@ -371,7 +390,7 @@ fn mailbox(
                 progress.show(i as u64);
                 let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
                 if size > email::MAX_MESSAGE {
-                    run.summary.invalid.push(Item {
+                    run.push(|s| &mut s.invalid, Item {
                         item: item.clone(),
                         reason: email::IngestError::TooLarge(size).to_string(),
                     });
@@ -379,7 +398,7 @@ fn mailbox(
                 }
                 match std::fs::read(file) {
                     Ok(bytes) => run.message(&matcher, item, &bytes, &opts),
-                    Err(e) => run.summary.invalid.push(Item {
+                    Err(e) => run.push(|s| &mut s.invalid, Item {
                         item: item.clone(),
                         reason: format!("cannot read it: {e}"),
                     }),
@@ -399,7 +418,7 @@ fn mailbox(
             let handle = |run: &mut Run, m: mailbox::MboxMessage| {
                 let item = format!("line {}", m.line);
                 match m.too_large {
-                    Some(size) => run.summary.invalid.push(Item {
+                    Some(size) => run.push(|s| &mut s.invalid, Item {
                         item,
                         reason: email::IngestError::TooLarge(size).to_string(),
                     }),
@@ -471,12 +490,12 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
                 );
                 run.apply(&item, &c)
             }
-            ics::Event::Unmatched { what, addresses } => run.summary.unmatched.push(Item {
+            ics::Event::Unmatched { what, addresses } => run.push(|s| &mut s.unmatched, Item {
                 item: what,
                 reason: addresses,
             }),
             ics::Event::Invalid { what, reason } => {
-                run.summary.invalid.push(Item { item: what, reason })
+                run.push(|s| &mut s.invalid, Item { item: what, reason })
             }
         }
     }
@@ -541,11 +560,11 @@ pub fn calls(
         progress.show(read.get());
         match row.map_err(refuse)? {
             Row::Call { line, call } => run.apply(&format!("line {line}"), &call),
-            Row::Unmatched { line, number } => run.summary.unmatched.push(Item {
+            Row::Unmatched { line, number } => run.push(|s| &mut s.unmatched, Item {
                 item: format!("line {line}"),
                 reason: number,
             }),
-            Row::Invalid { line, reason } => run.summary.invalid.push(Item {
+            Row::Invalid { line, reason } => run.push(|s| &mut s.invalid, Item {
                 item: format!("line {line}"),
                 reason,
             }),
