@@ -162,14 +162,17 @@ impl<'a> Run<'a> {
             Ok(Applied::Recorded(_)) => self.summary.recorded += 1,
             Ok(Applied::Updated(_)) => self.summary.updated += 1,
             Ok(Applied::Duplicate(_) | Applied::Older(_)) => self.summary.duplicates += 1,
-            Err(diags) => self.push(|s| &mut s.invalid, Item {
-                item: item.to_string(),
-                reason: diags
-                    .iter()
-                    .map(|d| d.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            }),
+            Err(diags) => self.push(
+                |s| &mut s.invalid,
+                Item {
+                    item: item.to_string(),
+                    reason: diags
+                        .iter()
+                        .map(|d| d.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                },
+            ),
         }
     }
 
@@ -177,10 +180,13 @@ impl<'a> Run<'a> {
         let msg = match email::parse(bytes, opts) {
             Ok(msg) => msg,
             Err(e) => {
-                self.push(|s| &mut s.invalid, Item {
-                    item: item.to_string(),
-                    reason: e.to_string(),
-                });
+                self.push(
+                    |s| &mut s.invalid,
+                    Item {
+                        item: item.to_string(),
+                        reason: e.to_string(),
+                    },
+                );
                 return;
             }
         };
@@ -200,14 +206,20 @@ impl<'a> Run<'a> {
                     self.apply(item, c);
                 }
             }
-            email::Outcome::Skipped(why) => self.push(|s| &mut s.skipped, Item {
-                item: item.to_string(),
-                reason: why,
-            }),
-            email::Outcome::Unmatched(who) => self.push(|s| &mut s.unmatched, Item {
-                item: item.to_string(),
-                reason: who,
-            }),
+            email::Outcome::Skipped(why) => self.push(
+                |s| &mut s.skipped,
+                Item {
+                    item: item.to_string(),
+                    reason: why,
+                },
+            ),
+            email::Outcome::Unmatched(who) => self.push(
+                |s| &mut s.unmatched,
+                Item {
+                    item: item.to_string(),
+                    reason: who,
+                },
+            ),
         }
     }
 }
@@ -365,7 +377,10 @@ fn mailbox(
     let mut run = Run::new(&crm, &located.root, session.spill());
     match source {
         Source::Maildir => {
-            let mut names: Vec<(String, PathBuf)> = Vec::new();
+            // Every message's name (to read them in order), and its path only when the name
+            // is not UTF-8 (else it is the Maildir's path and the name): some 40 bytes a
+            // message, not a string and a path each.
+            let mut names: Vec<(Box<str>, Option<Box<Path>>)> = Vec::new();
             for sub in ["cur", "new"] {
                 let folder = path.join(sub);
                 let entries = std::fs::read_dir(&folder).map_err(|e| {
@@ -378,30 +393,43 @@ fn mailbox(
                     let e = e.map_err(|e| {
                         CliError::io(format!("cannot read {}", folder.display()), e)
                     })?;
-                    let name = e.file_name().to_string_lossy().into_owned();
+                    let file_name = e.file_name();
+                    let name = file_name.to_string_lossy();
                     if mailbox::is_message_name(&name) && e.file_type().is_ok_and(|t| t.is_file()) {
-                        names.push((format!("{sub}/{name}"), e.path()));
+                        let odd = file_name.to_str().is_none().then(|| e.path().into());
+                        names.push((format!("{sub}/{name}").into(), odd));
                     }
                 }
             }
             names.sort();
             let mut progress = Progress::new(names.len() as u64, "messages");
-            for (i, (item, file)) in names.iter().enumerate() {
+            for (i, (item, odd)) in names.iter().enumerate() {
                 progress.show(i as u64);
-                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                let item: &str = item;
+                let file = match odd {
+                    Some(p) => p.to_path_buf(),
+                    None => path.join(item),
+                };
+                let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
                 if size > email::MAX_MESSAGE {
-                    run.push(|s| &mut s.invalid, Item {
-                        item: item.clone(),
-                        reason: email::IngestError::TooLarge(size).to_string(),
-                    });
+                    run.push(
+                        |s| &mut s.invalid,
+                        Item {
+                            item: item.to_string(),
+                            reason: email::IngestError::TooLarge(size).to_string(),
+                        },
+                    );
                     continue;
                 }
-                match std::fs::read(file) {
+                match std::fs::read(&file) {
                     Ok(bytes) => run.message(&matcher, item, &bytes, &opts),
-                    Err(e) => run.push(|s| &mut s.invalid, Item {
-                        item: item.clone(),
-                        reason: format!("cannot read it: {e}"),
-                    }),
+                    Err(e) => run.push(
+                        |s| &mut s.invalid,
+                        Item {
+                            item: item.to_string(),
+                            reason: format!("cannot read it: {e}"),
+                        },
+                    ),
                 }
             }
             progress.end();
@@ -418,10 +446,13 @@ fn mailbox(
             let handle = |run: &mut Run, m: mailbox::MboxMessage| {
                 let item = format!("line {}", m.line);
                 match m.too_large {
-                    Some(size) => run.push(|s| &mut s.invalid, Item {
-                        item,
-                        reason: email::IngestError::TooLarge(size).to_string(),
-                    }),
+                    Some(size) => run.push(
+                        |s| &mut s.invalid,
+                        Item {
+                            item,
+                            reason: email::IngestError::TooLarge(size).to_string(),
+                        },
+                    ),
                     None => run.message(&matcher, &item, &m.bytes, &opts),
                 }
             };
@@ -490,10 +521,13 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
                 );
                 run.apply(&item, &c)
             }
-            ics::Event::Unmatched { what, addresses } => run.push(|s| &mut s.unmatched, Item {
-                item: what,
-                reason: addresses,
-            }),
+            ics::Event::Unmatched { what, addresses } => run.push(
+                |s| &mut s.unmatched,
+                Item {
+                    item: what,
+                    reason: addresses,
+                },
+            ),
             ics::Event::Invalid { what, reason } => {
                 run.push(|s| &mut s.invalid, Item { item: what, reason })
             }
@@ -560,14 +594,20 @@ pub fn calls(
         progress.show(read.get());
         match row.map_err(refuse)? {
             Row::Call { line, call } => run.apply(&format!("line {line}"), &call),
-            Row::Unmatched { line, number } => run.push(|s| &mut s.unmatched, Item {
-                item: format!("line {line}"),
-                reason: number,
-            }),
-            Row::Invalid { line, reason } => run.push(|s| &mut s.invalid, Item {
-                item: format!("line {line}"),
-                reason,
-            }),
+            Row::Unmatched { line, number } => run.push(
+                |s| &mut s.unmatched,
+                Item {
+                    item: format!("line {line}"),
+                    reason: number,
+                },
+            ),
+            Row::Invalid { line, reason } => run.push(
+                |s| &mut s.invalid,
+                Item {
+                    item: format!("line {line}"),
+                    reason,
+                },
+            ),
         }
     }
     progress.end();

@@ -267,8 +267,11 @@ impl Spill {
     }
 }
 
+/// Up to this many bytes of a [`Log`] stay in memory (a run has three: a quarter MiB each).
+pub const LOG_AT: usize = 256 << 10;
+
 /// A list of pairs of strings (a run's unmatched or skipped items and their reasons) that
-/// stays in memory up to the threshold ([`SPILL_AT`] bytes), then goes to a temporary file in
+/// stays in memory up to the threshold ([`LOG_AT`] bytes), then goes to a temporary file in
 /// the folder given (removed when the list is dropped), so that a long run's memory does not
 /// grow with it. Read back in order, as often as needed.
 #[derive(Debug)]
@@ -288,7 +291,7 @@ impl Log {
     pub fn new(folder: Option<&Path>) -> Self {
         Log::with_threshold(
             folder,
-            SPILL_AT_NOW.load(std::sync::atomic::Ordering::Relaxed),
+            LOG_AT.min(SPILL_AT_NOW.load(std::sync::atomic::Ordering::Relaxed)),
         )
     }
 

@@ -902,7 +902,10 @@ mod tests {
                 b.apply(&email("<a@x>", 2), &none).unwrap(),
                 Applied::Duplicate(path.clone())
             );
-            assert_eq!(b.recorded(&Key::Message("<a@x>".into())), Some(path.as_str()));
+            assert_eq!(
+                b.recorded(&Key::Message("<a@x>".into())),
+                Some(path.as_str())
+            );
             let head = "activities/2026/11/2026-11-02-email-kestrel.toml";
             assert_eq!(
                 b.apply(&email("<at-head@x>", 9), &none).unwrap(),
