@@ -303,7 +303,10 @@ fn a_run_that_spills_its_planned_files_to_disk_commits_the_same_tree() {
             String::from_utf8_lossy(&out.stderr)
         );
         trees.push(env.git(&["rev-parse", "HEAD^{tree}"]).stdout);
-        summaries.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        // The mail tool names the messages by the time they were delivered.
+        let summary =
+            String::from_utf8_lossy(&out.stdout).replace(|c: char| c.is_ascii_digit(), "0");
+        summaries.push(summary);
         let left: Vec<String> = std::fs::read_dir(env.path().join(".git/sloop"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -315,7 +318,7 @@ fn a_run_that_spills_its_planned_files_to_disk_commits_the_same_tree() {
     assert_eq!(trees[0], trees[1]);
     assert_eq!(summaries[0], summaries[1]);
     assert!(
-        summaries[0].contains("  skipped: ") && summaries[0].contains("  unmatched: "),
+        summaries[0].contains("  skipped: ") && summaries[0].contains("  invalid: "),
         "{}",
         summaries[0]
     );
