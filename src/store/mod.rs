@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use files::{FileSet, Spill};
+pub use files::{FileSet, Log, Spill};
 pub use source::{
     resolve_inside, Entry, LinkError, Memory, Refusal, Source, SourceError, SourceFile, WorkTree,
 };
