@@ -46,6 +46,19 @@ pub struct Report {
     pub committed_after: Option<Duration>,
     /// For each accepted event, from its 202 until `git log` first named it (sorted).
     pub commit_lags: Vec<Duration>,
+    /// When each new commit was first seen, oldest first (two commits seen by one poll,
+    /// 10 ms apart, share a time).
+    pub commits_seen: Vec<Instant>,
+}
+
+impl Report {
+    /// The least time between two commits, as seen.
+    pub fn min_commit_gap(&self) -> Option<Duration> {
+        self.commits_seen
+            .windows(2)
+            .map(|w| w[1].saturating_duration_since(w[0]))
+            .min()
+    }
 }
 
 impl Report {
@@ -84,6 +97,13 @@ impl Report {
                 ms(self.commit_lags[self.commit_lags.len() / 2]),
                 ms(self.commit_lags[i]),
                 ms(*worst)
+            ));
+        }
+        if let Some(gap) = self.min_commit_gap() {
+            s.push_str(&format!(
+                "; {} commits, at least {:.0} ms apart",
+                self.commits_seen.len(),
+                ms(gap)
             ));
         }
         s
@@ -246,6 +266,7 @@ fn run(
             latencies,
             committed_after: None,
             commit_lags: Vec::new(),
+            commits_seen: Vec::new(),
         },
         last,
         all,
@@ -259,15 +280,19 @@ fn event_id(answer: &[u8]) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
-/// Polls `git log FROM..HEAD` every 10 ms until `stop`, noting when each event id first
-/// appears in a commit message.
+/// What the commit watcher saw: when each event id was first named, when each commit.
+type Seen = (std::collections::HashMap<String, Instant>, Vec<Instant>);
+
+/// Polls `git log FROM..HEAD` every 10 ms until `stop`, noting when each commit and each
+/// event id it names first appear.
 fn watch_commits(
     repo: PathBuf,
     from: String,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<Result<std::collections::HashMap<String, Instant>, String>> {
+) -> std::thread::JoinHandle<Result<Seen, String>> {
     std::thread::spawn(move || {
         let mut seen = std::collections::HashMap::new();
+        let mut commits = Vec::new();
         let mut at = from;
         loop {
             let done = stop.load(Ordering::Relaxed);
@@ -276,11 +301,13 @@ fn watch_commits(
                 let out = std::process::Command::new("git")
                     .arg("-C")
                     .arg(&repo)
-                    .args(["log", "--format=%b", &format!("{at}..{now_head}")])
+                    .args(["log", "--format=%x00%b", &format!("{at}..{now_head}")])
                     .output()
                     .map_err(|e| format!("git log: {e}"))?;
                 let now = Instant::now();
-                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let text = String::from_utf8_lossy(&out.stdout);
+                commits.extend(std::iter::repeat_n(now, text.matches('\0').count()));
+                for line in text.lines() {
                     if let Some(id) = line
                         .trim_end()
                         .strip_suffix(')')
@@ -293,7 +320,7 @@ fn watch_commits(
                 at = now_head;
             }
             if done {
-                return Ok(seen);
+                return Ok((seen, commits));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -374,9 +401,10 @@ pub fn hooks(cfg: &Hooks) -> Result<Report, String> {
     }
     if let Some(watcher) = watcher {
         stop.store(true, Ordering::Relaxed);
-        let seen = watcher
+        let (seen, commits) = watcher
             .join()
             .map_err(|_| "the commit watcher panicked".to_string())??;
+        report.commits_seen = commits;
         let mut lags = Vec::with_capacity(answered.len());
         for (at, id) in answered {
             let id = id.ok_or("a 202 without an event id")?;

@@ -197,6 +197,8 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
         pusher: pusher.as_ref().map(|(p, _)| p.clone()),
         ticker,
         last: Default::default(),
+        paced: Default::default(),
+        read: Default::default(),
     };
     // The first round replays what a previous run left in the spool.
     tx.send(Signal::Wake).ok();

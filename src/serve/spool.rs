@@ -12,6 +12,7 @@
 //! which the commit's message carries: after a crash, the events of a batch whose commit
 //! reached the branch are marked done, the others stay pending and are committed again.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -184,8 +185,19 @@ impl Spool {
     /// The hook's pending events, oldest first. An event already settled (a crash left its
     /// pending file behind) is removed on the way.
     pub fn pending(&self, hook: &str) -> io::Result<Vec<Event>> {
+        self.pending_since(hook, &mut HashMap::new())
+    }
+
+    /// [`Spool::pending`], reading only the files of events not in `read` (what earlier
+    /// calls read, kept by the caller: a backlog of 10,000 events is not read again for
+    /// each commit of 1,000); `read` is left holding exactly the pending events.
+    pub fn pending_since(
+        &self,
+        hook: &str,
+        read: &mut HashMap<String, Event>,
+    ) -> io::Result<Vec<Event>> {
         let dir = self.dir(hook, "pending")?;
-        let mut out = Vec::new();
+        let mut listed = HashSet::new();
         for e in fs::read_dir(&dir)? {
             let path = e?.path();
             let Some(id) = path
@@ -195,12 +207,17 @@ impl Spool {
             else {
                 continue;
             };
-            if self.is_settled(hook, id) {
-                fs::remove_file(&path)?;
-                continue;
+            if !read.contains_key(id) {
+                if self.is_settled(hook, id) {
+                    fs::remove_file(&path)?;
+                    continue;
+                }
+                read.insert(id.to_string(), read_json::<Event>(&path)?);
             }
-            out.push(read_json::<Event>(&path)?);
+            listed.insert(id.to_string());
         }
+        read.retain(|id, _| listed.contains(id));
+        let mut out: Vec<Event> = read.values().cloned().collect();
         out.sort_by(|a, b| (&a.received, &a.id).cmp(&(&b.received, &b.id)));
         Ok(out)
     }
@@ -348,5 +365,64 @@ impl Spool {
             _ => {}
         }
         sync_dir(&self.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, received: &str) -> Event {
+        Event {
+            id: id.to_string(),
+            hook: "form".to_string(),
+            received: received.to_string(),
+            key: None,
+            payload: serde_json::json!({ "n": id }),
+        }
+    }
+
+    #[test]
+    fn pending_since_reads_each_file_once_and_forgets_what_is_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path());
+        for (id, at) in [
+            ("b", "2026-11-30T10:00:02Z"),
+            ("a", "2026-11-30T10:00:01Z"),
+            ("c", "2026-11-30T10:00:03Z"),
+        ] {
+            assert!(spool.accept(&event(id, at)).unwrap());
+        }
+        let mut read = HashMap::new();
+        let ids = |events: Vec<Event>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(spool.pending_since("form", &mut read).unwrap()),
+            ["a", "b", "c"]
+        );
+        // What was read is not read again: a file changed behind its back is not seen…
+        let pending = dir.path().join("sloop/spool/form/pending");
+        assert!(pending.join("c.json").exists(), "{pending:?}");
+        std::fs::write(pending.join("c.json"), b"not json").unwrap();
+        assert_eq!(spool.pending_since("form", &mut read).unwrap().len(), 3);
+        // …and an event settled since is forgotten.
+        spool.done("form", &["a".to_string()]).unwrap();
+        assert_eq!(
+            ids(spool.pending_since("form", &mut read).unwrap()),
+            ["b", "c"]
+        );
+        assert_eq!(read.len(), 2);
+        // A fresh read finds the file as it is (the caller drops `read` after a failure).
+        assert!(spool.pending("form").is_err());
+        // A settled event whose pending file a crash left behind is removed when first read.
+        std::fs::write(
+            pending.join("c.json"),
+            serde_json::to_vec(&event("c", "x")).unwrap(),
+        )
+        .unwrap();
+        std::fs::copy(pending.join("b.json"), dir.path().join("b.json")).unwrap();
+        spool.done("form", &["b".to_string()]).unwrap();
+        std::fs::copy(dir.path().join("b.json"), pending.join("b.json")).unwrap();
+        assert_eq!(ids(spool.pending("form").unwrap()), ["c"]);
+        assert!(!pending.join("b.json").exists());
     }
 }
