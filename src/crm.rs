@@ -16,6 +16,19 @@ pub struct Crm {
 }
 
 impl Crm {
+    /// A CRM of no records under `config` (what `..Crm::default()` gives, without parsing
+    /// the default config only to drop it).
+    pub fn empty(config: Config) -> Self {
+        Crm {
+            config,
+            accounts: Vec::new(),
+            contacts: Vec::new(),
+            opportunities: Vec::new(),
+            leads: Vec::new(),
+            activities: Vec::new(),
+        }
+    }
+
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.meta.id == id)
     }

@@ -30,6 +30,9 @@ pub struct Hooks {
     pub body: String,
     /// The CRM's git repository, polled for the commits; `None`: not waited for.
     pub repo: Option<PathBuf>,
+    /// Deliveries per second (request `i` is not sent before `i / rate` s from the start);
+    /// `None`: as fast as the connections go.
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +44,8 @@ pub struct Report {
     pub latencies: Vec<Duration>,
     /// From the last 202 until every accepted event is in a commit.
     pub committed_after: Option<Duration>,
+    /// For each accepted event, from its 202 until `git log` first named it (sorted).
+    pub commit_lags: Vec<Duration>,
 }
 
 impl Report {
@@ -70,6 +75,15 @@ impl Report {
             s.push_str(&format!(
                 ", all committed {:.0} ms after the last 202",
                 ms(c)
+            ));
+        }
+        if let Some(worst) = self.commit_lags.last() {
+            let i = (self.commit_lags.len() * 99).div_ceil(100).max(1) - 1;
+            s.push_str(&format!(
+                "; 202 to commit: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                ms(self.commit_lags[self.commit_lags.len() / 2]),
+                ms(self.commit_lags[i]),
+                ms(*worst)
             ));
         }
         s
@@ -166,27 +180,38 @@ type Request = (String, String, Vec<(String, String)>, Vec<u8>);
 /// Makes request `i`.
 type MakeRequest = Arc<dyn Fn(usize) -> Request + Send + Sync>;
 
-/// Runs `n` requests over `concurrency` connections; `make(i)` gives request `i`.
+/// What each answered request gave: when it was answered, and (202s only) the event id.
+type Answered = Vec<(Instant, Option<String>)>;
+
+/// Runs `n` requests over `concurrency` connections, at most `rate` a second; `make(i)`
+/// gives request `i`.
 fn run(
     addr: &str,
     n: usize,
     concurrency: usize,
+    rate: Option<f64>,
     expect: u16,
     make: MakeRequest,
-) -> Result<(Report, Instant), String> {
+) -> Result<(Report, Instant, Answered), String> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    type Worker = (Vec<Duration>, Instant, Answered);
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
             let (next, make, addr) = (next.clone(), make.clone(), addr.to_string());
-            std::thread::spawn(move || -> Result<(Vec<Duration>, Instant), String> {
+            std::thread::spawn(move || -> Result<Worker, String> {
                 let mut conn = Conn { addr, stream: None };
                 let mut lat = Vec::new();
+                let mut answered = Vec::new();
                 let mut last = Instant::now();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
-                        return Ok((lat, last));
+                        return Ok((lat, last, answered));
+                    }
+                    if let Some(rate) = rate {
+                        let due = started + Duration::from_secs_f64(i as f64 / rate);
+                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
                     }
                     let (method, path, headers, body) = make(i);
                     let t = Instant::now();
@@ -199,15 +224,18 @@ fn run(
                     }
                     last = Instant::now();
                     lat.push(last - t);
+                    answered.push((last, (status == 202).then(|| event_id(&answer)).flatten()));
                 }
             })
         })
         .collect();
     let mut latencies = Vec::with_capacity(n);
+    let mut all = Vec::with_capacity(n);
     let mut last = started;
     for w in workers {
-        let (l, t) = w.join().map_err(|_| "a worker panicked".to_string())??;
+        let (l, t, a) = w.join().map_err(|_| "a worker panicked".to_string())??;
         latencies.extend(l);
+        all.extend(a);
         last = last.max(t);
     }
     latencies.sort();
@@ -217,9 +245,59 @@ fn run(
             elapsed: last - started,
             latencies,
             committed_after: None,
+            commit_lags: Vec::new(),
         },
         last,
+        all,
     ))
+}
+
+/// The event id of a `202` answer (`{"duplicate":false,"id":"…"}`).
+fn event_id(answer: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(answer);
+    let rest = &text[text.find("\"id\":\"")? + 6..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// Polls `git log FROM..HEAD` every 10 ms until `stop`, noting when each event id first
+/// appears in a commit message.
+fn watch_commits(
+    repo: PathBuf,
+    from: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Result<std::collections::HashMap<String, Instant>, String>> {
+    std::thread::spawn(move || {
+        let mut seen = std::collections::HashMap::new();
+        let mut at = from;
+        loop {
+            let done = stop.load(Ordering::Relaxed);
+            let now_head = head(&repo)?;
+            if now_head != at {
+                let out = std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(&repo)
+                    .args(["log", "--format=%b", &format!("{at}..{now_head}")])
+                    .output()
+                    .map_err(|e| format!("git log: {e}"))?;
+                let now = Instant::now();
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    if let Some(id) = line
+                        .trim_end()
+                        .strip_suffix(')')
+                        .and_then(|l| l.rsplit_once(" (event "))
+                        .map(|(_, id)| id.to_string())
+                    {
+                        seen.entry(id).or_insert(now);
+                    }
+                }
+                at = now_head;
+            }
+            if done {
+                return Ok(seen);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    })
 }
 
 /// How many events the commits after `from` name.
@@ -276,7 +354,12 @@ pub fn hooks(cfg: &Hooks) -> Result<Report, String> {
             body.into_bytes(),
         )
     });
-    let (mut report, last) = run(&cfg.addr, cfg.n, cfg.concurrency, 202, make)?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = match (&cfg.repo, &from) {
+        (Some(repo), Some(from)) => Some(watch_commits(repo.clone(), from.clone(), stop.clone())),
+        _ => None,
+    };
+    let (mut report, last, answered) = run(&cfg.addr, cfg.n, cfg.concurrency, cfg.rate, 202, make)?;
     if let (Some(repo), Some(from)) = (&cfg.repo, from) {
         loop {
             if events_committed(repo, &from)? >= report.ok {
@@ -288,6 +371,22 @@ pub fn hooks(cfg: &Hooks) -> Result<Report, String> {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+    if let Some(watcher) = watcher {
+        stop.store(true, Ordering::Relaxed);
+        let seen = watcher
+            .join()
+            .map_err(|_| "the commit watcher panicked".to_string())??;
+        let mut lags = Vec::with_capacity(answered.len());
+        for (at, id) in answered {
+            let id = id.ok_or("a 202 without an event id")?;
+            let committed = seen
+                .get(&id)
+                .ok_or_else(|| format!("event {id} was not seen committed"))?;
+            lags.push(committed.saturating_duration_since(at));
+        }
+        lags.sort();
+        report.commit_lags = lags;
     }
     Ok(report)
 }
@@ -302,5 +401,5 @@ pub fn pages(
 ) -> Result<Report, String> {
     let path = path.to_string();
     let make = Arc::new(move |_| ("GET".to_string(), path.clone(), headers.clone(), Vec::new()));
-    run(addr, n, concurrency, 200, make).map(|(r, _)| r)
+    run(addr, n, concurrency, None, 200, make).map(|(r, _, _)| r)
 }

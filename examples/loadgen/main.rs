@@ -2,14 +2,16 @@
 //!
 //! ```text
 //! cargo run --release --example loadgen -- hooks ADDR HOOK --secret-env VAR
-//!     [--auth bearer|hmac[:HEADER]] [-n 10000] [-c 16] [--body JSON] [--repo DIR]
+//!     [--auth bearer|hmac[:HEADER]] [-n 10000] [-c 16] [--rate PER_SECOND] [--body JSON]
+//!     [--repo DIR]
 //! cargo run --release --example loadgen -- page ADDR PATH [-n 1000] [-c 8]
 //! ```
 //!
 //! `hooks`: N deliveries over C keep-alive connections, each body unique (`{i}` in `--body`
 //! is the request's number), signed or with the bearer token from the environment
-//! variable; prints accepted/s, p50/p99 latency to the 202, and with `--repo` the time from
-//! the last 202 until `git log` names every event. `page`: N GETs, p50/p99.
+//! variable, at most `--rate` a second; prints accepted/s, p50/p99 latency to the 202, and
+//! with `--repo` the time from the last 202 until `git log` names every event and, for each
+//! event, from its 202 to the first `git log` naming it (p50/p99/max). `page`: N GETs.
 //! A std-only HTTP/1.1 client: nothing to install, and the test suite runs the same code.
 
 #[path = "load.rs"]
@@ -63,6 +65,15 @@ fn run() -> Result<(), String> {
                     r#"{"email": "load-{i}@load.example", "name": "Load {i}", "company": "Load {i}"}"#.to_string()
                 }),
                 repo: opt.get("--repo").map(Into::into),
+                rate: match opt.get("--rate") {
+                    Some(v) => Some(
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|r| *r > 0.0)
+                            .ok_or_else(|| format!("--rate {v}: a number of deliveries a second"))?,
+                    ),
+                    None => None,
+                },
             };
             let r = load::hooks(&cfg)?;
             println!("{}", r.render(&format!("POST /hooks/{}", cfg.hook)));
@@ -71,7 +82,7 @@ fn run() -> Result<(), String> {
             let r = load::pages(&pos[1], &pos[2], num("-n", 1000)?, num("-c", 8)?, Vec::new())?;
             println!("{}", r.render(&format!("GET {}", pos[2])));
         }
-        _ => return Err("usage: loadgen hooks ADDR HOOK --secret-env VAR [--auth bearer|hmac[:HEADER]] [-n N] [-c C] [--body JSON] [--repo DIR] | loadgen page ADDR PATH [-n N] [-c C]".into()),
+        _ => return Err("usage: loadgen hooks ADDR HOOK --secret-env VAR [--auth bearer|hmac[:HEADER]] [-n N] [-c C] [--rate R] [--body JSON] [--repo DIR] | loadgen page ADDR PATH [-n N] [-c C]".into()),
     }
     Ok(())
 }

@@ -210,10 +210,7 @@ pub fn staged(root: &Path) -> Result<Outcome, VerifyError> {
     };
     let config_bytes = config_bytes.ok_or_else(|| LoadError::NoConfig("the index".into()))?;
     let (config, mut diagnostics) = store::parse_config(&config_bytes);
-    let mut subset = Crm {
-        config: config.clone(),
-        ..Crm::default()
-    };
+    let mut subset = Crm::empty(config.clone());
     let mut olds = Vec::new();
     let mut news = Vec::new();
     let mut added = HashSet::new();
@@ -550,10 +547,7 @@ fn entered_without_requirements(config: &Config, c: &RecordChange) -> Vec<Diagno
     if !entered || new.meta().broken {
         return Vec::new();
     }
-    let mut crm = Crm {
-        config: config.clone(),
-        ..Crm::default()
-    };
+    let mut crm = Crm::empty(config.clone());
     crm.push(new.clone());
     check::requirements_of(&crm)
 }

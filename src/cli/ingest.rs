@@ -8,7 +8,7 @@ use crate::store::{FileSet, Spill};
 use crate::writes::import::table;
 use crate::writes::index::Needs;
 use crate::writes::ingest::{
-    email, ics, mailbox, Applied, Batch, Capture, Item, Key, Matcher, Summary,
+    email, ics, mailbox, Applied, Batch, Capture, Item, Items, Key, Matcher, Summary,
 };
 
 /// Record the conversation: messages, mailboxes and calendars.
@@ -134,14 +134,24 @@ struct Run<'a> {
     batch: Batch<'a>,
     summary: Summary,
     root: &'a Path,
+    /// The first list item that could not be kept aside (the run then stops, exit 2).
+    failed: Option<std::io::Error>,
 }
 
 impl<'a> Run<'a> {
     fn new(crm: &'a Crm, root: &'a Path, files: Spill) -> Self {
         Run {
+            summary: Summary::spilling(files.folder()),
             batch: Batch::spilling(crm, files),
-            summary: Summary::default(),
             root,
+            failed: None,
+        }
+    }
+
+    /// Adds an item to one of the summary's lists.
+    fn push(&mut self, list: fn(&mut Summary) -> &mut Items, item: Item) {
+        if self.failed.is_none() {
+            self.failed = list(&mut self.summary).push(item).err();
         }
     }
 
@@ -152,14 +162,17 @@ impl<'a> Run<'a> {
             Ok(Applied::Recorded(_)) => self.summary.recorded += 1,
             Ok(Applied::Updated(_)) => self.summary.updated += 1,
             Ok(Applied::Duplicate(_) | Applied::Older(_)) => self.summary.duplicates += 1,
-            Err(diags) => self.summary.invalid.push(Item {
-                item: item.to_string(),
-                reason: diags
-                    .iter()
-                    .map(|d| d.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            }),
+            Err(diags) => self.push(
+                |s| &mut s.invalid,
+                Item {
+                    item: item.to_string(),
+                    reason: diags
+                        .iter()
+                        .map(|d| d.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                },
+            ),
         }
     }
 
@@ -167,10 +180,13 @@ impl<'a> Run<'a> {
         let msg = match email::parse(bytes, opts) {
             Ok(msg) => msg,
             Err(e) => {
-                self.summary.invalid.push(Item {
-                    item: item.to_string(),
-                    reason: e.to_string(),
-                });
+                self.push(
+                    |s| &mut s.invalid,
+                    Item {
+                        item: item.to_string(),
+                        reason: e.to_string(),
+                    },
+                );
                 return;
             }
         };
@@ -190,14 +206,20 @@ impl<'a> Run<'a> {
                     self.apply(item, c);
                 }
             }
-            email::Outcome::Skipped(why) => self.summary.skipped.push(Item {
-                item: item.to_string(),
-                reason: why,
-            }),
-            email::Outcome::Unmatched(who) => self.summary.unmatched.push(Item {
-                item: item.to_string(),
-                reason: who,
-            }),
+            email::Outcome::Skipped(why) => self.push(
+                |s| &mut s.skipped,
+                Item {
+                    item: item.to_string(),
+                    reason: why,
+                },
+            ),
+            email::Outcome::Unmatched(who) => self.push(
+                |s| &mut s.unmatched,
+                Item {
+                    item: item.to_string(),
+                    reason: who,
+                },
+            ),
         }
     }
 }
@@ -213,7 +235,15 @@ fn finish(
     what: &str,
     out: &mut Out,
 ) -> Result<Status, CliError> {
-    let Run { batch, summary, .. } = run;
+    let Run {
+        batch,
+        summary,
+        failed,
+        ..
+    } = run;
+    if let Some(e) = failed {
+        return Err(CliError::io("cannot keep the run's list of items aside", e));
+    }
     let blocked = !summary.invalid.is_empty() && !common.skip_invalid;
     let files = batch.into_files();
     let written = !blocked && !common.dry_run && !files.is_empty();
@@ -267,9 +297,10 @@ fn finish(
                 ("skipped", &summary.skipped),
                 ("invalid", &summary.invalid),
             ] {
-                for i in items {
-                    out.println(&format!("  {label}: {}: {}", i.item, i.reason))?;
-                }
+                items.each(|item, reason| -> Result<(), CliError> {
+                    out.println(&format!("  {label}: {item}: {reason}"))?;
+                    Ok(())
+                })?;
             }
         }
     }
@@ -346,7 +377,10 @@ fn mailbox(
     let mut run = Run::new(&crm, &located.root, session.spill());
     match source {
         Source::Maildir => {
-            let mut names: Vec<(String, PathBuf)> = Vec::new();
+            // Every message's name (to read them in order), and its path only when the name
+            // is not UTF-8 (else it is the Maildir's path and the name): some 40 bytes a
+            // message, not a string and a path each.
+            let mut names: Vec<(Box<str>, Option<Box<Path>>)> = Vec::new();
             for sub in ["cur", "new"] {
                 let folder = path.join(sub);
                 let entries = std::fs::read_dir(&folder).map_err(|e| {
@@ -359,30 +393,43 @@ fn mailbox(
                     let e = e.map_err(|e| {
                         CliError::io(format!("cannot read {}", folder.display()), e)
                     })?;
-                    let name = e.file_name().to_string_lossy().into_owned();
+                    let file_name = e.file_name();
+                    let name = file_name.to_string_lossy();
                     if mailbox::is_message_name(&name) && e.file_type().is_ok_and(|t| t.is_file()) {
-                        names.push((format!("{sub}/{name}"), e.path()));
+                        let odd = file_name.to_str().is_none().then(|| e.path().into());
+                        names.push((format!("{sub}/{name}").into(), odd));
                     }
                 }
             }
             names.sort();
             let mut progress = Progress::new(names.len() as u64, "messages");
-            for (i, (item, file)) in names.iter().enumerate() {
+            for (i, (item, odd)) in names.iter().enumerate() {
                 progress.show(i as u64);
-                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                let item: &str = item;
+                let file = match odd {
+                    Some(p) => p.to_path_buf(),
+                    None => path.join(item),
+                };
+                let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
                 if size > email::MAX_MESSAGE {
-                    run.summary.invalid.push(Item {
-                        item: item.clone(),
-                        reason: email::IngestError::TooLarge(size).to_string(),
-                    });
+                    run.push(
+                        |s| &mut s.invalid,
+                        Item {
+                            item: item.to_string(),
+                            reason: email::IngestError::TooLarge(size).to_string(),
+                        },
+                    );
                     continue;
                 }
-                match std::fs::read(file) {
+                match std::fs::read(&file) {
                     Ok(bytes) => run.message(&matcher, item, &bytes, &opts),
-                    Err(e) => run.summary.invalid.push(Item {
-                        item: item.clone(),
-                        reason: format!("cannot read it: {e}"),
-                    }),
+                    Err(e) => run.push(
+                        |s| &mut s.invalid,
+                        Item {
+                            item: item.to_string(),
+                            reason: format!("cannot read it: {e}"),
+                        },
+                    ),
                 }
             }
             progress.end();
@@ -399,10 +446,13 @@ fn mailbox(
             let handle = |run: &mut Run, m: mailbox::MboxMessage| {
                 let item = format!("line {}", m.line);
                 match m.too_large {
-                    Some(size) => run.summary.invalid.push(Item {
-                        item,
-                        reason: email::IngestError::TooLarge(size).to_string(),
-                    }),
+                    Some(size) => run.push(
+                        |s| &mut s.invalid,
+                        Item {
+                            item,
+                            reason: email::IngestError::TooLarge(size).to_string(),
+                        },
+                    ),
                     None => run.message(&matcher, &item, &m.bytes, &opts),
                 }
             };
@@ -471,12 +521,15 @@ fn calendar(a: IcsArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<
                 );
                 run.apply(&item, &c)
             }
-            ics::Event::Unmatched { what, addresses } => run.summary.unmatched.push(Item {
-                item: what,
-                reason: addresses,
-            }),
+            ics::Event::Unmatched { what, addresses } => run.push(
+                |s| &mut s.unmatched,
+                Item {
+                    item: what,
+                    reason: addresses,
+                },
+            ),
             ics::Event::Invalid { what, reason } => {
-                run.summary.invalid.push(Item { item: what, reason })
+                run.push(|s| &mut s.invalid, Item { item: what, reason })
             }
         }
     }
@@ -541,14 +594,20 @@ pub fn calls(
         progress.show(read.get());
         match row.map_err(refuse)? {
             Row::Call { line, call } => run.apply(&format!("line {line}"), &call),
-            Row::Unmatched { line, number } => run.summary.unmatched.push(Item {
-                item: format!("line {line}"),
-                reason: number,
-            }),
-            Row::Invalid { line, reason } => run.summary.invalid.push(Item {
-                item: format!("line {line}"),
-                reason,
-            }),
+            Row::Unmatched { line, number } => run.push(
+                |s| &mut s.unmatched,
+                Item {
+                    item: format!("line {line}"),
+                    reason: number,
+                },
+            ),
+            Row::Invalid { line, reason } => run.push(
+                |s| &mut s.invalid,
+                Item {
+                    item: format!("line {line}"),
+                    reason,
+                },
+            ),
         }
     }
     progress.end();

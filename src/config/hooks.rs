@@ -33,15 +33,21 @@ pub enum MailFormat {
     Raw,
     /// Postmark's inbound webhook JSON.
     Postmark,
+    /// Mailgun's Routes `forward()` form post: the parsed fields, or `body-mime`.
+    Mailgun,
+    /// SendGrid's Inbound Parse form post: the parsed fields, or the raw `email`.
+    Sendgrid,
 }
 
 impl MailFormat {
-    pub const NAMES: &'static [&'static str] = &["raw", "postmark"];
+    pub const NAMES: &'static [&'static str] = &["raw", "postmark", "mailgun", "sendgrid"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MailFormat::Raw => "raw",
             MailFormat::Postmark => "postmark",
+            MailFormat::Mailgun => "mailgun",
+            MailFormat::Sendgrid => "sendgrid",
         }
     }
 }
@@ -91,7 +97,14 @@ pub enum Auth {
     /// The named header holds the HMAC-SHA256 of the body under the secret, in hex, with or
     /// without a `sha256=` prefix (GitHub's `X-Hub-Signature-256: sha256=<hex>`).
     HmacSha256 { header: String },
+    /// Mailgun's signature in the form fields: `signature` is the hex HMAC-SHA256 of
+    /// `timestamp` followed by `token` under the webhook signing key; a `timestamp` over
+    /// [`MAILGUN_MAX_AGE`] seconds from the server's clock is refused.
+    Mailgun,
 }
+
+/// How far (in seconds, either way) a Mailgun `timestamp` may be from the server's clock.
+pub const MAILGUN_MAX_AGE: i64 = 15 * 60;
 
 /// Where the secret is read when `sloop serve` starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -356,10 +369,10 @@ fn read_hook(
     };
     let header = f.text(r, "signature_header");
     let auth = match f
-        .one_of(r, "auth", &["bearer", "basic", "hmac-sha256"])
+        .one_of(r, "auth", &["bearer", "basic", "hmac-sha256", "mailgun"])
         .as_deref()
     {
-        Some(scheme @ ("bearer" | "basic")) => {
+        Some(scheme @ ("bearer" | "basic" | "mailgun")) => {
             if let Some(span) = header.as_ref().and(span_of(t, "signature_header")) {
                 r.error(
                     Code::Config,
@@ -367,10 +380,10 @@ fn read_hook(
                     format!("hook `{name}`: `signature_header` is for `auth = \"hmac-sha256\"`"),
                 );
             }
-            Some(if scheme == "basic" {
-                Auth::Basic
-            } else {
-                Auth::Bearer
+            Some(match scheme {
+                "basic" => Auth::Basic,
+                "mailgun" => Auth::Mailgun,
+                _ => Auth::Bearer,
             })
         }
         Some(_) => {
@@ -476,8 +489,18 @@ fn read_hook(
     let kind = creates.unwrap_or(Creates::Lead);
     let format = match f.one_of(r, "format", MailFormat::NAMES).as_deref() {
         Some("postmark") => MailFormat::Postmark,
+        Some("mailgun") => MailFormat::Mailgun,
+        Some("sendgrid") => MailFormat::Sendgrid,
         _ => MailFormat::Raw,
     };
+    if let (Some(Auth::Mailgun), false) = (&auth, format == MailFormat::Mailgun) {
+        r.error_hint(
+            Code::Config,
+            span_of(t, "auth").unwrap_or(name_span.clone()),
+            format!("hook `{name}`: `auth = \"mailgun\"` is for `format = \"mailgun\"`"),
+            "Mailgun signs the fields of its form post; add `creates = \"email\"` and `format = \"mailgun\"`",
+        );
+    }
     if let (false, Some(span)) = (kind == Creates::Email, span_of(t, "format")) {
         r.error(
             Code::Config,
@@ -752,6 +775,24 @@ mod tests {
     }
 
     #[test]
+    fn mailguns_signature_is_for_mailguns_form_posts() {
+        assert_eq!(
+            problems("[hooks.mail]\ncreates = \"email\"\nformat = \"sendgrid\"\nauth = \"mailgun\"\nsecret_env = \"KEY\"\n"),
+            ["config: hook `mail`: `auth = \"mailgun\"` is for `format = \"mailgun\"` (hint: Mailgun signs the fields of its form post; add `creates = \"email\"` and `format = \"mailgun\"`)"]
+        );
+        let text = format!(
+            "{}\n[hooks.mail]\ncreates = \"email\"\nformat = \"mailgun\"\nauth = \"mailgun\"\nsecret_env = \"MAILGUN_KEY\"\n",
+            crate::config::DEFAULT_TOML
+        );
+        let (config, diags) = Config::parse("sloop.toml", &text);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            (config.hooks[0].auth.clone(), config.hooks[0].format),
+            (super::Auth::Mailgun, super::MailFormat::Mailgun)
+        );
+    }
+
+    #[test]
     fn a_good_hook_reads_whole() {
         let text = format!(
             "{}\n[hooks.form]\ncreates = \"lead\"\nauth = \"hmac-sha256\"\nsecret_file = \"/etc/sloop/form.secret\"\nid = \"data.id\"\nmax_body = 2048\nsource = \"inbound\"\nchannel = \"ads\"\n[hooks.form.fields]\nemail = \"data.email\"\n[hooks.form.defaults]\nowner = \"lea\"\n",
@@ -798,7 +839,7 @@ mod tests {
             problems("[hooks.x]\ncreates = \"deal\"\nauth = \"digest\"\nsecret_file = \"form.secret\"\nmax_body = 0\nsource = \"tv\"\n[hooks.x.fields]\nemails = \"e\"\nname = 3\nphone = \"a..b\"\n[hooks.x.defaults]\nowner = \"ghost\"\n"),
             vec![
                 "unknown-value: unknown creates `deal` (hint: allowed: `lead`, `activity`, `account-update` or `email`)",
-                "unknown-value: unknown auth `digest` (hint: allowed: `bearer`, `basic` or `hmac-sha256`)",
+                "unknown-value: unknown auth `digest` (hint: allowed: `bearer`, `basic`, `hmac-sha256` or `mailgun`)",
                 "config: hook `x`: `secret_file` must be an absolute path (hint: the secret lives outside the repository, e.g. `/etc/sloop/NAME.secret`)",
                 "config: hook `x`: `max_body` must be at least 1 byte",
                 "unknown-value: unknown source `tv` (hint: allowed: `outbound`, `inbound`, `referral`, `partnership` or `upsell`)",
@@ -893,10 +934,10 @@ mod tests {
         let base = "auth = \"basic\"\nsecret_env = \"T\"\n";
         assert_eq!(
             problems(&format!(
-                "[hooks.m]\ncreates = \"email\"\nformat = \"mailgun\"\n{base}[hooks.m.fields]\nemail = \"from\"\n"
+                "[hooks.m]\ncreates = \"email\"\nformat = \"mandrill\"\n{base}[hooks.m.fields]\nemail = \"from\"\n"
             )),
             vec![
-                "unknown-value: unknown format `mailgun` (hint: allowed: `raw` or `postmark`)",
+                "unknown-value: unknown format `mandrill` (hint: allowed: `raw`, `postmark`, `mailgun` or `sendgrid`)",
                 "config: hook `m`: an email hook maps no field (`fields.email`) (hint: the message gives them: remove `[hooks.m.fields]`)",
             ]
         );

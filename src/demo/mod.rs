@@ -661,10 +661,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
     let mut sim = Sim {
         rng: Rng(opts.seed ^ 0x5107_0000_DE70),
         records: HashMap::new(),
-        crm: Crm {
-            config,
-            ..Crm::default()
-        },
+        crm: Crm::empty(config),
         facts: Facts::default(),
         clock: Default::default(),
         changed: Vec::new(),

@@ -1117,10 +1117,7 @@ mod tests {
             (Kind::Activity, "activities/2026/11/2026-11-20-email-acme.toml", "kind = \"email\"\ndate = 2026-11-20\naccount = \"acme\"\ndirection = \"inbound\"\nmessage_id = \"<m1@acme.com>\"\nparticipants = [\"jo@acme.com\"]\nattachments = [\"deck.pdf (1024 bytes)\"]\n"),
             (Kind::Activity, "activities/2026/11/2026-11-27-meeting-acme.toml", "kind = \"meeting\"\ndate = 2026-11-27T10:00:00+01:00\naccount = \"acme\"\nduration_min = 30\ncancelled = true\nuid = \"evt-1@google.com\"\nsequence = 2\nrecurrence_id = \"2026-11-27T10:00:00+01:00\"\n"),
         ];
-        let mut crm = Crm {
-            config,
-            ..Crm::default()
-        };
+        let mut crm = Crm::empty(config);
         for (kind, path, text) in files {
             let stem = path.rsplit('/').next().unwrap().trim_end_matches(".toml");
             let (record, _) = store::parse_bytes(kind, stem, path, text.as_bytes(), &crm.config);

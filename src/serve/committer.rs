@@ -3,8 +3,10 @@
 //! commits the valid ones in one commit authored by the hook, through the one commit path;
 //! an event that fails moves to `rejected/` with its reason. At most one commit a second.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +53,17 @@ pub struct Committer {
     pub pusher: Option<Sender<Signal>>,
     /// The daily tick (`--tick-at`).
     pub ticker: Option<Ticker>,
+    /// The CRM the last round judged against, with the files it committed put in, and the
+    /// commit it is the CRM of: the next round starts from it rather than read the write
+    /// index again, unless someone else moved the branch meanwhile.
+    pub last: RefCell<Option<Loaded>>,
+}
+
+/// A CRM loaded for judging a hook's events, at a commit.
+pub struct Loaded {
+    at: ObjectId,
+    activities: bool,
+    crm: Crm,
 }
 
 /// What one round did.
@@ -76,10 +89,22 @@ impl Committer {
     pub fn run(&self, signals: Receiver<Signal>) {
         let mut last_commit: Option<Instant> = None;
         loop {
-            let stop = match signals.recv_timeout(MIN_INTERVAL) {
+            let mut stop = match signals.recv_timeout(MIN_INTERVAL) {
                 Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => true,
                 Ok(Signal::Wake) | Err(RecvTimeoutError::Timeout) => false,
             };
+            // A burst of deliveries is one wake each: the rounds below take them all.
+            loop {
+                match signals.try_recv() {
+                    Ok(Signal::Wake) => {}
+                    Ok(Signal::Stop) => stop = true,
+                    Err(TryRecvError::Disconnected) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
             loop {
                 if let Some(t) = last_commit {
                     if let Some(rest) = MIN_INTERVAL.checked_sub(t.elapsed()) {
@@ -162,7 +187,16 @@ impl Committer {
         events.truncate(MAX_BATCH);
         let started = Instant::now();
         let head = repo.head().map_err(|e| e.to_string())?;
-        let mut crm = load(&repo, &self.root, head, hook.creates)?;
+        let activities = needs_activities(hook.creates);
+        let kept = self
+            .last
+            .borrow_mut()
+            .take()
+            .filter(|l| Some(l.at) == head && l.activities == activities);
+        let mut crm = match kept {
+            Some(l) => l.crm,
+            None => load(&repo, &self.root, head, hook.creates)?,
+        };
         // A record's text at HEAD (the work tree's before the first commit).
         let base = |path: &str| -> Option<String> {
             let bytes = match head {
@@ -171,7 +205,7 @@ impl Committer {
             };
             String::from_utf8(bytes).ok()
         };
-        let judged = judge(hook, &mut crm, &events, &self.clock, &base);
+        let judged = judge(hook, &crm, &events, &self.clock, &base);
         for (event, reason) in &judged.rejected {
             spool.reject(event, reason).map_err(io("reject an event"))?;
             (self.log)(&format!(
@@ -190,6 +224,13 @@ impl Committer {
             ..Round::default()
         };
         if judged.files.is_empty() {
+            if let Some(at) = head {
+                *self.last.borrow_mut() = Some(Loaded {
+                    at,
+                    activities,
+                    crm,
+                });
+            }
             // Skipped events and updates that change nothing are done without a commit.
             let ids: Vec<String> = judged
                 .ids
@@ -240,6 +281,12 @@ impl Committer {
         });
         match result {
             Ok(id) => {
+                index::put_files(&mut crm, &files);
+                *self.last.borrow_mut() = Some(Loaded {
+                    at: id,
+                    activities,
+                    crm,
+                });
                 spool
                     .done(&hook.name, &ids)
                     .map_err(io("mark events done"))?;
@@ -293,12 +340,12 @@ fn load(
                 .iter()
                 .any(|k| a.meta.id.contains(&format!("-{k}-")))
     }
-    let needs = match creates {
-        Creates::Activity | Creates::Email => Needs {
+    let needs = match needs_activities(creates) {
+        true => Needs {
             whole: &[],
             activities: &dated,
         },
-        _ => Needs::nothing(),
+        false => Needs::nothing(),
     };
     let work = WorkTree::new(root);
     match head {
@@ -314,8 +361,14 @@ fn load(
     }
 }
 
-/// What a hook's events come to, judged one after the other against `crm` (which takes
-/// each new record, so the next event sees it).
+/// Whether a hook's events are judged against the CRM's dated activities (those that make
+/// new activities: their ids must not be taken).
+fn needs_activities(creates: Creates) -> bool {
+    matches!(creates, Creates::Activity | Creates::Email)
+}
+
+/// What a hook's events come to, judged one after the other against `crm` and the records
+/// the events before them made.
 pub struct Judged {
     /// The new and edited files (CRM-relative paths), each different from the base's.
     pub files: Vec<(String, Vec<u8>)>,
@@ -336,7 +389,7 @@ pub struct Judged {
 /// (HEAD, or the remote's head when a rebase judges the events again).
 pub fn judge(
     hook: &Hook,
-    crm: &mut Crm,
+    crm: &Crm,
     events: &[Event],
     clock: &Clock,
     base: &dyn Fn(&str) -> Option<String>,
@@ -348,9 +401,13 @@ pub fn judge(
         rejected: Vec::new(),
         skipped: Vec::new(),
     };
+    // The files that edit a record of the base (the others are new: none is at the base).
+    let mut edited: HashSet<String> = HashSet::new();
     if hook.creates == Creates::Email {
-        judge_mail(crm, events, base, &mut out);
+        judge_mail(crm, events, base, &mut out, &mut edited);
     } else {
+        // Built once: an event is judged against these, not by a pass over the whole CRM.
+        let mut cx = mapping::Context::new(crm);
         for event in events {
             let today = DateTime::parse_from_rfc3339(&event.received)
                 .map(|d| d.date_naive())
@@ -363,14 +420,14 @@ pub fn judge(
                     None => base(path),
                 }
             };
-            match mapping::record(hook, crm, &event.payload, today, &read) {
+            match mapping::record(hook, &cx, &event.payload, today, &read) {
                 Ok(write) => {
                     let (record, _) =
                         parse_record(write.kind, &write.id, &write.path, &write.text, &crm.config);
+                    cx.accept(&record);
                     if write.edit {
-                        crm.accounts.retain(|a| a.meta.id != write.id);
+                        edited.insert(write.path.clone());
                     }
-                    crm.push(record);
                     out.lines.push(format!(
                         "{} {} (event {})",
                         write.kind.as_str(),
@@ -385,9 +442,11 @@ pub fn judge(
             }
         }
     }
-    // An update that changes nothing is no file to commit.
-    out.files
-        .retain(|(path, bytes)| base(path).map(String::into_bytes).as_ref() != Some(bytes));
+    // An update that changes nothing is no file to commit. (Only edits are read back from
+    // the base: a lookup by path in a tree of 300,000 files is not free.)
+    out.files.retain(|(path, bytes)| {
+        !edited.contains(path) || base(path).map(String::into_bytes).as_ref() != Some(bytes)
+    });
     out
 }
 
@@ -398,6 +457,7 @@ fn judge_mail(
     events: &[Event],
     base: &dyn Fn(&str) -> Option<String>,
     out: &mut Judged,
+    edited: &mut HashSet<String>,
 ) {
     let matcher = Matcher::new(crm);
     let mut batch = ingest::Batch::new(crm);
@@ -429,8 +489,12 @@ fn judge_mail(
         let mut refused = None;
         for c in &captures {
             match batch.apply(c, base) {
-                Ok(ingest::Applied::Recorded(p) | ingest::Applied::Updated(p)) => {
+                Ok(ingest::Applied::Recorded(p)) => {
                     out.lines.push(format!("activity {p} (event {})", event.id))
+                }
+                Ok(ingest::Applied::Updated(p)) => {
+                    out.lines.push(format!("activity {p} (event {})", event.id));
+                    edited.insert(p);
                 }
                 Ok(_) => {}
                 Err(diags) => {

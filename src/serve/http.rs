@@ -6,7 +6,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -40,6 +40,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/hooks/{name}", post(deliver))
         .route("/hooks/{name}/email", post(deliver_mail))
+        // Mailgun posts the raw message to a route URL that ends in `mime`.
+        .route("/hooks/{name}/mime", post(deliver_mail))
         .route("/hooks/{name}/rejected", get(rejected))
         .fallback(not_found)
         .with_state(app)
@@ -90,7 +92,7 @@ fn unauthorized(armed: &Armed, e: AuthError) -> Response {
     let scheme = match armed.hook.auth {
         Auth::Bearer => Some("Bearer"),
         Auth::Basic => Some("Basic realm=\"sloop\""),
-        Auth::HmacSha256 { .. } => None,
+        Auth::HmacSha256 { .. } | Auth::Mailgun => None,
     };
     if let Some(s) = scheme {
         r.headers_mut()
@@ -194,7 +196,26 @@ async fn accept(
             )
         }
     };
-    if let Err(e) = check(armed, &headers, &bytes) {
+    // Mailgun signs the form's fields: read first (a `400` if it is no form), then checked.
+    let mut signed_token = None;
+    if armed.hook.auth == Auth::Mailgun {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let form = match super::mail::form(content_type, &bytes) {
+            Ok(f) => f,
+            Err(reason) => return error(StatusCode::BAD_REQUEST, reason),
+        };
+        let field = |name: &str| {
+            form.get(name)
+                .and_then(|f| std::str::from_utf8(&f.data).ok())
+        };
+        if let Err(e) = auth::mailgun(&armed.secret, field, (app.clock)().timestamp()) {
+            return unauthorized(armed, e);
+        }
+        signed_token = field("token").map(|t| format!("mailgun:{}", t.trim()));
+    } else if let Err(e) = check(armed, &headers, &bytes) {
         return unauthorized(armed, e);
     }
     let payload = if mail {
@@ -225,6 +246,9 @@ async fn accept(
                 )
             }
         },
+        // Mailgun's token is signed and new for each delivery: a replay of a captured one
+        // is a no-op.
+        None if signed_token.is_some() => signed_token,
         // A service retries a delivery with the same bytes.
         None if mail => Some(format!(
             "sha256:{}",
@@ -279,12 +303,29 @@ async fn accept(
 async fn rejected(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let Some(armed) = app.hooks.get(&name) else {
         return unknown_hook(&name);
     };
-    if let Err(e) = check(armed, &headers, b"") {
+    let verdict = if armed.hook.auth == Auth::Mailgun {
+        // Signed as Mailgun signs: `?timestamp=…&token=…&signature=…`.
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let field = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        auth::mailgun(&armed.secret, field, (app.clock)().timestamp())
+    } else {
+        check(armed, &headers, b"")
+    };
+    if let Err(e) = verdict {
         return unauthorized(armed, e);
     }
     let spool = app.spool.clone();

@@ -3,15 +3,17 @@
 //! account it names (judged like `sloop set`). Pure: a payload and a CRM in, a file or the
 //! reason it is refused out.
 
+use std::cell::OnceCell;
+
 use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
 
 use crate::config::hooks::{Creates, Hook};
 use crate::crm::Crm;
-use crate::model::{ids, Kind, When};
+use crate::model::{ids, AnyRecord, Kind, When};
 use crate::store::edit::FieldValue;
 use crate::writes::ingest::Matcher;
-use crate::writes::{self, WriteError};
+use crate::writes::{self, Known, WriteError};
 
 /// The longest idempotency key or payload id accepted, in bytes.
 pub const MAX_KEY: usize = 200;
@@ -184,20 +186,50 @@ pub struct Write {
     pub edit: bool,
 }
 
-/// What a payload becomes in `crm`, received on `today`: a lead judged exactly as `sloop new
-/// lead` judges one, an activity judged like `sloop log`, an account's fields set like `sloop
-/// set`; or the reason it is rejected, in one line per problem. `read` gives the current
-/// text of a record's file.
+/// What the events of a round are judged against, built once for the round: the CRM at the
+/// base commit, its ids, domains and emails (with each record the round accepts added), and
+/// the address matcher (built when an event first needs it).
+pub struct Context<'a> {
+    crm: &'a Crm,
+    known: Known<'a>,
+    matcher: OnceCell<Matcher<'a>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(crm: &'a Crm) -> Self {
+        Context {
+            crm,
+            known: Known::new(crm),
+            matcher: OnceCell::new(),
+        }
+    }
+
+    /// Takes a record the round accepted, so the next event sees its id (and its domain or
+    /// email).
+    pub fn accept(&mut self, record: &AnyRecord) {
+        self.known.add(record);
+    }
+
+    fn matcher(&self) -> &Matcher<'a> {
+        self.matcher.get_or_init(|| Matcher::new(self.crm))
+    }
+}
+
+/// What a payload becomes in the context's CRM, received on `today`: a lead judged exactly as
+/// `sloop new lead` judges one, an activity judged like `sloop log`, an account's fields set
+/// like `sloop set`; or the reason it is rejected, in one line per problem. `read` gives the
+/// current text of a record's file.
 pub fn record(
     hook: &Hook,
-    crm: &Crm,
+    cx: &Context,
     payload: &Value,
     today: NaiveDate,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Write, String> {
+    let (crm, known) = (cx.crm, &cx.known);
     let raw = fields(hook, payload)?;
     let new = |kind: Kind, id: Option<&str>, typed| {
-        let file = writes::new_record(crm, kind, id, typed).map_err(reason)?;
+        let file = writes::new_record_in(crm, known, kind, id, typed).map_err(reason)?;
         Ok(Write {
             kind,
             id: file.id,
@@ -221,7 +253,7 @@ pub fn record(
             new(Kind::Lead, None, typed)
         }
         Creates::Activity => {
-            let found = matched(crm, &raw)?;
+            let found = matched(cx.matcher(), &raw)?;
             let mut rest: Vec<(String, String)> = raw
                 .into_iter()
                 .filter(|(f, _)| f != "email" && f != "domain")
@@ -248,11 +280,11 @@ pub fn record(
             typed.extend(self::typed(Kind::Activity, &rest[1..])?);
             typed.extend(custom(hook, payload)?);
             let base = ids::slugify(&format!("{}-{kind}-{}", date.date(), found.account));
-            let id = writes::unique_id(crm, Kind::Activity, &base);
+            let id = known.unique_id(Kind::Activity, &base);
             new(Kind::Activity, Some(&id), typed)
         }
         Creates::AccountUpdate => {
-            let found = matched(crm, &raw)?;
+            let found = matched(cx.matcher(), &raw)?;
             let changes: Vec<(String, Option<FieldValue>)> = typed(
                 Kind::Account,
                 &raw.into_iter()
@@ -266,10 +298,14 @@ pub fn record(
                 return Err("the payload gives no field to set".to_string());
             }
             let id = found.account;
-            let path = writes::find(crm, Kind::Account, &id).map_err(reason)?;
+            let path = match known.path(Kind::Account, &id) {
+                Some(path) => path.to_string(),
+                None => writes::find(crm, Kind::Account, &id).map_err(reason)?,
+            };
             let old = read(&path).ok_or_else(|| format!("cannot read {path}"))?;
-            let edited = writes::edit_record(crm, Kind::Account, &id, &path, &old, &changes)
-                .map_err(reason)?;
+            let edited =
+                writes::edit_record_in(crm, known, Kind::Account, &id, &path, &old, &changes)
+                    .map_err(reason)?;
             Ok(Write {
                 kind: Kind::Account,
                 id,
@@ -309,9 +345,8 @@ fn when(text: &str) -> Result<When, String> {
 /// matches an address: the contact with that email, else the account at the address's
 /// domain or a parent of it (not for free mail or a team member's address); else the account
 /// at `domain` or a parent of it. Never guessed: no match is the reason, with the address.
-fn matched(crm: &Crm, raw: &[(String, String)]) -> Result<writes::ingest::Match, String> {
+fn matched(m: &Matcher, raw: &[(String, String)]) -> Result<writes::ingest::Match, String> {
     let get = |k: &str| raw.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
-    let m = Matcher::new(crm);
     if let Some(email) = get("email") {
         if let Some(found) = m.by_addresses(&[email.to_string()]) {
             return Ok(found);
@@ -370,10 +405,7 @@ mod tests {
     }
 
     fn crm(config: Config) -> Crm {
-        Crm {
-            config,
-            ..Crm::default()
-        }
+        Crm::empty(config)
     }
 
     #[test]
@@ -416,9 +448,10 @@ mod tests {
         );
         let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let crm = crm(config);
+        let cx = Context::new(&crm);
         let f = record(
             &h,
-            &crm,
+            &cx,
             &serde_json::json!({"email": "jo@acme.com", "name": "Jo Martin"}),
             today,
             &|_| None,
@@ -431,18 +464,52 @@ mod tests {
         );
         let e = record(
             &h,
-            &crm,
+            &cx,
             &serde_json::json!({"email": "jo@acme.com", "owner": "nobody"}),
             today,
             &|_| None,
         )
         .unwrap_err();
         assert!(e.contains("nobody"), "{e}");
-        let e = record(&h, &crm, &serde_json::json!({"phone": "1"}), today, &|_| {
+        let e = record(&h, &cx, &serde_json::json!({"phone": "1"}), today, &|_| {
             None
         })
         .unwrap_err();
         assert_eq!(e, "the payload gives no email, company or name");
+    }
+
+    #[test]
+    fn a_round_s_context_sees_the_records_it_accepted() {
+        let (config, h) =
+            hook("source = \"inbound\"\n[hooks.form.fields]\nname = \"name\"\nemail = \"email\"\n");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let mut crm = crm(config);
+        let (jo, _) = crate::store::parse::parse_record(
+            Kind::Lead,
+            "jo-martin",
+            "leads/jo-martin.toml",
+            "name = \"Jo Martin\"\nsource = \"inbound\"\nstatus = \"new\"\n",
+            &crm.config,
+        );
+        crm.push(jo);
+        let mut cx = Context::new(&crm);
+        let payload = serde_json::json!({"name": "Jo Martin", "email": "jo@acme.com"});
+        let mut paths = Vec::new();
+        for _ in 0..3 {
+            let w = record(&h, &cx, &payload, today, &|_| None).unwrap();
+            let (r, _) =
+                crate::store::parse::parse_record(w.kind, &w.id, &w.path, &w.text, &crm.config);
+            cx.accept(&r);
+            paths.push(w.path);
+        }
+        assert_eq!(
+            paths,
+            [
+                "leads/jo-martin-2.toml",
+                "leads/jo-martin-3.toml",
+                "leads/jo-martin-4.toml"
+            ]
+        );
     }
 
     #[test]

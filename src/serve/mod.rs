@@ -196,6 +196,7 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
         log: opts.log.clone(),
         pusher: pusher.as_ref().map(|(p, _)| p.clone()),
         ticker,
+        last: Default::default(),
     };
     // The first round replays what a previous run left in the spool.
     tx.send(Signal::Wake).ok();

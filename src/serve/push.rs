@@ -22,6 +22,7 @@ use super::spool::{Event, Spool};
 use crate::config::Hook;
 use crate::git::{Identity, ObjectId, Pushed, Replay, Repo, WriteLock};
 use crate::store;
+use crate::writes::index;
 
 pub use super::committer::Signal;
 
@@ -178,6 +179,8 @@ impl Pusher {
         let spool = Spool::new(&self.git_dir);
         let tree = repo.tree_source(theirs).map_err(|e| e.to_string())?;
         let mut crm = store::load(&tree).map_err(|e| e.to_string())?.crm;
+        // Each replayed commit's records are put into `crm`, so the next batch is judged
+        // against them.
         let mut replays = Vec::new();
         let mut rejected: Vec<(Event, String)> = Vec::new();
         let mut rejudged = 0;
@@ -206,7 +209,7 @@ impl Pusher {
                     };
                     String::from_utf8(bytes).ok()
                 };
-                let judged = judge(hook, &mut crm, &events, &self.clock, &base);
+                let judged = judge(hook, &crm, &events, &self.clock, &base);
                 rejected.extend(judged.rejected.iter().cloned());
                 if judged.files.is_empty() {
                     continue;
@@ -229,6 +232,9 @@ impl Pusher {
                     author,
                     when: info.author_date,
                 });
+            }
+            if let Some(replay) = replays.last() {
+                index::put_files(&mut crm, &replay.files);
             }
         }
         let new = repo

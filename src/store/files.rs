@@ -71,11 +71,14 @@ pub fn set_spill_at(bytes: usize) {
 
 /// Planned files whose contents stay in memory up to [`SPILL_AT`] bytes, then go to a
 /// temporary file (in the folder given, removed when the spill is dropped): what stays in
-/// memory per file is its path and where its text is. A file replaced is appended again
-/// (the old text stays in the file, unread).
+/// memory per file is its path (in one buffer of all the paths, not a string each) and where
+/// its text is, some 24 bytes and the path's. A file replaced is appended again (the old
+/// text stays in the file, unread).
 #[derive(Debug)]
 pub struct Spill {
     entries: Vec<Entry>,
+    /// Every path, one after the other (`Entry::path_at`, `Entry::path_len`).
+    paths: String,
     memory: Vec<u8>,
     disk: Option<Disk>,
     folder: Option<PathBuf>,
@@ -84,9 +87,10 @@ pub struct Spill {
 
 #[derive(Debug)]
 struct Entry {
-    path: String,
     at: u64,
     len: u32,
+    path_at: u32,
+    path_len: u32,
 }
 
 #[derive(Debug)]
@@ -94,6 +98,27 @@ struct Disk {
     file: File,
     path: PathBuf,
     end: u64,
+}
+
+impl Disk {
+    /// A new temporary file in `folder` (created if needed), removed when dropped.
+    fn create(folder: &Path) -> io::Result<Disk> {
+        fs::create_dir_all(folder)?;
+        let mut n = 0u32;
+        loop {
+            let path = folder.join(format!("spill-{}-{n}", std::process::id()));
+            match fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => return Ok(Disk { file, path, end: 0 }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl Drop for Disk {
@@ -116,6 +141,7 @@ impl Spill {
     pub fn with_threshold(folder: Option<&Path>, threshold: usize) -> Self {
         Spill {
             entries: Vec::new(),
+            paths: String::new(),
             memory: Vec::new(),
             disk: None,
             folder: folder.map(Path::to_path_buf),
@@ -138,11 +164,33 @@ impl Spill {
         self.disk.is_some()
     }
 
+    /// The folder the spill writes its file in, if any (for other lists of a run that
+    /// should not stay in memory either).
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
+    }
+
     /// Adds a file; its index.
     pub fn push(&mut self, path: String, text: &str) -> io::Result<usize> {
+        let too_long = || io::Error::new(io::ErrorKind::InvalidInput, "over 4 GiB of paths");
+        let path_at = u32::try_from(self.paths.len()).map_err(|_| too_long())?;
+        let path_len = u32::try_from(path.len()).map_err(|_| too_long())?;
+        path_at.checked_add(path_len).ok_or_else(too_long)?;
         let (at, len) = self.append(text.as_bytes())?;
-        self.entries.push(Entry { path, at, len });
+        self.paths.push_str(&path);
+        self.entries.push(Entry {
+            at,
+            len,
+            path_at,
+            path_len,
+        });
         Ok(self.entries.len() - 1)
+    }
+
+    /// The `i`-th file's CRM-relative path.
+    pub fn path(&self, i: usize) -> &str {
+        let e = &self.entries[i];
+        &self.paths[e.path_at as usize..(e.path_at + e.path_len) as usize]
     }
 
     /// Replaces the text of file `i`.
@@ -163,7 +211,7 @@ impl Spill {
     /// Every file's path and text, in order (for tests and small runs).
     pub fn to_vec(&self) -> io::Result<Vec<(String, String)>> {
         (0..self.len())
-            .map(|i| Ok((self.entries[i].path.clone(), self.text(i)?)))
+            .map(|i| Ok((Spill::path(self, i).to_string(), self.text(i)?)))
             .collect()
     }
 
@@ -194,22 +242,7 @@ impl Spill {
     /// Opens the spill file and moves what memory holds into it (offsets are kept: the
     /// memory's bytes are the file's first bytes).
     fn open(&mut self, folder: &Path) -> io::Result<Disk> {
-        fs::create_dir_all(folder)?;
-        let mut n = 0u32;
-        let (file, path) = loop {
-            let path = folder.join(format!("spill-{}-{n}", std::process::id()));
-            match fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(f) => break (f, path),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-                Err(e) => return Err(e),
-            }
-        };
-        let mut disk = Disk { file, path, end: 0 };
+        let mut disk = Disk::create(folder)?;
         disk.file.write_all(&self.memory)?;
         disk.end = self.memory.len() as u64;
         self.memory = Vec::new();
@@ -234,12 +267,132 @@ impl Spill {
     }
 }
 
+/// Up to this many bytes of a [`Log`] stay in memory (a run has three: a quarter MiB each).
+pub const LOG_AT: usize = 256 << 10;
+
+/// A list of pairs of strings (a run's unmatched or skipped items and their reasons) that
+/// stays in memory up to the threshold ([`LOG_AT`] bytes), then goes to a temporary file in
+/// the folder given (removed when the list is dropped), so that a long run's memory does not
+/// grow with it. Read back in order, as often as needed.
+#[derive(Debug)]
+pub struct Log {
+    count: usize,
+    /// The pairs not yet written (each string as its length, 4 bytes little-endian, then its
+    /// bytes): all of them while the log is in memory.
+    pending: Vec<u8>,
+    disk: Option<Disk>,
+    folder: Option<PathBuf>,
+    threshold: usize,
+}
+
+impl Log {
+    /// A log that writes its file in `folder` once past the threshold; `None` keeps it in
+    /// memory.
+    pub fn new(folder: Option<&Path>) -> Self {
+        Log::with_threshold(
+            folder,
+            LOG_AT.min(SPILL_AT_NOW.load(std::sync::atomic::Ordering::Relaxed)),
+        )
+    }
+
+    /// As `new`, writing to disk past `threshold` bytes.
+    pub fn with_threshold(folder: Option<&Path>, threshold: usize) -> Self {
+        Log {
+            count: 0,
+            pending: Vec::new(),
+            disk: None,
+            folder: folder.map(Path::to_path_buf),
+            threshold,
+        }
+    }
+
+    /// How many pairs.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there is no pair.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds a pair.
+    pub fn push(&mut self, a: &str, b: &str) -> io::Result<()> {
+        for s in [a, b] {
+            let len = u32::try_from(s.len())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a text over 4 GiB"))?;
+            self.pending.extend_from_slice(&len.to_le_bytes());
+            self.pending.extend_from_slice(s.as_bytes());
+        }
+        self.count += 1;
+        if self.pending.len() > self.threshold {
+            if let Some(folder) = &self.folder {
+                if self.disk.is_none() {
+                    self.disk = Some(Disk::create(folder)?);
+                }
+                if let Some(d) = &mut self.disk {
+                    d.file.seek(SeekFrom::Start(d.end))?;
+                    d.file.write_all(&self.pending)?;
+                    d.end += self.pending.len() as u64;
+                }
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the pairs went to disk.
+    pub fn spilled(&self) -> bool {
+        self.disk.is_some()
+    }
+
+    /// Calls `f` on every pair, in order; stops at the first error.
+    pub fn each<E: From<io::Error>>(
+        &self,
+        mut f: impl FnMut(&str, &str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut from_disk;
+        let mut reader: &mut dyn Read = match &self.disk {
+            Some(d) => {
+                let mut file = &d.file;
+                file.seek(SeekFrom::Start(0))?;
+                from_disk = io::BufReader::new(file.take(d.end)).chain(&self.pending[..]);
+                &mut from_disk
+            }
+            None => &mut &self.pending[..],
+        };
+        let next = |r: &mut dyn Read| -> io::Result<String> {
+            let mut len = [0u8; 4];
+            r.read_exact(&mut len)?;
+            let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+            r.read_exact(&mut buf)?;
+            String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        };
+        for _ in 0..self.count {
+            let a = next(&mut reader)?;
+            let b = next(&mut reader)?;
+            f(&a, &b)?;
+        }
+        Ok(())
+    }
+
+    /// Every pair, in order (for tests and small runs).
+    pub fn to_vec(&self) -> io::Result<Vec<(String, String)>> {
+        let mut all = Vec::with_capacity(self.count);
+        self.each(|a, b| {
+            all.push((a.to_string(), b.to_string()));
+            Ok::<(), io::Error>(())
+        })?;
+        Ok(all)
+    }
+}
+
 impl FileSet for Spill {
     fn count(&self) -> usize {
         self.entries.len()
     }
     fn path(&self, i: usize) -> &str {
-        &self.entries[i].path
+        Spill::path(self, i)
     }
     fn bytes(&self, i: usize) -> io::Result<Cow<'_, [u8]>> {
         self.read(i)
@@ -248,7 +401,7 @@ impl FileSet for Spill {
 
 #[cfg(test)]
 mod tests {
-    use super::{FileSet, Spill};
+    use super::{FileSet, Log, Spill};
 
     fn contents(s: &Spill) -> Vec<(String, String)> {
         (0..s.count())
@@ -294,5 +447,59 @@ mod tests {
         s.push("a.toml".into(), "a = 1\n").unwrap();
         assert!(!s.spilled());
         assert_eq!(s.text(0).unwrap(), "a = 1\n");
+    }
+
+    #[test]
+    fn a_spill_keeps_each_path_apart_in_its_one_buffer() {
+        let mut s = Spill::with_threshold(None, 1 << 20);
+        for (p, t) in [("b/é.toml", "1"), ("", "2"), ("a.toml", "")] {
+            s.push(p.into(), t).unwrap();
+        }
+        assert_eq!(s.paths(), vec!["b/é.toml", "", "a.toml"]);
+        assert_eq!(s.text(1).unwrap(), "2");
+    }
+
+    #[test]
+    fn a_log_gives_back_its_pairs_in_order_in_memory_and_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs: Vec<(String, String)> = (0..50)
+            .map(|i| (format!("line {i}"), "é".repeat(i % 7)))
+            .collect();
+        for threshold in [0, 30, 1 << 20] {
+            let mut log = Log::with_threshold(Some(dir.path()), threshold);
+            assert!(log.is_empty());
+            for (a, b) in &pairs {
+                log.push(a, b).unwrap();
+            }
+            assert_eq!(log.len(), 50);
+            assert_eq!(log.spilled(), threshold < 1 << 20, "threshold {threshold}");
+            // Read twice: reading does not consume.
+            assert_eq!(log.to_vec().unwrap(), pairs, "threshold {threshold}");
+            assert_eq!(log.to_vec().unwrap(), pairs, "threshold {threshold}");
+            // And more pushed after a read go after the others.
+            log.push("last", "").unwrap();
+            assert_eq!(log.to_vec().unwrap().last().unwrap().0, "last");
+            drop(log);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
+    }
+
+    #[test]
+    fn a_log_stops_at_the_first_error_of_its_reader() {
+        let mut log = Log::with_threshold(None, 0);
+        for s in ["a", "b", "c"] {
+            log.push(s, s).unwrap();
+        }
+        let mut seen = Vec::new();
+        let r = log.each(|a, _| {
+            seen.push(a.to_string());
+            if a == "b" {
+                Err(std::io::Error::other("stop"))
+            } else {
+                Ok(())
+            }
+        });
+        assert!(r.is_err());
+        assert_eq!(seen, ["a", "b"]);
     }
 }

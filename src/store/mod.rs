@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use files::{FileSet, Spill};
+pub use files::{FileSet, Log, Spill};
 pub use source::{
     resolve_inside, Entry, LinkError, Memory, Refusal, Source, SourceError, SourceFile, WorkTree,
 };
@@ -225,10 +225,7 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
             (record.map(Box::new), diags)
         })
         .collect();
-    let mut crm = Crm {
-        config,
-        ..Crm::default()
-    };
+    let mut crm = Crm::empty(config);
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
     for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
         diagnostics.extend(diags);

@@ -133,6 +133,22 @@ pub fn crm(
     Ok(crm)
 }
 
+/// Puts the record files of a commit (CRM-relative path, bytes) into `crm`, each replacing
+/// the record at its path, parsed with `crm`'s config; other files are left out.
+pub fn put_files(crm: &mut Crm, files: &[(String, Vec<u8>)]) {
+    let puts = files
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let PathClass::Record(kind, id) = classify(path) else {
+                return None;
+            };
+            let (record, _) = store::parse_bytes(kind, id, path, bytes, &crm.config);
+            Some((kind, path.clone(), Some(record)))
+        })
+        .collect();
+    put_all(crm, puts);
+}
+
 /// Puts many records at their paths (`put` for each, in one pass: a few are put one by one,
 /// many are merged and each list sorted once, rather than shifting a list of 200,000
 /// activities for each of 100,000 new files).
@@ -144,9 +160,16 @@ fn put_all(crm: &mut Crm, puts: Vec<(Kind, String, Option<AnyRecord>)>) {
         return;
     }
     let mut by_path: HashMap<String, (Kind, Option<AnyRecord>)> = HashMap::new();
+    // The kinds put: the lists of the others are left as they are (a server's batch of
+    // leads need not walk 200,000 activities).
+    let mut touched = Vec::new();
     for (kind, path, record) in puts {
+        if !touched.contains(&kind) {
+            touched.push(kind);
+        }
         by_path.insert(path, (kind, record));
     }
+    let touched = |kind: Kind| touched.contains(&kind);
     // Replaced and removed records first, in place.
     let mut replace = |path: &str| by_path.remove(path).map(|(_, r)| r);
     fn merge<T>(
@@ -164,51 +187,61 @@ fn put_all(crm: &mut Crm, puts: Vec<(Kind, String, Option<AnyRecord>)>) {
             }
         }
     }
-    merge(
-        &mut crm.accounts,
-        |r| &r.meta.path,
-        &mut replace,
-        |r| match r {
-            AnyRecord::Account(r) => Some(r),
-            _ => None,
-        },
-    );
-    merge(
-        &mut crm.contacts,
-        |r| &r.meta.path,
-        &mut replace,
-        |r| match r {
-            AnyRecord::Contact(r) => Some(r),
-            _ => None,
-        },
-    );
-    merge(
-        &mut crm.opportunities,
-        |r| &r.meta.path,
-        &mut replace,
-        |r| match r {
-            AnyRecord::Opportunity(r) => Some(r),
-            _ => None,
-        },
-    );
-    merge(
-        &mut crm.leads,
-        |r| &r.meta.path,
-        &mut replace,
-        |r| match r {
-            AnyRecord::Lead(r) => Some(r),
-            _ => None,
-        },
-    );
-    merge(
-        &mut crm.activities,
-        |r| &r.meta.path,
-        &mut replace,
-        |r| match r {
-            AnyRecord::Activity(r) => Some(r),
-            _ => None,
-        },
-    );
+    if touched(Kind::Account) {
+        merge(
+            &mut crm.accounts,
+            |r| &r.meta.path,
+            &mut replace,
+            |r| match r {
+                AnyRecord::Account(r) => Some(r),
+                _ => None,
+            },
+        );
+    }
+    if touched(Kind::Contact) {
+        merge(
+            &mut crm.contacts,
+            |r| &r.meta.path,
+            &mut replace,
+            |r| match r {
+                AnyRecord::Contact(r) => Some(r),
+                _ => None,
+            },
+        );
+    }
+    if touched(Kind::Opportunity) {
+        merge(
+            &mut crm.opportunities,
+            |r| &r.meta.path,
+            &mut replace,
+            |r| match r {
+                AnyRecord::Opportunity(r) => Some(r),
+                _ => None,
+            },
+        );
+    }
+    if touched(Kind::Lead) {
+        merge(
+            &mut crm.leads,
+            |r| &r.meta.path,
+            &mut replace,
+            |r| match r {
+                AnyRecord::Lead(r) => Some(r),
+                _ => None,
+            },
+        );
+    }
+    if touched(Kind::Activity) {
+        merge(
+            &mut crm.activities,
+            |r| &r.meta.path,
+            &mut replace,
+            |r| match r {
+                AnyRecord::Activity(r) => Some(r),
+                _ => None,
+            },
+        );
+    }
     // Then the new ones, and each list in path order again.
     for (kind, record) in by_path.into_values() {
         if let Some(record) = record {
@@ -222,12 +255,22 @@ fn put_all(crm: &mut Crm, puts: Vec<(Kind, String, Option<AnyRecord>)>) {
             }
         }
     }
-    crm.accounts.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
-    crm.contacts.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
-    crm.opportunities
-        .sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
-    crm.leads.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
-    crm.activities.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
+    if touched(Kind::Account) {
+        crm.accounts.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
+    }
+    if touched(Kind::Contact) {
+        crm.contacts.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
+    }
+    if touched(Kind::Opportunity) {
+        crm.opportunities
+            .sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
+    }
+    if touched(Kind::Lead) {
+        crm.leads.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
+    }
+    if touched(Kind::Activity) {
+        crm.activities.sort_by(|a, b| a.meta.path.cmp(&b.meta.path));
+    }
 }
 
 /// Puts `record` at `path` in its kind's list (kept in path order), replacing what was

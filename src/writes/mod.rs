@@ -7,10 +7,13 @@ pub mod handoff;
 pub mod import;
 pub mod index;
 pub mod ingest;
+pub mod known;
 pub mod slim;
 pub mod validate;
 
+pub use known::Known;
 pub use validate::{
-    convert_lead, edit_record, find, is_free_mail, known_stage, new_record, parse_assignments,
-    typed_value, unique_id, validate, Conversion, Edited, NewFile, WriteError, FREE_MAIL,
+    convert_lead, edit_record, edit_record_in, find, is_free_mail, known_stage, new_record,
+    new_record_in, parse_assignments, typed_value, unique_id, validate, validate_in, Conversion,
+    Edited, NewFile, WriteError, FREE_MAIL,
 };

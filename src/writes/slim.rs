@@ -192,10 +192,7 @@ mod tests {
 
     /// The CRM as a write command sees it: every record slim but those it edits.
     fn slimmed(crm: &Crm, whole: &[(Kind, &str)]) -> Crm {
-        let mut out = Crm {
-            config: crm.config.clone(),
-            ..Crm::default()
-        };
+        let mut out = Crm::empty(crm.config.clone());
         for r in crm.clone().into_records() {
             let keep = whole
                 .iter()

@@ -5,14 +5,16 @@
 
 use chrono::NaiveDate;
 
+use crate::check;
 use crate::check::transition::{self, RecordChange};
-use crate::check::{self, Index};
 use crate::crm::Crm;
 use crate::diag::{one_of, suggest, Code, Diagnostic, Loc};
 use crate::model::AnyRecord;
 use crate::model::{ids, Kind};
 use crate::store::edit::{render_new, EditError, FieldValue, RecordEdit};
 use crate::store::{self, parse::parse_record};
+
+use super::known::Known;
 
 /// Why a write was refused.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,18 @@ pub fn validate(
     path: &str,
     text: &str,
 ) -> (AnyRecord, Vec<Diagnostic>) {
+    validate_in(crm, &Known::new(crm), kind, id, path, text)
+}
+
+/// [`validate`] with references resolved by `known` (built once for a run of writes).
+pub fn validate_in(
+    crm: &Crm,
+    known: &Known,
+    kind: Kind,
+    id: &str,
+    path: &str,
+    text: &str,
+) -> (AnyRecord, Vec<Diagnostic>) {
     let (record, mut diags) = parse_record(kind, id, path, text, &crm.config);
     if let Err(e) = ids::validate(id) {
         diags.push(Diagnostic::new(
@@ -131,13 +145,9 @@ pub fn validate(
             format!("invalid id: {e}"),
         ));
     }
-    let mut one = Crm {
-        config: crm.config.clone(),
-        ..Crm::default()
-    };
+    let mut one = Crm::empty(crm.config.clone());
     one.push(record.clone());
-    let index = Index::new(crm);
-    diags.extend(check::check_some(&one, &index));
+    diags.extend(check::check_some(&one, known));
     diags.retain(|d| d.is_error());
     (record, with_lines(diags, text))
 }
@@ -167,6 +177,18 @@ pub fn new_record(
     crm: &Crm,
     kind: Kind,
     id: Option<&str>,
+    fields: Vec<(String, FieldValue)>,
+) -> Result<NewFile, WriteError> {
+    new_record_in(crm, &Known::new(crm), kind, id, fields)
+}
+
+/// [`new_record`] judged against `known` (built once for a run of writes, each accepted
+/// record added) instead of a pass over the whole CRM.
+pub fn new_record_in(
+    crm: &Crm,
+    known: &Known,
+    kind: Kind,
+    id: Option<&str>,
     mut fields: Vec<(String, FieldValue)>,
 ) -> Result<NewFile, WriteError> {
     let get = |fields: &[(String, FieldValue)], k: &str| {
@@ -185,7 +207,7 @@ pub fn new_record(
                 .or_else(|| get(&fields, "company"))
                 .or_else(|| get(&fields, "email").map(|e| e.replace('@', " at ")));
             match name.map(|n| ids::slugify(&n)).filter(|s| !s.is_empty()) {
-                Some(slug) => unique_id(crm, kind, &slug),
+                Some(slug) => known.unique_id(kind, &slug),
                 None => {
                     return Err(WriteError::usage(
                         "give an id, or a --name to make one from",
@@ -201,7 +223,7 @@ pub fn new_record(
             Some(format!("try `{}`", ids::slugify(&id))),
         ));
     }
-    if crm.ids(kind).iter().any(|(_, i)| *i == id) {
+    if known.has(kind, &id) {
         return Err(WriteError::usage(
             format!("{} `{id}` already exists", kind.with_article()),
             Some(format!(
@@ -252,31 +274,17 @@ pub fn new_record(
     }
     // Uniqueness the full check would catch.
     if let (Kind::Account, Some(domain)) = (kind, get(&fields, "domain")) {
-        if let Some(other) = crm.accounts.iter().find(|a| {
-            a.domain
-                .as_deref()
-                .is_some_and(|d| d.eq_ignore_ascii_case(&domain))
-        }) {
+        if let Some(other) = known.account_with_domain(&domain) {
             return Err(WriteError::usage(
-                format!(
-                    "account `{}` already has the domain `{domain}`",
-                    other.meta.id
-                ),
+                format!("account `{other}` already has the domain `{domain}`"),
                 Some("one company is one account".into()),
             ));
         }
     }
     if let (Kind::Contact, Some(email)) = (kind, get(&fields, "email")) {
-        if let Some(other) = crm.contacts.iter().find(|c| {
-            c.email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
-        }) {
+        if let Some(other) = known.contact_with_email(&email) {
             return Err(WriteError::usage(
-                format!(
-                    "contact `{}` already has the email `{email}`",
-                    other.meta.id
-                ),
+                format!("contact `{other}` already has the email `{email}`"),
                 Some("one person is one contact".into()),
             ));
         }
@@ -298,7 +306,7 @@ pub fn new_record(
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     let text = render_new(&pairs)?;
-    let (record, mut diags) = validate(crm, kind, &id, &path, &text);
+    let (record, mut diags) = validate_in(crm, known, kind, &id, &path, &text);
     let change = RecordChange {
         kind,
         id: &id,
@@ -368,6 +376,19 @@ pub fn edit_record(
     old_text: &str,
     changes: &[(String, Option<FieldValue>)],
 ) -> Result<Edited, WriteError> {
+    edit_record_in(crm, &Known::new(crm), kind, id, path, old_text, changes)
+}
+
+/// [`edit_record`] with references resolved by `known` (built once for a run of writes).
+pub fn edit_record_in(
+    crm: &Crm,
+    known: &Known,
+    kind: Kind,
+    id: &str,
+    path: &str,
+    old_text: &str,
+    changes: &[(String, Option<FieldValue>)],
+) -> Result<Edited, WriteError> {
     let mut edit = RecordEdit::parse(old_text)?;
     for (field, value) in changes {
         match value {
@@ -381,7 +402,7 @@ pub fn edit_record(
     }
     let new_text = edit.finish();
     let (old_record, _) = parse_record(kind, id, path, old_text, &crm.config);
-    let (new_record, mut diags) = validate(crm, kind, id, path, &new_text);
+    let (new_record, mut diags) = validate_in(crm, known, kind, id, path, &new_text);
     let change = RecordChange {
         kind,
         id,

@@ -275,9 +275,11 @@ fn a_maildir_written_by_real_mail_tools_is_ingested_in_one_commit_once() {
 
 #[test]
 fn a_run_that_spills_its_planned_files_to_disk_commits_the_same_tree() {
-    // A long run keeps the files it plans on disk past a threshold (4 MiB; 0 here, so from
-    // the first file): the commit is the same, and nothing is left in .git/sloop.
+    // A long run keeps the files it plans, and its lists of unmatched and skipped messages,
+    // on disk past a threshold (4 MiB and 256 KiB; 0 here, so from the first): the commit
+    // and the summary are the same, and nothing is left in .git/sloop.
     let mut trees = Vec::new();
+    let mut summaries = Vec::new();
     for spill_at in [None, Some("0")] {
         let env = committed();
         real_maildir(&env);
@@ -301,6 +303,10 @@ fn a_run_that_spills_its_planned_files_to_disk_commits_the_same_tree() {
             String::from_utf8_lossy(&out.stderr)
         );
         trees.push(env.git(&["rev-parse", "HEAD^{tree}"]).stdout);
+        // The mail tool names the messages by the time they were delivered.
+        let summary =
+            String::from_utf8_lossy(&out.stdout).replace(|c: char| c.is_ascii_digit(), "0");
+        summaries.push(summary);
         let left: Vec<String> = std::fs::read_dir(env.path().join(".git/sloop"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -310,6 +316,12 @@ fn a_run_that_spills_its_planned_files_to_disk_commits_the_same_tree() {
         assert_eq!(env.git(&["status", "--porcelain", "crm"]).stdout, "");
     }
     assert_eq!(trees[0], trees[1]);
+    assert_eq!(summaries[0], summaries[1]);
+    assert!(
+        summaries[0].contains("  skipped: ") && summaries[0].contains("  invalid: "),
+        "{}",
+        summaries[0]
+    );
 }
 
 #[test]

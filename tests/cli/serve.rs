@@ -12,6 +12,8 @@ use crate::util::{assert_clean, example, TestEnv};
 
 const TOKEN: &str = "form-token-0123456789";
 const SIGNING: &str = "It's a Secret to Everybody";
+/// A Mailgun webhook signing key (its shape: `key-` and 32 hex digits).
+const MAILGUN_KEY: &str = "key-3ax6xnjp29jd6fds4gc373sgvjxteol1";
 
 const HOOKS: &str = r#"
 [hooks.form]
@@ -79,6 +81,20 @@ auth = "basic"
 secret_env = "CHATBOT_SECRET"
 max_body = 1048576
 
+[hooks.mailgun]
+creates = "email"
+format = "mailgun"
+auth = "mailgun"
+secret_env = "MAILGUN_KEY"
+max_body = 1048576
+
+[hooks.sendgrid]
+creates = "email"
+format = "sendgrid"
+auth = "basic"
+secret_env = "FORM_TOKEN"
+max_body = 1048576
+
 [hooks.enrich]
 creates = "account-update"
 auth = "hmac-sha256"
@@ -135,6 +151,7 @@ fn start_with(env: &TestEnv, extra: &[&str], vars: &[(&str, &str)]) -> Server {
         .envs(vars.iter().copied())
         .env("FORM_TOKEN", TOKEN)
         .env("CHATBOT_SECRET", SIGNING)
+        .env("MAILGUN_KEY", MAILGUN_KEY)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap());
@@ -156,7 +173,7 @@ fn start_with(env: &TestEnv, extra: &[&str], vars: &[(&str, &str)]) -> Server {
     assert_eq!(
         first,
         format!(
-            "sloop serve: listening on http://{addr} (hooks: form, chatbot, webinar, mail, postmark, enrich)\n"
+            "sloop serve: listening on http://{addr} (hooks: form, chatbot, webinar, mail, postmark, mailgun, sendgrid, enrich)\n"
         )
     );
     Server { child, addr, log }
@@ -384,6 +401,40 @@ fn serve_commits_a_bearer_hooks_lead_authored_by_the_hook() {
             && log.contains(": 1 lead from hook form (loaded and judged in "),
         "{log}"
     );
+    assert_consistent(&env);
+}
+
+#[test]
+fn a_commit_made_by_hand_between_two_rounds_is_judged_against() {
+    // The committer keeps the CRM of its last commit for the next round; a commit someone
+    // else made meanwhile must be seen (here: the id the next lead would have taken).
+    let env = crm();
+    let before = head(&env);
+    let server = start(&env);
+    let auth = bearer();
+    let lead = |email: &str| {
+        format!(
+            r#"{{"contact": {{"email": "{email}", "name": "Jo Martin"}}, "company": "Acme", "owner": "lea"}}"#
+        )
+    };
+    let (status, answer) = server.post("form", &[("Authorization", &auth)], &lead("jo@a.example"));
+    assert_eq!(status, 202, "{answer}");
+    next_commit(&env, &before);
+    let by_hand = "name = \"Jo Martin\"\nemail = \"jo@b.example\"\nsource = \"outbound\"\nowner = \"marc\"\ncreated = 2026-11-26\nstatus = \"new\"\n";
+    env.write("crm/leads/jo-martin-2.toml", by_hand);
+    let hand = env.commit_all("by hand: another Jo Martin", "2026-11-26T12:00:00Z");
+    let (status, answer) = server.post("form", &[("Authorization", &auth)], &lead("jo@c.example"));
+    assert_eq!(status, 202, "{answer}");
+    let after = next_commit(&env, &hand);
+    assert_eq!(
+        env.git(&["show", "--name-only", "--format=", &after])
+            .stdout,
+        "crm/leads/jo-martin-3.toml\n"
+    );
+    assert_eq!(env.read("crm/leads/jo-martin-2.toml"), by_hand);
+    assert!(env
+        .read("crm/leads/jo-martin-3.toml")
+        .contains("jo@c.example"));
     assert_consistent(&env);
 }
 
@@ -1602,6 +1653,7 @@ fn tick_at_ticks_once_a_day_from_its_time_commits_and_pushes() {
             .args(args)
             .env("FORM_TOKEN", TOKEN)
             .env("CHATBOT_SECRET", SIGNING)
+            .env("MAILGUN_KEY", MAILGUN_KEY)
             .output()
             .unwrap();
         (
@@ -1642,10 +1694,15 @@ fn the_load_generator_runs_a_bounded_signed_load_and_sees_every_event_committed(
         concurrency: 4,
         body: r#"{"conversation": {"id": "c-{i}"}, "visitor": {"email": "v{i}@load.example", "name": "Visitor {i}"}}"#.into(),
         repo: Some(env.path().to_path_buf()),
+        rate: Some(400.0),
     })
     .unwrap();
     assert_eq!(report.ok, 200);
     assert!(report.committed_after.is_some());
+    // Paced at 400 a second: the 200 deliveries take at least half a second.
+    assert!(report.elapsed >= Duration::from_millis(490), "{report:?}");
+    // Every event's commit was seen, and none before its 202 was answered.
+    assert_eq!(report.commit_lags.len(), 200);
     assert!(report.percentile(0.5) <= report.percentile(0.99));
     let line = report.render("POST /hooks/chatbot");
     assert!(
@@ -1653,10 +1710,474 @@ fn the_load_generator_runs_a_bounded_signed_load_and_sees_every_event_committed(
         "{line}"
     );
     assert!(line.contains(", all committed "), "{line}");
+    assert!(line.contains("; 202 to commit: p50 "), "{line}");
     let pages = load::pages(&server.addr, "/healthz", 50, 2, Vec::new()).unwrap();
     assert_eq!(pages.ok, 50);
     server.stop();
     assert_eq!(leads(&env).len(), 9 + 200);
     assert_eq!(spooled(&env, "chatbot", "done").len(), 200);
+    assert_consistent(&env);
+}
+
+/// The message the mail-service tests deliver: Gmail's, with a text and an HTML body and two
+/// PDF attachments (one named in RFC 2047), to a contact with another in `Cc`.
+const PDF_MAIL: &str = "email/10-attachment-pdf.eml";
+
+/// Its text and HTML bodies, decoded (as the services post them, in UTF-8).
+const PDF_TEXT: &str = "Bonjour Julien,\r\n\r\nComme demandé, le bon de commande et nos conditions générales en pièces jointes.\r\n\r\nBonne journée,\r\nMarc\r\n";
+const PDF_HTML: &str = "<div dir=\"ltr\"><div>Bonjour Julien,</div><div><br></div><div>Comme demandé, le bon de commande et nos conditions générales en pièces jointes.</div><div><br></div><div>Bonne journée,</div><div>Marc</div></div>\r\n";
+
+/// The activity files `sloop ingest email` makes of a fixture message.
+fn ingested(rel: &str) -> Vec<(String, String)> {
+    let reference = crm();
+    let before = activities(&reference);
+    let path = crate::util::repo_root()
+        .join("tests/fixtures/inbound")
+        .join(rel);
+    let run = reference.run(&["-C", "crm", "ingest", "email", &path.to_string_lossy()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let new: Vec<_> = activities(&reference)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    new
+}
+
+/// The attachments of [`PDF_MAIL`] as the services post them: file name (decoded), type,
+/// bytes (decoded).
+fn pdf_attachments() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let eml = String::from_utf8(inbound(PDF_MAIL)).unwrap();
+    let part = |id: &str| {
+        let marker = format!("X-Attachment-Id: {id}\r\n\r\n");
+        let start = eml.find(&marker).unwrap() + marker.len();
+        let end = start + eml[start..].find("--000000000000a4e7c10625a5d8f1").unwrap();
+        sloop::serve::mail::base64_decode(&eml[start..end]).unwrap()
+    };
+    vec![
+        (
+            "Devis_Tidewater_2026-118.pdf",
+            "application/pdf",
+            part("f_mi3k2x7a0"),
+        ),
+        (
+            "Conditions générales 2026.pdf",
+            "application/pdf",
+            part("f_mi3k2x7b1"),
+        ),
+    ]
+}
+
+/// One part of a `multipart/form-data` body: its name, for a file its file name and type.
+struct FormPart<'a> {
+    name: &'a str,
+    file: Option<(&'a str, &'a str)>,
+    data: &'a [u8],
+}
+
+fn field<'a>(name: &'a str, data: &'a str) -> FormPart<'a> {
+    FormPart {
+        name,
+        file: None,
+        data: data.as_bytes(),
+    }
+}
+
+/// A `multipart/form-data` body (RFC 7578) as the services write it: CRLF lines,
+/// `Content-Disposition: form-data; name="…"` (with `filename="…"` and `Content-Type` for a
+/// file; Mailgun also gives a file's `Content-Length`).
+fn form_data(boundary: &str, parts: &[FormPart], file_lengths: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"",
+                p.name
+            )
+            .as_bytes(),
+        );
+        if let Some((filename, ct)) = p.file {
+            out.extend_from_slice(
+                format!("; filename=\"{filename}\"\r\nContent-Type: {ct}").as_bytes(),
+            );
+            if file_lengths {
+                out.extend_from_slice(format!("\r\nContent-Length: {}", p.data.len()).as_bytes());
+            }
+        }
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(p.data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// The server's clock in the tests (`SLOOP_NOW`), in Unix seconds.
+fn now_unix() -> i64 {
+    chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00+01:00")
+        .unwrap()
+        .timestamp()
+}
+
+/// Mailgun's `signature` of `timestamp` and `token`.
+fn mailgun_signature(key: &str, timestamp: i64, token: &str) -> String {
+    sloop::serve::auth::sign(key.as_bytes(), format!("{timestamp}{token}").as_bytes()).unwrap()
+}
+
+const MAILGUN_BOUNDARY: &str = "515e0b8d-a7e3-43ef-808e-f27b75edf470";
+
+/// Mailgun's parsed `forward()` post of [`PDF_MAIL`], in the order of one captured from
+/// Mailgun (multi_mail's spec/fixtures/mailgun/parsed/valid.txt): each MIME header as a field,
+/// then the parsed fields by name, then the files `attachment-1`….
+fn mailgun_parsed(message_headers: &str, timestamp: i64, token: &str, signature: &str) -> Vec<u8> {
+    let attachments = pdf_attachments();
+    let ts = timestamp.to_string();
+    let mut parts = vec![
+        field("Cc", "Sarah Benali <sarah.benali@helio-solaire.fr>"),
+        field("Content-Type", "multipart/mixed; boundary=\"000000000000a4e7c10625a5d8f1\""),
+        field("Date", "Thu, 26 Nov 2026 09:47:03 +0100"),
+        field("From", "Marc Delacroix <marc.delacroix@tidewater.io>"),
+        field("Message-Id", "<CAF3xQk1zX4cV7bN0mQ3wE6rT9yU2iO5pA8sD1fG4hJ7kL0zX3c@mail.gmail.com>"),
+        field("Mime-Version", "1.0"),
+        field("Subject", "Bon de commande Tidewater — Hélio Solaire"),
+        field("To", "Julien Moreau <julien.moreau@helio-solaire.fr>"),
+        field("X-Mailgun-Incoming", "Yes"),
+        field("attachment-count", "2"),
+        field("body-html", PDF_HTML),
+        field("body-plain", PDF_TEXT),
+        field("from", "Marc Delacroix <marc.delacroix@tidewater.io>"),
+        field("message-headers", message_headers),
+        field("recipient", "crm@mg.tidewater.io"),
+        field("sender", "marc.delacroix@tidewater.io"),
+        field("signature", signature),
+        field("stripped-signature", ""),
+        field("stripped-text", "Bonjour Julien,\r\n\r\nComme demandé, le bon de commande et nos conditions générales en pièces jointes.\r\n\r\nBonne journée,\r\nMarc"),
+        field("subject", "Bon de commande Tidewater — Hélio Solaire"),
+        field("timestamp", &ts),
+        field("token", token),
+    ];
+    let names = ["attachment-1", "attachment-2"];
+    for ((name, ct, data), field_name) in attachments.iter().zip(names) {
+        parts.push(FormPart {
+            name: field_name,
+            file: Some((name, ct)),
+            data,
+        });
+    }
+    form_data(MAILGUN_BOUNDARY, &parts, true)
+}
+
+/// `message-headers` of [`PDF_MAIL`] as Mailgun dumps them: every header in order, decoded to
+/// UTF-8, after the `Received` Mailgun adds.
+const PDF_MESSAGE_HEADERS: &str = r#"[["Received", "by luna.mailgun.net with SMTP mgrt 8737789986189; Thu, 26 Nov 2026 08:47:05 +0000"], ["X-Envelope-From", "<marc.delacroix@tidewater.io>"], ["Mime-Version", "1.0"], ["From", "Marc Delacroix <marc.delacroix@tidewater.io>"], ["Date", "Thu, 26 Nov 2026 09:47:03 +0100"], ["Message-Id", "<CAF3xQk1zX4cV7bN0mQ3wE6rT9yU2iO5pA8sD1fG4hJ7kL0zX3c@mail.gmail.com>"], ["Subject", "Bon de commande Tidewater — Hélio Solaire"], ["To", "Julien Moreau <julien.moreau@helio-solaire.fr>"], ["Cc", "Sarah Benali <sarah.benali@helio-solaire.fr>"], ["Content-Type", "multipart/mixed; boundary=\"000000000000a4e7c10625a5d8f1\""], ["X-Mailgun-Incoming", "Yes"], ["X-Mailgun-Sflag", "No"], ["X-Mailgun-Sscore", "0.0"], ["X-Mailgun-Spf", "Pass"]]"#;
+
+/// Every file of the hook's spool (pending, rejected, done).
+fn spool_files(env: &TestEnv, hook: &str) -> Vec<String> {
+    ["pending", "rejected", "done"]
+        .iter()
+        .flat_map(|f| spooled(env, hook, f))
+        .collect()
+}
+
+#[test]
+fn mailgun_parsed_and_mime_posts_are_ingested_like_the_raw_message() {
+    let expected = ingested(PDF_MAIL);
+    let now = now_unix();
+    let token = "5o56tmpwd3dnwthehwclemd-i-7u2gv9vb3u745ywj67d0mc87";
+    let body = mailgun_parsed(
+        PDF_MESSAGE_HEADERS,
+        now - 5,
+        token,
+        &mailgun_signature(MAILGUN_KEY, now - 5, token),
+    );
+    let ct = format!("multipart/form-data; boundary={MAILGUN_BOUNDARY}");
+
+    let env = crm();
+    let before = activities(&env);
+    let head0 = head(&env);
+    let server = start(&env);
+    let post = |path: &str, ct: &str, body: &[u8]| {
+        server.request("POST", path, &[("Content-Type", ct)], body)
+    };
+    let (status, answer) = post("/hooks/mailgun/email", &ct, &body);
+    assert_eq!(status, 202, "{answer}");
+    let after = next_commit(&env, &head0);
+    settled(&env, "mailgun");
+    // The same delivery again (a replay, or Mailgun's retry): its token makes it a no-op.
+    let (status, again) = post("/hooks/mailgun/email", &ct, &body);
+    assert_eq!((status, id_of(&again)), (202, id_of(&answer)));
+    assert!(again.contains("\"duplicate\":true"), "{again}");
+    // A captured signature replayed on another message: the token was seen, a no-op too.
+    let altered = mailgun_parsed(
+        &PDF_MESSAGE_HEADERS.replace("Bon de commande", "Facture"),
+        now - 5,
+        token,
+        &mailgun_signature(MAILGUN_KEY, now - 5, token),
+    );
+    let (status, replayed) = post("/hooks/mailgun/email", &ct, &altered);
+    assert_eq!((status, id_of(&replayed)), (202, id_of(&answer)));
+    assert!(replayed.contains("\"duplicate\":true"), "{replayed}");
+    let spool_after = spool_files(&env, "mailgun");
+    assert_eq!(spool_after.len(), 1, "{spool_after:?}");
+
+    // Refusals: nothing spooled.
+    let refused = |path: &str, ct: &str, body: &[u8]| {
+        let answer = post(path, ct, body);
+        assert_eq!(spool_files(&env, "mailgun"), spool_after, "{answer:?}");
+        answer
+    };
+    let forged = mailgun_parsed(
+        PDF_MESSAGE_HEADERS,
+        now,
+        "another-token-of-fifty-characters-0123456789abcdef",
+        &mailgun_signature(
+            "key-not-the-signing-key",
+            now,
+            "another-token-of-fifty-characters-0123456789abcdef",
+        ),
+    );
+    assert_eq!(
+        refused("/hooks/mailgun/email", &ct, &forged),
+        (
+            401,
+            "{\"error\":\"wrong Mailgun signature (the `timestamp`, `token` and `signature` fields of the form)\"}\n".to_string()
+        )
+    );
+    let old = now - 16 * 60;
+    let stale_token = "stale-token-of-fifty-characters-0123456789abcdefgh";
+    let stale = mailgun_parsed(
+        PDF_MESSAGE_HEADERS,
+        old,
+        stale_token,
+        &mailgun_signature(MAILGUN_KEY, old, stale_token),
+    );
+    assert_eq!(
+        refused("/hooks/mailgun/email", &ct, &stale),
+        (
+            401,
+            format!("{{\"error\":\"Mailgun's `timestamp` {old} is 960 s from the server's clock (over 900 s: a replayed or delayed delivery)\"}}\n")
+        )
+    );
+    let fresh = |t: &str| (now, t.to_string(), mailgun_signature(MAILGUN_KEY, now, t));
+    let (ts, tok, sig) = fresh("bad-json-token-of-fifty-characters-0123456789abcde");
+    let (status, reason) = refused(
+        "/hooks/mailgun/email",
+        &ct,
+        &mailgun_parsed("[[\"From\", \"x\"]", ts, &tok, &sig),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        reason.starts_with(
+            "{\"error\":\"Mailgun's `message-headers` is not a JSON list of [name, value] pairs: "
+        ),
+        "{reason}"
+    );
+    let (status, reason) = refused("/hooks/mailgun/email", &ct, &body[..body.len() / 2]);
+    assert_eq!(status, 400);
+    assert!(
+        reason.starts_with("{\"error\":\"the multipart body is malformed: "),
+        "{reason}"
+    );
+    let (ts, tok, sig) = fresh("no-headers-token-of-fifty-characters-0123456789abc");
+    let missing = format!("from=Marc+Delacroix+%3Cmarc.delacroix%40tidewater.io%3E&subject=Hello&timestamp={ts}&token={tok}&signature={sig}");
+    assert_eq!(
+        refused(
+            "/hooks/mailgun/email",
+            "application/x-www-form-urlencoded",
+            missing.as_bytes()
+        ),
+        (
+            400,
+            "{\"error\":\"the body is not Mailgun's form post (it has no `message-headers` nor `body-mime`)\"}\n".to_string()
+        )
+    );
+    // The rejected list is signed as Mailgun signs.
+    let (ts, tok, sig) = fresh("listing-token-of-fifty-characters-0123456789abcdef");
+    let (status, list) = server.request(
+        "GET",
+        &format!("/hooks/mailgun/rejected?timestamp={ts}&token={tok}&signature={sig}"),
+        &[],
+        b"",
+    );
+    assert_eq!((status, list.as_str()), (200, "{\"rejected\":[]}\n"));
+    assert_eq!(
+        server.request("GET", "/hooks/mailgun/rejected", &[], b"").0,
+        401
+    );
+    server.stop();
+    assert_eq!(head(&env), after, "one commit");
+    let got: Vec<_> = activities(&env)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(got, expected);
+    assert_consistent(&env);
+
+    // The raw MIME post (a route URL ending in `mime`): urlencoded, as Mailgun sends it.
+    let env = crm();
+    let head0 = head(&env);
+    let server = start(&env);
+    let (ts, tok, sig) = fresh("mime-token-of-fifty-characters-0123456789abcdefghi");
+    let enc = |s: &[u8]| form_urlencoded::byte_serialize(s).collect::<String>();
+    let mime = format!(
+        "recipient=crm%40mg.tidewater.io&sender=marc.delacroix%40tidewater.io&subject={}&from={}&message-headers={}&timestamp={ts}&token={tok}&signature={sig}&body-mime={}",
+        enc("Bon de commande Tidewater — Hélio Solaire".as_bytes()),
+        enc(b"Marc Delacroix <marc.delacroix@tidewater.io>"),
+        enc(PDF_MESSAGE_HEADERS.as_bytes()),
+        enc(&inbound(PDF_MAIL)),
+    );
+    let (status, answer) = server.request(
+        "POST",
+        "/hooks/mailgun/mime",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        mime.as_bytes(),
+    );
+    assert_eq!(status, 202, "{answer}");
+    next_commit(&env, &head0);
+    settled(&env, "mailgun");
+    server.stop();
+    let got: Vec<_> = activities(&env)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(got, expected);
+    assert_consistent(&env);
+}
+
+/// SendGrid's Inbound Parse post of [`PDF_MAIL`], in the order and shape of one captured from
+/// SendGrid (multi_mail's spec/fixtures/sendgrid/valid.txt): boundary `xYzZY`, `headers` the
+/// raw header block, `attachment-info` and `charsets` JSON.
+fn sendgrid_parsed(envelope: &str) -> Vec<u8> {
+    let eml = String::from_utf8(inbound(PDF_MAIL)).unwrap();
+    let headers = &eml[..eml.find("\r\n\r\n").unwrap() + 2];
+    let attachments = pdf_attachments();
+    let mut parts = vec![
+        field("headers", headers),
+        field("dkim", "{@tidewater.io : pass}"),
+        field("to", "Julien Moreau <julien.moreau@helio-solaire.fr>"),
+        field("html", PDF_HTML),
+        field("from", "Marc Delacroix <marc.delacroix@tidewater.io>"),
+        field("text", PDF_TEXT),
+        field("sender_ip", "209.85.223.172"),
+        field("envelope", envelope),
+        field("attachments", "2"),
+        field("subject", "Bon de commande Tidewater — Hélio Solaire"),
+        field("cc", "Sarah Benali <sarah.benali@helio-solaire.fr>"),
+        field(
+            "attachment-info",
+            r#"{"attachment2":{"filename":"Conditions générales 2026.pdf","name":"Conditions générales 2026.pdf","type":"application/pdf","content-id":"f_mi3k2x7b1"},"attachment1":{"filename":"Devis_Tidewater_2026-118.pdf","name":"Devis_Tidewater_2026-118.pdf","type":"application/pdf","content-id":"f_mi3k2x7a0"}}"#,
+        ),
+        field(
+            "charsets",
+            r#"{"to":"UTF-8","html":"UTF-8","subject":"UTF-8","from":"UTF-8","text":"UTF-8","cc":"UTF-8"}"#,
+        ),
+        field("SPF", "pass"),
+    ];
+    for ((name, ct, data), field_name) in attachments.iter().zip(["attachment1", "attachment2"]) {
+        parts.push(FormPart {
+            name: field_name,
+            file: Some((name, ct)),
+            data,
+        });
+    }
+    form_data("xYzZY", &parts, false)
+}
+
+#[test]
+fn sendgrid_parsed_and_raw_posts_are_ingested_like_the_raw_message() {
+    let expected = ingested(PDF_MAIL);
+    let envelope = r#"{"to":["crm@parse.tidewater.io"],"from":"marc.delacroix@tidewater.io"}"#;
+    let ct = "multipart/form-data; boundary=xYzZY";
+    // SendGrid sends the credentials of its URL, https://inbound:SECRET@…, as basic auth.
+    let auth = basic(TOKEN);
+
+    let env = crm();
+    let before = activities(&env);
+    let head0 = head(&env);
+    let server = start(&env);
+    let post = |auth: &[(&str, &str)], body: &[u8]| {
+        let mut headers = vec![("Content-Type", ct)];
+        headers.extend_from_slice(auth);
+        server.request("POST", "/hooks/sendgrid/email", &headers, body)
+    };
+    let body = sendgrid_parsed(envelope);
+    let (status, answer) = post(&[("Authorization", &auth)], &body);
+    assert_eq!(status, 202, "{answer}");
+    let after = next_commit(&env, &head0);
+    settled(&env, "sendgrid");
+    let spool_after = spool_files(&env, "sendgrid");
+    // Refusals: nothing spooled.
+    let (status, _) = post(&[], &body);
+    assert_eq!(status, 401);
+    let (status, reason) = post(&[("Authorization", &auth)], &sendgrid_parsed("{\"to\": ["));
+    assert_eq!(status, 400);
+    assert!(
+        reason.starts_with("{\"error\":\"SendGrid's `envelope` is not JSON: "),
+        "{reason}"
+    );
+    let no_headers = form_data(
+        "xYzZY",
+        &[field("text", "hi"), field("from", "a@b.example")],
+        false,
+    );
+    assert_eq!(
+        post(&[("Authorization", &auth)], &no_headers),
+        (
+            400,
+            "{\"error\":\"the body is not SendGrid's Inbound Parse post (it has no `headers` nor `email`)\"}\n".to_string()
+        )
+    );
+    assert_eq!(spool_files(&env, "sendgrid"), spool_after);
+    server.stop();
+    assert_eq!(head(&env), after);
+    let got: Vec<_> = activities(&env)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(got, expected);
+    assert_consistent(&env);
+
+    // "POST the raw, full MIME message": the message in `email`.
+    let env = crm();
+    let head0 = head(&env);
+    let server = start(&env);
+    let raw = inbound(PDF_MAIL);
+    let raw_body = form_data(
+        "xYzZY",
+        &[
+            field("dkim", "{@tidewater.io : pass}"),
+            FormPart {
+                name: "email",
+                file: None,
+                data: &raw,
+            },
+            field("to", "Julien Moreau <julien.moreau@helio-solaire.fr>"),
+            field("from", "Marc Delacroix <marc.delacroix@tidewater.io>"),
+            field("subject", "Bon de commande Tidewater — Hélio Solaire"),
+            field("sender_ip", "209.85.223.172"),
+            field("envelope", envelope),
+            field(
+                "charsets",
+                r#"{"to":"UTF-8","subject":"UTF-8","from":"UTF-8"}"#,
+            ),
+            field("SPF", "pass"),
+        ],
+        false,
+    );
+    let (status, answer) = server.request(
+        "POST",
+        "/hooks/sendgrid/email",
+        &[("Content-Type", ct), ("Authorization", &auth)],
+        &raw_body,
+    );
+    assert_eq!(status, 202, "{answer}");
+    next_commit(&env, &head0);
+    settled(&env, "sendgrid");
+    server.stop();
+    let got: Vec<_> = activities(&env)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect();
+    assert_eq!(got, expected);
     assert_consistent(&env);
 }
