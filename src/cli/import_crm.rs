@@ -97,6 +97,33 @@ fn files(env: &Env, paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, CliErro
     Ok(out)
 }
 
+/// With `SLOOP_TRACE_IMPORT` set, writes to stderr the seconds since the first call and
+/// the process's resident memory now and at its peak (Linux), after a phase of the import:
+/// what `scripts/bench-import` reports of the import.
+fn trace(phase: &str) {
+    use std::sync::OnceLock;
+    static START: OnceLock<Option<std::time::Instant>> = OnceLock::new();
+    let Some(start) = START
+        .get_or_init(|| std::env::var_os("SLOOP_TRACE_IMPORT").map(|_| std::time::Instant::now()))
+    else {
+        return;
+    };
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    eprintln!(
+        "import phase {phase}: {:.2} s, {} MiB resident, {} MiB peak",
+        start.elapsed().as_secs_f64(),
+        mib("VmRSS:"),
+        mib("VmHWM:")
+    );
+}
+
 fn render_problem(p: &Problem) -> String {
     let mut s = format!("{}:{}: {}", p.at.file, p.at.line, p.message);
     if let Some(h) = &p.hint {
@@ -149,6 +176,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         ))?;
         return Ok(Status::Ok);
     }
+    trace("start");
     let (session, crm) = write::start_whole(&located, out)?;
     let (mapping, mut problems) = match &a.map {
         Some(path) => {
@@ -160,6 +188,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         None => (Mapping::default(), Vec::new()),
     };
     let export = read::read(spec(vendor), &inputs, &mapping.columns, &mut progress);
+    trace("read");
     // The export holds what it needs of the files: their bytes can go (memory, on a big one).
     drop(inputs);
     if show_progress {
@@ -189,7 +218,9 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         vendor,
         a.skip_invalid,
         &read_existing,
+        &trace,
     );
+    trace("plan");
     // Mapping problems are never skipped: the mapping is wrong for every record.
     problems.append(&mut plan.problems);
     problems.sort_by(|a, b| a.at.cmp(&b.at));
@@ -335,6 +366,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
             })
             .collect();
         let tip = write::save_history(session, &commits)?;
+        trace("commit");
         if let Some(tip) = tip {
             out.note(&format!(
                 "Committed {} commits ({}…{}), the last {}",

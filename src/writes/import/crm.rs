@@ -106,7 +106,12 @@ struct Draft {
 struct Version {
     at: NaiveDateTime,
     author: Option<String>,
+    /// Its fields, until it is rendered (then empty).
     fields: Vec<(String, FieldValue)>,
+    /// Its text, once rendered (`prerender`): a new record's fields are final once it is
+    /// planned (an activity) or once the accounts' statuses are (the others), and the text
+    /// takes a fraction of their memory.
+    text: Option<String>,
 }
 
 fn set(fields: &mut Vec<(String, FieldValue)>, k: &str, v: FieldValue) {
@@ -166,6 +171,8 @@ struct Planner<'a> {
     by_key: HashMap<(Kind, String), usize>,
     /// Records with a problem: their own key.
     bad: HashSet<(Kind, String)>,
+    /// Told the name of each phase as it ends (`SLOOP_TRACE_IMPORT`).
+    phase: &'a dyn Fn(&str),
 }
 
 impl Planner<'_> {
@@ -290,6 +297,9 @@ impl Planner<'_> {
 
 /// Plans the import of `export` into `crm`. `existing` gives the text of a record file
 /// already in the CRM (for a re-run's edits, which keep what people wrote).
+///
+/// `phase` is told the name of each phase as it ends: `drafts` (every record's versions),
+/// `versions` (each rendered and checked), `whole-crm` (the rules across records), `commits`.
 pub fn plan(
     crm: &Crm,
     export: Export,
@@ -297,33 +307,44 @@ pub fn plan(
     vendor: Vendor,
     skip_invalid: bool,
     existing: &dyn Fn(&str) -> Option<String>,
+    phase: &dyn Fn(&str),
 ) -> Plan {
     let mut skipped: Vec<Problem> = Vec::new();
     let mut excluded: HashSet<(Kind, String)> = HashSet::new();
     // With --skip-invalid, plan again without the records that had a problem (and what
-    // depends on them) until nothing is wrong.
-    for _ in 0..4 {
-        let mut plan = plan_once(crm, &export, mapping, vendor, &excluded, existing);
-        if plan.0.problems.is_empty() || !skip_invalid {
-            plan.0.skipped = skipped;
-            return plan.0;
+    // depends on them) until nothing is wrong (five times at most). The export is dropped
+    // once the last plan's drafts are made: its records are in them (memory, on a big one).
+    let mut attempt = 0;
+    loop {
+        let last_try = !skip_invalid || attempt == 4;
+        let p = plan_once(crm, &export, mapping, vendor, &excluded, phase);
+        let read = (export.columns.clone(), export.files.clone());
+        if last_try {
+            drop(export);
+            let (mut plan, _) = finish_plan(p, read, existing);
+            plan.skipped = skipped;
+            return plan;
         }
-        skipped.append(&mut plan.0.problems);
-        excluded.extend(plan.1);
+        let (mut plan, bad) = finish_plan(p, read, existing);
+        if plan.problems.is_empty() {
+            plan.skipped = skipped;
+            return plan;
+        }
+        skipped.append(&mut plan.problems);
+        excluded.extend(bad);
+        attempt += 1;
     }
-    let mut last = plan_once(crm, &export, mapping, vendor, &excluded, existing).0;
-    last.skipped = skipped;
-    last
 }
 
-fn plan_once(
-    crm: &Crm,
+/// The drafts of every record the export implies, in a planner.
+fn plan_once<'a>(
+    crm: &'a Crm,
     export: &Export,
-    mapping: &Mapping,
+    mapping: &'a Mapping,
     vendor: Vendor,
     excluded: &HashSet<(Kind, String)>,
-    existing: &dyn Fn(&str) -> Option<String>,
-) -> (Plan, HashSet<(Kind, String)>) {
+    phase: &'a dyn Fn(&str),
+) -> Planner<'a> {
     let offset = mapping.utc_offset;
     let export_end = mapping
         .export_date
@@ -344,6 +365,7 @@ fn plan_once(
         drafts: Vec::new(),
         by_key: HashMap::new(),
         bad: HashSet::new(),
+        phase,
     };
     for kind in Kind::ALL {
         let set: HashSet<String> = crm
@@ -412,20 +434,35 @@ fn plan_once(
     people(&mut p, export, excluded);
     deals(&mut p, export, excluded);
     statuses(&mut p, export);
+    // Accounts, people and deals are final: their texts take less memory than their fields
+    // while the activities are planned.
+    prerender(&mut p.drafts);
     activities(&mut p, export, excluded);
     notes(&mut p, export, excluded);
     // A record exists from before anything that needs it.
     pull_creations(&mut p);
+    (p.phase)("drafts");
+    p
+}
+
+/// The plan of a planner's drafts: their versions rendered and checked, grouped into
+/// commits; and the records with a problem. `read`: the export's columns and files.
+fn finish_plan(
+    mut p: Planner,
+    read: (Vec<ColumnUse>, Vec<FileRead>),
+    existing: &dyn Fn(&str) -> Option<String>,
+) -> (Plan, HashSet<(Kind, String)>) {
     let mut plan = Plan {
-        columns: export.columns.clone(),
-        read: export.files.clone(),
+        columns: read.0,
+        read: read.1,
         export_date: Some(p.export_date),
         ..Plan::default()
     };
     let drafts = std::mem::take(&mut p.drafts);
-    let rendered = render(&mut p, drafts, existing, &mut plan.counts);
-    validate(&mut p, &rendered, &mut plan);
+    let rendered = finish(&mut p, drafts, existing, &mut plan.counts);
+    (p.phase)("whole-crm");
     plan.commits = commits(&p, rendered);
+    (p.phase)("commits");
     plan.problems = std::mem::take(&mut p.problems);
     let bad = std::mem::take(&mut p.bad);
     (plan, bad)
@@ -565,6 +602,7 @@ fn accounts(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>
                     at: created,
                     author: owner,
                     fields: f,
+                    text: None,
                 }],
                 needs: Vec::new(),
             },
@@ -742,6 +780,7 @@ fn people(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) 
                     at: created,
                     author: author.or(owner_of_account),
                     fields: f,
+                    text: None,
                 }],
                 needs,
             },
@@ -1213,6 +1252,7 @@ fn deals(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
                 at: *when,
                 author: Some(owner.clone()),
                 fields: f,
+                text: None,
             });
         }
         if !missing.is_empty() {
@@ -1394,6 +1434,7 @@ fn statuses(p: &mut Planner, export: &Export) {
                 at: when.max(draft.versions[0].at),
                 author: owner.or(draft.versions[0].author.clone()),
                 fields: f,
+                text: None,
             });
         }
         if status == "backlog"
@@ -1440,8 +1481,49 @@ fn activity_kind(p: &Planner, a: &Activity) -> String {
     }
 }
 
+/// How many activities are planned before their texts are rendered (`prerender`): the
+/// fields of that many at once, not of all of them. (Nothing changes an activity's fields
+/// once it is planned; `pull_creations` moves its dates only.)
+const RENDER_CHUNK: usize = 8192;
+
+/// Renders the versions of the new records among `drafts` (in parallel), dropping their
+/// fields. A draft any of whose versions does not render keeps its fields: `render` reports
+/// it. Records already in the CRM keep their fields too (a re-run edits their files).
+fn prerender(drafts: &mut [Draft]) {
+    use rayon::prelude::*;
+    drafts
+        .par_iter_mut()
+        .filter(|d| d.existing.is_none() && d.versions.iter().any(|v| v.text.is_none()))
+        .for_each(|d| {
+            let texts: Result<Vec<String>, _> = d
+                .versions
+                .iter()
+                .map(|v| render_fields(&v.fields))
+                .collect();
+            if let Ok(texts) = texts {
+                for (v, t) in d.versions.iter_mut().zip(texts) {
+                    v.text = Some(t);
+                    v.fields = Vec::new();
+                }
+            }
+        });
+}
+
+fn render_fields(fields: &[(String, FieldValue)]) -> Result<String, crate::store::edit::EditError> {
+    let pairs: Vec<(&str, FieldValue)> = fields
+        .iter()
+        .map(|(k, x)| (k.as_str(), x.clone()))
+        .collect();
+    render_new(&pairs)
+}
+
 fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
+    let mut rendered_to = p.drafts.len();
     for (n, a) in export.activities.iter().enumerate() {
+        if p.drafts.len() - rendered_to >= RENDER_CHUNK {
+            prerender(&mut p.drafts[rendered_to..]);
+            rendered_to = p.drafts.len();
+        }
         let key = if a.key.is_empty() {
             format!("{}:{}", a.origin.file, a.origin.line)
         } else {
@@ -1597,6 +1679,7 @@ fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String
             at: first_at,
             author: owner.clone(),
             fields: f.clone(),
+            text: None,
         }];
         if kind == "task" && done {
             let mut g = f;
@@ -1606,6 +1689,7 @@ fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String
                 at: done_at,
                 author: owner,
                 fields: g,
+                text: None,
             });
         }
         let base = format!("{date} {kind} {account}");
@@ -1624,6 +1708,7 @@ fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String
             },
         );
     }
+    prerender(&mut p.drafts[rendered_to..]);
 }
 
 /// Notes kept with a company (HubSpot's `Associated Note`): undated in the export, so dated
@@ -1675,6 +1760,7 @@ fn notes(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
                         at: p.export_end,
                         author: owner.clone(),
                         fields: f,
+                        text: None,
                     }],
                     needs: vec![(Kind::Account, account.clone())],
                 },
@@ -1713,20 +1799,35 @@ fn pull_creations(p: &mut Planner) {
     }
     // Then each record waits for what it needs (accounts, then contacts and deals, then
     // activities: needs point that way).
+    // Each pass reads the creations as the passes before it left them.
+    let index: HashMap<(Kind, &str), usize> = p
+        .drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.kind, d.id.as_str()), i))
+        .collect();
+    let mut created: Vec<NaiveDateTime> = p.drafts.iter().map(|d| d.versions[0].at).collect();
     for kind in [Kind::Contact, Kind::Opportunity, Kind::Lead, Kind::Activity] {
-        let created: HashMap<(Kind, String), NaiveDateTime> = p
-            .drafts
-            .iter()
-            .map(|d| ((d.kind, d.id.clone()), d.versions[0].at))
-            .collect();
-        for d in p.drafts.iter_mut().filter(|d| d.kind == kind) {
-            let wait = d.needs.iter().filter_map(|n| created.get(n)).max().copied();
+        let mut moved: Vec<(usize, NaiveDateTime)> = Vec::new();
+        for (i, d) in p.drafts.iter().enumerate().filter(|(_, d)| d.kind == kind) {
+            let wait = d
+                .needs
+                .iter()
+                .filter_map(|n| index.get(&(n.0, n.1.as_str())).map(|j| created[*j]))
+                .max();
             if let Some(t) = wait {
-                if t > d.versions[0].at {
-                    d.versions[0].at = t;
+                if t > created[i] {
+                    moved.push((i, t));
                 }
             }
         }
+        for (i, t) in moved {
+            created[i] = t;
+        }
+    }
+    drop(index);
+    for (d, at) in p.drafts.iter_mut().zip(created) {
+        d.versions[0].at = at;
     }
     for d in &mut p.drafts {
         // Versions stay in order after the first moved.
@@ -1752,191 +1853,115 @@ struct Rendered {
     created: bool,
 }
 
-fn render(
+/// What `finish` makes of one draft: its rendered versions (`None`: its file cannot be
+/// edited), the problems of rendering it, what it counts as (created, changed), and the
+/// check of its versions (the first problem's message, its last version parsed).
+struct Finished {
+    rendered: Option<Rendered>,
+    problems: Vec<Problem>,
+    created: bool,
+    changed: bool,
+    invalid: Option<String>,
+    /// Boxed: the records are large, and the results of every draft are held at once.
+    last: Option<Box<AnyRecord>>,
+}
+
+/// Renders every draft's versions and checks each (`render_one`, `check_versions`), in
+/// parallel, one draft at a time (its fields are dropped as it is rendered); then the CRM
+/// with the import's last versions against the whole-CRM rules (references, members,
+/// uniqueness) for the records the import writes. The problems come in the drafts' order,
+/// the rendering's first, as one pass after the other would give them.
+fn finish(
     p: &mut Planner,
     drafts: Vec<Draft>,
     existing: &dyn Fn(&str) -> Option<String>,
     counts: &mut Counts,
 ) -> Vec<Rendered> {
-    let mut out = Vec::with_capacity(drafts.len());
-    for d in drafts {
-        let key = d.origin.clone();
-        let count = match d.kind {
+    use rayon::prelude::*;
+    // The files an earlier import wrote, read first (`existing` need not be thread-safe).
+    let currents: Vec<Option<String>> = drafts
+        .iter()
+        .map(|d| d.existing.is_some().then(|| existing(&d.path)).flatten())
+        .collect();
+    let config = p.config;
+    let finished: Vec<Finished> = drafts
+        .into_par_iter()
+        .zip(currents)
+        .map(|(d, current)| {
+            let (rendered, problems) = render_one(d, current);
+            let (invalid, last) = match &rendered {
+                Some(r) => check_versions(config, r),
+                None => (None, None),
+            };
+            Finished {
+                created: rendered.as_ref().is_some_and(|r| r.created),
+                changed: rendered
+                    .as_ref()
+                    .is_some_and(|r| !r.created && !r.versions.is_empty()),
+                rendered,
+                problems,
+                invalid,
+                last,
+            }
+        })
+        .collect();
+    (p.phase)("versions");
+    // The whole CRM after the import, for the rules across records: the CRM's records the
+    // import does not replace, then the import's (each parsed record moved in: they are
+    // most of the memory at this point).
+    let mut after = Crm {
+        config: config.clone(),
+        ..Crm::default()
+    };
+    {
+        let replaced: HashSet<&str> = finished
+            .iter()
+            .filter_map(|f| f.rendered.as_ref())
+            .filter(|r| !r.versions.is_empty())
+            .map(|r| r.path.as_str())
+            .collect();
+        for r in p.crm.clone().into_records() {
+            if !replaced.contains(r.meta().path.as_str()) {
+                after.push(r);
+            }
+        }
+    }
+    let of = |kind: Kind| {
+        finished
+            .iter()
+            .filter(|f| f.last.as_ref().is_some_and(|r| r.kind() == kind))
+            .count()
+    };
+    after.accounts.reserve_exact(of(Kind::Account));
+    after.contacts.reserve_exact(of(Kind::Contact));
+    after.opportunities.reserve_exact(of(Kind::Opportunity));
+    after.leads.reserve_exact(of(Kind::Lead));
+    after.activities.reserve_exact(of(Kind::Activity));
+    let mut rendered = Vec::with_capacity(finished.len());
+    let mut invalid: Vec<Problem> = Vec::new();
+    for f in finished {
+        p.problems.extend(f.problems);
+        let Some(r) = f.rendered else { continue };
+        let count = match r.kind {
             Kind::Account => &mut counts.accounts,
             Kind::Contact => &mut counts.contacts,
             Kind::Opportunity => &mut counts.opportunities,
             Kind::Lead => &mut counts.leads,
             Kind::Activity => &mut counts.activities,
         };
-        let mut versions = Vec::new();
-        match d.existing.is_some().then(|| existing(&d.path)).flatten() {
-            None if d.existing.is_some() => {
-                p.problems.push(Problem::new(
-                    key.clone(),
-                    format!("cannot read {}, which an earlier import wrote", d.path),
-                ));
-            }
-            None => {
-                for v in &d.versions {
-                    let pairs: Vec<(&str, FieldValue)> = v
-                        .fields
-                        .iter()
-                        .map(|(k, x)| (k.as_str(), x.clone()))
-                        .collect();
-                    match render_new(&pairs) {
-                        Ok(t) => versions.push((v.at, v.author.clone(), t)),
-                        Err(e) => {
-                            p.problems.push(Problem::new(key.clone(), e.to_string()));
-                            break;
-                        }
-                    }
-                }
-                count.0 += 1;
-            }
-            Some(current) => {
-                // A re-run: the versions after the one the file already holds, as edits of
-                // the file (what people added to it stays).
-                let owned: BTreeSet<&str> = d
-                    .versions
-                    .iter()
-                    .flat_map(|v| v.fields.iter().map(|(k, _)| k.as_str()))
-                    .collect();
-                let Ok(edit) = RecordEdit::parse(&current) else {
-                    p.problems.push(Problem::new(
-                        key.clone(),
-                        format!("{} is not valid TOML: fix it, then import again", d.path),
-                    ));
-                    continue;
-                };
-                let holds = |v: &Version| {
-                    owned
-                        .iter()
-                        .all(|k| edit.get(k).as_ref() == get(&v.fields, k))
-                };
-                let from = d.versions.iter().rposition(holds);
-                let todo: Vec<&Version> = match from {
-                    Some(i) => d.versions[i + 1..].iter().collect(),
-                    None => d.versions.last().into_iter().collect(),
-                };
-                let mut text = current.clone();
-                for v in todo {
-                    let Ok(mut e) = RecordEdit::parse(&text) else {
-                        break;
-                    };
-                    for k in &owned {
-                        let result = match get(&v.fields, k) {
-                            Some(val) => e.set(k, val.clone()).map(|_| ()),
-                            None => {
-                                e.remove(k);
-                                Ok(())
-                            }
-                        };
-                        if let Err(err) = result {
-                            p.problems.push(Problem::new(key.clone(), err.to_string()));
-                        }
-                    }
-                    // An activity whose kind changed in the export (a call became a
-                    // task): what only its old kind may carry goes (`duration_min`,
-                    // `outcome`…), what the import sets for the new kind stays.
-                    if d.kind == Kind::Activity {
-                        let new_kind = match get(&v.fields, "kind") {
-                            Some(FieldValue::Str(k)) => crate::model::ActivityKind::parse(k),
-                            _ => None,
-                        };
-                        for (field, forbidden, _) in
-                            new_kind.map(|k| k.kind_only_fields()).into_iter().flatten()
-                        {
-                            if forbidden && get(&v.fields, field).is_none() {
-                                e.remove(field);
-                            }
-                        }
-                    }
-                    let next = e.finish();
-                    if next != text {
-                        versions.push((v.at, v.author.clone(), next.clone()));
-                        text = next;
-                    }
-                }
-                if !versions.is_empty() {
-                    count.1 += 1;
-                }
-            }
+        count.0 += usize::from(f.created);
+        count.1 += usize::from(f.changed);
+        if let Some(msg) = f.invalid {
+            invalid.push(Problem::new(r.origin.clone(), msg));
+            p.bad.insert((r.kind, r.key.clone()));
         }
-        out.push(Rendered {
-            kind: d.kind,
-            key: d.key,
-            id: d.id,
-            path: d.path,
-            origin: d.origin,
-            versions,
-            created: d.existing.is_none(),
-        });
+        if let Some(record) = f.last {
+            after.push(*record);
+        }
+        rendered.push(r);
     }
-    out
-}
-
-/// Every version parses as a valid record and has what its stage or status requires; the
-/// CRM with the import's last versions passes the whole-CRM rules (references, members,
-/// uniqueness) for the records the import writes.
-fn validate(p: &mut Planner, rendered: &[Rendered], plan: &mut Plan) {
-    let config = p.config;
-    let mut last: Vec<AnyRecord> = Vec::new();
+    p.problems.append(&mut invalid);
     let by_path: HashMap<&str, &Rendered> = rendered.iter().map(|r| (r.path.as_str(), r)).collect();
-    for r in rendered {
-        let mut reported = false;
-        for (i, (_, _, text)) in r.versions.iter().enumerate() {
-            let (record, diags) = parse_record(r.kind, &r.id, &r.path, text, config);
-            let mut problems: Vec<String> = diags
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| d.message.clone())
-                .collect();
-            match &record {
-                AnyRecord::Opportunity(o) => problems.extend(
-                    check::rules::opportunity_missing(config, o)
-                        .into_iter()
-                        .map(|(field, why)| format!("`{field}` is missing ({why})")),
-                ),
-                AnyRecord::Account(a) => problems.extend(
-                    check::rules::account_missing(config, a)
-                        .into_iter()
-                        .map(|(field, why, _)| format!("`{field}` ({why})")),
-                ),
-                _ => {}
-            }
-            if !problems.is_empty() && !reported {
-                reported = true;
-                let msg = format!("{} would not be valid: {}", r.path, problems.join("; "));
-                p.problems.push(Problem::new(r.origin.clone(), msg));
-                p.bad.insert((r.kind, r.key.clone()));
-            }
-            if i + 1 == r.versions.len() {
-                // The rules across records read fields, not where they are in the file: the
-                // positions would be a third of the memory of a big import.
-                let mut record = record;
-                record.meta_mut().locs = Vec::new();
-                last.push(record);
-            }
-        }
-    }
-    // The whole CRM after the import, for the rules across records.
-    let mut after = Crm {
-        config: config.clone(),
-        ..Crm::default()
-    };
-    let replaced: HashSet<&str> = rendered
-        .iter()
-        .filter(|r| !r.versions.is_empty())
-        .map(|r| r.path.as_str())
-        .collect();
-    for r in p.crm.clone().into_records() {
-        if !replaced.contains(r.meta().path.as_str()) {
-            after.push(r);
-        }
-    }
-    for r in last {
-        after.push(r);
-    }
     for d in check::check(&after).into_iter().filter(|d| d.is_error()) {
         if let Some(r) = by_path.get(d.path.as_str()) {
             let msg = format!("{} would not be valid: {}", r.path, d.message);
@@ -1944,7 +1969,158 @@ fn validate(p: &mut Planner, rendered: &[Rendered], plan: &mut Plan) {
             p.bad.insert((r.kind, r.key.clone()));
         }
     }
-    let _ = plan;
+    drop(by_path);
+    rendered
+}
+
+/// A draft's versions as texts: a new record's rendered from their fields (or as
+/// `prerender` left them); a record an earlier import wrote (`current`: its file), the
+/// versions after the one the file already holds, as edits of the file (what people added
+/// to it stays). `None` when that file is not valid TOML.
+fn render_one(d: Draft, current: Option<String>) -> (Option<Rendered>, Vec<Problem>) {
+    let key = &d.origin;
+    let mut problems = Vec::new();
+    let mut versions = Vec::new();
+    match current {
+        None if d.existing.is_some() => {
+            problems.push(Problem::new(
+                key.clone(),
+                format!("cannot read {}, which an earlier import wrote", d.path),
+            ));
+        }
+        None => {
+            for v in d.versions {
+                let text = match v.text {
+                    Some(t) => Ok(t),
+                    None => render_fields(&v.fields),
+                };
+                match text {
+                    Ok(t) => versions.push((v.at, v.author, t)),
+                    Err(e) => {
+                        problems.push(Problem::new(key.clone(), e.to_string()));
+                        break;
+                    }
+                }
+            }
+        }
+        Some(current) => {
+            let owned: BTreeSet<&str> = d
+                .versions
+                .iter()
+                .flat_map(|v| v.fields.iter().map(|(k, _)| k.as_str()))
+                .collect();
+            let Ok(edit) = RecordEdit::parse(&current) else {
+                problems.push(Problem::new(
+                    key.clone(),
+                    format!("{} is not valid TOML: fix it, then import again", d.path),
+                ));
+                return (None, problems);
+            };
+            let holds = |v: &Version| {
+                owned
+                    .iter()
+                    .all(|k| edit.get(k).as_ref() == get(&v.fields, k))
+            };
+            let from = d.versions.iter().rposition(holds);
+            let todo: Vec<&Version> = match from {
+                Some(i) => d.versions[i + 1..].iter().collect(),
+                None => d.versions.last().into_iter().collect(),
+            };
+            let mut text = current.clone();
+            for v in todo {
+                let Ok(mut e) = RecordEdit::parse(&text) else {
+                    break;
+                };
+                for k in &owned {
+                    let result = match get(&v.fields, k) {
+                        Some(val) => e.set(k, val.clone()).map(|_| ()),
+                        None => {
+                            e.remove(k);
+                            Ok(())
+                        }
+                    };
+                    if let Err(err) = result {
+                        problems.push(Problem::new(key.clone(), err.to_string()));
+                    }
+                }
+                // An activity whose kind changed in the export (a call became a
+                // task): what only its old kind may carry goes (`duration_min`,
+                // `outcome`…), what the import sets for the new kind stays.
+                if d.kind == Kind::Activity {
+                    let new_kind = match get(&v.fields, "kind") {
+                        Some(FieldValue::Str(k)) => crate::model::ActivityKind::parse(k),
+                        _ => None,
+                    };
+                    for (field, forbidden, _) in
+                        new_kind.map(|k| k.kind_only_fields()).into_iter().flatten()
+                    {
+                        if forbidden && get(&v.fields, field).is_none() {
+                            e.remove(field);
+                        }
+                    }
+                }
+                let next = e.finish();
+                if next != text {
+                    versions.push((v.at, v.author.clone(), next.clone()));
+                    text = next;
+                }
+            }
+        }
+    }
+    let rendered = Rendered {
+        kind: d.kind,
+        key: d.key,
+        id: d.id,
+        path: d.path,
+        origin: d.origin,
+        versions,
+        created: d.existing.is_none(),
+    };
+    (Some(rendered), problems)
+}
+
+/// Every version of a record parses as a valid record and has what its stage or status
+/// requires: the message of the first that does not, and the last version parsed (for the
+/// rules across records).
+fn check_versions(config: &Config, r: &Rendered) -> (Option<String>, Option<Box<AnyRecord>>) {
+    let mut invalid = None;
+    let mut last = None;
+    for (i, (_, _, text)) in r.versions.iter().enumerate() {
+        let (record, diags) = parse_record(r.kind, &r.id, &r.path, text, config);
+        let mut problems: Vec<String> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        match &record {
+            AnyRecord::Opportunity(o) => problems.extend(
+                check::rules::opportunity_missing(config, o)
+                    .into_iter()
+                    .map(|(field, why)| format!("`{field}` is missing ({why})")),
+            ),
+            AnyRecord::Account(a) => problems.extend(
+                check::rules::account_missing(config, a)
+                    .into_iter()
+                    .map(|(field, why, _)| format!("`{field}` ({why})")),
+            ),
+            _ => {}
+        }
+        if !problems.is_empty() && invalid.is_none() {
+            invalid = Some(format!(
+                "{} would not be valid: {}",
+                r.path,
+                problems.join("; ")
+            ));
+        }
+        if i + 1 == r.versions.len() {
+            // The rules across records read fields, not where they are in the file: the
+            // positions would be a third of the memory of a big import.
+            let mut record = record;
+            record.meta_mut().locs = Vec::new();
+            last = Some(Box::new(record));
+        }
+    }
+    (invalid, last)
 }
 
 /// One commit per day: each record's last version of the day, authored by the member with
