@@ -158,6 +158,7 @@ impl Committer {
         let Some(head) = repo.head().map_err(|e| e.to_string())? else {
             return Ok(());
         };
+        let started = Instant::now();
         let crm = {
             let lock = WriteLock::acquire(&repo).map_err(|e| e.to_string())?;
             if let Some(done) = &lock.recovered {
@@ -165,6 +166,11 @@ impl Committer {
             }
             load(&repo, &self.root, Some(head), hook.creates)?
         };
+        (self.log)(&format!(
+            "loaded the CRM at {} in {} ms: the committer is ready",
+            head.short(),
+            started.elapsed().as_millis()
+        ));
         *self.last.borrow_mut() = Some(Loaded {
             at: head,
             activities: needs_activities(hook.creates),

@@ -849,7 +849,14 @@ fn sigterm_right_after_the_address_is_printed_is_a_clean_stop() {
     let env = crm();
     for _ in 0..3 {
         let log = start(&env).stop();
-        assert_eq!(log, "sloop serve: stopped\n");
+        // The committer may have loaded the CRM before the signal, or not.
+        let rest: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                !(l.starts_with("loaded the CRM at ") && l.ends_with(": the committer is ready"))
+            })
+            .collect();
+        assert_eq!(rest, ["sloop serve: stopped"], "{log}");
     }
 }
 

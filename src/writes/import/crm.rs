@@ -1909,10 +1909,7 @@ fn finish(
     // The whole CRM after the import, for the rules across records: the CRM's records the
     // import does not replace, then the import's (each parsed record moved in: they are
     // most of the memory at this point).
-    let mut after = Crm {
-        config: config.clone(),
-        ..Crm::default()
-    };
+    let mut after = Crm::empty(config.clone());
     {
         let replaced: HashSet<&str> = finished
             .iter()

@@ -471,10 +471,7 @@ impl<'a> Batch<'a> {
         let mut batch = Batch {
             crm,
             index: Index::new(crm),
-            one: Crm {
-                config: crm.config.clone(),
-                ..Crm::default()
-            },
+            one: Crm::empty(crm.config.clone()),
             taken: crm
                 .ids(Kind::Activity)
                 .into_iter()
