@@ -383,39 +383,44 @@ impl Journal {
         Some(j)
     }
 
-    fn render(&self) -> String {
-        let mut out = String::from("sloop journal 1\n");
-        out.push_str(&format!("token {}\n", self.token));
+    /// Writes the journal's text a line at a time (a commit of 100,000 files does not hold
+    /// its 10 MB journal in memory as well).
+    fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        writeln!(out, "sloop journal 1")?;
+        writeln!(out, "token {}", self.token)?;
         if let Some(b) = &self.branch {
-            out.push_str(&format!("branch {b}\n"));
+            writeln!(out, "branch {b}")?;
         }
         if let Some(h) = self.head {
-            out.push_str(&format!("head {h}\n"));
+            writeln!(out, "head {h}")?;
         }
         for f in &self.files {
-            out.push_str(&format!(
-                "file {} {} {}\n",
-                f.written,
-                u8::from(f.existed),
-                f.path
-            ));
+            writeln!(out, "file {} {} {}", f.written, u8::from(f.existed), f.path)?;
         }
         if let Some(c) = self.commit {
-            out.push_str(&format!("commit {c}\n"));
+            writeln!(out, "commit {c}")?;
         }
-        out
+        Ok(())
     }
-}
 
-/// Writes `text` to `path` whole and syncs it: a temporary file renamed over it.
-fn write_synced(path: &Path, text: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(text)?;
-        f.sync_all()?;
+    #[cfg(test)]
+    fn render(&self) -> String {
+        let mut out = Vec::new();
+        self.write_to(&mut out)
+            .expect("writing to a Vec cannot fail");
+        String::from_utf8(out).expect("the journal is UTF-8")
     }
-    fs::rename(&tmp, path)
+
+    /// Writes the journal to `path` whole and syncs it: a temporary file renamed over it.
+    fn save(&self, path: &Path) -> io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        {
+            let mut w = io::BufWriter::new(File::create(&tmp)?);
+            self.write_to(&mut w)?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        fs::rename(&tmp, path)
+    }
 }
 
 fn hash_bytes(bytes: &[u8]) -> ObjectId {
@@ -781,7 +786,7 @@ impl Repo {
             commit: None,
         };
         let save = |j: &Journal| {
-            write_synced(&journal_path, j.render().as_bytes())
+            j.save(&journal_path)
                 .map_err(|e| GitError::new("cannot write sloop's journal", e))
         };
         save(&journal)?;
@@ -834,9 +839,11 @@ impl Repo {
                 }
             },
         };
-        let mut previous: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
-        let undo = |previous: &[(PathBuf, Option<Vec<u8>>)]| {
-            restore(previous);
+        // What each file written had before (`None`: it did not exist), in the journal's
+        // order, to put back on failure.
+        let mut previous: Vec<Option<Vec<u8>>> = Vec::new();
+        let undo = |written: &[JournalFile], previous: &[Option<Vec<u8>>]| {
+            restore(&self.workdir, written, previous);
             let _ = fs::remove_file(dir.join(NEXT_INDEX));
             let _ = fs::remove_file(&journal_path);
         };
@@ -847,9 +854,9 @@ impl Repo {
             } else {
                 None
             };
-            previous.push((disk.clone(), before));
+            previous.push(before);
             if let Err(e) = files.bytes(i).and_then(|bytes| write_file(&disk, &bytes)) {
-                undo(&previous);
+                undo(&journal.files, &previous);
                 return Err(GitError::new(format!("cannot write {}", disk.display()), e).into());
             }
         }
@@ -875,7 +882,7 @@ impl Repo {
         let blobs = match prepared {
             Ok(b) => b,
             Err(e) => {
-                undo(&previous);
+                undo(&journal.files, &previous);
                 return Err(e.into());
             }
         };
@@ -884,17 +891,17 @@ impl Repo {
         let commit = match finish(&blobs) {
             Ok(c) => c,
             Err(e) => {
-                undo(&previous);
+                undo(&journal.files, &previous);
                 return Err(e.into());
             }
         };
         journal.commit = Some(commit);
         if let Err(e) = save(&journal) {
-            undo(&previous);
+            undo(&journal.files, &previous);
             return Err(e.into());
         }
         if let Err(e) = lock.replace_with(&next) {
-            undo(&previous);
+            undo(&journal.files, &previous);
             return Err(GitError::new("cannot put the new index in place", e).into());
         }
         crash_point("commit");
@@ -904,7 +911,7 @@ impl Repo {
             self.repo
                 .reference_matching(&branch, commit.to_oid(), true, head.to_oid(), &log)
         {
-            undo(&previous);
+            undo(&journal.files, &previous);
             return Err(GitError::new("cannot move the branch", e.message())
                 .with_hint("the branch moved while sloop was working: run it again")
                 .into());
@@ -1272,14 +1279,15 @@ impl Repo {
     }
 }
 
-fn restore(previous: &[(PathBuf, Option<Vec<u8>>)]) {
-    for (path, bytes) in previous {
+fn restore(workdir: &Path, written: &[JournalFile], previous: &[Option<Vec<u8>>]) {
+    for (f, bytes) in written.iter().zip(previous) {
+        let path = workdir.join(&f.path);
         match bytes {
             Some(b) => {
-                let _ = write_file(path, b);
+                let _ = write_file(&path, b);
             }
             None => {
-                let _ = fs::remove_file(path);
+                let _ = fs::remove_file(&path);
             }
         }
     }
