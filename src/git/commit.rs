@@ -403,14 +403,6 @@ impl Journal {
         Ok(())
     }
 
-    #[cfg(test)]
-    fn render(&self) -> String {
-        let mut out = Vec::new();
-        self.write_to(&mut out)
-            .expect("writing to a Vec cannot fail");
-        String::from_utf8(out).expect("the journal is UTF-8")
-    }
-
     /// Writes the journal to `path` whole and syncs it: a temporary file renamed over it.
     fn save(&self, path: &Path) -> io::Result<()> {
         let tmp = path.with_extension("tmp");
@@ -1399,6 +1391,12 @@ mod tests {
     use super::{Journal, JournalFile};
     use crate::git::ObjectId;
 
+    fn render(j: &Journal) -> String {
+        let mut out = Vec::new();
+        j.write_to(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn a_journal_reads_back_what_it_wrote() {
         let id = |c: char| -> ObjectId { c.to_string().repeat(40).parse().unwrap() };
@@ -1420,10 +1418,10 @@ mod tests {
             ],
             commit: Some(id('d')),
         };
-        assert_eq!(Journal::parse(&j.render()), Some(j.clone()));
+        assert_eq!(Journal::parse(&render(&j)), Some(j.clone()));
         let without_commit = Journal { commit: None, ..j };
         assert_eq!(
-            Journal::parse(&without_commit.render()),
+            Journal::parse(&render(&without_commit)),
             Some(without_commit)
         );
         assert_eq!(Journal::parse("not a journal\n"), None);

@@ -67,8 +67,7 @@ pub fn verify<'h>(
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
                 .map(|(_, t)| t.trim())
                 .ok_or_else(|| AuthError::Missing(what()))?;
-            let decoded =
-                super::mail::base64_decode(encoded).ok_or_else(|| AuthError::Wrong(what()))?;
+            let decoded = super::base64::decode(encoded).ok_or_else(|| AuthError::Wrong(what()))?;
             let password = match decoded.iter().position(|b| *b == b':') {
                 Some(i) => &decoded[i + 1..],
                 None => return Err(AuthError::Wrong(what())),

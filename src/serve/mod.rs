@@ -7,6 +7,7 @@
 //! the I/O; this file arms the hooks and runs them on tokio.
 
 pub mod auth;
+pub mod base64;
 pub mod committer;
 pub mod http;
 pub mod limits;

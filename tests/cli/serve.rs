@@ -1167,7 +1167,7 @@ fn inbound(rel: &str) -> Vec<u8> {
 fn basic(secret: &str) -> String {
     format!(
         "Basic {}",
-        sloop::serve::mail::base64_encode(format!("inbound:{secret}").as_bytes())
+        sloop::serve::base64::encode(format!("inbound:{secret}").as_bytes())
     )
 }
 
@@ -1766,7 +1766,8 @@ fn pdf_attachments() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         let marker = format!("X-Attachment-Id: {id}\r\n\r\n");
         let start = eml.find(&marker).unwrap() + marker.len();
         let end = start + eml[start..].find("--000000000000a4e7c10625a5d8f1").unwrap();
-        sloop::serve::mail::base64_decode(&eml[start..end]).unwrap()
+        sloop::serve::base64::decode(&eml[start..end].split_whitespace().collect::<String>())
+            .unwrap()
     };
     vec![
         (
