@@ -280,23 +280,34 @@ fn event_id(answer: &[u8]) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
-/// What the commit watcher saw: when each event id was first named, when each commit.
-type Seen = (std::collections::HashMap<String, Instant>, Vec<Instant>);
+/// What the commit watcher saw: when each event id was first named, when each commit, and
+/// when the last of the expected events was.
+struct Seen {
+    events: std::collections::HashMap<String, Instant>,
+    commits: Vec<Instant>,
+    all: Instant,
+}
 
-/// Polls `git log FROM..HEAD` every 10 ms until `stop`, noting when each commit and each
-/// event id it names first appear.
+/// Polls `git log FROM..HEAD` every 10 ms, noting when each commit and each event id it
+/// names first appear, until `expected` (set once the deliveries are answered; `usize::MAX`
+/// before) events were named, or 60 s after it was set.
 fn watch_commits(
     repo: PathBuf,
     from: String,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    expected: Arc<AtomicUsize>,
 ) -> std::thread::JoinHandle<Result<Seen, String>> {
     std::thread::spawn(move || {
-        let mut seen = std::collections::HashMap::new();
+        let mut events = std::collections::HashMap::new();
         let mut commits = Vec::new();
         let mut at = from;
+        let mut told: Option<Instant> = None;
         loop {
-            let done = stop.load(Ordering::Relaxed);
+            let wanted = expected.load(Ordering::Relaxed);
+            if wanted != usize::MAX && told.is_none() {
+                told = Some(Instant::now());
+            }
             let now_head = head(&repo)?;
+            let now = Instant::now();
             if now_head != at {
                 let out = std::process::Command::new("git")
                     .arg("-C")
@@ -304,7 +315,6 @@ fn watch_commits(
                     .args(["log", "--format=%x00%b", &format!("{at}..{now_head}")])
                     .output()
                     .map_err(|e| format!("git log: {e}"))?;
-                let now = Instant::now();
                 let text = String::from_utf8_lossy(&out.stdout);
                 commits.extend(std::iter::repeat_n(now, text.matches('\0').count()));
                 for line in text.lines() {
@@ -314,30 +324,24 @@ fn watch_commits(
                         .and_then(|l| l.rsplit_once(" (event "))
                         .map(|(_, id)| id.to_string())
                     {
-                        seen.entry(id).or_insert(now);
+                        events.entry(id).or_insert(now);
                     }
                 }
                 at = now_head;
             }
-            if done {
-                return Ok((seen, commits));
+            if events.len() >= wanted {
+                return Ok(Seen {
+                    events,
+                    commits,
+                    all: now,
+                });
+            }
+            if told.is_some_and(|t| t.elapsed() > Duration::from_secs(60)) {
+                return Err("not every event committed 60 s after the last 202".into());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
     })
-}
-
-/// How many events the commits after `from` name.
-fn events_committed(repo: &std::path::Path, from: &str) -> Result<usize, String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["log", "--format=%b", &format!("{from}..HEAD")])
-        .output()
-        .map_err(|e| format!("git log: {e}"))?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .matches(" (event ")
-        .count())
 }
 
 fn head(repo: &std::path::Path) -> Result<String, String> {
@@ -381,34 +385,30 @@ pub fn hooks(cfg: &Hooks) -> Result<Report, String> {
             body.into_bytes(),
         )
     });
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let expected = Arc::new(AtomicUsize::new(usize::MAX));
     let watcher = match (&cfg.repo, &from) {
-        (Some(repo), Some(from)) => Some(watch_commits(repo.clone(), from.clone(), stop.clone())),
+        (Some(repo), Some(from)) => {
+            Some(watch_commits(repo.clone(), from.clone(), expected.clone()))
+        }
         _ => None,
     };
     let (mut report, last, answered) = run(&cfg.addr, cfg.n, cfg.concurrency, cfg.rate, 202, make)?;
-    if let (Some(repo), Some(from)) = (&cfg.repo, from) {
-        loop {
-            if events_committed(repo, &from)? >= report.ok {
-                report.committed_after = Some(last.elapsed());
-                break;
-            }
-            if last.elapsed() > Duration::from_secs(60) {
-                return Err("not every event committed 60 s after the last 202".into());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
     if let Some(watcher) = watcher {
-        stop.store(true, Ordering::Relaxed);
-        let (seen, commits) = watcher
+        let ids = answered
+            .iter()
+            .map(|(_, id)| id.clone().ok_or("a 202 without an event id"))
+            .collect::<Result<std::collections::HashSet<String>, _>>()?;
+        expected.store(ids.len(), Ordering::Relaxed);
+        let seen = watcher
             .join()
             .map_err(|_| "the commit watcher panicked".to_string())??;
-        report.commits_seen = commits;
+        report.committed_after = Some(seen.all.saturating_duration_since(last));
+        report.commits_seen = seen.commits;
         let mut lags = Vec::with_capacity(answered.len());
         for (at, id) in answered {
-            let id = id.ok_or("a 202 without an event id")?;
+            let id = id.unwrap_or_default();
             let committed = seen
+                .events
                 .get(&id)
                 .ok_or_else(|| format!("event {id} was not seen committed"))?;
             lags.push(committed.saturating_duration_since(at));
