@@ -20,6 +20,7 @@ use crate::config::hooks::Creates;
 use crate::config::Hook;
 use crate::crm::Crm;
 use crate::git::{CommitError, CommitRequest, Identity, ObjectId, Repo, WriteLock};
+use crate::model::AnyRecord;
 use crate::store::{self, parse::parse_record, Source, WorkTree};
 use crate::writes::index::{self, Needs};
 use crate::writes::ingest::{self, Matcher};
@@ -306,6 +307,7 @@ impl Committer {
             files,
             mut ids,
             skipped,
+            records,
             ..
         } = judged;
         ids.extend(skipped.into_iter().map(|(id, _)| id));
@@ -338,7 +340,7 @@ impl Committer {
         match result {
             Ok(id) => {
                 self.paced.set(Some((committing, work)));
-                index::put_files(&mut crm, &files);
+                index::put_files(&mut crm, &files, records);
                 *self.last.borrow_mut() = Some(Loaded {
                     at: id,
                     activities,
@@ -439,6 +441,9 @@ pub struct Judged {
     /// The ids of inbound messages that are not touchpoints (auto-replies, bounces, list
     /// mail), with the reason: done, never a record.
     pub skipped: Vec<(String, String)>,
+    /// The records of `files` already parsed while judging (by path), so that they are not
+    /// parsed again when the committed CRM is brought forward.
+    pub records: HashMap<String, AnyRecord>,
 }
 
 /// Judges `events` of `hook`, each on the day it was received: a lead like `sloop new lead`,
@@ -458,6 +463,7 @@ pub fn judge(
         ids: Vec::new(),
         rejected: Vec::new(),
         skipped: Vec::new(),
+        records: HashMap::new(),
     };
     // The files that edit a record of the base (the others are new: none is at the base).
     let mut edited: HashSet<String> = HashSet::new();
@@ -486,6 +492,7 @@ pub fn judge(
                     if write.edit {
                         edited.insert(write.path.clone());
                     }
+                    out.records.insert(write.path.clone(), record);
                     out.lines.push(format!(
                         "{} {} (event {})",
                         write.kind.as_str(),

@@ -13,6 +13,7 @@
 //! them in `done/` (a retried delivery stays a no-op) without a commit, and says so nowhere
 //! but in the history: a window of a few file operations.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
@@ -195,6 +196,8 @@ impl Pusher {
                 Some((hook, ids)) => self.events(&spool, &hook, &ids)?,
                 None => None,
             };
+            // The records the judging parsed of the replayed files, if it judged them.
+            let mut parsed = HashMap::new();
             if let Some((hook, events)) = events {
                 rejudged += events.len();
                 // A record's text on top of the remote's head and what was replayed so far.
@@ -216,6 +219,7 @@ impl Pusher {
                 }
                 let (_, message) = batch_message(hook, &judged);
                 let author = hook_identity(&hook.name);
+                parsed = judged.records;
                 replays.push(Replay {
                     files: judged.files,
                     message,
@@ -234,7 +238,7 @@ impl Pusher {
                 });
             }
             if let Some(replay) = replays.last() {
-                index::put_files(&mut crm, &replay.files);
+                index::put_files(&mut crm, &replay.files, parsed);
             }
         }
         let new = repo

@@ -134,15 +134,23 @@ pub fn crm(
 }
 
 /// Puts the record files of a commit (CRM-relative path, bytes) into `crm`, each replacing
-/// the record at its path, parsed with `crm`'s config; other files are left out.
-pub fn put_files(crm: &mut Crm, files: &[(String, Vec<u8>)]) {
+/// the record at its path: the one `parsed` has for that path (what the caller already
+/// parsed of those bytes), else the file parsed with `crm`'s config; other files are left
+/// out.
+pub fn put_files(
+    crm: &mut Crm,
+    files: &[(String, Vec<u8>)],
+    mut parsed: HashMap<String, AnyRecord>,
+) {
     let puts = files
         .iter()
         .filter_map(|(path, bytes)| {
             let PathClass::Record(kind, id) = classify(path) else {
                 return None;
             };
-            let (record, _) = store::parse_bytes(kind, id, path, bytes, &crm.config);
+            let record = parsed
+                .remove(path)
+                .unwrap_or_else(|| store::parse_bytes(kind, id, path, bytes, &crm.config).0);
             Some((kind, path.clone(), Some(record)))
         })
         .collect();
