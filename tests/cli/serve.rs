@@ -1195,6 +1195,14 @@ fn activities(env: &TestEnv) -> Vec<(String, String)> {
     out
 }
 
+/// The activity files of `env` that are not in `before`.
+fn added_activities(env: &TestEnv, before: &[(String, String)]) -> Vec<(String, String)> {
+    activities(env)
+        .into_iter()
+        .filter(|a| !before.contains(a))
+        .collect()
+}
+
 #[test]
 fn raw_mail_is_ingested_exactly_like_sloop_ingest_email() {
     // What `sloop ingest email` makes of the message.
@@ -1210,10 +1218,7 @@ fn raw_mail_is_ingested_exactly_like_sloop_ingest_email() {
             .to_string_lossy(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let expected: Vec<_> = activities(&reference)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let expected: Vec<_> = added_activities(&reference, &before);
     assert_eq!(expected.len(), 1, "{expected:?}");
 
     let env = crm();
@@ -1301,10 +1306,7 @@ fn raw_mail_is_ingested_exactly_like_sloop_ingest_email() {
         after,
         "the skip and the rejection commit nothing"
     );
-    let got: Vec<_> = activities(&env)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let got: Vec<_> = added_activities(&env, &before);
     assert_eq!(got, expected);
     assert_eq!(
         reasons,
@@ -1750,10 +1752,7 @@ fn ingested(rel: &str) -> Vec<(String, String)> {
         .join(rel);
     let run = reference.run(&["-C", "crm", "ingest", "email", &path.to_string_lossy()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let new: Vec<_> = activities(&reference)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let new: Vec<_> = added_activities(&reference, &before);
     assert_eq!(new.len(), 1, "{new:?}");
     new
 }
@@ -2021,10 +2020,7 @@ fn mailgun_parsed_and_mime_posts_are_ingested_like_the_raw_message() {
     );
     server.stop();
     assert_eq!(head(&env), after, "one commit");
-    let got: Vec<_> = activities(&env)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let got: Vec<_> = added_activities(&env, &before);
     assert_eq!(got, expected);
     assert_consistent(&env);
 
@@ -2051,10 +2047,7 @@ fn mailgun_parsed_and_mime_posts_are_ingested_like_the_raw_message() {
     next_commit(&env, &head0);
     settled(&env, "mailgun");
     server.stop();
-    let got: Vec<_> = activities(&env)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let got: Vec<_> = added_activities(&env, &before);
     assert_eq!(got, expected);
     assert_consistent(&env);
 }
@@ -2145,10 +2138,7 @@ fn sendgrid_parsed_and_raw_posts_are_ingested_like_the_raw_message() {
     assert_eq!(spool_files(&env, "sendgrid"), spool_after);
     server.stop();
     assert_eq!(head(&env), after);
-    let got: Vec<_> = activities(&env)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let got: Vec<_> = added_activities(&env, &before);
     assert_eq!(got, expected);
     assert_consistent(&env);
 
@@ -2189,10 +2179,7 @@ fn sendgrid_parsed_and_raw_posts_are_ingested_like_the_raw_message() {
     next_commit(&env, &head0);
     settled(&env, "sendgrid");
     server.stop();
-    let got: Vec<_> = activities(&env)
-        .into_iter()
-        .filter(|a| !before.contains(a))
-        .collect();
+    let got: Vec<_> = added_activities(&env, &before);
     assert_eq!(got, expected);
     assert_consistent(&env);
 }
