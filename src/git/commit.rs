@@ -8,12 +8,13 @@
 //!    the end: no other writer reads or writes the index meanwhile;
 //! 2. check the branch (no merge in progress, not detached…) and that every file sloop writes
 //!    is clean: the same in HEAD, the index and on disk (or absent from all three);
-//! 3. write a journal (`<git dir>/sloop/journal`: HEAD, the lock, each file and a hash of
-//!    what sloop writes there), then the files, each to a hidden temporary file renamed over
-//!    the old one;
+//! 3. write a journal (`<git dir>/sloop/journal`: the lock's token, each file and a hash of
+//!    what sloop writes there, then HEAD once read, then the commit, each line synced before
+//!    the step it announces), then the files, each to a hidden temporary file renamed over
+//!    the old one (on two threads for many files);
 //! 4. let git itself hash them into a private copy of the index (`git hash-object`,
-//!    `git update-index`, so that `core.autocrlf`, `.gitattributes` filters, split and sparse
-//!    indexes behave exactly as after `git add`);
+//!    `git update-index`, fed the paths as they go, so that `core.autocrlf`, `.gitattributes`
+//!    filters, split and sparse indexes behave exactly as after `git add`);
 //! 5. build the tree (HEAD's, with only these paths replaced: whatever else the user staged
 //!    stays staged and out of the commit) and the commit from objects; a history (an
 //!    import, `Repo::commit_history`) is written instead right after the journal, before the
@@ -107,8 +108,8 @@ enum Make<'a> {
     /// Built from HEAD and the files' blobs, once the files are written and recorded.
     FromBlobs(&'a MakeCommit<'a>),
     /// Written from HEAD alone before the files (a history through `git fast-import`), then
-    /// checked once git hashed the files: every file's blob must be the one the commit's
-    /// tree has at its path.
+    /// checked once git recorded the files: the index git prepared must have, for every
+    /// file, the blob the commit's tree has at its path (no `git hash-object` is needed).
     Ahead(&'a dyn Fn(ObjectId) -> Result<ObjectId, GitError>),
 }
 
@@ -813,12 +814,17 @@ impl Repo {
             return Err(GitError::new("cannot write sloop's journal", e).into());
         }
         crash_point("journal");
-        // What makes the commit once git hashed the files: built from their blobs, or the
-        // history written now, checked against them.
+        // What makes the commit once git recorded the files: built from their blobs, or the
+        // history written now, checked against the index git prepared.
+        let next = dir.join(NEXT_INDEX);
+        let hash = matches!(make, Make::FromBlobs(_));
         let finish: FinishCommit = match make {
             Make::FromBlobs(make) => Box::new(move |recorded| make(head, recorded)),
             Make::Ahead(write) => match write(head) {
-                Ok(c) => Box::new(move |recorded| self.check_ahead(c, recorded).map(|()| c)),
+                Ok(c) => {
+                    let next = &next;
+                    Box::new(move |recorded| self.check_ahead(c, recorded, next).map(|()| c))
+                }
                 Err(e) => {
                     drop(lock);
                     forget();
@@ -849,8 +855,7 @@ impl Repo {
         crash_point("files");
 
         // The index, prepared aside by git itself; the blobs as git add would hash them.
-        let next = dir.join(NEXT_INDEX);
-        let blobs = match self.record(&next, files, &order, removed) {
+        let blobs = match self.record(&next, files, &order, removed, hash) {
             Ok(b) => b,
             Err(e) => {
                 undo();
@@ -912,18 +917,42 @@ impl Repo {
         Ok(commit)
     }
 
-    /// Checks a commit written ahead of the files (a history): each file's blob, as git
-    /// hashed it from the work tree, must be the one the commit's tree has at its path (a
-    /// `.gitattributes` filter would make them differ).
-    fn check_ahead(&self, commit: ObjectId, recorded: &Recorded) -> Result<(), GitError> {
-        let tree = self
-            .commit(commit)?
-            .tree()
-            .map_err(|e| GitError::new("cannot read the imported tree", e.message()))?;
-        let mut in_tip = TreeLookup::new(&self.repo, tree, &self.prefix);
-        for &i in recorded.order {
-            let (i, path) = (i as usize, recorded.files.path(i as usize));
-            if in_tip.blob(path)?.map(|(id, _)| id) != Some(recorded.blobs[i]) {
+    /// Checks a commit written ahead of the files (a history): in the index git prepared
+    /// (`next`), each file's blob, as git hashed it from the work tree, must be the one the
+    /// commit's tree has at its path (a `.gitattributes` filter would make them differ).
+    /// `git diff-index --cached` compares the two in one pass over the CRM's folder; what
+    /// else it lists is the user's own staged work, which stays out of the commit.
+    fn check_ahead(
+        &self,
+        commit: ObjectId,
+        recorded: &Recorded,
+        next: &Path,
+    ) -> Result<(), GitError> {
+        let mut cmd = self.command();
+        cmd.env("GIT_INDEX_FILE", next);
+        let tip = commit.to_string();
+        let pathspec = self.pathspec();
+        let args = [
+            "diff-index",
+            "--cached",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            &tip,
+            "--",
+            &pathspec,
+        ];
+        let out = run_with_input(cmd, &args, &[])?;
+        for path in out.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+            let path = String::from_utf8_lossy(path);
+            let Some(rel) = path.strip_prefix(&self.prefix) else {
+                continue;
+            };
+            let ours = recorded
+                .order
+                .binary_search_by(|&i| recorded.files.path(i as usize).cmp(rel))
+                .is_ok();
+            if ours {
                 return Err(GitError::corrupt(
                     "cannot import",
                     "a git filter (.gitattributes) changes the imported files, so the history would not match the work tree",
@@ -1076,6 +1105,7 @@ impl Repo {
         files: &dyn FileSet,
         order: &[u32],
         removed: &[String],
+        hash: bool,
     ) -> Result<Vec<ObjectId>, GitError> {
         let index = self.repo.path().join("index");
         // git update-index writes its result to a new file renamed over `next`, never into
@@ -1089,25 +1119,42 @@ impl Repo {
         }
         let mut indexing = self.command();
         indexing.env("GIT_INDEX_FILE", next);
-        let recorded = feed_two(
-            (indexing, &["update-index", "--add", "-z", "--stdin"]),
-            (self.command(), &["hash-object", "-w", "--stdin-paths"]),
-            |index, hash| {
-                let prefix = self.prefix.as_bytes();
-                // Each in its own order: git's for the index (entries go in at the end),
-                // the files' for the blobs.
-                for (k, &i) in order.iter().enumerate() {
-                    index.write_all(prefix)?;
-                    index.write_all(files.path(i as usize).as_bytes())?;
-                    index.write_all(b"\0")?;
-                    hash.write_all(prefix)?;
-                    hash.write_all(files.path(k).as_bytes())?;
-                    hash.write_all(b"\n")?;
-                }
-                Ok(())
-            },
-            files.count(),
-        )
+        let index_only = |index: &mut dyn Write| {
+            for &i in order {
+                index.write_all(self.prefix.as_bytes())?;
+                index.write_all(files.path(i as usize).as_bytes())?;
+                index.write_all(b"\0")?;
+            }
+            Ok(())
+        };
+        let recorded = if !hash {
+            feed_one(
+                indexing,
+                &["update-index", "--add", "-z", "--stdin"],
+                index_only,
+            )
+            .map(|()| Vec::new())
+        } else {
+            feed_two(
+                (indexing, &["update-index", "--add", "-z", "--stdin"]),
+                (self.command(), &["hash-object", "-w", "--stdin-paths"]),
+                |index, hash| {
+                    let prefix = self.prefix.as_bytes();
+                    // Each in its own order: git's for the index (entries go in at the end),
+                    // the files' for the blobs.
+                    for (k, &i) in order.iter().enumerate() {
+                        index.write_all(prefix)?;
+                        index.write_all(files.path(i as usize).as_bytes())?;
+                        index.write_all(b"\0")?;
+                        hash.write_all(prefix)?;
+                        hash.write_all(files.path(k).as_bytes())?;
+                        hash.write_all(b"\n")?;
+                    }
+                    Ok(())
+                },
+                files.count(),
+            )
+        }
         .and_then(|blobs| {
             if !removed.is_empty() {
                 let mut gone = Vec::new();
@@ -1768,6 +1815,49 @@ fn failed(what: String, stderr: &[u8]) -> GitError {
     }
 }
 
+/// Runs a git command, `feed` writing its stdin (buffered); its output is ignored.
+fn feed_one(
+    mut cmd: Command,
+    args: &[&str],
+    feed: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), GitError> {
+    let what = format!("git {} failed", args.first().copied().unwrap_or(""));
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            GitError::new("cannot run git", e).with_hint("sloop needs the `git` command on PATH")
+        })?;
+    let (stderr, fed) = std::thread::scope(|s| {
+        let err = child.stderr.take();
+        let stderr = s.spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = err {
+                let _ = io::Read::read_to_end(&mut r, &mut buf);
+            }
+            buf
+        });
+        let fed = match child.stdin.take() {
+            Some(w) => {
+                let mut w = io::BufWriter::new(w);
+                feed(&mut w).and_then(|()| w.flush())
+            }
+            None => Err(io::Error::other("no stdin")),
+        };
+        (stderr.join().unwrap_or_default(), fed)
+    });
+    let status = child
+        .wait()
+        .map_err(|e| GitError::new("cannot run git", e))?;
+    if !status.success() {
+        return Err(failed(what, &stderr));
+    }
+    fed.map_err(|e| GitError::new(what, e))
+}
+
 /// Runs two git commands side by side, `feed` writing both their stdins (a buffer at a
 /// time, so that neither waits long for the other): the first's output is ignored, the
 /// second's is `count` object ids, one a line (`git hash-object --stdin-paths`), kept as
@@ -1874,8 +1964,12 @@ fn feed_two(
 
 #[cfg(test)]
 mod tests {
-    use super::{append_journal, create_journal, sorted_order, tree_with, Journal, JournalFile};
-    use crate::git::ObjectId;
+    use super::{
+        append_journal, create_journal, sorted_order, tree_with, CommitRequest, Identity, Journal,
+        JournalFile, WriteLock,
+    };
+    use crate::git::testing::TestRepo;
+    use crate::git::{ObjectId, Repo};
 
     fn id(c: char) -> ObjectId {
         c.to_string().repeat(40).parse().unwrap()
@@ -2029,6 +2123,83 @@ mod tests {
                 .map(|(p, (m, id))| (p, m, id))
                 .collect();
             assert_eq!(got, git_tree(&repo, &expected), "prefix {prefix:?}");
+        }
+    }
+
+    /// Every file under `dir`, outside `.git`.
+    fn files_under(dir: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.file_name().is_some_and(|n| n == ".git") {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_failed_write_of_many_files_puts_back_every_file_written_on_either_thread() {
+        // The folder of one file is blocked by a file of the user's: among the first files
+        // by path (written on this thread), or among the last (on the other).
+        for blocked in ["aa", "zz"] {
+            let mut t = TestRepo::new();
+            let head = t.commit("2026-11-01", "start", &[("sloop.toml", Some("x = 1\n"))]);
+            let dir = t.dir().to_path_buf();
+            std::fs::write(dir.join("sloop.toml"), "x = 1\n").unwrap();
+            std::fs::write(dir.join(blocked), "mine\n").unwrap();
+            let mut files: Vec<(String, Vec<u8>)> = (0..600)
+                .map(|i| {
+                    (
+                        format!("activities/a{i:03}.toml"),
+                        format!("n = {i}\n").into_bytes(),
+                    )
+                })
+                .collect();
+            files.insert(300, (format!("{blocked}/x.toml"), b"y = 1\n".to_vec()));
+            let repo = Repo::open(&dir).unwrap().unwrap();
+            let _lock = WriteLock::acquire(&repo).unwrap();
+            let err = repo
+                .commit_files(&CommitRequest {
+                    files: &files,
+                    message: "many",
+                    when: chrono::DateTime::parse_from_rfc3339("2026-11-02T10:00:00+01:00")
+                        .unwrap(),
+                    author: Some(Identity {
+                        name: "A".into(),
+                        email: "a@example.com".into(),
+                    }),
+                    committer: None,
+                    base: None,
+                })
+                .unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("{blocked}/x.toml")),
+                "{blocked}: {err}"
+            );
+            let mut expected = vec![blocked.to_string(), "sloop.toml".to_string()];
+            expected.sort();
+            assert_eq!(files_under(&dir), expected, "{blocked}: files left");
+            assert_eq!(
+                std::fs::read_to_string(dir.join(blocked)).unwrap(),
+                "mine\n"
+            );
+            assert_eq!(repo.head().unwrap().map(|h| h.to_string()), Some(head));
+            for left in ["sloop/journal", "index.lock", "sloop/next-index"] {
+                assert!(
+                    !repo.git_dir().join(left).exists(),
+                    "{blocked}: {left} left"
+                );
+            }
         }
     }
 }

@@ -679,7 +679,7 @@ impl Repo {
             .unwrap_or(false)
     }
 
-    fn pathspec(&self) -> String {
+    pub(super) fn pathspec(&self) -> String {
         if self.prefix.is_empty() {
             ":/".to_string()
         } else {

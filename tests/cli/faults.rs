@@ -973,6 +973,59 @@ fn a_history_is_committed_on_top_of_head_with_its_dates_and_authors() {
 }
 
 #[test]
+fn a_history_that_a_git_filter_would_change_is_refused_and_nothing_is_left() {
+    use sloop::git::{CommitError, HistoryCommit, Identity, Repo, WriteLock};
+    let env = committed();
+    let head_before = env.git(&["rev-parse", "HEAD"]).stdout;
+    // A clean filter that changes what git records: the history written ahead (raw bytes)
+    // would not be what the index holds.
+    assert_eq!(
+        env.git(&["config", "filter.upper.clean", "tr a-z A-Z"])
+            .code,
+        0
+    );
+    assert_eq!(env.git(&["config", "filter.upper.smudge", "cat"]).code, 0);
+    let attributes = env.path().join(".git/info/attributes");
+    std::fs::create_dir_all(attributes.parent().unwrap()).unwrap();
+    std::fs::write(&attributes, "imported-*.toml filter=upper\n").unwrap();
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let lock = WriteLock::acquire(&repo).unwrap();
+    let commits = vec![HistoryCommit {
+        files: vec![
+            (
+                "accounts/imported-a.toml".into(),
+                b"name = \"Imported\"\nstatus = \"qualified_pool\"\n".to_vec(),
+            ),
+            (
+                "accounts/plain.toml".into(),
+                b"name = \"Plain\"\nstatus = \"qualified_pool\"\n".to_vec(),
+            ),
+        ],
+        message: "import: 2024-03-01".into(),
+        author: Identity {
+            name: "Nora".into(),
+            email: "nora@example.com".into(),
+        },
+        when: chrono::DateTime::parse_from_rfc3339("2024-03-01T12:00:00+01:00").unwrap(),
+    }];
+    let err = repo
+        .commit_history(&commits, repo.head().unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(&err, CommitError::Git(_)) && err.to_string().contains("a git filter"),
+        "{err}"
+    );
+    drop(lock);
+    assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head_before);
+    for path in ["crm/accounts/imported-a.toml", "crm/accounts/plain.toml"] {
+        assert!(!env.path().join(path).exists(), "{path} left");
+    }
+    assert_eq!(env.git(&["for-each-ref", "refs/sloop"]).stdout, "");
+    std::fs::remove_file(&attributes).unwrap();
+    assert_consistent(&env, "a refused history");
+}
+
+#[test]
 fn a_writer_killed_while_moving_the_branch_leaves_no_lock_behind() {
     let env = committed();
     let args: Vec<String> = ["new", "account", "cas", "--name", "Cas"]
