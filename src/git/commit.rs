@@ -410,16 +410,20 @@ fn create_journal(
     each: impl FnOnce(&mut dyn FnMut(&JournalFile) -> io::Result<()>) -> io::Result<()>,
 ) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    {
+    let written = (|| {
         let mut w = io::BufWriter::new(File::create(&tmp)?);
         writeln!(w, "{JOURNAL_MAGIC}")?;
         writeln!(w, "token {token}")?;
         each(&mut |f: &JournalFile| {
             writeln!(w, "file {} {} {}", f.written, u8::from(f.existed), f.path)
         })?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })()
+    .and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, path)
+    written
 }
 
 /// Appends lines to a journal and syncs them.
@@ -844,7 +848,13 @@ impl Repo {
             &written,
         );
         let undo = || {
-            put_back(&self.workdir, &self.prefix, files, &written, &previous);
+            put_back(
+                &self.workdir,
+                &self.prefix,
+                files,
+                (&existed, &written),
+                &previous,
+            );
             let _ = fs::remove_file(dir.join(NEXT_INDEX));
             let _ = fs::remove_file(&journal_path);
         };
@@ -1377,12 +1387,12 @@ fn planned_again(files: &dyn FileSet, order: &[u32], k: usize) -> bool {
 }
 
 /// Puts back the files written (`written`): what they held before (`previous`, by index,
-/// sorted), or nothing (removed).
+/// sorted), or nothing (removed) for those that did not exist.
 fn put_back(
     workdir: &Path,
     prefix: &str,
     files: &dyn FileSet,
-    written: &[AtomicBool],
+    (existed, written): (&[bool], &[AtomicBool]),
     previous: &[(u32, Vec<u8>)],
 ) {
     for (i, w) in written.iter().enumerate() {
@@ -1394,9 +1404,10 @@ fn put_back(
             Ok(k) => {
                 let _ = write_file(&path, &previous[k].1);
             }
-            Err(_) => {
+            Err(_) if !existed.get(i).copied().unwrap_or(true) => {
                 let _ = fs::remove_file(&path);
             }
+            Err(_) => {}
         }
     }
 }
@@ -1482,10 +1493,12 @@ fn write_work_tree(
         let helper = scope.spawn(move || {
             let mut w = writer();
             for (i, path, bytes) in rx {
-                w.write(i, path, existed[i as usize], &bytes)?;
+                if let Err(e) = w.write(i, path, existed[i as usize], &bytes) {
+                    return (w.previous, Err(e));
+                }
                 written[i as usize].store(true, Ordering::Relaxed);
             }
-            Ok::<_, GitError>(w)
+            (w.previous, Ok(()))
         });
         let mut result = Ok(());
         let mut fed = true;
@@ -1513,18 +1526,21 @@ fn write_work_tree(
             }
         }
         drop(tx);
+        // A writer that panicked cannot say what the files it replaced held: those are left
+        // as written (`put_back` removes only files that did not exist).
         let theirs = helper.join().unwrap_or_else(|_| {
-            Err(GitError::corrupt(
-                "cannot write the files",
-                "a writer panicked",
-            ))
+            (
+                Vec::new(),
+                Err(GitError::corrupt(
+                    "cannot write the files",
+                    "a writer panicked",
+                )),
+            )
         });
         (theirs, result)
     });
-    let (mut previous, result) = match theirs {
-        Ok(w) => (w.previous, result),
-        Err(e) => (Vec::new(), result.and(Err(e))),
-    };
+    let ((mut previous, theirs), result) = (theirs, result);
+    let result = result.and(theirs);
     previous.append(&mut mine.previous);
     previous.sort_unstable_by_key(|(i, _)| *i);
     (previous, result)
