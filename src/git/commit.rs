@@ -1447,6 +1447,9 @@ impl TreeWriter<'_> {
     }
 }
 
+/// What files that existed held before a write, by their index in the `FileSet`.
+type Previous = Vec<(u32, Vec<u8>)>;
+
 /// From this many files on, the work tree is written on two threads.
 const PARALLEL_FILES: usize = 256;
 
@@ -1462,7 +1465,7 @@ fn write_work_tree(
     order: &[u32],
     existed: &[bool],
     written: &[AtomicBool],
-) -> (Vec<(u32, Vec<u8>)>, Result<(), GitError>) {
+) -> (Previous, Result<(), GitError>) {
     let writer = || TreeWriter {
         workdir,
         prefix,
