@@ -85,6 +85,9 @@ struct Version {
 /// The most timelines kept per view.
 const TIMELINES: usize = 1024;
 
+/// A file's versions, oldest first: the commit, and the blob after it (`None`: deleted).
+type Versions = Vec<(CommitInfo, Option<ObjectId>)>;
+
 /// The most moves a record's history is followed through.
 const MOVES: usize = 16;
 
@@ -236,7 +239,7 @@ fn timeline(
     let same = |p: &str| matches!(classify(p), PathClass::Record(k, i) if k == kind && i == id);
     let folder = format!("{}/", kind.folder());
     // Oldest path first: each with its versions, oldest first.
-    let mut paths: Vec<(String, Vec<(CommitInfo, Option<ObjectId>)>)> = Vec::new();
+    let mut paths: Vec<(String, Versions)> = Vec::new();
     let (mut at, mut upto) = (path.to_string(), head);
     loop {
         let versions = repo.file_versions(upto, &at).map_err(|e| e.to_string())?;
