@@ -145,7 +145,9 @@ impl Spool {
         // seen there was accepted before: take back the file just linked.
         if self.is_settled(&event.hook, &event.id) {
             let dir = self.dir(&event.hook, "pending")?;
-            fs::remove_file(dir.join(&name))?;
+            // The committer, listing the pending events meanwhile, may have removed it as
+            // settled already.
+            remove_if_present(&dir.join(&name))?;
             sync_dir(&dir)?;
             return Ok(false);
         }
@@ -209,7 +211,8 @@ impl Spool {
             };
             if !read.contains_key(id) {
                 if self.is_settled(hook, id) {
-                    fs::remove_file(&path)?;
+                    // A retried delivery's `accept` may take it back at the same time.
+                    remove_if_present(&path)?;
                     continue;
                 }
                 read.insert(id.to_string(), read_json::<Event>(&path)?);
@@ -279,10 +282,7 @@ impl Spool {
     fn remove_pending(&self, hook: &str, ids: &[String]) -> io::Result<()> {
         let pending = self.dir(hook, "pending")?;
         for id in ids {
-            match fs::remove_file(pending.join(format!("{id}.json"))) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            remove_if_present(&pending.join(format!("{id}.json")))?;
         }
         sync_dir(&pending)
     }
@@ -360,11 +360,16 @@ impl Spool {
 
     /// Forgets the batch (its events are done, or back to pending).
     pub fn end(&self) -> io::Result<()> {
-        match fs::remove_file(self.batch_path()) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        remove_if_present(&self.batch_path())?;
         sync_dir(&self.root)
+    }
+}
+
+/// Removes a file; one already gone is not an error.
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -424,5 +429,42 @@ mod tests {
         std::fs::copy(dir.path().join("b.json"), pending.join("b.json")).unwrap();
         assert_eq!(ids(spool.pending("form").unwrap()), ["c"]);
         assert!(!pending.join("b.json").exists());
+    }
+
+    /// A retried delivery of a committed event is taken back by `accept` while the committer,
+    /// listing the pending events, may remove the same file as settled: whichever removes it
+    /// first, neither fails (the delivery was a 500 "cannot spool the event").
+    #[test]
+    fn a_retry_of_a_settled_event_races_the_committer_without_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path());
+        let e = event("a", "2026-11-30T10:00:01Z");
+        assert!(spool.accept(&e).unwrap());
+        spool.done("form", &["a".to_string()]).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (listings, retries) = std::thread::scope(|scope| {
+            let committer = scope.spawn(|| {
+                let mut failed = None;
+                while !stop.load(Ordering::Relaxed) && failed.is_none() {
+                    failed = spool.pending("form").err();
+                }
+                failed
+            });
+            let mut failed = None;
+            for _ in 0..3000 {
+                match spool.accept(&e) {
+                    Ok(fresh) => assert!(!fresh, "a committed event accepted again"),
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            (committer.join().unwrap(), failed)
+        });
+        assert!(listings.is_none(), "the committer's listing: {listings:?}");
+        assert!(retries.is_none(), "a retried delivery: {retries:?}");
+        assert!(spool.pending("form").unwrap().is_empty());
     }
 }
