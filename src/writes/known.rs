@@ -3,8 +3,8 @@
 //! over its records; a run of writes (the server's batch of events) adds each record it
 //! accepts, so the next write sees it without a second pass over the CRM. Pure.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use crate::check::Resolver;
 use crate::crm::Crm;
