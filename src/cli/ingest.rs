@@ -107,6 +107,7 @@ fn needs() -> Needs<'static> {
     }
     Needs {
         whole: &[],
+        activity_ids: &|_| true,
         activities: &captured,
     }
 }

@@ -39,6 +39,7 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         out,
         Needs {
             whole: &[(Kind::Lead, &a.id)],
+            activity_ids: &|_| false,
             activities: &|_| false,
         },
     )?;

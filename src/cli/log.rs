@@ -101,7 +101,8 @@ fn write_activity(
     // Of the activities, only those whose id the new one could take matter.
     let needs = Needs {
         whole: &[],
-        activities: &|a| a.meta.id.starts_with(&base),
+        activity_ids: &|id| id.starts_with(&base),
+        activities: &|_| true,
     };
     let (session, crm) = write::start(&located, out, needs)?;
     if let Err(e) = writes::find(&crm, Kind::Account, account) {
@@ -210,6 +211,7 @@ pub fn done(
     // The task whole; the other tasks slim, for a did-you-mean.
     let needs = Needs {
         whole: &[(Kind::Activity, &args.task)],
+        activity_ids: &|_| true,
         activities: &|a| a.kind == ActivityKind::Task,
     };
     let (session, crm) = write::start(&located, out, needs)?;

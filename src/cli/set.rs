@@ -133,6 +133,7 @@ pub fn move_(
         out,
         Needs {
             whole: &[(Kind::Opportunity, &args.opportunity)],
+            activity_ids: &|_| false,
             activities: &|_| false,
         },
     )?;
@@ -180,6 +181,7 @@ pub fn set(
         out,
         Needs {
             whole: &[(kind, &id)],
+            activity_ids: &|_| false,
             activities: &|_| false,
         },
     )?;

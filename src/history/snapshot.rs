@@ -97,6 +97,20 @@ pub struct Reuse {
     pub files_read: Option<usize>,
 }
 
+/// What a reader that keeps only part of the snapshot keeps (`head_kept`): the events
+/// `events` keeps (as `history::Options::lean`, a subset of `history::for_metrics`), and
+/// each record as its kind's function returns it, applied as each is decoded (a record's
+/// `meta` must stay: its id and path count duplicate ids).
+#[derive(Clone, Copy)]
+pub struct Keep {
+    pub events: history::Filter,
+    pub account: fn(Account) -> Account,
+    pub contact: fn(Contact) -> Contact,
+    pub opportunity: fn(Opportunity) -> Opportunity,
+    pub lead: fn(Lead) -> Lead,
+    pub activity: fn(Activity) -> Activity,
+}
+
 /// The records of one commit, with what is needed to count its errors.
 struct Records {
     config_bytes: Vec<u8>,
@@ -149,11 +163,11 @@ pub fn inputs(root: &Path, repo: &Repo, opts: &Options) -> Result<Option<Inputs>
     let place = Place::of(root, opts.cache)?;
     let mut warnings = Vec::new();
     let snapshot = if opts.cache {
-        place.read(true, &mut warnings)
+        place.read(true, None, &mut warnings)
     } else {
         None
     };
-    let inputs = inputs_from(root, repo, opts, snapshot, &place, true)?;
+    let inputs = inputs_from(root, repo, opts, snapshot, &place, true, None)?;
     Ok(inputs.map(|mut i| {
         warnings.append(&mut i.cache_warnings);
         i.cache_warnings = warnings;
@@ -169,8 +183,20 @@ pub fn head_inputs(
     repo: &Repo,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Inputs>, SnapshotError> {
+    head_kept(root, repo, None, warnings)
+}
+
+/// `head_inputs` with only what `keep` keeps of the events and records, read as they are
+/// decoded (a command that reads a few fields never holds the rest); the snapshot is then
+/// not saved again.
+pub fn head_kept(
+    root: &Path,
+    repo: &Repo,
+    keep: Option<&Keep>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Inputs>, SnapshotError> {
     let place = Place::of(root, true)?;
-    let Some(snap) = place.read(true, warnings) else {
+    let Some(snap) = place.read(true, keep, warnings) else {
         return Ok(None);
     };
     let opts = Options {
@@ -178,7 +204,7 @@ pub fn head_inputs(
         cache: true,
         eager_snapshot: false,
     };
-    let inputs = inputs_from(root, repo, &opts, Some(snap), &place, false)?;
+    let inputs = inputs_from(root, repo, &opts, Some(snap), &place, false, keep)?;
     Ok(inputs.filter(|i| i.at + 1 == i.commits.len()))
 }
 
@@ -191,10 +217,11 @@ fn inputs_from(
     snapshot: Option<Snapshot>,
     place: &Place,
     rebuild: bool,
+    keep: Option<&Keep>,
 ) -> Result<Option<Inputs>, SnapshotError> {
     let options = history::Options {
         cache: opts.cache,
-        lean: Some(history::for_metrics),
+        lean: Some(keep.map_or(history::for_metrics as history::Filter, |k| k.events)),
         ..history::Options::default()
     };
 
@@ -258,6 +285,7 @@ fn inputs_from(
     let worth_saving =
         cut || more_than(commits_mined, SLACK_COMMITS) || more_than(files_read, SLACK_FILES);
     if opts.cache
+        && keep.is_none()
         && at + 1 == commits.len()
         && (worth_saving || (opts.eager_snapshot && anything_new))
     {
@@ -457,8 +485,13 @@ impl Place {
 
     /// The snapshot, if there is a sound one for this key. A damaged file is removed (the
     /// next report writes a sound one), and said so in `warnings`.
-    fn read(&self, records: bool, warnings: &mut Vec<String>) -> Option<Snapshot> {
-        match read(&self.file, &self.key, records) {
+    fn read(
+        &self,
+        records: bool,
+        keep: Option<&Keep>,
+        warnings: &mut Vec<String>,
+    ) -> Option<Snapshot> {
+        match read(&self.file, &self.key, records, keep) {
             Ok(snapshot) => Some(snapshot),
             Err(Rejected::Damaged) => {
                 let _ = fs::remove_file(&self.file);
@@ -495,7 +528,12 @@ fn file(common_dir: &Path, prefix: &str) -> PathBuf {
 /// part before the records (8 bytes each); that part (commits, events, warnings, then the
 /// config, the error count and the number of blocks); then the blocks of records, each its
 /// length, its checksum (8 bytes) and its bytes. The events can be read alone.
-fn read(file: &Path, key: &integrity::Key, records: bool) -> Result<Snapshot, Rejected> {
+fn read(
+    file: &Path,
+    key: &integrity::Key,
+    records: bool,
+    keep: Option<&Keep>,
+) -> Result<Snapshot, Rejected> {
     let f = fs::File::open(file).map_err(|_| Rejected::Missing)?;
     // SAFETY: the file is only ever replaced whole (written under another name, then
     // renamed over it), never written in place, so the mapped bytes do not change under us.
@@ -509,7 +547,7 @@ fn read(file: &Path, key: &integrity::Key, records: bool) -> Result<Snapshot, Re
             Rejected::Damaged
         });
     }
-    decode(&parts, records)
+    decode(&parts, records, keep)
         .ok()
         .filter(|s| !s.commits.is_empty())
         .ok_or(Rejected::Damaged)
@@ -572,7 +610,7 @@ impl<'a> Parts<'a> {
 /// when there is no snapshot on `HEAD`'s history (the caller mines the history instead).
 pub fn history(root: &Path, warnings: &mut Vec<String>) -> Result<Option<History>, GitError> {
     let place = Place::of(root, true)?;
-    let Some(snap) = place.read(false, warnings) else {
+    let Some(snap) = place.read(false, None, warnings) else {
         return Ok(None);
     };
     let options = history::Options {
@@ -815,10 +853,10 @@ fn blocks_of<T: Codec + Sync>(
         .collect()
 }
 
-fn decode(parts: &Parts, records: bool) -> codec::Result<Snapshot> {
+fn decode(parts: &Parts, records: bool, keep: Option<&Keep>) -> codec::Result<Snapshot> {
     let history = |parts: &Parts| {
         let mut sum = Follow::new(parts.history, parts.lead);
-        let decoded = decode_history(parts.history, &mut sum)?;
+        let decoded = decode_history(parts.history, &mut sum, keep.map(|k| k.events))?;
         if sum.digest(parts.head_rest) == parts.sum {
             Ok(decoded)
         } else {
@@ -842,7 +880,7 @@ fn decode(parts: &Parts, records: bool) -> codec::Result<Snapshot> {
     // The history on one core while the records' blocks are decoded on the others (each
     // checked by the thread that decodes it; what comes before them is checked with the
     // history, and nothing decoded is used unless every check passed).
-    let (history, records) = rayon::join(|| history(parts), || decode_records(parts.records));
+    let (history, records) = rayon::join(|| history(parts), || decode_records(parts.records, keep));
     let (commits, events, warnings) = history?;
     Ok(Snapshot {
         commits,
@@ -895,7 +933,11 @@ impl<'a> Follow<'a> {
     }
 }
 
-fn decode_history(body: &[u8], sum: &mut Follow) -> codec::Result<Decoded> {
+fn decode_history(
+    body: &[u8],
+    sum: &mut Follow,
+    keep: Option<history::Filter>,
+) -> codec::Result<Decoded> {
     let mut r = Reader::new(body);
     let n = r.len()?;
     let mut commits = Vec::with_capacity(n);
@@ -929,6 +971,11 @@ fn decode_history(body: &[u8], sum: &mut Follow) -> codec::Result<Decoded> {
         let path = String::get(&mut r)?;
         let stem = path.rsplit('/').next().unwrap_or(&path);
         let id = stem.strip_suffix(".toml").ok_or(Corrupt)?.to_string();
+        let mut change = Codec::get(&mut r)?;
+        sum.after(&r);
+        if keep.is_some_and(|keep| !keep(kind, &mut change)) {
+            continue;
+        }
         events.push(Event {
             commit: sha.clone(),
             author: author.clone(),
@@ -937,9 +984,8 @@ fn decode_history(body: &[u8], sum: &mut Follow) -> codec::Result<Decoded> {
             kind,
             id,
             path,
-            change: Codec::get(&mut r)?,
+            change,
         });
-        sum.after(&r);
     }
     let n = r.len()?;
     let mut warnings = Vec::with_capacity(n);
@@ -954,6 +1000,7 @@ fn decode_history(body: &[u8], sum: &mut Follow) -> codec::Result<Decoded> {
     if !r.is_empty() {
         return Err(Corrupt);
     }
+    events.shrink_to_fit();
     Ok((commits, events, warnings))
 }
 
@@ -996,7 +1043,7 @@ pub fn check_file(file: &Path) -> io::Result<Option<bool>> {
     Ok(Some(parts.sound() && blocks_sound))
 }
 
-fn decode_records(body: &[u8]) -> codec::Result<Records> {
+fn decode_records(body: &[u8], keep: Option<&Keep>) -> codec::Result<Records> {
     let (config_bytes, other_errors, all) = split_records(body)?;
     let config_bytes = config_bytes.to_vec();
     let (mut accounts, mut contacts, mut opportunities, mut leads, mut activities) =
@@ -1020,15 +1067,36 @@ fn decode_records(body: &[u8]) -> codec::Result<Records> {
     let mut file_errors = HashMap::new();
     let crm = Crm {
         config: parse_config(&config_bytes).0,
-        accounts: decode_kind(&accounts, |x: &Account| &x.meta.path, &mut file_errors)?,
-        contacts: decode_kind(&contacts, |x: &Contact| &x.meta.path, &mut file_errors)?,
+        accounts: decode_kind(
+            &accounts,
+            |x: &Account| &x.meta.path,
+            keep.map(|k| k.account),
+            &mut file_errors,
+        )?,
+        contacts: decode_kind(
+            &contacts,
+            |x: &Contact| &x.meta.path,
+            keep.map(|k| k.contact),
+            &mut file_errors,
+        )?,
         opportunities: decode_kind(
             &opportunities,
             |x: &Opportunity| &x.meta.path,
+            keep.map(|k| k.opportunity),
             &mut file_errors,
         )?,
-        leads: decode_kind(&leads, |x: &Lead| &x.meta.path, &mut file_errors)?,
-        activities: decode_kind(&activities, |x: &Activity| &x.meta.path, &mut file_errors)?,
+        leads: decode_kind(
+            &leads,
+            |x: &Lead| &x.meta.path,
+            keep.map(|k| k.lead),
+            &mut file_errors,
+        )?,
+        activities: decode_kind(
+            &activities,
+            |x: &Activity| &x.meta.path,
+            keep.map(|k| k.activity),
+            &mut file_errors,
+        )?,
     };
     Ok(Records {
         config_bytes,
@@ -1051,6 +1119,7 @@ struct Block<'a> {
 fn decode_kind<T: Codec + Send>(
     blocks: &[Block],
     path: impl Fn(&T) -> &String,
+    keep: Option<fn(T) -> T>,
     file_errors: &mut HashMap<String, u32>,
 ) -> codec::Result<Vec<T>> {
     let parts: Vec<Vec<(T, u32)>> = blocks
@@ -1063,7 +1132,12 @@ fn decode_kind<T: Codec + Send>(
             let n = r.len()?;
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {
-                out.push((T::get(&mut r)?, u32::get(&mut r)?));
+                let record = T::get(&mut r)?;
+                let record = match keep {
+                    Some(keep) => keep(record),
+                    None => record,
+                };
+                out.push((record, u32::get(&mut r)?));
             }
             if r.is_empty() {
                 Ok(out)

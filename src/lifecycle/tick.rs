@@ -11,7 +11,7 @@ use crate::git::{
 };
 use crate::history::{self, Event};
 use crate::lifecycle::{self, facts, Facts, Move, Plan};
-use crate::model::Kind;
+use crate::model::{Activity, Contact, Kind, Lead};
 use crate::store::edit::{EditError, FieldValue, RecordEdit};
 use crate::store::{self, LoadError, Source, WorkTree};
 
@@ -122,16 +122,22 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
         r.ready_to_commit()?;
     }
     // Commit mode plans from what is committed: the commit holds HEAD plus the edits only.
-    let (source, from): (Box<dyn Source>, String) = match (&repo, &head) {
-        (Some(r), Some(h)) if commit_mode => (Box::new(r.tree_source(*h)?), "HEAD".to_string()),
-        _ => (Box::new(WorkTree::new(root)), "the work tree".to_string()),
+    // HEAD's tree is listed only when files are read from it (a listing of every path: with
+    // the snapshot, a dry run reads none).
+    let from_head = commit_mode && repo.is_some() && head.is_some();
+    let from = if from_head { "HEAD" } else { "the work tree" }.to_string();
+    let source = || -> Result<Box<dyn Source>, TickError> {
+        match (&repo, &head) {
+            (Some(r), Some(h)) if commit_mode => Ok(Box::new(r.tree_source(*h)?)),
+            _ => Ok(Box::new(WorkTree::new(root))),
+        }
     };
     // Planning from HEAD with a report snapshot on its history: the snapshot has HEAD's
-    // records typed and the events the facts read (and is saved again, brought forward).
+    // records typed and the events the facts read, decoded to what the rules read.
     let mut cache_warnings = Vec::new();
     let cached = match (&repo, &head) {
         (Some(r), Some(_)) if commit_mode => {
-            crate::history::snapshot::head_inputs(root, r, &mut cache_warnings).map_err(
+            crate::history::snapshot::head_kept(root, r, Some(&KEEP), &mut cache_warnings).map_err(
                 |e| match e {
                     crate::history::snapshot::SnapshotError::Git(g) => TickError::Git(g),
                     crate::history::snapshot::SnapshotError::Load(l) => TickError::Load(l),
@@ -149,7 +155,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
             (inputs.crm, inputs.errors, known)
         }
         None => {
-            let loaded = store::load(source.as_ref())?;
+            let loaded = store::load(source()?.as_ref())?;
             let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
             (loaded.crm, errors, None)
         }
@@ -185,7 +191,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     if outcome.plan.moves.is_empty() || opts.mode == Mode::DryRun {
         return Ok(outcome);
     }
-    let files = edits(&crm, &outcome.plan, source.as_ref())?;
+    let files = edits(&crm, &outcome.plan, source()?.as_ref())?;
     outcome.edited = files.iter().map(|(p, _)| p.clone()).collect();
     match (opts.mode, &repo) {
         (Mode::Commit, Some(r)) => {
@@ -214,6 +220,37 @@ pub fn run(root: &Path, opts: &Options) -> Result<Outcome, TickError> {
     drop(lock);
     Ok(outcome)
 }
+
+/// What tick keeps of the report snapshot: the events the facts read, and of the records
+/// what the rules read (`lifecycle::plan`) and what the moves are written from (an account's
+/// and an opportunity's id and path; the files themselves are read again to be edited).
+/// Contacts and leads: their id and path only (they count duplicate ids). Activities: what
+/// `plan` reads (kind, date, account, opportunity, owner, due, done, cancelled).
+const KEEP: crate::history::snapshot::Keep = crate::history::snapshot::Keep {
+    events: history::for_lifecycle,
+    account: |a| a,
+    opportunity: |o| o,
+    contact: |c| Contact {
+        meta: c.meta,
+        ..Contact::default()
+    },
+    lead: |l| Lead {
+        meta: l.meta,
+        ..Lead::default()
+    },
+    activity: |a| Activity {
+        meta: a.meta,
+        kind: a.kind,
+        date: a.date,
+        account: a.account,
+        opportunity: a.opportunity,
+        owner: a.owner,
+        due: a.due,
+        done: a.done,
+        cancelled: a.cancelled,
+        ..Activity::default()
+    },
+};
 
 /// The commit's date: the as-of day at the current time when ticking for today, else noon
 /// UTC of that day; never before the parent commit.

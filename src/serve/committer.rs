@@ -403,6 +403,7 @@ fn load(
     let needs = match needs_activities(creates) {
         true => Needs {
             whole: &[],
+            activity_ids: &|_| true,
             activities: &dated,
         },
         false => Needs::nothing(),

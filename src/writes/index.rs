@@ -6,6 +6,10 @@
 //! brought forward by diffing the two trees and re-reading only the record files that
 //! changed (a full rebuild past `REBUILD_FILES` of them).
 //!
+//! The file is mapped, not read, and an activity is decoded only when the command asks for
+//! its id (`Needs::activity_ids`): a write that needs none of the CRM's activities (most of its
+//! records) touches their bytes only to check the file's checksum.
+//!
 //! HEAD is not the work tree: the files a write wrote without `--commit` are remembered
 //! (`<git dir>/sloop/write-index-v1/pending-<hash>`) and read again from disk on top of HEAD
 //! until they are committed. Other uncommitted edits are `sloop check`'s business.
@@ -18,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::crm::Crm;
 use crate::git::{GitError, ObjectId, Repo, Walker};
-use crate::history::codec::{put_varint, Codec, Reader};
+use crate::history::codec::{put_str, put_varint, Codec, Reader};
 use crate::history::integrity::{self, Key};
 use crate::history::permissive_config;
 use crate::model::{Activity, AnyRecord, Kind};
@@ -26,7 +30,7 @@ use crate::store::{self, classify, PathClass};
 use crate::writes::slim::slim;
 
 const DIR: &str = "sloop/write-index-v1";
-const MAGIC: &[u8] = b"sloop write index 4\n";
+const MAGIC: &[u8] = b"sloop write index 5\n";
 
 /// Past this many changed files between the index's tree and HEAD's, the index is rebuilt
 /// from HEAD (reading every record in parallel is then as cheap).
@@ -38,6 +42,9 @@ const REBUILD_FILES: usize = 20_000;
 /// collide with the one it makes).
 pub struct Needs<'a> {
     pub whole: &'a [(Kind, &'a str)],
+    /// The activities worth decoding, by id (the others are skipped unread)…
+    pub activity_ids: &'a dyn Fn(&str) -> bool,
+    /// …and of those, the ones kept.
     pub activities: &'a dyn Fn(&Activity) -> bool,
 }
 
@@ -46,6 +53,7 @@ impl Needs<'_> {
     pub fn nothing() -> Needs<'static> {
         Needs {
             whole: &[],
+            activity_ids: &|_| false,
             activities: &|_| false,
         }
     }
@@ -66,10 +74,10 @@ pub fn crm(
     let prefix = walker.prefix_of(root)?;
     let place = Place::new(&walker, &prefix);
     let tree = repo.commit_info(head)?.tree;
-    let mut crm = match read(&place, needs.activities) {
+    let mut crm = match read(&place, needs.activity_ids, needs.activities) {
         Some((cached, crm)) if cached == tree => crm,
         Some((cached, _)) => {
-            let Some((_, mut crm)) = read(&place, &|_| true) else {
+            let Some((_, mut crm)) = read(&place, &|_| true, &|_| true) else {
                 return Err(GitError::corrupt(
                     "cannot read the write index",
                     "it changed while read",
@@ -109,7 +117,8 @@ pub fn crm(
     };
     // The index read from a current file kept only the activities needed; one brought
     // forward or rebuilt was written whole first.
-    crm.activities.retain(|a| (needs.activities)(a));
+    crm.activities
+        .retain(|a| (needs.activity_ids)(&a.meta.id) && (needs.activities)(a));
     overlay_pending(repo, root, head, &place, &mut crm);
     // The records the command edits, whole, as the work tree has them.
     for (kind, id) in whole {
@@ -432,8 +441,8 @@ fn write_atomic(file: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// `MAGIC`, the key's length and text, the tree, then each kind's records (their number,
-/// then each, in path order), then the checksum of all that (seeded with the key) as 8
-/// bytes.
+/// then each, in path order; each activity preceded by its id and its length, so that it can
+/// be skipped undecoded), then the checksum of all that (seeded with the key) as 8 bytes.
 fn write(place: &Place, tree: ObjectId, crm: &Crm) -> io::Result<()> {
     let mut out = Vec::with_capacity(crm.len() * 96);
     out.extend_from_slice(MAGIC);
@@ -451,7 +460,15 @@ fn write(place: &Place, tree: ObjectId, crm: &Crm) -> io::Result<()> {
     list(&mut out, &crm.contacts);
     list(&mut out, &crm.opportunities);
     list(&mut out, &crm.leads);
-    list(&mut out, &crm.activities);
+    put_varint(&mut out, crm.activities.len() as u64);
+    let mut one = Vec::new();
+    for a in &crm.activities {
+        put_str(&mut out, &a.meta.id);
+        one.clear();
+        a.put(&mut one);
+        put_varint(&mut out, one.len() as u64);
+        out.extend_from_slice(&one);
+    }
     let sum = integrity::checksum(&out, place.key.seed());
     out.extend_from_slice(&sum.to_le_bytes());
     write_atomic(&place.file, &out)
@@ -459,14 +476,22 @@ fn write(place: &Place, tree: ObjectId, crm: &Crm) -> io::Result<()> {
 
 /// The path of an activity by id, from the index file.
 fn find_activity(place: &Place, id: &str) -> Option<String> {
-    let (_, crm) = read(place, &|a: &Activity| a.meta.id == id)?;
+    let (_, crm) = read(place, &|i| i == id, &|_| true)?;
     crm.activities.into_iter().next().map(|a| a.meta.path)
 }
 
-/// The cached tree and records (the activities `keep` accepts), if the file is there,
-/// whole, and this CRM's.
-fn read(place: &Place, keep: &dyn Fn(&Activity) -> bool) -> Option<(ObjectId, Crm)> {
-    let bytes = fs::read(&place.file).ok()?;
+/// The cached tree and records (the activities whose id `ids` accepts and then `keep`
+/// accepts), if the file is there, whole, and this CRM's.
+fn read(
+    place: &Place,
+    ids: &dyn Fn(&str) -> bool,
+    keep: &dyn Fn(&Activity) -> bool,
+) -> Option<(ObjectId, Crm)> {
+    let file = fs::File::open(&place.file).ok()?;
+    // SAFETY: the index is only ever replaced whole (written under another name, then
+    // renamed over it: `write_atomic`), never written in place, so the mapped bytes do not
+    // change under us.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     let sum = u64::from_le_bytes(sum.try_into().ok()?);
     if integrity::checksum(body, place.key.seed()) != sum {
@@ -496,12 +521,23 @@ fn read(place: &Place, keep: &dyn Fn(&Activity) -> bool) -> Option<(ObjectId, Cr
     };
     let n = r.len().ok()?;
     for _ in 0..n {
-        let a = Activity::get(&mut r).ok()?;
+        let len = r.len().ok()?;
+        let id = std::str::from_utf8(r.bytes(len).ok()?).ok()?;
+        let len = r.len().ok()?;
+        let body = r.bytes(len).ok()?;
+        if !ids(id) {
+            continue;
+        }
+        let mut one = Reader::new(body);
+        let a = Activity::get(&mut one).ok()?;
+        if !one.is_empty() || a.meta.id != id {
+            return None;
+        }
         if keep(&a) {
             crm.activities.push(a);
         }
     }
-    Some((tree, crm))
+    r.is_empty().then_some((tree, crm))
 }
 
 #[cfg(test)]
@@ -523,6 +559,77 @@ mod tests {
 
     fn listing(crm: &Crm) -> String {
         format!("{:?}\n{:?}", crm.accounts, crm.leads)
+    }
+
+    /// The index file gives back what was written: every record of the four other kinds, and
+    /// exactly the activities whose id and record the command asks for (those it skips by
+    /// id are never decoded); a damaged or cut file is not used.
+    #[test]
+    fn the_index_gives_back_the_activities_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let place = Place {
+            file: dir.path().join("crm.bin"),
+            pending: dir.path().join("pending"),
+            key: Key::none(),
+        };
+        // As the index holds them: slim.
+        let mut crm = Crm::default();
+        crm.push(slim(record(Kind::Account, "accounts/acme.toml", "Acme")));
+        crm.push(slim(record(Kind::Lead, "leads/l1.toml", "L1")));
+        for (path, kind) in [
+            ("activities/2026/11/2026-11-02-call-acme.toml", "call"),
+            ("activities/2026/11/2026-11-02-call-acme-2.toml", "task"),
+            ("activities/2026/11/2026-11-03-note-acme.toml", "note"),
+        ] {
+            let id = path.rsplit('/').next().unwrap().trim_end_matches(".toml");
+            let text = format!("kind = \"{kind}\"\ndate = 2026-11-02\naccount = \"acme\"\n");
+            let (r, _) = store::parse_bytes(
+                Kind::Activity,
+                id,
+                path,
+                text.as_bytes(),
+                &permissive_config(),
+            );
+            crm.push(slim(r));
+        }
+        let tree = ObjectId([7; 20]);
+        write(&place, tree, &crm).unwrap();
+        let ids = |crm: &Crm| -> Vec<String> {
+            crm.activities.iter().map(|a| a.meta.id.clone()).collect()
+        };
+        let (at, all) = read(&place, &|_| true, &|_| true).unwrap();
+        assert_eq!(at, tree);
+        assert_eq!(
+            format!("{:?}", all.activities),
+            format!("{:?}", crm.activities)
+        );
+        assert_eq!(listing(&all), listing(&crm));
+        let (_, some) = read(&place, &|id| id.starts_with("2026-11-02-call"), &|_| true).unwrap();
+        assert_eq!(
+            ids(&some),
+            ["2026-11-02-call-acme", "2026-11-02-call-acme-2"]
+        );
+        let (_, tasks) = read(&place, &|_| true, &|a| {
+            a.kind == crate::model::ActivityKind::Task
+        })
+        .unwrap();
+        assert_eq!(ids(&tasks), ["2026-11-02-call-acme-2"]);
+        let (_, none) = read(&place, &|_| false, &|_| true).unwrap();
+        assert!(none.activities.is_empty());
+        assert_eq!(listing(&none), listing(&crm));
+        // A flipped byte anywhere, or a cut file, fails the checksum.
+        let bytes = std::fs::read(&place.file).unwrap();
+        for at in [MAGIC.len() + 3, bytes.len() / 2, bytes.len() - 20] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&place.file, &bad).unwrap();
+            assert!(
+                read(&place, &|_| true, &|_| true).is_none(),
+                "flipped at {at}"
+            );
+        }
+        std::fs::write(&place.file, &bytes[..bytes.len() - 9]).unwrap();
+        assert!(read(&place, &|_| true, &|_| true).is_none());
     }
 
     #[test]

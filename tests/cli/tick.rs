@@ -515,6 +515,38 @@ fn the_report_snapshot_gives_the_same_plan() {
     assert_eq!(plan(&env, "2026-11-20"), with_snapshot);
 }
 
+/// Tick keeps of the report's snapshot only what its rules read (contacts and leads as ids
+/// and paths): it still counts the errors a full load of HEAD counts, and refuses alike.
+#[test]
+fn with_the_snapshot_tick_counts_the_errors_of_every_kind() {
+    let env = repo();
+    env.write(
+        "contacts/bad.toml",
+        "name = \"Bad\"\naccount = \"pool-touched\"\nemail = 3\n",
+    );
+    env.write("leads/broken.toml", "name = [\n");
+    env.commit_all("two broken files", "2026-09-20T10:00:00Z");
+    let tick = || env.run(&["tick", "--dry-run", "--as-of", "2026-11-20"]);
+    let fresh = tick();
+    assert_eq!(fresh.code, 1, "{}{}", fresh.stdout, fresh.stderr);
+    assert!(
+        fresh.stderr.contains("the CRM has 2 error(s) in HEAD"),
+        "{}",
+        fresh.stderr
+    );
+    let report = env.run(&["report", "--format", "json", "--as-of", "2026-11-20"]);
+    assert!(
+        env.path().join(".git/sloop/snapshot-v1").is_dir(),
+        "{}",
+        report.stderr
+    );
+    let cached = tick();
+    assert_eq!(
+        (cached.code, &cached.stdout, &cached.stderr),
+        (fresh.code, &fresh.stdout, &fresh.stderr)
+    );
+}
+
 /// In a shallow clone every record "appears" in the oldest fetched commit: a status dated only
 /// by that commit is unknown, so the rules that count from it wait, whether the history is
 /// mined or read from the report's snapshot. The full history dates both churns.
