@@ -151,6 +151,18 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 /// Reads a whole CRM from a source. Every file that cannot be read or parsed is reported and
 /// loading goes on with the others.
 pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
+    load_with(source, true)
+}
+
+/// `load`, the records without their field positions (`Meta::forget_positions`), dropped as
+/// each file is parsed, for a caller that keeps the records in bulk to compute from and
+/// reads only the count of the diagnostics: the positions of every record were a third of
+/// the memory of loading a large CRM.
+pub fn load_without_positions(source: &dyn Source) -> Result<Loaded, LoadError> {
+    load_with(source, false)
+}
+
+fn load_with(source: &dyn Source, positions: bool) -> Result<Loaded, LoadError> {
     let config_bytes = source
         .read_config()?
         .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
@@ -221,11 +233,21 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
     let parsed: Vec<(Option<Box<AnyRecord>>, Vec<Diagnostic>)> = records
         .par_iter()
         .map(|(file, kind, id)| {
-            let (record, diags) = read_record(source, file, *kind, id, &config);
+            let (mut record, diags) = read_record(source, file, *kind, id, &config);
+            if !positions {
+                if let Some(r) = &mut record {
+                    r.meta_mut().forget_positions();
+                }
+            }
             (record.map(Box::new), diags)
         })
         .collect();
     let mut crm = Crm::empty(config);
+    // Each list sized once: grown by doubling, the activities' list (most of a large CRM)
+    // held up to twice its records' room, and was copied at each step.
+    for kind in Kind::ALL {
+        crm.reserve(kind, records.iter().filter(|(_, k, _)| *k == kind).count());
+    }
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
     for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
         diagnostics.extend(diags);
