@@ -665,6 +665,47 @@ impl Repo {
         Ok(out)
     }
 
+    /// The CRM-relative path that `commit` moved a file from: a file under `folder` (`"accounts/"`)
+    /// in its first parent that the commit deleted and that `same` accepts (the same record
+    /// at another path, as when records move into shard folders). `None` for a root commit
+    /// or when no such file was deleted.
+    pub fn moved_from(
+        &self,
+        commit: &CommitInfo,
+        folder: &str,
+        same: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<String>, GitError> {
+        let Some(parent) = commit.parent else {
+            return Ok(None);
+        };
+        let tree_err = |e: git2::Error| GitError::new("cannot read a commit's tree", e.message());
+        let old = self.commit(parent)?.tree().map_err(tree_err)?;
+        let new = self
+            .repo
+            .find_tree(commit.tree.to_oid())
+            .map_err(tree_err)?;
+        let mut opts = git2::DiffOptions::new();
+        opts.pathspec(format!("{}{folder}", self.prefix));
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+            .map_err(|e| GitError::new("cannot compare a commit with its parent", e.message()))?;
+        for delta in diff.deltas() {
+            if delta.status() != git2::Delta::Deleted {
+                continue;
+            }
+            let from = delta
+                .old_file()
+                .path()
+                .and_then(|p| p.to_str())
+                .and_then(|p| self.strip_prefix(p));
+            if let Some(from) = from.filter(|p| same(p)) {
+                return Ok(Some(from));
+            }
+        }
+        Ok(None)
+    }
+
     /// git's `user.email`, if set.
     pub fn user_email(&self) -> Option<String> {
         self.repo.config().ok()?.get_string("user.email").ok()

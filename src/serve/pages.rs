@@ -26,11 +26,12 @@ use super::committer::Clock;
 use super::readers::Readers;
 use crate::crm::Crm;
 use crate::escape::html;
-use crate::git::{ObjectId, Repo};
+use crate::git::{CommitInfo, ObjectId, Repo};
 use crate::history::{self, Fields};
 use crate::lifecycle::{self, agenda, tick, Alert, Facts};
 use crate::model::Kind;
 use crate::report::metrics::{self, PeriodName};
+use crate::store::{classify, PathClass};
 
 /// The dashboard's policy (`templates/dashboard.html` states it in a `<meta>`): nothing
 /// loads from anywhere, no script runs, styles are inline and images are `data:` URLs.
@@ -73,14 +74,22 @@ struct Version {
     date: String,
     author: String,
     subject: String,
-    /// `created`, `changed`, `deleted`, `unreadable`.
+    /// `created`, `changed`, `moved`, `deleted`, `unreadable`.
     change: &'static str,
+    /// For a move: the path the record's file was at before.
+    moved_from: Option<String>,
     /// Field: (old, new), `None` where absent.
     fields: Vec<(String, Option<String>, Option<String>)>,
 }
 
 /// The most timelines kept per view.
 const TIMELINES: usize = 1024;
+
+/// A file's versions, oldest first: the commit, and the blob after it (`None`: deleted).
+type Versions = Vec<(CommitInfo, Option<ObjectId>)>;
+
+/// The most moves a record's history is followed through.
+const MOVES: usize = 16;
 
 impl Pages {
     pub fn new(
@@ -211,7 +220,9 @@ impl View {
 }
 
 /// The commits that touched the record's file, newest first, each with the fields it
-/// changed, and its fields at HEAD.
+/// changed, and its fields at HEAD. The history follows the record into the folder it was
+/// moved to (a shard folder): where a commit added its file and deleted the same record's
+/// file at another path, the older path's versions come first and that commit is a move.
 fn timeline(
     root: &std::path::Path,
     head: ObjectId,
@@ -221,60 +232,93 @@ fn timeline(
     let repo = Repo::open(root)
         .map_err(|e| e.to_string())?
         .ok_or("the CRM is no longer in a git repository")?;
-    let versions = repo.file_versions(head, path).map_err(|e| e.to_string())?;
+    let id = match classify(path) {
+        PathClass::Record(_, id) => id.to_string(),
+        _ => return Err(format!("{path} is not a record's file")),
+    };
+    let same = |p: &str| matches!(classify(p), PathClass::Record(k, i) if k == kind && i == id);
+    let folder = format!("{}/", kind.folder());
+    // Oldest path first: each with its versions, oldest first.
+    let mut paths: Vec<(String, Versions)> = Vec::new();
+    let (mut at, mut upto) = (path.to_string(), head);
+    loop {
+        let versions = repo.file_versions(upto, &at).map_err(|e| e.to_string())?;
+        let moved = match versions.first() {
+            Some((first, Some(_))) if paths.len() < MOVES => repo
+                .moved_from(first, &folder, &same)
+                .map_err(|e| e.to_string())?
+                .zip(first.parent),
+            _ => None,
+        };
+        paths.push((at, versions));
+        let Some((from, parent)) = moved else { break };
+        (at, upto) = (from, parent);
+    }
+    paths.reverse();
     let config = history::permissive_config();
     let mut before: Option<Fields> = None;
     let mut out = Vec::new();
-    for (info, blob) in versions {
-        let mut v = Version {
-            commit: info.id.short().to_string(),
-            date: info.author_date.date_naive().to_string(),
-            author: info.author_name,
-            subject: info.summary,
-            change: "changed",
-            fields: Vec::new(),
-        };
-        let now = match blob {
-            None => {
-                v.change = "deleted";
-                None
-            }
-            Some(id) => {
-                let bytes = repo.blob(id).map_err(|e| e.to_string())?;
-                match history::parse_fields(kind, path, &bytes, &config) {
-                    Ok(f) => Some(f),
-                    Err(why) => {
-                        v.change = "unreadable";
-                        v.fields.push((String::new(), None, Some(why)));
-                        None
+    let mut previous: Option<String> = None;
+    for (path, versions) in paths {
+        // The first version at a path the record was moved to is the move.
+        let mut moved_from = previous.replace(path.clone());
+        for (info, blob) in versions {
+            let mut v = Version {
+                commit: info.id.short().to_string(),
+                date: info.author_date.date_naive().to_string(),
+                author: info.author_name,
+                subject: info.summary,
+                change: "changed",
+                moved_from: moved_from.take(),
+                fields: Vec::new(),
+            };
+            let now = match blob {
+                None => {
+                    v.change = "deleted";
+                    None
+                }
+                Some(id) => {
+                    let bytes = repo.blob(id).map_err(|e| e.to_string())?;
+                    match history::parse_fields(kind, &path, &bytes, &config) {
+                        Ok(f) => Some(f),
+                        Err(why) => {
+                            v.change = "unreadable";
+                            v.fields.push((String::new(), None, Some(why)));
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(now) = &now {
+                let old = before.as_ref();
+                if v.moved_from.is_some() {
+                    v.change = "moved";
+                } else if old.is_none() {
+                    v.change = "created";
+                }
+                for (k, new) in now.iter() {
+                    let was = old.and_then(|o| o.get(k));
+                    if was != Some(new) {
+                        v.fields.push((
+                            k.clone(),
+                            was.map(|x| x.to_string()),
+                            Some(new.to_string()),
+                        ));
+                    }
+                }
+                if let Some(o) = old {
+                    for (k, was) in o.iter() {
+                        if !now.contains_key(k) {
+                            v.fields.push((k.clone(), Some(was.to_string()), None));
+                        }
                     }
                 }
             }
-        };
-        if let Some(now) = &now {
-            let old = before.as_ref();
-            if old.is_none() {
-                v.change = "created";
+            if now.is_some() || blob.is_none() || v.change == "unreadable" {
+                before = now;
             }
-            for (k, new) in now.iter() {
-                let was = old.and_then(|o| o.get(k));
-                if was != Some(new) {
-                    v.fields
-                        .push((k.clone(), was.map(|x| x.to_string()), Some(new.to_string())));
-                }
-            }
-            if let Some(o) = old {
-                for (k, was) in o.iter() {
-                    if !now.contains_key(k) {
-                        v.fields.push((k.clone(), Some(was.to_string()), None));
-                    }
-                }
-            }
+            out.push(v);
         }
-        if now.is_some() || blob.is_none() || v.change == "unreadable" {
-            before = now;
-        }
-        out.push(v);
     }
     out.reverse();
     Ok(Timeline {
@@ -592,9 +636,14 @@ async fn record(kind: Kind, State(pages): State<Arc<Pages>>, Path(id): Path<Stri
             {
                 body.push_str("<ol class=\"tl\">\n");
                 for v in versions {
+                    let from = v
+                        .moved_from
+                        .as_deref()
+                        .map(|p| format!(" from <code>{}</code>", html(p)))
+                        .unwrap_or_default();
                     let _ = write!(
                         body,
-                        "<li><p><strong>{}</strong> · {} · {} <code>{}</code></p><p>{}</p>",
+                        "<li><p><strong>{}</strong> · {} · {}{from} <code>{}</code></p><p>{}</p>",
                         html(&v.date),
                         html(&v.author),
                         v.change,

@@ -254,6 +254,58 @@ fn a_record_page_shows_its_fields_and_its_history() {
     }
 }
 
+/// A record moved into a shard folder keeps its whole history on its page: the versions at
+/// its old path, then the move, then what changed at the new one. Another record deleted by
+/// the same commit is not taken for it.
+#[test]
+fn a_record_page_follows_the_record_into_a_shard_folder() {
+    let env = crm("");
+    let old = "crm/accounts/helio-solaire.toml";
+    let text = env.read(old);
+    env.write(old, text.replace("employees = ", "employees = 1"));
+    env.commit_all("Helio: they hired", "2026-11-10T09:00:00Z");
+    // Sharded by hand: the same bytes at the new path, and another account (with another
+    // id) deleted in the same commit.
+    let new = "crm/accounts/he/helio-solaire.toml";
+    env.write(new, env.read(old));
+    std::fs::remove_file(env.path().join(old)).unwrap();
+    std::fs::remove_file(env.path().join("crm/accounts/northwind-coffee.toml")).unwrap();
+    env.commit_all("Shard the accounts", "2026-11-12T09:00:00Z");
+    let text = env.read(new);
+    env.write(new, text.replace("employees = 1", "employees = 2"));
+    env.commit_all("Helio: hired again", "2026-11-14T09:00:00Z");
+    let server = start(&env, "127.0.0.1:0", &[]);
+    let page = server.get("/accounts/helio-solaire", &[]).page();
+    assert!(
+        page.contains("<code>accounts/he/helio-solaire.toml</code>"),
+        "{page}"
+    );
+    let history = &page[page.find("<h2>History</h2>").unwrap()..];
+    // Newest first, across both paths.
+    let mut at = 0;
+    for line in [
+        "<strong>2026-11-14</strong> · Test Author · changed <code>",
+        "Helio: hired again",
+        "<strong>2026-11-12</strong> · Test Author · moved from <code>accounts/helio-solaire.toml</code> <code>",
+        "Shard the accounts",
+        "<strong>2026-11-10</strong> · Test Author · changed <code>",
+        "Helio: they hired",
+        "<strong>2026-11-01</strong> · Test Author · created <code>",
+    ] {
+        let found = history[at..]
+            .find(line)
+            .unwrap_or_else(|| panic!("no {line:?} after byte {at}:\n{history}"));
+        at += found + line.len();
+    }
+    // The move changed no field (the same bytes): its entry has no field table.
+    let moved = &history[history.find("moved from").unwrap()..];
+    let moved = &moved[..moved.find("</li>").unwrap()];
+    assert!(!moved.contains("<table>"), "{moved}");
+    // The deleted account is not part of this history, and its own page is gone.
+    assert_eq!(history.matches("· created <code>").count(), 1, "{history}");
+    assert_eq!(server.get("/accounts/northwind-coffee", &[]).status, 404);
+}
+
 #[test]
 fn unknown_records_and_paths_out_of_the_crm_are_404_pages() {
     let env = crm("");
