@@ -438,6 +438,68 @@ fn broken(kind: Kind, id: &str, path: &str) -> AnyRecord {
 mod tests {
     use super::*;
 
+    /// The loader a cold report uses gives what `load` gives, positions aside: the same
+    /// records, in the same order, and the same diagnostics (which need the positions while
+    /// each file is parsed).
+    #[test]
+    fn loading_without_positions_only_drops_the_positions() {
+        let src = Memory::new([
+            ("sloop.toml", ""),
+            (
+                "accounts/acme.toml",
+                "name = \"Acme\"\nstatus = \"target\"\nowner = \"alice\"\n",
+            ),
+            (
+                "accounts/b/beta.toml",
+                "name = \"Beta\"\nemployees = \"many\"\n",
+            ),
+            ("accounts/beta.toml", "name = \"Beta again\"\n"),
+            (
+                "contacts/jo.toml",
+                "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.test\"\n",
+            ),
+            (
+                "opportunities/acme-pro.toml",
+                "name = \"Acme Pro\"\naccount = \"acme\"\nstage = \"nowhere\"\nmrr = 100\n",
+            ),
+            ("leads/broken.toml", "name = \"Unclosed\n"),
+            (
+                "activities/2026/01/call.toml",
+                "kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\n",
+            ),
+            ("notes.toml", "stray = true\n"),
+        ]);
+        let mut full = load(&src).unwrap();
+        let lean = load_without_positions(&src).unwrap();
+        assert!(full.crm.accounts.iter().all(|a| !a.meta.locs.is_empty()));
+        assert!(lean.crm.accounts.iter().all(|a| a.meta.locs.is_empty()));
+        full.crm
+            .accounts
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .contacts
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .opportunities
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .leads
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .activities
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        assert_eq!(format!("{:?}", lean.crm), format!("{:?}", full.crm));
+        assert_eq!(lean.diagnostics, full.diagnostics);
+        let errors = full.diagnostics.iter().filter(|d| d.is_error()).count();
+        assert!(errors >= 3, "{:?}", full.diagnostics);
+        assert!(full.diagnostics.iter().any(|d| d.code == Code::DuplicateId));
+    }
+
     #[test]
     fn shards_on_the_id_after_a_leading_date() {
         assert_eq!(record_path(Kind::Account, "acme", 0), "accounts/acme.toml");
