@@ -85,6 +85,17 @@ impl Crm {
         }
     }
 
+    /// Room for `additional` more records of `kind`.
+    pub fn reserve(&mut self, kind: Kind, additional: usize) {
+        match kind {
+            Kind::Account => self.accounts.reserve_exact(additional),
+            Kind::Contact => self.contacts.reserve_exact(additional),
+            Kind::Opportunity => self.opportunities.reserve_exact(additional),
+            Kind::Lead => self.leads.reserve_exact(additional),
+            Kind::Activity => self.activities.reserve_exact(additional),
+        }
+    }
+
     /// (path, id) of every record of a kind.
     pub fn ids(&self, kind: Kind) -> Vec<(&str, &str)> {
         fn pairs<'a, T>(v: &'a [T], meta: impl Fn(&'a T) -> &'a Meta) -> Vec<(&'a str, &'a str)> {

@@ -246,7 +246,9 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         cache_error: None,
         cache_damage: cache.damage(),
     };
-    let mut lines = Vec::new();
+    // Sized once: the lines of a whole history are a hundred megabytes, grown by doubling
+    // they were twice that, next to the mined lines not yet copied.
+    let mut lines = Vec::with_capacity(mined.iter().map(|(_, l)| l.len()).sum());
     let mut fresh: HashMap<usize, Delta> = HashMap::with_capacity(jobs.len());
     for (job, (delta, line)) in jobs.iter().zip(mined) {
         lines.extend_from_slice(&line);

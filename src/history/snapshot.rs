@@ -367,13 +367,9 @@ fn load_all(repo: &Repo, id: ObjectId) -> Result<Records, SnapshotError> {
     let config_bytes = store::Source::read_config(&source)
         .map_err(store::LoadError::from)?
         .unwrap_or_default();
-    let loaded = store::load(&source)?;
-    let mut crm = loaded.crm;
-    // Field positions are only for diagnostics: dropped, so that the memory they held
-    // serves what follows.
-    each_list!(crm, |list| list
-        .iter_mut()
-        .for_each(|r| r.meta.forget_positions()));
+    // Field positions are only for diagnostics: dropped as each file is read.
+    let loaded = store::load_without_positions(&source)?;
+    let crm = loaded.crm;
     let paths: std::collections::HashSet<&str> = Kind::ALL
         .iter()
         .flat_map(|k| crm.ids(*k))

@@ -147,8 +147,14 @@ impl Fields {
         self.find(key).ok().map(|i| self.0.remove(i).1)
     }
 
+    /// Keeps the fields `keep` says to, and gives back the room of the others (a history's
+    /// creations are slimmed from a dozen fields to two or three, and kept).
     pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+        let before = self.0.len();
         self.0.retain_mut(|(k, v)| keep(k, v));
+        if self.0.len() < before {
+            self.0.shrink_to_fit();
+        }
     }
 
     pub fn clear(&mut self) {

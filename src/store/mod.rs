@@ -151,6 +151,18 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 /// Reads a whole CRM from a source. Every file that cannot be read or parsed is reported and
 /// loading goes on with the others.
 pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
+    load_with(source, true)
+}
+
+/// `load`, the records without their field positions (`Meta::forget_positions`), dropped as
+/// each file is parsed, for a caller that keeps the records in bulk to compute from and
+/// reads only the count of the diagnostics: the positions of every record were a third of
+/// the memory of loading a large CRM.
+pub fn load_without_positions(source: &dyn Source) -> Result<Loaded, LoadError> {
+    load_with(source, false)
+}
+
+fn load_with(source: &dyn Source, positions: bool) -> Result<Loaded, LoadError> {
     let config_bytes = source
         .read_config()?
         .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
@@ -221,11 +233,21 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
     let parsed: Vec<(Option<Box<AnyRecord>>, Vec<Diagnostic>)> = records
         .par_iter()
         .map(|(file, kind, id)| {
-            let (record, diags) = read_record(source, file, *kind, id, &config);
+            let (mut record, diags) = read_record(source, file, *kind, id, &config);
+            if !positions {
+                if let Some(r) = &mut record {
+                    r.meta_mut().forget_positions();
+                }
+            }
             (record.map(Box::new), diags)
         })
         .collect();
     let mut crm = Crm::empty(config);
+    // Each list sized once: grown by doubling, the activities' list (most of a large CRM)
+    // held up to twice its records' room, and was copied at each step.
+    for kind in Kind::ALL {
+        crm.reserve(kind, records.iter().filter(|(_, k, _)| *k == kind).count());
+    }
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
     for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
         diagnostics.extend(diags);
@@ -415,6 +437,68 @@ fn broken(kind: Kind, id: &str, path: &str) -> AnyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The loader a cold report uses gives what `load` gives, positions aside: the same
+    /// records, in the same order, and the same diagnostics (which need the positions while
+    /// each file is parsed).
+    #[test]
+    fn loading_without_positions_only_drops_the_positions() {
+        let src = Memory::new([
+            ("sloop.toml", ""),
+            (
+                "accounts/acme.toml",
+                "name = \"Acme\"\nstatus = \"target\"\nowner = \"alice\"\n",
+            ),
+            (
+                "accounts/b/beta.toml",
+                "name = \"Beta\"\nemployees = \"many\"\n",
+            ),
+            ("accounts/beta.toml", "name = \"Beta again\"\n"),
+            (
+                "contacts/jo.toml",
+                "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.test\"\n",
+            ),
+            (
+                "opportunities/acme-pro.toml",
+                "name = \"Acme Pro\"\naccount = \"acme\"\nstage = \"nowhere\"\nmrr = 100\n",
+            ),
+            ("leads/broken.toml", "name = \"Unclosed\n"),
+            (
+                "activities/2026/01/call.toml",
+                "kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\n",
+            ),
+            ("notes.toml", "stray = true\n"),
+        ]);
+        let mut full = load(&src).unwrap();
+        let lean = load_without_positions(&src).unwrap();
+        assert!(full.crm.accounts.iter().all(|a| !a.meta.locs.is_empty()));
+        assert!(lean.crm.accounts.iter().all(|a| a.meta.locs.is_empty()));
+        full.crm
+            .accounts
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .contacts
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .opportunities
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .leads
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        full.crm
+            .activities
+            .iter_mut()
+            .for_each(|r| r.meta.forget_positions());
+        assert_eq!(format!("{:?}", lean.crm), format!("{:?}", full.crm));
+        assert_eq!(lean.diagnostics, full.diagnostics);
+        let errors = full.diagnostics.iter().filter(|d| d.is_error()).count();
+        assert!(errors >= 3, "{:?}", full.diagnostics);
+        assert!(full.diagnostics.iter().any(|d| d.code == Code::DuplicateId));
+    }
 
     #[test]
     fn shards_on_the_id_after_a_leading_date() {
