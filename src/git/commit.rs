@@ -34,13 +34,14 @@ use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 
+use super::repo::TreeLookup;
 use super::{GitError, ObjectId, Repo};
 use crate::store::{temp_path, write_file, FileSet};
 
@@ -952,7 +953,7 @@ impl Repo {
             "--",
             &pathspec,
         ];
-        let out = run_with_input(cmd, &args, &[])?;
+        let out = output(cmd, &args)?;
         for path in out.split(|b| *b == 0).filter(|p| !p.is_empty()) {
             let path = String::from_utf8_lossy(path);
             let Some(rel) = path.strip_prefix(&self.prefix) else {
@@ -1167,17 +1168,18 @@ impl Repo {
         }
         .and_then(|blobs| {
             if !removed.is_empty() {
-                let mut gone = Vec::new();
-                for p in removed {
-                    gone.extend_from_slice(p.as_bytes());
-                    gone.push(0);
-                }
                 let mut cmd = self.command();
                 cmd.env("GIT_INDEX_FILE", next);
-                run_with_input(
+                feed_one(
                     cmd,
                     &["update-index", "--force-remove", "-z", "--stdin"],
-                    &gone,
+                    |w| {
+                        for p in removed {
+                            w.write_all(p.as_bytes())?;
+                            w.write_all(b"\0")?;
+                        }
+                        Ok(())
+                    },
                 )?;
             }
             Ok(blobs)
@@ -1549,62 +1551,6 @@ fn write_work_tree(
     (previous, result)
 }
 
-/// Looks up many CRM files in one tree: each folder's tree is read once (libgit2 does not
-/// cache a tree over 4 KiB: looking up 100,000 files of a 30,000-entry folder one by one
-/// unpacked it 100,000 times) and searched by name (its entries are sorted).
-struct TreeLookup<'r> {
-    repo: &'r git2::Repository,
-    root: git2::Tree<'r>,
-    prefix: &'r str,
-    folders: std::collections::HashMap<String, Option<git2::Tree<'r>>>,
-}
-
-impl<'r> TreeLookup<'r> {
-    fn new(repo: &'r git2::Repository, root: git2::Tree<'r>, prefix: &'r str) -> Self {
-        TreeLookup {
-            repo,
-            root,
-            prefix,
-            folders: Default::default(),
-        }
-    }
-
-    /// The blob at a CRM-relative path, and its mode (`None`: absent, or not a file).
-    fn blob(&mut self, path: &str) -> Result<Option<(ObjectId, i32)>, GitError> {
-        let full = format!("{}{path}", self.prefix);
-        let (folder, name) = full.rsplit_once('/').unwrap_or(("", full.as_str()));
-        if !self.folders.contains_key(folder) {
-            let tree = if folder.is_empty() {
-                Some(self.root.clone())
-            } else {
-                match self.root.get_path(Path::new(folder)) {
-                    Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => {
-                        Some(self.repo.find_tree(e.id()).map_err(|e| {
-                            GitError::new(format!("cannot read {folder}"), e.message())
-                        })?)
-                    }
-                    Ok(_) => None,
-                    Err(e) if e.code() == git2::ErrorCode::NotFound => None,
-                    Err(e) => {
-                        return Err(GitError::new(
-                            format!("cannot look up {folder}"),
-                            e.message(),
-                        ))
-                    }
-                }
-            };
-            self.folders.insert(folder.to_string(), tree);
-        }
-        Ok(self
-            .folders
-            .get(folder)
-            .and_then(Option::as_ref)
-            .and_then(|t| t.get_name(name))
-            .filter(|e| e.kind() == Some(git2::ObjectType::Blob))
-            .map(|e| (ObjectId::from_oid(e.id()), e.filemode_raw())))
-    }
-}
-
 /// An entry a new tree puts in place of its base's entry of the same name, or adds.
 struct NewEntry<'a> {
     name: &'a [u8],
@@ -1789,37 +1735,30 @@ impl<'r> Trees<'_, 'r> {
     }
 }
 
-/// Runs a git command with `input` on its stdin; its stdout, or what it said on failure.
-fn run_with_input(mut cmd: Command, args: &[&str], input: &[u8]) -> Result<Vec<u8>, GitError> {
-    let mut child = cmd
-        .args(args)
+/// Runs a git command with nothing on its stdin; its stdout, or what it said on failure.
+fn output(mut cmd: Command, args: &[&str]) -> Result<Vec<u8>, GitError> {
+    let out = cmd.args(args).stdin(Stdio::null()).output().map_err(|e| {
+        GitError::new("cannot run git", e).with_hint("sloop needs the `git` command on PATH")
+    })?;
+    if !out.status.success() {
+        return Err(failed(
+            format!("git {} failed", args.first().copied().unwrap_or("")),
+            &out.stderr,
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// Starts a git command whose stdin sloop writes and whose stderr it reads.
+fn spawn_fed(cmd: &mut Command, args: &[&str], stdout: Stdio) -> Result<Child, GitError> {
+    cmd.args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| GitError::new("cannot run git", e))?;
-    let mut stdin = child.stdin.take();
-    let feed = std::thread::scope(|s| {
-        let writer = s.spawn(|| -> io::Result<()> {
-            if let Some(mut w) = stdin.take() {
-                w.write_all(input)?;
-            }
-            Ok(())
-        });
-        let out = child.wait_with_output();
-        (writer.join(), out)
-    });
-    let (fed, out) = feed;
-    let out = out.map_err(|e| GitError::new("cannot run git", e))?;
-    let what = format!("git {} failed", args.first().copied().unwrap_or(""));
-    if !out.status.success() {
-        return Err(failed(what, &out.stderr));
-    }
-    match fed {
-        Ok(Ok(())) => Ok(out.stdout),
-        Ok(Err(e)) => Err(GitError::new(what, e)),
-        Err(_) => Err(GitError::corrupt(what, "cannot feed git")),
-    }
+        .map_err(|e| {
+            GitError::new("cannot run git", e).with_hint("sloop needs the `git` command on PATH")
+        })
 }
 
 /// What a git process said when it failed.
@@ -1841,15 +1780,7 @@ fn feed_one(
     feed: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), GitError> {
     let what = format!("git {} failed", args.first().copied().unwrap_or(""));
-    let mut child = cmd
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            GitError::new("cannot run git", e).with_hint("sloop needs the `git` command on PATH")
-        })?;
+    let mut child = spawn_fed(&mut cmd, args, Stdio::null())?;
     let (stderr, fed) = std::thread::scope(|s| {
         let err = child.stderr.take();
         let stderr = s.spawn(move || {
@@ -1887,20 +1818,9 @@ fn feed_two(
     feed: impl FnOnce(&mut dyn Write, &mut dyn Write) -> io::Result<()>,
     count: usize,
 ) -> Result<Vec<ObjectId>, GitError> {
-    let spawn = |cmd: &mut Command, args: &[&str], out: Stdio| {
-        cmd.args(args)
-            .stdin(Stdio::piped())
-            .stdout(out)
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                GitError::new("cannot run git", e)
-                    .with_hint("sloop needs the `git` command on PATH")
-            })
-    };
     let what = |args: &[&str]| format!("git {} failed", args.first().copied().unwrap_or(""));
-    let mut a = spawn(&mut first, first_args, Stdio::null())?;
-    let mut b = match spawn(&mut second, second_args, Stdio::piped()) {
+    let mut a = spawn_fed(&mut first, first_args, Stdio::null())?;
+    let mut b = match spawn_fed(&mut second, second_args, Stdio::piped()) {
         Ok(b) => b,
         Err(e) => {
             let _ = a.kill();

@@ -1102,7 +1102,6 @@ fn decode_records(body: &[u8], keep: Option<&Keep>) -> codec::Result<Records> {
     })
 }
 
-/// One kind's records from its blocks, decoded on every core, in order.
 /// A block of records of one kind, as read from the file.
 struct Block<'a> {
     sum: u64,
@@ -1112,6 +1111,7 @@ struct Block<'a> {
     records: &'a [u8],
 }
 
+/// One kind's records from its blocks, decoded on every core, in order.
 fn decode_kind<T: Codec + Send>(
     blocks: &[Block],
     path: impl Fn(&T) -> &String,

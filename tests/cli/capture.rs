@@ -740,23 +740,7 @@ fn the_dashboard_counts_captured_calls_and_meetings() {
 
 /// Base64 with 76-character lines, as mail clients write attachments.
 fn base64_lines(bytes: &[u8]) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut flat = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                flat.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                flat.push('=');
-            }
-        }
-    }
+    let flat = sloop::serve::base64::encode(bytes);
     let mut out = String::new();
     for line in flat.as_bytes().chunks(76) {
         out.push_str(std::str::from_utf8(line).unwrap());

@@ -408,24 +408,10 @@ const READERS: &str = "\n[serve]\nreaders_env = \"SLOOP_READERS\"\n";
 const READER_LIST: &str = "# the team\nlea:correct horse battery staple\nteam-token-42\n";
 
 fn basic(user_password: &str) -> String {
-    // RFC 4648 base64, written out for the test (no crate for it).
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = user_password.as_bytes();
-    let mut out = String::new();
-    for chunk in b.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &c)| n | (u32::from(c) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    format!("Basic {out}")
+    format!(
+        "Basic {}",
+        sloop::serve::base64::encode(user_password.as_bytes())
+    )
 }
 
 #[test]
