@@ -8,7 +8,7 @@ use chrono::{FixedOffset, Offset, TimeZone};
 
 use super::{locate, write, CliError, Env, Format, Out, Status};
 use crate::git::{HistoryCommit, Identity};
-use crate::writes::import::export::{Problem, Vendor};
+use crate::writes::import::export::{Origin, Problem, Vendor};
 use crate::writes::import::mapping::{self, Mapping};
 use crate::writes::import::read::{self, Spec};
 use crate::writes::import::{crm as planner, hubspot, pipedrive, salesforce, sheet};
@@ -124,6 +124,32 @@ fn trace(phase: &str) {
     );
 }
 
+/// Each file's name, size and hash: what it was when first read.
+fn fingerprint(inputs: &[(String, Vec<u8>)]) -> Vec<(String, usize, u64)> {
+    use std::hash::{Hash, Hasher};
+    inputs
+        .iter()
+        .map(|(name, bytes)| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            (name.clone(), bytes.len(), h.finish())
+        })
+        .collect()
+}
+
+/// The first file that is not what it was (or a file added or gone), by name.
+fn changed_since(first: &[(String, usize, u64)], now: &[(String, Vec<u8>)]) -> Option<String> {
+    let now = fingerprint(now);
+    if let Some((a, _)) = first.iter().zip(&now).find(|(a, b)| a != b) {
+        return Some(a.0.clone());
+    }
+    match first.len().cmp(&now.len()) {
+        std::cmp::Ordering::Less => Some(now[first.len()].0.clone()),
+        std::cmp::Ordering::Greater => Some(first[now.len()].0.clone()),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
 fn render_problem(p: &Problem) -> String {
     let mut s = format!("{}:{}: {}", p.at.file, p.at.line, p.message);
     if let Some(h) = &p.hint {
@@ -190,6 +216,8 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     let export = read::read(spec(vendor), &inputs, &mapping.columns, &mut progress);
     trace("read");
     // The export holds what it needs of the files: their bytes can go (memory, on a big one).
+    // With --skip-invalid a second plan reads them again: what they were is remembered.
+    let read_first = fingerprint(&inputs);
     drop(inputs);
     if show_progress {
         eprint!("\r\x1b[K");
@@ -211,9 +239,37 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     }
     let root = located.root.clone();
     let read_existing = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+    let mut again = || {
+        let inputs = files(env, &a.paths).map_err(|e| {
+            Problem::new(
+                Origin {
+                    file: a.paths[0].display().to_string(),
+                    line: 1,
+                },
+                format!("cannot read the export again: {e}"),
+            )
+        })?;
+        if let Some(changed) = changed_since(&read_first, &inputs) {
+            return Err(Problem::new(
+                Origin {
+                    file: changed,
+                    line: 1,
+                },
+                "the file changed while it was imported",
+            )
+            .hint("import again once the export is complete"));
+        }
+        Ok(read::read(
+            spec(vendor),
+            &inputs,
+            &mapping.columns,
+            &mut |_| {},
+        ))
+    };
     let mut plan = planner::plan(
         &crm,
         export,
+        &mut again,
         &mapping,
         vendor,
         a.skip_invalid,

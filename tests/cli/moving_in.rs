@@ -969,3 +969,76 @@ fn an_activity_whose_kind_changed_in_the_newer_export_is_a_new_commit() {
     assert!(again.stdout.contains("nothing new"), "{}", again.stdout);
     assert_eq!(env.git(&["rev-parse", "HEAD~1"]).stdout, head);
 }
+
+/// The Salesforce fixture with 300 more calls like its first task (same day, same
+/// account: ids that differ only by their `-N`), imported with `--commit` on `threads`
+/// threads: the `git log` (commit ids and trees) and the id each call got.
+fn many_calls_imported(threads: &str) -> (String, Vec<String>) {
+    let env = voilier();
+    crate::util::copy_dir(
+        &PathBuf::from(fixture("salesforce/data-export")),
+        &env.path().join("export"),
+    );
+    let tasks = env.read("export/Task.csv");
+    let first = tasks.lines().nth(1).unwrap();
+    let mut more = tasks.clone();
+    for i in 0..300 {
+        more.push_str(&first.replacen("00T5Q00000T0001UAB", &format!("00T5Q00000X{i:04}UAB"), 1));
+        more.push('\n');
+    }
+    env.write("export/Task.csv", more);
+    let map = fixture("maps/salesforce.toml");
+    let out = env
+        .sloop()
+        .env("RAYON_NUM_THREADS", threads)
+        .args([
+            "-C",
+            "crm",
+            "import",
+            "crm",
+            "--from",
+            "salesforce",
+            "export",
+        ])
+        .args(["--map", &map, "--commit"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = env
+        .git(&["-C", "crm", "log", "--format=%H %T %an %ad %s"])
+        .stdout;
+    let ids: Vec<String> = (0..300)
+        .map(|i| {
+            let grep = env.git(&[
+                "-C",
+                "crm",
+                "grep",
+                "-l",
+                &format!("import_id = \"salesforce:00T5Q00000X{i:04}UAB\""),
+            ]);
+            grep.stdout.trim().to_string()
+        })
+        .collect();
+    (log, ids)
+}
+
+#[test]
+fn an_import_is_the_same_on_one_thread_or_several() {
+    let (log, ids) = many_calls_imported("1");
+    let (again, ids_again) = many_calls_imported("4");
+    assert_eq!(log, again, "the same commits");
+    assert_eq!(ids, ids_again, "the same ids");
+    // The calls are numbered in the export's order, after the fixture's first one.
+    let first = ids[0].trim_end_matches(".toml").rsplit_once('-').unwrap();
+    for (i, path) in ids.iter().enumerate() {
+        assert_eq!(
+            path,
+            &format!("{}-{}.toml", first.0, first.1.parse::<usize>().unwrap() + i),
+            "call {i}"
+        );
+    }
+}

@@ -172,7 +172,7 @@ struct Planner<'a> {
     /// Records with a problem: their own key.
     bad: HashSet<(Kind, String)>,
     /// Told the name of each phase as it ends (`SLOOP_TRACE_IMPORT`).
-    phase: &'a dyn Fn(&str),
+    phase: &'a (dyn Fn(&str) + Sync),
 }
 
 impl Planner<'_> {
@@ -298,35 +298,52 @@ impl Planner<'_> {
 /// Plans the import of `export` into `crm`. `existing` gives the text of a record file
 /// already in the CRM (for a re-run's edits, which keep what people wrote).
 ///
+/// With `skip_invalid`, a plan with problems is made again without the records that have
+/// them (and what depends on them), from the export `again` reads anew: the export is not
+/// kept while a plan is made from it (on a big one, it and the plan's records would not
+/// both fit in the memory one plan takes). `again`'s `Err` is a problem of its own (the
+/// files changed since they were first read).
+///
 /// `phase` is told the name of each phase as it ends: `drafts` (every record's versions),
 /// `versions` (each rendered and checked), `whole-crm` (the rules across records), `commits`.
+#[allow(clippy::too_many_arguments)]
 pub fn plan(
     crm: &Crm,
     export: Export,
+    again: &mut dyn FnMut() -> Result<Export, Problem>,
     mapping: &Mapping,
     vendor: Vendor,
     skip_invalid: bool,
     existing: &dyn Fn(&str) -> Option<String>,
-    phase: &dyn Fn(&str),
+    phase: &(dyn Fn(&str) + Sync),
 ) -> Plan {
     let mut skipped: Vec<Problem> = Vec::new();
     let mut excluded: HashSet<(Kind, String)> = HashSet::new();
     // With --skip-invalid, plan again without the records that had a problem (and what
-    // depends on them) until nothing is wrong (five times at most). The export is dropped
-    // once the last plan's drafts are made: its records are in them (memory, on a big one).
+    // depends on them) until nothing is wrong (five times at most). Each plan drops its
+    // export once its drafts are made: their records are in them (memory, on a big one).
+    let mut export = Some(export);
     let mut attempt = 0;
     loop {
         let last_try = !skip_invalid || attempt == 4;
+        let export = match export.take() {
+            Some(e) => e,
+            None => match again() {
+                Ok(e) => e,
+                Err(problem) => {
+                    return Plan {
+                        problems: vec![problem],
+                        skipped,
+                        ..Plan::default()
+                    }
+                }
+            },
+        };
         let p = plan_once(crm, &export, mapping, vendor, &excluded, phase);
         let read = (export.columns.clone(), export.files.clone());
-        if last_try {
-            drop(export);
-            let (mut plan, _) = finish_plan(p, read, existing);
-            plan.skipped = skipped;
-            return plan;
-        }
+        drop(export);
         let (mut plan, bad) = finish_plan(p, read, existing);
-        if plan.problems.is_empty() {
+        if last_try || plan.problems.is_empty() {
             plan.skipped = skipped;
             return plan;
         }
@@ -343,7 +360,7 @@ fn plan_once<'a>(
     mapping: &'a Mapping,
     vendor: Vendor,
     excluded: &HashSet<(Kind, String)>,
-    phase: &'a dyn Fn(&str),
+    phase: &'a (dyn Fn(&str) + Sync),
 ) -> Planner<'a> {
     let offset = mapping.utc_offset;
     let export_end = mapping
@@ -1481,9 +1498,9 @@ fn activity_kind(p: &Planner, a: &Activity) -> String {
     }
 }
 
-/// How many activities are planned before their texts are rendered (`prerender`): the
-/// fields of that many at once, not of all of them. (Nothing changes an activity's fields
-/// once it is planned; `pull_creations` moves its dates only.)
+/// How many activities are prepared at once (`activities`), each rendered as soon as it is
+/// planned: the fields of that many at once, not of all of them. (Nothing changes an
+/// activity's fields once it is planned; `pull_creations` moves its dates only.)
 const RENDER_CHUNK: usize = 8192;
 
 /// Renders the versions of the new records among `drafts` (in parallel), dropping their
@@ -1494,19 +1511,19 @@ fn prerender(drafts: &mut [Draft]) {
     drafts
         .par_iter_mut()
         .filter(|d| d.existing.is_none() && d.versions.iter().any(|v| v.text.is_none()))
-        .for_each(|d| {
-            let texts: Result<Vec<String>, _> = d
-                .versions
-                .iter()
-                .map(|v| render_fields(&v.fields))
-                .collect();
-            if let Ok(texts) = texts {
-                for (v, t) in d.versions.iter_mut().zip(texts) {
-                    v.text = Some(t);
-                    v.fields = Vec::new();
-                }
-            }
-        });
+        .for_each(|d| render_versions(&mut d.versions));
+}
+
+/// A new record's versions rendered, their fields dropped; unchanged when any of them does
+/// not render (`render_one` reports it).
+fn render_versions(versions: &mut [Version]) {
+    let texts: Result<Vec<String>, _> = versions.iter().map(|v| render_fields(&v.fields)).collect();
+    if let Ok(texts) = texts {
+        for (v, t) in versions.iter_mut().zip(texts) {
+            v.text = Some(t);
+            v.fields = Vec::new();
+        }
+    }
 }
 
 fn render_fields(fields: &[(String, FieldValue)]) -> Result<String, crate::store::edit::EditError> {
@@ -1517,198 +1534,261 @@ fn render_fields(fields: &[(String, FieldValue)]) -> Result<String, crate::store
     render_new(&pairs)
 }
 
+/// One activity of the export as `prepare_activity` leaves it (on any thread): its draft
+/// but for its id and path, which depend on the activities before it (`place`), or what is
+/// wrong with it.
+enum PreparedActivity {
+    /// Left out (`--skip-invalid` excluded it).
+    Excluded,
+    /// Its problems, in the order they were found: (message, hint).
+    Failed(String, Vec<(String, Option<String>)>),
+    Ready(String, ActivityDraft),
+}
+
+struct ActivityDraft {
+    /// The base of its id, slugified; the date of its path.
+    slug: String,
+    date: NaiveDate,
+    /// The id and path an earlier import gave it.
+    imported: Option<(String, String)>,
+    versions: Vec<Version>,
+    needs: Vec<(Kind, String)>,
+}
+
+/// Plans the activities: each is prepared on any thread (`prepare_activity`: its fields,
+/// rendered to its text when it is new, as `prerender` would), a chunk at a time, then
+/// given its id and path in the export's order, so that ids, paths and problems are those
+/// one thread would give.
 fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
-    let mut rendered_to = p.drafts.len();
-    for (n, a) in export.activities.iter().enumerate() {
-        if p.drafts.len() - rendered_to >= RENDER_CHUNK {
-            prerender(&mut p.drafts[rendered_to..]);
-            rendered_to = p.drafts.len();
-        }
-        let key = if a.key.is_empty() {
-            format!("{}:{}", a.origin.file, a.origin.line)
-        } else {
-            a.key.clone()
-        };
-        if excluded.contains(&(Kind::Activity, key.clone()))
-            || p.bad.contains(&(Kind::Activity, key.clone()))
-        {
-            continue;
-        }
-        let _ = n;
-        let at = &a.origin;
-        let fail = |p: &mut Planner, m: String, h: Option<String>| {
-            p.problem(Kind::Activity, &key, at, m, h)
-        };
-        let deal = a
-            .deal
-            .as_ref()
-            .and_then(|k| p.draft(Kind::Opportunity, k))
-            .map(|d| (d.id.clone(), d.needs[0].1.clone()));
-        let person = a
-            .person
-            .as_ref()
-            .and_then(|k| p.draft(Kind::Contact, k))
-            .map(|c| {
-                (
-                    c.id.clone(),
-                    c.needs
-                        .iter()
-                        .find(|n| n.0 == Kind::Account)
-                        .map(|n| n.1.clone()),
-                )
-            });
-        let company = a
-            .company
-            .as_ref()
-            .and_then(|k| p.draft(Kind::Account, k))
-            .map(|c| c.id.clone());
-        for (what, key_of, found) in [
-            ("deal", &a.deal, deal.is_some()),
-            (
-                "person",
-                &a.person,
-                person.is_some()
-                    || a.person
-                        .as_ref()
-                        .is_some_and(|k| p.draft(Kind::Lead, k).is_some()),
-            ),
-            ("company", &a.company, company.is_some()),
-        ] {
-            if let (Some(k), false) = (key_of, found) {
-                let msg = format!(
-                    "the activity's {what} `{}` is not in the export (or has a problem of its own)",
-                    k.trim_start_matches('\u{0}')
-                );
-                fail(p, msg, None);
-            }
-        }
-        if p.bad.contains(&(Kind::Activity, key.clone())) {
-            continue;
-        }
-        let Some(account) = company
-            .clone()
-            .or(deal.as_ref().map(|d| d.1.clone()))
-            .or(person.as_ref().and_then(|c| c.1.clone()))
-        else {
-            fail(
-                p,
-                "the activity is on no company (nor on a deal or person that has one)".into(),
-                Some("every activity is on an account".into()),
-            );
-            continue;
-        };
-        let owner = match p.owner(a.owner.as_deref()) {
-            Ok(o) => o,
-            Err((m, h)) => {
-                fail(p, m, Some(h));
+    use rayon::prelude::*;
+    for chunk in export.activities.chunks(RENDER_CHUNK) {
+        let planner: &Planner = p;
+        let prepared: Vec<PreparedActivity> = chunk
+            .par_iter()
+            .map(|a| prepare_activity(planner, a, excluded))
+            .collect();
+        for (a, prepared) in chunk.iter().zip(prepared) {
+            let (key, ready) = match prepared {
+                PreparedActivity::Excluded => continue,
+                PreparedActivity::Failed(key, problems) => {
+                    if p.bad.contains(&(Kind::Activity, key.clone())) {
+                        continue;
+                    }
+                    for (m, h) in problems {
+                        p.problem(Kind::Activity, &key, &a.origin, m, h);
+                    }
+                    continue;
+                }
+                PreparedActivity::Ready(key, ready) => (key, ready),
+            };
+            if p.bad.contains(&(Kind::Activity, key.clone())) {
                 continue;
             }
-        };
-        let Some(when) = a.at.or(a.created).or(a.done_at).map(|s| p.at(s)) else {
-            fail(p, "the activity has no date".into(), None);
-            continue;
-        };
-        let created = a
-            .created
-            .map(|s| p.at(s))
-            .unwrap_or(when)
-            .min(when.max(a.created.map(|s| p.at(s)).unwrap_or(when)));
-        let done = a.done.unwrap_or(when <= p.export_end);
-        let theirs = activity_kind(p, a);
-        let kind = if done {
-            theirs.clone()
-        } else {
-            "task".to_string()
-        };
-        let subject = match (&a.subject, kind == "task" && theirs != "task") {
-            (Some(s), true) => Some(format!("{}: {s}", capitalise(&theirs))),
-            (s, _) => s.clone(),
-        };
-        let mut f: Vec<(String, FieldValue)> = vec![("kind".into(), text(&kind))];
-        // A task is dated when it was recorded and due on its date; anything else is
-        // dated when it happened.
-        let date = if kind == "task" {
-            created.min(when).date()
-        } else {
-            when.date()
-        };
-        set(&mut f, "date", FieldValue::Date(date));
-        set(&mut f, "account", text(&account));
-        if let Some((c, _)) = &person {
-            set(&mut f, "contact", text(c));
+            let (id, path, existing) = match ready.imported {
+                Some((id, path)) => (id, path, Some(String::new())),
+                None => {
+                    let id = p.new_id(Kind::Activity, &ready.slug);
+                    let path = store::activity_path(&id, ready.date);
+                    (id, path, None)
+                }
+            };
+            p.push(
+                &key,
+                Draft {
+                    kind: Kind::Activity,
+                    key: String::new(),
+                    id,
+                    path,
+                    origin: a.origin.clone(),
+                    existing,
+                    versions: ready.versions,
+                    needs: ready.needs,
+                },
+            );
         }
-        if let Some((d, _)) = &deal {
-            set(&mut f, "opportunity", text(d));
-        }
-        if let Some(o) = &owner {
-            set(&mut f, "owner", text(o));
-        }
-        if let Some(s) = &subject {
-            set(&mut f, "subject", text(s));
-        }
-        if let Some(b) = &a.body {
-            set(&mut f, "body", text(b));
-        }
-        if matches!(kind.as_str(), "call" | "meeting" | "demo") {
-            if let Some(d) = a.duration_min.filter(|d| *d > 0) {
-                set(
-                    &mut f,
-                    "duration_min",
-                    FieldValue::Int(i64::try_from(d).unwrap_or(i64::MAX)),
-                );
-            }
-        }
-        if kind == "task" {
-            set(&mut f, "due", FieldValue::Date(when.date()));
-            set(&mut f, "done", FieldValue::Bool(false));
-        }
-        set(
-            &mut f,
-            &format!("custom.{IMPORT_ID}"),
-            text(&p.import_id(&key)),
-        );
-        let mut needs = vec![(Kind::Account, account.clone())];
-        needs.extend(person.as_ref().map(|c| (Kind::Contact, c.0.clone())));
-        needs.extend(deal.as_ref().map(|d| (Kind::Opportunity, d.0.clone())));
-        let first_at = if kind == "task" {
-            created.min(when)
-        } else {
-            when
-        };
-        let mut versions = vec![Version {
-            at: first_at,
-            author: owner.clone(),
-            fields: f.clone(),
-            text: None,
-        }];
-        if kind == "task" && done {
-            let mut g = f;
-            set(&mut g, "done", FieldValue::Bool(true));
-            let done_at = a.done_at.map(|s| p.at(s)).unwrap_or(when).max(first_at);
-            versions.push(Version {
-                at: done_at,
-                author: owner,
-                fields: g,
-                text: None,
-            });
-        }
-        let base = format!("{date} {kind} {account}");
-        let (id, path, existing) = p.place(Kind::Activity, &key, &base, Some(date));
-        p.push(
-            &key,
-            Draft {
-                kind: Kind::Activity,
-                key: String::new(),
-                id,
-                path,
-                origin: at.clone(),
-                existing,
-                versions,
-                needs,
-            },
-        );
     }
-    prerender(&mut p.drafts[rendered_to..]);
+}
+
+/// An activity's draft, but for its id and path; reads the planner only.
+fn prepare_activity(
+    p: &Planner,
+    a: &Activity,
+    excluded: &HashSet<(Kind, String)>,
+) -> PreparedActivity {
+    let key = if a.key.is_empty() {
+        format!("{}:{}", a.origin.file, a.origin.line)
+    } else {
+        a.key.clone()
+    };
+    if excluded.contains(&(Kind::Activity, key.clone())) {
+        return PreparedActivity::Excluded;
+    }
+    let fail = |m: String, h: Option<String>| PreparedActivity::Failed(key.clone(), vec![(m, h)]);
+    let deal = a
+        .deal
+        .as_ref()
+        .and_then(|k| p.draft(Kind::Opportunity, k))
+        .map(|d| (d.id.clone(), d.needs[0].1.clone()));
+    let person = a
+        .person
+        .as_ref()
+        .and_then(|k| p.draft(Kind::Contact, k))
+        .map(|c| {
+            (
+                c.id.clone(),
+                c.needs
+                    .iter()
+                    .find(|n| n.0 == Kind::Account)
+                    .map(|n| n.1.clone()),
+            )
+        });
+    let company = a
+        .company
+        .as_ref()
+        .and_then(|k| p.draft(Kind::Account, k))
+        .map(|c| c.id.clone());
+    let mut missing = Vec::new();
+    for (what, key_of, found) in [
+        ("deal", &a.deal, deal.is_some()),
+        (
+            "person",
+            &a.person,
+            person.is_some()
+                || a.person
+                    .as_ref()
+                    .is_some_and(|k| p.draft(Kind::Lead, k).is_some()),
+        ),
+        ("company", &a.company, company.is_some()),
+    ] {
+        if let (Some(k), false) = (key_of, found) {
+            let msg = format!(
+                "the activity's {what} `{}` is not in the export (or has a problem of its own)",
+                k.trim_start_matches('\u{0}')
+            );
+            missing.push((msg, None));
+        }
+    }
+    if !missing.is_empty() {
+        return PreparedActivity::Failed(key, missing);
+    }
+    let Some(account) = company
+        .clone()
+        .or(deal.as_ref().map(|d| d.1.clone()))
+        .or(person.as_ref().and_then(|c| c.1.clone()))
+    else {
+        return fail(
+            "the activity is on no company (nor on a deal or person that has one)".into(),
+            Some("every activity is on an account".into()),
+        );
+    };
+    let owner = match p.owner(a.owner.as_deref()) {
+        Ok(o) => o,
+        Err((m, h)) => return fail(m, Some(h)),
+    };
+    let Some(when) = a.at.or(a.created).or(a.done_at).map(|s| p.at(s)) else {
+        return fail("the activity has no date".into(), None);
+    };
+    let created = a
+        .created
+        .map(|s| p.at(s))
+        .unwrap_or(when)
+        .min(when.max(a.created.map(|s| p.at(s)).unwrap_or(when)));
+    let done = a.done.unwrap_or(when <= p.export_end);
+    let theirs = activity_kind(p, a);
+    let kind = if done {
+        theirs.clone()
+    } else {
+        "task".to_string()
+    };
+    let subject = match (&a.subject, kind == "task" && theirs != "task") {
+        (Some(s), true) => Some(format!("{}: {s}", capitalise(&theirs))),
+        (s, _) => s.clone(),
+    };
+    let mut f: Vec<(String, FieldValue)> = vec![("kind".into(), text(&kind))];
+    // A task is dated when it was recorded and due on its date; anything else is
+    // dated when it happened.
+    let date = if kind == "task" {
+        created.min(when).date()
+    } else {
+        when.date()
+    };
+    set(&mut f, "date", FieldValue::Date(date));
+    set(&mut f, "account", text(&account));
+    if let Some((c, _)) = &person {
+        set(&mut f, "contact", text(c));
+    }
+    if let Some((d, _)) = &deal {
+        set(&mut f, "opportunity", text(d));
+    }
+    if let Some(o) = &owner {
+        set(&mut f, "owner", text(o));
+    }
+    if let Some(s) = &subject {
+        set(&mut f, "subject", text(s));
+    }
+    if let Some(b) = &a.body {
+        set(&mut f, "body", text(b));
+    }
+    if matches!(kind.as_str(), "call" | "meeting" | "demo") {
+        if let Some(d) = a.duration_min.filter(|d| *d > 0) {
+            set(
+                &mut f,
+                "duration_min",
+                FieldValue::Int(i64::try_from(d).unwrap_or(i64::MAX)),
+            );
+        }
+    }
+    if kind == "task" {
+        set(&mut f, "due", FieldValue::Date(when.date()));
+        set(&mut f, "done", FieldValue::Bool(false));
+    }
+    set(
+        &mut f,
+        &format!("custom.{IMPORT_ID}"),
+        text(&p.import_id(&key)),
+    );
+    let mut needs = vec![(Kind::Account, account.clone())];
+    needs.extend(person.as_ref().map(|c| (Kind::Contact, c.0.clone())));
+    needs.extend(deal.as_ref().map(|d| (Kind::Opportunity, d.0.clone())));
+    let first_at = if kind == "task" {
+        created.min(when)
+    } else {
+        when
+    };
+    let mut versions = vec![Version {
+        at: first_at,
+        author: owner.clone(),
+        fields: f.clone(),
+        text: None,
+    }];
+    if kind == "task" && done {
+        let mut g = f;
+        set(&mut g, "done", FieldValue::Bool(true));
+        let done_at = a.done_at.map(|s| p.at(s)).unwrap_or(when).max(first_at);
+        versions.push(Version {
+            at: done_at,
+            author: owner,
+            fields: g,
+            text: None,
+        });
+    }
+    let imported = p
+        .imported
+        .get(&(Kind::Activity, p.import_id(&key)))
+        .cloned();
+    if imported.is_none() {
+        render_versions(&mut versions);
+    }
+    PreparedActivity::Ready(
+        key,
+        ActivityDraft {
+            slug: ids::slugify(&format!("{date} {kind} {account}")),
+            date,
+            imported,
+            versions,
+            needs,
+        },
+    )
 }
 
 /// Notes kept with a company (HubSpot's `Associated Note`): undated in the export, so dated
