@@ -451,3 +451,39 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
     }
     Ok(Status::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        list.iter()
+            .map(|(n, t)| (n.to_string(), t.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_that_changed_between_two_readings_is_named() {
+        let first = fingerprint(&files(&[("a.csv", "x,y\n1,2\n"), ("b.csv", "z\n")]));
+        assert_eq!(
+            changed_since(&first, &files(&[("a.csv", "x,y\n1,2\n"), ("b.csv", "z\n")])),
+            None
+        );
+        // The same size, other bytes.
+        assert_eq!(
+            changed_since(&first, &files(&[("a.csv", "x,y\n1,3\n"), ("b.csv", "z\n")])),
+            Some("a.csv".into())
+        );
+        assert_eq!(
+            changed_since(&first, &files(&[("a.csv", "x,y\n1,2\n")])),
+            Some("b.csv".into())
+        );
+        assert_eq!(
+            changed_since(
+                &first,
+                &files(&[("a.csv", "x,y\n1,2\n"), ("b.csv", "z\n"), ("c.csv", "")])
+            ),
+            Some("c.csv".into())
+        );
+    }
+}

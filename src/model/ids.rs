@@ -85,22 +85,26 @@ pub fn slugify(name: &str) -> String {
     out
 }
 
-fn fold_accent(c: char) -> Vec<char> {
-    let base = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
-        'ç' | 'Ç' => 'c',
-        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
-        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
-        'ñ' | 'Ñ' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
-        'ý' | 'ÿ' | 'Ý' => 'y',
-        'æ' | 'Æ' => return vec!['a', 'e'],
-        'œ' | 'Œ' => return vec!['o', 'e'],
-        'ß' => return vec!['s', 's'],
-        other => other,
+/// A letter without its accent (one or two letters: `æ` is `ae`), without allocating:
+/// every character of every name an import slugifies goes through it.
+fn fold_accent(c: char) -> impl Iterator<Item = char> {
+    let (base, second) = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
+            ('a', None)
+        }
+        'ç' | 'Ç' => ('c', None),
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => ('e', None),
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => ('i', None),
+        'ñ' | 'Ñ' => ('n', None),
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => ('o', None),
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => ('u', None),
+        'ý' | 'ÿ' | 'Ý' => ('y', None),
+        'æ' | 'Æ' => ('a', Some('e')),
+        'œ' | 'Œ' => ('o', Some('e')),
+        'ß' => ('s', Some('s')),
+        other => (other, None),
     };
-    vec![base]
+    std::iter::once(base).chain(second)
 }
 
 /// Defines a validated id newtype.

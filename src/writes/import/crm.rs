@@ -168,7 +168,8 @@ struct Planner<'a> {
     imported: HashMap<(Kind, String), (String, String)>,
     /// Records planned, by (kind, their key).
     drafts: Vec<Draft>,
-    by_key: HashMap<(Kind, String), usize>,
+    /// (Per kind, so that a key is looked up without copying it.)
+    by_key: HashMap<Kind, HashMap<String, usize>>,
     /// Records with a problem: their own key.
     bad: HashSet<(Kind, String)>,
     /// Told the name of each phase as it ends (`SLOOP_TRACE_IMPORT`).
@@ -284,14 +285,19 @@ impl Planner<'_> {
     fn push(&mut self, key: &str, mut draft: Draft) {
         draft.key = key.to_string();
         self.by_key
-            .insert((draft.kind, key.to_string()), self.drafts.len());
+            .entry(draft.kind)
+            .or_default()
+            .insert(key.to_string(), self.drafts.len());
         self.drafts.push(draft);
     }
 
     fn draft(&self, kind: Kind, key: &str) -> Option<&Draft> {
-        self.by_key
-            .get(&(kind, key.to_string()))
-            .map(|i| &self.drafts[*i])
+        self.index(kind, key).map(|i| &self.drafts[i])
+    }
+
+    /// Where the draft of (kind, their key) is in `drafts`.
+    fn index(&self, kind: Kind, key: &str) -> Option<usize> {
+        self.by_key.get(&kind)?.get(key).copied()
     }
 }
 
@@ -808,11 +814,11 @@ fn people(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) 
         let Some(boss) = &person.reports_to else {
             continue;
         };
-        let Some(&i) = p.by_key.get(&(Kind::Contact, person.key.clone())) else {
+        let Some(i) = p.index(Kind::Contact, &person.key) else {
             continue;
         };
         match ids.get(boss) {
-            Some(b) if p.by_key.contains_key(&(Kind::Contact, boss.clone())) => {
+            Some(b) if p.index(Kind::Contact, boss).is_some() => {
                 let b = b.clone();
                 set(&mut p.drafts[i].versions[0].fields, "reports_to", text(&b));
                 p.drafts[i].needs.push((Kind::Contact, b));
@@ -1330,7 +1336,7 @@ fn statuses(p: &mut Planner, export: &Export) {
         }
     }
     for c in &export.companies {
-        let Some(&ai) = p.by_key.get(&(Kind::Account, c.key.clone())) else {
+        let Some(ai) = p.index(Kind::Account, &c.key) else {
             continue;
         };
         let account_id = p.drafts[ai].id.clone();
@@ -1862,20 +1868,28 @@ fn capitalise(s: &str) -> String {
 /// later than their first deal's), and a contact, deal or activity no earlier than the
 /// records it names (an activity that the export dates before its deal waits for it).
 fn pull_creations(p: &mut Planner) {
-    let mut first: HashMap<(Kind, String), NaiveDateTime> = HashMap::new();
-    for d in p.drafts.iter().filter(|d| d.kind != Kind::Account) {
-        let at = d.versions[0].at;
-        for n in d.needs.iter().filter(|n| n.0 == Kind::Account) {
-            let e = first.entry(n.clone()).or_insert(at);
-            *e = (*e).min(at);
-        }
-    }
-    for d in p.drafts.iter_mut().filter(|d| d.kind == Kind::Account) {
-        if let Some(t) = first.get(&(Kind::Account, d.id.clone())) {
-            if *t < d.versions[0].at {
-                d.versions[0].at = *t;
+    let pulled: Vec<(usize, NaiveDateTime)> = {
+        // Each account's first use, by its id (borrowed from the drafts, not copied).
+        let mut first: HashMap<&str, NaiveDateTime> = HashMap::new();
+        for d in p.drafts.iter().filter(|d| d.kind != Kind::Account) {
+            let at = d.versions[0].at;
+            for n in d.needs.iter().filter(|n| n.0 == Kind::Account) {
+                let e = first.entry(n.1.as_str()).or_insert(at);
+                *e = (*e).min(at);
             }
         }
+        p.drafts
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.kind == Kind::Account)
+            .filter_map(|(i, d)| {
+                let t = *first.get(d.id.as_str())?;
+                (t < d.versions[0].at).then_some((i, t))
+            })
+            .collect()
+    };
+    for (i, t) in pulled {
+        p.drafts[i].versions[0].at = t;
     }
     // Then each record waits for what it needs (accounts, then contacts and deals, then
     // activities: needs point that way).
