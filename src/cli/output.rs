@@ -10,6 +10,43 @@ use std::io::{self, Write};
 
 use crate::escape;
 
+/// A writer that passes text on a line at a time, escaped as [`Out::println`] escapes it
+/// (`escape::terminal_lines`: each character is escaped on its own, a CR LF kept), so that
+/// text written in pieces comes out as the same text printed whole would.
+struct EscapedLines<'a> {
+    out: &'a mut Box<dyn Write>,
+    /// The line being written, up to and with its line feed.
+    line: Vec<u8>,
+}
+
+impl EscapedLines<'_> {
+    fn write_line(&mut self) -> io::Result<()> {
+        let text = std::str::from_utf8(&self.line)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.out
+            .write_all(escape::terminal_lines(text).as_bytes())?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl Write for EscapedLines<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            self.line.extend_from_slice(&rest[..=end]);
+            self.write_line()?;
+            rest = &rest[end + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The command's output streams.
 pub struct Out {
     pub stdout: Box<dyn Write>,
@@ -40,6 +77,24 @@ impl Out {
         self.println(&text)
     }
 
+    /// Prints `value` as [`json`](Out::json) does, byte for byte, but written as it is
+    /// serialised, a line at a time: a value that reads its elements from disk (a capture
+    /// run's lists) is never held whole, as a tree or as text. An error part-way (a list that
+    /// cannot be read back) leaves the output cut short; the command then fails.
+    pub fn json_stream<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        let mut lines = EscapedLines {
+            out: &mut self.stdout,
+            line: Vec::new(),
+        };
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut lines,
+            serde_json::ser::PrettyFormatter::new(),
+        );
+        value.serialize(&mut ser).map_err(io::Error::other)?;
+        lines.write_line()?;
+        self.stdout.write_all(b"\n")
+    }
+
     pub fn println(&mut self, text: &str) -> io::Result<()> {
         self.stdout
             .write_all(escape::terminal_lines(text).as_bytes())?;
@@ -50,5 +105,69 @@ impl Out {
         self.stderr
             .write_all(escape::terminal_lines(text).as_bytes())?;
         self.stderr.write_all(b"\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Out;
+    use std::cell::RefCell;
+    use std::io::{self, Write};
+    use std::rc::Rc;
+
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn printed(print: impl FnOnce(&mut Out) -> io::Result<()>) -> Vec<u8> {
+        let buf = Shared::default();
+        let mut out = Out {
+            stdout: Box::new(buf.clone()),
+            stderr: Box::new(io::sink()),
+            color: false,
+            tty: false,
+        };
+        print(&mut out).unwrap();
+        drop(out);
+        let bytes = buf.0.borrow().clone();
+        bytes
+    }
+
+    #[test]
+    fn streamed_json_is_the_json_printed_whole_byte_for_byte() {
+        // Record text that the terminal escaping changes (a bidi override, C1 and DEL
+        // controls, a CR before a line feed inside a string), several lines, empty lists.
+        let value = serde_json::json!({
+            "recorded": 2,
+            "files": ["activities/a.toml", "activités/é\u{202e}b.toml"],
+            "invalid": [{"item": "line 2", "reason": "bad \u{7f}\u{85} \r\n end\r"}],
+            "skipped": [],
+            "nested": {"a": [[], {}], "b": null, "c": 1.5, "d": "\u{2066}x\u{2069}"},
+        });
+        let whole = printed(|o| o.json(&value));
+        let streamed = printed(|o| o.json_stream(&value));
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+        for scalar in [
+            serde_json::json!("x\r"),
+            serde_json::json!(3),
+            serde_json::json!([]),
+        ] {
+            assert_eq!(
+                printed(|o| o.json_stream(&scalar)),
+                printed(|o| o.json(&scalar))
+            );
+        }
     }
 }
