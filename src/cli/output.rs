@@ -4,33 +4,33 @@
 //! (`escape::terminal_lines`): they carry record text. `print` writes text that is already
 //! safe (rendered diagnostics with their own colours, tables of escaped cells); `data`
 //! writes a document (CSV, a report), escaped only when stdout is a terminal, so that a
-//! file or a pipe gets the bytes as they are.
+//! file or a pipe gets the bytes as they are. JSON (`json`, `json_stream`) is escaped with
+//! JSON's own escapes (`escape::json`), always: the same value, valid JSON everywhere.
 
 use std::io::{self, Write};
 
 use crate::escape;
 
-/// A writer that passes text on a line at a time, escaped as [`Out::println`] escapes it
-/// (`escape::terminal_lines`: each character is escaped on its own, a CR LF kept), so that
-/// text written in pieces comes out as the same text printed whole would.
-struct EscapedLines<'a> {
+/// A writer that passes JSON text on a line at a time, escaped as [`Out::json`] escapes it
+/// (`escape::json`: each character is escaped on its own), so that JSON written in pieces
+/// comes out as the same text printed whole would.
+struct JsonLines<'a> {
     out: &'a mut Box<dyn Write>,
     /// The line being written, up to and with its line feed.
     line: Vec<u8>,
 }
 
-impl EscapedLines<'_> {
+impl JsonLines<'_> {
     fn write_line(&mut self) -> io::Result<()> {
         let text = std::str::from_utf8(&self.line)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        self.out
-            .write_all(escape::terminal_lines(text).as_bytes())?;
+        self.out.write_all(escape::json(text).as_bytes())?;
         self.line.clear();
         Ok(())
     }
 }
 
-impl Write for EscapedLines<'_> {
+impl Write for JsonLines<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut rest = buf;
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
@@ -70,11 +70,13 @@ impl Out {
         }
     }
 
-    /// Prints `value` as pretty JSON and a newline. A value that cannot be written as JSON
-    /// (a map with non-string keys) is an error, not a panic.
+    /// Prints `value` as pretty JSON and a newline, record text's terminal controls written
+    /// as JSON escapes (`escape::json`: valid JSON, the same value). A value that cannot be
+    /// written as JSON (a map with non-string keys) is an error, not a panic.
     pub fn json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-        self.println(&text)
+        self.print(&escape::json(&text))?;
+        self.print("\n")
     }
 
     /// Prints `value` as [`json`](Out::json) does, byte for byte, but written as it is
@@ -82,7 +84,7 @@ impl Out {
     /// run's lists) is never held whole, as a tree or as text. An error part-way (a list that
     /// cannot be read back) leaves the output cut short; the command then fails.
     pub fn json_stream<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
-        let mut lines = EscapedLines {
+        let mut lines = JsonLines {
             out: &mut self.stdout,
             line: Vec::new(),
         };
@@ -169,5 +171,35 @@ mod tests {
                 printed(|o| o.json(&scalar))
             );
         }
+    }
+
+    #[test]
+    fn json_output_is_valid_json_with_terminal_controls_escaped() {
+        // serde_json leaves DEL, C1 controls and bidi overrides raw; the terminal escaping
+        // (`\u{202e}`) would make the string invalid JSON. Both printers write JSON escapes.
+        let text = "a\u{202e}b\u{7f}c\u{85}d\u{2066}e\u{1b}[31m\nf\tg";
+        let value = serde_json::json!({ "subject": text, "n": [1, 2] });
+        for bytes in [
+            printed(|o| o.json(&value)),
+            printed(|o| o.json_stream(&value)),
+        ] {
+            let out = String::from_utf8(bytes).unwrap();
+            assert!(
+                !out.chars()
+                    .any(|c| c != '\n' && crate::escape::is_escaped(c)),
+                "{out:?}"
+            );
+            assert!(
+                out.contains(r#""a\u202eb\u007fc\u0085d\u2066e\u001b[31m\nf\tg""#),
+                "{out}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, value);
+        }
+        let report = crate::cli::to_json_text(&value).unwrap();
+        assert_eq!(
+            report,
+            String::from_utf8(printed(|o| o.json(&value))).unwrap()
+        );
     }
 }
