@@ -37,7 +37,9 @@ pub use fast_import::HistoryWriter;
 pub use marker::ImportMarker;
 pub use object_id::{BadObjectId, ObjectId};
 pub use remote::Pushed;
-pub use repo::{git_dir_around, init, limit_mapped_memory, work_tree_of, Busy, Repo};
+pub use repo::{
+    git_dir_around, init, limit_mapped_memory, release_freed_memory, work_tree_of, Busy, Repo,
+};
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree
 /// differ, blob reads by id.

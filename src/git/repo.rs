@@ -807,6 +807,25 @@ pub fn limit_mapped_memory() {
     }
 }
 
+/// Gives back to the operating system the memory libgit2 has freed. libgit2 allocates with
+/// the C library's `malloc` (sloop's own allocations go to mimalloc), and glibc keeps what a
+/// thread frees in that thread's arena: once a history was mined on every core, 180 MB of
+/// freed trees and objects stayed resident through the rest of a cold report. Call after
+/// repository handles that read much were dropped; it costs a walk over the free memory.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's `malloc_trim` takes no pointer, and may be called from any thread
+        // at any time (it locks each arena in turn).
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Looks up many CRM files in one tree: each folder's tree is read once (libgit2 does not
 /// cache a tree over 4 KiB: looking up 100,000 files of a 30,000-entry folder one by one
 /// unpacked it 100,000 times) and searched by name (its entries are sorted).

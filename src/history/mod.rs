@@ -500,6 +500,9 @@ fn run<T: Send>(
             .map(|chunk| {
                 let deltas =
                     Miner::new(git::Walker::open(&git_dir)?, prefix, config).mine(chunk)?;
+                // The chunk's repository handle is closed: what libgit2 read for it is
+                // given back rather than held to the end of the run.
+                git::release_freed_memory();
                 Ok(done(chunk, deltas))
             })
             .collect::<Result<Vec<Vec<T>>, GitError>>()

@@ -330,6 +330,8 @@ fn mine_all(
     cache_warnings: &mut Vec<String>,
 ) -> Result<Mined, GitError> {
     let mined = history::mine(root, options)?;
+    // Before HEAD's records are loaded: what mining read through libgit2 is given back.
+    git::release_freed_memory();
     cache_warnings.extend(mined.stats.cache_damage);
     Ok((mined.commits, mined.events, mined.warnings))
 }
@@ -388,6 +390,8 @@ fn load_all(repo: &Repo, id: ObjectId) -> Result<Records, SnapshotError> {
         }
     }
     drop(paths);
+    drop(source);
+    git::release_freed_memory();
     let mut records = Records {
         config_bytes,
         crm,

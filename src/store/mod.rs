@@ -151,7 +151,7 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 /// Reads a whole CRM from a source. Every file that cannot be read or parsed is reported and
 /// loading goes on with the others.
 pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
-    load_with(source, true)
+    load_with(source, true, None)
 }
 
 /// `load`, the records without their field positions (`Meta::forget_positions`), dropped as
@@ -159,10 +159,24 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
 /// reads only the count of the diagnostics: the positions of every record were a third of
 /// the memory of loading a large CRM.
 pub fn load_without_positions(source: &dyn Source) -> Result<Loaded, LoadError> {
-    load_with(source, false)
+    load_with(source, false, None)
 }
 
-fn load_with(source: &dyn Source, positions: bool) -> Result<Loaded, LoadError> {
+/// `load_without_positions`, each record as `keep` returns it (of the same kind), applied as
+/// each file is parsed: for a caller that reads only some fields of every record (the write
+/// index), which then never holds the rest of them all at once.
+pub fn load_kept(
+    source: &dyn Source,
+    keep: fn(AnyRecord) -> AnyRecord,
+) -> Result<Loaded, LoadError> {
+    load_with(source, false, Some(keep))
+}
+
+fn load_with(
+    source: &dyn Source,
+    positions: bool,
+    keep: Option<fn(AnyRecord) -> AnyRecord>,
+) -> Result<Loaded, LoadError> {
     let config_bytes = source
         .read_config()?
         .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
@@ -228,29 +242,92 @@ fn load_with(source: &dyn Source, positions: bool) -> Result<Loaded, LoadError> 
             (Entry::File, _) => {}
         }
     }
-    // Boxed: the enum is as large as its largest variant, and this list lives beside the
-    // typed lists being filled (hundreds of MB at 285,000 records otherwise).
-    let parsed: Vec<(Option<Box<AnyRecord>>, Vec<Diagnostic>)> = records
-        .par_iter()
-        .map(|(file, kind, id)| {
-            let (mut record, diags) = read_record(source, file, *kind, id, &config);
-            if !positions {
-                if let Some(r) = &mut record {
-                    r.meta_mut().forget_positions();
-                }
-            }
-            (record.map(Box::new), diags)
-        })
-        .collect();
+    // Each kind's files are parsed on every core straight into that kind's list, sized
+    // once: parsed first into one list of every kind, each record was held twice while it
+    // was moved to its list, and in a box the size of the largest kind (an activity's box
+    // held an opportunity's room).
     let mut crm = Crm::empty(config);
-    // Each list sized once: grown by doubling, the activities' list (most of a large CRM)
-    // held up to twice its records' room, and was copied at each step.
-    for kind in Kind::ALL {
-        crm.reserve(kind, records.iter().filter(|(_, k, _)| *k == kind).count());
-    }
+    let Crm {
+        config,
+        accounts,
+        contacts,
+        opportunities,
+        leads,
+        activities,
+    } = &mut crm;
+    let config = &*config;
+    let of_kind = |kind: Kind| -> Vec<(&SourceFile, &str)> {
+        records
+            .iter()
+            .filter(|(_, k, _)| *k == kind)
+            .map(|(file, _, id)| (*file, *id))
+            .collect()
+    };
+    let read = |file: &SourceFile, kind: Kind, id: &str| {
+        let (mut record, diags) = read_record(source, file, kind, id, config);
+        if !positions {
+            record.meta_mut().forget_positions();
+        }
+        match keep {
+            Some(keep) => (keep(record), diags),
+            None => (record, diags),
+        }
+    };
+    // The diagnostics of each kind's files, in the order of its files.
+    let mut per_file: [std::vec::IntoIter<Vec<Diagnostic>>; 5] = Default::default();
+    per_file[Kind::Account as usize] = parse_kind(
+        &of_kind(Kind::Account),
+        Kind::Account,
+        &read,
+        accounts,
+        |r| match r {
+            AnyRecord::Account(r) => Some(r),
+            _ => None,
+        },
+    );
+    per_file[Kind::Contact as usize] = parse_kind(
+        &of_kind(Kind::Contact),
+        Kind::Contact,
+        &read,
+        contacts,
+        |r| match r {
+            AnyRecord::Contact(r) => Some(r),
+            _ => None,
+        },
+    );
+    per_file[Kind::Opportunity as usize] = parse_kind(
+        &of_kind(Kind::Opportunity),
+        Kind::Opportunity,
+        &read,
+        opportunities,
+        |r| match r {
+            AnyRecord::Opportunity(r) => Some(r),
+            _ => None,
+        },
+    );
+    per_file[Kind::Lead as usize] = parse_kind(
+        &of_kind(Kind::Lead),
+        Kind::Lead,
+        &read,
+        leads,
+        |r| match r {
+            AnyRecord::Lead(r) => Some(r),
+            _ => None,
+        },
+    );
+    per_file[Kind::Activity as usize] = parse_kind(
+        &of_kind(Kind::Activity),
+        Kind::Activity,
+        &read,
+        activities,
+        |r| match r {
+            AnyRecord::Activity(r) => Some(r),
+            _ => None,
+        },
+    );
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
-    for ((file, kind, id), (record, diags)) in records.iter().zip(parsed) {
-        diagnostics.extend(diags);
+    for (file, kind, id) in &records {
+        diagnostics.extend(per_file[*kind as usize].next().unwrap_or_default());
         if let Some(first) = seen.insert((*kind, id), &file.path) {
             diagnostics.push(
                 Diagnostic::new(
@@ -262,9 +339,6 @@ fn load_with(source: &dyn Source, positions: bool) -> Result<Loaded, LoadError> 
                 .with_hint("ids are unique per kind, whatever the folder: rename one of the files"),
             );
         }
-        if let Some(record) = record {
-            crm.push(*record);
-        }
     }
     Ok(Loaded { crm, diagnostics })
 }
@@ -275,6 +349,30 @@ fn no_loc() -> Loc {
         column: 0,
         len: 0,
     }
+}
+
+/// One record file read and parsed, with its diagnostics.
+type ReadFile<'a> = dyn Fn(&SourceFile, Kind, &str) -> (AnyRecord, Vec<Diagnostic>) + Sync + 'a;
+
+/// Reads the files of one kind on every core into `list` (empty: written in place, sized
+/// once), and returns each file's diagnostics in the same order.
+fn parse_kind<T: Send + Default>(
+    files: &[(&SourceFile, &str)],
+    kind: Kind,
+    read: &ReadFile,
+    list: &mut Vec<T>,
+    variant: fn(AnyRecord) -> Option<T>,
+) -> std::vec::IntoIter<Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    files
+        .par_iter()
+        .map(|(file, id)| {
+            let (record, diags) = read(file, kind, id);
+            // `read` gives a record of the kind asked for, broken or not.
+            (variant(record).unwrap_or_default(), diags)
+        })
+        .unzip_into_vecs(list, &mut diagnostics);
+    diagnostics.into_iter()
 }
 
 /// The warning for a file that is not a record where records live.
@@ -359,7 +457,7 @@ fn read_record(
     kind: Kind,
     id: &str,
     config: &Config,
-) -> (Option<AnyRecord>, Vec<Diagnostic>) {
+) -> (AnyRecord, Vec<Diagnostic>) {
     let bytes = match source.read(file) {
         Ok(b) => b,
         Err(e) => {
@@ -372,11 +470,10 @@ fn read_record(
             let diags = std::iter::once(d)
                 .chain(invalid_id(id, &file.path))
                 .collect();
-            return (Some(broken(kind, id, &file.path)), diags);
+            return (broken(kind, id, &file.path), diags);
         }
     };
-    let (record, diags) = load_file(kind, id, &file.path, &bytes, config);
-    (Some(record), diags)
+    load_file(kind, id, &file.path, &bytes, config)
 }
 
 /// One record file's bytes as `load` reads them: the record, and every diagnostic `load`
@@ -498,6 +595,80 @@ mod tests {
         let errors = full.diagnostics.iter().filter(|d| d.is_error()).count();
         assert!(errors >= 3, "{:?}", full.diagnostics);
         assert!(full.diagnostics.iter().any(|d| d.code == Code::DuplicateId));
+    }
+
+    /// `load_kept` applies its function to each record as it is parsed: the records are
+    /// `load_without_positions`'s mapped by it, and the diagnostics the same, each file's in
+    /// the order the files are listed whatever their kind (an activity's before a lead's).
+    #[test]
+    fn loading_kept_maps_each_record_and_keeps_the_diagnostics_in_file_order() {
+        let src = Memory::new([
+            ("sloop.toml", ""),
+            (
+                "accounts/acme.toml",
+                "name = \"Acme\"\nstatus = \"target\"\nowner = \"alice\"\n",
+            ),
+            (
+                "accounts/b/beta.toml",
+                "name = \"Beta\"\nemployees = \"many\"\n",
+            ),
+            ("accounts/beta.toml", "name = \"Beta again\"\n"),
+            (
+                "activities/2026/01/call.toml",
+                "kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\nsubject = \"Hi\"\n",
+            ),
+            (
+                "activities/2026/01/odd.toml",
+                "kind = \"chat\"\ndate = 2026-01-06\n",
+            ),
+            (
+                "contacts/jo.toml",
+                "name = \"Jo\"\nemial = \"jo@acme.test\"\n",
+            ),
+            ("leads/broken.toml", "name = \"Unclosed\n"),
+            ("notes.toml", "stray = true\n"),
+        ]);
+        fn keep(r: AnyRecord) -> AnyRecord {
+            match r {
+                AnyRecord::Account(a) => AnyRecord::Account(crate::model::Account {
+                    meta: a.meta,
+                    ..Default::default()
+                }),
+                AnyRecord::Activity(mut a) => {
+                    a.subject = None;
+                    AnyRecord::Activity(a)
+                }
+                r => r,
+            }
+        }
+        let kept = load_kept(&src, keep).unwrap();
+        let lean = load_without_positions(&src).unwrap();
+        let mut mapped = Crm::empty(lean.crm.config.clone());
+        for r in lean.crm.into_records() {
+            mapped.push(keep(r));
+        }
+        assert_eq!(format!("{:?}", kept.crm), format!("{:?}", mapped));
+        assert_eq!(kept.crm.accounts[0].name, "");
+        assert_eq!(kept.crm.activities[0].subject, None);
+        assert_eq!(kept.diagnostics, lean.diagnostics);
+        let paths: Vec<&str> = kept
+            .diagnostics
+            .iter()
+            .map(|d| d.path.as_str())
+            .filter(|p| p.contains('/'))
+            .collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        for path in [
+            "accounts/b/beta.toml",
+            "accounts/beta.toml",
+            "activities/2026/01/odd.toml",
+            "contacts/jo.toml",
+            "leads/broken.toml",
+        ] {
+            assert!(paths.contains(&path), "{path}: {paths:?}");
+        }
     }
 
     #[test]
