@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{GitError, ObjectId};
+use super::GitError;
 use crate::config;
 use crate::model::Kind;
 use crate::store::{Entry, Refusal, Source, SourceError, SourceFile};
@@ -193,25 +193,6 @@ impl BlobSource {
             config_blob,
             describe,
         })
-    }
-
-    /// How many entries `list` gives (the bound of their `token`s).
-    pub fn list_len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// The blob of the file `path` (CRM-relative) if the loader reads it as a file (not a
-    /// link, not a misplaced file), and its place in `list`: the `token` of its `SourceFile`.
-    pub fn file_blob(&self, path: &str) -> Option<(usize, ObjectId)> {
-        let i = self
-            .items
-            .binary_search_by(|it| it.path.as_str().cmp(path))
-            .ok()?;
-        let it = &self.items[i];
-        match (&it.entry, it.oid) {
-            (Entry::File, Some(oid)) => Some((i, ObjectId::from_oid(oid))),
-            _ => None,
-        }
     }
 
     pub(super) fn from_index(repo: &git2::Repository, prefix: &str) -> Result<Self, GitError> {

@@ -190,39 +190,9 @@ impl Default for Options {
 /// Mines the history of the CRM whose root folder is `crm_root` (the repository root or a
 /// folder inside it).
 pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
-    mine_witnessed(crm_root, options, |_| None::<Unseen>).map(|(h, _)| h)
-}
-
-/// Shown every version of a record file the miner reads, as it reads it, on the thread that
-/// reads it: a caller that needs some of those files (the records of one commit's tree) has
-/// them without reading the blobs again.
-pub trait Witness: Sync {
-    /// One version of a record file: its kind and id (as `store::classify` gives them), its
-    /// CRM-relative path, its blob and the blob's bytes.
-    fn see(&self, kind: Kind, id: &str, path: &str, blob: ObjectId, bytes: &[u8]);
-}
-
-/// The witness of a run that has none.
-pub enum Unseen {}
-
-impl Witness for Unseen {
-    fn see(&self, _: Kind, _: &str, _: &str, _: ObjectId, _: &[u8]) {
-        match *self {}
-    }
-}
-
-/// `mine`, with a witness made from the first-parent commits once they are listed (`None`:
-/// none), shown every version of a record file the run reads (commits taken from the cache
-/// are not read: their versions are not shown); returned with the history.
-pub fn mine_witnessed<W: Witness>(
-    crm_root: &Path,
-    options: &Options,
-    witness: impl FnOnce(&[CommitInfo]) -> Option<W>,
-) -> Result<(History, Option<W>), GitError> {
     let repo = git::Walker::open(crm_root)?;
     let prefix = repo.prefix_of(crm_root)?;
     let commits = repo.first_parent_commits(&options.rev)?;
-    let witness = witness(&commits);
     let mut cache = if options.cache {
         let key = integrity::Key::history(&repo, &prefix);
         let file = cache::Cache::file(repo.common_dir(), &prefix);
@@ -275,8 +245,7 @@ pub fn mine_witnessed<W: Witness>(
         };
         (delta, line)
     };
-    let seen = witness.as_ref().map(|w| w as &dyn Witness);
-    let mined = run(repo, &jobs, &prefix, &config, threads, seen, &finish)?;
+    let mined = run(repo, &jobs, &prefix, &config, threads, &finish)?;
 
     let mut stats = Stats {
         commits: commits.len(),
@@ -308,7 +277,7 @@ pub fn mine_witnessed<W: Witness>(
         Some(d) => d,
         None => cache.take(&keys[i]).unwrap_or_default(),
     });
-    Ok((assemble(commits, deltas, stats), witness))
+    Ok(assemble(commits, deltas, stats))
 }
 
 /// What `check_caches` did about one cache file.
@@ -412,7 +381,6 @@ pub fn mine_since(
         &prefix,
         &permissive_config(),
         options.threads,
-        None,
         &finish,
     )?;
     let stats = Stats {
@@ -523,7 +491,6 @@ fn run<T: Send>(
     prefix: &str,
     config: &Config,
     threads: usize,
-    witness: Option<&dyn Witness>,
     finish: &(impl Fn(&Job, Delta) -> T + Sync),
 ) -> Result<Vec<T>, GitError> {
     let done = |chunk: &[Job], deltas: Vec<Delta>| -> Vec<T> {
@@ -534,7 +501,7 @@ fn run<T: Send>(
             .collect()
     };
     if threads <= 1 || jobs.len() < PARALLEL_MIN {
-        let deltas = Miner::new(repo, prefix, config, witness).mine(jobs)?;
+        let deltas = Miner::new(repo, prefix, config).mine(jobs)?;
         return Ok(done(jobs, deltas));
     }
     let git_dir = repo.git_dir().to_path_buf();
@@ -543,8 +510,8 @@ fn run<T: Send>(
     let work = || {
         jobs.par_chunks(chunk)
             .map(|chunk| {
-                let deltas = Miner::new(git::Walker::open(&git_dir)?, prefix, config, witness)
-                    .mine(chunk)?;
+                let deltas =
+                    Miner::new(git::Walker::open(&git_dir)?, prefix, config).mine(chunk)?;
                 Ok(done(chunk, deltas))
             })
             .collect::<Result<Vec<Vec<T>>, GitError>>()
@@ -569,25 +536,17 @@ struct Miner<'a> {
     repo: git::Walker,
     prefix: &'a str,
     config: &'a Config,
-    /// Shown each version read on the new side of a change.
-    witness: Option<&'a dyn Witness>,
     /// Parsed versions of record files by (kind, blob id), from the commit that wrote them
     /// to the next commit that changes them, where they are the old side.
     kept: HashMap<(Kind, ObjectId), Rc<Fields>>,
 }
 
 impl<'a> Miner<'a> {
-    fn new(
-        repo: git::Walker,
-        prefix: &'a str,
-        config: &'a Config,
-        witness: Option<&'a dyn Witness>,
-    ) -> Self {
+    fn new(repo: git::Walker, prefix: &'a str, config: &'a Config) -> Self {
         Miner {
             repo,
             prefix,
             config,
-            witness,
             kept: HashMap::new(),
         }
     }
@@ -619,11 +578,11 @@ impl<'a> Miner<'a> {
             };
             match (change.old, change.new) {
                 (Some(_), None) => deleted.push(record(Change::Deleted)),
-                (None, Some(new)) => match self.read_new(kind, id, path, new)? {
+                (None, Some(new)) => match self.read(kind, path, new)? {
                     Ok(fields) => delta.events.push(record(Change::Created { fields })),
                     Err(why) => delta.warnings.push(warn(why)),
                 },
-                (Some(old), Some(new)) => match self.read_new(kind, id, path, new)? {
+                (Some(old), Some(new)) => match self.read(kind, path, new)? {
                     Err(why) => delta.warnings.push(warn(why)),
                     Ok(fields) => {
                         match self.old_side(kind, path, old)? {
@@ -643,22 +602,6 @@ impl<'a> Miner<'a> {
         deleted.append(&mut delta.events);
         delta.events = deleted;
         Ok(delta)
-    }
-
-    /// Reads and parses the version of a record file a commit wrote, showing it to the
-    /// witness.
-    fn read_new(
-        &mut self,
-        kind: Kind,
-        id: &str,
-        path: &str,
-        blob: ObjectId,
-    ) -> Result<Result<Fields, String>, GitError> {
-        let bytes = self.repo.read_blob(blob)?;
-        if let Some(w) = self.witness {
-            w.see(kind, id, path, blob, &bytes);
-        }
-        Ok(parse_fields(kind, path, &bytes, self.config))
     }
 
     /// Reads and parses one version of a record file.

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -232,8 +232,6 @@ fn inputs_from(
     let mut commits_mined = None;
     let mut cut = false;
     let mut cache_warnings = Vec::new();
-    // When the history is mined from scratch: the records at `at`, parsed as they were mined.
-    let mut seen = None;
     let (commits, events, warnings) = match snapshot {
         Some(snap) => {
             let Snapshot {
@@ -250,25 +248,11 @@ fn inputs_from(
                     base = last.map(|last| (last, records));
                     (f.commits, f.events, f.warnings)
                 }
-                None if rebuild => mine_all(
-                    root,
-                    repo,
-                    &options,
-                    opts.as_of,
-                    &mut cache_warnings,
-                    &mut seen,
-                )?,
+                None if rebuild => mine_all(root, &options, &mut cache_warnings)?,
                 None => return Ok(None),
             }
         }
-        None if rebuild => mine_all(
-            root,
-            repo,
-            &options,
-            opts.as_of,
-            &mut cache_warnings,
-            &mut seen,
-        )?,
+        None if rebuild => mine_all(root, &options, &mut cache_warnings)?,
         None => return Ok(None),
     };
     let Some(at) = commits
@@ -289,7 +273,7 @@ fn inputs_from(
     };
     let (records, files_read) = match caught_up {
         Some((records, read)) => (records, Some(read)),
-        None => (load_all(repo, commits[at].id, seen)?, None),
+        None => (load_all(repo, commits[at].id)?, None),
     };
     let reuse = Reuse {
         commits_mined,
@@ -340,90 +324,14 @@ pub type History = (Vec<CommitInfo>, Vec<Event>);
 /// Commits, their events and the warnings of mining them.
 type Mined = (Vec<CommitInfo>, Vec<Event>, Vec<Warning>);
 
-/// The whole history, mined (with the history cache if `options.cache`), and into `seen`
-/// the record files of the tree of the newest commit on or before `as_of` that the mining
-/// read: `load_all` does not read or parse those again.
 fn mine_all(
     root: &Path,
-    repo: &Repo,
     options: &history::Options,
-    as_of: chrono::NaiveDate,
     cache_warnings: &mut Vec<String>,
-    seen: &mut Option<Seen>,
 ) -> Result<Mined, GitError> {
-    let witness = |commits: &[CommitInfo]| {
-        let at = commits
-            .iter()
-            .rposition(|c| c.author_date.date_naive() <= as_of)?;
-        Seen::new(repo, commits[at].id)
-    };
-    let (mined, witness) = history::mine_witnessed(root, options, witness)?;
-    *seen = witness;
+    let mined = history::mine(root, options)?;
     cache_warnings.extend(mined.stats.cache_damage);
     Ok((mined.commits, mined.events, mined.warnings))
-}
-
-/// The record files of one commit's tree, each read and parsed as `store::load` does (with
-/// the config of that tree, positions forgotten) when the miner reads its blob: the last
-/// version of each file at that commit is a version some mined commit wrote.
-struct Seen {
-    commit: ObjectId,
-    source: git::TreeSource,
-    config: crate::config::Config,
-    /// By the file's place in `source`'s list (a file may be seen more than once, when a
-    /// commit wrote back an earlier version: the same bytes, parsed the same).
-    parsed: Mutex<Vec<(usize, store::Parsed)>>,
-}
-
-impl Seen {
-    /// `None` when the tree has no `sloop.toml` that can be read (`load_all` then reports
-    /// why, as it did before the mining).
-    fn new(repo: &Repo, commit: ObjectId) -> Option<Seen> {
-        let source = repo.tree_source(commit).ok()?;
-        let config_bytes = store::Source::read_config(&source).ok()??;
-        let (config, _) = parse_config(&config_bytes);
-        Some(Seen {
-            commit,
-            source,
-            config,
-            parsed: Mutex::new(Vec::new()),
-        })
-    }
-}
-
-impl Seen {
-    /// `store::load_without_positions` of the commit's tree, the files seen taken as they
-    /// were parsed.
-    fn load(self) -> Result<(git::TreeSource, store::Loaded), store::LoadError> {
-        let parsed = self.parsed.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut slots: Vec<Option<store::Parsed>> = Vec::new();
-        slots.resize_with(self.source.list_len(), || None);
-        for (token, p) in parsed {
-            slots[token] = Some(p);
-        }
-        let loaded = store::load_without_positions_seeded(&self.source, &mut |file| {
-            slots.get_mut(file.token).and_then(Option::take)
-        })?;
-        Ok((self.source, loaded))
-    }
-}
-
-impl history::Witness for Seen {
-    fn see(&self, kind: Kind, id: &str, path: &str, blob: ObjectId, bytes: &[u8]) {
-        let Some((token, at_commit)) = self.source.file_blob(path) else {
-            return;
-        };
-        if at_commit != blob {
-            return;
-        }
-        let (mut record, diags) = store::load_file(kind, id, path, bytes, &self.config);
-        record.meta_mut().forget_positions();
-        let parsed = (Box::new(record), diags);
-        self.parsed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((token, parsed));
-    }
 }
 
 impl Records {
@@ -453,21 +361,14 @@ impl Records {
     }
 }
 
-/// Every record at `id`, with the one loader, taking from `seen` (if it is of that commit)
-/// the files it holds.
-fn load_all(repo: &Repo, id: ObjectId, seen: Option<Seen>) -> Result<Records, SnapshotError> {
-    let (source, loaded) = match seen.filter(|s| s.commit == id) {
-        Some(seen) => seen.load()?,
-        None => {
-            let source = repo.tree_source(id)?;
-            // Field positions are only for diagnostics: dropped as each file is read.
-            let loaded = store::load_without_positions(&source)?;
-            (source, loaded)
-        }
-    };
+/// Every record at `sha`, with the one loader.
+fn load_all(repo: &Repo, id: ObjectId) -> Result<Records, SnapshotError> {
+    let source = repo.tree_source(id)?;
     let config_bytes = store::Source::read_config(&source)
         .map_err(store::LoadError::from)?
         .unwrap_or_default();
+    // Field positions are only for diagnostics: dropped as each file is read.
+    let loaded = store::load_without_positions(&source)?;
     let crm = loaded.crm;
     let paths: std::collections::HashSet<&str> = Kind::ALL
         .iter()
@@ -1254,136 +1155,6 @@ fn decode_kind<T: Codec + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Issue 19: a cold report takes the records of the as-of commit from the mining (each
-    /// file parsed with that commit's config when the miner reads its blob) instead of
-    /// reading them again. They must be `store::load`'s, records and diagnostics, whatever
-    /// the history: errors, a duplicate id, stray files, an invalid id, the config changed
-    /// after a file was written, a blob at two paths, a file written back to an earlier
-    /// version.
-    #[test]
-    fn records_seen_while_mining_are_the_loaders() {
-        use crate::git::testing::TestRepo;
-        let mut t = TestRepo::new();
-        let shop = "name = \"Shop\"\nstatus = \"target\"\nindustry = \"retail\"\n";
-        let acme = "name = \"Acme\"\nstatus = \"target\"\n";
-        let jo = "name = \"Jo\"\naccount = \"acme\"\nemail = \"jo@acme.com\"\n";
-        t.commit(
-            "2026-01-05",
-            "init",
-            &[
-                ("sloop.toml", Some("[values]\nindustries = [\"saas\"]\n")),
-                ("accounts/shop.toml", Some(shop)),
-                ("accounts/acme.toml", Some(acme)),
-                ("accounts/broken.toml", Some("name = \"Broken\n")),
-                ("notes.toml", Some("stray = true\n")),
-                ("contacts/jo.toml", Some(jo)),
-            ],
-        );
-        t.commit(
-            "2026-01-06",
-            "work",
-            &[
-                (
-                    "accounts/acme.toml",
-                    Some(&acme.replace("target", "working")),
-                ),
-                ("accounts/a/acme.toml", Some(acme)),
-                ("accounts/twin.toml", Some(shop)),
-                ("accounts/Bad Id.toml", Some(acme)),
-                ("accounts/notes.txt", Some("x")),
-            ],
-        );
-        t.commit(
-            "2026-01-07",
-            "config",
-            &[(
-                "sloop.toml",
-                Some("[values]\nindustries = [\"saas\", \"retail\"]\n"),
-            )],
-        );
-        t.commit(
-            "2026-01-08",
-            "revert",
-            &[
-                ("accounts/acme.toml", Some(acme)),
-                ("contacts/jo.toml", None),
-                ("accounts/broken.toml", Some("name = \"Broken\"\n[\n")),
-            ],
-        );
-        let repo = Repo::open(t.dir()).unwrap().unwrap();
-        let options = history::Options {
-            cache: false,
-            lean: Some(history::for_metrics),
-            ..history::Options::default()
-        };
-        let date = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
-        // As of HEAD: six record files; as of the second commit: seven, one of them read
-        // under another config than HEAD's (`retail` is not an industry yet).
-        for (as_of, files, unknown_values) in [("2026-01-08", 6, 0), ("2026-01-06", 7, 2)] {
-            let mut seen = None;
-            let (commits, _, _) = mine_all(
-                t.dir(),
-                &repo,
-                &options,
-                date(as_of),
-                &mut vec![],
-                &mut seen,
-            )
-            .unwrap();
-            let at = commits
-                .iter()
-                .rposition(|c| c.author_date.date_naive() <= date(as_of))
-                .unwrap();
-            let seen = seen.expect("a witness of the as-of commit");
-            assert_eq!(seen.commit, commits[at].id);
-            let tokens: std::collections::HashSet<usize> = seen
-                .parsed
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|(t, _)| *t)
-                .collect();
-            assert_eq!(tokens.len(), files, "every record file seen, as of {as_of}");
-
-            let (_, mined) = seen.load().unwrap();
-            let source = repo.tree_source(commits[at].id).unwrap();
-            let loaded = store::load_without_positions(&source).unwrap();
-            assert_eq!(format!("{:?}", mined.crm), format!("{:?}", loaded.crm));
-            assert_eq!(mined.diagnostics, loaded.diagnostics);
-            let count = |c: Code| loaded.diagnostics.iter().filter(|d| d.code == c).count();
-            assert_eq!(count(Code::UnknownValue), unknown_values, "as of {as_of}");
-            for code in [
-                Code::DuplicateId,
-                Code::StrayFile,
-                Code::InvalidId,
-                Code::Syntax,
-            ] {
-                assert!(count(code) > 0, "{code:?} as of {as_of}");
-            }
-
-            // And the report's inputs: the same records and error count either way.
-            let mut seen = None;
-            mine_all(
-                t.dir(),
-                &repo,
-                &options,
-                date(as_of),
-                &mut vec![],
-                &mut seen,
-            )
-            .unwrap();
-            let from_mining = load_all(&repo, commits[at].id, seen).unwrap();
-            let read_again = load_all(&repo, commits[at].id, None).unwrap();
-            assert_eq!(
-                format!("{:?}", from_mining.crm),
-                format!("{:?}", read_again.crm)
-            );
-            assert_eq!(from_mining.errors(), read_again.errors());
-            assert_eq!(from_mining.file_errors, read_again.file_errors);
-            assert_eq!(from_mining.other_errors, read_again.other_errors);
-        }
-    }
 
     /// The file format is `MAGIC`'s: a snapshot written by one version is never decoded by
     /// another with a different layout. This test encodes fixed inputs (a commit, its events,

@@ -151,7 +151,7 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 /// Reads a whole CRM from a source. Every file that cannot be read or parsed is reported and
 /// loading goes on with the others.
 pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
-    load_with(source, true, &mut |_| None)
+    load_with(source, true)
 }
 
 /// `load`, the records without their field positions (`Meta::forget_positions`), dropped as
@@ -159,29 +159,10 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
 /// reads only the count of the diagnostics: the positions of every record were a third of
 /// the memory of loading a large CRM.
 pub fn load_without_positions(source: &dyn Source) -> Result<Loaded, LoadError> {
-    load_with(source, false, &mut |_| None)
+    load_with(source, false)
 }
 
-/// What `load_file` gave for one record file's bytes, the record boxed (as `load` holds it).
-pub type Parsed = (Box<AnyRecord>, Vec<Diagnostic>);
-
-/// `load_without_positions`, taking a record file's record and diagnostics from `seeded`
-/// when it has them (what `load_file` gave for the file's bytes, with the config the
-/// source's `sloop.toml` holds, positions forgotten), reading and parsing only the others:
-/// for a caller that has already read and parsed the files (the history miner, which reads
-/// every version of every record file once). `seeded` is asked once per record file.
-pub fn load_without_positions_seeded(
-    source: &dyn Source,
-    seeded: &mut dyn FnMut(&SourceFile) -> Option<Parsed>,
-) -> Result<Loaded, LoadError> {
-    load_with(source, false, seeded)
-}
-
-fn load_with(
-    source: &dyn Source,
-    positions: bool,
-    seeded: &mut dyn FnMut(&SourceFile) -> Option<Parsed>,
-) -> Result<Loaded, LoadError> {
+fn load_with(source: &dyn Source, positions: bool) -> Result<Loaded, LoadError> {
     let config_bytes = source
         .read_config()?
         .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
@@ -249,26 +230,18 @@ fn load_with(
     }
     // Boxed: the enum is as large as its largest variant, and this list lives beside the
     // typed lists being filled (hundreds of MB at 285,000 records otherwise).
-    let mut parsed: Vec<(Option<Box<AnyRecord>>, Vec<Diagnostic>)> = records
-        .iter()
-        .map(|(file, _, _)| match seeded(file) {
-            Some((record, diags)) => (Some(record), diags),
-            None => (None, Vec::new()),
-        })
-        .collect();
-    records
+    let parsed: Vec<(Option<Box<AnyRecord>>, Vec<Diagnostic>)> = records
         .par_iter()
-        .zip(parsed.par_iter_mut())
-        .filter(|(_, (record, _))| record.is_none())
-        .for_each(|((file, kind, id), slot)| {
+        .map(|(file, kind, id)| {
             let (mut record, diags) = read_record(source, file, *kind, id, &config);
             if !positions {
                 if let Some(r) = &mut record {
                     r.meta_mut().forget_positions();
                 }
             }
-            *slot = (record.map(Box::new), diags);
-        });
+            (record.map(Box::new), diags)
+        })
+        .collect();
     let mut crm = Crm::empty(config);
     // Each list sized once: grown by doubling, the activities' list (most of a large CRM)
     // held up to twice its records' room, and was copied at each step.
