@@ -60,6 +60,30 @@ fn escape(s: &str, keep_lines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text (a whole document, as serde_json writes it) with every character [`terminal`]
+/// escapes written as JSON's own `\uXXXX` escape: the same JSON value, still valid JSON, and
+/// safe on a terminal. serde_json already escapes the C0 controls inside strings; DEL, the C1
+/// controls and the bidirectional overrides and isolates it leaves as they are, and
+/// [`terminal`]'s `\u{202e}` inside a JSON string is not JSON. Line feeds are kept: outside
+/// strings they are the pretty printer's line ends, and inside strings serde_json has
+/// already written them as `\n`.
+pub fn json(s: &str) -> Cow<'_, str> {
+    let escaped_here = |c: char| c != '\n' && is_escaped(c);
+    if !s.chars().any(escaped_here) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if escaped_here(c) {
+            // Every character escaped here is in the Basic Multilingual Plane: one `\uXXXX`.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// A CSV cell a spreadsheet shows as text, never runs as a formula (OWASP's CSV injection
 /// rule, as of 2025): a cell that starts with `=`, `+`, `-`, `@`, a tab, a carriage return
 /// or a line feed gets a leading `'`. A cell that is a plain number (`-120`, `+3.5`,
@@ -135,6 +159,19 @@ fn is_plain_number(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_escapes_what_the_terminal_escapes_as_json_escapes_and_keeps_line_ends() {
+        let doc = "{\n  \"s\": \"x\u{202e}y\u{7f}\u{9b}z\u{2069}\\n\u{e9}\"\n}";
+        assert_eq!(
+            json(doc),
+            "{\n  \"s\": \"x\\u202ey\\u007f\\u009bz\\u2069\\n\u{e9}\"\n}"
+        );
+        assert!(matches!(
+            json("{\n  \"a\": \"\u{e9}\\t\"\n}"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn html_escapes_what_could_open_a_tag_or_close_an_attribute() {

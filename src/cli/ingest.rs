@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use super::{locate, write, CliError, Env, Format, Located, Out, Status};
 use crate::crm::Crm;
 use crate::model::{Activity, When};
-use crate::store::{FileSet, Spill};
+use crate::store::Spill;
 use crate::writes::import::table;
 use crate::writes::index::Needs;
 use crate::writes::ingest::{
@@ -265,19 +265,11 @@ fn finish(
         drop(session);
     }
     match common.format {
-        Format::Json => {
-            let paths: Vec<&str> = files.paths();
-            out.json(&serde_json::json!({
-                "recorded": summary.recorded,
-                "updated": summary.updated,
-                "duplicates": summary.duplicates,
-                "unmatched": summary.unmatched,
-                "skipped": summary.skipped,
-                "invalid": summary.invalid,
-                "written": written,
-                "files": paths,
-            }))?;
-        }
+        Format::Json => out.json_stream(&JsonSummary {
+            summary: &summary,
+            files: &files,
+            written,
+        })?,
         Format::Text => {
             let verb = if blocked || common.dry_run {
                 "would be "
@@ -310,6 +302,54 @@ fn finish(
         return Ok(Status::Problems);
     }
     Ok(Status::Ok)
+}
+
+/// A run's summary in JSON, serialised from the lists where the run kept them (the planned
+/// files' paths, the items on disk past a threshold) as it is written, never built whole.
+/// The keys are in alphabetical order, as `serde_json`'s map printed them when the summary
+/// was built as a `Value`, so that the output is byte for byte what it was.
+struct JsonSummary<'a> {
+    summary: &'a Summary,
+    files: &'a Spill,
+    written: bool,
+}
+
+impl serde::Serialize for JsonSummary<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let Summary {
+            recorded,
+            updated,
+            duplicates,
+            unmatched,
+            skipped,
+            invalid,
+        } = self.summary;
+        let mut m = s.serialize_struct("Summary", 8)?;
+        m.serialize_field("duplicates", duplicates)?;
+        m.serialize_field("files", &Paths(self.files))?;
+        m.serialize_field("invalid", invalid)?;
+        m.serialize_field("recorded", recorded)?;
+        m.serialize_field("skipped", skipped)?;
+        m.serialize_field("unmatched", unmatched)?;
+        m.serialize_field("updated", updated)?;
+        m.serialize_field("written", &self.written)?;
+        m.end()
+    }
+}
+
+/// The planned files' paths, serialised one at a time.
+struct Paths<'a>(&'a Spill);
+
+impl serde::Serialize for Paths<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for i in 0..self.0.len() {
+            seq.serialize_element(self.0.path(i))?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -159,11 +159,18 @@ pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<serde_json::Va
     serde_json::to_value(value).map_err(json_error)
 }
 
-/// `value` as pretty JSON text ending in a newline, with `to_json`'s error.
+/// `value` as pretty JSON text ending in a newline, with `to_json`'s error; record text's
+/// terminal controls are written as JSON escapes (`escape::json`): valid JSON, on a terminal
+/// as in a file.
 pub fn to_json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value)
-        .map(|text| text + "\n")
-        .map_err(json_error)
+    let text = serde_json::to_string_pretty(value).map_err(json_error)?;
+    let escaped = match crate::escape::json(&text) {
+        std::borrow::Cow::Owned(escaped) => Some(escaped),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    let mut text = escaped.unwrap_or(text);
+    text.push('\n');
+    Ok(text)
 }
 
 fn json_error(e: serde_json::Error) -> CliError {

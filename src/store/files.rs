@@ -232,6 +232,13 @@ impl Spill {
                 Ok((at, len))
             }
             None => {
+                if self.memory.capacity() == 0 && self.folder.is_some() {
+                    // A spill that may go to disk holds up to its threshold in memory: its
+                    // room at once rather than by doubling, which held the last two sizes
+                    // (6 MiB for 4) and left the smaller copies' pages to the allocator.
+                    self.memory
+                        .reserve_exact(self.threshold.min(SPILL_AT).max(bytes.len()));
+                }
                 let at = self.memory.len() as u64;
                 self.memory.extend_from_slice(bytes);
                 Ok((at, len))

@@ -604,6 +604,25 @@ fn call_logs_that_cannot_be_read_write_nothing() {
         "capture/calls-invalid.txt",
         &format!("{}{}", run.stdout, run.stderr),
     );
+    // The same refusal in JSON, written as it is serialised from the lists kept aside (on
+    // disk from the first item with SLOOP_SPILL_AT=0): the same bytes either way.
+    for spill_at in [None, Some("0")] {
+        let mut c = env.sloop();
+        c.args([
+            "-C", "crm", "import", "calls", "bad.csv", "--commit", "--format", "json",
+        ]);
+        if let Some(bytes) = spill_at {
+            c.env("SLOOP_SPILL_AT", bytes);
+        }
+        let out = c.output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert_eq!(stderr, "nothing was written: fix or remove the invalid items, or pass --skip-invalid to record the others\n");
+        expect_file("capture/calls-invalid.json", &stdout);
+    }
     let mut after = snapshot(env.path());
     after.retain(|(p, _)| {
         !p.ends_with("bad.csv")
