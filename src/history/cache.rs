@@ -35,6 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -343,6 +344,46 @@ impl Cache {
         fs::rename(&tmp, &self.file)
     }
 
+    /// A stream for the newly mined lines when the file is written anew (there was none, or
+    /// one for another key or format), the header written: each line goes to the new file
+    /// as it is mined (in the order commits finish: each line stands alone), so that the
+    /// lines of a whole history (120 MB at the benchmark's size) are never held in memory
+    /// beside what is mined. `None` otherwise, or when the file cannot be created: `save`
+    /// the lines then.
+    pub fn stream(&self) -> Option<Stream> {
+        if self.file.as_os_str().is_empty() || self.upkeep != Upkeep::Replace {
+            return None;
+        }
+        let tmp = self
+            .file
+            .with_extension(format!("tmp{}", std::process::id()));
+        let open = || -> io::Result<fs::File> {
+            if let Some(dir) = self.file.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&header_line(self.key.as_bytes()))?;
+            Ok(f)
+        };
+        let file = open().ok()?;
+        Some(Stream {
+            out: Mutex::new((io::BufWriter::with_capacity(1 << 20, file), Ok(()))),
+            tmp,
+        })
+    }
+
+    /// Puts the streamed file in place of the cache file (`save` for a stream).
+    pub fn finish_stream(&self, stream: Stream) -> io::Result<()> {
+        let (mut out, written) = stream.out.into_inner().unwrap_or_else(|e| e.into_inner());
+        let done = written
+            .and_then(|()| out.flush())
+            .and_then(|()| fs::rename(&stream.tmp, &self.file));
+        if done.is_err() {
+            let _ = fs::remove_file(&stream.tmp);
+        }
+        done
+    }
+
     /// The lines of the file that pass their check, appended to `buf` (read again: only
     /// after damage or an interrupted append).
     fn sound_lines(&self, buf: &mut Vec<u8>) -> io::Result<()> {
@@ -357,6 +398,25 @@ impl Cache {
 
     fn needs_compaction(&self, live: &HashSet<&Key>) -> bool {
         !self.slimmed && self.upkeep != Upkeep::Replace && self.lines > 2 * live.len() + 100
+    }
+}
+
+/// Newly mined lines on their way to a new cache file (`Cache::stream`), from every mining
+/// thread.
+pub struct Stream {
+    /// The file, and the first error writing it (the lines after it are dropped).
+    out: Mutex<(io::BufWriter<fs::File>, io::Result<()>)>,
+    tmp: PathBuf,
+}
+
+impl Stream {
+    /// Writes one commit's line (or several), whole.
+    pub fn write(&self, lines: &[u8]) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, written) = &mut *out;
+        if written.is_ok() {
+            *written = file.write_all(lines);
+        }
     }
 }
 

@@ -224,12 +224,20 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     // Each delta's cache line is written as soon as it is mined, and the delta slimmed
     // then if the run is lean: a long history is never held whole in memory.
     let seed = cache.seed();
+    // A cache written anew takes the lines as they are mined.
+    let stream = if options.cache { cache.stream() } else { None };
     let finish = |job: &Job, delta: Delta| -> (Delta, Vec<u8>) {
         let mut line = Vec::new();
         if options.cache {
             // Serializing plain data into memory cannot fail.
             let _ = cache::write_line(&mut line, seed, &keys[job.index], &delta);
-            line.shrink_to_fit();
+            match &stream {
+                Some(s) => {
+                    s.write(&line);
+                    line = Vec::new();
+                }
+                None => line.shrink_to_fit(),
+            }
         }
         let delta = match options.lean {
             Some(keep) => delta.lean(keep),
@@ -256,7 +264,11 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     }
     if options.cache {
         let live: HashSet<&cache::Key> = keys.iter().collect();
-        if let Err(e) = cache.save(&lines, &live) {
+        let saved = match stream {
+            Some(s) => cache.finish_stream(s),
+            None => cache.save(&lines, &live),
+        };
+        if let Err(e) = saved {
             stats.cache_error = Some(e.to_string());
         }
     }
