@@ -372,16 +372,13 @@ impl Cache {
         })
     }
 
-    /// Puts the streamed file in place of the cache file (`save` for a stream).
-    pub fn finish_stream(&self, stream: Stream) -> io::Result<()> {
-        let (mut out, written) = stream.out.into_inner().unwrap_or_else(|e| e.into_inner());
-        let done = written
+    /// Puts the streamed file in place of the cache file (`save` for a stream). On failure,
+    /// the stream's file is removed as the stream is dropped.
+    pub fn finish_stream(&self, mut stream: Stream) -> io::Result<()> {
+        let (out, written) = stream.out.get_mut().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(written, Ok(()))
             .and_then(|()| out.flush())
-            .and_then(|()| fs::rename(&stream.tmp, &self.file));
-        if done.is_err() {
-            let _ = fs::remove_file(&stream.tmp);
-        }
-        done
+            .and_then(|()| fs::rename(&stream.tmp, &self.file))
     }
 
     /// The lines of the file that pass their check, appended to `buf` (read again: only
@@ -407,6 +404,14 @@ pub struct Stream {
     /// The file, and the first error writing it (the lines after it are dropped).
     out: Mutex<(io::BufWriter<fs::File>, io::Result<()>)>,
     tmp: PathBuf,
+}
+
+/// A stream not put in place (the mining failed, or the file could not be written) leaves
+/// no file behind; once put in place, its file is gone from `tmp` already.
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.tmp);
+    }
 }
 
 impl Stream {

@@ -969,6 +969,39 @@ mod tests {
         assert_eq!(fourth.events, third.events);
     }
 
+    #[test]
+    fn a_cache_streamed_anew_is_put_in_place_or_leaves_nothing() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        let files = |t: &TestRepo| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(t.dir().join(".git").join(cache::DIR))
+                .map(|d| {
+                    d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        let walker = git::Walker::open(t.dir()).unwrap();
+        let key = integrity::Key::history(&walker, "");
+        let file = cache::Cache::file(walker.common_dir(), "");
+        // A stream dropped before it is put in place (a mining that failed): nothing left.
+        let cache = cache::Cache::load(file.clone(), &key, None);
+        let stream = cache.stream().expect("a new cache file is streamed");
+        stream.write(b"not a line anyone reads\n");
+        assert_eq!(files(&t).len(), 1, "{:?}", files(&t));
+        drop(stream);
+        assert_eq!(files(&t), Vec::<String>::new());
+        // Put in place: the one cache file, read by the next run.
+        let first = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!(first.stats.cache_error, None);
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(files(&t), [name]);
+        let second = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((second.stats.mined, second.stats.cached), (0, 1));
+    }
+
     /// Issue 18, item 10: a line of the history cache edited (valid JSON, another value)
     /// changed what `export`, `history` and the report read.
     #[test]
