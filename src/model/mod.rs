@@ -10,7 +10,7 @@ mod records;
 pub use ids::{AccountId, ActivityId, ContactId, Id, IdError, LeadId, MemberId, OpportunityId};
 pub use records::{
     Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Custom,
-    Fit, Lead, LeadStatus, Meta, OppType, Opportunity, When, DIRECTIONS, OUTCOMES,
+    Fit, Lead, LeadStatus, Meta, OfKind, OppType, Opportunity, When, DIRECTIONS, OUTCOMES,
 };
 
 use serde::Serialize;

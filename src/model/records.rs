@@ -392,6 +392,34 @@ pub enum AnyRecord {
     Activity(Activity),
 }
 
+/// A record type of one kind: what code generic over the five lists needs to take its
+/// records out of an [`AnyRecord`] and to find their path.
+pub trait OfKind: Sized {
+    const KIND: Kind;
+    /// The record, if `any` is of this kind.
+    fn from_any(any: AnyRecord) -> Option<Self>;
+    fn meta(&self) -> &Meta;
+}
+
+macro_rules! of_kind {
+    ($($ty:ident),*) => {$(
+        impl OfKind for $ty {
+            const KIND: Kind = Kind::$ty;
+            fn from_any(any: AnyRecord) -> Option<Self> {
+                match any {
+                    AnyRecord::$ty(r) => Some(r),
+                    _ => None,
+                }
+            }
+            fn meta(&self) -> &Meta {
+                &self.meta
+            }
+        }
+    )*};
+}
+
+of_kind!(Account, Contact, Opportunity, Lead, Activity);
+
 impl AnyRecord {
     /// The record's `[custom]` table.
     pub fn custom(&self) -> &Custom {

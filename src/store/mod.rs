@@ -22,7 +22,7 @@ pub use write::{temp_path, write_file, write_files, TEMP_SUFFIX};
 use crate::config::{self, Config};
 use crate::crm::Crm;
 use crate::diag::{suggest, Code, Diagnostic, Loc};
-use crate::model::{ids, AnyRecord, Kind};
+use crate::model::{ids, AnyRecord, Kind, OfKind};
 
 /// A CRM and the problems found while reading it.
 #[derive(Debug, Clone, Default)]
@@ -275,56 +275,11 @@ fn load_with(
     };
     // The diagnostics of each kind's files, in the order of its files.
     let mut per_file: [std::vec::IntoIter<Vec<Diagnostic>>; 5] = Default::default();
-    per_file[Kind::Account as usize] = parse_kind(
-        &of_kind(Kind::Account),
-        Kind::Account,
-        &read,
-        accounts,
-        |r| match r {
-            AnyRecord::Account(r) => Some(r),
-            _ => None,
-        },
-    );
-    per_file[Kind::Contact as usize] = parse_kind(
-        &of_kind(Kind::Contact),
-        Kind::Contact,
-        &read,
-        contacts,
-        |r| match r {
-            AnyRecord::Contact(r) => Some(r),
-            _ => None,
-        },
-    );
-    per_file[Kind::Opportunity as usize] = parse_kind(
-        &of_kind(Kind::Opportunity),
-        Kind::Opportunity,
-        &read,
-        opportunities,
-        |r| match r {
-            AnyRecord::Opportunity(r) => Some(r),
-            _ => None,
-        },
-    );
-    per_file[Kind::Lead as usize] = parse_kind(
-        &of_kind(Kind::Lead),
-        Kind::Lead,
-        &read,
-        leads,
-        |r| match r {
-            AnyRecord::Lead(r) => Some(r),
-            _ => None,
-        },
-    );
-    per_file[Kind::Activity as usize] = parse_kind(
-        &of_kind(Kind::Activity),
-        Kind::Activity,
-        &read,
-        activities,
-        |r| match r {
-            AnyRecord::Activity(r) => Some(r),
-            _ => None,
-        },
-    );
+    per_file[Kind::Account as usize] = parse_kind(&of_kind, &read, accounts);
+    per_file[Kind::Contact as usize] = parse_kind(&of_kind, &read, contacts);
+    per_file[Kind::Opportunity as usize] = parse_kind(&of_kind, &read, opportunities);
+    per_file[Kind::Lead as usize] = parse_kind(&of_kind, &read, leads);
+    per_file[Kind::Activity as usize] = parse_kind(&of_kind, &read, activities);
     let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
     for (file, kind, id) in &records {
         diagnostics.extend(per_file[*kind as usize].next().unwrap_or_default());
@@ -354,22 +309,20 @@ fn no_loc() -> Loc {
 /// One record file read and parsed, with its diagnostics.
 type ReadFile<'a> = dyn Fn(&SourceFile, Kind, &str) -> (AnyRecord, Vec<Diagnostic>) + Sync + 'a;
 
-/// Reads the files of one kind on every core into `list` (empty: written in place, sized
-/// once), and returns each file's diagnostics in the same order.
-fn parse_kind<T: Send + Default>(
-    files: &[(&SourceFile, &str)],
-    kind: Kind,
+/// Reads the files of `T`'s kind (`files` lists them) on every core into `list` (empty:
+/// written in place, sized once), and returns each file's diagnostics in the same order.
+fn parse_kind<'a, T: OfKind + Send + Default>(
+    files: &dyn Fn(Kind) -> Vec<(&'a SourceFile, &'a str)>,
     read: &ReadFile,
     list: &mut Vec<T>,
-    variant: fn(AnyRecord) -> Option<T>,
 ) -> std::vec::IntoIter<Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
-    files
+    files(T::KIND)
         .par_iter()
         .map(|(file, id)| {
-            let (record, diags) = read(file, kind, id);
+            let (record, diags) = read(file, T::KIND, id);
             // `read` gives a record of the kind asked for, broken or not.
-            (variant(record).unwrap_or_default(), diags)
+            (T::from_any(record).unwrap_or_default(), diags)
         })
         .unzip_into_vecs(list, &mut diagnostics);
     diagnostics.into_iter()

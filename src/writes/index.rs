@@ -25,7 +25,7 @@ use crate::git::{GitError, ObjectId, Repo, Walker};
 use crate::history::codec::{put_str, put_varint, Codec, Reader};
 use crate::history::integrity::{self, Key};
 use crate::history::permissive_config;
-use crate::model::{Activity, AnyRecord, Kind};
+use crate::model::{Activity, AnyRecord, Kind, OfKind};
 use crate::store::{self, classify, PathClass};
 use crate::writes::slim::slim;
 
@@ -189,75 +189,33 @@ fn put_all(crm: &mut Crm, puts: Vec<(Kind, String, Option<AnyRecord>)>) {
     let touched = |kind: Kind| touched.contains(&kind);
     // Replaced and removed records first, in place.
     let mut replace = |path: &str| by_path.remove(path).map(|(_, r)| r);
-    fn merge<T>(
+    fn merge<T: OfKind>(
         list: &mut Vec<T>,
-        meta: fn(&T) -> &str,
         replace: &mut dyn FnMut(&str) -> Option<Option<AnyRecord>>,
-        unwrap: fn(AnyRecord) -> Option<T>,
     ) {
         let old = std::mem::take(list);
         for r in old {
-            match replace(meta(&r)) {
+            match replace(&r.meta().path) {
                 None => list.push(r),
-                Some(Some(new)) => list.extend(unwrap(new)),
+                Some(Some(new)) => list.extend(T::from_any(new)),
                 Some(None) => {}
             }
         }
     }
     if touched(Kind::Account) {
-        merge(
-            &mut crm.accounts,
-            |r| &r.meta.path,
-            &mut replace,
-            |r| match r {
-                AnyRecord::Account(r) => Some(r),
-                _ => None,
-            },
-        );
+        merge(&mut crm.accounts, &mut replace);
     }
     if touched(Kind::Contact) {
-        merge(
-            &mut crm.contacts,
-            |r| &r.meta.path,
-            &mut replace,
-            |r| match r {
-                AnyRecord::Contact(r) => Some(r),
-                _ => None,
-            },
-        );
+        merge(&mut crm.contacts, &mut replace);
     }
     if touched(Kind::Opportunity) {
-        merge(
-            &mut crm.opportunities,
-            |r| &r.meta.path,
-            &mut replace,
-            |r| match r {
-                AnyRecord::Opportunity(r) => Some(r),
-                _ => None,
-            },
-        );
+        merge(&mut crm.opportunities, &mut replace);
     }
     if touched(Kind::Lead) {
-        merge(
-            &mut crm.leads,
-            |r| &r.meta.path,
-            &mut replace,
-            |r| match r {
-                AnyRecord::Lead(r) => Some(r),
-                _ => None,
-            },
-        );
+        merge(&mut crm.leads, &mut replace);
     }
     if touched(Kind::Activity) {
-        merge(
-            &mut crm.activities,
-            |r| &r.meta.path,
-            &mut replace,
-            |r| match r {
-                AnyRecord::Activity(r) => Some(r),
-                _ => None,
-            },
-        );
+        merge(&mut crm.activities, &mut replace);
     }
     // Then the new ones, and each list in path order again.
     for (kind, record) in by_path.into_values() {

@@ -988,26 +988,20 @@ fn many_calls_imported(threads: &str) -> (String, Vec<String>) {
     }
     env.write("export/Task.csv", more);
     let map = fixture("maps/salesforce.toml");
-    let out = env
-        .sloop()
-        .env("RAYON_NUM_THREADS", threads)
-        .args([
-            "-C",
-            "crm",
-            "import",
-            "crm",
-            "--from",
-            "salesforce",
-            "export",
-        ])
-        .args(["--map", &map, "--commit"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "-C",
+        "crm",
+        "import",
+        "crm",
+        "--from",
+        "salesforce",
+        "export",
+        "--map",
+        &map,
+        "--commit",
+    ];
+    let out = env.run_env(&[("RAYON_NUM_THREADS", threads)], &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let log = env
         .git(&["-C", "crm", "log", "--format=%H %T %an %ad %s"])
         .stdout;

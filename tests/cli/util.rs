@@ -49,7 +49,14 @@ impl TestEnv {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.sloop().args(args).output().expect("run sloop"))
+        self.run_env(&[], args)
+    }
+
+    /// `run` with these environment variables set as well.
+    pub fn run_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut c = self.sloop();
+        c.envs(vars.iter().copied());
+        Run::from(c.args(args).output().expect("run sloop"))
     }
 
     /// `git` with the same environment.

@@ -271,10 +271,24 @@ impl Planner<'_> {
         base: &str,
         date: Option<NaiveDate>,
     ) -> (String, String, Option<String>) {
-        if let Some((id, path)) = self.imported.get(&(kind, self.import_id(key))).cloned() {
+        let imported = self.imported.get(&(kind, self.import_id(key))).cloned();
+        self.placed(kind, imported, &ids::slugify(base), date)
+    }
+
+    /// `place` once the record's earlier import (if any) was looked up and its id's slug
+    /// made (the activities do both on every core): the earlier import's id and path, or a
+    /// new id, given out here in the export's order.
+    fn placed(
+        &mut self,
+        kind: Kind,
+        imported: Option<(String, String)>,
+        slug: &str,
+        date: Option<NaiveDate>,
+    ) -> (String, String, Option<String>) {
+        if let Some((id, path)) = imported {
             return (id, path, Some(String::new()));
         }
-        let id = self.new_id(kind, &ids::slugify(base));
+        let id = self.new_id(kind, slug);
         let path = match (kind, date) {
             (Kind::Activity, Some(d)) => store::activity_path(&id, d),
             _ => store::record_path(kind, &id, self.config.shard),
@@ -1590,14 +1604,12 @@ fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String
             if p.bad.contains(&(Kind::Activity, key.clone())) {
                 continue;
             }
-            let (id, path, existing) = match ready.imported {
-                Some((id, path)) => (id, path, Some(String::new())),
-                None => {
-                    let id = p.new_id(Kind::Activity, &ready.slug);
-                    let path = store::activity_path(&id, ready.date);
-                    (id, path, None)
-                }
-            };
+            let (id, path, existing) = p.placed(
+                Kind::Activity,
+                ready.imported,
+                &ready.slug,
+                Some(ready.date),
+            );
             p.push(
                 &key,
                 Draft {
