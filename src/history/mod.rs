@@ -19,7 +19,6 @@ mod state;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -37,6 +36,7 @@ use crate::config::Config;
 use crate::git::{self, CommitInfo, GitError, ObjectId};
 use crate::model::Kind;
 use crate::store::{classify, PathClass};
+use codec::Codec;
 
 /// What happened to a record in one commit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -540,8 +540,10 @@ struct Miner<'a> {
     prefix: &'a str,
     config: &'a Config,
     /// Parsed versions of record files by (kind, blob id), from the commit that wrote them
-    /// to the next commit that changes them, where they are the old side.
-    kept: HashMap<(Kind, ObjectId), Rc<Fields>>,
+    /// to the next commit that changes them, where they are the old side; held in the
+    /// `codec` encoding (a parsed version is a few times the size of its encoding, and a
+    /// thread keeps up to `KEPT_MAX` of them).
+    kept: HashMap<(Kind, ObjectId), Box<[u8]>>,
 }
 
 impl<'a> Miner<'a> {
@@ -588,15 +590,14 @@ impl<'a> Miner<'a> {
                 (Some(old), Some(new)) => match self.read(kind, path, new)? {
                     Err(why) => delta.warnings.push(warn(why)),
                     Ok(fields) => {
-                        match self.old_side(kind, path, old)? {
+                        let before = self.old_side(kind, path, old)?;
+                        self.keep(kind, new, &fields);
+                        match before {
                             Ok(before) => delta
                                 .events
                                 .extend(diff_fields(&before, &fields).into_iter().map(record)),
-                            Err(_) => delta.events.push(record(Change::Restored {
-                                fields: fields.clone(),
-                            })),
+                            Err(_) => delta.events.push(record(Change::Restored { fields })),
                         }
-                        self.keep(kind, new, fields);
                     }
                 },
                 (None, None) => {}
@@ -624,21 +625,25 @@ impl<'a> Miner<'a> {
         kind: Kind,
         path: &str,
         blob: ObjectId,
-    ) -> Result<Result<Rc<Fields>, String>, GitError> {
-        match self.kept.remove(&(kind, blob)) {
+    ) -> Result<Result<Fields, String>, GitError> {
+        let kept = self.kept.remove(&(kind, blob));
+        // The encoding was written by `keep`: it decodes, or the blob is read again.
+        match kept.and_then(|bytes| <Fields as Codec>::get(&mut codec::Reader::new(&bytes)).ok()) {
             Some(fields) => Ok(Ok(fields)),
-            None => Ok(self.read(kind, path, blob)?.map(Rc::new)),
+            None => self.read(kind, path, blob),
         }
     }
 
     /// Keeps a version written by a modification for the next commit that changes the file.
     /// (Versions written by creations are not kept: most records are created and never
     /// changed, and a whole CRM imported in one commit would be kept twice.)
-    fn keep(&mut self, kind: Kind, blob: ObjectId, fields: Fields) {
+    fn keep(&mut self, kind: Kind, blob: ObjectId, fields: &Fields) {
         if self.kept.len() >= KEPT_MAX {
             self.kept.clear();
         }
-        self.kept.insert((kind, blob), Rc::new(fields));
+        let mut bytes = Vec::new();
+        fields.put(&mut bytes);
+        self.kept.insert((kind, blob), bytes.into_boxed_slice());
     }
 }
 
@@ -1204,6 +1209,45 @@ mod tests {
         assert_eq!(one.stats.commits, PARALLEL_MIN + 21);
         assert!(one.events.len() > PARALLEL_MIN);
         assert_eq!(one.events, two.events);
+    }
+
+    #[test]
+    fn a_version_kept_for_the_next_change_compares_equal_to_itself() {
+        // The second change's old side is the version the first change wrote, kept encoded:
+        // every kind of value must come back as it was read, or fields that did not change
+        // would show as changed.
+        let mut t = TestRepo::new();
+        let v = |status: &str, users: &str| {
+            format!(
+                "name = \"Deal\"\nstage = \"{status}\"\nmrr = 120.5\n\
+                 [commit]\ninvoice_scheduled = true\nusers = {users}\n[custom]\nregion = \"EU\"\nseats = [1, 2]\n"
+            )
+        };
+        let path = "opportunities/deal.toml";
+        t.commit(
+            "2026-01-05",
+            "new",
+            &[(path, Some(v("trial", "3").as_str()))],
+        );
+        t.commit(
+            "2026-01-06",
+            "more",
+            &[(path, Some(v("trial", "4").as_str()))],
+        );
+        t.commit(
+            "2026-01-07",
+            "on",
+            &[(path, Some(v("closing", "4").as_str()))],
+        );
+        let h = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(
+            summary(&h),
+            [
+                "opportunity deal created",
+                "opportunity deal commit.users: 3 -> 4",
+                "opportunity deal stage: trial -> closing",
+            ]
+        );
     }
 
     #[test]

@@ -775,40 +775,21 @@ fn encode(
     put_varint(w, u64::from(r.other_errors));
     // Blocks of records of one kind, each length-prefixed, so that they decode in parallel:
     // the kind (as `Kind` encodes it), the number of records, then each record's
-    // fields followed by its file's error count.
+    // fields followed by its file's error count. They are encoded a few at a time and
+    // written as they are, never gathered (the blocks of a large CRM are 100 MB).
     let errors = |path: &str| r.file_errors.get(path).copied().unwrap_or(0);
-    let mut blocks: Vec<Vec<u8>> = Vec::new();
-    blocks.extend(blocks_of(
-        &r.crm.accounts,
-        Kind::Account,
-        |x| &x.meta.path,
-        &errors,
-    ));
-    blocks.extend(blocks_of(
-        &r.crm.contacts,
-        Kind::Contact,
-        |x| &x.meta.path,
-        &errors,
-    ));
-    blocks.extend(blocks_of(
-        &r.crm.opportunities,
-        Kind::Opportunity,
-        |x| &x.meta.path,
-        &errors,
-    ));
-    blocks.extend(blocks_of(
-        &r.crm.leads,
-        Kind::Lead,
-        |x| &x.meta.path,
-        &errors,
-    ));
-    blocks.extend(blocks_of(
-        &r.crm.activities,
-        Kind::Activity,
-        |x| &x.meta.path,
-        &errors,
-    ));
-    put_varint(w, blocks.len() as u64);
+    let c = &r.crm;
+    let blocks = [
+        c.accounts.len(),
+        c.contacts.len(),
+        c.opportunities.len(),
+        c.leads.len(),
+        c.activities.len(),
+    ]
+    .iter()
+    .map(|n| n.div_ceil(BLOCK))
+    .sum::<usize>();
+    put_varint(w, blocks as u64);
     let mut lead = Vec::new();
     put_str(&mut lead, key.text());
     lead.extend_from_slice(&events_len.to_le_bytes());
@@ -820,39 +801,65 @@ fn encode(
     out.write_all(&sum.digest().to_le_bytes())?;
     out.write_all(&lead)?;
     out.write_all(&head)?;
-    for b in &blocks {
-        let mut len = Vec::new();
-        put_varint(&mut len, b.len() as u64);
-        out.write_all(&len)?;
-        out.write_all(&checksum(b, 0).to_le_bytes())?;
-        out.write_all(b)?;
+    drop(head);
+    write_blocks(out, &c.accounts, Kind::Account, |x| &x.meta.path, &errors)?;
+    write_blocks(out, &c.contacts, Kind::Contact, |x| &x.meta.path, &errors)?;
+    write_blocks(
+        out,
+        &c.opportunities,
+        Kind::Opportunity,
+        |x| &x.meta.path,
+        &errors,
+    )?;
+    write_blocks(out, &c.leads, Kind::Lead, |x| &x.meta.path, &errors)?;
+    write_blocks(
+        out,
+        &c.activities,
+        Kind::Activity,
+        |x| &x.meta.path,
+        &errors,
+    )?;
+    Ok(())
+}
+
+/// One kind's records in blocks of `BLOCK` (a kind with no record has none), encoded on
+/// every core two blocks a thread at a time, and written in order, each with its length and
+/// checksum.
+fn write_blocks<T: Codec + Sync>(
+    out: &mut impl Write,
+    list: &[T],
+    kind: Kind,
+    path: impl Fn(&T) -> &str + Sync,
+    errors: &(impl Fn(&str) -> u32 + Sync),
+) -> io::Result<()> {
+    let at_once = BLOCK * 2 * rayon::current_num_threads();
+    for run in list.chunks(at_once) {
+        let blocks: Vec<Vec<u8>> = run
+            .par_chunks(BLOCK)
+            .map(|chunk| {
+                let mut b = Vec::new();
+                kind.put(&mut b);
+                put_varint(&mut b, chunk.len() as u64);
+                for x in chunk {
+                    x.put(&mut b);
+                    put_varint(&mut b, u64::from(errors(path(x))));
+                }
+                b
+            })
+            .collect();
+        for b in &blocks {
+            let mut len = Vec::new();
+            put_varint(&mut len, b.len() as u64);
+            out.write_all(&len)?;
+            out.write_all(&checksum(b, 0).to_le_bytes())?;
+            out.write_all(b)?;
+        }
     }
     Ok(())
 }
 
 /// The snapshot in `body`; without its records unless `records` (the events alone decode in a
 /// fraction of the time).
-/// One kind's records in blocks of `BLOCK`, encoded on every core.
-fn blocks_of<T: Codec + Sync>(
-    list: &[T],
-    kind: Kind,
-    path: impl Fn(&T) -> &str + Sync,
-    errors: &(impl Fn(&str) -> u32 + Sync),
-) -> Vec<Vec<u8>> {
-    list.par_chunks(BLOCK)
-        .map(|chunk| {
-            let mut b = Vec::new();
-            kind.put(&mut b);
-            put_varint(&mut b, chunk.len() as u64);
-            for x in chunk {
-                x.put(&mut b);
-                put_varint(&mut b, u64::from(errors(path(x))));
-            }
-            b
-        })
-        .collect()
-}
-
 fn decode(parts: &Parts, records: bool, keep: Option<&Keep>) -> codec::Result<Snapshot> {
     let history = |parts: &Parts| {
         let mut sum = Follow::new(parts.history, parts.lead);
