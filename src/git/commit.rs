@@ -115,6 +115,10 @@ enum Make<'a> {
     Ahead(Ahead<'a>),
 }
 
+/// Where an import's history is written before the branch moves to it: this prefix and the
+/// process id.
+const PRIVATE_REFS: &str = "refs/sloop/import-";
+
 /// A history a publish writes through `git fast-import` while it writes the files: the
 /// commits, and the private ref fast-import moves.
 struct Ahead<'a> {
@@ -561,7 +565,7 @@ impl Repo {
             return Ok(None);
         }
         let files: Vec<(&str, &[u8])> = last.into_iter().collect();
-        let private = format!("refs/sloop/import-{}", std::process::id());
+        let private = format!("{PRIVATE_REFS}{}", std::process::id());
         let message = commits.last().map(|c| c.message.as_str()).unwrap_or("");
         let ahead = Ahead {
             commits,
@@ -1416,6 +1420,20 @@ impl Repo {
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().starts_with("lock-") {
                     let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        // The private ref of a history a killed import was writing (its objects are
+        // garbage once the ref is gone). Only a writer holding the write lock makes one, and
+        // this one does: every such ref is a leftover.
+        if let Ok(refs) = self.repo.references_glob(&format!("{PRIVATE_REFS}*")) {
+            let names: Vec<String> = refs
+                .flatten()
+                .filter_map(|r| r.name().ok().map(str::to_string))
+                .collect();
+            for name in names {
+                if let Ok(mut r) = self.repo.find_reference(&name) {
+                    let _ = r.delete();
                 }
             }
         }
