@@ -17,10 +17,10 @@
 //!    filters, split and sparse indexes behave exactly as after `git add`);
 //! 5. build the tree (HEAD's, with only these paths replaced: whatever else the user staged
 //!    stays staged and out of the commit) and the commit from objects; a history (an
-//!    import, `Repo::commit_history`) is written instead right after the journal, before the
-//!    files, by `git fast-import` onto a private ref, so that its pack already holds the
-//!    blobs step 4 hashes (git then writes no loose object for them), and its last tree is
-//!    checked here against the blobs git hashed;
+//!    import, `Repo::commit_history`) is written instead by `git fast-import` onto a private
+//!    ref, fed from another thread while step 3 writes the files and finished before step 4,
+//!    so that its pack already holds the blobs step 4 hashes (git then writes no loose
+//!    object for them), and its last tree is checked here against the blobs git hashed;
 //! 6. put the new index in place of `index.lock`, move the branch from the HEAD read in step
 //!    2 to the new commit (compare-and-swap: refused if anything else moved it), and only
 //!    then rename `index.lock` to `index`.
@@ -108,10 +108,45 @@ type FinishCommit<'a> = Box<dyn Fn(&Recorded) -> Result<ObjectId, GitError> + 'a
 enum Make<'a> {
     /// Built from HEAD and the files' blobs, once the files are written and recorded.
     FromBlobs(&'a MakeCommit<'a>),
-    /// Written from HEAD alone before the files (a history through `git fast-import`), then
-    /// checked once git recorded the files: the index git prepared must have, for every
-    /// file, the blob the commit's tree has at its path (no `git hash-object` is needed).
-    Ahead(&'a dyn Fn(ObjectId) -> Result<ObjectId, GitError>),
+    /// Written from HEAD alone (a history through `git fast-import`, on another thread while
+    /// this one writes the files), then checked once git recorded the files: the index git
+    /// prepared must have, for every file, the blob the commit's tree has at its path (no
+    /// `git hash-object` is needed).
+    Ahead(Ahead<'a>),
+}
+
+/// Where an import's history is written before the branch moves to it: this prefix and the
+/// process id.
+const PRIVATE_REFS: &str = "refs/sloop/import-";
+
+/// A history a publish writes through `git fast-import` while it writes the files: the
+/// commits, and the private ref fast-import moves.
+struct Ahead<'a> {
+    commits: &'a [HistoryCommit],
+    private: &'a str,
+}
+
+/// Feeds a history to `git fast-import` and waits for it to write its pack and its ref;
+/// gives up between two commits once `stop` is set (the files could not be written),
+/// stopping git.
+fn feed_history(
+    mut writer: super::HistoryWriter,
+    prefix: &str,
+    commits: &[HistoryCommit],
+    stop: &AtomicBool,
+) -> Result<super::HistoryWriter, GitError> {
+    for c in commits {
+        if stop.load(Ordering::Relaxed) {
+            writer.abandon();
+            return Err(GitError::corrupt(
+                "cannot import",
+                "the history was abandoned: the files could not be written",
+            ));
+        }
+        writer.commit_prefixed(prefix, &c.files, &c.message, &c.author, c.when)?;
+    }
+    writer.end()?;
+    Ok(writer)
 }
 
 /// How long a writer waits for another one (sloop's lock, or git's `index.lock`) before
@@ -510,11 +545,11 @@ impl Repo {
     }
 
     /// Writes `commits` on top of HEAD as they are, dates and authors kept (one `git
-    /// fast-import` run onto a private ref, before the files: its pack then holds their
-    /// blobs, and recording 285,000 new files writes no loose object), then publishes the
-    /// last one as `commit_files` does: the files it leaves changed are written, recorded in
-    /// the index the way `git add` would, and the branch moves last. `base` as in `CommitRequest`. The caller
-    /// holds a `WriteLock`.
+    /// fast-import` run onto a private ref, while the files are written: its pack then holds
+    /// their blobs before git records them, and recording 285,000 new files writes no loose
+    /// object), then publishes the last one as `commit_files` does: the files it leaves
+    /// changed are written, recorded in the index the way `git add` would, and the branch
+    /// moves last. `base` as in `CommitRequest`. The caller holds a `WriteLock`.
     pub fn commit_history(
         &self,
         commits: &[HistoryCommit],
@@ -530,18 +565,13 @@ impl Repo {
             return Ok(None);
         }
         let files: Vec<(&str, &[u8])> = last.into_iter().collect();
-        let private = format!("refs/sloop/import-{}", std::process::id());
-        let write = |head: ObjectId| {
-            let mut writer = super::HistoryWriter::onto(self, private.clone(), head)?;
-            for c in commits {
-                writer.commit_prefixed(&self.prefix, &c.files, &c.message, &c.author, c.when)?;
-            }
-            writer
-                .finish_ref(self)?
-                .ok_or_else(|| GitError::corrupt("cannot import", "no commit was written"))
-        };
+        let private = format!("{PRIVATE_REFS}{}", std::process::id());
         let message = commits.last().map(|c| c.message.as_str()).unwrap_or("");
-        let published = self.publish(&files, &[], base, message, Make::Ahead(&write));
+        let ahead = Ahead {
+            commits,
+            private: &private,
+        };
+        let published = self.publish(&files, &[], base, message, Make::Ahead(ahead));
         if let Ok(mut r) = self.repo.find_reference(&private) {
             let _ = r.delete();
         }
@@ -823,31 +853,45 @@ impl Repo {
         // history written now, checked against the index git prepared.
         let next = dir.join(NEXT_INDEX);
         let hash = matches!(make, Make::FromBlobs(_));
-        let finish: FinishCommit = match make {
-            Make::FromBlobs(make) => Box::new(move |recorded| make(head, recorded)),
-            Make::Ahead(write) => match write(head) {
-                Ok(c) => {
-                    let next = &next;
-                    Box::new(move |recorded| self.check_ahead(c, recorded, next).map(|()| c))
+        // A history is started now and fed to git on another thread while this one writes
+        // the files (git's fast-import and the kernel's file creation then share the cores).
+        let (make, history) = match make {
+            Make::FromBlobs(make) => (Some(make), None),
+            Make::Ahead(ahead) => {
+                match super::HistoryWriter::onto(self, ahead.private.to_string(), head) {
+                    Ok(w) => (None, Some((w, ahead.commits))),
+                    Err(e) => {
+                        drop(lock);
+                        forget();
+                        return Err(e.into());
+                    }
                 }
-                Err(e) => {
-                    drop(lock);
-                    forget();
-                    return Err(e.into());
-                }
-            },
+            }
         };
         // Which files were written, and what those that existed held before: what a
         // failure puts back.
         let written: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
-        let (previous, wrote) = write_work_tree(
-            &self.workdir,
-            &self.prefix,
-            files,
-            &order,
-            &existed,
-            &written,
-        );
+        let stop = AtomicBool::new(false);
+        let prefix: &str = &self.prefix;
+        let (history, (previous, wrote)) = std::thread::scope(|scope| {
+            let feeding = history.map(|(writer, commits)| {
+                let stop = &stop;
+                scope.spawn(move || feed_history(writer, prefix, commits, stop))
+            });
+            let tree = write_work_tree(&self.workdir, prefix, files, &order, &existed, &written);
+            if tree.1.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let history = feeding.map(|f| {
+                f.join().unwrap_or_else(|_| {
+                    Err(GitError::corrupt(
+                        "cannot import",
+                        "the thread writing the history stopped",
+                    ))
+                })
+            });
+            (history, tree)
+        });
         let undo = || {
             put_back(
                 &self.workdir,
@@ -863,6 +907,31 @@ impl Repo {
             undo();
             return Err(e.into());
         }
+        let finish: FinishCommit = match (make, history) {
+            (Some(make), _) => Box::new(move |recorded| make(head, recorded)),
+            (None, Some(Ok(writer))) => match writer.finish_ref(self) {
+                Ok(Some(c)) => {
+                    let next = &next;
+                    Box::new(move |recorded| self.check_ahead(c, recorded, next).map(|()| c))
+                }
+                Ok(None) => {
+                    undo();
+                    return Err(GitError::corrupt("cannot import", "no commit was written").into());
+                }
+                Err(e) => {
+                    undo();
+                    return Err(e.into());
+                }
+            },
+            (None, Some(Err(e))) => {
+                undo();
+                return Err(e.into());
+            }
+            (None, None) => {
+                undo();
+                return Err(GitError::corrupt("cannot import", "no history was written").into());
+            }
+        };
         crash_point("files");
 
         // The index, prepared aside by git itself; the blobs as git add would hash them.
@@ -1351,6 +1420,20 @@ impl Repo {
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().starts_with("lock-") {
                     let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        // The private ref of a history a killed import was writing (its objects are
+        // garbage once the ref is gone). Only a writer holding the write lock makes one, and
+        // this one does: every such ref is a leftover.
+        if let Ok(refs) = self.repo.references_glob(&format!("{PRIVATE_REFS}*")) {
+            let names: Vec<String> = refs
+                .flatten()
+                .filter_map(|r| r.name().ok().map(str::to_string))
+                .collect();
+            for name in names {
+                if let Ok(mut r) = self.repo.find_reference(&name) {
+                    let _ = r.delete();
                 }
             }
         }

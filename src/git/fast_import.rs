@@ -152,8 +152,15 @@ impl HistoryWriter {
         )
     }
 
-    /// Ends the stream and waits for git to write the pack and the ref.
-    fn end(&mut self) -> Result<(), GitError> {
+    /// Stops git without letting it write anything more (a history given up halfway).
+    pub(super) fn abandon(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Ends the stream and waits for git to write the pack and the ref. Once ended, ending
+    /// again does nothing.
+    pub(super) fn end(&mut self) -> Result<(), GitError> {
         use std::io::{Read, Write};
         let ended = match self.stream.take() {
             Some(mut w) => w.write_all(b"done\n").and_then(|()| w.flush()),

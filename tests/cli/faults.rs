@@ -1025,6 +1025,108 @@ fn a_history_that_a_git_filter_would_change_is_refused_and_nothing_is_left() {
     assert_consistent(&env, "a refused history");
 }
 
+/// The history is fed to git on another thread while the files are written: a failure of
+/// either side leaves nothing of both.
+fn history_of(files: &[(&str, &str)]) -> Vec<sloop::git::HistoryCommit> {
+    let day =
+        |d: &str| chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+01:00")).unwrap();
+    let who = sloop::git::Identity {
+        name: "Nora".into(),
+        email: "nora@example.com".into(),
+    };
+    // Many commits, so that git is still busy while the files are written.
+    let mut commits: Vec<sloop::git::HistoryCommit> = (0..300)
+        .map(|i| sloop::git::HistoryCommit {
+            files: vec![(
+                format!("accounts/early-{i:03}.toml"),
+                format!("name = \"Early {i}\"\nstatus = \"qualified_pool\"\n").into_bytes(),
+            )],
+            message: format!("import: early {i}"),
+            author: who.clone(),
+            when: day("2024-03-01"),
+        })
+        .collect();
+    commits.push(sloop::git::HistoryCommit {
+        files: files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+            .collect(),
+        message: "import: 2024-04-02".into(),
+        author: who,
+        when: day("2024-04-02"),
+    });
+    commits
+}
+
+fn assert_nothing_of_the_history_left(env: &TestEnv, head_before: &str, context: &str) {
+    assert_eq!(
+        env.git(&["rev-parse", "HEAD"]).stdout,
+        head_before,
+        "{context}"
+    );
+    assert_eq!(
+        env.git(&["for-each-ref", "refs/sloop"]).stdout,
+        "",
+        "{context}"
+    );
+    assert!(
+        !env.path().join("crm/accounts/early-000.toml").exists(),
+        "{context}: a file of the history is left"
+    );
+    assert_consistent(env, context);
+}
+
+#[test]
+fn a_history_whose_files_cannot_be_written_stops_git_and_leaves_nothing() {
+    use sloop::git::{Repo, WriteLock};
+    let env = committed();
+    let head_before = env.git(&["rev-parse", "HEAD"]).stdout;
+    // An untracked file where the history needs a folder.
+    env.write("crm/accounts/blocked", "mine\n");
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let lock = WriteLock::acquire(&repo).unwrap();
+    let commits = history_of(&[("accounts/blocked/inside.toml", "name = \"Inside\"\n")]);
+    let err = repo
+        .commit_history(&commits, repo.head().unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot write")
+            && err.to_string().contains("accounts/blocked/inside.toml"),
+        "{err}"
+    );
+    drop(lock);
+    assert_eq!(
+        env.read("crm/accounts/blocked"),
+        "mine\n",
+        "the user's file"
+    );
+    std::fs::remove_file(env.path().join("crm/accounts/blocked")).unwrap();
+    assert_nothing_of_the_history_left(&env, &head_before, "files not written");
+}
+
+#[test]
+fn a_history_git_refuses_while_the_files_are_written_leaves_nothing() {
+    use sloop::git::{Repo, WriteLock};
+    let env = committed();
+    let head_before = env.git(&["rev-parse", "HEAD"]).stdout;
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let lock = WriteLock::acquire(&repo).unwrap();
+    // The work tree takes `a//b` as `a/b`; git fast-import refuses the empty path component,
+    // once the files are written.
+    let commits = history_of(&[("accounts//double.toml", "name = \"Double\"\n")]);
+    let err = repo
+        .commit_history(&commits, repo.head().unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("git fast-import failed")
+            && err.to_string().contains("Empty path component"),
+        "{err}"
+    );
+    drop(lock);
+    assert!(!env.path().join("crm/accounts/double.toml").exists());
+    assert_nothing_of_the_history_left(&env, &head_before, "git refused the history");
+}
+
 #[test]
 fn a_writer_killed_while_moving_the_branch_leaves_no_lock_behind() {
     let env = committed();

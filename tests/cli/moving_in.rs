@@ -394,6 +394,66 @@ fn a_salesforce_data_export_moves_in_with_its_history() {
     expect_file("moving-in/salesforce-accounts.csv", &ls.stdout);
 }
 
+/// An import killed at any step of its commit (the history and the files are written at the
+/// same time) is rolled back by the next write, which leaves neither files nor the history's
+/// private ref; run again, the import gives the same commits as one never interrupted.
+#[test]
+fn an_import_killed_at_any_step_is_rolled_back_and_the_rerun_is_the_same() {
+    let clean = voilier();
+    let run = import(
+        &clean,
+        "salesforce",
+        "salesforce/data-export",
+        &["--commit"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let expected = log(&clean);
+    let head = clean.git(&["rev-parse", "HEAD"]).stdout;
+    for point in ["journal", "files", "index", "commit"] {
+        let env = voilier();
+        let files = fixture("salesforce/data-export");
+        let map = fixture("maps/salesforce.toml");
+        let args = [
+            "-C",
+            "crm",
+            "import",
+            "crm",
+            "--from",
+            "salesforce",
+            &files,
+            "--map",
+            &map,
+            "--commit",
+        ];
+        let killed = env.run_env(&[("SLOOP_CRASH_AT", point)], &args);
+        assert_ne!(killed.code, 0, "{point}: it did not die");
+        let doctor = env.run(&["-C", "crm", "doctor"]);
+        assert!(
+            format!("{}{}", doctor.stdout, doctor.stderr)
+                .contains("an interrupted sloop write was"),
+            "{point}: {}{}",
+            doctor.stdout,
+            doctor.stderr
+        );
+        assert_eq!(
+            env.git(&["for-each-ref", "refs/sloop"]).stdout,
+            "",
+            "{point}"
+        );
+        let status = env.git(&["status", "--porcelain", "--untracked-files=all"]);
+        assert_eq!(status.stdout, "", "{point}: files left");
+        let again = env.run(&args);
+        assert_eq!(again.code, 0, "{point}: {}{}", again.stdout, again.stderr);
+        assert_eq!(log(&env), expected, "{point}");
+        assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head, "{point}");
+        assert_eq!(
+            env.git(&["for-each-ref", "refs/sloop"]).stdout,
+            "",
+            "{point}"
+        );
+    }
+}
+
 #[test]
 fn a_spreadsheet_moves_in_and_its_bad_cells_are_named() {
     let env = voilier();
