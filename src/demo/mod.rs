@@ -408,12 +408,16 @@ impl Sim {
         self.set(path, "status", FieldValue::Str(status.into()));
     }
 
-    /// Re-parses a record into the typed CRM the rules read.
+    /// Marks a record changed and re-parses it into the typed CRM the rules read (accounts,
+    /// opportunities and activities: the tick's plan and the summary read no contact or lead).
     fn touch(&mut self, path: &str) {
         if !self.changed.iter().any(|p| p == path) {
             self.changed.push(path.to_string());
         }
         let rec = &self.records[path];
+        if !in_typed_crm(rec.kind) {
+            return;
+        }
         let text = self.text(path);
         let (mut record, _) = parse_record(rec.kind, &rec.id, path, &text, &self.crm.config);
         // The simulation never shows diagnostics: 100 MB and more at the large scale.
@@ -430,6 +434,34 @@ impl Sim {
         self.slots.entry(key).or_insert(len - 1);
     }
 
+    /// Drops a record's fields once its text is rendered, when no later action reads or
+    /// changes it: a contact, a lead no longer new, an activity that is not an open task.
+    /// What the simulation keeps of it is its id (`ids`) and, for an activity, its typed
+    /// record in `crm` (the tick's plan reads every activity). At the large scale this is
+    /// most of the CRM's 341,000 records.
+    fn forget_if_final(&mut self, path: &str) {
+        let Some(rec) = self.records.get(path) else {
+            return;
+        };
+        let is = |key: &str, value: &str| str_of(&rec.fields, key).as_deref() == Some(value);
+        let done = |rec: &Record| {
+            rec.fields
+                .iter()
+                .any(|(k, v)| k == "done" && matches!(v, FieldValue::Bool(true)))
+        };
+        let last = match rec.kind {
+            Kind::Contact => true,
+            Kind::Lead => !is("status", "new"),
+            Kind::Activity => !is("kind", "task") || done(rec),
+            Kind::Account | Kind::Opportunity => false,
+        };
+        if last {
+            if let Some(rec) = self.records.remove(path) {
+                self.slots.remove(&(rec.kind, rec.id));
+            }
+        }
+    }
+
     fn text(&self, path: &str) -> String {
         let rec = &self.records[path];
         let pairs: Vec<(&str, FieldValue)> = rec
@@ -438,6 +470,15 @@ impl Sim {
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         render_new(&pairs).expect("simulated fields are valid")
+    }
+
+    /// Ends the simulation: its summary, and the writer whose last commit is still to be
+    /// checked out. The simulation's records are dropped first, so that the checkout (which
+    /// reads the last commit's 341,000 files at the large scale) does not add its peak to
+    /// theirs.
+    fn end(self, end: NaiveDate) -> (HistoryWriter, Summary) {
+        let summary = summary(&self.crm, &self.clock, self.commits, end);
+        (self.writer, summary)
     }
 
     fn when(&mut self) -> DateTime<FixedOffset> {
@@ -467,6 +508,7 @@ impl Sim {
             .into_iter()
             .map(|p| {
                 let t = self.text(&p);
+                self.forget_if_final(&p);
                 (p, t.into_bytes())
             })
             .collect();
@@ -584,6 +626,11 @@ impl Sim {
     }
 }
 
+/// Whether `Sim::crm` holds the records of a kind: what `lifecycle::plan` and `summary` read.
+fn in_typed_crm(kind: Kind) -> bool {
+    matches!(kind, Kind::Account | Kind::Opportunity | Kind::Activity)
+}
+
 /// Puts a typed record at its slot (or at the end when new); returns the list's length.
 fn place<T>(list: &mut Vec<T>, item: T, slot: Option<usize>) -> usize {
     match slot {
@@ -637,6 +684,14 @@ fn team_toml(team: &[(&str, &str, &str)], shard: u8) -> String {
 
 /// Simulates the team into a new repository at `dir`.
 pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
+    let sim = simulate(dir, opts)?;
+    let (writer, mut summary) = sim.end(opts.end);
+    summary.head = writer.finish()?;
+    Ok(summary)
+}
+
+/// Every simulated day, streamed to the writer: everything but the checkout.
+fn simulate(dir: &Path, opts: &Options) -> Result<Sim, DemoError> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -704,8 +759,7 @@ pub fn generate(dir: &Path, opts: &Options) -> Result<Summary, DemoError> {
         tick(&mut sim)?;
         day = day + Days::new(1);
     }
-    let head = sim.writer.finish()?;
-    Ok(summary(&sim.crm, &sim.clock, sim.commits, head, opts.end))
+    Ok(sim)
 }
 
 fn simulate_day(sim: &mut Sim) -> Result<(), DemoError> {
@@ -1360,7 +1414,6 @@ fn summary(
     crm: &Crm,
     clock: &crate::report::metrics::Clock,
     commits: usize,
-    head: Option<String>,
     end: NaiveDate,
 ) -> Summary {
     let accounts_by_status = crm
@@ -1386,7 +1439,7 @@ fn summary(
         crate::report::metrics::round2(crate::report::metrics::timeline::live_on(&contracts, end));
     Summary {
         commits,
-        head,
+        head: None,
         accounts_by_status,
         open_opportunities: pipeline.total.count,
         open_pipeline: pipeline.total.mrr,
@@ -1402,9 +1455,64 @@ fn summary(
 
 #[cfg(test)]
 mod tests {
-    use super::{batch_message, state_field, team_toml, Rng, Scale, TEAM};
+    use super::{
+        batch_message, in_typed_crm, simulate, state_field, str_of, team_toml, Options, Rng, Scale,
+        TEAM,
+    };
     use crate::config::{Config, FILE};
     use crate::model::Kind;
+    use crate::store::edit::FieldValue;
+
+    #[test]
+    fn the_simulation_keeps_only_the_records_later_actions_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            seed: 7,
+            months: 2,
+            end: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+            scale: Scale::Small,
+            shard: 0,
+        };
+        let sim = simulate(&dir.path().join("demo"), &opts).unwrap();
+        let mut open_tasks = 0;
+        for (path, rec) in &sim.records {
+            let status = str_of(&rec.fields, "status");
+            let kind = str_of(&rec.fields, "kind");
+            let done = rec
+                .fields
+                .iter()
+                .any(|(k, v)| k == "done" && *v == FieldValue::Bool(true));
+            match rec.kind {
+                Kind::Account | Kind::Opportunity => {}
+                Kind::Lead => assert_eq!(status.as_deref(), Some("new"), "{path}"),
+                Kind::Activity => {
+                    assert!(kind.as_deref() == Some("task") && !done, "{path}");
+                    open_tasks += 1;
+                }
+                Kind::Contact => panic!("a contact is never changed again: {path}"),
+            }
+        }
+        assert!(open_tasks > 0, "open tasks are kept to be closed later");
+        let typed = |kind| sim.records.values().filter(|r| r.kind == kind).count();
+        assert_eq!(typed(Kind::Account), sim.crm.accounts.len());
+        assert_eq!(typed(Kind::Opportunity), sim.crm.opportunities.len());
+        assert!(
+            sim.crm.activities.len() > 10 * open_tasks,
+            "the plan reads every activity: {}",
+            sim.crm.activities.len()
+        );
+        assert!(sim.crm.contacts.is_empty() && sim.crm.leads.is_empty());
+        let slotted = sim
+            .records
+            .values()
+            .filter(|r| in_typed_crm(r.kind))
+            .count();
+        assert_eq!(
+            sim.slots.len(),
+            slotted,
+            "a slot for each record kept, no more"
+        );
+    }
 
     #[test]
     fn the_generator_is_a_pure_function_of_its_seed() {
