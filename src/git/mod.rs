@@ -43,7 +43,7 @@ pub use repo::{
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree
 /// differ, blob reads by id.
-pub use walk::{first_parent_commits, Walker};
+pub use walk::{first_parent_commits, Uncached, Walker};
 
 /// A commit: its id, its first parent, its tree, who wrote it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]

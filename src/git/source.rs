@@ -26,8 +26,19 @@ fn read_blob(git_dir: &Path, oid: git2::Oid) -> io::Result<Vec<u8>> {
                 repos.len() - 1
             }
         };
-        let blob = repos[i].1.find_blob(oid).map_err(io::Error::other)?;
-        Ok(blob.content().to_vec())
+        // Read from the object database: a blob looked up as an object was also allocated
+        // and parsed as one, for every record file of a full load.
+        let odb = repos[i].1.odb().map_err(io::Error::other)?;
+        let object = odb.read(oid).map_err(io::Error::other)?;
+        if object.kind() != git2::ObjectType::Blob {
+            // libgit2's own error for a blob looked up as an object.
+            return Err(io::Error::other(git2::Error::new(
+                git2::ErrorCode::NotFound,
+                git2::ErrorClass::Invalid,
+                "the requested type does not match the type in the ODB",
+            )));
+        }
+        Ok(object.data().to_vec())
     })
 }
 

@@ -223,6 +223,12 @@ impl Walker {
 
     /// The contents of a blob.
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, GitError> {
+        self.with_blob(id, <[u8]>::to_vec)
+    }
+
+    /// `read` given the contents of a blob where libgit2 read them, without a copy (the
+    /// history reads a million blobs only to parse them).
+    pub fn with_blob<R>(&self, id: ObjectId, read: impl FnOnce(&[u8]) -> R) -> Result<R, GitError> {
         let what = || format!("cannot read blob {id}");
         let odb = self
             .repo
@@ -234,7 +240,44 @@ impl Walker {
         if object.kind() != git2::ObjectType::Blob {
             return Err(GitError::corrupt(what(), "not a blob"));
         }
-        Ok(object.data().to_vec())
+        Ok(read(object.data()))
+    }
+}
+
+/// How many `Uncached` guards are alive in the process.
+static UNCACHED: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// While one is alive, libgit2 keeps no object in its object caches (a process-wide switch,
+/// turned back on when the last guard drops). Mining the history reads each version of a
+/// tree or blob once or twice and keeps the trees it compares itself (`TreeCache`), while
+/// libgit2 looked every object read up in its cache and stored every tree and commit up to 4
+/// KiB there (a hash map under a lock, and up to 256 MB held): work and memory for nothing.
+pub struct Uncached(());
+
+impl Uncached {
+    pub fn new() -> Self {
+        let mut alive = UNCACHED.lock().unwrap_or_else(|e| e.into_inner());
+        if *alive == 0 {
+            git2::opts::enable_caching(false);
+        }
+        *alive += 1;
+        Uncached(())
+    }
+}
+
+impl Default for Uncached {
+    fn default() -> Self {
+        Uncached::new()
+    }
+}
+
+impl Drop for Uncached {
+    fn drop(&mut self) {
+        let mut alive = UNCACHED.lock().unwrap_or_else(|e| e.into_inner());
+        *alive -= 1;
+        if *alive == 0 {
+            git2::opts::enable_caching(true);
+        }
     }
 }
 
@@ -902,7 +945,9 @@ mod tests {
         let tree = repo.first_parent_commits(&a).unwrap()[0].tree;
         let change = &repo.changed_files(None, tree, "").unwrap()[0];
         assert_eq!(repo.read_blob(change.new.unwrap()).unwrap(), b"hello");
+        assert_eq!(repo.with_blob(change.new.unwrap(), <[u8]>::len).unwrap(), 5);
         assert!(repo.read_blob(tree).is_err());
+        assert!(repo.with_blob(tree, <[u8]>::len).is_err());
     }
 
     #[test]

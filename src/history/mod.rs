@@ -493,6 +493,7 @@ fn run<T: Send>(
     threads: usize,
     finish: &(impl Fn(&Job, Delta) -> T + Sync),
 ) -> Result<Vec<T>, GitError> {
+    let _uncached = git::Uncached::new();
     let done = |chunk: &[Job], deltas: Vec<Delta>| -> Vec<T> {
         chunk
             .iter()
@@ -615,8 +616,9 @@ impl<'a> Miner<'a> {
         path: &str,
         blob: ObjectId,
     ) -> Result<Result<Fields, String>, GitError> {
-        let bytes = self.repo.read_blob(blob)?;
-        Ok(parse_fields(kind, path, &bytes, self.config))
+        let config = self.config;
+        self.repo
+            .with_blob(blob, |bytes| parse_fields(kind, path, bytes, config))
     }
 
     /// The version a commit replaced: usually kept from the commit that wrote it.

@@ -372,11 +372,14 @@ fn load_all(repo: &Repo, id: ObjectId) -> Result<Records, SnapshotError> {
     // Field positions are only for diagnostics: dropped as each file is read.
     let loaded = store::load_without_positions(&source)?;
     let crm = loaded.crm;
-    let paths: std::collections::HashSet<&str> = Kind::ALL
-        .iter()
-        .flat_map(|k| crm.ids(*k))
-        .map(|(path, _)| path)
-        .collect();
+    let mut paths = rustc_hash::FxHashSet::default();
+    paths.reserve(crm.len());
+    paths.extend(
+        Kind::ALL
+            .iter()
+            .flat_map(|k| crm.ids(*k))
+            .map(|(path, _)| path),
+    );
     let mut file_errors: HashMap<String, u32> = HashMap::new();
     let mut other_errors = 0;
     for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {

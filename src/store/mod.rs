@@ -8,7 +8,6 @@ pub mod schema;
 mod source;
 mod write;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -280,7 +279,9 @@ fn load_with(
     per_file[Kind::Opportunity as usize] = parse_kind(&of_kind, &read, opportunities);
     per_file[Kind::Lead as usize] = parse_kind(&of_kind, &read, leads);
     per_file[Kind::Activity as usize] = parse_kind(&of_kind, &read, activities);
-    let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
+    // FxHash, sized once: one entry per record file, 341,000 at the benchmark's size.
+    let mut seen: rustc_hash::FxHashMap<(Kind, &str), &str> = rustc_hash::FxHashMap::default();
+    seen.reserve(records.len());
     for (file, kind, id) in &records {
         diagnostics.extend(per_file[*kind as usize].next().unwrap_or_default());
         if let Some(first) = seen.insert((*kind, id), &file.path) {
