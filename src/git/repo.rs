@@ -797,15 +797,16 @@ fn diff_trees(
 
 /// Caps the memory libgit2 maps from pack files (by default up to 8 GiB in 1 GiB windows): a
 /// history walk touches a whole pack, which otherwise stays mapped and counts against the
-/// process (the 200 MB pack of the large demo). One 32 MB window at a time: with 128 MB, the
-/// mapped pages were a fifth of a cold report's peak while HEAD's records loaded. Call once,
-/// before any thread is started.
+/// process (the 200 MB pack of the large demo). 32 MB windows, 128 MB at most: with one
+/// window (32 MB) a cold report of the sharded benchmark peaked 30–50 MiB lower but took
+/// 27 s instead of 21 (the mining threads unmapped and mapped windows again, twice the
+/// system time; 64 MB: 25 s). Call once, before any thread is started.
 pub fn limit_mapped_memory() {
     // SAFETY: libgit2's global options are plain writes; the binary calls this first thing
     // in `main`, before rayon or anything else starts a thread.
     unsafe {
         let _ = git2::opts::set_mwindow_size(32 << 20);
-        let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
     }
 }
 
