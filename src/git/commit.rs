@@ -907,30 +907,23 @@ impl Repo {
             undo();
             return Err(e.into());
         }
-        let finish: FinishCommit = match (make, history) {
-            (Some(make), _) => Box::new(move |recorded| make(head, recorded)),
-            (None, Some(Ok(writer))) => match writer.finish_ref(self) {
-                Ok(Some(c)) => {
+        let finish: FinishCommit = match make {
+            Some(make) => Box::new(move |recorded| make(head, recorded)),
+            // The history's last commit, once git wrote its pack and its ref.
+            None => match history.map(|h| h.and_then(|w| w.finish_ref(self))) {
+                Some(Ok(Some(c))) => {
                     let next = &next;
                     Box::new(move |recorded| self.check_ahead(c, recorded, next).map(|()| c))
                 }
-                Ok(None) => {
-                    undo();
-                    return Err(GitError::corrupt("cannot import", "no commit was written").into());
-                }
-                Err(e) => {
+                Some(Err(e)) => {
                     undo();
                     return Err(e.into());
                 }
+                Some(Ok(None)) | None => {
+                    undo();
+                    return Err(GitError::corrupt("cannot import", "no commit was written").into());
+                }
             },
-            (None, Some(Err(e))) => {
-                undo();
-                return Err(e.into());
-            }
-            (None, None) => {
-                undo();
-                return Err(GitError::corrupt("cannot import", "no history was written").into());
-            }
         };
         crash_point("files");
 

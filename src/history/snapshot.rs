@@ -30,7 +30,7 @@ use crate::git::{self, CommitInfo, GitError, ObjectId, Repo};
 use crate::history::codec::{self, put_str, put_varint, Codec, Corrupt, Reader};
 use crate::history::integrity::{self, checksum};
 use crate::history::{self, Event, Warning};
-use crate::model::{Account, Activity, Contact, Kind, Lead, Opportunity};
+use crate::model::{Account, Activity, Contact, Kind, Lead, OfKind, Opportunity};
 use crate::store::{self, classify, parse_config, PathClass};
 
 /// What inputs are wanted: those as of a date, with or without the caches.
@@ -805,34 +805,20 @@ fn encode(
     out.write_all(&lead)?;
     out.write_all(&head)?;
     drop(head);
-    write_blocks(out, &c.accounts, Kind::Account, |x| &x.meta.path, &errors)?;
-    write_blocks(out, &c.contacts, Kind::Contact, |x| &x.meta.path, &errors)?;
-    write_blocks(
-        out,
-        &c.opportunities,
-        Kind::Opportunity,
-        |x| &x.meta.path,
-        &errors,
-    )?;
-    write_blocks(out, &c.leads, Kind::Lead, |x| &x.meta.path, &errors)?;
-    write_blocks(
-        out,
-        &c.activities,
-        Kind::Activity,
-        |x| &x.meta.path,
-        &errors,
-    )?;
+    write_blocks(out, &c.accounts, &errors)?;
+    write_blocks(out, &c.contacts, &errors)?;
+    write_blocks(out, &c.opportunities, &errors)?;
+    write_blocks(out, &c.leads, &errors)?;
+    write_blocks(out, &c.activities, &errors)?;
     Ok(())
 }
 
 /// One kind's records in blocks of `BLOCK` (a kind with no record has none), encoded on
 /// every core two blocks a thread at a time, and written in order, each with its length and
 /// checksum.
-fn write_blocks<T: Codec + Sync>(
+fn write_blocks<T: Codec + OfKind + Sync>(
     out: &mut impl Write,
     list: &[T],
-    kind: Kind,
-    path: impl Fn(&T) -> &str + Sync,
     errors: &(impl Fn(&str) -> u32 + Sync),
 ) -> io::Result<()> {
     let at_once = BLOCK * 2 * rayon::current_num_threads();
@@ -841,11 +827,11 @@ fn write_blocks<T: Codec + Sync>(
             .par_chunks(BLOCK)
             .map(|chunk| {
                 let mut b = Vec::new();
-                kind.put(&mut b);
+                T::KIND.put(&mut b);
                 put_varint(&mut b, chunk.len() as u64);
                 for x in chunk {
                     x.put(&mut b);
-                    put_varint(&mut b, u64::from(errors(path(x))));
+                    put_varint(&mut b, u64::from(errors(&x.meta().path)));
                 }
                 b
             })

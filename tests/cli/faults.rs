@@ -1026,17 +1026,18 @@ fn a_history_that_a_git_filter_would_change_is_refused_and_nothing_is_left() {
 }
 
 /// The history is fed to git on another thread while the files are written: a failure of
-/// either side leaves nothing of both.
-fn history_of(files: &[(&str, &str)]) -> Vec<sloop::git::HistoryCommit> {
+/// either side leaves nothing of both. Commits 300 records (so that git is still busy while
+/// the files are written), then `files`, on top of HEAD; returns the error.
+fn refused_history(env: &TestEnv, files: &[(&str, &str)]) -> String {
+    use sloop::git::{HistoryCommit, Identity, Repo, WriteLock};
     let day =
         |d: &str| chrono::DateTime::parse_from_rfc3339(&format!("{d}T12:00:00+01:00")).unwrap();
-    let who = sloop::git::Identity {
+    let who = Identity {
         name: "Nora".into(),
         email: "nora@example.com".into(),
     };
-    // Many commits, so that git is still busy while the files are written.
-    let mut commits: Vec<sloop::git::HistoryCommit> = (0..300)
-        .map(|i| sloop::git::HistoryCommit {
+    let mut commits: Vec<HistoryCommit> = (0..300)
+        .map(|i| HistoryCommit {
             files: vec![(
                 format!("accounts/early-{i:03}.toml"),
                 format!("name = \"Early {i}\"\nstatus = \"qualified_pool\"\n").into_bytes(),
@@ -1046,7 +1047,7 @@ fn history_of(files: &[(&str, &str)]) -> Vec<sloop::git::HistoryCommit> {
             when: day("2024-03-01"),
         })
         .collect();
-    commits.push(sloop::git::HistoryCommit {
+    commits.push(HistoryCommit {
         files: files
             .iter()
             .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
@@ -1055,7 +1056,11 @@ fn history_of(files: &[(&str, &str)]) -> Vec<sloop::git::HistoryCommit> {
         author: who,
         when: day("2024-04-02"),
     });
-    commits
+    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
+    let _lock = WriteLock::acquire(&repo).unwrap();
+    repo.commit_history(&commits, repo.head().unwrap())
+        .unwrap_err()
+        .to_string()
 }
 
 fn assert_nothing_of_the_history_left(env: &TestEnv, head_before: &str, context: &str) {
@@ -1078,23 +1083,18 @@ fn assert_nothing_of_the_history_left(env: &TestEnv, head_before: &str, context:
 
 #[test]
 fn a_history_whose_files_cannot_be_written_stops_git_and_leaves_nothing() {
-    use sloop::git::{Repo, WriteLock};
     let env = committed();
     let head_before = env.git(&["rev-parse", "HEAD"]).stdout;
     // An untracked file where the history needs a folder.
     env.write("crm/accounts/blocked", "mine\n");
-    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
-    let lock = WriteLock::acquire(&repo).unwrap();
-    let commits = history_of(&[("accounts/blocked/inside.toml", "name = \"Inside\"\n")]);
-    let err = repo
-        .commit_history(&commits, repo.head().unwrap())
-        .unwrap_err();
+    let err = refused_history(
+        &env,
+        &[("accounts/blocked/inside.toml", "name = \"Inside\"\n")],
+    );
     assert!(
-        err.to_string().contains("cannot write")
-            && err.to_string().contains("accounts/blocked/inside.toml"),
+        err.contains("cannot write") && err.contains("accounts/blocked/inside.toml"),
         "{err}"
     );
-    drop(lock);
     assert_eq!(
         env.read("crm/accounts/blocked"),
         "mine\n",
@@ -1106,23 +1106,15 @@ fn a_history_whose_files_cannot_be_written_stops_git_and_leaves_nothing() {
 
 #[test]
 fn a_history_git_refuses_while_the_files_are_written_leaves_nothing() {
-    use sloop::git::{Repo, WriteLock};
     let env = committed();
     let head_before = env.git(&["rev-parse", "HEAD"]).stdout;
-    let repo = Repo::open(&env.path().join("crm")).unwrap().unwrap();
-    let lock = WriteLock::acquire(&repo).unwrap();
     // The work tree takes `a//b` as `a/b`; git fast-import refuses the empty path component,
     // once the files are written.
-    let commits = history_of(&[("accounts//double.toml", "name = \"Double\"\n")]);
-    let err = repo
-        .commit_history(&commits, repo.head().unwrap())
-        .unwrap_err();
+    let err = refused_history(&env, &[("accounts//double.toml", "name = \"Double\"\n")]);
     assert!(
-        err.to_string().contains("git fast-import failed")
-            && err.to_string().contains("Empty path component"),
+        err.contains("git fast-import failed") && err.contains("Empty path component"),
         "{err}"
     );
-    drop(lock);
     assert!(!env.path().join("crm/accounts/double.toml").exists());
     assert_nothing_of_the_history_left(&env, &head_before, "git refused the history");
 }

@@ -47,13 +47,35 @@ fn shown(env: &TestEnv, out: &str) -> String {
 }
 
 fn import(env: &TestEnv, from: &str, what: &str, extra: &[&str]) -> Run {
+    import_env(env, &[], from, what, extra)
+}
+
+/// `import` with these environment variables set as well.
+fn import_env(env: &TestEnv, vars: &[(&str, &str)], from: &str, what: &str, extra: &[&str]) -> Run {
     let files = fixture(what);
     let map = fixture(&format!("maps/{from}.toml"));
     let mut args = vec![
         "-C", "crm", "import", "crm", "--from", from, &files, "--map", &map,
     ];
     args.extend(extra);
-    env.run(&args)
+    env.run_env(vars, &args)
+}
+
+/// The arguments that import the Salesforce export copied to the test's `export/` folder
+/// with the fixtures' mapping file `map`, and commit it.
+fn copied_export_import(map: &str) -> [&str; 10] {
+    [
+        "-C",
+        "crm",
+        "import",
+        "crm",
+        "--from",
+        "salesforce",
+        "export",
+        "--map",
+        map,
+        "--commit",
+    ]
 }
 
 /// `sloop check --range` over every commit since the CRM's first.
@@ -411,21 +433,13 @@ fn an_import_killed_at_any_step_is_rolled_back_and_the_rerun_is_the_same() {
     let head = clean.git(&["rev-parse", "HEAD"]).stdout;
     for point in ["journal", "files", "index", "commit"] {
         let env = voilier();
-        let files = fixture("salesforce/data-export");
-        let map = fixture("maps/salesforce.toml");
-        let args = [
-            "-C",
-            "crm",
-            "import",
-            "crm",
-            "--from",
+        let killed = import_env(
+            &env,
+            &[("SLOOP_CRASH_AT", point)],
             "salesforce",
-            &files,
-            "--map",
-            &map,
-            "--commit",
-        ];
-        let killed = env.run_env(&[("SLOOP_CRASH_AT", point)], &args);
+            "salesforce/data-export",
+            &["--commit"],
+        );
         assert_ne!(killed.code, 0, "{point}: it did not die");
         let doctor = env.run(&["-C", "crm", "doctor"]);
         assert!(
@@ -442,7 +456,7 @@ fn an_import_killed_at_any_step_is_rolled_back_and_the_rerun_is_the_same() {
         );
         let status = env.git(&["status", "--porcelain", "--untracked-files=all"]);
         assert_eq!(status.stdout, "", "{point}: files left");
-        let again = env.run(&args);
+        let again = import(&env, "salesforce", "salesforce/data-export", &["--commit"]);
         assert_eq!(again.code, 0, "{point}: {}{}", again.stdout, again.stderr);
         assert_eq!(log(&env), expected, "{point}");
         assert_eq!(env.git(&["rev-parse", "HEAD"]).stdout, head, "{point}");
@@ -936,18 +950,7 @@ fn an_activity_whose_kind_changed_in_the_newer_export_is_a_new_commit() {
     let export = env.path().join("export");
     crate::util::copy_dir(&PathBuf::from(fixture("salesforce/data-export")), &export);
     let map = fixture("maps/salesforce.toml");
-    let args = [
-        "-C",
-        "crm",
-        "import",
-        "crm",
-        "--from",
-        "salesforce",
-        "export",
-        "--map",
-        &map,
-        "--commit",
-    ];
+    let args = copied_export_import(&map);
     let first = env.run(&args);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     let head = env.git(&["rev-parse", "HEAD"]).stdout;
@@ -1048,18 +1051,7 @@ fn many_calls_imported(threads: &str) -> (String, Vec<String>) {
     }
     env.write("export/Task.csv", more);
     let map = fixture("maps/salesforce.toml");
-    let args = [
-        "-C",
-        "crm",
-        "import",
-        "crm",
-        "--from",
-        "salesforce",
-        "export",
-        "--map",
-        &map,
-        "--commit",
-    ];
+    let args = copied_export_import(&map);
     let out = env.run_env(&[("RAYON_NUM_THREADS", threads)], &args);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let log = env
