@@ -926,4 +926,32 @@ mod tests {
         assert_eq!(one_by_one.iter().filter(|b| b.is_some()).count(), 6);
         assert_eq!(repo.blobs_at(head, &paths).unwrap(), one_by_one);
     }
+
+    /// A commit's tree is listed once (the listing takes its paths): its files read by
+    /// their listing, a file of another listing refused, and a second listing refused.
+    #[test]
+    fn a_tree_is_listed_once_and_read_by_its_listing() {
+        use crate::store::Source;
+        let mut t = TestRepo::new();
+        let head = t.commit(
+            "2026-11-26",
+            "records",
+            &[
+                ("sloop.toml", Some("")),
+                ("accounts/acme.toml", Some("name = \"Acme\"\n")),
+                ("leads/l1.toml", Some("name = \"L1\"\n")),
+            ],
+        );
+        let repo = Repo::open(t.dir()).unwrap().unwrap();
+        let source = repo.tree_source(head.parse().unwrap()).unwrap();
+        let files = source.list().unwrap();
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["accounts/acme.toml", "leads/l1.toml"]);
+        assert_eq!(source.read(&files[1]).unwrap(), b"name = \"L1\"\n");
+        let mut stranger = files[1].clone();
+        stranger.path = "leads/l2.toml".into();
+        assert!(source.read(&stranger).is_err());
+        let again = source.list().unwrap_err().to_string();
+        assert!(again.contains("listed already"), "{again}");
+    }
 }

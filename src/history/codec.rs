@@ -374,7 +374,10 @@ impl CustomText {
     fn get(r: &mut Reader) -> Result<Custom> {
         match Option::<String>::get(r)? {
             None => Ok(None),
-            Some(text) => text.parse::<toml::Table>().map(Some).map_err(|_| Corrupt),
+            Some(text) => text
+                .parse::<toml::Table>()
+                .map(|t| Some(Box::new(t)))
+                .map_err(|_| Corrupt),
         }
     }
 }

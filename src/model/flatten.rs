@@ -555,7 +555,7 @@ impl Flat<'_> {
     }
 
     /// `[custom]` keys as `custom.<key>`, nested tables flattened with dots.
-    fn custom(&mut self, custom: &Option<toml::Table>) {
+    fn custom(&mut self, custom: &crate::model::Custom) {
         if let Some(table) = custom {
             flatten_toml("custom.", table, &mut self.out);
         }

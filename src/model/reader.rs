@@ -568,12 +568,12 @@ impl<'t, 'i> Fields<'t, 'i> {
     /// The `[custom]` table, as plain TOML. Its values are not checked, but a number TOML
     /// cannot hold (an integer beyond 64 bits, a float beyond ±1.8e308) is an error as it is
     /// anywhere else: the editor refuses such a file, so no command could edit the record.
-    pub fn custom(&mut self, r: &mut FileReader, name: &'static str) -> Option<toml::Table> {
+    pub fn custom(&mut self, r: &mut FileReader, name: &'static str) -> crate::model::Custom {
         let t = self.table(r, name)?;
         for (key, value) in t.iter() {
             out_of_range(r, &format!("{name}.{}", key.get_ref()), value);
         }
-        Some(to_toml_table(t))
+        Some(Box::new(to_toml_table(t)))
     }
 
     /// Every key of the table, in order, with its spans (for tables keyed by names, like
