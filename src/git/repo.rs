@@ -891,22 +891,25 @@ mod tests {
     use crate::git::testing::TestRepo;
     use crate::git::ObjectId;
 
+    /// A repository with one commit of `sloop.toml` and `records` (path, text), opened, with
+    /// that commit's id (the `TestRepo` keeps the folder).
+    fn committed(records: &[(&str, &str)]) -> (TestRepo, Repo, ObjectId) {
+        let mut t = TestRepo::new();
+        let mut files = vec![("sloop.toml", Some(""))];
+        files.extend(records.iter().map(|(path, text)| (*path, Some(*text))));
+        let head = t.commit("2026-11-26", "records", &files);
+        let repo = Repo::open(t.dir()).unwrap().unwrap();
+        (t, repo, head.parse().unwrap())
+    }
+
     #[test]
     fn blobs_at_gives_what_blob_at_gives_for_each_path() {
-        let mut t = TestRepo::new();
-        let head = t.commit(
-            "2026-11-26",
-            "records",
-            &[
-                ("sloop.toml", Some("")),
-                ("accounts/acme.toml", Some("name = \"Acme\"\n")),
-                ("accounts/ac/deep.toml", Some("name = \"Deep\"\n")),
-                ("leads/l1.toml", Some("name = \"L1\"\n")),
-                ("leads/l2.toml", Some("name = \"L2\"\n")),
-            ],
-        );
-        let repo = Repo::open(t.dir()).unwrap().unwrap();
-        let head: ObjectId = head.parse().unwrap();
+        let (_t, repo, head) = committed(&[
+            ("accounts/acme.toml", "name = \"Acme\"\n"),
+            ("accounts/ac/deep.toml", "name = \"Deep\"\n"),
+            ("leads/l1.toml", "name = \"L1\"\n"),
+            ("leads/l2.toml", "name = \"L2\"\n"),
+        ]);
         let paths = [
             "sloop.toml",
             "accounts/acme.toml",
@@ -932,18 +935,11 @@ mod tests {
     #[test]
     fn a_tree_is_listed_once_and_read_by_its_listing() {
         use crate::store::Source;
-        let mut t = TestRepo::new();
-        let head = t.commit(
-            "2026-11-26",
-            "records",
-            &[
-                ("sloop.toml", Some("")),
-                ("accounts/acme.toml", Some("name = \"Acme\"\n")),
-                ("leads/l1.toml", Some("name = \"L1\"\n")),
-            ],
-        );
-        let repo = Repo::open(t.dir()).unwrap().unwrap();
-        let source = repo.tree_source(head.parse().unwrap()).unwrap();
+        let (_t, repo, head) = committed(&[
+            ("accounts/acme.toml", "name = \"Acme\"\n"),
+            ("leads/l1.toml", "name = \"L1\"\n"),
+        ]);
+        let source = repo.tree_source(head).unwrap();
         let files = source.list().unwrap();
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["accounts/acme.toml", "leads/l1.toml"]);

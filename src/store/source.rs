@@ -120,7 +120,9 @@ fn read_inside(root: &Path, path: &Path) -> io::Result<Vec<u8>> {
 /// loader reads files in parallel.
 pub trait Source: Sync {
     /// Every file of `sloop.toml`, the five record folders (recursively) and the folders at
-    /// the root. Paths are relative to the CRM root.
+    /// the root. Paths are relative to the CRM root. A source over git (a commit's tree, the
+    /// index) hands over the listing it was built with, so it is listed once: a second call
+    /// is an error (make a new source to list again).
     fn list(&self) -> Result<Vec<SourceFile>, SourceError>;
     /// The bytes of a listed file.
     fn read(&self, file: &SourceFile) -> io::Result<Vec<u8>>;
