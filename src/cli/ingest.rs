@@ -98,9 +98,9 @@ pub struct IcsArgs {
 /// call could take.
 fn needs() -> Needs<'static> {
     fn captured(a: &Activity) -> bool {
-        a.message_id.is_some()
-            || a.call_id.is_some()
-            || a.uid.is_some()
+        a.capture.message_id.is_some()
+            || a.capture.call_id.is_some()
+            || a.capture.uid.is_some()
             || ["-email-", "-meeting-", "-demo-", "-call-"]
                 .iter()
                 .any(|k| a.meta.id.contains(k))

@@ -460,9 +460,29 @@ struct_codec!(Lead {
 } custom: custom);
 struct_codec!(Activity {
     meta, kind, date, account, contact, opportunity, owner, subject, body, duration_min, due,
-    done, message_id, participants, direction, outcome, call_id, attachments, uid, sequence,
-    recurrence_id, cancelled
+    done, capture, cancelled
 } custom: custom);
+struct_codec!(CaptureKeys {
+    message_id,
+    participants,
+    direction,
+    outcome,
+    call_id,
+    attachments,
+    uid,
+    sequence,
+    recurrence_id
+});
+
+/// As the keys themselves (empty when absent): the box is not in the bytes.
+impl Codec for Captured {
+    fn put(&self, w: &mut Vec<u8>) {
+        CaptureKeys::put(self, w)
+    }
+    fn get(r: &mut Reader) -> Result<Self> {
+        Ok(Captured::new(CaptureKeys::get(r)?))
+    }
+}
 
 /// The record's kind (as `Kind` encodes it), then its fields.
 impl Codec for AnyRecord {

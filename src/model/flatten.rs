@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Account, Activity, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Lead, LeadStatus,
-    Meta, OppType, Opportunity, When,
+    Account, Activity, AnyRecord, Bant, CaptureKeys, CommitTerms, Contact, ContactRole, Fit, Lead,
+    LeadStatus, Meta, OppType, Opportunity, When,
 };
 
 /// A field's value. Dates are strings (`2026-11-26`, or RFC 3339 for activity date-times), so
@@ -464,18 +464,21 @@ pub fn flatten(record: &AnyRecord) -> Fields {
             duration_min,
             due,
             done,
-            message_id,
-            participants,
-            direction,
-            outcome,
-            call_id,
-            attachments,
-            uid,
-            sequence,
-            recurrence_id,
+            capture,
             cancelled,
             custom,
         }) => {
+            let CaptureKeys {
+                message_id,
+                participants,
+                direction,
+                outcome,
+                call_id,
+                attachments,
+                uid,
+                sequence,
+                recurrence_id,
+            } = &**capture;
             f.text("kind", Some(kind.as_str()));
             let date = match date {
                 When::Date(d) => d.to_string(),

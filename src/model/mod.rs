@@ -9,8 +9,9 @@ mod records;
 
 pub use ids::{AccountId, ActivityId, ContactId, Id, IdError, LeadId, MemberId, OpportunityId};
 pub use records::{
-    Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Custom,
-    Fit, Lead, LeadStatus, Meta, OfKind, OppType, Opportunity, When, DIRECTIONS, OUTCOMES,
+    Account, Activity, ActivityKind, AnyRecord, Bant, CaptureKeys, Captured, CommitTerms, Contact,
+    ContactRole, Custom, Fit, Lead, LeadStatus, Meta, OfKind, OppType, Opportunity, When,
+    DIRECTIONS, OUTCOMES,
 };
 
 use serde::Serialize;

@@ -393,9 +393,9 @@ fn load(
     // A new activity's id (`2026-11-25-meeting-acme`) must not be one already taken: the
     // activities whose id has that form are loaded (slim), and those a capture is keyed by.
     fn dated(a: &crate::model::Activity) -> bool {
-        a.message_id.is_some()
-            || a.call_id.is_some()
-            || a.uid.is_some()
+        a.capture.message_id.is_some()
+            || a.capture.call_id.is_some()
+            || a.capture.uid.is_some()
             || crate::model::ActivityKind::NAMES
                 .iter()
                 .any(|k| a.meta.id.contains(&format!("-{k}-")))

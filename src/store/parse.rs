@@ -7,8 +7,8 @@ use crate::config::Config;
 use crate::diag::{Code, Diagnostic, Loc};
 use crate::model::reader::{Fields, FileReader};
 use crate::model::{
-    Account, Activity, ActivityKind, AnyRecord, Bant, CommitTerms, Contact, ContactRole, Fit, Kind,
-    Lead, LeadStatus, Meta, OppType, Opportunity, DIRECTIONS, OUTCOMES,
+    Account, Activity, ActivityKind, AnyRecord, Bant, CaptureKeys, Captured, CommitTerms, Contact,
+    ContactRole, Fit, Kind, Lead, LeadStatus, Meta, OppType, Opportunity, DIRECTIONS, OUTCOMES,
 };
 
 /// The most `employees` or `commit.users` a record may hold: ten million (more than any
@@ -415,15 +415,17 @@ fn activity(r: &mut FileReader, doc: &DeTable) -> Activity {
         ),
         due: f.date(r, "due"),
         done: f.bool(r, "done"),
-        message_id: f.text(r, "message_id"),
-        participants: f.strings(r, "participants"),
-        direction: f.one_of(r, "direction", DIRECTIONS),
-        outcome: f.one_of(r, "outcome", OUTCOMES),
-        call_id: f.text(r, "call_id"),
-        attachments: f.strings(r, "attachments"),
-        uid: f.text(r, "uid"),
-        sequence: f.count(r, "sequence"),
-        recurrence_id: f.text(r, "recurrence_id"),
+        capture: Captured::new(CaptureKeys {
+            message_id: f.text(r, "message_id"),
+            participants: f.strings(r, "participants"),
+            direction: f.one_of(r, "direction", DIRECTIONS),
+            outcome: f.one_of(r, "outcome", OUTCOMES),
+            call_id: f.text(r, "call_id"),
+            attachments: f.strings(r, "attachments"),
+            uid: f.text(r, "uid"),
+            sequence: f.count(r, "sequence"),
+            recurrence_id: f.text(r, "recurrence_id"),
+        }),
         cancelled: f.bool(r, "cancelled"),
         custom: f.custom(r, "custom"),
     };

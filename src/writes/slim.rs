@@ -8,7 +8,9 @@
 //! `slim_records_judge_every_write_as_full_records_do` (tests below) holds the promise that a
 //! write decides the same from slim records as from whole ones.
 
-use crate::model::{Account, Activity, AnyRecord, Contact, Lead, Meta, Opportunity};
+use crate::model::{
+    Account, Activity, AnyRecord, CaptureKeys, Captured, Contact, Lead, Meta, Opportunity,
+};
 
 /// The record with only what writes read from records they do not write: identity and path,
 /// account domains, source and channel (attribution), contact emails and accounts,
@@ -132,28 +134,36 @@ pub fn slim(record: AnyRecord) -> AnyRecord {
             duration_min: _,
             due: _,
             done: _,
-            message_id,
-            participants: _,
-            direction: _,
-            outcome: _,
-            call_id,
-            attachments: _,
-            uid,
-            sequence,
-            recurrence_id,
+            capture,
             cancelled: _,
             custom: _,
-        }) => AnyRecord::Activity(Activity {
-            meta: meta(m),
-            kind,
-            account,
-            message_id,
-            call_id,
-            uid,
-            sequence,
-            recurrence_id,
-            ..Activity::default()
-        }),
+        }) => {
+            let CaptureKeys {
+                message_id,
+                participants: _,
+                direction: _,
+                outcome: _,
+                call_id,
+                attachments: _,
+                uid,
+                sequence,
+                recurrence_id,
+            } = capture.into_keys();
+            AnyRecord::Activity(Activity {
+                meta: meta(m),
+                kind,
+                account,
+                capture: Captured::new(CaptureKeys {
+                    message_id,
+                    call_id,
+                    uid,
+                    sequence,
+                    recurrence_id,
+                    ..CaptureKeys::default()
+                }),
+                ..Activity::default()
+            })
+        }
     }
 }
 

@@ -404,12 +404,12 @@ fn key_fingerprint(k: &Key) -> Fp {
 
 /// The dedupe key of an activity read back (of the CRM, or planned by the run).
 fn key_of(a: &crate::model::Activity) -> Option<Key> {
-    if let Some(uid) = &a.uid {
-        Some(Key::Event(uid.clone(), a.recurrence_id.clone()))
-    } else if let Some(c) = &a.call_id {
+    if let Some(uid) = &a.capture.uid {
+        Some(Key::Event(uid.clone(), a.capture.recurrence_id.clone()))
+    } else if let Some(c) = &a.capture.call_id {
         Some(Key::Call(c.clone()))
     } else {
-        a.message_id.clone().map(Key::Message)
+        a.capture.message_id.clone().map(Key::Message)
     }
 }
 
@@ -498,7 +498,7 @@ impl<'a> Batch<'a> {
                 continue;
             }
             if matches!(key, Key::Event(..)) {
-                batch.sequences.insert(at, a.sequence);
+                batch.sequences.insert(at, a.capture.sequence);
             }
             batch.keys.insert(key, at);
         }
