@@ -215,6 +215,19 @@ impl HistoryWriter {
         opts.force();
         repo.checkout_head(Some(&mut opts))
             .map_err(err("cannot check out the demo"))?;
+        // The checkout writes an index without git's cache of its trees (the `TREE`
+        // extension), which `git diff --cached`, `git commit` and `sloop check --staged` read
+        // to skip the folders that did not change: without it, git compared every entry with
+        // HEAD (351 ms instead of 50 ms on the flat benchmark CRM) until a git command wrote
+        // the index again. Writing the index's trees fills that cache (the trees are HEAD's,
+        // already stored).
+        let mut index = repo.index().map_err(err("cannot read the demo's index"))?;
+        index
+            .write_tree()
+            .map_err(err("cannot write the demo's index trees"))?;
+        index
+            .write()
+            .map_err(err("cannot write the demo's index"))?;
         // The rendered reports live beside the records without being part of the history.
         let exclude = repo.path().join("info").join("exclude");
         let mut text = std::fs::read_to_string(&exclude).unwrap_or_default();

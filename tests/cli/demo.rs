@@ -59,6 +59,38 @@ fn the_demo_is_deterministic_and_passes_both_checks() {
     );
 }
 
+/// The extensions of a git index file (version 2 or 3, as git and libgit2 write it), by
+/// signature, found by walking its entries.
+fn index_extensions(index: &[u8]) -> Vec<String> {
+    let be32 = |at: usize| u32::from_be_bytes(index[at..at + 4].try_into().unwrap()) as usize;
+    let mut at = 12;
+    for _ in 0..be32(8) {
+        let flags = u16::from_be_bytes([index[at + 60], index[at + 61]]);
+        let name = at + 62 + if flags & 0x4000 != 0 { 2 } else { 0 };
+        let end = name + index[name..].iter().position(|b| *b == 0).unwrap();
+        at += (end - at + 8) / 8 * 8;
+    }
+    let mut found = Vec::new();
+    while at + 8 <= index.len() - 20 {
+        found.push(String::from_utf8_lossy(&index[at..at + 4]).into_owned());
+        at += 8 + be32(at + 4);
+    }
+    found
+}
+
+/// The demo's index carries git's cache of its trees, as a clone's checkout does: without
+/// it `git diff --cached` (and `sloop check --staged`, a pre-commit hook) compares every
+/// entry with HEAD, 0.3 to 0.7 s instead of 0.05 s at the benchmark's size.
+#[test]
+fn the_demo_index_holds_git_s_cache_of_its_trees() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "d", "--months", "1"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let index = std::fs::read(env.path().join("d/.git/index")).unwrap();
+    assert_eq!(index_extensions(&index), ["TREE"]);
+    assert_eq!(env.git(&["-C", "d", "status", "--porcelain"]).stdout, "");
+}
+
 #[test]
 fn the_demo_refuses_a_folder_in_use() {
     let env = TestEnv::new();
