@@ -374,8 +374,8 @@ pub struct CaptureKeys {
 
 /// An activity's `CaptureKeys`, boxed and absent when every one is empty: held inline they
 /// are 208 bytes in each of the 217,000 activities of the benchmark CRM (45 MB), which only
-/// captured activities use. Reads see the keys through `Deref` (all empty when absent);
-/// writes go through `get_mut`.
+/// captured activities use. Reads see the keys through `Deref` (all empty when absent); a
+/// capture builds them whole (`new`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Captured(Option<Box<CaptureKeys>>);
 
@@ -401,20 +401,9 @@ impl Captured {
         }
     }
 
-    /// The keys to change, made empty first when there were none.
-    pub fn get_mut(&mut self) -> &mut CaptureKeys {
-        self.0.get_or_insert_with(Box::default)
-    }
-
     /// The keys, by value.
     pub fn into_keys(self) -> CaptureKeys {
         self.0.map(|b| *b).unwrap_or_default()
-    }
-}
-
-impl From<CaptureKeys> for Captured {
-    fn from(keys: CaptureKeys) -> Self {
-        Captured::new(keys)
     }
 }
 
@@ -425,7 +414,7 @@ impl std::ops::Deref for Captured {
     }
 }
 
-/// As the keys themselves, so `ls --json` shows an activity's fields as before the box.
+/// As the keys themselves, so `ls --format json` shows an activity's fields as before the box.
 impl Serialize for Captured {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         CaptureKeys::serialize(&**self, s)
@@ -556,9 +545,11 @@ mod tests {
             std::mem::size_of::<usize>()
         );
         assert_eq!(Captured::new(CaptureKeys::default()), Captured::default());
-        let mut c = Captured::default();
-        assert_eq!(c.message_id, None);
-        c.get_mut().sequence = Some(2);
+        assert_eq!(Captured::default().message_id, None);
+        let c = Captured::new(CaptureKeys {
+            sequence: Some(2),
+            ..CaptureKeys::default()
+        });
         assert_eq!(c.sequence, Some(2));
         assert_eq!(c.clone().into_keys().sequence, Some(2));
     }
