@@ -126,6 +126,34 @@ pub fn set_environment(env: Environment) {
     let _ = ENVIRONMENT.set(env);
 }
 
+/// Makes `repo` read its objects through pack handles of its own, the `n`th set (0: the
+/// shared ones, left as they are).
+///
+/// libgit2 shares one handle per pack file among every repository of the process and locks it
+/// for each object read: two threads reading one pack spent a sixth of their time waiting on
+/// each other's locks (futex calls, costly in a VM). Handles are shared by the pack file's
+/// path as written, so the `n`th set names the objects folder with `n` extra `/.`. Each set
+/// maps the pack files it reads on its own, as the shared one does. A repository with
+/// alternates, or whose objects folder is moved by `GIT_OBJECT_DIRECTORY`, keeps the shared
+/// handles.
+fn own_pack_handles(repo: &git2::Repository, n: usize) -> Result<(), GitError> {
+    let objects = repo.commondir().join("objects");
+    if n == 0
+        || std::env::var_os("GIT_OBJECT_DIRECTORY").is_some()
+        || objects.join("info").join("alternates").exists()
+    {
+        return Ok(());
+    }
+    let Some(objects) = objects.to_str() else {
+        return Ok(());
+    };
+    let own = format!("{objects}{}", "/.".repeat(n));
+    let fail = |e: git2::Error| GitError::new("cannot open the object database", e.message());
+    let odb = git2::Odb::new().map_err(fail)?;
+    odb.add_disk_alternate(&own).map_err(fail)?;
+    repo.set_odb(&odb).map_err(fail)
+}
+
 /// The one repository discovery: the environment's repository when it names one, else the
 /// repository containing `path` (a linked work tree or a `--separate-git-dir` repository
 /// included). `Ok(None)`: not in a repository.

@@ -47,6 +47,14 @@ impl Walker {
         Ok(Walker { repo })
     }
 
+    /// Opens the repository as `open` does, reading its objects through pack handles of its
+    /// own when `n` is not 0 (see `own_pack_handles`): for the `n`th of parallel threads.
+    pub fn open_private(path: &Path, n: usize) -> Result<Walker, GitError> {
+        let walker = Walker::open(path)?;
+        super::own_pack_handles(&walker.repo, n)?;
+        Ok(walker)
+    }
+
     /// The repository's git dir (`.git`, or `.git/worktrees/<name>` for a linked work tree).
     pub fn git_dir(&self) -> &Path {
         self.repo.path()
@@ -703,6 +711,62 @@ mod tests {
             "2026-01-06T10:00:00+01:00"
         );
         assert_eq!(commits[1].committer_date, commits[1].author_date);
+    }
+
+    /// The mining threads' walkers: each reads the packs through handles of its own, and
+    /// reads what the shared handles read, loose objects and packed ones.
+    #[test]
+    fn a_walker_with_its_own_pack_handles_reads_the_same_objects() {
+        let mut t = TestRepo::new();
+        let a = t.commit("2026-01-05", "a", &[("dir/a.toml", Some("a1"))]);
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(t.dir())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        git(&["repack", "-adq"]);
+        let b = t.commit("2026-01-06", "b", &[("dir/a.toml", Some("a2"))]);
+        let shared = Walker::open(t.dir()).unwrap();
+        let blobs = |w: &Walker| {
+            let commits = w.first_parent_commits("HEAD").unwrap();
+            let change = w
+                .changed_files_batch(&[(Some(commits[0].tree), commits[1].tree)], "")
+                .unwrap()
+                .remove(0)
+                .remove(0);
+            let read = |id| w.with_blob(id, |b| b.to_vec()).unwrap();
+            (
+                commits.len(),
+                change.path.clone(),
+                read(change.old.unwrap()),
+                read(change.new.unwrap()),
+            )
+        };
+        let expected = (2, "dir/a.toml".to_string(), b"a1".to_vec(), b"a2".to_vec());
+        assert_eq!(blobs(&shared), expected);
+        for n in 1..3 {
+            let own = Walker::open_private(t.dir(), n).unwrap();
+            assert_eq!(blobs(&own), expected, "handle set {n}");
+        }
+        // A repository borrowing objects from another keeps the shared handles (and reads).
+        let mut other = TestRepo::new();
+        other.commit("2026-01-05", "o", &[("x.toml", Some("x"))]);
+        std::fs::create_dir_all(other.dir().join(".git/objects/info")).unwrap();
+        std::fs::write(
+            other.dir().join(".git/objects/info/alternates"),
+            format!("{}\n", t.dir().join(".git/objects").display()),
+        )
+        .unwrap();
+        let borrowing = Walker::open_private(other.dir(), 1).unwrap();
+        assert!(borrowing.first_parent_commits(&a).is_ok());
+        assert!(borrowing.first_parent_commits(&b).is_ok());
     }
 
     #[test]

@@ -511,8 +511,9 @@ fn run<T: Send>(
     let work = || {
         jobs.par_chunks(chunk)
             .map(|chunk| {
-                let deltas =
-                    Miner::new(git::Walker::open(&git_dir)?, prefix, config).mine(chunk)?;
+                let own = rayon::current_thread_index().unwrap_or(0);
+                let deltas = Miner::new(git::Walker::open_private(&git_dir, own)?, prefix, config)
+                    .mine(chunk)?;
                 // The chunk's repository handle is closed: what libgit2 read for it is
                 // given back rather than held to the end of the run.
                 git::release_freed_memory();
