@@ -359,7 +359,7 @@ fn figures(inp: &Inputs, clock: &Clock) -> Context {
         win_loss: periods.map(|p| winloss::win_loss(&deals, p)),
         lost_reasons: periods.map(|p| winloss::lost_reasons(&deals, p)),
         by_source: periods.map(|p| winloss::by_source(&deals, config, p)),
-        by_industry: periods.map(|p| winloss::by_industry(&deals, crm, p)),
+        by_industry: periods.map(|p| winloss::by_industry(&deals, p)),
         stage_durations: periods.map(|p| durations::stage_durations(config, &stays, p)),
         conversion: periods.map(|p| durations::conversion(config, &stays, p)),
         periods,

@@ -20,6 +20,8 @@ pub struct Deals<'a> {
 
 pub struct Deal<'a> {
     pub o: &'a Opportunity,
+    /// Its account's industry, `(none)` when the account has none (or is not in the CRM).
+    pub industry: &'a str,
     pub opened_on: Option<NaiveDate>,
     pub won_on: Option<NaiveDate>,
     pub lost_on: Option<NaiveDate>,
@@ -27,11 +29,18 @@ pub struct Deal<'a> {
 
 impl<'a> Deals<'a> {
     pub fn new(crm: &'a Crm, clock: &Clock) -> Deals<'a> {
+        // Looked up once here, not once per period.
+        let industry_of: HashMap<&str, &str> = crm
+            .accounts
+            .iter()
+            .filter_map(|a| a.industry.as_deref().map(|i| (a.meta.id.as_str(), i)))
+            .collect();
         let list = crm
             .opportunities
             .iter()
             .map(|o| Deal {
                 o,
+                industry: industry_of.get(account_of(o)).copied().unwrap_or("(none)"),
                 opened_on: clock.opened_on(o),
                 won_on: clock.won_on(crm, o),
                 lost_on: clock.lost_on(crm, o),
@@ -149,23 +158,10 @@ pub fn by_source(deals: &Deals, config: &Config, p: &Period) -> Vec<Rate> {
 }
 
 /// The same per account industry (`(none)` without one), sorted by industry.
-pub fn by_industry(deals: &Deals, crm: &Crm, p: &Period) -> Vec<Rate> {
-    let industry_of: HashMap<&str, &str> = crm
-        .accounts
-        .iter()
-        .filter_map(|a| a.industry.as_deref().map(|i| (a.meta.id.as_str(), i)))
-        .collect();
+pub fn by_industry(deals: &Deals, p: &Period) -> Vec<Rate> {
     let mut groups: std::collections::BTreeMap<&str, Vec<&Deal>> = Default::default();
     for d in &deals.list {
-        groups
-            .entry(
-                industry_of
-                    .get(account_of(d.o))
-                    .copied()
-                    .unwrap_or("(none)"),
-            )
-            .or_default()
-            .push(d);
+        groups.entry(d.industry).or_default().push(d);
     }
     groups
         .into_iter()
@@ -340,8 +336,10 @@ mod tests {
                 ("(upsells)".into(), 0, 1, 0, Some(1.0)),
             ]
         );
-        let industries = by_industry(&deals, &crm, &q4());
+        let industries = by_industry(&deals, &q4());
         assert_eq!(industries.len(), 1);
+        // acme has no industry.
+        assert_eq!(industries[0].industry.as_deref(), Some("(none)"));
         assert_eq!((industries[0].won, industries[0].lost), (3, 1));
     }
 
