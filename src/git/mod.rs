@@ -134,12 +134,13 @@ pub fn set_environment(env: Environment) {
 /// each other's locks (futex calls, costly in a VM). Handles are shared by the pack file's
 /// path as written, so the `n`th set names the objects folder with `n` extra `/.`. Each set
 /// maps the pack files it reads on its own, as the shared one does. A repository with
-/// alternates, or whose objects folder is moved by `GIT_OBJECT_DIRECTORY`, keeps the shared
-/// handles.
+/// alternates, or run where git moves or adds objects folders (`GIT_OBJECT_DIRECTORY`,
+/// `GIT_ALTERNATE_OBJECT_DIRECTORIES`: a hook during a push), keeps the shared handles.
 fn own_pack_handles(repo: &git2::Repository, n: usize) -> Result<(), GitError> {
     let objects = repo.commondir().join("objects");
     if n == 0
         || std::env::var_os("GIT_OBJECT_DIRECTORY").is_some()
+        || std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES").is_some()
         || objects.join("info").join("alternates").exists()
     {
         return Ok(());
