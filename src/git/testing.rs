@@ -44,6 +44,20 @@ impl TestRepo {
     }
 
     /// Applies `changes` (path, new contents or `None` to delete) to `main` as one commit.
+    /// Runs `git` with `args` in the repository, which must succeed.
+    pub fn git(&self, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(self.dir())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn commit(&mut self, date: &str, message: &str, changes: Changes) -> String {
         let files = apply(&self.files, changes);
         let parents: Vec<git2::Oid> = self.head.into_iter().collect();

@@ -719,19 +719,7 @@ mod tests {
     fn a_walker_with_its_own_pack_handles_reads_the_same_objects() {
         let mut t = TestRepo::new();
         let a = t.commit("2026-01-05", "a", &[("dir/a.toml", Some("a1"))]);
-        let git = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .args(args)
-                .current_dir(t.dir())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        git(&["repack", "-adq"]);
+        t.git(&["repack", "-adq"]);
         let b = t.commit("2026-01-06", "b", &[("dir/a.toml", Some("a2"))]);
         let shared = Walker::open(t.dir()).unwrap();
         let blobs = |w: &Walker| {

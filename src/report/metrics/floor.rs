@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::timeline::Contract;
 use super::{ratio, round2, ByPeriod, Clock, Period, StatusCount};
 use crate::crm::Crm;
-use crate::model::{Activity, ActivityKind, LeadStatus, MemberId};
+use crate::model::{ActivityKind, LeadStatus, MemberId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
@@ -48,6 +48,31 @@ pub struct Figures {
     pub leads_addressed: usize,
 }
 
+/// `records` grouped by member (`member` gives none: left out), each group in `records`'
+/// order.
+fn by<'c, T: 'c>(
+    records: impl IntoIterator<Item = &'c T>,
+    member: impl Fn(&'c T) -> Option<&'c str>,
+) -> HashMap<&'c str, Vec<&'c T>> {
+    let mut map: HashMap<&str, Vec<&T>> = HashMap::default();
+    for r in records {
+        if let Some(m) = member(r) {
+            map.entry(m).or_default().push(r);
+        }
+    }
+    map
+}
+
+/// A member field's id.
+fn name(member: &Option<MemberId>) -> Option<&str> {
+    member.as_ref().map(MemberId::as_str)
+}
+
+/// A member's group of `by`, empty when they have none.
+fn of<'m, T>(map: &'m HashMap<&str, Vec<&T>>, id: &str) -> &'m [&'m T] {
+    map.get(id).map(Vec::as_slice).unwrap_or_default()
+}
+
 /// Every team member's sales floor figures.
 pub fn members(
     crm: &Crm,
@@ -57,63 +82,35 @@ pub fn members(
     as_of: NaiveDate,
 ) -> Vec<Member> {
     let config = &crm.config;
-    // Activities by owner, in one pass (a scan per member is team size x 200,000), and the
-    // sdr of each opportunity for the demos they sourced.
-    let mut by_owner: HashMap<&str, Vec<&Activity>> = HashMap::default();
-    let mut by_sdr: HashMap<&str, Vec<&Activity>> = HashMap::default();
+    // Each member's records, in one pass per kind, in the CRM's order: a scan per member
+    // (and per period and status) was team size x 200,000 activities, and a tenth of a warm
+    // report for the leads and accounts.
+    let held = crm.activities.iter().filter(|a| a.date.date() <= as_of);
+    let acts_of = by(held.clone(), |a| name(&a.owner));
+    // The demos on each sdr's opportunities, for the demos they sourced.
     let sdr_of: HashMap<&str, &str> = crm
         .opportunities
         .iter()
         .filter_map(|o| o.sdr.as_ref().map(|s| (o.meta.id.as_str(), s.as_str())))
         .collect();
-    for a in crm.activities.iter().filter(|a| a.date.date() <= as_of) {
-        if let Some(owner) = &a.owner {
-            by_owner.entry(owner.as_str()).or_default().push(a);
-        }
-        if a.held(ActivityKind::Demo) {
-            if let Some(sdr) = a.opportunity.as_ref().and_then(|o| sdr_of.get(o.as_str())) {
-                by_sdr.entry(sdr).or_default().push(a);
-            }
-        }
-    }
-    let won_on: HashMap<&str, Option<NaiveDate>> = crm
-        .opportunities
-        .iter()
-        .map(|o| (o.meta.id.as_str(), clock.won_on(crm, o)))
-        .collect();
-    // Each member's records, in one pass per kind, in the CRM's order: scanning every lead
-    // and account once per member, period and status was a tenth of a warm report.
-    fn by<'c, T>(
-        records: &'c [T],
-        member: impl Fn(&'c T) -> Option<&'c MemberId>,
-    ) -> HashMap<&'c str, Vec<&'c T>> {
-        let mut map: HashMap<&str, Vec<&T>> = HashMap::default();
-        for r in records {
-            if let Some(m) = member(r) {
-                map.entry(m.as_str()).or_default().push(r);
-            }
-        }
-        map
-    }
-    let owned_by = by(&crm.opportunities, |o| o.owner.as_ref());
+    let sourced_by = by(held.filter(|a| a.held(ActivityKind::Demo)), |a| {
+        a.opportunity
+            .as_ref()
+            .and_then(|o| sdr_of.get(o.as_str()).copied())
+    });
+    let owned_by = by(&crm.opportunities, |o| name(&o.owner));
     // Who created an opportunity: its sdr, or else its owner.
-    let created_by = by(&crm.opportunities, |o| o.sdr.as_ref().or(o.owner.as_ref()));
-    let accounts_of = by(&crm.accounts, |a| a.owner.as_ref());
-    let leads_of = by(&crm.leads, |l| l.owner.as_ref());
-    let mut contracts_of: HashMap<&str, Vec<&Contract>> = HashMap::default();
-    for c in contracts {
-        contracts_of.entry(c.owner).or_default().push(c);
-    }
-    fn of<'m, T>(map: &'m HashMap<&str, Vec<&T>>, id: &str) -> &'m [&'m T] {
-        map.get(id).map(Vec::as_slice).unwrap_or_default()
-    }
+    let created_by = by(&crm.opportunities, |o| name(&o.sdr).or(name(&o.owner)));
+    let accounts_of = by(&crm.accounts, |a| name(&a.owner));
+    let leads_of = by(&crm.leads, |l| name(&l.owner));
+    let contracts_of = by(contracts, |c| Some(c.owner));
     config
         .team
         .iter()
         .map(|m| {
             let id = m.id.as_str();
-            let acts: &[&Activity] = by_owner.get(id).map(Vec::as_slice).unwrap_or_default();
-            let sourced: &[&Activity] = by_sdr.get(id).map(Vec::as_slice).unwrap_or_default();
+            let acts = of(&acts_of, id);
+            let sourced = of(&sourced_by, id);
             let owned = of(&owned_by, id);
             let created = of(&created_by, id);
             let accounts = of(&accounts_of, id);
@@ -122,7 +119,7 @@ pub fn members(
             // The days each period is asked about, worked out once for all periods.
             let won_lost: Vec<(Option<NaiveDate>, Option<NaiveDate>)> = owned
                 .iter()
-                .map(|o| (won_on[o.meta.id.as_str()], clock.lost_on(crm, o)))
+                .map(|o| (clock.won_on(crm, o), clock.lost_on(crm, o)))
                 .collect();
             let opened: Vec<Option<NaiveDate>> =
                 created.iter().map(|o| clock.opened_on(o)).collect();
