@@ -279,13 +279,17 @@ impl Cache {
         self.seed
     }
 
-    /// What was damaged in the file, if anything: for a warning.
-    pub fn damage(&self) -> Option<String> {
+    /// What was damaged in the file, if anything: for a warning. `rebuilt`: the run writes
+    /// the file anew (one that reads every kind; see `tidy` for the others).
+    pub fn damage(&self, rebuilt: bool) -> Option<String> {
         let file = self.file.display();
         match self.damaged {
             0 => None,
-            usize::MAX => Some(format!(
+            usize::MAX if rebuilt => Some(format!(
                 "the history cache {file} is damaged (its first line fails its checksum): it was ignored, and is rebuilt"
+            )),
+            usize::MAX => Some(format!(
+                "the history cache {file} is damaged (its first line fails its checksum): it was removed, and is rebuilt when needed"
             )),
             1 => Some(format!(
                 "the history cache {file} had a damaged line (it fails its checksum): its commit was mined again, and the file rewritten without it"
@@ -342,6 +346,25 @@ impl Cache {
             .with_extension(format!("tmp{}", std::process::id()));
         fs::write(&tmp, &buf)?;
         fs::rename(&tmp, &self.file)
+    }
+
+    /// For a run that writes no lines (`Options::unread`): a file with damaged lines, or an
+    /// unfinished last line, is rewritten without them; one whose first line is damaged is
+    /// removed. Either way the damage is reported once, not by every run after.
+    pub fn tidy(&self, live: &HashSet<&Key>) -> io::Result<()> {
+        if self.file.as_os_str().is_empty() {
+            return Ok(());
+        }
+        if self.damaged == usize::MAX {
+            return match fs::remove_file(&self.file) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        if self.upkeep == Upkeep::Repair {
+            return self.save(&[], live);
+        }
+        Ok(())
     }
 
     /// A stream for the newly mined lines when the file is written anew (there was none, or

@@ -119,6 +119,11 @@ pub struct Options {
     /// Keep only the events a caller reads, slimmed to what it reads (`for_metrics`,
     /// `for_lifecycle`): the rest of a long history is then never held in memory.
     pub lean: Option<Filter>,
+    /// Kinds whose record files are not read at all: `lean` drops every event of them
+    /// (`UNREAD_BY_METRICS`), and their warnings are dropped too. Such a run writes no
+    /// history cache lines (a line holds every kind's events); it still reads the cache, and
+    /// rewrites it without the lines that fail their check.
+    pub unread: &'static [Kind],
 }
 
 /// Whether an event is kept, slimming it in place.
@@ -143,6 +148,10 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
         _ => false,
     }
 }
+
+/// The kinds `for_metrics` drops every event of: a report need not read their files in the
+/// history (`Options::unread`). Activities are half the record files a history writes.
+pub const UNREAD_BY_METRICS: &[Kind] = &[Kind::Activity];
 
 /// Whether the metrics read an event, slimming it to what they read (see
 /// `metrics::Inputs::events`): of accounts, their `name` and `status` when created, their
@@ -174,6 +183,18 @@ impl Delta {
         self.events.shrink_to_fit();
         self
     }
+
+    /// Without the events and warnings of the `unread` kinds (a delta from the cache, for a
+    /// run that does not read their files).
+    fn without(mut self, unread: &[Kind]) -> Self {
+        if !unread.is_empty() {
+            self.events.retain(|e| !unread.contains(&e.kind));
+            self.warnings.retain(
+                |w| !matches!(classify(&w.path), PathClass::Record(k, _) if unread.contains(&k)),
+            );
+        }
+        self
+    }
 }
 
 impl Default for Options {
@@ -183,6 +204,7 @@ impl Default for Options {
             cache: true,
             threads: 0,
             lean: None,
+            unread: &[],
         }
     }
 }
@@ -221,14 +243,17 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         0 => rayon::current_num_threads(),
         n => n,
     };
+    // A run that leaves kinds unread has only part of each commit's events: it writes no
+    // line (the next run that reads every kind does).
+    let writes = options.cache && options.unread.is_empty();
     // Each delta's cache line is written as soon as it is mined, and the delta slimmed
     // then if the run is lean: a long history is never held whole in memory.
     let seed = cache.seed();
     // A cache written anew takes the lines as they are mined.
-    let stream = if options.cache { cache.stream() } else { None };
+    let stream = if writes { cache.stream() } else { None };
     let finish = |job: &Job, delta: Delta| -> (Delta, Vec<u8>) {
         let mut line = Vec::new();
-        if options.cache {
+        if writes {
             // Serializing plain data into memory cannot fail.
             let _ = cache::write_line(&mut line, seed, &keys[job.index], &delta);
             match &stream {
@@ -245,14 +270,19 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         };
         (delta, line)
     };
-    let mined = run(repo, &jobs, &prefix, &config, threads, &finish)?;
+    let setup = MinerSetup {
+        prefix: &prefix,
+        config: &config,
+        unread: options.unread,
+    };
+    let mined = run(repo, &jobs, &setup, threads, &finish)?;
 
     let mut stats = Stats {
         commits: commits.len(),
         cached: commits.len() - jobs.len(),
         mined: jobs.len(),
         cache_error: None,
-        cache_damage: cache.damage(),
+        cache_damage: cache.damage(writes),
     };
     // Sized once: the lines of a whole history are a hundred megabytes, grown by doubling
     // they were twice that, next to the mined lines not yet copied.
@@ -266,7 +296,8 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         let live: HashSet<&cache::Key> = keys.iter().collect();
         let saved = match stream {
             Some(s) => cache.finish_stream(s),
-            None => cache.save(&lines, &live),
+            None if writes => cache.save(&lines, &live),
+            None => cache.tidy(&live),
         };
         if let Err(e) = saved {
             stats.cache_error = Some(e.to_string());
@@ -275,7 +306,10 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     drop(lines);
     let deltas = (0..commits.len()).map(|i| match fresh.remove(&i) {
         Some(d) => d,
-        None => cache.take(&keys[i]).unwrap_or_default(),
+        None => cache
+            .take(&keys[i])
+            .map(|d| d.without(options.unread))
+            .unwrap_or_default(),
     });
     Ok(assemble(commits, deltas, stats))
 }
@@ -375,14 +409,13 @@ pub fn mine_since(
         Some(keep) => d.lean(keep),
         None => d,
     };
-    let mined = run(
-        repo,
-        &jobs,
-        &prefix,
-        &permissive_config(),
-        options.threads,
-        &finish,
-    )?;
+    let config = permissive_config();
+    let setup = MinerSetup {
+        prefix: &prefix,
+        config: &config,
+        unread: options.unread,
+    };
+    let mined = run(repo, &jobs, &setup, options.threads, &finish)?;
     let stats = Stats {
         commits: commits.len(),
         mined: commits.len(),
@@ -488,8 +521,7 @@ const PARALLEL_MIN: usize = 200;
 fn run<T: Send>(
     repo: git::Walker,
     jobs: &[Job],
-    prefix: &str,
-    config: &Config,
+    setup: &MinerSetup,
     threads: usize,
     finish: &(impl Fn(&Job, Delta) -> T + Sync),
 ) -> Result<Vec<T>, GitError> {
@@ -502,7 +534,7 @@ fn run<T: Send>(
             .collect()
     };
     if threads <= 1 || jobs.len() < PARALLEL_MIN {
-        let deltas = Miner::new(repo, prefix, config).mine(jobs)?;
+        let deltas = Miner::new(repo, setup).mine(jobs)?;
         return Ok(done(jobs, deltas));
     }
     let git_dir = repo.git_dir().to_path_buf();
@@ -512,8 +544,8 @@ fn run<T: Send>(
         jobs.par_chunks(chunk)
             .map(|chunk| {
                 let own = rayon::current_thread_index().unwrap_or(0);
-                let deltas = Miner::new(git::Walker::open_private(&git_dir, own)?, prefix, config)
-                    .mine(chunk)?;
+                let deltas =
+                    Miner::new(git::Walker::open_private(&git_dir, own)?, setup).mine(chunk)?;
                 // The chunk's repository handle is closed: what libgit2 read for it is
                 // given back rather than held to the end of the run.
                 git::release_freed_memory();
@@ -536,11 +568,20 @@ fn run<T: Send>(
 /// At most this many parsed versions are kept for the next change of their file.
 const KEPT_MAX: usize = 50_000;
 
+/// What every mining thread is given.
+struct MinerSetup<'a> {
+    prefix: &'a str,
+    config: &'a Config,
+    /// Kinds whose files are not read (`Options::unread`).
+    unread: &'static [Kind],
+}
+
 /// Mines commits on one thread.
 struct Miner<'a> {
     repo: git::Walker,
     prefix: &'a str,
     config: &'a Config,
+    unread: &'static [Kind],
     /// Parsed versions of record files by (kind, blob id), from the commit that wrote them
     /// to the next commit that changes them, where they are the old side; held in the
     /// `codec` encoding (a parsed version is a few times the size of its encoding, and a
@@ -549,11 +590,12 @@ struct Miner<'a> {
 }
 
 impl<'a> Miner<'a> {
-    fn new(repo: git::Walker, prefix: &'a str, config: &'a Config) -> Self {
+    fn new(repo: git::Walker, setup: &MinerSetup<'a>) -> Self {
         Miner {
             repo,
-            prefix,
-            config,
+            prefix: setup.prefix,
+            config: setup.config,
+            unread: setup.unread,
             kept: HashMap::new(),
         }
     }
@@ -572,6 +614,9 @@ impl<'a> Miner<'a> {
             let PathClass::Record(kind, id) = classify(&change.path) else {
                 continue;
             };
+            if self.unread.contains(&kind) {
+                continue;
+            }
             let path = change.path.as_str();
             let record = |c: Change| RecordEvent {
                 kind,
@@ -1066,6 +1111,162 @@ mod tests {
         assert_eq!(second.stats.cache_damage, None);
         assert_eq!(second.events, first.events);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+
+    /// `for_metrics` keeps no event of a kind in `UNREAD_BY_METRICS`, whatever the change: a
+    /// report that does not read those files loses nothing it reads.
+    #[test]
+    fn the_metrics_read_no_event_of_an_unread_kind() {
+        let fields: Fields = [
+            ("name".to_string(), text("x")),
+            ("status".to_string(), text("y")),
+        ]
+        .into_iter()
+        .collect();
+        for &kind in UNREAD_BY_METRICS {
+            for mut change in [
+                Change::Created {
+                    fields: fields.clone(),
+                },
+                Change::Restored {
+                    fields: fields.clone(),
+                },
+                Change::Changed {
+                    field: "status".into(),
+                    old: Some(text("a")),
+                    new: Some(text("b")),
+                },
+                Change::Deleted,
+            ] {
+                assert!(!for_metrics(kind, &mut change), "{kind:?} {change:?}");
+            }
+        }
+    }
+
+    /// A run that leaves activities unread (the report's) gives the events a full run gives,
+    /// slimmed; it reads no activity file (one that does not parse is not warned about,
+    /// from mining or from a cache a full run wrote) and writes no history cache.
+    #[test]
+    fn a_run_that_leaves_activities_unread_gives_the_same_lean_events() {
+        let mut t = TestRepo::new();
+        let call = "kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\n";
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("accounts/acme.toml", Some(ACME)),
+                ("activities/2026/01/call.toml", Some(call)),
+                ("activities/2026/01/broken.toml", Some("kind = \"call\n")),
+                ("accounts/broken.toml", Some("name = [\n")),
+            ],
+        );
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[
+                ("accounts/acme.toml", Some(ACME_WORKING)),
+                (
+                    "activities/2026/01/call.toml",
+                    Some(&call.replace("call\"", "meeting\"")),
+                ),
+            ],
+        );
+        let unread = Options {
+            lean: Some(for_metrics),
+            unread: UNREAD_BY_METRICS,
+            ..Options::default()
+        };
+        let lean = Options {
+            cache: false,
+            ..unread.clone()
+        };
+        let paths =
+            |h: &History| -> Vec<String> { h.warnings.iter().map(|w| w.path.clone()).collect() };
+        let full = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(
+            paths(&full),
+            ["accounts/broken.toml", "activities/2026/01/broken.toml"]
+        );
+        let expected = mine(
+            t.dir(),
+            &Options {
+                lean: Some(for_metrics),
+                ..uncached()
+            },
+        )
+        .unwrap();
+        let mined = mine(t.dir(), &lean).unwrap();
+        assert_eq!(mined.events, expected.events);
+        assert_eq!(paths(&mined), ["accounts/broken.toml"]);
+        // No history cache written; then one a full run wrote, read with its activities'
+        // warnings dropped.
+        let dir = t.dir().join(".git").join(cache::DIR);
+        mine(t.dir(), &unread).unwrap();
+        assert!(!dir.exists(), "no history cache");
+        mine(t.dir(), &Options::default()).unwrap();
+        assert!(dir.exists());
+        let cached = mine(t.dir(), &unread).unwrap();
+        assert_eq!((cached.stats.mined, cached.stats.cached), (0, 2));
+        assert_eq!(cached.events, expected.events);
+        assert_eq!(paths(&cached), ["accounts/broken.toml"]);
+    }
+
+    /// A run that writes no lines still mends the history cache it found damaged: a damaged
+    /// line is dropped from the file, a damaged first line removes it; the next run is quiet.
+    #[test]
+    fn a_run_that_leaves_kinds_unread_mends_a_damaged_cache() {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        let unread = Options {
+            lean: Some(for_metrics),
+            unread: UNREAD_BY_METRICS,
+            ..Options::default()
+        };
+        let walker = git::Walker::open(t.dir()).unwrap();
+        let file = cache::Cache::file(walker.common_dir(), "");
+        let full = mine(t.dir(), &Options::default()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        // The second commit's line, one value changed.
+        let damaged = text.replacen(lines[2], &lines[2].replacen("working", "workinG", 1), 1);
+        std::fs::write(&file, &damaged).unwrap();
+        let first = mine(t.dir(), &unread).unwrap();
+        assert!(first
+            .stats
+            .cache_damage
+            .unwrap()
+            .contains("had a damaged line"));
+        assert_eq!((first.stats.mined, first.stats.cached), (1, 1));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{}\n{}\n", lines[0], lines[1])
+        );
+        let quiet = mine(t.dir(), &unread).unwrap();
+        assert_eq!(quiet.stats.cache_damage, None);
+        assert_eq!(quiet.events, first.events);
+        // The first line damaged: the file is removed.
+        // A byte of the key the header's checksum covers.
+        let mut bytes = text.clone().into_bytes();
+        let at = lines[0].len() - 2;
+        bytes[at] ^= 0x01;
+        std::fs::write(&file, bytes).unwrap();
+        let first = mine(t.dir(), &unread).unwrap();
+        let said = first.stats.cache_damage.unwrap();
+        assert!(
+            said.ends_with("it was removed, and is rebuilt when needed"),
+            "{said}"
+        );
+        assert!(!file.exists());
+        let quiet = mine(t.dir(), &unread).unwrap();
+        assert_eq!(quiet.stats.cache_damage, None);
+        assert_eq!(quiet.events.len(), 2);
+        assert_eq!(full.events.len(), 2);
     }
 
     /// A lean run keeps what the metrics read, and leaves the cache whole for the next full

@@ -219,9 +219,13 @@ fn inputs_from(
     rebuild: bool,
     keep: Option<&Keep>,
 ) -> Result<Option<Inputs>, SnapshotError> {
+    // The report's events are those of the kinds the metrics read: the others' files are
+    // not read. (A reader that keeps part of the snapshot brings it forward the same way,
+    // keeping the snapshot as the report would write it.)
     let options = history::Options {
         cache: opts.cache,
         lean: Some(keep.map_or(history::for_metrics as history::Filter, |k| k.events)),
+        unread: history::UNREAD_BY_METRICS,
         ..history::Options::default()
     };
 
@@ -259,6 +263,10 @@ fn inputs_from(
         None if rebuild => mine_all(root, &options, &mut cache_warnings)?,
         None => return Ok(None),
     };
+    // Whatever the events came from (a snapshot or a history cache an older sloop wrote,
+    // or one written by a run that reads every kind), no warning about a kind left unread.
+    let mut warnings = warnings;
+    warnings.retain(|w| !unread_kind(&w.path, options.unread));
     let Some(at) = commits
         .iter()
         .rposition(|c| c.author_date.date_naive() <= opts.as_of)
@@ -644,10 +652,16 @@ pub fn history(root: &Path, warnings: &mut Vec<String>) -> Result<Option<History
     };
     let options = history::Options {
         lean: Some(history::for_metrics),
+        unread: history::UNREAD_BY_METRICS,
         ..history::Options::default()
     };
     let forwarded = forward(root, &options, snap.commits, snap.events, snap.warnings)?;
     Ok(forwarded.map(|f| (f.commits, f.events)))
+}
+
+/// Whether `path` is a record file of one of the `unread` kinds.
+fn unread_kind(path: &str, unread: &[Kind]) -> bool {
+    matches!(store::classify(path), store::PathClass::Record(k, _) if unread.contains(&k))
 }
 
 /// A snapshot's history brought to `HEAD`.

@@ -426,6 +426,12 @@ fn doctor_removes_damaged_caches() {
     let history = env
         .path()
         .join(".git/sloop/history-v1/crm-cbf29ce484222325.jsonl");
+    // The report keeps its own snapshot and writes no history cache (it does not read the
+    // activities' files); `sloop history` reads every kind and writes it.
+    assert!(!history.exists(), "the report wrote no history cache");
+    let run = env.run(&["history", "accounts/acme"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert!(history.exists());
     // One bit flipped in the last block of records; one changed value in a line.
     let mut bytes = std::fs::read(&snapshot).unwrap();
     let last = bytes.len() - 2;
