@@ -10,12 +10,14 @@
 //! - `fast_import`: a whole history written from memory (`sloop demo`);
 //! - `remote`: push and fetch (`sloop serve --push`) through the `git` binary;
 //! - `marker`: what an import that wrote files (not commits) leaves for the checks;
-//! - `object_id`: the id of every object.
+//! - `object_id`: the id of every object;
+//! - `pack_order`: where objects sit in the pack files, to read many in storage order.
 
 mod commit;
 mod fast_import;
 mod marker;
 mod object_id;
+mod pack_order;
 mod remote;
 mod repo;
 mod source;
@@ -38,7 +40,8 @@ pub use marker::ImportMarker;
 pub use object_id::{BadObjectId, ObjectId};
 pub use remote::Pushed;
 pub use repo::{
-    git_dir_around, init, limit_mapped_memory, release_freed_memory, work_tree_of, Busy, Repo,
+    allow_phased_mapping, git_dir_around, init, limit_mapped_memory, release_freed_memory,
+    work_tree_of, Busy, NarrowMapped, Repo,
 };
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree
@@ -136,7 +139,7 @@ pub fn set_environment(env: Environment) {
 /// maps the pack files it reads on its own, as the shared one does. A repository with
 /// alternates, or run where git moves or adds objects folders (`GIT_OBJECT_DIRECTORY`,
 /// `GIT_ALTERNATE_OBJECT_DIRECTORIES`: a hook during a push), keeps the shared handles.
-fn own_pack_handles(repo: &git2::Repository, n: usize) -> Result<(), GitError> {
+pub(super) fn own_pack_handles(repo: &git2::Repository, n: usize) -> Result<(), GitError> {
     let objects = repo.commondir().join("objects");
     if n == 0
         || std::env::var_os("GIT_OBJECT_DIRECTORY").is_some()

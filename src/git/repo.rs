@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     open_repository, walk, Change, CommitInfo, GitError, IndexSource, ObjectId, TreeSource,
@@ -806,7 +807,61 @@ pub fn limit_mapped_memory() {
     // in `main`, before rayon or anything else starts a thread.
     unsafe {
         let _ = git2::opts::set_mwindow_size(32 << 20);
-        let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+        let _ = git2::opts::set_mwindow_mapped_limit(MAPPED_LIMIT);
+    }
+}
+
+const MAPPED_LIMIT: usize = 128 << 20;
+
+/// Set by `main` for a command that reads objects one phase at a time (every command but
+/// `serve`, whose threads read concurrently): only then does `NarrowMapped` change libgit2's
+/// limit, between phases.
+static PHASED: AtomicBool = AtomicBool::new(false);
+
+/// Lets `NarrowMapped` change libgit2's mapped-memory limit (see `PHASED`).
+pub fn allow_phased_mapping() {
+    PHASED.store(true, Ordering::SeqCst);
+}
+
+/// While alive (in a command that allowed it), libgit2 maps at most 64 MB of pack files, not
+/// 128: for reading one commit's records in pack order (`pack_order`), which sweeps the pack
+/// once and has no use for more. The cold report's load of HEAD's records peaked 40–60 MiB
+/// lower at the benchmark's size, in the same time; the history's mining, which needs the
+/// 128 MB, is over by then.
+pub struct NarrowMapped(bool);
+
+impl NarrowMapped {
+    /// Call where no other thread reads objects (between a command's phases).
+    pub fn new() -> Self {
+        let on = PHASED.load(Ordering::SeqCst);
+        if on {
+            // SAFETY: a plain write of libgit2's global option, which libgit2 reads under its
+            // window lock; the command allowed phases, and no other thread reads objects
+            // here.
+            unsafe {
+                let _ = git2::opts::set_mwindow_mapped_limit(NARROW_LIMIT);
+            }
+        }
+        NarrowMapped(on)
+    }
+}
+
+const NARROW_LIMIT: usize = 64 << 20;
+
+impl Default for NarrowMapped {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for NarrowMapped {
+    fn drop(&mut self) {
+        if self.0 {
+            // SAFETY: as in `new`: the phase that read through the narrow limit is over.
+            unsafe {
+                let _ = git2::opts::set_mwindow_mapped_limit(MAPPED_LIMIT);
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::GitError;
 use crate::config;
@@ -23,6 +23,10 @@ fn read_blob(git_dir: &Path, oid: git2::Oid) -> io::Result<Vec<u8>> {
             Some(i) => i,
             None => {
                 let repo = git2::Repository::open(git_dir).map_err(io::Error::other)?;
+                // Each reading thread but the first through pack handles of its own: two
+                // threads reading one pack's handle waited on its locks most of the time.
+                let n = rayon::current_thread_index().unwrap_or(0);
+                super::own_pack_handles(&repo, n).map_err(|e| io::Error::other(e.to_string()))?;
                 repos.push((git_dir.to_path_buf(), repo));
                 repos.len() - 1
             }
@@ -178,6 +182,10 @@ fn link_text(git_dir: &Path, oid: git2::Oid) -> String {
 /// benchmark's size), and a second `list` is refused.
 pub struct BlobSource {
     git_dir: PathBuf,
+    /// The objects folder (the common git dir's, for a linked work tree).
+    objects: PathBuf,
+    /// Each listed file's position in the pack files, found once a caller asks.
+    order: OnceLock<Vec<u64>>,
     /// The listing, until `list` hands it over.
     listing: Mutex<Option<Vec<SourceFile>>>,
     /// Each listed file's blob, by token.
@@ -192,11 +200,14 @@ pub type TreeSource = BlobSource;
 pub type IndexSource = BlobSource;
 
 impl BlobSource {
-    fn new(git_dir: &Path, raw: Vec<(String, git2::Oid, u32)>, describe: String) -> Self {
+    fn new(repo: &git2::Repository, raw: Vec<(String, git2::Oid, u32)>, describe: String) -> Self {
+        let git_dir = repo.path();
         let (items, config_blob) = classify_items(raw);
         let (files, blobs) = list_items(git_dir, items);
         BlobSource {
             git_dir: git_dir.to_path_buf(),
+            objects: repo.commondir().join("objects"),
+            order: OnceLock::new(),
             listing: Mutex::new(Some(files)),
             blobs,
             config_blob,
@@ -238,7 +249,7 @@ impl BlobSource {
         if let Some(e) = error {
             return Err(GitError::new("cannot walk a commit's tree", e.message()));
         }
-        Ok(BlobSource::new(repo.path(), raw, describe))
+        Ok(BlobSource::new(repo, raw, describe))
     }
 
     pub(super) fn from_index(repo: &git2::Repository, prefix: &str) -> Result<Self, GitError> {
@@ -256,7 +267,19 @@ impl BlobSource {
                 raw.push((rel.to_string(), e.id, e.mode));
             }
         }
-        Ok(BlobSource::new(repo.path(), raw, "the index".into()))
+        Ok(BlobSource::new(repo, raw, "the index".into()))
+    }
+}
+
+/// The threads' handles on the repository are closed with the source: the pack handles of
+/// their own each map the pack index and keep a cache of delta bases (40 MB at the
+/// benchmark's size), which the rest of a command has no use for.
+impl Drop for BlobSource {
+    fn drop(&mut self) {
+        let git_dir = &self.git_dir;
+        let close = || REPOS.with(|repos| repos.borrow_mut().retain(|(p, _)| p != git_dir));
+        rayon::broadcast(|_| close());
+        close();
     }
 }
 
@@ -304,5 +327,24 @@ impl Source for BlobSource {
 
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    /// Pack order (see `pack_order`); files without a blob sort first.
+    fn read_order(&self) -> Option<&[u64]> {
+        let keys = self.order.get_or_init(|| {
+            let oids: Vec<git2::Oid> = self
+                .blobs
+                .iter()
+                .map(|b| b.oid.unwrap_or(git2::Oid::ZERO_SHA1))
+                .collect();
+            let mut keys = super::pack_order::positions(&self.objects, &oids);
+            for (key, blob) in keys.iter_mut().zip(&self.blobs) {
+                if blob.oid.is_none() {
+                    *key = 0;
+                }
+            }
+            keys
+        });
+        Some(keys)
     }
 }

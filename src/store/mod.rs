@@ -274,11 +274,11 @@ fn load_with(
     };
     // The diagnostics of each kind's files, in the order of its files.
     let mut per_file: [std::vec::IntoIter<Vec<Diagnostic>>; 5] = Default::default();
-    per_file[Kind::Account as usize] = parse_kind(&of_kind, &read, accounts);
-    per_file[Kind::Contact as usize] = parse_kind(&of_kind, &read, contacts);
-    per_file[Kind::Opportunity as usize] = parse_kind(&of_kind, &read, opportunities);
-    per_file[Kind::Lead as usize] = parse_kind(&of_kind, &read, leads);
-    per_file[Kind::Activity as usize] = parse_kind(&of_kind, &read, activities);
+    per_file[Kind::Account as usize] = parse_kind(&of_kind, &read, source, accounts);
+    per_file[Kind::Contact as usize] = parse_kind(&of_kind, &read, source, contacts);
+    per_file[Kind::Opportunity as usize] = parse_kind(&of_kind, &read, source, opportunities);
+    per_file[Kind::Lead as usize] = parse_kind(&of_kind, &read, source, leads);
+    per_file[Kind::Activity as usize] = parse_kind(&of_kind, &read, source, activities);
     // The listing is dropped before the duplicate ids are looked for, from the records' own
     // ids and paths: at the benchmark's size it is 50 MB, and this is where loading peaks.
     let kinds: Vec<Kind> = records.iter().map(|(_, kind, _)| *kind).collect();
@@ -331,10 +331,27 @@ type ReadFile<'a> = dyn Fn(&SourceFile, Kind, &str) -> (AnyRecord, Vec<Diagnosti
 fn parse_kind<'a, T: OfKind + Send + Default>(
     files: &dyn Fn(Kind) -> Vec<(&'a SourceFile, &'a str)>,
     read: &ReadFile,
+    source: &dyn Source,
     list: &mut Vec<T>,
 ) -> std::vec::IntoIter<Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
-    files(T::KIND)
+    let mut files = files(T::KIND);
+    // Many files are read in the order the source reads quickest (a commit's blobs in pack
+    // order), then put back in the listing's order.
+    let mut placed = None;
+    if files.len() >= READ_IN_ORDER_FROM {
+        if let Some(keys) = source.read_order() {
+            let key = |f: &SourceFile| keys.get(f.token).copied().unwrap_or(u64::MAX);
+            let mut by_key: Vec<(u64, u32)> = (0..files.len() as u32)
+                .map(|i| (key(files[i as usize].0), i))
+                .collect();
+            by_key.sort_unstable();
+            let order: Vec<u32> = by_key.into_iter().map(|(_, i)| i).collect();
+            files = order.iter().map(|&i| files[i as usize]).collect();
+            placed = Some(order);
+        }
+    }
+    files
         .par_iter()
         .map(|(file, id)| {
             let (record, diags) = read(file, T::KIND, id);
@@ -342,7 +359,27 @@ fn parse_kind<'a, T: OfKind + Send + Default>(
             (T::from_any(record).unwrap_or_default(), diags)
         })
         .unzip_into_vecs(list, &mut diagnostics);
+    if let Some(order) = placed {
+        put_back(order, list, &mut diagnostics);
+    }
     diagnostics.into_iter()
+}
+
+/// From this many files of a kind, `parse_kind` asks the source for its read order.
+const READ_IN_ORDER_FROM: usize = 1024;
+
+/// Puts `list` and `diagnostics`, whose `k`th items are those of the listing's file
+/// `order[k]`, back in the listing's order, in place (each item moved once, no second list
+/// held).
+fn put_back<T>(mut order: Vec<u32>, list: &mut [T], diagnostics: &mut [Vec<Diagnostic>]) {
+    for i in 0..order.len() {
+        while order[i] as usize != i {
+            let j = order[i] as usize;
+            list.swap(i, j);
+            diagnostics.swap(i, j);
+            order.swap(i, j);
+        }
+    }
 }
 
 /// The warning for a file that is not a record where records live.
@@ -504,6 +541,89 @@ fn broken(kind: Kind, id: &str, path: &str) -> AnyRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A source that asks for its files to be read in an order of its own (as a commit's
+    /// tree does: pack order), and notes the order they are read in.
+    struct Ordered {
+        inner: Memory,
+        keys: Vec<u64>,
+        reads: std::sync::Mutex<Vec<usize>>,
+    }
+
+    impl Source for Ordered {
+        fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
+            self.inner.list()
+        }
+        fn read(&self, file: &SourceFile) -> std::io::Result<Vec<u8>> {
+            self.reads.lock().unwrap().push(file.token);
+            self.inner.read(file)
+        }
+        fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
+            self.inner.read_config()
+        }
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn read_order(&self) -> Option<&[u64]> {
+            Some(&self.keys)
+        }
+    }
+
+    /// Files read in the source's order load as they do in the listing's: the same records
+    /// in the same order, the same diagnostics (broken files, duplicate ids) in the same
+    /// order. On one thread, the reads follow the source's keys.
+    #[test]
+    fn files_read_in_the_sources_order_load_the_same() {
+        let mut files = vec![("sloop.toml".to_string(), String::new())];
+        for i in 0..1500 {
+            let text = match i % 7 {
+                0 => "name = \"Unclosed\n".to_string(),
+                1 => format!("name = \"A{i}\"\nemployees = \"many\"\n"),
+                _ => format!("name = \"A{i}\"\nstatus = \"target\"\n"),
+            };
+            // Every tenth in a subfolder, with the id of one at the root: a duplicate.
+            let path = if i % 10 == 3 {
+                format!("accounts/sub/a{}.toml", i - 1)
+            } else {
+                format!("accounts/a{i}.toml")
+            };
+            files.push((path, text));
+        }
+        files.push(("leads/jo.toml".into(), "name = \"Jo\"\n".into()));
+        let inner = Memory::new(files);
+        let mut keys: Vec<u64> = (0..inner.files.len() as u64)
+            .map(|i| (i * 7919) % 1511)
+            .collect();
+        keys[5] = u64::MAX;
+        let ordered = Ordered {
+            inner: inner.clone(),
+            keys: keys.clone(),
+            reads: Default::default(),
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let (plain, sorted) = pool.install(|| (load(&inner).unwrap(), load(&ordered).unwrap()));
+        assert_eq!(format!("{:?}", sorted.crm), format!("{:?}", plain.crm));
+        assert_eq!(sorted.diagnostics, plain.diagnostics);
+        assert!(plain
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::DuplicateId));
+        let reads = std::mem::take(&mut *ordered.reads.lock().unwrap());
+        let accounts: Vec<u64> = reads
+            .iter()
+            .filter(|&&t| inner.files[t].0.starts_with("accounts/"))
+            .map(|&t| keys[t])
+            .collect();
+        assert_eq!(accounts.len(), 1500);
+        assert!(accounts.is_sorted(), "read in the keys' order");
+        // On every core, the same.
+        let again = load(&ordered).unwrap();
+        assert_eq!(format!("{:?}", again.crm), format!("{:?}", plain.crm));
+        assert_eq!(again.diagnostics, plain.diagnostics);
+    }
 
     /// The loader a cold report uses gives what `load` gives, positions aside: the same
     /// records, in the same order, and the same diagnostics (which need the positions while
