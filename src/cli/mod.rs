@@ -343,6 +343,10 @@ pub fn record_ref(arg: &str, example: &str) -> Result<(crate::model::Kind, Strin
 /// Runs a parsed command line.
 pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
     let dir = cli.dir.as_deref();
+    // Every command but `serve` reads git one phase at a time (see `git::NarrowMapped`).
+    if !matches!(cli.command, Command::Serve(_)) {
+        crate::git::allow_phased_mapping();
+    }
     match cli.command {
         Command::Init(args) => init::run(args, env, dir, out),
         Command::Check(args) => check::run(args, env, dir, out),

@@ -56,8 +56,6 @@ impl From<PeriodArg> for PeriodName {
 }
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
-    // The report reads git one phase at a time: mining, then HEAD's records.
-    crate::git::allow_phased_mapping();
     let crm = locate(env, dir)?;
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
     let options = snapshot::Options {

@@ -813,7 +813,7 @@ pub fn limit_mapped_memory() {
 
 const MAPPED_LIMIT: usize = 128 << 20;
 
-/// Set by `main` for a command that reads objects one phase at a time (every command but
+/// Set by `cli::run` for a command that reads objects one phase at a time (every command but
 /// `serve`, whose threads read concurrently): only then does `NarrowMapped` change libgit2's
 /// limit, between phases.
 static PHASED: AtomicBool = AtomicBool::new(false);
@@ -825,9 +825,9 @@ pub fn allow_phased_mapping() {
 
 /// While alive (in a command that allowed it), libgit2 maps at most 64 MB of pack files, not
 /// 128: for reading one commit's records in pack order (`pack_order`), which sweeps the pack
-/// once and has no use for more. The cold report's load of HEAD's records peaked 40–60 MiB
-/// lower at the benchmark's size, in the same time; the history's mining, which needs the
-/// 128 MB, is over by then.
+/// once and has no use for more (the cold report's load of HEAD's records, the write index's
+/// build). The cold report peaked 40–60 MiB lower at the benchmark's size, in the same time;
+/// the history's mining, which needs the 128 MB, is over by then.
 pub struct NarrowMapped(bool);
 
 impl NarrowMapped {
