@@ -343,7 +343,8 @@ pub fn record_ref(arg: &str, example: &str) -> Result<(crate::model::Kind, Strin
 /// Runs a parsed command line.
 pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
     let dir = cli.dir.as_deref();
-    // Every command but `serve` reads git one phase at a time (see `git::NarrowMapped`).
+    // Every command but `serve` reads git one phase at a time: reading a commit's records in
+    // pack order may then narrow libgit2's mapped memory (`git::allow_phased_mapping`).
     if !matches!(cli.command, Command::Serve(_)) {
         crate::git::allow_phased_mapping();
     }

@@ -41,7 +41,7 @@ pub use object_id::{BadObjectId, ObjectId};
 pub use remote::Pushed;
 pub use repo::{
     allow_phased_mapping, git_dir_around, init, limit_mapped_memory, release_freed_memory,
-    work_tree_of, Busy, NarrowMapped, Repo,
+    work_tree_of, Busy, Repo,
 };
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{
     open_repository, walk, Change, CommitInfo, GitError, IndexSource, ObjectId, TreeSource,
@@ -818,23 +818,29 @@ const MAPPED_LIMIT: usize = 128 << 20;
 /// limit, between phases.
 static PHASED: AtomicBool = AtomicBool::new(false);
 
-/// Lets `NarrowMapped` change libgit2's mapped-memory limit (see `PHASED`).
+/// Lets a source read in pack order narrow libgit2's mapped-memory limit (`NarrowMapped`,
+/// `PHASED`).
 pub fn allow_phased_mapping() {
     PHASED.store(true, Ordering::SeqCst);
 }
 
-/// While alive (in a command that allowed it), libgit2 maps at most 64 MB of pack files, not
-/// 128: for reading one commit's records in pack order (`pack_order`), which sweeps the pack
-/// once and has no use for more (the cold report's load of HEAD's records, the write index's
-/// build). The cold report peaked 40–60 MiB lower at the benchmark's size, in the same time;
-/// the history's mining, which needs the 128 MB, is over by then.
-pub struct NarrowMapped(bool);
+/// While one is alive (in a command that allowed it), libgit2 maps at most 64 MB of pack
+/// files, not 128. A source over git holds one once it reads in pack order
+/// (`BlobSource::read_order`): a pack read in its own order is swept once and needs no more,
+/// and the mining, which needs the 128 MB, is over by then. The cold report peaked 40–60 MiB
+/// lower at the benchmark's size, in the same time.
+pub(super) struct NarrowMapped(bool);
+
+/// How many `NarrowMapped` are alive: the limit is 64 MB while any is.
+static NARROWED: AtomicUsize = AtomicUsize::new(0);
+
+const NARROW_LIMIT: usize = 64 << 20;
 
 impl NarrowMapped {
     /// Call where no other thread reads objects (between a command's phases).
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let on = PHASED.load(Ordering::SeqCst);
-        if on {
+        if on && NARROWED.fetch_add(1, Ordering::SeqCst) == 0 {
             // SAFETY: a plain write of libgit2's global option, which libgit2 reads under its
             // window lock; the command allowed phases, and no other thread reads objects
             // here.
@@ -846,17 +852,9 @@ impl NarrowMapped {
     }
 }
 
-const NARROW_LIMIT: usize = 64 << 20;
-
-impl Default for NarrowMapped {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Drop for NarrowMapped {
     fn drop(&mut self) {
-        if self.0 {
+        if self.0 && NARROWED.fetch_sub(1, Ordering::SeqCst) == 1 {
             // SAFETY: as in `new`: the phase that read through the narrow limit is over.
             unsafe {
                 let _ = git2::opts::set_mwindow_mapped_limit(MAPPED_LIMIT);

@@ -184,8 +184,9 @@ pub struct BlobSource {
     git_dir: PathBuf,
     /// The objects folder (the common git dir's, for a linked work tree).
     objects: PathBuf,
-    /// Each listed file's position in the pack files, found once a caller asks.
-    order: OnceLock<Vec<u64>>,
+    /// Each listed file's position in the pack files, found once a caller asks, and the
+    /// narrower mapped-memory limit reading in that order needs, held with the source.
+    order: OnceLock<(Vec<u64>, super::repo::NarrowMapped)>,
     /// The listing, until `list` hands it over.
     listing: Mutex<Option<Vec<SourceFile>>>,
     /// Each listed file's blob, by token.
@@ -329,21 +330,19 @@ impl Source for BlobSource {
         self.describe.clone()
     }
 
-    /// Pack order (see `pack_order`); files without a blob sort first.
+    /// Pack order (see `pack_order`). Asked for by a caller about to read many files, before
+    /// it reads them: from then on, while the source lives, libgit2 maps half the pack
+    /// (`NarrowMapped`).
     fn read_order(&self) -> Option<&[u64]> {
-        let keys = self.order.get_or_init(|| {
+        let (keys, _) = self.order.get_or_init(|| {
+            // Every record file has a blob; the others are never read.
             let oids: Vec<git2::Oid> = self
                 .blobs
                 .iter()
                 .map(|b| b.oid.unwrap_or(git2::Oid::ZERO_SHA1))
                 .collect();
-            let mut keys = super::pack_order::positions(&self.objects, &oids);
-            for (key, blob) in keys.iter_mut().zip(&self.blobs) {
-                if blob.oid.is_none() {
-                    *key = 0;
-                }
-            }
-            keys
+            let keys = super::pack_order::positions(&self.objects, &oids);
+            (keys, super::repo::NarrowMapped::new())
         });
         Some(keys)
     }

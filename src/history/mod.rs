@@ -153,6 +153,11 @@ pub fn for_lifecycle(kind: Kind, change: &mut Change) -> bool {
 /// history (`Options::unread`). Activities are half the record files a history writes.
 pub const UNREAD_BY_METRICS: &[Kind] = &[Kind::Activity];
 
+/// Whether `path` is a record file of one of the `unread` kinds (`Options::unread`).
+pub fn left_unread(path: &str, unread: &[Kind]) -> bool {
+    matches!(classify(path), PathClass::Record(k, _) if unread.contains(&k))
+}
+
 /// Whether the metrics read an event, slimming it to what they read (see
 /// `metrics::Inputs::events`): of accounts, their `name` and `status` when created, their
 /// `status` changes and their deletion; of opportunities, their `name`, `stage` and `mrr`
@@ -189,9 +194,7 @@ impl Delta {
     fn without(mut self, unread: &[Kind]) -> Self {
         if !unread.is_empty() {
             self.events.retain(|e| !unread.contains(&e.kind));
-            self.warnings.retain(
-                |w| !matches!(classify(&w.path), PathClass::Record(k, _) if unread.contains(&k)),
-            );
+            self.warnings.retain(|w| !left_unread(&w.path, unread));
         }
         self
     }
@@ -579,9 +582,7 @@ struct MinerSetup<'a> {
 /// Mines commits on one thread.
 struct Miner<'a> {
     repo: git::Walker,
-    prefix: &'a str,
-    config: &'a Config,
-    unread: &'static [Kind],
+    setup: &'a MinerSetup<'a>,
     /// Parsed versions of record files by (kind, blob id), from the commit that wrote them
     /// to the next commit that changes them, where they are the old side; held in the
     /// `codec` encoding (a parsed version is a few times the size of its encoding, and a
@@ -590,12 +591,10 @@ struct Miner<'a> {
 }
 
 impl<'a> Miner<'a> {
-    fn new(repo: git::Walker, setup: &MinerSetup<'a>) -> Self {
+    fn new(repo: git::Walker, setup: &'a MinerSetup<'a>) -> Self {
         Miner {
             repo,
-            prefix: setup.prefix,
-            config: setup.config,
-            unread: setup.unread,
+            setup,
             kept: HashMap::new(),
         }
     }
@@ -603,7 +602,7 @@ impl<'a> Miner<'a> {
     /// Mines a run of commits: all their trees are diffed in one batch.
     fn mine(&mut self, jobs: &[Job]) -> Result<Vec<Delta>, GitError> {
         let pairs: Vec<_> = jobs.iter().map(|j| (j.old_tree, j.new_tree)).collect();
-        let changes = self.repo.changed_files_batch(&pairs, self.prefix)?;
+        let changes = self.repo.changed_files_batch(&pairs, self.setup.prefix)?;
         changes.into_iter().map(|c| self.commit(c)).collect()
     }
 
@@ -614,7 +613,7 @@ impl<'a> Miner<'a> {
             let PathClass::Record(kind, id) = classify(&change.path) else {
                 continue;
             };
-            if self.unread.contains(&kind) {
+            if self.setup.unread.contains(&kind) {
                 continue;
             }
             let path = change.path.as_str();
@@ -662,7 +661,7 @@ impl<'a> Miner<'a> {
         path: &str,
         blob: ObjectId,
     ) -> Result<Result<Fields, String>, GitError> {
-        let config = self.config;
+        let config = self.setup.config;
         self.repo
             .with_blob(blob, |bytes| parse_fields(kind, path, bytes, config))
     }
@@ -705,6 +704,18 @@ mod tests {
 
     fn text(s: &str) -> Value {
         Value::Text(s.into())
+    }
+
+    /// Acme created as a target, then working: two commits.
+    fn acme_becomes_working() -> TestRepo {
+        let mut t = TestRepo::new();
+        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        t
     }
 
     fn uncached() -> Options {
@@ -997,13 +1008,7 @@ mod tests {
 
     #[test]
     fn a_second_run_reads_the_cache() {
-        let mut t = TestRepo::new();
-        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
-        t.commit(
-            "2026-01-06",
-            "work",
-            &[("accounts/acme.toml", Some(ACME_WORKING))],
-        );
+        let mut t = acme_becomes_working();
         let first = mine(t.dir(), &Options::default()).unwrap();
         assert_eq!((first.stats.mined, first.stats.cached), (2, 0));
         assert_eq!(first.stats.cache_error, None);
@@ -1059,13 +1064,7 @@ mod tests {
     /// changed what `export`, `history` and the report read.
     #[test]
     fn an_edited_line_of_the_history_cache_is_mined_again() {
-        let mut t = TestRepo::new();
-        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
-        t.commit(
-            "2026-01-06",
-            "work",
-            &[("accounts/acme.toml", Some(ACME_WORKING))],
-        );
+        let t = acme_becomes_working();
         let first = mine(t.dir(), &Options::default()).unwrap();
         let dir = t.dir().join(".git").join(cache::DIR);
         let file = std::fs::read_dir(dir)
@@ -1215,13 +1214,7 @@ mod tests {
     /// line is dropped from the file, a damaged first line removes it; the next run is quiet.
     #[test]
     fn a_run_that_leaves_kinds_unread_mends_a_damaged_cache() {
-        let mut t = TestRepo::new();
-        t.commit("2026-01-05", "init", &[("accounts/acme.toml", Some(ACME))]);
-        t.commit(
-            "2026-01-06",
-            "work",
-            &[("accounts/acme.toml", Some(ACME_WORKING))],
-        );
+        let t = acme_becomes_working();
         let unread = Options {
             lean: Some(for_metrics),
             unread: UNREAD_BY_METRICS,

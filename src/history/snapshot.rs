@@ -266,7 +266,7 @@ fn inputs_from(
     // Whatever the events came from (a snapshot or a history cache an older sloop wrote,
     // or one written by a run that reads every kind), no warning about a kind left unread.
     let mut warnings = warnings;
-    warnings.retain(|w| !unread_kind(&w.path, options.unread));
+    warnings.retain(|w| !history::left_unread(&w.path, options.unread));
     let Some(at) = commits
         .iter()
         .rposition(|c| c.author_date.date_naive() <= opts.as_of)
@@ -399,8 +399,6 @@ impl Records {
 
 /// Every record at `sha`, with the one loader.
 fn load_all(repo: &Repo, id: ObjectId) -> Result<Records, SnapshotError> {
-    // Read in pack order, the records need half the mapped pack a history walk does.
-    let _narrow = git::NarrowMapped::new();
     let source = repo.tree_source(id)?;
     let config_bytes = store::Source::read_config(&source)
         .map_err(store::LoadError::from)?
@@ -659,11 +657,6 @@ pub fn history(root: &Path, warnings: &mut Vec<String>) -> Result<Option<History
     };
     let forwarded = forward(root, &options, snap.commits, snap.events, snap.warnings)?;
     Ok(forwarded.map(|f| (f.commits, f.events)))
-}
-
-/// Whether `path` is a record file of one of the `unread` kinds.
-fn unread_kind(path: &str, unread: &[Kind]) -> bool {
-    matches!(store::classify(path), store::PathClass::Record(k, _) if unread.contains(&k))
 }
 
 /// A snapshot's history brought to `HEAD`.

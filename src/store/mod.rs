@@ -341,12 +341,9 @@ fn parse_kind<'a, T: OfKind + Send + Default>(
     let mut placed = None;
     if files.len() >= READ_IN_ORDER_FROM {
         if let Some(keys) = source.read_order() {
-            let key = |f: &SourceFile| keys.get(f.token).copied().unwrap_or(u64::MAX);
-            let mut by_key: Vec<(u64, u32)> = (0..files.len() as u32)
-                .map(|i| (key(files[i as usize].0), i))
-                .collect();
-            by_key.sort_unstable();
-            let order: Vec<u32> = by_key.into_iter().map(|(_, i)| i).collect();
+            let key = |i: u32| keys.get(files[i as usize].0.token).copied();
+            let mut order: Vec<u32> = (0..files.len() as u32).collect();
+            order.sort_unstable_by_key(|&i| key(i).unwrap_or(u64::MAX));
             files = order.iter().map(|&i| files[i as usize]).collect();
             placed = Some(order);
         }

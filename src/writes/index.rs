@@ -340,8 +340,6 @@ fn pending_file(git_dir: &Path, prefix: &str) -> PathBuf {
 
 /// Every record of HEAD's tree, slim, with the one loader (each list in path order).
 fn build(repo: &Repo, head: ObjectId) -> Result<Crm, GitError> {
-    // Read in pack order, with half the mapped pack (as the report's load).
-    let _narrow = crate::git::NarrowMapped::new();
     let source = repo.tree_source(head)?;
     // Each record slimmed as it is parsed, without its field positions: loaded whole first,
     // every record of a large CRM was held at once (616–657 MiB at the benchmark's size).
