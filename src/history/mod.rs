@@ -19,7 +19,7 @@ mod state;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
@@ -543,12 +543,23 @@ fn run<T: Send>(
     let git_dir = repo.git_dir().to_path_buf();
     drop(repo);
     let chunk = jobs.len().div_ceil(threads * 4).max(PARALLEL_MIN / 4);
+    // Each thread's kept versions, from one chunk to the next it mines: a thread mostly
+    // takes consecutive chunks, whose changes are of the versions the one before wrote. (A
+    // version is kept by its blob id, so a kept one is right for any chunk.)
+    let kept: Vec<Mutex<Kept>> = (0..threads).map(|_| Mutex::default()).collect();
     let work = || {
         jobs.par_chunks(chunk)
             .map(|chunk| {
                 let own = rayon::current_thread_index().unwrap_or(0);
-                let deltas =
-                    Miner::new(git::Walker::open_private(&git_dir, own)?, setup).mine(chunk)?;
+                let mut mine = kept[own % kept.len()]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let mut miner = Miner::new(git::Walker::open_private(&git_dir, own)?, setup);
+                miner.kept = std::mem::take(&mut *mine);
+                let deltas = miner.mine(chunk);
+                *mine = std::mem::take(&mut miner.kept);
+                drop(miner);
+                let deltas = deltas?;
                 // The chunk's repository handle is closed: what libgit2 read for it is
                 // given back rather than held to the end of the run.
                 git::release_freed_memory();
@@ -568,8 +579,8 @@ fn run<T: Send>(
     Ok(chunks.into_iter().flatten().collect())
 }
 
-/// At most this many parsed versions are kept for the next change of their file.
-const KEPT_MAX: usize = 50_000;
+/// Kept versions (`Kept`) are dropped a generation of this many at a time.
+const KEPT_GENERATION: usize = 25_000;
 
 /// What every mining thread is given.
 struct MinerSetup<'a> {
@@ -583,11 +594,35 @@ struct MinerSetup<'a> {
 struct Miner<'a> {
     repo: git::Walker,
     setup: &'a MinerSetup<'a>,
-    /// Parsed versions of record files by (kind, blob id), from the commit that wrote them
-    /// to the next commit that changes them, where they are the old side; held in the
-    /// `codec` encoding (a parsed version is a few times the size of its encoding, and a
-    /// thread keeps up to `KEPT_MAX` of them).
-    kept: HashMap<(Kind, ObjectId), Box<[u8]>>,
+    /// Parsed versions of record files, from the commit that wrote them to the next commit
+    /// that changes them, where they are the old side.
+    kept: Kept,
+}
+
+/// Parsed versions of record files by (kind, blob id), held in the `codec` encoding (a
+/// parsed version is a few times the size of its encoding), in two generations: once the
+/// newer holds `KEPT_GENERATION`, the older is dropped and the newer becomes the older. A
+/// version changed again within two generations is never read twice; one left unchanged
+/// longer (most records are created and never changed; an import creates thousands in one
+/// commit) is dropped, and read again if it ever is. A thread holds at most two
+/// generations.
+#[derive(Default)]
+struct Kept {
+    newer: HashMap<(Kind, ObjectId), Box<[u8]>>,
+    older: HashMap<(Kind, ObjectId), Box<[u8]>>,
+}
+
+impl Kept {
+    fn take(&mut self, key: &(Kind, ObjectId)) -> Option<Box<[u8]>> {
+        self.newer.remove(key).or_else(|| self.older.remove(key))
+    }
+
+    fn put(&mut self, key: (Kind, ObjectId), bytes: Box<[u8]>) {
+        if self.newer.len() >= KEPT_GENERATION {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(key, bytes);
+    }
 }
 
 impl<'a> Miner<'a> {
@@ -595,7 +630,7 @@ impl<'a> Miner<'a> {
         Miner {
             repo,
             setup,
-            kept: HashMap::new(),
+            kept: Kept::default(),
         }
     }
 
@@ -630,7 +665,10 @@ impl<'a> Miner<'a> {
             match (change.old, change.new) {
                 (Some(_), None) => deleted.push(record(Change::Deleted)),
                 (None, Some(new)) => match self.read(kind, path, new)? {
-                    Ok(fields) => delta.events.push(record(Change::Created { fields })),
+                    Ok(fields) => {
+                        self.keep(kind, new, &fields);
+                        delta.events.push(record(Change::Created { fields }))
+                    }
                     Err(why) => delta.warnings.push(warn(why)),
                 },
                 (Some(old), Some(new)) => match self.read(kind, path, new)? {
@@ -673,7 +711,7 @@ impl<'a> Miner<'a> {
         path: &str,
         blob: ObjectId,
     ) -> Result<Result<Fields, String>, GitError> {
-        let kept = self.kept.remove(&(kind, blob));
+        let kept = self.kept.take(&(kind, blob));
         // The encoding was written by `keep`: it decodes, or the blob is read again.
         match kept.and_then(|bytes| <Fields as Codec>::get(&mut codec::Reader::new(&bytes)).ok()) {
             Some(fields) => Ok(Ok(fields)),
@@ -681,16 +719,11 @@ impl<'a> Miner<'a> {
         }
     }
 
-    /// Keeps a version written by a modification for the next commit that changes the file.
-    /// (Versions written by creations are not kept: most records are created and never
-    /// changed, and a whole CRM imported in one commit would be kept twice.)
+    /// Keeps a version a commit wrote for the next commit that changes the file.
     fn keep(&mut self, kind: Kind, blob: ObjectId, fields: &Fields) {
-        if self.kept.len() >= KEPT_MAX {
-            self.kept.clear();
-        }
         let mut bytes = Vec::new();
         fields.put(&mut bytes);
-        self.kept.insert((kind, blob), bytes.into_boxed_slice());
+        self.kept.put((kind, blob), bytes.into_boxed_slice());
     }
 }
 
@@ -1406,6 +1439,75 @@ mod tests {
         assert_eq!(one.stats.commits, PARALLEL_MIN + 21);
         assert!(one.events.len() > PARALLEL_MIN);
         assert_eq!(one.events, two.events);
+    }
+
+    #[test]
+    fn kept_versions_last_two_generations() {
+        let key = |i: usize| {
+            let mut id = [0; 20];
+            id[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            (Kind::Account, ObjectId(id))
+        };
+        let mut kept = Kept::default();
+        for i in 0..2 * KEPT_GENERATION {
+            kept.put(key(i), Box::new([i as u8]));
+        }
+        // Two whole generations are held; taking one gives it once.
+        assert_eq!(kept.take(&key(0)).as_deref(), Some(&[0][..]));
+        assert_eq!(kept.take(&key(0)), None);
+        // One more starts a third generation: the oldest is dropped, the one after stays.
+        kept.put(key(2 * KEPT_GENERATION), Box::new([1]));
+        assert_eq!(kept.take(&key(1)), None);
+        assert!(kept.take(&key(KEPT_GENERATION)).is_some());
+        assert!(kept.take(&key(2 * KEPT_GENERATION - 1)).is_some());
+        assert!(kept.take(&key(2 * KEPT_GENERATION)).is_some());
+        assert!(kept.newer.len() + kept.older.len() <= 2 * KEPT_GENERATION);
+    }
+
+    #[test]
+    fn a_created_version_is_kept_for_the_first_change_of_its_file() {
+        // Most records' first change is of the version that created them: it is kept, not
+        // read and parsed a second time.
+        let mut t = TestRepo::new();
+        let path = "accounts/acme.toml";
+        t.commit(
+            "2026-01-05",
+            "new",
+            &[(path, Some("name = \"Acme\"\nstatus = \"target\"\n"))],
+        );
+        let repo = git::Walker::open(t.dir()).unwrap();
+        let commits = repo.first_parent_commits("HEAD").unwrap();
+        let config = permissive_config();
+        let setup = MinerSetup {
+            prefix: "",
+            config: &config,
+            unread: &[],
+        };
+        let mut miner = Miner::new(repo, &setup);
+        let job = Job {
+            index: 0,
+            old_tree: None,
+            new_tree: commits[0].tree,
+        };
+        miner.mine(&[job]).unwrap();
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", &format!("HEAD:{path}")])
+            .current_dir(t.dir())
+            .output()
+            .unwrap();
+        let blob: ObjectId = String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut fields = Fields::new();
+        fields.insert("name".into(), text("Acme"));
+        fields.insert("status".into(), text("target"));
+        let kept = miner.kept.take(&(Kind::Account, blob)).unwrap();
+        assert_eq!(
+            <Fields as Codec>::get(&mut codec::Reader::new(&kept)).unwrap(),
+            fields
+        );
     }
 
     #[test]
