@@ -1469,14 +1469,10 @@ mod tests {
         // Most records' first change is of the version that created them: it is kept, not
         // read and parsed a second time.
         let mut t = TestRepo::new();
-        let path = "accounts/acme.toml";
-        t.commit(
-            "2026-01-05",
-            "new",
-            &[(path, Some("name = \"Acme\"\nstatus = \"target\"\n"))],
-        );
+        t.commit("2026-01-05", "new", &[("accounts/acme.toml", Some(ACME))]);
         let repo = git::Walker::open(t.dir()).unwrap();
-        let commits = repo.first_parent_commits("HEAD").unwrap();
+        let tree = repo.first_parent_commits("HEAD").unwrap()[0].tree;
+        let blob = repo.changed_files(None, tree, "").unwrap()[0].new.unwrap();
         let config = permissive_config();
         let setup = MinerSetup {
             prefix: "",
@@ -1487,22 +1483,13 @@ mod tests {
         let job = Job {
             index: 0,
             old_tree: None,
-            new_tree: commits[0].tree,
+            new_tree: tree,
         };
         miner.mine(&[job]).unwrap();
-        let out = std::process::Command::new("git")
-            .args(["rev-parse", &format!("HEAD:{path}")])
-            .current_dir(t.dir())
-            .output()
-            .unwrap();
-        let blob: ObjectId = String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
         let mut fields = Fields::new();
         fields.insert("name".into(), text("Acme"));
         fields.insert("status".into(), text("target"));
+        fields.insert("owner".into(), text("alice"));
         let kept = miner.kept.take(&(Kind::Account, blob)).unwrap();
         assert_eq!(
             <Fields as Codec>::get(&mut codec::Reader::new(&kept)).unwrap(),
