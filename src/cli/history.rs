@@ -18,7 +18,12 @@ pub struct Args {
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let (kind, id) = super::record_ref(&args.record, "sloop history accounts/acme")?;
     let crm = locate(env, dir)?;
-    let mined = history::mine(&crm.root, &history::Options::default())?;
+    // Only this record's events are kept, from the mining and from the cache.
+    let options = history::Options {
+        record: Some((kind, id.to_string())),
+        ..history::Options::default()
+    };
+    let mined = history::mine(&crm.root, &options)?;
     if let Some(w) = &mined.stats.cache_damage {
         out.note(&format!("warning: {w}"))?;
     }

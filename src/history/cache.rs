@@ -61,6 +61,15 @@ struct Line {
     warnings: Vec<(String, String)>,
 }
 
+/// A `Line`'s commit only (its events skipped).
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "c")]
+    commit: String,
+    #[serde(rename = "p")]
+    parent: Option<String>,
+}
+
 /// A `Change` as stored: externally tagged, so that it is read in one pass.
 #[derive(Deserialize)]
 enum Compact {
@@ -212,16 +221,24 @@ impl Cache {
     }
 
     /// Reads the cache file written for `key`; a missing or unreadable file, or one written
-    /// for another key, is an empty cache. `slim`, if given, is applied to each entry as it
-    /// is read (entries taken from such a cache are not written back).
-    pub fn load(file: PathBuf, key: &integrity::Key, slim: Option<super::Filter>) -> Self {
+    /// for another key, is an empty cache. `slim` is applied to each entry as it is read
+    /// (entries taken from a slimmed cache are not written back).
+    pub fn load(file: PathBuf, key: &integrity::Key, slim: super::Slim) -> Self {
+        // For one record's history, a line that does not name the record is not decoded
+        // (its commit only is): the record's id, as it appears in the line's paths, when
+        // JSON writes it as it is.
+        let needle = slim
+            .record()
+            .map(|(_, id)| id)
+            .filter(|id| !id.is_empty() && !id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20))
+            .map(|id| memchr::memmem::Finder::new(id.as_bytes()).into_owned());
         let mut cache = Cache {
             file,
             key: key.text().to_string(),
             seed: key.seed(),
             entries: HashMap::new(),
             lines: 0,
-            slimmed: slim.is_some(),
+            slimmed: slim.slims(),
             upkeep: Upkeep::Replace,
             damaged: 0,
         };
@@ -260,15 +277,19 @@ impl Cache {
                 cache.upkeep = Upkeep::Repair;
                 continue;
             };
+            if needle.as_ref().is_some_and(|n| n.find(json).is_none()) {
+                if let Ok(head) = serde_json::from_slice::<Head>(json) {
+                    cache
+                        .entries
+                        .insert((head.commit, head.parent), Delta::default());
+                }
+                continue;
+            }
             let entry = serde_json::from_slice::<Line>(json)
                 .ok()
                 .and_then(Line::into_entry);
             if let Some((key, delta)) = entry {
-                let delta = match slim {
-                    Some(keep) => delta.lean(keep),
-                    None => delta,
-                };
-                cache.entries.insert(key, delta);
+                cache.entries.insert(key, slim.apply(delta));
             }
         }
         cache

@@ -119,6 +119,10 @@ pub struct Options {
     /// Keep only the events a caller reads, slimmed to what it reads (`for_metrics`,
     /// `for_lifecycle`): the rest of a long history is then never held in memory.
     pub lean: Option<Filter>,
+    /// Keep only the events and warnings of this one record (`sloop history`), as well as
+    /// `lean` does: a history of every record is then never held in memory. The cache is
+    /// still read and written whole.
+    pub record: Option<(Kind, String)>,
     /// Kinds whose record files are not read at all: `lean` drops every event of them
     /// (`UNREAD_BY_METRICS`), and their warnings are dropped too. Such a run writes no
     /// history cache lines (a line holds every kind's events); it still reads the cache, and
@@ -182,7 +186,64 @@ pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
     }
 }
 
+/// What a run keeps of each delta it mines or reads from the cache (`Options::lean` and
+/// `Options::record`).
+#[derive(Clone, Copy)]
+struct Slim<'a> {
+    lean: Option<Filter>,
+    record: Option<(Kind, &'a str)>,
+}
+
+impl<'a> Slim<'a> {
+    fn of(options: &'a Options) -> Self {
+        Slim {
+            lean: options.lean,
+            record: options.record.as_ref().map(|(k, id)| (*k, id.as_str())),
+        }
+    }
+
+    /// Keeps everything.
+    #[cfg(test)]
+    fn none() -> Self {
+        Slim {
+            lean: None,
+            record: None,
+        }
+    }
+
+    /// Whether the deltas are slimmed at all (then never written back to the cache).
+    fn slims(&self) -> bool {
+        self.lean.is_some() || self.record.is_some()
+    }
+
+    /// The record kept, if one is: a cache line that does not name it has nothing to keep.
+    fn record(&self) -> Option<(Kind, &'a str)> {
+        self.record
+    }
+
+    fn apply(self, delta: Delta) -> Delta {
+        let delta = match self.record {
+            Some(record) => delta.of_record(record),
+            None => delta,
+        };
+        match self.lean {
+            Some(keep) => delta.lean(keep),
+            None => delta,
+        }
+    }
+}
+
 impl Delta {
+    /// Only the events and warnings of one record.
+    fn of_record(mut self, (kind, id): (Kind, &str)) -> Self {
+        self.events.retain(|e| e.kind == kind && e.id == id);
+        self.events.shrink_to_fit();
+        self.warnings.retain(
+            |w| matches!(classify(&w.path), PathClass::Record(k, i) if k == kind && i == id),
+        );
+        self
+    }
+
     fn lean(mut self, keep: Filter) -> Self {
         self.events.retain_mut(|e| keep(e.kind, &mut e.change));
         self.events.shrink_to_fit();
@@ -207,6 +268,7 @@ impl Default for Options {
             cache: true,
             threads: 0,
             lean: None,
+            record: None,
             unread: &[],
         }
     }
@@ -221,7 +283,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     let mut cache = if options.cache {
         let key = integrity::Key::history(&repo, &prefix);
         let file = cache::Cache::file(repo.common_dir(), &prefix);
-        cache::Cache::load(file, &key, options.lean)
+        cache::Cache::load(file, &key, Slim::of(options))
     } else {
         cache::Cache::disabled()
     };
@@ -267,11 +329,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
                 None => line.shrink_to_fit(),
             }
         }
-        let delta = match options.lean {
-            Some(keep) => delta.lean(keep),
-            None => delta,
-        };
-        (delta, line)
+        (Slim::of(options).apply(delta), line)
     };
     let setup = MinerSetup {
         prefix: &prefix,
@@ -408,10 +466,7 @@ pub fn mine_since(
             new_tree: c.tree,
         })
         .collect();
-    let finish = |_: &Job, d: Delta| match options.lean {
-        Some(keep) => d.lean(keep),
-        None => d,
-    };
+    let finish = |_: &Job, d: Delta| Slim::of(options).apply(d);
     let config = permissive_config();
     let setup = MinerSetup {
         prefix: &prefix,
@@ -1078,7 +1133,7 @@ mod tests {
         let key = integrity::Key::history(&walker, "");
         let file = cache::Cache::file(walker.common_dir(), "");
         // A stream dropped before it is put in place (a mining that failed): nothing left.
-        let cache = cache::Cache::load(file.clone(), &key, None);
+        let cache = cache::Cache::load(file.clone(), &key, Slim::none());
         let stream = cache.stream().expect("a new cache file is streamed");
         stream.write(b"not a line anyone reads\n");
         assert_eq!(files(&t).len(), 1, "{:?}", files(&t));
@@ -1370,6 +1425,76 @@ mod tests {
         let again = mine(t.dir(), &Options::default()).unwrap();
         assert_eq!((again.stats.mined, again.stats.cached), (0, 2));
         assert_eq!(again.events, full.events);
+    }
+
+    /// One record's history (`sloop history`) keeps that record's events and warnings alone,
+    /// mined or read from the cache, and the cache it writes is whole: a full run then mines
+    /// nothing and finds every event. A record whose id starts another's (`acme`,
+    /// `acme-labs`) is told apart, and a commit that does not touch it is still cached.
+    #[test]
+    fn one_records_history_keeps_its_events_alone_and_the_cache_whole() {
+        let mut t = TestRepo::new();
+        let labs = ACME.replace("Acme", "Acme Labs");
+        let lead = "name = \"Jo\"\ncompany = \"Gamma\"\nstatus = \"new\"\n";
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("accounts/acme.toml", Some(ACME)),
+                ("accounts/acme-labs.toml", Some(&labs)),
+                ("leads/jo.toml", Some(lead)),
+            ],
+        );
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[
+                ("accounts/acme.toml", Some(ACME_WORKING)),
+                (
+                    "accounts/acme-labs.toml",
+                    Some(&labs.replace("target", "working")),
+                ),
+            ],
+        );
+        t.commit(
+            "2026-01-07",
+            "lead",
+            &[("leads/jo.toml", Some(&lead.replace("new", "working")))],
+        );
+        t.commit(
+            "2026-01-08",
+            "broken",
+            &[
+                ("accounts/acme.toml", Some("name = [\n")),
+                ("accounts/acme-labs.toml", Some("name = [\n")),
+            ],
+        );
+        let one = Options {
+            record: Some((Kind::Account, "acme".into())),
+            ..Options::default()
+        };
+        let full = mine(t.dir(), &uncached()).unwrap();
+        let expected: Vec<&Event> = full
+            .events
+            .iter()
+            .filter(|e| e.kind == Kind::Account && e.id == "acme")
+            .collect();
+        assert_eq!(expected.len(), 2);
+        let paths =
+            |h: &History| -> Vec<String> { h.warnings.iter().map(|w| w.path.clone()).collect() };
+        assert_eq!(paths(&full).len(), 2);
+        // Mined (the cache written), then read from the cache.
+        for (mined, cached) in [(4, 0), (0, 4)] {
+            let h = mine(t.dir(), &one).unwrap();
+            assert_eq!((h.stats.mined, h.stats.cached), (mined, cached));
+            assert_eq!(h.events.iter().collect::<Vec<_>>(), expected);
+            assert_eq!(paths(&h), ["accounts/acme.toml"]);
+            assert_eq!(h.commits.len(), 4);
+        }
+        let again = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((again.stats.mined, again.stats.cached), (0, 4));
+        assert_eq!(again.events, full.events);
+        assert_eq!(again.warnings, full.warnings);
     }
 
     #[test]
