@@ -50,68 +50,81 @@ const EVENT_COLUMNS: [&str; 10] = [
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let crm = locate(env, dir)?;
-    let mined = history::mine(&crm.root, &history::Options::default())?;
-    if let Some(w) = &mined.stats.cache_damage {
-        out.note(&format!("warning: {w}"))?;
-    }
-    for w in &mined.warnings {
-        out.note(&format!(
-            "warning: commit {}: {}: {} (skipped)",
-            crate::git::short(&w.commit.to_string()),
-            w.path,
-            w.message
-        ))?;
-    }
-    match args.what {
+    // The history is read a commit at a time (`history::stream`): an export of a long
+    // history is gigabytes of rows, written as they are made.
+    let options = history::Options::default();
+    let warn = |out: &mut Out, one: &history::History| -> Result<(), CliError> {
+        for w in &one.warnings {
+            out.note(&format!(
+                "warning: commit {}: {}: {} (skipped)",
+                crate::git::short(&w.commit.to_string()),
+                w.path,
+                w.message
+            ))?;
+        }
+        Ok(())
+    };
+    let stats = match args.what {
         What::Events(a) => {
-            let mut rows: Vec<[String; 10]> = Vec::new();
-            for e in mined
-                .events
-                .iter()
-                .filter(|e| a.since.is_none_or(|s| e.date.date_naive() >= s))
-            {
-                let base = |change: &str, field: &str, old: String, new: String| {
-                    [
-                        e.kind.as_str().to_string(),
-                        e.id.clone(),
-                        change.to_string(),
-                        field.to_string(),
-                        old,
-                        new,
-                        e.commit.to_string(),
-                        e.author.to_string(),
-                        e.email.to_string(),
-                        e.date.to_rfc3339(),
-                    ]
-                };
-                match &e.change {
-                    Change::Created { fields } | Change::Restored { fields } => {
-                        for (k, v) in fields {
-                            rows.push(base("created", k, String::new(), v.to_string()));
+            let mut rows = Rows::new(out, a.format, &EVENT_COLUMNS)?;
+            let stats = history::stream(&crm.root, &options, |one| {
+                warn(rows.out, &one)?;
+                for e in one
+                    .events
+                    .iter()
+                    .filter(|e| a.since.is_none_or(|s| e.date.date_naive() >= s))
+                {
+                    let base = |change: &str, field: &str, old: String, new: String| {
+                        [
+                            e.kind.as_str().to_string(),
+                            e.id.clone(),
+                            change.to_string(),
+                            field.to_string(),
+                            old,
+                            new,
+                            e.commit.to_string(),
+                            e.author.to_string(),
+                            e.email.to_string(),
+                            e.date.to_rfc3339(),
+                        ]
+                    };
+                    match &e.change {
+                        Change::Created { fields } | Change::Restored { fields } => {
+                            for (k, v) in fields {
+                                rows.push(base("created", k, String::new(), v.to_string()));
+                            }
+                        }
+                        Change::Changed { field, old, new } => rows.push(base(
+                            "changed",
+                            field,
+                            old.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                            new.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                        )),
+                        Change::Deleted => {
+                            rows.push(base("deleted", "", String::new(), String::new()))
                         }
                     }
-                    Change::Changed { field, old, new } => rows.push(base(
-                        "changed",
-                        field,
-                        old.as_ref().map(|v| v.to_string()).unwrap_or_default(),
-                        new.as_ref().map(|v| v.to_string()).unwrap_or_default(),
-                    )),
-                    Change::Deleted => rows.push(base("deleted", "", String::new(), String::new())),
                 }
-            }
-            write_rows(
-                out,
-                a.format,
-                &EVENT_COLUMNS,
-                rows.iter().map(|r| r.to_vec()),
-            )?;
+                rows.flush()
+            })?;
+            rows.flush()?;
+            stats
         }
         What::Snapshot(a) => {
             let as_of = a.as_of.unwrap_or(env.now.date_naive());
-            let state = history::state_at(&mined.events, as_of);
+            // The state is folded as the events stream by: the records at the date, not
+            // every event, are held.
+            let mut state = history::State::new();
+            let stats = history::stream(&crm.root, &options, |one| {
+                warn(out, &one)?;
+                for e in one.events.iter().filter(|e| e.date.date_naive() <= as_of) {
+                    history::apply(&mut state, e);
+                }
+                Ok::<(), CliError>(())
+            })?;
             match a.format {
                 ExportFormat::Jsonl => {
-                    let mut text = String::new();
+                    let mut rows = Rows::new(out, ExportFormat::Jsonl, &[])?;
                     for ((kind, id), fields) in &state {
                         let mut obj = serde_json::Map::new();
                         obj.insert("kind".into(), kind.as_str().into());
@@ -119,58 +132,106 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                         for (k, v) in fields {
                             obj.insert(k.clone(), super::to_json(v)?);
                         }
-                        text.push_str(&serde_json::Value::Object(obj).to_string());
-                        text.push('\n');
+                        rows.text
+                            .push_str(&serde_json::Value::Object(obj).to_string());
+                        rows.text.push('\n');
+                        rows.flush_if_full()?;
                     }
-                    out.print(&text)?;
+                    rows.flush()?;
                 }
                 ExportFormat::Csv => {
-                    let rows = state.iter().flat_map(|((kind, id), fields)| {
-                        fields.iter().map(move |(k, v)| {
-                            vec![
+                    let mut rows =
+                        Rows::new(out, ExportFormat::Csv, &["kind", "id", "field", "value"])?;
+                    for ((kind, id), fields) in &state {
+                        for (k, v) in fields {
+                            rows.push([
                                 kind.as_str().to_string(),
                                 id.clone(),
                                 k.clone(),
                                 v.to_string(),
-                            ]
-                        })
-                    });
-                    write_rows(
-                        out,
-                        ExportFormat::Csv,
-                        &["kind", "id", "field", "value"],
-                        rows,
-                    )?;
+                            ]);
+                        }
+                        rows.flush_if_full()?;
+                    }
+                    rows.flush()?;
                 }
             }
+            stats
         }
+    };
+    if let Some(w) = &stats.cache_damage {
+        out.note(&format!("warning: {w}"))?;
     }
     Ok(Status::Ok)
 }
 
-fn write_rows(
-    out: &mut Out,
+/// Rows written as they come, a batch at a time: CSV with its header first, or JSON Lines
+/// of objects keyed by the header.
+struct Rows<'o, 'h> {
+    out: &'o mut Out,
     format: ExportFormat,
-    header: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> Result<(), CliError> {
-    match format {
-        ExportFormat::Csv => {
-            out.data(&super::table::csv_text(header, rows)?)?;
+    header: &'h [&'h str],
+    /// JSON Lines not yet written.
+    text: String,
+    /// CSV rows not yet written.
+    csv: Vec<Vec<String>>,
+}
+
+impl<'o, 'h> Rows<'o, 'h> {
+    fn new(
+        out: &'o mut Out,
+        format: ExportFormat,
+        header: &'h [&'h str],
+    ) -> Result<Self, CliError> {
+        if format == ExportFormat::Csv {
+            out.data(&super::table::csv_text(
+                header,
+                std::iter::empty::<Vec<String>>(),
+            )?)?;
         }
-        ExportFormat::Jsonl => {
-            let mut text = String::new();
-            for r in rows {
-                let obj: serde_json::Map<String, serde_json::Value> = header
+        Ok(Rows {
+            out,
+            format,
+            header,
+            text: String::new(),
+            csv: Vec::new(),
+        })
+    }
+
+    fn push<const N: usize>(&mut self, row: [String; N]) {
+        match self.format {
+            ExportFormat::Csv => self.csv.push(row.to_vec()),
+            ExportFormat::Jsonl => {
+                let obj: serde_json::Map<String, serde_json::Value> = self
+                    .header
                     .iter()
-                    .zip(r)
+                    .zip(row)
                     .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
                     .collect();
-                text.push_str(&serde_json::Value::Object(obj).to_string());
-                text.push('\n');
+                self.text
+                    .push_str(&serde_json::Value::Object(obj).to_string());
+                self.text.push('\n');
             }
-            out.print(&text)?;
         }
     }
-    Ok(())
+
+    /// Writes the rows once a batch is worth a write.
+    fn flush_if_full(&mut self) -> Result<(), CliError> {
+        if self.text.len() >= 1 << 16 || self.csv.len() >= 512 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), CliError> {
+        if !self.csv.is_empty() {
+            let text = super::table::csv_rows(self.csv.drain(..))?;
+            self.out.data(&text)?;
+        }
+        if !self.text.is_empty() {
+            self.out.print(&self.text)?;
+            self.text.clear();
+        }
+        Ok(())
+    }
 }

@@ -431,9 +431,32 @@ where
     R: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
+    write_csv(Some(header), rows)
+}
+
+/// CSV rows without a header (what follows `csv_text`'s header, for rows written in
+/// batches), each cell escaped as `csv_text` escapes it.
+pub fn csv_rows<R, S>(rows: impl IntoIterator<Item = R>) -> Result<String, CliError>
+where
+    R: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    write_csv(None, rows)
+}
+
+fn write_csv<R, S>(
+    header: Option<&[&str]>,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<String, CliError>
+where
+    R: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
     let err = |e: csv::Error| CliError::io("cannot write CSV", std::io::Error::other(e));
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).map_err(err)?;
+    if let Some(header) = header {
+        w.write_record(header).map_err(err)?;
+    }
     for r in rows {
         w.write_record(
             r.into_iter()

@@ -277,7 +277,7 @@ impl Cache {
                 cache.upkeep = Upkeep::Repair;
                 continue;
             };
-            if needle.as_ref().is_some_and(|n| n.find(json).is_none()) {
+            if slim.keeps_nothing() || needle.as_ref().is_some_and(|n| n.find(json).is_none()) {
                 if let Ok(head) = serde_json::from_slice::<Head>(json) {
                     cache
                         .entries
@@ -439,6 +439,75 @@ impl Cache {
 
     fn needs_compaction(&self, live: &HashSet<&Key>) -> bool {
         !self.slimmed && self.upkeep != Upkeep::Replace && self.lines > 2 * live.len() + 100
+    }
+}
+
+/// Where each commit's line is in a cache file, for reading the lines back one at a time in
+/// commit order (`history::stream`) instead of holding every commit's events at once.
+pub struct Index {
+    file: fs::File,
+    seed: u64,
+    /// Each sound line's JSON: its offset in the file and its length.
+    at: HashMap<Key, (u64, usize)>,
+}
+
+impl Index {
+    /// The lines of the cache file written for `key` that pass their check (only their
+    /// commit is decoded); `None` when there is no such file, or it is another key's or
+    /// format's, or its first line is damaged.
+    pub fn open(file: &Path, key: &integrity::Key) -> Option<Index> {
+        let mut reader = io::BufReader::with_capacity(1 << 20, fs::File::open(file).ok()?);
+        let mut line = Vec::with_capacity(4096);
+        reader.read_until(b'\n', &mut line).ok()?;
+        match header(&line) {
+            Header::Key(k) if k == key.text().as_bytes() => {}
+            _ => return None,
+        }
+        let seed = key.seed();
+        let mut offset = line.len() as u64;
+        let mut at = HashMap::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let start = offset;
+                    offset += n as u64;
+                    let Some(json) = line.strip_suffix(b"\n").and_then(|t| checked(t, seed)) else {
+                        continue;
+                    };
+                    if let Ok(head) = serde_json::from_slice::<Head>(json) {
+                        // The JSON follows the 16-digit checksum and its space.
+                        at.insert((head.commit, head.parent), (start + 17, json.len()));
+                    }
+                }
+            }
+        }
+        Some(Index {
+            file: reader.into_inner(),
+            seed,
+            at,
+        })
+    }
+
+    pub fn contains(&self, key: &Key) -> bool {
+        self.at.contains_key(key)
+    }
+
+    /// The delta of `key`'s line, read again and checked again; `None` if the line is not
+    /// there (or no longer reads as it did, or names a path that is not a record's).
+    pub fn read(&mut self, key: &Key) -> Option<Delta> {
+        use std::io::{Read, Seek, SeekFrom};
+        let &(offset, len) = self.at.get(key)?;
+        let mut text = vec![0; 17 + len];
+        self.file.seek(SeekFrom::Start(offset - 17)).ok()?;
+        self.file.read_exact(&mut text).ok()?;
+        let json = checked(&text, self.seed)?;
+        let line = serde_json::from_slice::<Line>(json).ok()?;
+        if (line.commit.as_str(), line.parent.as_deref()) != (key.0.as_str(), key.1.as_deref()) {
+            return None;
+        }
+        Some(line.into_entry()?.1)
     }
 }
 

@@ -123,6 +123,9 @@ pub struct Options {
     /// `lean` does: a history of every record is then never held in memory. The cache is
     /// still read and written whole.
     pub record: Option<(Kind, String)>,
+    /// Keep no event nor warning, only the commits and the stats: for `stream`, which
+    /// brings the cache up to date this way, then reads the events back from it in order.
+    pub commits_only: bool,
     /// Kinds whose record files are not read at all: `lean` drops every event of them
     /// (`UNREAD_BY_METRICS`), and their warnings are dropped too. Such a run writes no
     /// history cache lines (a line holds every kind's events); it still reads the cache, and
@@ -192,6 +195,7 @@ pub fn for_metrics(kind: Kind, change: &mut Change) -> bool {
 struct Slim<'a> {
     lean: Option<Filter>,
     record: Option<(Kind, &'a str)>,
+    nothing: bool,
 }
 
 impl<'a> Slim<'a> {
@@ -199,6 +203,7 @@ impl<'a> Slim<'a> {
         Slim {
             lean: options.lean,
             record: options.record.as_ref().map(|(k, id)| (*k, id.as_str())),
+            nothing: options.commits_only,
         }
     }
 
@@ -208,12 +213,18 @@ impl<'a> Slim<'a> {
         Slim {
             lean: None,
             record: None,
+            nothing: false,
         }
     }
 
     /// Whether the deltas are slimmed at all (then never written back to the cache).
     fn slims(&self) -> bool {
-        self.lean.is_some() || self.record.is_some()
+        self.lean.is_some() || self.record.is_some() || self.nothing
+    }
+
+    /// Nothing is kept: a cache line's commit only is read.
+    fn keeps_nothing(&self) -> bool {
+        self.nothing
     }
 
     /// The record kept, if one is: a cache line that does not name it has nothing to keep.
@@ -222,6 +233,9 @@ impl<'a> Slim<'a> {
     }
 
     fn apply(self, delta: Delta) -> Delta {
+        if self.nothing {
+            return Delta::default();
+        }
         let delta = match self.record {
             Some(record) => delta.of_record(record),
             None => delta,
@@ -269,6 +283,7 @@ impl Default for Options {
             threads: 0,
             lean: None,
             record: None,
+            commits_only: false,
             unread: &[],
         }
     }
@@ -373,6 +388,120 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
             .unwrap_or_default(),
     });
     Ok(assemble(commits, deltas, stats))
+}
+
+/// Commits whose events `stream` holds at once when it mines them (they are not in the
+/// cache).
+const STREAM_WINDOW: usize = 2_000;
+
+/// The history of `options.rev`, one commit at a time, oldest first: `each` gets a `History`
+/// of one commit, its events and warnings, as `mine` would give them (`options.lean`,
+/// `record` and `unread` apply). Unlike `mine`'s, the events of a whole history are never in
+/// memory at once: the history cache is brought up to date first (by `mine`, keeping
+/// nothing) and each commit's events are read back from it in order; commits the cache does
+/// not hold (caching disabled, or a cache that cannot be written) are mined
+/// `STREAM_WINDOW` at a time. Returns what the run did to the cache (`Stats`).
+pub fn stream<E: From<GitError>>(
+    crm_root: &Path,
+    options: &Options,
+    each: impl FnMut(History) -> Result<(), E>,
+) -> Result<Stats, E> {
+    stream_by(crm_root, options, STREAM_WINDOW, each)
+}
+
+/// `stream`, mining `window` commits at a time.
+fn stream_by<E: From<GitError>>(
+    crm_root: &Path,
+    options: &Options,
+    window: usize,
+    mut each: impl FnMut(History) -> Result<(), E>,
+) -> Result<Stats, E> {
+    let walker = git::Walker::open(crm_root)?;
+    let prefix = walker.prefix_of(crm_root)?;
+    let commits = walker.first_parent_commits(&options.rev)?;
+    let file = cache::Cache::file(walker.common_dir(), &prefix);
+    let key = integrity::Key::history(&walker, &prefix);
+    drop(walker);
+    let keys: Vec<cache::Key> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let base = i.checked_sub(1).map(|p| commits[p].id.to_string());
+            (c.id.to_string(), base)
+        })
+        .collect();
+    let open = || {
+        options
+            .cache
+            .then(|| cache::Index::open(&file, &key))
+            .flatten()
+    };
+    let mut index = open();
+    // What the run that brought the cache up to date did; without one, what this one does.
+    let mut updated: Option<Stats> = None;
+    let mut stats = Stats {
+        commits: commits.len(),
+        ..Stats::default()
+    };
+    let whole = |index: &Option<cache::Index>| {
+        index
+            .as_ref()
+            .is_some_and(|x| keys.iter().all(|k| x.contains(k)))
+    };
+    if options.cache && !whole(&index) {
+        let update = Options {
+            commits_only: true,
+            ..options.clone()
+        };
+        updated = Some(mine(crm_root, &update)?.stats);
+        index = open();
+    }
+    let slim = Slim::of(options);
+    let config = permissive_config();
+    let setup = MinerSetup {
+        prefix: &prefix,
+        config: &config,
+        unread: options.unread,
+    };
+    let threads = match options.threads {
+        0 => rayon::current_num_threads(),
+        n => n,
+    };
+    for start in (0..commits.len()).step_by(window) {
+        let end = (start + window).min(commits.len());
+        let mut deltas: Vec<Option<Delta>> = (start..end)
+            .map(|i| {
+                let delta = index.as_mut()?.read(&keys[i])?;
+                Some(slim.apply(delta.without(options.unread)))
+            })
+            .collect();
+        let jobs: Vec<Job> = (start..end)
+            .filter(|i| deltas[i - start].is_none())
+            .map(|i| Job {
+                index: i,
+                old_tree: i.checked_sub(1).map(|p| commits[p].tree),
+                new_tree: commits[i].tree,
+            })
+            .collect();
+        stats.cached += end - start - jobs.len();
+        stats.mined += jobs.len();
+        if !jobs.is_empty() {
+            let repo = git::Walker::open(crm_root)?;
+            let mined = run(repo, &jobs, &setup, threads, &|_, d| slim.apply(d))?;
+            for (job, delta) in jobs.iter().zip(mined) {
+                deltas[job.index - start] = Some(delta);
+            }
+        }
+        for (i, delta) in (start..end).zip(deltas) {
+            let one = assemble(
+                vec![commits[i].clone()],
+                std::iter::once(delta.unwrap_or_default()),
+                Stats::default(),
+            );
+            each(one)?;
+        }
+    }
+    Ok(updated.unwrap_or(stats))
 }
 
 /// What `check_caches` did about one cache file.
@@ -1495,6 +1624,101 @@ mod tests {
         assert_eq!((again.stats.mined, again.stats.cached), (0, 4));
         assert_eq!(again.events, full.events);
         assert_eq!(again.warnings, full.warnings);
+    }
+
+    /// `stream` gives, commit by commit, the events and warnings `mine` gives: mining and
+    /// writing the cache, from the cache, after a damaged line (mined again, the cache
+    /// mended), and without a cache, a few commits at a time.
+    #[test]
+    fn a_streamed_history_is_the_mined_one_commit_by_commit() {
+        let mut t = TestRepo::new();
+        let call = "kind = \"call\"\ndate = 2026-01-05\nowner = \"alice\"\n";
+        t.commit(
+            "2026-01-05",
+            "init",
+            &[
+                ("accounts/acme.toml", Some(ACME)),
+                ("activities/2026/01/call.toml", Some(call)),
+            ],
+        );
+        t.commit(
+            "2026-01-06",
+            "work",
+            &[("accounts/acme.toml", Some(ACME_WORKING))],
+        );
+        t.commit(
+            "2026-01-07",
+            "broken",
+            &[("accounts/broken.toml", Some("name = [\n"))],
+        );
+        t.commit(
+            "2026-01-08",
+            "gone",
+            &[
+                ("activities/2026/01/call.toml", None),
+                ("accounts/acme.toml", Some(ACME)),
+            ],
+        );
+        t.commit("2026-01-09", "empty", &[]);
+        let full = mine(t.dir(), &uncached()).unwrap();
+        assert_eq!(full.events.len(), 5);
+        assert_eq!(full.warnings.len(), 1);
+        let streamed = |options: &Options, window: usize| -> (History, Stats) {
+            let mut all = History::default();
+            let stats = stream_by(t.dir(), options, window, |one| {
+                assert_eq!(one.commits.len(), 1);
+                all.commits.extend(one.commits);
+                all.events.extend(one.events);
+                all.warnings.extend(one.warnings);
+                Ok::<(), GitError>(())
+            })
+            .unwrap();
+            (all, stats)
+        };
+        let same = |h: &History| {
+            assert_eq!(h.commits.len(), 5);
+            assert_eq!(h.events, full.events);
+            assert_eq!(h.warnings, full.warnings);
+        };
+        let file = cache::Cache::file(git::Walker::open(t.dir()).unwrap().common_dir(), "");
+        // Mined, the cache written; then read from it.
+        let (h, stats) = streamed(&Options::default(), 2);
+        same(&h);
+        assert_eq!((stats.mined, stats.cached), (5, 0));
+        let (h, stats) = streamed(&Options::default(), 2);
+        same(&h);
+        assert_eq!((stats.mined, stats.cached), (0, 5));
+        // A damaged line: its commit mined again, the cache mended.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let line = text.lines().find(|l| l.contains("working")).unwrap();
+        let damaged = text.replacen(line, &line.replacen("working", "workinG", 1), 1);
+        std::fs::write(&file, damaged).unwrap();
+        let (h, stats) = streamed(&Options::default(), 2);
+        same(&h);
+        assert_eq!((stats.mined, stats.cached), (1, 4));
+        assert!(stats.cache_damage.unwrap().contains("had a damaged line"));
+        let again = mine(t.dir(), &Options::default()).unwrap();
+        assert_eq!((again.stats.mined, again.stats.cached), (0, 5));
+        assert_eq!(again.events, full.events);
+        // No cache: mined two commits at a time, and nothing written.
+        std::fs::remove_file(&file).unwrap();
+        for window in [1, 2, 5] {
+            let (h, stats) = streamed(&uncached(), window);
+            same(&h);
+            assert_eq!((stats.mined, stats.cached), (5, 0));
+            assert_eq!(stats.cache_damage, None);
+        }
+        assert!(!file.exists());
+        // What `mine` keeps, `stream` keeps.
+        let lean = Options {
+            lean: Some(for_metrics),
+            unread: UNREAD_BY_METRICS,
+            ..Options::default()
+        };
+        let (h, _) = streamed(&lean, 2);
+        let expected = mine(t.dir(), &lean).unwrap();
+        assert_eq!(h.events, expected.events);
+        assert_eq!(h.warnings, expected.warnings);
     }
 
     #[test]

@@ -307,6 +307,53 @@ fn history_of_a_record() {
     assert_eq!(run.code, 2);
 }
 
+/// The exports read the history a commit at a time: the same bytes mined (the cache
+/// written), from the cache, with a damaged cache line (mined again, with a warning), and
+/// when the cache cannot be written at all.
+#[test]
+fn exports_are_the_same_mined_cached_and_without_a_cache() {
+    let env = timeline();
+    let cache = env.path().join(".git/sloop/history-v1");
+    let exports = || -> Vec<(String, String)> {
+        [
+            &["export", "events"][..],
+            &["export", "events", "--format", "csv"],
+            &["export", "snapshot", "--as-of", "2026-01-31"],
+            &["export", "snapshot", "--format", "csv", "--as-of", "2026-03-31"],
+        ]
+        .iter()
+        .map(|args| {
+            let run = env.run(args);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            (run.stdout, run.stderr)
+        })
+        .collect()
+    };
+    std::fs::remove_dir_all(&cache).ok();
+    let mined = exports();
+    assert!(mined[1].0.lines().count() > 20, "{}", mined[1].0);
+    assert!(cache.is_dir());
+    assert_eq!(exports(), mined, "from the cache");
+    // A damaged line.
+    let file = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text.lines().nth(2).unwrap();
+    let damaged = text.replacen(line, &line.replacen('"', "'", 1), 1);
+    std::fs::write(&file, damaged).unwrap();
+    let run = env.run(&["export", "events"]);
+    assert_eq!(run.stdout, mined[0].0);
+    assert!(
+        run.stderr.contains("had a damaged line") && run.stderr.contains("mined again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(exports(), mined, "mended");
+    // No cache can be written: a file where its folder goes.
+    std::fs::remove_dir_all(&cache).unwrap();
+    std::fs::write(&cache, "").unwrap();
+    assert_eq!(exports(), mined, "without a cache");
+}
+
 #[test]
 fn exports_events_and_snapshots() {
     let env = timeline();
