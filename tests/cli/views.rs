@@ -319,7 +319,14 @@ fn exports_are_the_same_mined_cached_and_without_a_cache() {
             &["export", "events"][..],
             &["export", "events", "--format", "csv"],
             &["export", "snapshot", "--as-of", "2026-01-31"],
-            &["export", "snapshot", "--format", "csv", "--as-of", "2026-03-31"],
+            &[
+                "export",
+                "snapshot",
+                "--format",
+                "csv",
+                "--as-of",
+                "2026-03-31",
+            ],
         ]
         .iter()
         .map(|args| {
@@ -335,7 +342,12 @@ fn exports_are_the_same_mined_cached_and_without_a_cache() {
     assert!(cache.is_dir());
     assert_eq!(exports(), mined, "from the cache");
     // A damaged line.
-    let file = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let text = std::fs::read_to_string(&file).unwrap();
     let line = text.lines().nth(2).unwrap();
     let damaged = text.replacen(line, &line.replacen('"', "'", 1), 1);
