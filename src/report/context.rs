@@ -95,11 +95,9 @@ pub fn context(root: &Path, opts: &Options, period: PeriodName) -> Result<Built,
             crate::diag::count(inputs.errors, "error")
         ));
     }
-    let events: Vec<Event> = inputs
-        .events
-        .into_iter()
-        .filter(|e| e.date.date_naive() <= opts.as_of)
-        .collect();
+    // In place: the events after the date are dropped without moving the others.
+    let mut events: Vec<Event> = inputs.events;
+    events.retain(|e| e.date.date_naive() <= opts.as_of);
     let dated: Vec<NaiveDate> = inputs
         .commits
         .iter()

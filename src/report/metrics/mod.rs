@@ -26,7 +26,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::crm::Crm;
-use crate::history::{self, ByRecord, Event};
+use crate::history::{self, Event};
 use crate::lifecycle::{self, Alert};
 use crate::model::dates::{self, DateError};
 use crate::model::Opportunity;
@@ -269,48 +269,41 @@ pub fn count_by(keys: impl IntoIterator<Item = String>) -> Vec<(String, usize)> 
 /// (`dates::in_range`) is an error, as is any date computed past it.
 pub fn compute(inp: &Inputs) -> Result<Context, DateError> {
     dates::in_range(inp.as_of)?;
-    // The weekly views and the alerts read nothing the other figures compute: they are
-    // computed on another core.
+    // The parts read nothing of each other but the events grouped by record and the
+    // clock: they are computed as separate tasks, which the cores share as they come free
+    // (the weekly views and the alerts as one task took longer than all the figures).
     let records = history::by_record(inp.events);
-    let clock = Clock::from_history(inp.crm, &records, inp.events);
-    let (weekly, context) = rayon::join(
-        || Weekly::of(inp, &records, &clock),
-        || figures(inp, &clock),
+    let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
+    let (clock, facts) = rayon::join(
+        || Clock::from_history(crm, &records, inp.events),
+        || crate::lifecycle::facts::from_records(crm, &records, None),
     );
-    let Weekly {
-        weekly,
-        weekly_pipeline,
-        this_week,
-        alerts,
-    } = weekly?;
+    let ((alerts, weekly), (context, (weekly_pipeline, this_week))) = rayon::join(
+        || {
+            rayon::join(
+                || lifecycle::plan(crm, &facts, as_of),
+                || weekly::weeks(crm, &clock, as_of),
+            )
+        },
+        || {
+            rayon::join(
+                || figures(inp, &clock),
+                || {
+                    rayon::join(
+                        || pipeline::weekly_pipeline(inp.events, config, as_of),
+                        || weekly::this_week(crm, inp.events, config, as_of),
+                    )
+                },
+            )
+        },
+    );
     Ok(Context {
-        weekly,
-        weekly_pipeline,
-        this_week,
-        alerts,
+        weekly: weekly?,
+        weekly_pipeline: weekly_pipeline?,
+        this_week: this_week?,
+        alerts: alerts?.alerts,
         ..context
     })
-}
-
-/// The parts of the context computed beside the figures.
-struct Weekly {
-    weekly: Vec<Week>,
-    weekly_pipeline: Vec<Bucket>,
-    this_week: ThisWeek,
-    alerts: Vec<Alert>,
-}
-
-impl Weekly {
-    fn of(inp: &Inputs, records: &ByRecord, clock: &Clock) -> Result<Weekly, DateError> {
-        let (crm, config, as_of) = (inp.crm, &inp.crm.config, inp.as_of);
-        let facts = crate::lifecycle::facts::from_records(crm, records, None);
-        Ok(Weekly {
-            weekly: weekly::weeks(crm, clock, as_of)?,
-            weekly_pipeline: pipeline::weekly_pipeline(inp.events, config, as_of)?,
-            this_week: weekly::this_week(crm, inp.events, config, as_of)?,
-            alerts: lifecycle::plan(crm, &facts, as_of)?.alerts,
-        })
-    }
 }
 
 /// The context but for its `Weekly` parts (left empty).
