@@ -2092,15 +2092,24 @@ fn finish(
         }
     }
     after.append(imported);
-    let by_path: HashMap<&str, &Rendered> = rendered.iter().map(|r| (r.path.as_str(), r)).collect();
-    for d in check::check(&after).into_iter().filter(|d| d.is_error()) {
-        if let Some(r) = by_path.get(d.path.as_str()) {
-            let msg = format!("{} would not be valid: {}", r.path, d.message);
-            p.problems.push(Problem::new(r.origin.clone(), msg));
-            p.bad.insert((r.kind, r.key.clone()));
+    let errors: Vec<crate::diag::Diagnostic> = check::check(&after)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    drop(after);
+    // (Looked up by path only when there is an error: on a big import, a map of every
+    // record's path is memory at the peak.)
+    if !errors.is_empty() {
+        let by_path: HashMap<&str, &Rendered> =
+            rendered.iter().map(|r| (r.path.as_str(), r)).collect();
+        for d in errors {
+            if let Some(r) = by_path.get(d.path.as_str()) {
+                let msg = format!("{} would not be valid: {}", r.path, d.message);
+                p.problems.push(Problem::new(r.origin.clone(), msg));
+                p.bad.insert((r.kind, r.key.clone()));
+            }
         }
     }
-    drop(by_path);
     rendered
 }
 
@@ -2245,9 +2254,11 @@ fn check_versions(config: &Config, r: &Rendered) -> (Option<String>, Option<AnyR
         }
         if i + 1 == r.versions.len() {
             // The rules across records read fields, not where they are in the file: the
-            // positions would be a third of the memory of a big import.
+            // positions would be a third of the memory of a big import. Nor do they read
+            // an activity's body or any record's `[custom]` table.
             let mut record = record;
             record.meta_mut().locs = Vec::new();
+            check::rules::keep_what_rules_read(&mut record);
             last = Some(record);
         }
     }
