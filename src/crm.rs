@@ -75,6 +75,31 @@ impl Crm {
             .chain(activities.into_iter().map(AnyRecord::Activity))
     }
 
+    /// Moves `other`'s records after this CRM's, kind by kind (its config is dropped). A
+    /// kind this CRM has no record of takes `other`'s list as it is, without copying it.
+    pub fn append(&mut self, other: Crm) {
+        fn join<T>(to: &mut Vec<T>, mut from: Vec<T>) {
+            if to.is_empty() {
+                *to = from;
+            } else {
+                to.append(&mut from);
+            }
+        }
+        let Crm {
+            config: _,
+            accounts,
+            contacts,
+            opportunities,
+            leads,
+            activities,
+        } = other;
+        join(&mut self.accounts, accounts);
+        join(&mut self.contacts, contacts);
+        join(&mut self.opportunities, opportunities);
+        join(&mut self.leads, leads);
+        join(&mut self.activities, activities);
+    }
+
     pub fn push(&mut self, record: AnyRecord) {
         match record {
             AnyRecord::Account(r) => self.accounts.push(r),

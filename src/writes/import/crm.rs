@@ -359,7 +359,8 @@ pub fn plan(
                 }
             },
         };
-        let p = plan_once(crm, &export, mapping, vendor, &excluded, phase);
+        let mut export = export;
+        let p = plan_once(crm, &mut export, mapping, vendor, &excluded, phase);
         let read = (export.columns.clone(), export.files.clone());
         drop(export);
         let (mut plan, bad) = finish_plan(p, read, existing);
@@ -373,10 +374,13 @@ pub fn plan(
     }
 }
 
-/// The drafts of every record the export implies, in a planner.
+/// The drafts of every record the export implies, in a planner. The export's people,
+/// deals and activities are taken out of it as they are planned (memory: on a big export
+/// they and the drafts would otherwise be held at once); its companies, columns and files
+/// stay.
 fn plan_once<'a>(
     crm: &'a Crm,
-    export: &Export,
+    export: &mut Export,
     mapping: &'a Mapping,
     vendor: Vendor,
     excluded: &HashSet<(Kind, String)>,
@@ -467,14 +471,18 @@ fn plan_once<'a>(
             None => p.problems.push(problem.clone()),
         }
     }
+    drop(owners);
     accounts(&mut p, export, excluded);
     people(&mut p, export, excluded);
     deals(&mut p, export, excluded);
     statuses(&mut p, export);
+    // The people and deals are in their drafts now.
+    export.people = Vec::new();
+    export.deals = Vec::new();
     // Accounts, people and deals are final: their texts take less memory than their fields
     // while the activities are planned.
     prerender(&mut p.drafts);
-    activities(&mut p, export, excluded);
+    activities(&mut p, std::mem::take(&mut export.activities), excluded);
     notes(&mut p, export, excluded);
     // A record exists from before anything that needs it.
     pull_creations(&mut p);
@@ -496,6 +504,10 @@ fn finish_plan(
         ..Plan::default()
     };
     let drafts = std::mem::take(&mut p.drafts);
+    // The ids taken and the drafts' keys served the drafts only (memory: one string per
+    // record each).
+    p.taken = HashMap::new();
+    p.by_key = HashMap::new();
     let rendered = finish(&mut p, drafts, existing, &mut plan.counts);
     (p.phase)("whole-crm");
     plan.commits = commits(&p, rendered);
@@ -1578,10 +1590,10 @@ struct ActivityDraft {
 /// Plans the activities: each is prepared on any thread (`prepare_activity`: its fields,
 /// rendered to its text when it is new, as `prerender` would), a chunk at a time, then
 /// given its id and path in the export's order, so that ids, paths and problems are those
-/// one thread would give.
-fn activities(p: &mut Planner, export: &Export, excluded: &HashSet<(Kind, String)>) {
+/// one thread would give. Each chunk of the export's activities is dropped once planned.
+fn activities(p: &mut Planner, all: Vec<Activity>, excluded: &HashSet<(Kind, String)>) {
     use rayon::prelude::*;
-    for chunk in export.activities.chunks(RENDER_CHUNK) {
+    for chunk in chunks_from_front(all, RENDER_CHUNK) {
         let planner: &Planner = p;
         let prepared: Vec<PreparedActivity> = chunk
             .par_iter()
@@ -1968,15 +1980,34 @@ struct Finished {
     created: bool,
     changed: bool,
     invalid: Option<String>,
-    /// Boxed: the records are large, and the results of every draft are held at once.
-    last: Option<Box<AnyRecord>>,
+    last: Option<AnyRecord>,
+}
+
+/// `items` a chunk of `size` at a time, in their order, each taken out of the vector so
+/// that what was taken is freed as its chunk is dropped, and the vector's own memory given
+/// back each time it is half empty (on a big import, a list held whole while it is
+/// consumed is tens of megabytes).
+fn chunks_from_front<T>(mut items: Vec<T>, size: usize) -> impl Iterator<Item = Vec<T>> {
+    let size = size.max(1);
+    items.reverse();
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = size.min(items.len());
+        let chunk: Vec<T> = items.drain(items.len() - n..).rev().collect();
+        if items.len() <= items.capacity() / 2 {
+            items.shrink_to_fit();
+        }
+        Some(chunk)
+    })
 }
 
 /// Renders every draft's versions and checks each (`render_one`, `check_versions`), in
-/// parallel, one draft at a time (its fields are dropped as it is rendered); then the CRM
-/// with the import's last versions against the whole-CRM rules (references, members,
-/// uniqueness) for the records the import writes. The problems come in the drafts' order,
-/// the rendering's first, as one pass after the other would give them.
+/// parallel, a chunk of drafts at a time (its fields are dropped as it is rendered); then
+/// the CRM with the import's last versions against the whole-CRM rules (references,
+/// members, uniqueness) for the records the import writes. The problems come in the
+/// drafts' order, the rendering's first, as one pass after the other would give them.
 fn finish(
     p: &mut Planner,
     drafts: Vec<Draft>,
@@ -1984,42 +2015,73 @@ fn finish(
     counts: &mut Counts,
 ) -> Vec<Rendered> {
     use rayon::prelude::*;
-    // The files an earlier import wrote, read first (`existing` need not be thread-safe).
-    let currents: Vec<Option<String>> = drafts
-        .iter()
-        .map(|d| d.existing.is_some().then(|| existing(&d.path)).flatten())
-        .collect();
     let config = p.config;
-    let finished: Vec<Finished> = drafts
-        .into_par_iter()
-        .zip(currents)
-        .map(|(d, current)| {
-            let (rendered, problems) = render_one(d, current);
-            let (invalid, last) = match &rendered {
-                Some(r) => check_versions(config, r),
-                None => (None, None),
+    // The import's last versions parsed, by kind in the drafts' order: each moved in as
+    // its chunk is done (they are most of the memory at this point).
+    let mut imported = Crm::empty(config.clone());
+    for kind in Kind::ALL {
+        imported.reserve(kind, drafts.iter().filter(|d| d.kind == kind).count());
+    }
+    let mut rendered = Vec::with_capacity(drafts.len());
+    let mut invalid: Vec<Problem> = Vec::new();
+    for chunk in chunks_from_front(drafts, RENDER_CHUNK) {
+        // The files an earlier import wrote, read first (`existing` need not be
+        // thread-safe).
+        let currents: Vec<Option<String>> = chunk
+            .iter()
+            .map(|d| d.existing.is_some().then(|| existing(&d.path)).flatten())
+            .collect();
+        let finished: Vec<Finished> = chunk
+            .into_par_iter()
+            .zip(currents)
+            .map(|(d, current)| {
+                let (rendered, problems) = render_one(d, current);
+                let (invalid, last) = match &rendered {
+                    Some(r) => check_versions(config, r),
+                    None => (None, None),
+                };
+                Finished {
+                    created: rendered.as_ref().is_some_and(|r| r.created),
+                    changed: rendered
+                        .as_ref()
+                        .is_some_and(|r| !r.created && !r.versions.is_empty()),
+                    rendered,
+                    problems,
+                    invalid,
+                    last,
+                }
+            })
+            .collect();
+        for f in finished {
+            p.problems.extend(f.problems);
+            let Some(r) = f.rendered else { continue };
+            let count = match r.kind {
+                Kind::Account => &mut counts.accounts,
+                Kind::Contact => &mut counts.contacts,
+                Kind::Opportunity => &mut counts.opportunities,
+                Kind::Lead => &mut counts.leads,
+                Kind::Activity => &mut counts.activities,
             };
-            Finished {
-                created: rendered.as_ref().is_some_and(|r| r.created),
-                changed: rendered
-                    .as_ref()
-                    .is_some_and(|r| !r.created && !r.versions.is_empty()),
-                rendered,
-                problems,
-                invalid,
-                last,
+            count.0 += usize::from(f.created);
+            count.1 += usize::from(f.changed);
+            if let Some(msg) = f.invalid {
+                invalid.push(Problem::new(r.origin.clone(), msg));
+                p.bad.insert((r.kind, r.key.clone()));
             }
-        })
-        .collect();
+            if let Some(record) = f.last {
+                imported.push(record);
+            }
+            rendered.push(r);
+        }
+    }
     (p.phase)("versions");
+    p.problems.append(&mut invalid);
     // The whole CRM after the import, for the rules across records: the CRM's records the
-    // import does not replace, then the import's (each parsed record moved in: they are
-    // most of the memory at this point).
+    // import does not replace, then the import's.
     let mut after = Crm::empty(config.clone());
     {
-        let replaced: HashSet<&str> = finished
+        let replaced: HashSet<&str> = rendered
             .iter()
-            .filter_map(|f| f.rendered.as_ref())
             .filter(|r| !r.versions.is_empty())
             .map(|r| r.path.as_str())
             .collect();
@@ -2029,50 +2091,25 @@ fn finish(
             }
         }
     }
-    let of = |kind: Kind| {
-        finished
-            .iter()
-            .filter(|f| f.last.as_ref().is_some_and(|r| r.kind() == kind))
-            .count()
-    };
-    after.accounts.reserve_exact(of(Kind::Account));
-    after.contacts.reserve_exact(of(Kind::Contact));
-    after.opportunities.reserve_exact(of(Kind::Opportunity));
-    after.leads.reserve_exact(of(Kind::Lead));
-    after.activities.reserve_exact(of(Kind::Activity));
-    let mut rendered = Vec::with_capacity(finished.len());
-    let mut invalid: Vec<Problem> = Vec::new();
-    for f in finished {
-        p.problems.extend(f.problems);
-        let Some(r) = f.rendered else { continue };
-        let count = match r.kind {
-            Kind::Account => &mut counts.accounts,
-            Kind::Contact => &mut counts.contacts,
-            Kind::Opportunity => &mut counts.opportunities,
-            Kind::Lead => &mut counts.leads,
-            Kind::Activity => &mut counts.activities,
-        };
-        count.0 += usize::from(f.created);
-        count.1 += usize::from(f.changed);
-        if let Some(msg) = f.invalid {
-            invalid.push(Problem::new(r.origin.clone(), msg));
-            p.bad.insert((r.kind, r.key.clone()));
-        }
-        if let Some(record) = f.last {
-            after.push(*record);
-        }
-        rendered.push(r);
-    }
-    p.problems.append(&mut invalid);
-    let by_path: HashMap<&str, &Rendered> = rendered.iter().map(|r| (r.path.as_str(), r)).collect();
-    for d in check::check(&after).into_iter().filter(|d| d.is_error()) {
-        if let Some(r) = by_path.get(d.path.as_str()) {
-            let msg = format!("{} would not be valid: {}", r.path, d.message);
-            p.problems.push(Problem::new(r.origin.clone(), msg));
-            p.bad.insert((r.kind, r.key.clone()));
+    after.append(imported);
+    let errors: Vec<crate::diag::Diagnostic> = check::check(&after)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    drop(after);
+    // (Looked up by path only when there is an error: on a big import, a map of every
+    // record's path is memory at the peak.)
+    if !errors.is_empty() {
+        let by_path: HashMap<&str, &Rendered> =
+            rendered.iter().map(|r| (r.path.as_str(), r)).collect();
+        for d in errors {
+            if let Some(r) = by_path.get(d.path.as_str()) {
+                let msg = format!("{} would not be valid: {}", r.path, d.message);
+                p.problems.push(Problem::new(r.origin.clone(), msg));
+                p.bad.insert((r.kind, r.key.clone()));
+            }
         }
     }
-    drop(by_path);
     rendered
 }
 
@@ -2185,7 +2222,7 @@ fn render_one(d: Draft, current: Option<String>) -> (Option<Rendered>, Vec<Probl
 /// Every version of a record parses as a valid record and has what its stage or status
 /// requires: the message of the first that does not, and the last version parsed (for the
 /// rules across records).
-fn check_versions(config: &Config, r: &Rendered) -> (Option<String>, Option<Box<AnyRecord>>) {
+fn check_versions(config: &Config, r: &Rendered) -> (Option<String>, Option<AnyRecord>) {
     let mut invalid = None;
     let mut last = None;
     for (i, (_, _, text)) in r.versions.iter().enumerate() {
@@ -2217,10 +2254,12 @@ fn check_versions(config: &Config, r: &Rendered) -> (Option<String>, Option<Box<
         }
         if i + 1 == r.versions.len() {
             // The rules across records read fields, not where they are in the file: the
-            // positions would be a third of the memory of a big import.
+            // positions would be a third of the memory of a big import. Nor do they read
+            // an activity's body or any record's `[custom]` table.
             let mut record = record;
             record.meta_mut().locs = Vec::new();
-            last = Some(Box::new(record));
+            check::rules::keep_what_rules_read(&mut record);
+            last = Some(record);
         }
     }
     (invalid, last)
@@ -2304,4 +2343,22 @@ fn commits(p: &Planner, rendered: Vec<Rendered>) -> Vec<PlannedCommit> {
 /// Whether a deal is open at the end of the export (for tests and the summary).
 pub fn is_open(config: &Config, d: &Deal) -> bool {
     d.outcome.is_none() && d.stage.as_deref().and_then(|s| config.outcome(s)).is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks_from_front;
+
+    #[test]
+    fn chunks_from_the_front_keep_the_order_and_take_everything() {
+        let chunks: Vec<Vec<u32>> = chunks_from_front((1..=7).collect(), 3).collect();
+        assert_eq!(chunks, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+        let whole: Vec<Vec<u32>> = chunks_from_front(vec![1, 2], 5).collect();
+        assert_eq!(whole, vec![vec![1, 2]]);
+        assert_eq!(chunks_from_front(Vec::<u32>::new(), 3).count(), 0);
+        // Items that own memory are moved out, not copied: each is dropped with its chunk.
+        let owned: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        let firsts: Vec<String> = chunks_from_front(owned, 4).map(|c| c[0].clone()).collect();
+        assert_eq!(firsts, ["0", "4", "8"]);
+    }
 }
