@@ -50,13 +50,15 @@ enum Record<'c> {
 
 impl serde::Serialize for Record<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Record::Account(r) => json(r).serialize(s),
-            Record::Contact(r) => json(r).serialize(s),
-            Record::Opportunity(r) => json(r).serialize(s),
-            Record::Lead(r) => json(r).serialize(s),
-            Record::Activity(r) => json(r).serialize(s),
-        }
+        let value = match self {
+            Record::Account(r) => serde_json::to_value(r),
+            Record::Contact(r) => serde_json::to_value(r),
+            Record::Opportunity(r) => serde_json::to_value(r),
+            Record::Lead(r) => serde_json::to_value(r),
+            Record::Activity(r) => serde_json::to_value(r),
+        };
+        // A record that cannot be written as JSON fails the command with its reason.
+        value.map_err(serde::ser::Error::custom)?.serialize(s)
     }
 }
 
@@ -157,10 +159,6 @@ fn check_value(flag: &str, value: &str, allowed: &[String]) -> Result<(), CliErr
     ))
 }
 
-fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).expect("records serialize")
-}
-
 /// `as_json`: the records for JSON are listed (for `--format json`), else none: a JSON
 /// object per record next to the table's cells was most of `sloop ls activities`' memory
 /// (1.1 GiB for 217,000 activities).
@@ -215,9 +213,12 @@ fn rows<'c>(args: &Args, kind: Kind, crm: &'c Crm, as_json: bool) -> Rows<'c> {
                 if !account_ok(c.account.as_ref().map(|a| a.as_str())) {
                     continue;
                 }
-                let role = c
-                    .role
-                    .map(|r| json(&r).as_str().unwrap_or_default().to_string());
+                let role = c.role.map(|r| {
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                });
                 t.row(vec![
                     c.meta.id.as_str().into(),
                     c.name.as_str().into(),

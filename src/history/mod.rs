@@ -289,6 +289,29 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The threads to mine on (`threads`, 0: one per core).
+    fn threads(&self) -> usize {
+        match self.threads {
+            0 => rayon::current_num_threads(),
+            n => n,
+        }
+    }
+}
+
+/// Each commit's cache key: its id and that of the commit before it in `commits` (the one
+/// it is diffed against).
+fn cache_keys(commits: &[CommitInfo]) -> Vec<cache::Key> {
+    commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let base = i.checked_sub(1).map(|p| commits[p].id.to_string());
+            (c.id.to_string(), base)
+        })
+        .collect()
+}
+
 /// Mines the history of the CRM whose root folder is `crm_root` (the repository root or a
 /// folder inside it).
 pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
@@ -302,14 +325,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
     } else {
         cache::Cache::disabled()
     };
-    let keys: Vec<cache::Key> = commits
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let base = i.checked_sub(1).map(|p| commits[p].id.to_string());
-            (c.id.to_string(), base)
-        })
-        .collect();
+    let keys = cache_keys(&commits);
     let jobs: Vec<Job> = (0..commits.len())
         .filter(|&i| !cache.contains(&keys[i]))
         .map(|i| Job {
@@ -319,10 +335,7 @@ pub fn mine(crm_root: &Path, options: &Options) -> Result<History, GitError> {
         })
         .collect();
     let config = permissive_config();
-    let threads = match options.threads {
-        0 => rayon::current_num_threads(),
-        n => n,
-    };
+    let threads = options.threads();
     // A run that leaves kinds unread has only part of each commit's events: it writes no
     // line (the next run that reads every kind does).
     let writes = options.cache && options.unread.is_empty();
@@ -422,14 +435,7 @@ fn stream_by<E: From<GitError>>(
     let file = cache::Cache::file(walker.common_dir(), &prefix);
     let key = integrity::Key::history(&walker, &prefix);
     drop(walker);
-    let keys: Vec<cache::Key> = commits
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let base = i.checked_sub(1).map(|p| commits[p].id.to_string());
-            (c.id.to_string(), base)
-        })
-        .collect();
+    let keys = cache_keys(&commits);
     let open = || {
         options
             .cache
@@ -463,10 +469,7 @@ fn stream_by<E: From<GitError>>(
         config: &config,
         unread: options.unread,
     };
-    let threads = match options.threads {
-        0 => rayon::current_num_threads(),
-        n => n,
-    };
+    let threads = options.threads();
     for start in (0..commits.len()).step_by(window) {
         let end = (start + window).min(commits.len());
         let mut deltas: Vec<Option<Delta>> = (start..end)
