@@ -150,7 +150,7 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 /// Reads a whole CRM from a source. Every file that cannot be read or parsed is reported and
 /// loading goes on with the others.
 pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
-    load_with(source, true, None)
+    load_with(source, true, None, None)
 }
 
 /// `load`, the records without their field positions (`Meta::forget_positions`), dropped as
@@ -158,7 +158,7 @@ pub fn load(source: &dyn Source) -> Result<Loaded, LoadError> {
 /// reads only the count of the diagnostics: the positions of every record were a third of
 /// the memory of loading a large CRM.
 pub fn load_without_positions(source: &dyn Source) -> Result<Loaded, LoadError> {
-    load_with(source, false, None)
+    load_with(source, false, None, None)
 }
 
 /// `load_without_positions`, each record as `keep` returns it (of the same kind), applied as
@@ -168,13 +168,22 @@ pub fn load_kept(
     source: &dyn Source,
     keep: fn(AnyRecord) -> AnyRecord,
 ) -> Result<Loaded, LoadError> {
-    load_with(source, false, Some(keep))
+    load_with(source, false, Some(keep), None)
+}
+
+/// `load_without_positions` of one kind's records: the other kinds' files are listed (a
+/// stray file or folder is still reported) but not read, and their lists are empty. For a
+/// caller that shows one kind (`sloop ls`): listing 20,000 accounts read all 340,000 files
+/// of the benchmark's CRM.
+pub fn load_kind(source: &dyn Source, kind: Kind) -> Result<Loaded, LoadError> {
+    load_with(source, false, None, Some(kind))
 }
 
 fn load_with(
     source: &dyn Source,
     positions: bool,
     keep: Option<fn(AnyRecord) -> AnyRecord>,
+    only: Option<Kind>,
 ) -> Result<Loaded, LoadError> {
     let config_bytes = source
         .read_config()?
@@ -236,7 +245,11 @@ fn load_with(
                 no_loc(),
                 format!("cannot read: {why}"),
             )),
-            (Entry::File, PathClass::Record(kind, id)) => records.push((file, kind, id)),
+            (Entry::File, PathClass::Record(kind, id)) => {
+                if only.is_none_or(|only| only == kind) {
+                    records.push((file, kind, id))
+                }
+            }
             (Entry::File, PathClass::Stray) => diagnostics.push(stray_diagnostic(&file.path)),
             (Entry::File, _) => {}
         }
