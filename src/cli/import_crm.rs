@@ -203,7 +203,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         return Ok(Status::Ok);
     }
     trace("start");
-    let (session, crm) = write::start_whole(&located, out)?;
+    let (session, mut crm) = write::start_whole(&located, out)?;
     let (mapping, mut problems) = match &a.map {
         Some(path) => {
             let shown = path.display().to_string();
@@ -267,7 +267,7 @@ pub fn run(a: CrmArgs, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
         ))
     };
     let mut plan = planner::plan(
-        &crm,
+        &mut crm,
         export,
         &mut again,
         &mapping,
