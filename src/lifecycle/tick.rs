@@ -345,18 +345,19 @@ pub fn facts(
     // The report's snapshot holds the events the facts read (and more): brought forward to
     // HEAD, it spares reading the whole history cache. Without one, the history is mined,
     // keeping only what the facts read.
-    let (commits, events) = match crate::history::snapshot::history(root, cache_warnings)? {
-        Some(history) => history,
-        None => {
-            let options = history::Options {
-                lean: Some(history::for_lifecycle),
-                ..history::Options::default()
-            };
-            let mined = history::mine(root, &options)?;
-            cache_warnings.extend(mined.stats.cache_damage);
-            (mined.commits, mined.events)
-        }
-    };
+    let (commits, events) =
+        match crate::history::snapshot::history(root, history::for_lifecycle, cache_warnings)? {
+            Some(history) => history,
+            None => {
+                let options = history::Options {
+                    lean: Some(history::for_lifecycle),
+                    ..history::Options::default()
+                };
+                let mined = history::mine(root, &options)?;
+                cache_warnings.extend(mined.stats.cache_damage);
+                (mined.commits, mined.events)
+            }
+        };
     Ok(facts_from_history(repo, crm, &commits, &events))
 }
 
