@@ -6,6 +6,7 @@ use super::table::{Column, Table, Value};
 use super::{locate, CliError, Env, Format, Out, Status, TableFormat};
 use crate::git::Repo;
 use crate::lifecycle::{self, agenda, tick};
+use crate::store::{Source, WorkTree};
 
 /// Your homepage: open tasks (overdue first), lifecycle alerts, pool accounts waiting for a
 /// first touch, and open opportunities without a next step.
@@ -29,11 +30,21 @@ pub struct Args {
 
 pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<Status, CliError> {
     let located = locate(env, dir)?;
-    let crm = super::write::load(&located)?;
     let repo = Repo::open(&located.root)?;
+    // The team first (a wrong --owner fails at once), then the history the facts read, then
+    // the CRM: with no cache, mining the history while the whole CRM was held took the
+    // agenda of the benchmark CRM to 700 MiB. The records without their field positions,
+    // which nothing here reads (a third of a large CRM's memory).
+    let config = {
+        let bytes = WorkTree::new(&located.root)
+            .read_config()
+            .map_err(crate::store::LoadError::from)?
+            .ok_or_else(|| crate::store::LoadError::NoConfig(located.root.display().to_string()))?;
+        crate::store::parse_config(&bytes).0
+    };
     if let Some(o) = &args.owner {
-        if crm.config.member(o).is_none() {
-            let ids: Vec<&str> = crm.config.member_ids().collect();
+        if config.member(o).is_none() {
+            let ids: Vec<&str> = config.member_ids().collect();
             return Err(CliError::usage_hint(
                 format!("`{o}` is not a team member"),
                 format!("members: {}", crate::diag::one_of(&ids)),
@@ -49,20 +60,25 @@ pub fn run(args: Args, env: &Env, dir: Option<&Path>, out: &mut Out) -> Result<S
                 .as_ref()
                 .map(|a| a.email.clone())
                 .or_else(|| repo.as_ref().and_then(|r| r.user_email()))?;
-            crm.config.member_by_email(&email).map(|m| m.id.to_string())
+            config.member_by_email(&email).map(|m| m.id.to_string())
         })
     };
     let as_of = args.as_of.unwrap_or(env.now.date_naive());
-    let facts = match &repo {
+    let history = match &repo {
         Some(r) if r.head()?.is_some() => {
             let mut cache_warnings = Vec::new();
-            let facts = tick::facts(&located.root, r, &crm, &mut cache_warnings)?;
+            let history = tick::facts_history(&located.root, &mut cache_warnings)?;
             for w in &cache_warnings {
                 out.note(&format!("warning: {w}"))?;
             }
-            facts
+            Some((r, history))
         }
-        _ => lifecycle::Facts::default(),
+        _ => None,
+    };
+    let crm = crate::store::load_without_positions(&WorkTree::new(&located.root))?.crm;
+    let facts = match history {
+        Some((r, (commits, events))) => tick::facts_from_history(r, &crm, &commits, &events),
+        None => lifecycle::Facts::default(),
     };
     let alerts = lifecycle::plan(&crm, &facts, as_of)?.alerts;
     let a = agenda::build(&crm, &facts, alerts, owner.as_deref(), as_of);
