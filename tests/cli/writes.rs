@@ -672,13 +672,7 @@ fn writes_see_earlier_uncommitted_writes_and_commits_made_by_git() {
     ]);
     assert_eq!(contact.code, 0, "{}", contact.stderr);
     // A damaged index file is rebuilt, and judges the same.
-    let dir = env.path().join(".git/sloop/write-index-v1");
-    let file = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "bin"))
-        .expect("the write index");
+    let file = write_index_file(&env);
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
@@ -716,16 +710,7 @@ fn the_write_index_rebuilt_after_a_large_commit_is_kept() {
         ])
     };
     assert_eq!(new("first-co").code, 0);
-    let dir = env.path().join(".git/sloop/write-index-v1");
-    let index = || {
-        let file = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "bin"))
-            .expect("the write index");
-        std::fs::read(file).unwrap()
-    };
+    let index = || std::fs::read(write_index_file(&env)).unwrap();
     let before = index();
     let accounts = env.path().join("crm/accounts");
     for i in 0..20_001 {
@@ -761,4 +746,14 @@ fn the_write_index_rebuilt_after_a_large_commit_is_kept() {
         "{}",
         dup.stderr
     );
+}
+
+/// The write index's file under `.git/sloop/`.
+fn write_index_file(env: &crate::util::TestEnv) -> std::path::PathBuf {
+    std::fs::read_dir(env.path().join(".git/sloop/write-index-v1"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .expect("the write index")
 }

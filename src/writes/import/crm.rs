@@ -585,19 +585,11 @@ fn whole_crm_errors(
         .filter(|r| !r.versions.is_empty())
         .map(|r| r.path.as_str())
         .collect();
-    let Crm {
-        config: _,
-        accounts,
-        contacts,
-        opportunities,
-        leads,
-        activities,
-    } = imported;
-    let a = Aside::of(&mut crm.accounts, &replaced, accounts);
-    let c = Aside::of(&mut crm.contacts, &replaced, contacts);
-    let o = Aside::of(&mut crm.opportunities, &replaced, opportunities);
-    let l = Aside::of(&mut crm.leads, &replaced, leads);
-    let x = Aside::of(&mut crm.activities, &replaced, activities);
+    let a = Aside::of(&mut crm.accounts, &replaced, imported.accounts);
+    let c = Aside::of(&mut crm.contacts, &replaced, imported.contacts);
+    let o = Aside::of(&mut crm.opportunities, &replaced, imported.opportunities);
+    let l = Aside::of(&mut crm.leads, &replaced, imported.leads);
+    let x = Aside::of(&mut crm.activities, &replaced, imported.activities);
     let errors = check::check(crm)
         .into_iter()
         .filter(|d| d.is_error())
