@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::spool::{Batch, Event, Spool};
 use super::tick::Ticker;
+use super::workbench::Workbench;
 use super::{mail, mapping};
 use crate::config::hooks::Creates;
 use crate::config::Hook;
@@ -54,10 +55,11 @@ pub struct Committer {
     pub pusher: Option<Sender<Signal>>,
     /// The daily tick (`--tick-at`).
     pub ticker: Option<Ticker>,
-    /// The CRM the last round judged against, with the files it committed put in, and the
-    /// commit it is the CRM of: the next round starts from it rather than read the write
-    /// index again, unless someone else moved the branch meanwhile.
-    pub last: RefCell<Option<Loaded>>,
+    /// Kept in it between rounds: the CRM the last round judged against, with the files it
+    /// committed put in, and the commit it is the CRM of. The next round starts from it
+    /// rather than read the write index again, unless someone else moved the branch
+    /// meanwhile or the pages let go of it to build a view. Each round holds its lock.
+    pub bench: Arc<Workbench>,
     /// When the last commit was begun (its date), and how long its round took to get there
     /// (read the spool, judge): the next round starts that much before a second has passed,
     /// so that commits can begin every second rather than every second plus a round.
@@ -72,6 +74,18 @@ pub struct Loaded {
     at: ObjectId,
     activities: bool,
     crm: Crm,
+}
+
+#[cfg(test)]
+impl Loaded {
+    /// An empty CRM, kept as of `at`.
+    pub(super) fn empty(at: ObjectId) -> Loaded {
+        Loaded {
+            at,
+            activities: false,
+            crm: Crm::default(),
+        }
+    }
 }
 
 /// What one round did.
@@ -160,6 +174,7 @@ impl Committer {
             return Ok(());
         };
         let started = Instant::now();
+        let mut job = self.bench.job();
         let crm = {
             let lock = WriteLock::acquire(&repo).map_err(|e| e.to_string())?;
             if let Some(done) = &lock.recovered {
@@ -172,7 +187,7 @@ impl Committer {
             head.short(),
             started.elapsed().as_millis()
         ));
-        *self.last.borrow_mut() = Some(Loaded {
+        *job = Some(Loaded {
             at: head,
             activities: needs_activities(hook.creates),
             crm,
@@ -194,6 +209,8 @@ impl Committer {
         let repo = Repo::open(&self.root)
             .map_err(|e| e.to_string())?
             .ok_or("the CRM is not in a git repository")?;
+        // Taken before the write lock, as the tick takes them.
+        let mut job = self.bench.job();
         let lock = WriteLock::acquire(&repo).map_err(|e| e.to_string())?;
         if let Some(done) = &lock.recovered {
             (self.log)(&format!("note: {done}"));
@@ -235,11 +252,10 @@ impl Committer {
         let started = Instant::now();
         let head = repo.head().map_err(|e| e.to_string())?;
         let activities = needs_activities(hook.creates);
-        let kept = self
-            .last
-            .borrow_mut()
+        let kept = job
             .take()
             .filter(|l| Some(l.at) == head && l.activities == activities);
+        let loaded = kept.is_none();
         let mut crm = match kept {
             Some(l) => l.crm,
             None => load(&repo, &self.root, head, hook.creates)?,
@@ -272,7 +288,7 @@ impl Committer {
         };
         if judged.files.is_empty() {
             if let Some(at) = head {
-                *self.last.borrow_mut() = Some(Loaded {
+                *job = Some(Loaded {
                     at,
                     activities,
                     crm,
@@ -341,7 +357,7 @@ impl Committer {
             Ok(id) => {
                 self.paced.set(Some((committing, work)));
                 index::put_files(&mut crm, &files, records);
-                *self.last.borrow_mut() = Some(Loaded {
+                *job = Some(Loaded {
                     at: id,
                     activities,
                     crm,
@@ -351,10 +367,11 @@ impl Committer {
                     .map_err(io("mark events done"))?;
                 spool.end().map_err(io("clear the spool's batch"))?;
                 (self.log)(&format!(
-                    "committed {}: {} {noun} from hook {} (loaded and judged in {} ms, committed in {} ms)",
+                    "committed {}: {} {noun} from hook {} ({}judged in {} ms, committed in {} ms)",
                     id.short(),
                     files.len(),
                     hook.name,
+                    if loaded { "loaded the CRM and " } else { "" },
                     judged.as_millis(),
                     committing.elapsed().as_millis()
                 ));

@@ -18,6 +18,7 @@ pub mod push;
 pub mod readers;
 pub mod spool;
 pub mod tick;
+pub mod workbench;
 
 use std::collections::BTreeMap;
 use std::future::{poll_fn, Future};
@@ -178,8 +179,10 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
         }
         None => None,
     };
+    let bench = opts.pages.workbench();
     let ticker = opts.tick_at.map(|at| tick::Ticker {
         root: opts.root.clone(),
+        bench: bench.clone(),
         git_dir: opts.git_dir.clone(),
         at,
         author: opts.author.clone(),
@@ -197,7 +200,7 @@ pub fn run(opts: Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Serv
         log: opts.log.clone(),
         pusher: pusher.as_ref().map(|(p, _)| p.clone()),
         ticker,
-        last: Default::default(),
+        bench,
         paced: Default::default(),
         read: Default::default(),
     };

@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 
 use super::committer::Clock;
 use super::readers::Readers;
+use super::workbench::Workbench;
 use crate::crm::Crm;
 use crate::escape::html;
 use crate::git::{CommitInfo, ObjectId, Repo};
@@ -43,13 +44,13 @@ pub struct Pages {
     templates: Option<PathBuf>,
     clock: Clock,
     readers: Option<Readers>,
-    view: Mutex<Option<Arc<View>>>,
-    /// Held while a view is built, so a burst of requests after a commit builds it once.
-    building: Mutex<()>,
+    /// The view kept, and the lock a view is built under (so a burst of requests after a
+    /// commit builds it once), shared with the committer.
+    bench: Arc<Workbench>,
 }
 
 /// What HEAD shows on one day.
-struct View {
+pub struct View {
     head: ObjectId,
     as_of: NaiveDate,
     dashboard: Result<Bytes, String>,
@@ -103,9 +104,13 @@ impl Pages {
             templates,
             clock,
             readers,
-            view: Mutex::new(None),
-            building: Mutex::new(()),
+            bench: Workbench::new(),
         }
+    }
+
+    /// What the pages share with the committer: the lock of the large pieces of work.
+    pub fn workbench(&self) -> Arc<Workbench> {
+        self.bench.clone()
     }
 
     /// The view of HEAD today: the kept one while HEAD and the day are the same, else a new
@@ -125,32 +130,26 @@ impl Pages {
                 })
         };
         let fresh = |head: ObjectId| {
-            let kept = self.view.lock().ok()?.clone()?;
+            let kept = self.bench.view()?;
             (kept.head == head && kept.as_of == as_of).then_some(kept)
         };
         let id = head()?;
         if let Some(v) = fresh(id) {
             return Ok(v);
         }
-        let _building = self
-            .building
-            .lock()
-            .map_err(|_| Answer::failed("poisoned"))?;
+        let mut job = self.bench.job();
         let id = head()?;
         if let Some(v) = fresh(id) {
             return Ok(v);
         }
-        // The view of an older HEAD is let go before the new one is built: no request is
-        // answered from it any more (each waits for the new one), and held beside the new
-        // one's building it took the server's peak from 622 to 725 MiB on the benchmark CRM.
-        // (A request answering from it still holds it until it is done.)
-        if let Ok(mut kept) = self.view.lock() {
-            *kept = None;
-        }
+        // The view of an older HEAD and the committer's CRM are let go before the new view
+        // is built: no request is answered from the old view any more (each waits for the
+        // new one), and the committer loads its CRM again on its next round. Held beside
+        // the building, they took the server's peak from some 450 to 631–725 MiB on the
+        // benchmark CRM.
+        self.bench.make_room(&mut job);
         let view = Arc::new(self.build(id, as_of)?);
-        if let Ok(mut kept) = self.view.lock() {
-            *kept = Some(view.clone());
-        }
+        self.bench.set_view(Some(view.clone()));
         Ok(view)
     }
 
@@ -186,8 +185,14 @@ impl Pages {
 }
 
 impl View {
-    fn agenda_inputs(&self, root: &std::path::Path) -> &Result<(Facts, Vec<Alert>), String> {
+    fn agenda_inputs(
+        &self,
+        root: &std::path::Path,
+        bench: &Workbench,
+    ) -> &Result<(Facts, Vec<Alert>), String> {
         self.agenda.get_or_init(|| {
+            // The history's facts are a large piece of work: one at a time.
+            let _job = bench.job();
             let repo = Repo::open(root)
                 .map_err(|e| e.to_string())?
                 .ok_or("the CRM is no longer in a git repository")?;
@@ -204,15 +209,23 @@ impl View {
     fn timeline(
         &self,
         root: &std::path::Path,
+        bench: &Workbench,
         kind: Kind,
         path: &str,
     ) -> Arc<Result<Timeline, String>> {
-        if let Some(t) = self
-            .timelines
-            .lock()
-            .ok()
-            .and_then(|t| t.get(path).cloned())
-        {
+        let kept = || {
+            self.timelines
+                .lock()
+                .ok()
+                .and_then(|t| t.get(path).cloned())
+        };
+        if let Some(t) = kept() {
+            return t;
+        }
+        // A walk of the whole history (pack windows mapped up to libgit2's limit): one large
+        // piece of work at a time, and once for a burst of requests for the same record.
+        let _job = bench.job();
+        if let Some(t) = kept() {
             return t;
         }
         let t = Arc::new(timeline(root, self.head, kind, path));
@@ -612,7 +625,7 @@ async fn record(kind: Kind, State(pages): State<Arc<Pages>>, Path(id): Path<Stri
                 kind.as_str()
             )));
         };
-        let timeline = view.timeline(&pages.root, kind, &path);
+        let timeline = view.timeline(&pages.root, &pages.bench, kind, &path);
         let timeline = timeline
             .as_ref()
             .as_ref()
@@ -692,7 +705,7 @@ async fn agenda_page(State(pages): State<Arc<Pages>>, Path(member): Path<String>
             )));
         };
         let (facts, alerts) = view
-            .agenda_inputs(&pages.root)
+            .agenda_inputs(&pages.root, &pages.bench)
             .as_ref()
             .map_err(|e| Answer::failed(e.clone()))?;
         let a = agenda::build(crm, facts, alerts.clone(), Some(&member), view.as_of);

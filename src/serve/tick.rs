@@ -10,15 +10,21 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 
 use super::committer::Log;
+use super::workbench::Workbench;
 use crate::git::{Identity, ObjectId, Repo};
 use crate::lifecycle::tick::{self, Mode, Options};
 
 pub struct Ticker {
     pub root: PathBuf,
+    /// The tick loads the whole CRM and its history: it waits for the other large pieces of
+    /// work and lets go of what the server keeps first (the pages' view is stale after its
+    /// commit anyway).
+    pub bench: Arc<Workbench>,
     pub git_dir: PathBuf,
     pub at: NaiveTime,
     pub author: Option<Identity>,
@@ -91,6 +97,8 @@ impl Ticker {
             return None;
         }
         drop(repo);
+        let mut job = self.bench.job();
+        self.bench.make_room(&mut job);
         let opts = Options {
             as_of: today,
             now,
