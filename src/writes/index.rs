@@ -124,6 +124,9 @@ pub fn crm(
     // forward or rebuilt was written whole first.
     crm.activities
         .retain(|a| (needs.activity_ids)(&a.meta.id) && (needs.activities)(a));
+    // Kept by a server between rounds: the room of the 200,000 activities of a rebuilt or
+    // brought forward index is given back (65 MiB of the committer's 147 on the benchmark).
+    crm.activities.shrink_to_fit();
     overlay_pending(repo, root, head, &place, &mut crm);
     // The records the command edits, whole, as the work tree has them.
     for (kind, id) in whole {
@@ -522,6 +525,31 @@ mod tests {
 
     fn listing(crm: &Crm) -> String {
         format!("{:?}\n{:?}", crm.accounts, crm.leads)
+    }
+
+    /// A rebuilt or brought forward index holds every activity before it keeps those the
+    /// command needs: the room of the others is given back (a server keeps this CRM).
+    #[test]
+    fn the_crm_keeps_no_room_for_the_activities_it_left_out() {
+        let mut t = crate::git::testing::TestRepo::new();
+        t.commit(
+            "2026-11-02",
+            "a CRM",
+            &[
+                ("sloop.toml", Some("")),
+                ("accounts/acme.toml", Some("name = \"Acme\"\n")),
+                (
+                    "activities/2026/11/2026-11-02-call-acme.toml",
+                    Some("kind = \"call\"\ndate = 2026-11-02\naccount = \"acme\"\n"),
+                ),
+            ],
+        );
+        let repo = Repo::open(t.dir()).unwrap().unwrap();
+        let head = repo.head().unwrap().unwrap();
+        let config = store::parse_config(b"").0;
+        let crm = crm(&repo, t.dir(), head, config, &Needs::nothing()).unwrap();
+        assert_eq!(crm.accounts.len(), 1);
+        assert_eq!(crm.activities.capacity(), 0);
     }
 
     /// The index file gives back what was written: every record of the four other kinds, and
