@@ -345,8 +345,9 @@ pub fn run(cli: Cli, env: &Env, out: &mut Out) -> Result<Status, CliError> {
     let dir = cli.dir.as_deref();
     // Every command but `serve` reads git one phase at a time: reading a commit's records in
     // pack order may then narrow libgit2's mapped memory (`git::allow_phased_mapping`).
-    if !matches!(cli.command, Command::Serve(_)) {
-        crate::git::allow_phased_mapping();
+    match cli.command {
+        Command::Serve(_) => crate::git::narrow_mapped_memory_for_good(),
+        _ => crate::git::allow_phased_mapping(),
     }
     match cli.command {
         Command::Init(args) => init::run(args, env, dir, out),

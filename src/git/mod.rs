@@ -40,8 +40,8 @@ pub use marker::ImportMarker;
 pub use object_id::{BadObjectId, ObjectId};
 pub use remote::Pushed;
 pub use repo::{
-    allow_phased_mapping, git_dir_around, init, limit_mapped_memory, release_freed_memory,
-    work_tree_of, Busy, Repo,
+    allow_phased_mapping, git_dir_around, init, limit_mapped_memory, narrow_mapped_memory_for_good,
+    release_freed_memory, work_tree_of, Busy, Repo,
 };
 pub use source::{IndexSource, TreeSource};
 /// The read path for mining the history (`history`): first-parent commits, a batched tree

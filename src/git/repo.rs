@@ -816,6 +816,19 @@ pub fn limit_mapped_memory() {
 
 const MAPPED_LIMIT: usize = 128 << 20;
 
+/// For `sloop serve`: libgit2 maps at most 64 MB of pack files from now on, as a phased
+/// command does while it reads in pack order. The server's threads read concurrently, so the
+/// limit cannot change between phases; its large pieces of work take turns
+/// (`serve::workbench`), and a view built after its CRM's config changed reads every record
+/// of HEAD again. Call before the server starts a thread.
+pub fn narrow_mapped_memory_for_good() {
+    // SAFETY: as in `limit_mapped_memory`: `sloop serve` calls this before it starts a
+    // thread (and no command before it started one that reads objects).
+    unsafe {
+        let _ = git2::opts::set_mwindow_mapped_limit(NARROW_LIMIT);
+    }
+}
+
 /// Set by `cli::run` for a command that reads objects one phase at a time (every command but
 /// `serve`, whose threads read concurrently): only then does `NarrowMapped` change libgit2's
 /// limit, between phases.
