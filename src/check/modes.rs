@@ -512,8 +512,12 @@ pub fn range(root: &Path, spec: &str) -> Result<Outcome, VerifyError> {
         Some(last) => *last,
         None => repo.resolve(&end)?,
     };
+    let _uncached = crate::git::Uncached::new();
     let tree = repo.tree_source(end_id)?;
+    drop(repo);
+    crate::git::release_freed_memory();
     let loaded = store::load(&tree)?;
+    drop(tree);
     out.records = loaded.crm.len();
     out.diagnostics.extend(loaded.diagnostics);
     out.diagnostics.extend(check::check(&loaded.crm));

@@ -138,7 +138,7 @@ pub fn parse_record(
     let meta = |r: &mut FileReader, broken: bool| Meta {
         id: id.to_string(),
         path: path.to_string(),
-        locs: std::mem::take(&mut r.locs),
+        locs: r.locs.to_vec(),
         broken,
     };
     if text.trim().is_empty() {
