@@ -190,8 +190,15 @@ fn load_with(
         .ok_or_else(|| LoadError::NoConfig(source.describe()))?;
     let (config, mut diagnostics) = parse_config(&config_bytes);
     let files = source.list()?;
-    let mut records = Vec::with_capacity(files.len());
-    for file in &files {
+    // The record files, each kind's apart and owned: a file's path moves into its record as
+    // the file is parsed, and a kind's listing is gone once the kind is parsed. The whole
+    // listing, held beside its records' copies of the paths until every kind was parsed, was
+    // 57 MB of the 449 MiB a full load peaked at on the benchmark, while the activities (the
+    // last kind) were parsed.
+    let mut listed: [Vec<Listed>; 5] = Default::default();
+    // The kind of each record file, in the listing's order: the order of the diagnostics.
+    let mut kinds: Vec<Kind> = Vec::new();
+    for file in files {
         match (&file.entry, classify(&file.path)) {
             (Entry::TopDir, _) => {
                 let kinds = Kind::ALL.map(Kind::folder);
@@ -247,7 +254,13 @@ fn load_with(
             )),
             (Entry::File, PathClass::Record(kind, id)) => {
                 if only.is_none_or(|only| only == kind) {
-                    records.push((file, kind, id))
+                    // The id is the path's file stem: kept as where it is in the path.
+                    let start = id.as_ptr() as usize - file.path.as_ptr() as usize;
+                    let id = start..start + id.len();
+                    let list = &mut listed[kind as usize];
+                    let at = list.len() as u32;
+                    kinds.push(kind);
+                    list.push(Listed { file, id, at });
                 }
             }
             (Entry::File, PathClass::Stray) => diagnostics.push(stray_diagnostic(&file.path)),
@@ -268,35 +281,30 @@ fn load_with(
         activities,
     } = &mut crm;
     let config = &*config;
-    let of_kind = |kind: Kind| -> Vec<(&SourceFile, &str)> {
-        records
-            .iter()
-            .filter(|(_, k, _)| *k == kind)
-            .map(|(file, _, id)| (*file, *id))
-            .collect()
-    };
-    let read = |file: &SourceFile, kind: Kind, id: &str| {
-        let (mut record, diags) = read_record(source, file, kind, id, config);
+    let read = |listed: Listed, kind: Kind| {
+        let Listed { file, id, .. } = listed;
+        let (mut record, diags) = read_record(source, &file, kind, &file.path[id], config);
+        let meta = record.meta_mut();
+        debug_assert_eq!(meta.path, file.path);
+        meta.path = file.path;
         if !positions {
-            record.meta_mut().forget_positions();
+            meta.forget_positions();
         }
         match keep {
             Some(keep) => (keep(record), diags),
             None => (record, diags),
         }
     };
+    let mut take = |kind: Kind| std::mem::take(&mut listed[kind as usize]);
     // The diagnostics of each kind's files, in the order of its files.
     let mut per_file: [std::vec::IntoIter<Vec<Diagnostic>>; 5] = Default::default();
-    per_file[Kind::Account as usize] = parse_kind(&of_kind, &read, source, accounts);
-    per_file[Kind::Contact as usize] = parse_kind(&of_kind, &read, source, contacts);
-    per_file[Kind::Opportunity as usize] = parse_kind(&of_kind, &read, source, opportunities);
-    per_file[Kind::Lead as usize] = parse_kind(&of_kind, &read, source, leads);
-    per_file[Kind::Activity as usize] = parse_kind(&of_kind, &read, source, activities);
-    // The listing is dropped before the duplicate ids are looked for, from the records' own
-    // ids and paths: at the benchmark's size it is 50 MB, and this is where loading peaks.
-    let kinds: Vec<Kind> = records.iter().map(|(_, kind, _)| *kind).collect();
-    drop(records);
-    drop(files);
+    per_file[Kind::Account as usize] = parse_kind(take(Kind::Account), &read, source, accounts);
+    per_file[Kind::Contact as usize] = parse_kind(take(Kind::Contact), &read, source, contacts);
+    per_file[Kind::Opportunity as usize] =
+        parse_kind(take(Kind::Opportunity), &read, source, opportunities);
+    per_file[Kind::Lead as usize] = parse_kind(take(Kind::Lead), &read, source, leads);
+    per_file[Kind::Activity as usize] = parse_kind(take(Kind::Activity), &read, source, activities);
+    // The duplicate ids are looked for from the records' own ids and paths.
     let ids = Kind::ALL.map(|kind| crm.ids(kind));
     // Per kind, in its files' order: for a record whose id an earlier file of the kind has,
     // that earlier file's path (the one most recently seen).
@@ -336,35 +344,41 @@ fn no_loc() -> Loc {
     }
 }
 
-/// One record file read and parsed, with its diagnostics.
-type ReadFile<'a> = dyn Fn(&SourceFile, Kind, &str) -> (AnyRecord, Vec<Diagnostic>) + Sync + 'a;
+/// A record file of the listing, owned until it is parsed: its id (the file stem) as where
+/// it is in the path, and its place among its kind's files.
+struct Listed {
+    file: SourceFile,
+    id: std::ops::Range<usize>,
+    at: u32,
+}
 
-/// Reads the files of `T`'s kind (`files` lists them) on every core into `list` (empty:
+/// One record file read and parsed, with its diagnostics; the file's path moved into the
+/// record.
+type ReadFile<'a> = dyn Fn(Listed, Kind) -> (AnyRecord, Vec<Diagnostic>) + Sync + 'a;
+
+/// Reads `files` (of `T`'s kind, in the listing's order) on every core into `list` (empty:
 /// written in place, sized once), and returns each file's diagnostics in the same order.
-fn parse_kind<'a, T: OfKind + Send + Default>(
-    files: &dyn Fn(Kind) -> Vec<(&'a SourceFile, &'a str)>,
+/// Each file is dropped as it is read.
+fn parse_kind<T: OfKind + Send + Default>(
+    mut files: Vec<Listed>,
     read: &ReadFile,
     source: &dyn Source,
     list: &mut Vec<T>,
 ) -> std::vec::IntoIter<Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
-    let mut files = files(T::KIND);
     // Many files are read in the order the source reads quickest (a commit's blobs in pack
     // order), then put back in the listing's order.
     let mut placed = None;
     if files.len() >= READ_IN_ORDER_FROM {
         if let Some(keys) = source.read_order() {
-            let key = |i: u32| keys.get(files[i as usize].0.token).copied();
-            let mut order: Vec<u32> = (0..files.len() as u32).collect();
-            order.sort_unstable_by_key(|&i| key(i).unwrap_or(u64::MAX));
-            files = order.iter().map(|&i| files[i as usize]).collect();
-            placed = Some(order);
+            files.sort_unstable_by_key(|l| keys.get(l.file.token).copied().unwrap_or(u64::MAX));
+            placed = Some(files.iter().map(|l| l.at).collect::<Vec<u32>>());
         }
     }
     files
-        .par_iter()
-        .map(|(file, id)| {
-            let (record, diags) = read(file, T::KIND, id);
+        .into_par_iter()
+        .map(|listed| {
+            let (record, diags) = read(listed, T::KIND);
             // `read` gives a record of the kind asked for, broken or not.
             (T::from_any(record).unwrap_or_default(), diags)
         })
@@ -633,6 +647,57 @@ mod tests {
         let again = load(&ordered).unwrap();
         assert_eq!(format!("{:?}", again.crm), format!("{:?}", plain.crm));
         assert_eq!(again.diagnostics, plain.diagnostics);
+    }
+
+    /// A record's path is the listing's, moved into it rather than copied: the listing is
+    /// not held beside a copy of every path while the CRM is parsed.
+    #[test]
+    fn each_record_takes_its_path_from_the_listing() {
+        struct Noted {
+            inner: Memory,
+            listed: std::sync::Mutex<Vec<(String, usize)>>,
+        }
+        impl Source for Noted {
+            fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
+                let files = self.inner.list()?;
+                let mut listed = self.listed.lock().unwrap();
+                listed.extend(
+                    files
+                        .iter()
+                        .map(|f| (f.path.clone(), f.path.as_ptr() as usize)),
+                );
+                Ok(files)
+            }
+            fn read(&self, file: &SourceFile) -> std::io::Result<Vec<u8>> {
+                self.inner.read(file)
+            }
+            fn read_config(&self) -> Result<Option<Vec<u8>>, SourceError> {
+                self.inner.read_config()
+            }
+            fn describe(&self) -> String {
+                self.inner.describe()
+            }
+        }
+        let source = Noted {
+            inner: Memory::new([
+                ("sloop.toml", ""),
+                ("accounts/acme.toml", "name = \"Acme\"\n"),
+                ("accounts/b/broken.toml", "name = \"Unclosed\n"),
+                ("leads/jo.toml", "name = \"Jo\"\n"),
+            ]),
+            listed: Default::default(),
+        };
+        let loaded = load(&source).unwrap();
+        let listed = source.listed.lock().unwrap();
+        let paths: Vec<(String, usize)> = Kind::ALL
+            .iter()
+            .flat_map(|k| loaded.crm.ids(*k))
+            .map(|(path, _)| (path.to_string(), path.as_ptr() as usize))
+            .collect();
+        assert_eq!(paths.len(), 3);
+        for path in &paths {
+            assert!(listed.contains(path), "{} was copied", path.0);
+        }
     }
 
     /// The loader a cold report uses gives what `load` gives, positions aside: the same
