@@ -11,13 +11,15 @@
 //! - `remote`: push and fetch (`sloop serve --push`) through the `git` binary;
 //! - `marker`: what an import that wrote files (not commits) leaves for the checks;
 //! - `object_id`: the id of every object;
-//! - `pack_order`: where objects sit in the pack files, to read many in storage order.
+//! - `pack_order`: where objects sit in the pack files, to read many in storage order;
+//! - `packs`: the history walk's trees read from the pack files with a delta base cache.
 
 mod commit;
 mod fast_import;
 mod marker;
 mod object_id;
 mod pack_order;
+mod packs;
 mod remote;
 mod repo;
 mod source;

@@ -60,10 +60,11 @@ pub(crate) fn positions(objects: &Path, oids: &[git2::Oid]) -> Vec<u64> {
     keys
 }
 
-/// A version 2 pack index, borrowed.
-struct Index<'a> {
-    bytes: &'a [u8],
-    count: usize,
+/// A version 2 pack index, borrowed. (`parse` checks it; `packs` keeps the count it found
+/// and builds one again for each lookup.)
+pub(super) struct Index<'a> {
+    pub(super) bytes: &'a [u8],
+    pub(super) count: usize,
 }
 
 const MAGIC: &[u8; 4] = b"\xfftOc";
@@ -74,7 +75,7 @@ const NAME: usize = 20;
 
 impl<'a> Index<'a> {
     /// `None` unless `bytes` is a version 2 index of SHA-1 names, whole.
-    fn parse(bytes: &'a [u8]) -> Option<Self> {
+    pub(super) fn parse(bytes: &'a [u8]) -> Option<Self> {
         if bytes.len() < HEADER + FANOUT || &bytes[..4] != MAGIC || be32(bytes, 4)? != 2 {
             return None;
         }
@@ -106,6 +107,21 @@ impl<'a> Index<'a> {
             end(usize::from(first) - 1)
         };
         (lo.min(hi), hi)
+    }
+
+    /// The offset in the pack of the object named `name`, if the index has it.
+    pub(super) fn find(&self, name: &[u8]) -> Option<u64> {
+        let (lo, hi) = self.range(*name.first()?);
+        let (mut lo, mut hi) = (lo, hi.min(self.count));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.name(mid).cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return self.offset(mid),
+            }
+        }
+        None
     }
 
     fn name(&self, i: usize) -> &'a [u8] {

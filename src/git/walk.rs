@@ -6,6 +6,7 @@
 //! costs what its changed folders cost. Raw trees are kept in a small cache: the new tree of
 //! a folder in one commit is the old tree of the same folder in the next commit touching it.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -13,6 +14,7 @@ use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset};
 
+use super::packs::{self, Packs};
 use super::{open_repository, Change, CommitInfo, GitError, ObjectId};
 
 /// The commit a walk stopped at, if it was asked to stop, and the commits walked before it,
@@ -23,11 +25,17 @@ type Walked = (Option<ObjectId>, Vec<CommitInfo>);
 /// thread.
 pub struct Walker {
     repo: git2::Repository,
+    /// The pack files the trees are read from, opened at the first diff.
+    packs: RefCell<Option<Packs>>,
 }
 
 /// Bytes of raw tree objects a batch diff keeps. The versions of one folder are compared one
 /// after the other, so the cache only has to hold the last few trees read.
 const TREE_CACHE_BYTES: usize = 32 << 20;
+
+/// Bytes of objects resolved from the packs a walker keeps, as bases for the next versions
+/// (`packs`).
+const RESOLVED_BYTES: usize = 32 << 20;
 
 impl Walker {
     /// Opens the repository containing `path` (a work tree folder, or a git dir).
@@ -44,7 +52,10 @@ impl Walker {
                 "no .git found in it or above it",
             )
         })?;
-        Ok(Walker { repo })
+        Ok(Walker {
+            repo,
+            packs: RefCell::new(None),
+        })
     }
 
     /// Opens the repository as `open` does, reading its objects through pack handles of its
@@ -206,8 +217,16 @@ impl Walker {
             .repo
             .odb()
             .map_err(|e| GitError::new("cannot open the object database", e.message()))?;
+        let mut packs = self.packs.borrow_mut();
+        let packs = packs.get_or_insert_with(|| {
+            // With the object folder moved by the environment, libgit2 reads them all.
+            let objects = (std::env::var_os("GIT_OBJECT_DIRECTORY").is_none())
+                .then(|| self.repo.commondir().join("objects"));
+            Packs::open(objects.as_deref(), RESOLVED_BYTES)
+        });
         let mut differ = Differ {
             odb: &odb,
+            packs,
             cache: TreeCache::new(TREE_CACHE_BYTES),
             path: Vec::new(),
             out: vec![Vec::new(); pairs.len()],
@@ -320,17 +339,17 @@ fn date(t: git2::Time) -> DateTime<FixedOffset> {
 
 /// Raw tree objects by id, in two generations: lookups promote to the young one, and when
 /// the young one is full the old one is dropped. Cheap LRU-like behaviour with no bookkeeping.
-struct TreeCache<'r> {
-    young: HashMap<ObjectId, Tree<'r>>,
-    old: HashMap<ObjectId, Tree<'r>>,
+struct TreeCache {
+    young: HashMap<ObjectId, Tree>,
+    old: HashMap<ObjectId, Tree>,
     young_bytes: usize,
     budget: usize,
 }
 
-/// A raw tree object as libgit2 read it (no copy).
-type Tree<'r> = Rc<git2::OdbObject<'r>>;
+/// A raw tree object.
+type Tree = Rc<Vec<u8>>;
 
-impl<'r> TreeCache<'r> {
+impl TreeCache {
     fn new(budget: usize) -> Self {
         TreeCache {
             young: HashMap::new(),
@@ -340,7 +359,7 @@ impl<'r> TreeCache<'r> {
         }
     }
 
-    fn get(&mut self, id: &ObjectId) -> Option<Tree<'r>> {
+    fn get(&mut self, id: &ObjectId) -> Option<Tree> {
         if let Some(t) = self.young.get(id) {
             return Some(t.clone());
         }
@@ -349,7 +368,7 @@ impl<'r> TreeCache<'r> {
         Some(t)
     }
 
-    fn insert(&mut self, id: ObjectId, data: Tree<'r>) {
+    fn insert(&mut self, id: ObjectId, data: Tree) {
         self.young_bytes += data.len();
         self.young.insert(id, data);
         if self.young_bytes > self.budget / 2 {
@@ -374,7 +393,9 @@ struct Pair {
 /// reading other folders in between would flush.
 struct Differ<'o> {
     odb: &'o git2::Odb<'o>,
-    cache: TreeCache<'o>,
+    /// Where trees are read first; what they cannot read, libgit2 reads.
+    packs: &'o mut Packs,
+    cache: TreeCache,
     /// The folder being compared, relative to the prefix, with a trailing `/`.
     path: Vec<u8>,
     /// The changes of each pair of the batch.
@@ -382,19 +403,25 @@ struct Differ<'o> {
 }
 
 impl<'o> Differ<'o> {
-    fn tree(&mut self, id: ObjectId) -> Result<Tree<'o>, GitError> {
+    fn tree(&mut self, id: ObjectId) -> Result<Tree, GitError> {
         if let Some(t) = self.cache.get(&id) {
             return Ok(t);
         }
         let what = || format!("cannot read tree {id}");
-        let object = self
-            .odb
-            .read(id.to_oid())
-            .map_err(|e| GitError::new(what(), e.message()))?;
-        if object.kind() != git2::ObjectType::Tree {
-            return Err(GitError::corrupt(what(), "not a tree"));
-        }
-        let tree = Rc::new(object);
+        let tree = match self.packs.read(&id) {
+            Some((packs::Kind::Tree, tree)) => tree,
+            Some(_) => return Err(GitError::corrupt(what(), "not a tree")),
+            None => {
+                let object = self
+                    .odb
+                    .read(id.to_oid())
+                    .map_err(|e| GitError::new(what(), e.message()))?;
+                if object.kind() != git2::ObjectType::Tree {
+                    return Err(GitError::corrupt(what(), "not a tree"));
+                }
+                Rc::new(object.data().to_vec())
+            }
+        };
         self.cache.insert(id, tree.clone());
         Ok(tree)
     }
@@ -404,7 +431,7 @@ impl<'o> Differ<'o> {
         let mut id = root;
         for name in prefix.split('/').filter(|c| !c.is_empty()) {
             let tree = self.tree(id)?;
-            let mut entries = Entries::new(tree.data(), id);
+            let mut entries = Entries::new(&tree, id);
             let mut found = None;
             while let Some(e) = entries.next_entry()? {
                 if e.name == name.as_bytes() && e.kind == EntryKind::Tree {
@@ -446,8 +473,8 @@ impl<'o> Differ<'o> {
         let old_data = pair.old.map(|id| self.tree(id)).transpose()?;
         let new_data = pair.new.map(|id| self.tree(id)).transpose()?;
         let zero = ObjectId([0; 20]);
-        let old_bytes = old_data.as_ref().map_or(&[][..], |t| t.data());
-        let new_bytes = new_data.as_ref().map_or(&[][..], |t| t.data());
+        let old_bytes = old_data.as_ref().map_or(&[][..], |t| &t[..]);
+        let new_bytes = new_data.as_ref().map_or(&[][..], |t| &t[..]);
         let (old_id, new_id) = (pair.old.unwrap_or(zero), pair.new.unwrap_or(zero));
         // Versions of a big folder differ in a few entries: skip runs of identical entries
         // from the start and after each equal name, and stop at the identical end: when both
@@ -1026,32 +1053,41 @@ mod tests {
             let sha = t.commit("2026-01-05", "v", &changes);
             snapshots.push((sha, files.clone()));
         }
-        let repo = Walker::open(t.dir()).unwrap();
-        let commits = repo.first_parent_commits("HEAD").unwrap();
-        let pairs: Vec<_> = (0..commits.len())
-            .map(|i| (i.checked_sub(1).map(|p| commits[p].tree), commits[i].tree))
-            .collect();
-        let batch = repo.changed_files_batch(&pairs, "").unwrap();
-        let empty = BTreeMap::new();
-        for (i, (sha, after)) in snapshots.iter().enumerate() {
-            assert_eq!(&commits[i].id.to_string(), sha);
-            let before = if i == 0 { &empty } else { &snapshots[i - 1].1 };
-            let mut expected: Vec<(String, bool, bool)> = before
-                .keys()
-                .chain(after.keys())
-                .filter(|p| before.get(*p) != after.get(*p))
-                .map(|p| (p.clone(), before.contains_key(p), after.contains_key(p)))
+        // Trees read as libgit2 stores them (loose), from git's packs with deltas on bases at
+        // offsets and on bases named by id (`packs`).
+        let check = |how: &str| {
+            let repo = Walker::open(t.dir()).unwrap();
+            let commits = repo.first_parent_commits("HEAD").unwrap();
+            let pairs: Vec<_> = (0..commits.len())
+                .map(|i| (i.checked_sub(1).map(|p| commits[p].tree), commits[i].tree))
                 .collect();
-            expected.sort();
-            expected.dedup();
-            let got: Vec<(String, bool, bool)> = batch[i]
-                .iter()
-                .map(|c| (c.path.clone(), c.old.is_some(), c.new.is_some()))
-                .collect();
-            assert_eq!(got, expected, "commit {i}");
-            let one = repo.changed_files(pairs[i].0, pairs[i].1, "").unwrap();
-            assert_eq!(one, batch[i]);
-        }
+            let batch = repo.changed_files_batch(&pairs, "").unwrap();
+            let empty = BTreeMap::new();
+            for (i, (sha, after)) in snapshots.iter().enumerate() {
+                assert_eq!(&commits[i].id.to_string(), sha);
+                let before = if i == 0 { &empty } else { &snapshots[i - 1].1 };
+                let mut expected: Vec<(String, bool, bool)> = before
+                    .keys()
+                    .chain(after.keys())
+                    .filter(|p| before.get(*p) != after.get(*p))
+                    .map(|p| (p.clone(), before.contains_key(p), after.contains_key(p)))
+                    .collect();
+                expected.sort();
+                expected.dedup();
+                let got: Vec<(String, bool, bool)> = batch[i]
+                    .iter()
+                    .map(|c| (c.path.clone(), c.old.is_some(), c.new.is_some()))
+                    .collect();
+                assert_eq!(got, expected, "{how}: commit {i}");
+                let one = repo.changed_files(pairs[i].0, pairs[i].1, "").unwrap();
+                assert_eq!(one, batch[i]);
+            }
+        };
+        check("loose");
+        t.git(&["repack", "-adfq"]);
+        check("packed");
+        t.git(&["-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq"]);
+        check("packed, bases named");
     }
 
     #[test]
