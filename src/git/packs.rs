@@ -17,10 +17,11 @@
 //! reports what is wrong with it. Pack files are read with `pread`, not mapped: a mapping of
 //! a 500 MB pack would count every page the walk touched in the process's resident memory.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use flate2::{Decompress, FlushDecompress, Status};
@@ -54,7 +55,10 @@ pub(super) struct Packs {
 struct Pack {
     index: Mmap,
     count: usize,
-    data: File,
+    /// The pack file, opened at its first read: a repository never repacked may hold
+    /// thousands of packs, and libgit2 keeps a descriptor open for each it reads too.
+    path: PathBuf,
+    data: OnceCell<Option<File>>,
 }
 
 /// Longest delta chain followed: git's own packs stop at 50 (`pack.depth`), 4095 at most.
@@ -158,8 +162,18 @@ impl Pack {
         // removes the old ones, which stay readable while mapped).
         let index = unsafe { Mmap::map(&file) }.ok()?;
         let count = Index::parse(&index)?.count;
-        let data = File::open(idx.with_extension("pack")).ok()?;
-        Some(Pack { index, count, data })
+        Some(Pack {
+            index,
+            count,
+            path: idx.with_extension("pack"),
+            data: OnceCell::new(),
+        })
+    }
+
+    /// Reads at `offset` into `buffer`, as `pread` does.
+    fn read_at(&self, buffer: &mut [u8], offset: u64) -> Option<usize> {
+        let data = self.data.get_or_init(|| File::open(&self.path).ok());
+        data.as_ref()?.read_at(buffer, offset).ok()
     }
 
     fn index(&self) -> Index<'_> {
@@ -172,7 +186,7 @@ impl Pack {
     /// The entry at `offset`, read through `buffer`.
     fn entry(&self, offset: u64, buffer: &mut Vec<u8>) -> Option<Entry> {
         buffer.resize(FIRST_READ, 0);
-        let got = self.data.read_at(buffer, offset).ok()?;
+        let got = self.read_at(buffer, offset)?;
         let head = &buffer[..got];
         // The type and the inflated size: 3 bits, then 4 + 7 per byte while the high bit is
         // set.
@@ -254,7 +268,7 @@ impl Pack {
             }
             if from == got {
                 buffer.resize(NEXT_READ, 0);
-                got = self.data.read_at(buffer, next).ok()?;
+                got = self.read_at(buffer, next)?;
                 if got == 0 {
                     return None;
                 }
@@ -638,6 +652,16 @@ mod tests {
         std::fs::create_dir(copy.path().join("pack")).unwrap();
         std::fs::write(copy.path().join("pack/pack-x.idx"), b"\xfftOc\0\0\0\x02").unwrap();
         std::fs::copy(&pack, copy.path().join("pack/pack-x.pack")).unwrap();
+        let mut packs = Packs::open(Some(copy.path()), 1 << 20);
+        assert!(packed.iter().all(|id| packs.read(id).is_none()));
+        // An index without its pack.
+        let copy = tempfile::tempdir().unwrap();
+        std::fs::create_dir(copy.path().join("pack")).unwrap();
+        std::fs::copy(
+            pack.with_extension("idx"),
+            copy.path().join("pack/pack-y.idx"),
+        )
+        .unwrap();
         let mut packs = Packs::open(Some(copy.path()), 1 << 20);
         assert!(packed.iter().all(|id| packs.read(id).is_none()));
     }
