@@ -1,5 +1,6 @@
 //! The only module that talks to git. Everything else sees paths, bytes, object ids and
-//! plain structs. Reads go through libgit2 (git2) for objects, and through the `git` binary
+//! plain structs. Reads go through libgit2 (git2) for objects (the history walk's trees through `packs`,
+//! which leaves to libgit2 what it cannot read), and through the `git` binary
 //! where git itself is the fast path (the staged diff and the work tree status use git's
 //! index extensions and stat cache, which libgit2 re-reads from scratch).
 //!
@@ -12,10 +13,12 @@
 //! - `marker`: what an import that wrote files (not commits) leaves for the checks;
 //! - `object_id`: the id of every object;
 //! - `pack_order`: where objects sit in the pack files, to read many in storage order;
-//! - `packs`: the history walk's trees read from the pack files with a delta base cache.
+//! - `packs`: the history walk's trees read from the pack files with a delta base cache;
+//! - `generations`: the two-generation cache both keep their trees in.
 
 mod commit;
 mod fast_import;
+mod generations;
 mod marker;
 mod object_id;
 mod pack_order;

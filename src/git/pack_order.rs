@@ -12,21 +12,14 @@
 //! another version or hash) has no position and sorts last: the order only ever changes how
 //! fast objects are read, never what is read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The position of each of `oids` in the repository's packs (whose objects folder is
 /// `objects`), as a key that sorts in storage order: the pack (by file name), then the
 /// offset in it. `u64::MAX` for an object found in no pack index.
 pub(crate) fn positions(objects: &Path, oids: &[git2::Oid]) -> Vec<u64> {
     let mut keys = vec![u64::MAX; oids.len()];
-    let Ok(dir) = std::fs::read_dir(objects.join("pack")) else {
-        return keys;
-    };
-    let mut indexes: Vec<_> = dir
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-        .collect();
-    indexes.sort();
+    let indexes = index_files(objects);
     // The oids in sorted order, merged with each index's sorted names.
     let mut sorted: Vec<u32> = (0..oids.len() as u32).collect();
     sorted.sort_unstable_by_key(|&i| oids[i as usize]);
@@ -58,6 +51,20 @@ pub(crate) fn positions(objects: &Path, oids: &[git2::Oid]) -> Vec<u64> {
         }
     }
     keys
+}
+
+/// The pack index files of the object folder `objects` (`pack/*.idx`), sorted by name:
+/// none if the folder cannot be read.
+pub(super) fn index_files(objects: &Path) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(objects.join("pack")) else {
+        return Vec::new();
+    };
+    let mut indexes: Vec<_> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    indexes.sort();
+    indexes
 }
 
 /// A version 2 pack index, borrowed. (`parse` checks it; `packs` keeps the count it found

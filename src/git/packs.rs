@@ -18,7 +18,6 @@
 //! a 500 MB pack would count every page the walk touched in the process's resident memory.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -27,7 +26,8 @@ use std::rc::Rc;
 use flate2::{Decompress, FlushDecompress, Status};
 use memmap2::Mmap;
 
-use super::pack_order::Index;
+use super::generations::Generations;
+use super::pack_order::{self, Index};
 use super::ObjectId;
 
 /// The type of a whole object, as a pack entry's header gives it.
@@ -76,14 +76,7 @@ impl Packs {
     /// packs) whose index can be read, keeping up to `budget` bytes of resolved objects.
     /// Packs that cannot be opened are left out: their objects will be `None`.
     pub(super) fn open(objects: Option<&Path>, budget: usize) -> Packs {
-        let mut indexes: Vec<_> = objects
-            .and_then(|o| std::fs::read_dir(o.join("pack")).ok())
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-            .collect();
-        indexes.sort();
+        let indexes = objects.map(pack_order::index_files).unwrap_or_default();
         let packs = indexes.iter().filter_map(|idx| Pack::open(idx)).collect();
         Packs {
             packs,
@@ -108,7 +101,7 @@ impl Packs {
         let mut deltas: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut at = offset;
         let (kind, mut data) = loop {
-            if let Some(found) = self.cache.get(n, at) {
+            if let Some(found) = self.cache.get(&(n, at)) {
                 break found;
             }
             if deltas.len() > MAX_CHAIN {
@@ -120,7 +113,7 @@ impl Packs {
             match entry.base {
                 Base::Whole(kind) => {
                     let data = Rc::new(entry.data);
-                    self.cache.insert(n, at, (kind, data.clone()));
+                    self.cache.insert((n, at), (kind, data.clone()), data.len());
                     break (kind, data);
                 }
                 Base::Offset(base) => {
@@ -135,7 +128,7 @@ impl Packs {
         };
         for (at, delta) in deltas.into_iter().rev() {
             data = Rc::new(apply_delta(&data, &delta)?);
-            self.cache.insert(n, at, (kind, data.clone()));
+            self.cache.insert((n, at), (kind, data.clone()), data.len());
         }
         Some((kind, data))
     }
@@ -353,43 +346,8 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     (out.len() == target).then_some(out)
 }
 
-/// Resolved objects by (pack, offset), in two generations: lookups promote to the young
-/// one, and when the young one holds half the budget the old one is dropped.
-struct Resolved {
-    young: HashMap<(usize, u64), Object>,
-    old: HashMap<(usize, u64), Object>,
-    young_bytes: usize,
-    budget: usize,
-}
-
-impl Resolved {
-    fn new(budget: usize) -> Self {
-        Resolved {
-            young: HashMap::new(),
-            old: HashMap::new(),
-            young_bytes: 0,
-            budget,
-        }
-    }
-
-    fn get(&mut self, pack: usize, offset: u64) -> Option<Object> {
-        if let Some(o) = self.young.get(&(pack, offset)) {
-            return Some(o.clone());
-        }
-        let o = self.old.remove(&(pack, offset))?;
-        self.insert(pack, offset, o.clone());
-        Some(o)
-    }
-
-    fn insert(&mut self, pack: usize, offset: u64, object: Object) {
-        self.young_bytes += object.1.len();
-        self.young.insert((pack, offset), object);
-        if self.young_bytes > self.budget / 2 {
-            self.old = std::mem::take(&mut self.young);
-            self.young_bytes = 0;
-        }
-    }
-}
+/// Resolved objects by (pack, offset).
+type Resolved = Generations<(usize, u64), Object>;
 
 #[cfg(test)]
 mod tests {
@@ -449,11 +407,7 @@ mod tests {
     /// base named by id (the type in each delta entry's first byte, at the offset `git
     /// verify-pack` gives).
     fn count_deltas(t: &TestRepo) -> (usize, usize) {
-        let idx: Vec<_> = std::fs::read_dir(t.dir().join(".git/objects/pack"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-            .collect();
+        let idx = pack_order::index_files(&t.dir().join(".git/objects"));
         assert_eq!(idx.len(), 1);
         let out = std::process::Command::new("git")
             .args(["verify-pack", "-v"])
@@ -626,11 +580,9 @@ mod tests {
             .filter(|id| packs.read(id).is_some())
             .collect();
         assert!(packed.len() > 300);
-        let pack = std::fs::read_dir(objects.join("pack"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|x| x == "pack"))
-            .unwrap();
+        let idx = pack_order::index_files(&objects);
+        assert_eq!(idx.len(), 1);
+        let pack = idx[0].with_extension("pack");
         let bytes = std::fs::read(&pack).unwrap();
         let half = bytes.len() / 2;
         let mut zeroed = bytes.clone();

@@ -9,12 +9,13 @@
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
 use chrono::{DateTime, FixedOffset};
 
+use super::generations::Generations;
 use super::packs::{self, Packs};
 use super::{open_repository, Change, CommitInfo, GitError, ObjectId};
 
@@ -342,46 +343,11 @@ fn date(t: git2::Time) -> DateTime<FixedOffset> {
         .with_timezone(&offset)
 }
 
-/// Raw tree objects by id, in two generations: lookups promote to the young one, and when
-/// the young one is full the old one is dropped. Cheap LRU-like behaviour with no bookkeeping.
-struct TreeCache {
-    young: HashMap<ObjectId, Tree>,
-    old: HashMap<ObjectId, Tree>,
-    young_bytes: usize,
-    budget: usize,
-}
+/// Raw tree objects by id.
+type TreeCache = Generations<ObjectId, Tree>;
 
 /// A raw tree object.
 type Tree = Rc<Vec<u8>>;
-
-impl TreeCache {
-    fn new(budget: usize) -> Self {
-        TreeCache {
-            young: HashMap::new(),
-            old: HashMap::new(),
-            young_bytes: 0,
-            budget,
-        }
-    }
-
-    fn get(&mut self, id: &ObjectId) -> Option<Tree> {
-        if let Some(t) = self.young.get(id) {
-            return Some(t.clone());
-        }
-        let t = self.old.remove(id)?;
-        self.insert(*id, t.clone());
-        Some(t)
-    }
-
-    fn insert(&mut self, id: ObjectId, data: Tree) {
-        self.young_bytes += data.len();
-        self.young.insert(id, data);
-        if self.young_bytes > self.budget / 2 {
-            self.old = std::mem::take(&mut self.young);
-            self.young_bytes = 0;
-        }
-    }
-}
 
 /// One pair of trees to compare, for the commit at `index` of a batch.
 #[derive(Debug, Clone, Copy)]
@@ -426,7 +392,7 @@ impl<'o> Differ<'o> {
                     return Err(GitError::corrupt(what(), "not a tree"));
                 }
                 let tree = Rc::new(object.data().to_vec());
-                self.cache.insert(id, tree.clone());
+                self.cache.insert(id, tree.clone(), tree.len());
                 Ok(tree)
             }
         }
